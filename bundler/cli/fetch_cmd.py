@@ -1,0 +1,213 @@
+"""`bundler fetch`: a hash-locked wheelhouse for the target (never the host), with install.sh."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+from tqdm import tqdm
+
+from bundler.audit import SYSTEM_PACKAGES_FILE
+from bundler.cli.options import make_target, target_options
+from bundler.fetch import FetchOptions, FetchResult, fetch
+from bundler.index import DEFAULT_INDEX
+
+
+@click.command()
+@click.argument("requirements", nargs=-1)
+@click.option(
+    "-r",
+    "--requirement",
+    "requirement_files",
+    multiple=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Read requirements from FILE (repeatable).",
+)
+@target_options
+@click.option(
+    "--index-url",
+    "index_urls",
+    multiple=True,
+    metavar="URL",
+    help=f"Simple-API index (repeatable, first wins) [default: {DEFAULT_INDEX}].",
+)
+@click.option(
+    "--find-links",
+    multiple=True,
+    metavar="DIR_OR_URL",
+    help="Also look for files in a local directory or an HTML page of links (repeatable).",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("wheelhouse"),
+    show_default=True,
+    help="The wheelhouse directory (replaced as a whole, only when the fetch succeeds).",
+)
+@click.option(
+    "--cache-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Download cache [default: $XDG_CACHE_HOME/airgap-kit].",
+)
+@click.option("--offline", is_flag=True, help="Use only the cache: no network access at all.")
+@click.option(
+    "--build-pure",
+    is_flag=True,
+    help="Build a project that has only an sdist, if it turns out pure Python.",
+)
+@click.option(
+    "--jobs", type=click.IntRange(1, 64), default=8, show_default=True, help="Parallel downloads."
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(0.1),
+    default=30.0,
+    show_default=True,
+    help="Seconds a network read may stall before it is retried.",
+)
+@click.option(
+    "--retries",
+    type=click.IntRange(0, 10),
+    default=3,
+    show_default=True,
+    help="Retries of a failed network request (with backoff).",
+)
+@click.option(
+    "--project",
+    type=click.Path(path_type=Path, file_okay=False, exists=True),
+    default=None,
+    help="With no requirement: bundle this local project [default: the repo's converter/].",
+)
+@click.option("--distro", default="centos7", show_default=True, help="Audit profile.")
+@click.option("--no-audit", is_flag=True, help="Skip the system-library audit at the end.")
+def fetch_cmd(
+    requirements: tuple[str, ...],
+    requirement_files: tuple[Path, ...],
+    python: str,
+    platform: str,
+    abi: str | None,
+    implementation: str,
+    index_urls: tuple[str, ...],
+    find_links: tuple[str, ...],
+    output: Path,
+    cache_dir: Path | None,
+    offline: bool,
+    build_pure: bool,
+    jobs: int,
+    timeout: float,
+    retries: int,
+    project: Path | None,
+    distro: str,
+    no_audit: bool,
+) -> None:
+    """Resolve and download a wheelhouse for the target into -o DIR.
+
+    With no REQUIREMENT and no -r, bundles this repository's converter (built into a pure
+    wheel on the host) and its dependency tree. DIR gets the wheels, requirements.lock
+    (pip-compile format with hashes), bootstrap.lock (when the target's pip is too old for
+    the chosen wheels), manifest.json, install.sh and, unless --no-audit, system-packages.yml.
+    """
+    target = make_target(python, platform, abi, implementation)
+    click.echo(f"target: {target.describe()}")
+    for note in target.notes:
+        click.echo(f"note: {note}")
+    with _progress_bar() as on_progress:
+        options = FetchOptions(
+            target=target,
+            requirements=requirements,
+            requirement_files=requirement_files,
+            output=output,
+            index_urls=index_urls or (DEFAULT_INDEX,),
+            find_links=find_links,
+            cache_dir=cache_dir,
+            offline=offline,
+            build_pure=build_pure,
+            jobs=jobs,
+            timeout=timeout,
+            retries=retries,
+            audit=not no_audit,
+            distro=distro,
+            project=project,
+            on_progress=on_progress,
+            on_step=_on_step,
+        )
+        result = fetch(options)
+    _summary(result)
+
+
+fetch_cmd.name = "fetch"
+
+
+def _on_step(message: str) -> None:
+    if sys.stderr.isatty():
+        click.echo(f"... {message}", err=True)
+
+
+@contextmanager
+def _progress_bar() -> Iterator[Callable[[int, int], None] | None]:
+    """A tqdm byte counter on stderr, only when stderr is a terminal."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    bar: Any = None
+
+    def update(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=total, unit="B", unit_scale=True, desc="download", leave=False)
+        bar.total = max(total, done)
+        bar.n = done
+        bar.refresh()
+
+    try:
+        yield update
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def _summary(result: FetchResult) -> None:
+    app = result.app_packages
+    boot = [p for p in result.packages if p.role == "bootstrap"]
+    click.echo(f"{len(app)} packages for {', '.join(result.roots)}")
+    click.echo(f"total size: {_size(result.total_size)} in {len(result.packages)} files")
+    if result.bootstrap.needed:
+        versions = ", ".join(f"{p.name} {p.version}" for p in boot)
+        click.echo(f"pip bootstrap: yes ({versions}): {result.bootstrap.reason}")
+    else:
+        click.echo(f"pip bootstrap: no ({result.bootstrap.reason})")
+    click.echo(f"wheelhouse: {result.output}")
+    click.echo(f"  lock: {result.requirements_lock}")
+    if result.bootstrap_lock is not None:
+        click.echo(f"  bootstrap lock: {result.bootstrap_lock}")
+    click.echo(f"  manifest: {result.manifest}")
+    click.echo(f"  installer: sh {result.install_sh} [--python PATH] [--venv DIR]")
+    if result.audit is not None:
+        _audit_summary(result)
+
+
+def _audit_summary(result: FetchResult) -> None:
+    report = result.audit
+    assert report is not None
+    packages = ", ".join(report.system_packages) or "none"
+    click.echo(f"  audit ({report.profile.name}): {result.output / SYSTEM_PACKAGES_FILE}")
+    click.echo(f"    system packages the wheels need: {packages}")
+    if report.unmapped:
+        click.echo(f"    sonames no package is known for: {', '.join(report.unmapped)}")
+    for problem in report.problems(strict=False):
+        click.echo(f"    problem: {problem}")
+
+
+def _size(n: int) -> str:
+    value = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{n} B"

@@ -1,0 +1,56 @@
+"""Options shared by several subcommands."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from bundler.target import Target
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def target_options(func: F) -> F:
+    """Add --python/--platform/--abi/--implementation; the command receives `target: Target`."""
+
+    decorators = [
+        click.option(
+            "--python",
+            "python",
+            default="3.6",
+            show_default=True,
+            help="Target Python: X.Y (newest X.Y release) or X.Y.Z.",
+        ),
+        click.option(
+            "--platform",
+            "platform",
+            default="manylinux1",
+            show_default=True,
+            help="Target ceiling: manylinux1|manylinux2010|manylinux2014|"
+            "manylinux_2_N|linux_x86_64 (older manylinux levels are accepted too).",
+        ),
+        click.option(
+            "--abi",
+            default=None,
+            help="Target ABI (default from the version: cp36m for 3.6, cp38 for 3.8+).",
+        ),
+        click.option(
+            "--implementation",
+            default="cp",
+            show_default=True,
+            type=click.Choice(["cp"]),
+            help="Python implementation.",
+        ),
+    ]
+    for deco in reversed(decorators):
+        func = deco(func)
+    return func
+
+
+def make_target(python: str, platform: str, abi: str | None, implementation: str) -> Target:
+    """The Target for the shared options (raises UnknownTarget on bad values)."""
+    return Target.from_spec(
+        python=python, platform=platform, abi=abi, implementation=implementation
+    )

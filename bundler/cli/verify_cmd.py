@@ -1,0 +1,36 @@
+"""`bundler verify KIT|DIR`: offline checks of a kit archive, an unpacked kit or a wheelhouse."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from bundler import verify as verify_mod
+
+
+@click.command()
+@click.argument("kit", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--unpack",
+    "unpack_to",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Leave the kit unpacked in this new (or empty) directory (only when it verifies).",
+)
+def verify(kit: tuple[Path, ...], unpack_to: Path | None) -> None:
+    """Verify KIT (kit-NAME.tar.gz, its .part000 or all its parts) or an unpacked DIR, offline.
+
+    Checks every checksum, every wheel's tags against the target, that the lock and the
+    manifest agree, and that the dependency closure is complete for the target's markers.
+    Exit 0 when clean, 1 listing each bad file, 2 when the input is not a kit.
+    """
+    report = verify_mod.verify(list(kit), unpack_to=unpack_to)
+    for note in report.notes:
+        click.echo(f"note: {note}", err=True)
+    click.echo(
+        f"ok: {report.name} ({report.kind}): {report.files} checksummed files, "
+        f"{report.wheels} wheels for {report.target}"
+    )
+    if unpack_to is not None:
+        click.echo(f"unpacked into {unpack_to}")

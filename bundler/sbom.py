@@ -1,0 +1,194 @@
+"""The kit's SBOM: `sbom.cdx.json`, CycloneDX 1.6 JSON built with cyclonedx-python-lib.
+
+One component per wheel (name, version, sha256, license, download URL, purl `pkg:pypi/...`),
+one per source tarball (`pkg:generic/...` with its upstream URL), the dependency edges from
+manifest.json, and the kit itself as the metadata component depending on the root
+requirements. Reproducible: the serial number is derived from the content (uuid5) and the
+timestamp is the kit's fixed timestamp, so the same inputs give the same bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from cyclonedx.model import (
+    ExternalReference,
+    ExternalReferenceType,
+    HashAlgorithm,
+    HashType,
+    Property,
+    XsUri,
+)
+from cyclonedx.model.bom import Bom, BomMetaData
+from cyclonedx.model.component import Component, ComponentType
+from cyclonedx.model.dependency import Dependency
+from cyclonedx.output.json import JsonV1Dot6
+from packageurl import PackageURL
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+
+from bundler import __version__
+
+try:  # cyclonedx-python-lib >= 11 moved the factory; older releases only have the first path
+    from cyclonedx.contrib.license.factories import LicenseFactory
+except ImportError:  # pragma: no cover - depends on the installed library version
+    from cyclonedx.factory.license import LicenseFactory
+
+FILENAME = "sbom.cdx.json"
+_MAX_LICENSE = 120  # some projects put the whole license text in METADATA's License field
+
+
+@dataclass(frozen=True)
+class SourceEntry:
+    """A source tarball as the SBOM records it."""
+
+    filename: str
+    sha256: str
+    project: str | None
+    version: str | None
+    url: str | None
+
+
+def render(
+    kit_name: str,
+    manifest: dict[str, Any],
+    sources: Iterable[SourceEntry],
+    timestamp: int,
+) -> str:
+    """The SBOM's JSON text (CycloneDX 1.6) for a kit named `kit_name`."""
+    wheels = {_canon(p["name"]): _wheel_component(p) for p in manifest.get("packages", [])}
+    tarballs = [_source_component(s) for s in sorted(sources, key=lambda s: s.filename)]
+    kit = Component(
+        name=kit_name,
+        type=ComponentType.APPLICATION,
+        bom_ref=f"kit:{kit_name}",
+        version=str(manifest.get("tool", {}).get("version", __version__)),
+        description=f"airgap-kit bundle for {_target_line(manifest)}",
+    )
+    bom = Bom(
+        components=[*wheels.values(), *tarballs],
+        metadata=BomMetaData(
+            component=kit,
+            timestamp=datetime.fromtimestamp(timestamp, tz=timezone.utc),
+            properties=[Property(name="airgap-kit:target", value=_target_line(manifest))],
+        ),
+    )
+    roots = [wheels[n] for n in _root_names(manifest) if n in wheels]
+    bom.dependencies.add(Dependency(ref=kit.bom_ref, dependencies=_deps(roots + tarballs)))
+    children: dict[str, list[Component]] = {name: [] for name in wheels}
+    for parent, child in manifest.get("edges", []):
+        if _canon(parent) in wheels and _canon(child) in wheels:
+            children[_canon(parent)].append(wheels[_canon(child)])
+    for name, component in wheels.items():
+        bom.dependencies.add(Dependency(ref=component.bom_ref, dependencies=_deps(children[name])))
+    for tarball in tarballs:
+        bom.dependencies.add(Dependency(ref=tarball.bom_ref))
+    bom.serial_number = _serial(kit_name, manifest, tarballs)
+    text: str = JsonV1Dot6(bom).output_as_string(indent=2)
+    return text + "\n"
+
+
+def _wheel_component(package: dict[str, Any]) -> Component:
+    sha = HashType(alg=HashAlgorithm.SHA_256, content=package["sha256"])
+    refs = []
+    if package.get("url"):
+        refs.append(
+            ExternalReference(
+                type=ExternalReferenceType.DISTRIBUTION, url=XsUri(package["url"]), hashes=[sha]
+            )
+        )
+    properties = [Property(name="airgap-kit:filename", value=package["filename"])]
+    properties.append(Property(name="airgap-kit:role", value=str(package.get("role", "app"))))
+    if package.get("built_from"):
+        properties.append(Property(name="airgap-kit:built_from", value=package["built_from"]))
+    return Component(
+        name=package["name"],
+        version=package["version"],
+        type=ComponentType.LIBRARY,
+        bom_ref=f"pypi:{_canon(package['name'])}",
+        purl=PackageURL(
+            type="pypi",
+            name=_canon(package["name"]),
+            version=package["version"],
+            qualifiers={"file_name": package["filename"]},
+        ),
+        hashes=[sha],
+        licenses=_licenses(package.get("license")),
+        description=package.get("summary") or None,
+        external_references=refs,
+        properties=properties,
+    )
+
+
+def _source_component(source: SourceEntry) -> Component:
+    sha = HashType(alg=HashAlgorithm.SHA_256, content=source.sha256)
+    qualifiers = {"file_name": source.filename}
+    refs = []
+    if source.url:
+        qualifiers["download_url"] = source.url
+        refs.append(
+            ExternalReference(
+                type=ExternalReferenceType.DISTRIBUTION, url=XsUri(source.url), hashes=[sha]
+            )
+        )
+    name = source.project or source.filename
+    return Component(
+        name=name,
+        version=source.version,
+        type=ComponentType.APPLICATION if name == "python" else ComponentType.LIBRARY,
+        bom_ref=f"source:{source.filename}",
+        purl=PackageURL(type="generic", name=name, version=source.version, qualifiers=qualifiers),
+        hashes=[sha],
+        external_references=refs,
+        properties=[Property(name="airgap-kit:source-tarball", value=source.filename)],
+    )
+
+
+def _licenses(text: str | None) -> list[Any]:
+    if not text or not text.strip():
+        return []
+    first = text.strip().splitlines()[0].strip()
+    if len(first) > _MAX_LICENSE:
+        first = first[: _MAX_LICENSE - 3] + "..."
+    return [LicenseFactory().make_from_string(first)]
+
+
+def _deps(components: Iterable[Component]) -> list[Dependency]:
+    return [Dependency(ref=c.bom_ref) for c in components]
+
+
+def _root_names(manifest: dict[str, Any]) -> list[str]:
+    names = []
+    for text in manifest.get("requirements", []):
+        try:
+            names.append(_canon(Requirement(text).name))
+        except InvalidRequirement:
+            continue
+    return names
+
+
+def _target_line(manifest: dict[str, Any]) -> str:
+    target = manifest.get("target", {})
+    return (
+        f"CPython {target.get('python_version', '?')} "
+        f"({', '.join(target.get('abis', []))}) {target.get('platform', '?')}"
+    )
+
+
+def _serial(kit_name: str, manifest: dict[str, Any], tarballs: list[Component]) -> uuid.UUID:
+    """A content-derived serial number: the same kit contents give the same SBOM bytes."""
+    h = hashlib.sha256(kit_name.encode())
+    for package in sorted(manifest.get("packages", []), key=lambda p: str(p["filename"])):
+        h.update(f"{package['filename']}={package['sha256']}\n".encode())
+    for tarball in tarballs:
+        h.update(f"{tarball.bom_ref.value}={next(iter(tarball.hashes)).content}\n".encode())
+    return uuid.uuid5(uuid.NAMESPACE_URL, f"urn:airgap-kit:sbom:{h.hexdigest()}")
+
+
+def _canon(name: str) -> str:
+    return str(canonicalize_name(name))

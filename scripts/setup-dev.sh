@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Set up everything the test suite needs on a fresh Debian machine, idempotently:
+# system tools (apt), the kit's venv with dev extras, and each part's extras (scripts/setup.d/*.sh,
+# sourced in name order; each one owns one area: converter, audit, playbooks, ...).
+# Usage: scripts/setup-dev.sh            (safe to re-run; skips what is already there)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+export ROOT
+
+# --- system packages (Debian names); one apt-get run for all areas -------------------------
+APT_PACKAGES=(
+  ffmpeg                      # converter tests: clips in H.264/MJPG/mp4v made by a real encoder
+  xorriso createrepo-c dnf rpm  # playbooks e2e: a real ISO with real yum metadata, checked by dnf
+  gnupg python3-rpm           # playbooks e2e: signing the test ISO's RPMs; rpm bindings for the patched-host check
+  libssl-dev zlib1g-dev libbz2-dev libffi-dev liblzma-dev libsqlite3-dev libreadline-dev libncurses-dev tk-dev libgdbm-dev libdb-dev uuid-dev pkg-config xz-utils  # playbooks e2e: CPython build deps (the role's apt task finds them, so the play can run offline under unshare -n)
+  vagrant vagrant-libvirt     # `vagrant validate` of the kit's Vagrantfile (needs one usable provider: libvirt)
+  shellcheck                  # lint of scripts/vagrant-verify.sh (tests/unit/test_vagrantfile.py)
+  chromium fonts-dejavu-core  # screenshot of the HTML inspect report
+  tmux                        # driving `asciivideo play` in a real terminal
+  gcc make                    # ELF fixtures for audit tests; CPython build in the e2e test
+  libsm6 libice6 libxrender1 libxext6 libx11-6 libglib2.0-0 libgl1  # what `bundler audit` names for opencv-python
+  dpkg-dev                    # `apt-get source` (CPython tarball for the build e2e)
+  iproute2 util-linux         # ip netns, unshare -n
+)
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "setup: installing Debian packages: ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    echo "setup: warning: missing Debian packages (tests needing them will skip): ${missing[*]}" >&2
+  fi
+fi
+
+# --- the kit's own venv ------------------------------------------------------------------
+HOST_PYTHON=${HOST_PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$HOST_PYTHON" -m venv .venv
+fi
+.venv/bin/python -m pip install -q -e '.[dev]'
+
+# --- per-area extras ---------------------------------------------------------------------
+for part in scripts/setup.d/*.sh; do
+  [ -e "$part" ] || continue
+  echo "setup: $(basename "$part")"
+  # shellcheck source=/dev/null
+  . "$part"
+done
+echo "setup: ok"

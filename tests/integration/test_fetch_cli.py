@@ -1,0 +1,252 @@
+"""`bundler fetch` end to end against the hermetic fake index: outputs, bad input, interrupts,
+offline re-fetch, and the wheelhouse installed by the real Python 3.6.15 (pip 18.1) offline."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from bundler.cli import main
+from bundler.fsutil import sha256_file
+from tests.fakeindex import FakeIndex
+
+NUMPYISH = "numpyish-1.19.5-cp36-cp36m-manylinux1_x86_64.whl"
+
+
+@pytest.fixture
+def index(tmp_path: Path) -> Iterator[FakeIndex]:
+    with FakeIndex(tmp_path / "fakeindex") as fake:
+        fake.add_wheel("app", "1.0", requires_dist=["lib>=1", "numpyish"], requires_python=">=3.6")
+        fake.add_wheel("lib", "1.0", requires_dist=["tiny"])
+        fake.add_wheel("tiny", "0.3", requires_python=">=3.6")
+        fake.add_wheel("numpyish", "1.19.5", tags="cp36-cp36m-manylinux1_x86_64")
+        yield fake
+
+
+def _fetch(tmp_path: Path, fake: FakeIndex, *args: str) -> Result:
+    base = ["fetch", "--index-url", fake.url, "--cache-dir", str(tmp_path / "cache"), "--no-audit"]
+    return CliRunner().invoke(main, [*base, "-o", str(tmp_path / "wh"), *args])
+
+
+def _tree(root: Path) -> dict[str, str]:
+    return {p.name: sha256_file(p) for p in sorted(root.iterdir())}
+
+
+def test_fetch_prints_a_summary_and_writes_the_wheelhouse(tmp_path: Path, index: FakeIndex) -> None:
+    result = _fetch(tmp_path, index, "app", "--python", "3.6", "--platform", "manylinux1")
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "target: CPython 3.6.15 (cp36m), manylinux1_x86_64" in out
+    assert "note: --python 3.6 means 3.6.15" in out
+    assert "4 packages for app" in out
+    assert "pip bootstrap: no" in out
+    assert f"wheelhouse: {(tmp_path / 'wh').resolve()}" in out
+    assert result.stderr == ""
+    wh = tmp_path / "wh"
+    assert {"requirements.lock", "manifest.json", "install.sh", NUMPYISH} <= set(os.listdir(wh))
+    lock = (wh / "requirements.lock").read_text()
+    assert f"numpyish==1.19.5 \\\n    --hash=sha256:{sha256_file(wh / NUMPYISH)}\n" in lock
+
+
+def test_requirement_file_and_bootstrap_summary(tmp_path: Path, index: FakeIndex) -> None:
+    index.add_wheel("wide", "2.0", tags="cp36-cp36m-manylinux2014_x86_64")
+    for name, version in (("pip", "21.3.1"), ("setuptools", "59.6.0"), ("wheel", "0.37.1")):
+        index.add_wheel(name, version)
+    (tmp_path / "reqs.txt").write_text("wide  # needs pip >= 19.3 on the target\n")
+    result = _fetch(
+        tmp_path, index, "-r", str(tmp_path / "reqs.txt"), "--platform", "manylinux2014"
+    )
+    assert result.exit_code == 0, result.output
+    assert "pip bootstrap: yes (pip 21.3.1, setuptools 59.6.0, wheel 0.37.1)" in result.stdout
+    assert "bootstrap lock:" in result.stdout
+    assert (tmp_path / "wh" / "bootstrap.lock").is_file()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+BAD_INPUTS = {
+    "unknown python": (["tiny", "--python", "3.5"], "unsupported Python version '3.5'"),
+    "unknown python patch": (["tiny", "--python", "3.6.99"], "unknown Python version '3.6.99'"),
+    "unknown platform": (["tiny", "--platform", "win_amd64"], "unknown platform 'win_amd64'"),
+    "malformed requirement": (["tiny>>>1"], "malformed requirement 'tiny>>>1'"),
+    "not found": (["nosuchpkg"], "no package named 'nosuchpkg'"),
+    "unsatisfiable": (["tiny==0.3", "tiny==0.4"], "tiny"),
+    "no version": (["tiny>=5"], "no version of tiny matches"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_INPUTS))
+def test_bad_input_is_one_line_exit_2_and_output_untouched(
+    tmp_path: Path, index: FakeIndex, case: str
+) -> None:
+    assert _fetch(tmp_path, index, "lib").exit_code == 0
+    before = _tree(tmp_path / "wh")
+    args, message = BAD_INPUTS[case]
+    result = _fetch(tmp_path, index, *args)
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("bundler: error: "), result.stderr
+    assert message in lines[0]
+    assert _tree(tmp_path / "wh") == before
+    assert sorted(os.listdir(tmp_path)) == ["cache", "fakeindex", "wh"]
+
+
+def test_unknown_distro_is_exit_2_before_any_download(tmp_path: Path, index: FakeIndex) -> None:
+    result = CliRunner().invoke(
+        main,
+        ["fetch", "app", "--index-url", index.url, "-o", str(tmp_path / "wh"),
+         "--cache-dir", str(tmp_path / "c"), "--distro", "windows95"],
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert result.stderr.startswith("bundler: error: unknown distro 'windows95'")
+    assert index.requests == []
+    assert not (tmp_path / "wh").exists()
+
+
+def test_audit_summary_names_the_system_packages_file(tmp_path: Path, index: FakeIndex) -> None:
+    result = CliRunner().invoke(
+        main,
+        ["fetch", "app", "--index-url", index.url, "-o", str(tmp_path / "wh"),
+         "--cache-dir", str(tmp_path / "c")],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    yml = (tmp_path / "wh" / "system-packages.yml").resolve()
+    assert f"audit (centos7): {yml}" in result.stdout
+    assert "system packages the wheels need: none" in result.stdout
+
+
+def test_unreachable_index_is_exit_2(tmp_path: Path) -> None:
+    url = f"http://127.0.0.1:{_free_port()}/simple/"
+    result = CliRunner().invoke(
+        main,
+        ["fetch", "tiny", "--index-url", url, "-o", str(tmp_path / "wh"),
+         "--cache-dir", str(tmp_path / "c"), "--no-audit"],
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"bundler: error: cannot reach {url}tiny/")
+    assert not (tmp_path / "wh").exists()
+
+
+def test_hash_mismatch_is_exit_2_and_output_untouched(tmp_path: Path, index: FakeIndex) -> None:
+    assert _fetch(tmp_path, index, "lib").exit_code == 0
+    before = _tree(tmp_path / "wh")
+    index.served(NUMPYISH).tamper = True
+    result = _fetch(tmp_path, index, "app")
+    assert result.exit_code == 2
+    assert f"bundler: error: hash mismatch for {NUMPYISH}" in result.stderr
+    assert _tree(tmp_path / "wh") == before
+
+
+def test_sigint_during_download_leaves_the_output_untouched(
+    tmp_path: Path, index: FakeIndex
+) -> None:
+    """A real SIGINT to a real `bundler fetch` process while a download is stalled.
+
+    (--timeout 2 --retries 0 bound how long the stalled worker thread takes to notice.)
+    """
+    assert _fetch(tmp_path, index, "lib").exit_code == 0
+    before = _tree(tmp_path / "wh")
+    index.hang_after[NUMPYISH] = 100
+    cmd = [
+        sys.executable, "-m", "bundler", "fetch", "app", "--index-url", index.url,
+        "-o", str(tmp_path / "wh"), "--cache-dir", str(tmp_path / "cache"), "--no-audit",
+        "--timeout", "2", "--retries", "0",
+    ]  # fmt: skip
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while f"/files/{NUMPYISH}" not in index.requests and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert f"/files/{NUMPYISH}" in index.requests, "the download never started"
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "interrupted; nothing partial was left in the output" in err
+    assert _tree(tmp_path / "wh") == before
+    assert sorted(os.listdir(tmp_path)) == ["cache", "fakeindex", "wh"]
+    assert not [p for p in (tmp_path / "cache").rglob("*") if p.name.startswith(NUMPYISH)]
+
+
+def test_offline_second_fetch_from_the_cache(tmp_path: Path, index: FakeIndex) -> None:
+    assert _fetch(tmp_path, index, "app").exit_code == 0
+    manifest = (tmp_path / "wh" / "manifest.json").read_text()
+    index.stop()
+    result = _fetch(tmp_path, index, "app", "--offline")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "wh" / "manifest.json").read_text() == manifest
+
+
+def test_offline_with_a_cold_cache_names_the_missing_page(tmp_path: Path, index: FakeIndex) -> None:
+    result = _fetch(tmp_path, index, "app", "--offline")
+    assert result.exit_code == 2
+    assert "is not in the cache (--offline)" in result.stderr
+    assert not (tmp_path / "wh").exists()
+
+
+# -- installing the result on the real target interpreter ---------------------------------------
+
+
+def _run(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(a) for a in args], capture_output=True, text=True)
+
+
+@pytest.mark.slow
+def test_install_sh_with_python36_offline(tmp_path: Path, index: FakeIndex, python36: Path) -> None:
+    assert _fetch(tmp_path, index, "app").exit_code == 0
+    wh = tmp_path / "wh"
+    venv = tmp_path / "v"
+    proc = _run("unshare", "-n", "dash", wh / "install.sh", "--python", python36, "--venv", venv)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Successfully installed app-1.0 lib-1.0 numpyish-1.19.5 tiny-0.3" in proc.stdout
+    check = _run(venv / "bin" / "python", "-c", "import app, numpyish; print(numpyish.__version__)")
+    assert check.stdout.strip() == "1.19.5"
+    data = json.loads((wh / "manifest.json").read_text())
+    assert data["installer"]["bundled_pip"] == "18.1"
+
+
+@pytest.mark.slow
+def test_pip_18_1_accepts_the_lock_directly(
+    tmp_path: Path, index: FakeIndex, python36: Path
+) -> None:
+    assert _fetch(tmp_path, index, "app").exit_code == 0
+    wh = tmp_path / "wh"
+    venv = tmp_path / "v"
+    assert _run(python36, "-m", "venv", venv).returncode == 0
+    pip = _run(venv / "bin" / "python", "-m", "pip", "--version")
+    assert pip.stdout.startswith("pip 18.1 ")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
+    proc = subprocess.run(
+        ["unshare", "-n", str(venv / "bin" / "python"), "-m", "pip", "install", "--no-index",
+         "--find-links", str(wh), "--require-hashes", "-r", str(wh / "requirements.lock")],
+        capture_output=True, text=True, env={**env, "PIP_CONFIG_FILE": os.devnull},
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    # And the hashes are really checked: a changed byte in a wheel makes pip 18.1 refuse.
+    numpyish = wh / NUMPYISH
+    data = bytearray(numpyish.read_bytes())
+    data[-1] ^= 0xFF
+    numpyish.unlink()  # a hardlink into the cache: replace, never write through it
+    numpyish.write_bytes(bytes(data))
+    venv2 = tmp_path / "v2"
+    assert _run(python36, "-m", "venv", venv2).returncode == 0
+    proc = subprocess.run(
+        [str(venv2 / "bin" / "python"), "-m", "pip", "install", "--no-index",
+         "--find-links", str(wh), "--require-hashes", "-r", str(wh / "requirements.lock")],
+        capture_output=True, text=True, env={**env, "PIP_CONFIG_FILE": os.devnull},
+    )  # fmt: skip
+    assert proc.returncode != 0
+    assert "DO NOT MATCH THE HASHES" in proc.stdout + proc.stderr
