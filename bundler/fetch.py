@@ -80,7 +80,9 @@ class PackageRecord:
     filename: str
     sha256: str
     size: int
-    url: str
+    url: str | None
+    """Where the file came from; None for wheels built on this machine (the local project,
+    --build-pure sdists): their origin is ``built_from``, and host paths must not leak."""
     role: str
     """'app' (requirements.lock) or 'bootstrap' (bootstrap.lock)."""
     requires: tuple[str, ...]
@@ -401,13 +403,13 @@ def _record(
         filename=pin.file.filename,
         sha256=pin.file.sha256 or sha256_file(path),
         size=path.stat().st_size,
-        url=local[key].as_uri() if key in local else pin.file.url,
+        url=None if key in local or pin.built_from else pin.file.url,
         role=role,
         requires=tuple(sorted(canonicalize_name(d) for d in pin.dependencies)),
         via=tuple(resolution.via(pin.name)),
         license=meta.license,
         summary=meta.summary,
-        built_from=f"local project {local[key]}" if key in local else pin.built_from,
+        built_from=f"local project {local[key].name}" if key in local else pin.built_from,
     )
 
 

@@ -12,7 +12,7 @@ Layout (schema_version 1), written by `bundler fetch`, extended by `bundler audi
                     "reason": "..."},
       "packages": [                                # one per chosen file, sorted by name
         {"name": "numpy", "version": "1.19.5", "filename": "...whl", "sha256": "...",
-         "size": 123, "url": "https://...", "role": "app" | "bootstrap",
+         "size": 123, "url": "https://..." | null (built here), "role": "app" | "bootstrap",
          "requires": ["..."], "via": ["opencv-python"], "license": "BSD" | null,
          "summary": "...", "built_from": null | "sdist filename (--build-pure / local project)"}
       ],

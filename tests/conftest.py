@@ -5,9 +5,13 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from bundler import download
+from tests.fakeindex import FakeIndex, serving
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -41,6 +45,18 @@ def python36() -> Path:
 def python27() -> Path:
     """CPython 2.7.18: stands in for CentOS 7's /usr/bin/python (Ansible's module interpreter)."""
     return require_python("2.7.18")
+
+
+@pytest.fixture
+def fake_index(tmp_path: Path) -> Iterator[FakeIndex]:
+    """A PEP 503/691/658 index of tiny wheels served on 127.0.0.1 (tests/fakeindex.py)."""
+    yield from serving(tmp_path / "fakeindex")
+
+
+@pytest.fixture
+def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Retry backoff of 10 ms, so tests of retried downloads stay fast."""
+    monkeypatch.setattr(download, "BACKOFF", 0.01)
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -250,3 +250,37 @@ def test_pip_18_1_accepts_the_lock_directly(
     )  # fmt: skip
     assert proc.returncode != 0
     assert "DO NOT MATCH THE HASHES" in proc.stdout + proc.stderr
+
+
+@pytest.mark.network
+@pytest.mark.slow
+def test_build_pure_builds_a_pure_sdist_and_refuses_a_compiled_one(
+    tmp_path: Path, index: FakeIndex
+) -> None:
+    """--build-pure with the real builder: a PEP 517 build of a real setuptools sdist (its build
+    backend comes from PyPI, hence `network`) gives a py3-none-any wheel that is locked and
+    recorded as built here; an sdist with a C extension is refused, output untouched."""
+    index.add_wheel("withsrc", "1.0", requires_dist=["puresrc"])
+    index.add_sdist("puresrc", "2.0", requires_dist=["tiny"])
+    index.add_sdist("speedy", "1.0", compiled=True)
+
+    refused = _fetch(tmp_path, index, "withsrc")
+    assert refused.exit_code == 2 and "--build-pure" in refused.stderr
+    assert not (tmp_path / "wh").exists()
+
+    result = _fetch(tmp_path, index, "withsrc", "--build-pure")
+    assert result.exit_code == 0, result.output
+    wh = tmp_path / "wh"
+    assert (wh / "puresrc-2.0-py3-none-any.whl").is_file()
+    lock = (wh / "requirements.lock").read_text()
+    assert "puresrc==2.0 \\\n    --hash=sha256:" in lock and "tiny==0.3" in lock
+    rows = {p["name"]: p for p in json.loads((wh / "manifest.json").read_text())["packages"]}
+    assert rows["puresrc"]["built_from"] == "puresrc-2.0.tar.gz"
+    assert rows["puresrc"]["url"] is None  # built on this machine: no host path leaks
+    assert rows["tiny"]["url"].startswith(index.url.rsplit("/simple", 1)[0])
+
+    before = _tree(wh)
+    compiled = _fetch(tmp_path, index, "speedy", "--build-pure")
+    assert compiled.exit_code == 2
+    assert "needs a compiler" in compiled.stderr and len(compiled.stderr.splitlines()) == 1
+    assert _tree(wh) == before

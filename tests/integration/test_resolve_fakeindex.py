@@ -12,13 +12,11 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from packaging.requirements import Requirement
 
-from bundler import download
 from bundler.cache import Cache
 from bundler.download import download_all
 from bundler.errors import (
@@ -32,20 +30,13 @@ from bundler.errors import (
 from bundler.index import Index
 from bundler.resolve import Resolution, resolve
 from bundler.target import Target
-from tests.fakeindex import FakeIndex, serving
+from tests.fakeindex import FakeIndex
 
 CP36_ML1 = Target.from_spec("3.6.15", "manylinux1")
 CP36_ML2014 = Target.from_spec("3.6.15", "manylinux2014")
 
 
-@pytest.fixture
-def fake_index(tmp_path: Path) -> Iterator[FakeIndex]:
-    yield from serving(tmp_path / "fakeindex")
-
-
-@pytest.fixture(autouse=True)
-def _fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(download, "BACKOFF", 0.01)
+pytestmark = pytest.mark.usefixtures("fast_retries")
 
 
 def run(

@@ -3,27 +3,17 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from bundler import download
 from bundler.cache import Cache
 from bundler.download import download_all
 from bundler.errors import HashMismatch, IndexUnavailable
 from bundler.index import DistFile, Index
-from tests.fakeindex import FakeIndex, build_wheel, serving
+from tests.fakeindex import FakeIndex, build_wheel
 
-
-@pytest.fixture
-def fake_index(tmp_path: Path) -> Iterator[FakeIndex]:
-    yield from serving(tmp_path / "fakeindex")
-
-
-@pytest.fixture(autouse=True)
-def _fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(download, "BACKOFF", 0.01)
+pytestmark = pytest.mark.usefixtures("fast_retries")
 
 
 def listed(fake: FakeIndex, tmp_path: Path, *names: str) -> list[DistFile]:

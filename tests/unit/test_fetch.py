@@ -149,8 +149,10 @@ def test_no_requirement_bundles_the_local_project(tmp_path: Path, index: FakeInd
     by_name = {p.name: p for p in result.packages}
     assert set(by_name) == {"my-app", "lib", "tiny"}
     assert by_name["lib"].version == "1.0"
-    assert by_name["my-app"].built_from == f"local project {project.resolve()}"
-    assert by_name["my-app"].url == project.resolve().as_uri()
+    # Built on this machine: the manifest names the project, never a host path or file:// URL.
+    assert by_name["my-app"].built_from == "local project proj"
+    assert by_name["my-app"].url is None
+    assert by_name["lib"].url is not None and by_name["lib"].url.startswith(index.url[:16])
     assert (tmp_path / "wh" / "my_app-0.2.0-py3-none-any.whl").is_file()
 
 

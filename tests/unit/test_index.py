@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
-from bundler import download
 from bundler.cache import Cache
 from bundler.errors import HashMismatch, IndexUnavailable, PackageNotFound
 from bundler.index import (
@@ -20,17 +18,9 @@ from bundler.index import (
     parse_metadata,
     read_wheel_metadata,
 )
-from tests.fakeindex import FakeIndex, build_sdist, build_wheel, serving
+from tests.fakeindex import FakeIndex, build_sdist, build_wheel
 
-
-@pytest.fixture
-def fake_index(tmp_path: Path) -> Iterator[FakeIndex]:
-    yield from serving(tmp_path / "fakeindex")
-
-
-@pytest.fixture(autouse=True)
-def _fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(download, "BACKOFF", 0.01)
+pytestmark = pytest.mark.usefixtures("fast_retries")
 
 
 def make_index(fake: FakeIndex | None, tmp_path: Path, **kwargs: object) -> Index:
