@@ -24,13 +24,20 @@ test-fast:
 
 ## lint: ruff, mypy, ansible-lint
 lint:
-	$(VENV)/bin/ruff check bundler tests benchmarks
-	$(VENV)/bin/ruff format --check bundler tests benchmarks
+	$(VENV)/bin/ruff check bundler tests benchmarks scripts
+	$(VENV)/bin/ruff format --check bundler tests benchmarks scripts
+	cd converter && ../$(VENV)/bin/ruff check . && ../$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 	cd playbooks && ../$(VENV)/bin/ansible-lint --profile production
 
 setup:
 	scripts/setup-dev.sh
+
+## bench: the three benchmarks (ratios against baselines measured in the same run; never asserted)
+bench: setup
+	$(VENV)/bin/python converter/benchmarks/bench_convert.py
+	$(VENV)/bin/python benchmarks/audit.py
+	$(VENV)/bin/python benchmarks/fetch_vs_pip.py
 
 ## vagrant-verify: boot a CentOS 7 box, provision twice (changed=0), smoke test (AIRGAP_ISO=... KEEP=1)
 vagrant-verify:

@@ -48,6 +48,7 @@ def converter_wheelhouse() -> Path:
     dest.mkdir(parents=True, exist_ok=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
     env["PIP_CONFIG_FILE"] = os.devnull
+    env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
     cmd = [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary=:all:"]
     subprocess.run([*cmd, *TARGET, "-d", str(dest), *WHEELS], env=env, check=True)
     return dest

@@ -20,6 +20,7 @@ The walk, per wheel (read in memory, never extracted):
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import posixpath
 import re
@@ -36,9 +37,10 @@ import yaml
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 
 from bundler import manifest
+from bundler.cache import Cache
 from bundler.elf import ElfObject, is_elf, parse_bytes
 from bundler.errors import BadInput
-from bundler.fsutil import atomic_write_text
+from bundler.fsutil import atomic_write_text, sha256_file
 from bundler.policy import load_json
 
 SYSTEM_PACKAGES_FILE = "system-packages.yml"
@@ -49,6 +51,8 @@ _MANYLINUX = re.compile(
     r"^(?:manylinux(?P<legacy>1|2010|2014)|manylinux_(?P<major>\d+)_(?P<minor>\d+))_(?P<arch>.+)$"
 )
 _LEGACY_GLIBC = {"1": (2, 5), "2010": (2, 12), "2014": (2, 17)}
+ELF_FACTS = "audit-elf-v1"
+"""Cache kind of a wheel's parsed ELF members (bump the version when ElfObject changes)."""
 
 
 # -- policy data ----------------------------------------------------------------------------
@@ -241,9 +245,9 @@ class AuditReport:
 # -- entry points ---------------------------------------------------------------------------
 
 
-def run(directory: Path, distro: str = "centos7") -> AuditReport:
+def run(directory: Path, distro: str = "centos7", cache: Cache | None = None) -> AuditReport:
     """Audit DIR's wheels; write DIR/system-packages.yml and manifest["audit"] atomically."""
-    report = audit_directory(directory, distro)
+    report = audit_directory(directory, distro, cache=cache)
     has_manifest = (directory / manifest.FILENAME).exists()
     if has_manifest:
         manifest.load(directory)  # refuse a broken manifest before writing anything
@@ -253,11 +257,15 @@ def run(directory: Path, distro: str = "centos7") -> AuditReport:
     return report
 
 
-def audit_directory(directory: Path, distro: str = "centos7", workers: int = 2) -> AuditReport:
-    """Audit every *.whl in DIR for `distro`, writing nothing.
+def audit_directory(
+    directory: Path, distro: str = "centos7", workers: int = 2, cache: Cache | None = None
+) -> AuditReport:
+    """Audit every *.whl in DIR for `distro`, writing nothing in DIR.
 
     ELF members are inflated and parsed by `workers` threads (zlib releases the GIL; one big
     wheel such as opencv's dominates, so members, not wheels, are spread; benchmarks/audit.py).
+    With `cache`, each wheel's parsed ELF members are kept under its sha256 (they depend on
+    its bytes alone), so auditing the same wheel again only hashes it.
     """
     profile = load_profile(distro)
     if not directory.is_dir():
@@ -266,7 +274,7 @@ def audit_directory(directory: Path, distro: str = "centos7", workers: int = 2) 
     if not wheels:
         raise BadInput(f"{directory} is not a wheelhouse: it holds no .whl files")
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        audits = [audit_wheel(p, profile, pool) for p in wheels]
+        audits = [audit_wheel(p, profile, pool, cache) for p in wheels]
     return AuditReport(directory=directory, profile=profile, wheels=audits, notes=_notes(audits))
 
 
@@ -282,13 +290,15 @@ def write_system_packages(report: AuditReport) -> Path:
     return path
 
 
-def audit_wheel(path: Path, profile: Profile, pool: Executor | None = None) -> WheelAudit:
+def audit_wheel(
+    path: Path, profile: Profile, pool: Executor | None = None, cache: Cache | None = None
+) -> WheelAudit:
     """Audit one wheel file for `profile` (BadInput naming it when unreadable)."""
     try:
         name, _version, _build, tags = parse_wheel_filename(path.name)
     except InvalidWheelFilename as exc:
         raise BadInput(f"{path.name}: not a wheel file name ({exc})") from None
-    members = read_elf_members(path, pool)
+    members = cached_elf_members(path, cache, pool) if cache else read_elf_members(path, pool)
     system = system_needs(members)
     wheel = WheelAudit(
         filename=path.name,
@@ -310,6 +320,26 @@ def audit_wheel(path: Path, profile: Profile, pool: Executor | None = None) -> W
 
 
 # -- reading wheels -------------------------------------------------------------------------
+
+
+def cached_elf_members(
+    path: Path, cache: Cache, pool: Executor | None = None
+) -> dict[str, ElfObject]:
+    """`read_elf_members`, remembered in `cache` under the wheel's sha256."""
+    try:
+        digest = sha256_file(path)
+    except OSError as exc:
+        raise BadInput(f"{path.name}: cannot read ({exc.strerror or exc})") from None
+    facts = cache.get_facts(ELF_FACTS, digest)
+    if isinstance(facts, dict):
+        try:
+            return {member: ElfObject.from_dict(obj) for member, obj in facts.items()}
+        except (KeyError, TypeError, ValueError):
+            pass  # written by something else: parse again and overwrite
+    members = read_elf_members(path, pool)
+    with contextlib.suppress(OSError):  # a read-only or full cache only costs speed next time
+        cache.put_facts(ELF_FACTS, digest, {m: obj.to_dict() for m, obj in members.items()})
+    return members
 
 
 def read_elf_members(path: Path, pool: Executor | None = None) -> dict[str, ElfObject]:

@@ -5,16 +5,21 @@ honours XDG_CACHE_HOME; or --cache-dir):
 
     blobs/sha256/ab/abcdef...      a downloaded file, stored under its own sha256
     pages/<sha256 of URL>          the body of an index page or a .metadata file, by URL
+    facts/<kind>/ab/abcdef....json facts derived from a blob's bytes alone (e.g. the ELF
+                                   objects of a wheel for `bundler audit`), by the blob's sha256
 
 Blobs are only ever added after their hash was checked, atomically, so a blob present under a
 name *is* that content. Pages are what lets `--offline` resolve again without the network.
+Facts are pure functions of content, so they never go stale; `kind` carries a format version.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from pathlib import Path
+from typing import Any
 
 import platformdirs
 
@@ -74,3 +79,19 @@ class Cache:
 
     def put_page(self, url: str, body: bytes) -> None:
         atomic_write_bytes(self.page_path(url), body)
+
+    # -- facts ----------------------------------------------------------------------------------
+
+    def facts_path(self, kind: str, sha256: str) -> Path:
+        return self.root / "facts" / kind / sha256[:2] / f"{sha256}.json"
+
+    def get_facts(self, kind: str, sha256: str) -> Any | None:
+        """The JSON stored for content `sha256` under `kind`, or None (absent or unreadable)."""
+        try:
+            return json.loads(self.facts_path(kind, sha256).read_bytes())
+        except (OSError, ValueError):
+            return None
+
+    def put_facts(self, kind: str, sha256: str, facts: Any) -> None:
+        data = json.dumps(facts, sort_keys=True, separators=(",", ":")).encode("utf-8")
+        atomic_write_bytes(self.facts_path(kind, sha256), data)

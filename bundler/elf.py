@@ -86,6 +86,37 @@ class ElfObject:
     version_needs: tuple[VersionNeed, ...] = ()
     version_definitions: tuple[str, ...] = ()
 
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (for the audit's fact cache); `from_dict` reverses it."""
+        return {
+            "elf_type": self.elf_type,
+            "machine": self.machine,
+            "soname": self.soname,
+            "needed": list(self.needed),
+            "rpath": list(self.rpath),
+            "runpath": list(self.runpath),
+            "version_needs": [
+                [n.library, list(n.versions), list(n.weak)] for n in self.version_needs
+            ],
+            "version_definitions": list(self.version_definitions),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ElfObject:
+        return cls(
+            elf_type=str(data["elf_type"]),
+            machine=str(data["machine"]),
+            soname=data["soname"],
+            needed=tuple(data["needed"]),
+            rpath=tuple(data["rpath"]),
+            runpath=tuple(data["runpath"]),
+            version_needs=tuple(
+                VersionNeed(lib, tuple(versions), tuple(weak))
+                for lib, versions, weak in data["version_needs"]
+            ),
+            version_definitions=tuple(data["version_definitions"]),
+        )
+
     @property
     def search_path(self) -> tuple[str, ...]:
         """Where the loader looks for this object's own DT_NEEDED (RUNPATH overrides RPATH)."""

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from bundler import audit as audit_lib
+from bundler.cache import Cache
 from bundler.errors import CheckFailed
 
 
@@ -31,13 +32,27 @@ from bundler.errors import CheckFailed
     help="Exit 1 when a soname maps to no package or a wheel cannot load on the distro.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the audit record as JSON.")
-def audit(directory: Path, distro: str, strict: bool, as_json: bool) -> None:
+@click.option(
+    "--cache-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Where parsed ELF facts are kept by wheel sha256 [default: $XDG_CACHE_HOME/airgap-kit].",
+)
+@click.option("--no-cache", is_flag=True, help="Parse every wheel again; write no cache.")
+def audit(
+    directory: Path,
+    distro: str,
+    strict: bool,
+    as_json: bool,
+    cache_dir: Path | None,
+    no_cache: bool,
+) -> None:
     """Find the system libraries DIR's wheels need and the distro packages that provide them.
 
     Writes DIR/system-packages.yml (read by the playbooks) and, when DIR has a manifest.json,
     its "audit" section.
     """
-    report = audit_lib.run(directory, distro)
+    report = audit_lib.run(directory, distro, cache=None if no_cache else Cache(cache_dir))
     if as_json:
         click.echo(json.dumps(report.to_dict(), indent=2))
     else:

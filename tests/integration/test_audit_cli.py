@@ -28,6 +28,20 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return build_elf_fixtures(tmp_path_factory.mktemp("elf-cli"))
 
 
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI's default cache (platformdirs, XDG_CACHE_HOME) goes to this test's tmp_path."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
+
+
+def test_default_cache_follows_xdg_cache_home(tmp_path: Path, mapped_house: Path) -> None:
+    first = CliRunner().invoke(main, ["audit", str(mapped_house)])
+    facts = list((tmp_path / "xdg-cache" / "airgap-kit" / "facts").rglob("*.json"))
+    assert first.exit_code == 0 and len(facts) == 2
+    again = CliRunner().invoke(main, ["audit", str(mapped_house), "--no-cache"])
+    assert again.stdout == first.stdout
+
+
 @pytest.fixture
 def mapped_house(tmp_path: Path, built: dict[str, Path]) -> Path:
     """Every need maps to a package: an opencv-like wheel needing libSM.so.6, a pure wheel."""

@@ -17,6 +17,7 @@ import pytest
 import yaml
 
 from bundler import audit, elf, manifest
+from bundler.cache import Cache
 from bundler.errors import BadInput
 from bundler.policy import load_json
 from tests.unit.test_elf import build_elf_fixtures, make_wheel
@@ -443,3 +444,27 @@ def test_debian12_profile_matches_this_machine_s_libraries(dpkg: None) -> None:
     assert prof.symbol_versions["GCC"] == _highest(gcc_s, "GCC")
     named = {d.split("_", 1)[1] for d in cxx if d.startswith("CXXABI_")}
     assert prof.named_versions["CXXABI"] <= named
+
+
+def test_cache_keeps_parsed_elf_facts_by_wheel_hash(
+    house: Path, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A second audit of the same bytes reads the facts from the cache (no parsing at all) and
+    reports exactly the same; damaged facts are parsed again and rewritten."""
+    cache = Cache(tmp_path_factory.mktemp("cache"))
+    first = audit.audit_directory(house, "centos7", cache=cache)
+    facts = sorted((cache.root / "facts" / audit.ELF_FACTS).rglob("*.json"))
+    assert len(facts) == 3
+
+    def no_parsing(path: Path, pool: object = None) -> None:
+        raise AssertionError(f"{path.name} parsed again")
+
+    with monkeypatch.context() as m:
+        m.setattr(audit, "read_elf_members", no_parsing)
+        again = audit.audit_directory(house, "centos7", cache=cache)
+    assert again.to_dict() == first.to_dict()
+
+    facts[0].write_text("{not json")
+    repaired = audit.audit_directory(house, "centos7", cache=cache)
+    assert repaired.to_dict() == first.to_dict()
+    assert json.loads(facts[0].read_text()) is not None

@@ -8,6 +8,7 @@ a stub `libstdc++.so.6` defining GLIBCXX_3.4.21), so every path is covered witho
 from __future__ import annotations
 
 import io
+import json
 import random
 import shutil
 import struct
@@ -235,3 +236,9 @@ def test_make_wheel_helper_round_trips(tmp_path: Path, built: dict[str, Path]) -
     with zipfile.ZipFile(whl) as z:
         obj = elf.parse(io.BytesIO(z.read("demo/x.so")), "demo/x.so")
     assert obj == elf.parse_file(built["plain.so"])
+
+
+def test_dict_round_trip_keeps_every_fact(built: dict[str, Path]) -> None:
+    for path in built.values():
+        obj = elf.parse_file(path)
+        assert elf.ElfObject.from_dict(json.loads(json.dumps(obj.to_dict()))) == obj
