@@ -17,6 +17,7 @@ With `build_pure=True`, a version that only has an sdist becomes a candidate too
 from __future__ import annotations
 
 import re
+import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -212,6 +213,8 @@ class Provider(_ProviderBase):
         """First parent seen for each project (None = root): the chain for error messages."""
         self._releases: dict[str, list[_Release]] = {}
         self._built: dict[str, tuple[DistFile, Metadata]] = {}
+        self._prefetched: set[str] = set()
+        self._prefetch_lock = threading.Lock()
 
     # resolvelib interface -------------------------------------------------------------------
 
@@ -295,8 +298,48 @@ class Provider(_ProviderBase):
         for dep in deps:
             if dep.name != PYTHON and dep.name not in self.parents:
                 self.parents[dep.name] = candidate.name
-                self.pool.submit(self.releases, dep.name)  # prefetch the index page
+            if dep.name != PYTHON:
+                self.prefetch(dep.name)
         return deps
+
+    # speculation ------------------------------------------------------------------------------
+
+    def prefetch(self, name: str) -> None:
+        """Start fetching what the resolver will probably ask about `name` next, once.
+
+        resolvelib asks one question at a time (a page, then one file's metadata, then the
+        next project...), so a cold resolution would wait for every round trip in turn. In the
+        background this fetches `name`'s page, the PEP 658 metadata of its newest usable wheel
+        and, from that metadata, the same for each dependency that applies to the target: the
+        likely tree arrives in parallel and the resolver mostly finds its answers waiting. Only
+        cheap requests are speculative (pages, `.metadata` files; never a whole wheel), results
+        go through the index's memo, and a failure here is left for the resolver to meet.
+        """
+        with self._prefetch_lock:
+            if name in self._prefetched:
+                return
+            self._prefetched.add(name)
+        self.pool.submit(self._prefetch_tree, name)
+
+    def _prefetch_tree(self, name: str) -> None:
+        try:
+            best = next(
+                (
+                    rel.file
+                    for rel in self.releases(name)
+                    if rel.file is not None and rel.file.is_wheel and not rel.yanked
+                    if not rel.version.is_prerelease
+                ),
+                None,
+            )
+            if best is None or not best.metadata_url:
+                return
+            metadata = self.index.metadata(best)
+        except Exception:  # speculative: the resolver asks again and reports any error
+            return
+        for requirement in metadata.requires_dist:
+            if not requirement.url and self.target.evaluate(requirement.marker, frozenset()):
+                self.prefetch(canonicalize_name(requirement.name))
 
     # data -----------------------------------------------------------------------------------
 
@@ -432,6 +475,7 @@ def resolve(
     provider = Provider(target, index, build_pure=build_pure, builder=builder, pool=pool)
     for req in active:
         provider.parents[req.name] = None
+        provider.prefetch(req.name)
     try:
         try:
             resolver: Resolver[Req, Candidate, str] = Resolver(provider, BaseReporter())

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any
 
 from packaging.markers import Marker
@@ -192,20 +192,16 @@ class Target:
 
     def wheel_rank(self, filename: str) -> int | None:
         """Rank of the best tag of wheel `filename` for this target (0 best), None if unusable."""
-        try:
-            _, _, _, wheel_tags = parse_wheel_filename(filename)
-        except InvalidWheelFilename:
+        wheel_tags = wheel_filename_tags(filename)
+        if wheel_tags is None:
             return None
         ranks = [self.tag_priority[t] for t in wheel_tags if t in self.tag_priority]
         return min(ranks) if ranks else None
 
     def installer_reads(self, filename: str) -> bool:
         """Can the target's bundled pip install wheel `filename` (without a pip bootstrap)?"""
-        try:
-            _, _, _, wheel_tags = parse_wheel_filename(filename)
-        except InvalidWheelFilename:
-            return False
-        return bool(wheel_tags & self.installer_tags)
+        wheel_tags = wheel_filename_tags(filename)
+        return wheel_tags is not None and bool(wheel_tags & self.installer_tags)
 
     def describe(self) -> str:
         """One line for summaries and reports.
@@ -324,3 +320,13 @@ def _pip_reads_platform(pip: Version, platform: str) -> bool:
         if platform.startswith(legacy + "_"):
             return pip >= pip_feature_version(legacy)
     return pip >= pip_feature_version("manylinux_x_y")
+
+
+@lru_cache(maxsize=1 << 16)
+def wheel_filename_tags(filename: str) -> frozenset[Tag] | None:
+    """The tags of wheel `filename`, None when it is not a valid wheel name (memoised: the
+    resolver ranks every file of every page, often more than once)."""
+    try:
+        return parse_wheel_filename(filename)[3]
+    except InvalidWheelFilename:
+        return None

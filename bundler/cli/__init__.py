@@ -7,6 +7,7 @@ prints its problems and exits 1; no traceback for either.
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 import click
@@ -16,7 +17,19 @@ from bundler.errors import BundlerError, CheckFailed
 
 
 class KitGroup(click.Group):
-    """A click group that maps the kit's exception family to exit codes."""
+    """A click group that maps the kit's exception family to exit codes and loads each
+    subcommand's module on first use (`COMMANDS`)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        entry = COMMANDS.get(cmd_name)
+        if entry is None:
+            return None
+        command = getattr(importlib.import_module(entry[0]), entry[1])
+        assert isinstance(command, click.Command) and command.name == cmd_name, entry
+        return command
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -40,29 +53,14 @@ def main() -> None:
     """Fetch, audit, pack and verify an offline Python kit for an air-gapped target host."""
 
 
-def _register() -> None:
-    # One import per subcommand module; each module defines exactly one click command.
-    from bundler.cli import target_cmd
-
-    main.add_command(target_cmd.target)
-
-    from bundler.cli import fetch_cmd
-
-    main.add_command(fetch_cmd.fetch_cmd)
-
-    from bundler.cli import sources_cmd
-
-    main.add_command(sources_cmd.fetch_source)
-
-    from bundler.cli import audit_cmd
-
-    main.add_command(audit_cmd.audit)
-
-    from bundler.cli import inspect_cmd, pack_cmd, verify_cmd
-
-    main.add_command(pack_cmd.pack)
-    main.add_command(verify_cmd.verify)
-    main.add_command(inspect_cmd.inspect_kit)
-
-
-_register()
+COMMANDS: dict[str, tuple[str, str]] = {
+    "target": ("bundler.cli.target_cmd", "target"),
+    "fetch": ("bundler.cli.fetch_cmd", "fetch_cmd"),
+    "fetch-source": ("bundler.cli.sources_cmd", "fetch_source"),
+    "audit": ("bundler.cli.audit_cmd", "audit"),
+    "pack": ("bundler.cli.pack_cmd", "pack"),
+    "verify": ("bundler.cli.verify_cmd", "verify"),
+    "inspect": ("bundler.cli.inspect_cmd", "inspect_kit"),
+}
+"""Subcommand name -> (module, click command): one module per subcommand, imported only when
+that subcommand runs (or for --help), so `bundler fetch` does not pay for the SBOM library."""
