@@ -140,6 +140,36 @@ def test_every_module_is_builtin_fqcn_and_every_task_named() -> None:
             assert modules[0].startswith("ansible.builtin."), (path, task["name"], modules)
 
 
+def test_python_build_requires_ssl_hashlib_and_zlib_by_default() -> None:
+    """A CPython built on CentOS 7 (OpenSSL 1.0.2k) has them all. A host that cannot have one
+    (pyenv's 3.6.15 on Debian 12: no _hashlib with OpenSSL 3) narrows the list in its own
+    variables, as tests/e2e/test_playbooks_site.py does; the role's default stays complete."""
+    defaults = _yaml(PLAYBOOKS / "roles" / "python_build" / "defaults" / "main.yml")
+    assert {"ssl", "_hashlib", "zlib"} <= set(defaults["python_build_required_modules"])
+
+
+def test_messages_use_the_real_fetch_source_syntax(tmp_path: Path) -> None:
+    """`bundler fetch-source PROJECT VERSION` (no --python): what playbooks/ tell the operator."""
+    help_text = subprocess.run(
+        [str(BIN / "bundler"), "fetch-source", "--help"],
+        capture_output=True,
+        text=True,
+        env=_env(tmp_path),
+        check=True,
+    ).stdout
+    usage = re.search(r"fetch-source \[OPTIONS\] \{([a-z|]+)\} VERSION", help_text)
+    assert usage, help_text
+    projects = usage.group(1).split("|")
+    commands = []
+    for path in sorted(PLAYBOOKS.rglob("*.yml")):
+        for match in re.finditer(r"bundler fetch-source(\s+[-\w]+)?", path.read_text()):
+            commands.append(match[0])
+            # no word: the command only named, as in "(bundler fetch-source: Python-X.Y.Z.tgz)"
+            word = (match.group(1) or "").strip()
+            assert not word or word in projects, (path.name, match[0])
+    assert any(c.endswith(" python") for c in commands), commands
+
+
 def test_yum_tasks_use_only_the_media_repo() -> None:
     """Every package task on RedHat disables all repos and enables the media repo ids."""
     yum_tasks = [
