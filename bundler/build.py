@@ -2,9 +2,17 @@
 
 The build runs `pip wheel --no-deps` with the host interpreter, isolated from the machine's pip
 configuration (PIP_CONFIG_FILE=/dev/null and no PIP_* variable that changes where packages come
-from), on a copy of the project so the source tree is never written to. Built wheels are kept in
-the cache under a digest of their input (`built/<digest>/`), so an unchanged project is not
-rebuilt on the next fetch (and an `--offline` fetch can reuse it).
+from), on a copy of the project so the source tree is never written to. The build backend that
+pip's isolated build environment installs comes from the sources fetch was given (its
+`--index-url`s and `--find-links`, passed as PIP_INDEX_URL / PIP_EXTRA_INDEX_URL /
+PIP_FIND_LINKS, or PIP_NO_INDEX when there is no index), so a mirror-only network works.
+
+Built wheels are kept in the cache under a digest of their input (`built/<digest>/`), so an
+unchanged project is not rebuilt on the next fetch (and an `--offline` fetch can reuse it). The
+digest covers what the wheel is built from (the project's files or the sdist, and the host
+Python's X.Y), not where the backend was downloaded from: the same source built with a backend
+from PyPI or from a mirror is the same project's wheel, and an `--offline` fetch (which gives no
+index) must still find it.
 """
 
 from __future__ import annotations
@@ -17,7 +25,7 @@ import subprocess
 import sys
 import tempfile
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
@@ -54,15 +62,48 @@ class BuildFailed(BundlerError):
     """A project or sdist could not be built into a wheel on the host."""
 
 
-def pip_env(base: Mapping[str, str] | None = None) -> dict[str, str]:
-    """`base` (default os.environ) without pip config files or PIP_* source overrides."""
+def pip_env(
+    base: Mapping[str, str] | None = None,
+    *,
+    index_urls: Sequence[str] | None = None,
+    find_links: Sequence[str] = (),
+) -> dict[str, str]:
+    """`base` (default os.environ) without pip config files or PIP_* source overrides, then
+    pointed at exactly the given sources: the first index URL as PIP_INDEX_URL, the others as
+    PIP_EXTRA_INDEX_URL, an empty list as PIP_NO_INDEX (None keeps pip's default, PyPI), and
+    `find_links` as PIP_FIND_LINKS (local paths as absolute file: URLs)."""
     env = dict(os.environ if base is None else base)
     for name in _PIP_SOURCE_VARS:
         env.pop(name, None)
     env["PIP_CONFIG_FILE"] = os.devnull
     env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
     env["PIP_NO_INPUT"] = "1"
+    if index_urls is not None:
+        urls = [_one_word(u, "index URL") for u in index_urls]
+        if urls:
+            env["PIP_INDEX_URL"] = urls[0]
+            if urls[1:]:
+                env["PIP_EXTRA_INDEX_URL"] = " ".join(urls[1:])
+        else:
+            env["PIP_NO_INDEX"] = "1"
+    links = [_find_links_url(x) for x in find_links]
+    if links:
+        env["PIP_FIND_LINKS"] = " ".join(links)
     return env
+
+
+def _find_links_url(source: str) -> str:
+    """A find-links source as pip reads it from the environment: URLs as given, local paths as
+    absolute file: URLs (no spaces: pip splits PIP_FIND_LINKS on whitespace)."""
+    if "://" in source:
+        return _one_word(source, "find-links URL")
+    return Path(source).resolve().as_uri()
+
+
+def _one_word(url: str, what: str) -> str:
+    if not url or any(c.isspace() for c in url):
+        raise BadInput(f"{what} {url!r} cannot be given to pip's build (contains a space)")
+    return url
 
 
 def build_wheel(
@@ -71,16 +112,20 @@ def build_wheel(
     *,
     isolated: bool = True,
     cache_root: Path | None = None,
+    index_urls: Sequence[str] | None = None,
+    find_links: Sequence[str] = (),
 ) -> Path:
     """Build `source` (a project directory or an sdist file) into one wheel in `dest`.
 
-    `isolated` builds in pip's isolated build environment (build requirements come from PyPI);
-    without it the host environment's build backend is used (works offline). With `cache_root`,
-    a wheel built earlier from identical input is reused. Raises BadInput if `source` is not a
-    project or sdist, BuildFailed if the build fails.
+    `isolated` builds in pip's isolated build environment (build requirements come from
+    `index_urls` and `find_links`, see `pip_env`; PyPI when `index_urls` is None); without it
+    the host environment's build backend is used (works offline). With `cache_root`, a wheel
+    built earlier from identical input is reused. Raises BadInput if `source` is not a project
+    or sdist, BuildFailed if the build fails.
     """
     source = Path(source).resolve()
     dest = Path(dest).resolve()
+    env = pip_env(index_urls=index_urls, find_links=find_links)
     digest = source_digest(source)
     dest.mkdir(parents=True, exist_ok=True)
     cached = _cached_wheel(cache_root, digest)
@@ -89,7 +134,7 @@ def build_wheel(
     with tempfile.TemporaryDirectory(prefix=".build-", dir=dest) as tmp:
         work = Path(tmp)
         staged = _stage_source(source, work / source.name)
-        built = _run_pip_wheel(staged, work / "out", isolated)
+        built = _run_pip_wheel(staged, work / "out", isolated, env)
         if cache_root is not None:
             _copy_into(built, cache_root / "built" / digest)
         return _copy_into(built, dest)
@@ -138,12 +183,12 @@ def _stage_source(source: Path, work: Path) -> Path:
     return work
 
 
-def _run_pip_wheel(source: Path, out: Path, isolated: bool) -> Path:
+def _run_pip_wheel(source: Path, out: Path, isolated: bool, env: dict[str, str]) -> Path:
     cmd = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--wheel-dir", str(out)]
     if not isolated:
         cmd.append("--no-build-isolation")
     cmd.append(str(source))
-    proc = subprocess.run(cmd, env=pip_env(), capture_output=True, text=True, check=False)
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
     wheels = sorted(out.glob("*.whl")) if out.is_dir() else []
     if proc.returncode != 0 or len(wheels) != 1:
         raise BuildFailed(f"building a wheel from {source.name} failed: {_last_error(proc)}")

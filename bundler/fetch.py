@@ -158,7 +158,7 @@ def fetch(options: FetchOptions) -> FetchResult:
         plan = _plan(options, cache, work)
         packages = _download(options, plan, cache, staged)
         written = _write_outputs(options, plan, packages, staged)
-        report = _audit(staged, options.distro) if options.audit else None
+        report = _audit(staged, options.distro, cache) if options.audit else None
         _step(options, f"moving the wheelhouse into {output}")
         _swap(staged, output, work / "previous")
     return FetchResult(
@@ -246,24 +246,28 @@ def _checked(text: str, where: str) -> Requirement:
 
 def _plan(options: FetchOptions, cache: Cache, work: Path) -> _Plan:
     roots = read_requirements(options.requirements, options.requirement_files)
-    find_links = list(options.find_links)
     local: dict[str, Path] = {}
+    local_dirs: dict[str, str] = {}
     if not roots:
         project = _project_dir(options.project)
         _step(options, f"building {project} into a wheel")
         local_dir = work / "local"
-        root, wheel = _build_local_project(project, local_dir, cache, offline=options.offline)
+        root, wheel = _build_local_project(project, local_dir, cache, options)
         roots = [root]
-        find_links.insert(0, str(local_dir))
-        local[canonicalize_name(parse_wheel_filename(wheel.name)[0])] = project
+        name = canonicalize_name(parse_wheel_filename(wheel.name)[0])
+        local[name] = project
+        # the wheel built here is the only source of its project: a file of the same name
+        # on an index or in --find-links never replaces it
+        local_dirs[name] = str(local_dir)
     index = Index(
         list(options.index_urls),
-        find_links,
+        list(options.find_links),
         cache,
         offline=options.offline,
         session=make_session(max(options.jobs, 1)),
         timeout=options.timeout,
         retries=options.retries,
+        local_projects=local_dirs,
     )
     _step(options, f"resolving {len(roots)} requirement(s) for {options.target.describe()}")
     builder = _sdist_builder(options, cache, index, work / "built")
@@ -319,7 +323,7 @@ def _sdist_builder(
             timeout=options.timeout,
         )
         named = place(blob, dest.parent / "sdists" / sdist.filename)
-        return build.build_wheel(named, dest, isolated=not options.offline, cache_root=cache.root)
+        return _build(named, dest, cache, options)
 
     return builder
 
@@ -338,11 +342,24 @@ def _project_dir(project: Path | None) -> Path:
     return path.resolve()
 
 
+def _build(source: Path, dest: Path, cache: Cache, options: FetchOptions) -> Path:
+    """build.build_wheel with fetch's sources: the isolated build environment's backend comes
+    from the same --index-url / --find-links as the wheels (a mirror-only network works)."""
+    return build.build_wheel(
+        source,
+        dest,
+        isolated=not options.offline,
+        cache_root=cache.root,
+        index_urls=options.index_urls,
+        find_links=options.find_links,
+    )
+
+
 def _build_local_project(
-    project: Path, dest: Path, cache: Cache, *, offline: bool
+    project: Path, dest: Path, cache: Cache, options: FetchOptions
 ) -> tuple[Requirement, Path]:
     """Build `project` into a pure wheel in `dest`; ('name==version', wheel path)."""
-    wheel = build.build_wheel(project, dest, isolated=not offline, cache_root=cache.root)
+    wheel = _build(project, dest, cache, options)
     if not build.is_pure(wheel):
         raise BadInput(
             f"{project} built into {wheel.name}, which is not pure Python: the target needs "
@@ -483,10 +500,11 @@ def _package_key(p: PackageRecord) -> tuple[int, str]:
 # -- audit --------------------------------------------------------------------------------------
 
 
-def _audit(directory: Path, distro: str) -> audit_lib.AuditReport:
+def _audit(directory: Path, distro: str, cache: Cache) -> audit_lib.AuditReport:
     """Run the system-library audit on the staged wheelhouse (writes system-packages.yml and
-    manifest["audit"]); a bad --distro fails the fetch before anything is swapped in."""
-    return audit_lib.run(directory, distro=distro)
+    manifest["audit"]); a bad --distro fails the fetch before anything is swapped in. The
+    cache keeps each wheel's parsed ELF facts, so a re-fetch only hashes the wheels."""
+    return audit_lib.run(directory, distro=distro, cache=cache)
 
 
 # -- staging and the swap -----------------------------------------------------------------------

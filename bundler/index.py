@@ -15,11 +15,11 @@ from __future__ import annotations
 import json
 import threading
 import zipfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from email.parser import BytesParser
-from functools import partial
+from functools import lru_cache, partial
 from hashlib import sha256
 from html.parser import HTMLParser
 from pathlib import Path
@@ -96,8 +96,11 @@ class Metadata:
     home_page: str | None
 
 
+@lru_cache(maxsize=1 << 16)
 def parse_filename(filename: str) -> tuple[str, Version]:
-    """(canonical name, version) of a wheel or sdist filename; ValueError otherwise."""
+    """(canonical name, version) of a wheel or sdist filename; ValueError otherwise.
+
+    Memoised: a project page lists thousands of files, asked about again and again."""
     if filename.endswith(".whl"):
         name, version, _, _ = parse_wheel_filename(filename)
         return name, version
@@ -112,7 +115,9 @@ def try_parse_filename(filename: str) -> tuple[str, Version] | None:
         return None
 
 
+@lru_cache(maxsize=4096)
 def parse_specifier(text: str | None) -> SpecifierSet | None:
+    """A Requires-Python value parsed (memoised: pages repeat the same few values)."""
     if not text or not text.strip():
         return None
     try:
@@ -324,7 +329,12 @@ class _Page:
 
 
 class Index:
-    """Files and metadata of projects, from index URLs and find-links sources."""
+    """Files and metadata of projects, from index URLs and find-links sources.
+
+    A project named in `local_projects` (e.g. the converter, built into a wheel by fetch) is
+    answered from its own directory only: index URLs and find-links are not asked about it, so
+    a file of the same name on PyPI can never replace the local build.
+    """
 
     def __init__(
         self,
@@ -336,9 +346,16 @@ class Index:
         session: requests.Session | None = None,
         timeout: float = 30.0,
         retries: int = 3,
+        local_projects: Mapping[str, str | Path] | None = None,
     ) -> None:
         self.index_urls = [u if u.endswith("/") else u + "/" for u in index_urls]
         self.find_links = list(find_links)
+        self.local_projects: dict[str, str] = {
+            str(canonicalize_name(name)): str(source)
+            for name, source in (local_projects or {}).items()
+        }
+        """Project name -> the directory (or find-links source) that alone answers for it: a
+        project built here is never shadowed by a file of the same name on an index."""
         self.cache = cache
         self.offline = offline
         self.session = session or make_session()
@@ -353,7 +370,7 @@ class Index:
     # -- files ------------------------------------------------------------------------------
 
     def describe_sources(self) -> str:
-        sources = self.index_urls + self.find_links
+        sources = self.index_urls + self.find_links + sorted(set(self.local_projects.values()))
         return ", ".join(sources) if sources else "no index or find-links source"
 
     def files(self, project: str) -> list[DistFile]:
@@ -368,6 +385,13 @@ class Index:
     def _collect(self, project: str, name: str) -> list[DistFile]:
         found = False
         by_filename: dict[str, DistFile] = {}
+        local = self.local_projects.get(name)
+        if local is not None:
+            listing = self._listings.get(local, partial(self._find_links, local))
+            self._add(by_filename, name, listing)
+            if not by_filename:
+                raise PackageNotFound(f"no file of the local project {project!r} in {local}")
+            return list(by_filename.values())
         for index_url in self.index_urls:
             links = self._project_page(urljoin(index_url, name + "/"))
             if links is None:

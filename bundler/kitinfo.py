@@ -18,7 +18,7 @@ import yaml
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
-from bundler import kitarchive, sources
+from bundler import kitarchive, sources, verify
 from bundler.errors import BadInput
 from bundler.fsutil import atomic_write_text
 from bundler.pack import template
@@ -57,18 +57,18 @@ class KitInfo:
         return sum(1 for p in self.packages if p.get("role", "app") == role)
 
     @property
-    def python_source(self) -> str | None:
-        """The CPython tarball for the target's version, if the kit has one."""
+    def python(self) -> verify.PythonSource | None:
+        """The CPython tarball the kit builds: the target's version, or the same X.Y's."""
         target = self.target
-        for row in self.source_rows:
-            name = row["filename"]
-            if (
-                sources.is_python_source(name)
-                and target
-                and row.get("version") == target.python_version
-            ):
-                return str(name)
-        return None
+        if target is None:
+            return None
+        return verify.python_source((r["filename"] for r in self.source_rows), target)
+
+    @property
+    def python_source(self) -> str | None:
+        """The CPython tarball for the target's interpreter, if the kit has one."""
+        python = self.python
+        return python.filename if python else None
 
     def summary(self) -> dict[str, Any]:
         target = self.target
@@ -81,6 +81,8 @@ class KitInfo:
             "requirements": self.manifest.get("requirements", []),
             "packages": {"app": self.count("app"), "bootstrap": self.count("bootstrap")},
             "python_source": self.python_source,
+            "python_source_version": self.python.version if self.python else None,
+            "python_source_fit": self.python.describe() if self.python else None,
             "sources": [r["filename"] for r in self.source_rows],
             "system_packages": self.system.get("system_packages", []),
             "unmapped": self.system.get("unmapped", []),
@@ -94,6 +96,7 @@ class KitInfo:
             f"target: {target.describe() if target else 'unknown (no readable manifest)'}",
             f"python: {target.python_version if target else '?'}  "
             f"CPython source: {self.python_source or 'NONE (host must have the interpreter)'}",
+            *([f"  {self.python.describe()}"] if self.python and not self.python.exact else []),
             f"requirements: {', '.join(self.manifest.get('requirements', [])) or '-'}",
             f"packages: {self.count('app')} app, {self.count('bootstrap')} pip bootstrap",
         ]

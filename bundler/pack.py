@@ -10,6 +10,12 @@ Layout (one top directory, see docs/DESIGN.md "The kit"):
     kit-NAME/playbooks/...     the Ansible playbooks (with inventory/hosts.example.ini)
     kit-NAME/Vagrantfile       a local CentOS 7 box to rehearse the deployment
 
+The kit's CPython source is the sources/ tarball of the wheelhouse's exact version, else the
+newest of the same X.Y (a cp36m wheelhouse resolved for 3.6.15 installs on the 3.6.10 the
+playbooks build by default) when the wheelhouse holds for that release too; pack, README.txt,
+`bundler inspect` and `bundler verify` all say which two versions meet. A tarball of another
+X.Y is not the kit's interpreter.
+
 Reproducible: the same inputs give byte-identical archives. Members are sorted by path, every
 mtime is the kit timestamp (SOURCE_DATE_EPOCH if set, else 1980-01-01T00:00:00Z: the oldest
 time zip and wheel tools accept, and no "implausibly old time stamp" warning from GNU tar),
@@ -38,7 +44,7 @@ import jinja2
 import yaml
 
 from bundler import manifest as manifest_mod
-from bundler import sbom, sources
+from bundler import sbom, sources, verify
 from bundler.errors import BadInput
 from bundler.fsutil import CHUNK, atomic_open, atomic_write_text, sha256_file
 from bundler.target import Target
@@ -87,7 +93,13 @@ class PackResult:
     size: int
     files: int
     python_source: str | None
+    """The CPython tarball the playbooks build (under sources/), None when the kit has none."""
     notes: list[str] = field(default_factory=list)
+    python_source_version: str | None = None
+    """That tarball's CPython version (the wheelhouse's own is in its manifest's target)."""
+    python_fit: str | None = None
+    """How the tarball fits the wheelhouse, e.g. 'CPython 3.6.10 source; wheelhouse resolved
+    for 3.6.15 (same ABI cp36m)'."""
 
 
 def parse_size(text: str) -> int:
@@ -143,15 +155,15 @@ def pack(
     else:
         notes.append("no Vagrantfile: the kit cannot be rehearsed in a local box")
     target = Target.from_dict(manifest["target"])
-    python_source = _python_source(source_files, target, notes)
+    python = _python_source(source_files, target, wheelhouse, notes)
     sbom_entries = _sbom_sources(source_files, sources_dir)
     sbom_text = sbom.render(name, manifest, sbom_entries, epoch)
     files.append(_file_from_bytes(sbom.FILENAME, sbom_text.encode()))
     system = _system_packages(wheelhouse)
-    readme = render_readme(name, manifest, target, files, python_source, system, notes)
+    readme = render_readme(name, manifest, target, files, python, system, notes)
     files.append(_file_from_bytes(README, readme.encode()))
     files.append(_file_from_bytes(SUMS, checksums(files).encode()))
-    return _write(name, output, files, epoch, split, python_source, notes)
+    return _write(name, output, files, epoch, split, python, notes)
 
 
 def checksums(files: list[KitFile]) -> str:
@@ -165,7 +177,7 @@ def render_readme(
     manifest: dict[str, Any],
     target: Target,
     files: list[KitFile],
-    python_source: str | None,
+    python: verify.PythonSource | None,
     system: dict[str, Any],
     notes: list[str],
 ) -> str:
@@ -177,7 +189,7 @@ def render_readme(
         app=[p for p in packages if p.get("role", "app") == "app"],
         bootstrap=[p for p in packages if p.get("role") == "bootstrap"],
         sources=[f for f in files if f.arcname.startswith("sources/")],
-        python_source=python_source,
+        python=python,
         system=system,
         notes=notes,
         files=sorted(files, key=lambda f: f.arcname),
@@ -281,12 +293,33 @@ def _file_from_bytes(arcname: str, data: bytes) -> KitFile:
     return KitFile(arcname, None, data, len(data), hashlib.sha256(data).hexdigest())
 
 
-def _python_source(files: list[KitFile], target: Target, notes: list[str]) -> str | None:
+def _python_source(
+    files: list[KitFile], target: Target, wheelhouse: Path, notes: list[str]
+) -> verify.PythonSource | None:
+    """The kit's CPython source: the target's version, or another patch release of the same X.Y
+    (verify.python_source). A same-X.Y tarball the wheelhouse does not hold for (Requires-Python,
+    markers, bundled pip: verify.source_fit_problems) is refused: the playbooks would build it."""
     tarballs = [f.arcname.removeprefix("sources/") for f in files]
-    pythons = [t for t in tarballs if sources.is_python_source(t)]
-    wanted = [t for t in pythons if re.match(rf"^Python-{re.escape(target.python_version)}\.t", t)]
-    if wanted:
-        return wanted[0]
+    pythons = sorted(verify.python_sources(tarballs))
+    chosen = verify.python_source(tarballs, target)
+    if chosen is not None and chosen.exact:
+        return chosen
+    if chosen is not None:
+        problems = verify.source_fit_problems(wheelhouse, "", chosen)
+        if not problems:
+            notes.append(
+                f"{chosen.describe()}: the playbooks build sources/{chosen.filename} "
+                f"(-e python_version={chosen.version}) and install the wheelhouse into it"
+            )
+            return chosen
+        shown = "; ".join(problems[:3])
+        if len(problems) > 3:
+            shown += f"; and {len(problems) - 3} more"
+        raise BadInput(
+            f"sources/{chosen.filename} would be the kit's interpreter, but the wheelhouse "
+            f"resolved for CPython {target.python_version} does not hold for {chosen.version}: "
+            f"{shown} (re-fetch with --python {chosen.version}, or remove the tarball)"
+        )
     if pythons:
         notes.append(
             f"sources/ has {', '.join(pythons)} but the wheelhouse targets CPython "
@@ -337,7 +370,7 @@ def _write(
     files: list[KitFile],
     epoch: int,
     split: int | None,
-    python_source: str | None,
+    python: verify.PythonSource | None,
     notes: list[str],
 ) -> PackResult:
     output.parent.mkdir(parents=True, exist_ok=True)
@@ -354,7 +387,17 @@ def _write(
     checksum_file = output.with_name(output.name + ".sha256")
     atomic_write_text(checksum_file, f"{digest}  {output.name}\n")
     return PackResult(
-        name, output, parts, checksum_file, digest, size, len(files), python_source, notes
+        name,
+        output,
+        parts,
+        checksum_file,
+        digest,
+        size,
+        len(files),
+        python.filename if python else None,
+        notes,
+        python.version if python else None,
+        python.describe() if python else None,
     )
 
 

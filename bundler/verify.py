@@ -9,28 +9,38 @@ Checks, each problem a line naming the file:
   versions, sha256);
 - the closure: every Requires-Dist of every app wheel that holds on the target (markers
   evaluated with `Target.evaluate`, extras followed from the roots) names a locked project at a
-  version its specifier admits.
+  version its specifier admits, and every app wheel's Requires-Python admits the target;
+- the CPython source (`python_source`): a kit whose sources/ carry a CPython tarball of the
+  wheelhouse's X.Y but another patch release (the playbooks build 3.6.10, `--python 3.6` resolves
+  for 3.6.15: the same cp36m ABI) is accepted when the wheelhouse also holds for that release:
+  Requires-Python, markers (python_full_version) and the closure evaluated for it, and its
+  bundled pip able to install the wheels (or a pip bootstrap shipped).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import shutil
 import tempfile
 import zipfile
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from email.message import Message
 from email.parser import HeaderParser
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from bundler import kitarchive, lockfile
+from bundler import kitarchive, lockfile, sources
 from bundler import manifest as manifest_mod
 from bundler.errors import BadInput, CheckFailed
 from bundler.fsutil import sha256_file
+from bundler.policy import bundled_pip
 from bundler.target import Target
 
 SUMS = "SHA256SUMS"
@@ -43,6 +53,128 @@ REQUIRED = (
 )
 _SUM_LINE = re.compile(r"^(?P<sha>[0-9a-f]{64}) [ *](?P<path>.+)$")
 _MAX_METADATA = 16 << 20
+_PYTHON_TARBALL = re.compile(r"^Python-(?P<version>\d+\.\d+\.\d+)\.t")
+
+
+@dataclass(frozen=True)
+class PythonSource:
+    """The CPython source tarball a kit builds its interpreter from, and how it fits."""
+
+    filename: str
+    version: str
+    """The tarball's CPython version, e.g. '3.6.10'."""
+    target_version: str
+    """The version the wheelhouse was resolved for, e.g. '3.6.15'."""
+    abis: tuple[str, ...]
+
+    @property
+    def exact(self) -> bool:
+        return self.version == self.target_version
+
+    def describe(self) -> str:
+        """e.g. 'CPython 3.6.10 source; wheelhouse resolved for 3.6.15 (same ABI cp36m)'."""
+        if self.exact:
+            return f"CPython {self.version} source, the version the wheelhouse was resolved for"
+        return (
+            f"CPython {self.version} source; wheelhouse resolved for {self.target_version} "
+            f"(same ABI {', '.join(self.abis)})"
+        )
+
+
+def python_sources(filenames: Iterable[str]) -> dict[str, str]:
+    """CPython tarballs among `filenames` (upstream names): filename -> version."""
+    out = {}
+    for name in filenames:
+        m = _PYTHON_TARBALL.match(name)
+        if m and sources.is_python_source(name):
+            out[name] = m["version"]
+    return out
+
+
+def python_source(filenames: Iterable[str], target: Target) -> PythonSource | None:
+    """The kit's CPython source for `target`: the exact version, else the newest tarball of the
+    same X.Y (same implementation, hence the same ABI: a cp36m wheelhouse installs on any 3.6.x);
+    None when there is neither (a tarball of another X.Y is not the kit's interpreter)."""
+    if target.implementation != "cp":
+        return None
+    tarballs = python_sources(filenames)
+    exact = sorted(n for n, v in tarballs.items() if v == target.python_version)
+    if exact:
+        chosen = exact[0]
+    else:
+        same = [
+            (Version(v), n)
+            for n, v in tarballs.items()
+            if (Version(v).major, Version(v).minor) == target.python_tuple
+        ]
+        if not same:
+            return None
+        # newest patch release first; of one version, the first name (.tar.xz before .tgz)
+        chosen = min(same, key=lambda vn: (-vn[0].micro, vn[1]))[1]
+    return PythonSource(chosen, tarballs[chosen], target.python_version, target.abis)
+
+
+def target_for(target: Target, python_version: str) -> Target:
+    """`target` for another patch release of the same X.Y (its own markers and bundled pip)."""
+    return dataclasses.replace(
+        target,
+        python_version=python_version,
+        installer_pip=str(bundled_pip(Version(python_version))),
+        notes=(),
+    )
+
+
+def source_fit_problems(wheelhouse: Path, prefix: str, source: PythonSource) -> list[str]:
+    """Why the wheelhouse does not hold for a same-X.Y source of another patch release ([] when
+    it does): Requires-Python, the closure under that release's markers, its bundled pip."""
+    if source.exact:
+        return []
+    try:
+        manifest = manifest_mod.load(wheelhouse)
+        target = target_for(Target.from_dict(manifest["target"]), source.version)
+    except BadInput as exc:
+        return [f"{prefix}manifest.json: {exc}"]
+    except (KeyError, TypeError, ValueError) as exc:
+        return [f"{prefix}manifest.json: no usable target record ({exc})"]
+    own_target = Target.from_dict(manifest["target"])
+    what = f"for the kit's CPython {source.version} (sources/{source.filename})"
+    problems = []
+    packages: list[dict[str, Any]] = manifest.get("packages", [])
+    bootstrap = bool(manifest.get("installer", {}).get("bootstrap"))
+    for package in packages:
+        name = str(package.get("filename", ""))
+        if not name.endswith(".whl") or not (wheelhouse / name).is_file():
+            continue
+        # (a wheel the wheelhouse's own pip cannot read either is named by _check_files)
+        if not bootstrap and own_target.installer_reads(name) and not target.installer_reads(name):
+            problems.append(
+                f"{prefix}{name}: {what}: its bundled pip {target.installer_pip} cannot install "
+                "it and the wheelhouse has no pip bootstrap"
+            )
+    own = _holds_for(wheelhouse, prefix, manifest, own_target)
+    found = _holds_for(wheelhouse, prefix, manifest, target)
+    # what fails for the wheelhouse's own target too is named once, by check_wheelhouse
+    problems += [_for_source(p, prefix, what) for p in found if p not in own]
+    return problems
+
+
+def _holds_for(
+    wheelhouse: Path, prefix: str, manifest: dict[str, Any], target: Target
+) -> list[str]:
+    """The closure and Requires-Python problems of the wheelhouse for `target`."""
+    found: list[str] = []
+    locks = _read_locks(wheelhouse, prefix, [])  # lock problems are named by check_wheelhouse
+    app_lock = locks.get("requirements.lock")
+    if app_lock is not None:
+        found += check_closure(wheelhouse, prefix, manifest, target, app_lock)
+    found += check_requires_python(wheelhouse, prefix, manifest.get("packages", []), target)
+    return found
+
+
+def _for_source(problem: str, prefix: str, what: str) -> str:
+    """'file: detail' -> 'file: <what>: detail' (the file stays first, as in every line)."""
+    where, sep, detail = problem.partition(": ")
+    return f"{where}: {what}: {detail}" if sep else f"{prefix}{what}: {problem}"
 
 
 @dataclass
@@ -122,6 +254,8 @@ def verify_dir(directory: Path) -> Report:
         raise BadInput(f"{directory} is neither a kit (no {SUMS}) nor a wheelhouse")
     if wheelhouse.is_dir():
         report.problems += check_wheelhouse(wheelhouse, prefix, report)
+        if prefix:
+            report.problems += check_python_source(directory, report)
     return report
 
 
@@ -188,7 +322,25 @@ def check_wheelhouse(wheelhouse: Path, prefix: str, report: Report) -> list[str]
     app_lock = locks.get("requirements.lock")
     if app_lock is not None:
         problems += check_closure(wheelhouse, prefix, manifest, target, app_lock)
-    return problems
+    problems += check_requires_python(wheelhouse, prefix, packages, target)
+    return list(dict.fromkeys(problems))  # an unreadable wheel is named once
+
+
+def check_python_source(directory: Path, report: Report) -> list[str]:
+    """The unpacked kit's CPython source: a note saying how it fits, problems if it does not."""
+    sources_dir = directory / "sources"
+    wheelhouse = directory / "wheelhouse"
+    if not sources_dir.is_dir() or not (wheelhouse / manifest_mod.FILENAME).is_file():
+        return []
+    try:
+        target = Target.from_dict(manifest_mod.load(wheelhouse)["target"])
+    except (BadInput, KeyError, TypeError, ValueError):
+        return []  # check_wheelhouse names the unusable manifest
+    source = python_source((p.name for p in sources_dir.iterdir() if p.is_file()), target)
+    if source is None or source.exact:
+        return []
+    report.notes.append(f"sources/{source.filename}: {source.describe()}")
+    return source_fit_problems(wheelhouse, "wheelhouse/", source)
 
 
 def _check_files(
@@ -343,8 +495,55 @@ def _admits(req: Requirement, lock: dict[str, lockfile.LockEntry], where: str) -
     return []
 
 
+def check_requires_python(
+    wheelhouse: Path, prefix: str, packages: list[dict[str, Any]], target: Target
+) -> list[str]:
+    """Every app wheel's Requires-Python admits the target's full version (an unreadable
+    specifier is ignored, as pip does)."""
+    problems = []
+    for package in packages:
+        name = str(package.get("filename", ""))
+        if package.get("role", "app") != "app" or not name.endswith(".whl"):
+            continue
+        if not (wheelhouse / name).is_file():
+            continue  # named by _check_files
+        try:
+            spec = requires_python(wheelhouse / name)
+        except BadInput as exc:
+            problems.append(f"{prefix}{name}: {exc}")
+            continue
+        if spec is not None and not spec.contains(target.version, prereleases=True):
+            problems.append(
+                f"{prefix}{name}: Requires-Python {spec} excludes CPython {target.python_version}"
+            )
+    return problems
+
+
+def requires_python(wheel: Path) -> SpecifierSet | None:
+    """The Requires-Python of a wheel's METADATA (None when absent or unreadable)."""
+    value = _metadata(wheel).get("Requires-Python")
+    if value is None:
+        return None
+    try:
+        return SpecifierSet(str(value))
+    except InvalidSpecifier:
+        return None
+
+
 def requires_dist(wheel: Path) -> list[Requirement]:
     """The Requires-Dist requirements in a wheel's METADATA."""
+    headers = _metadata(wheel)
+    out = []
+    for value in headers.get_all("Requires-Dist") or []:
+        try:
+            out.append(Requirement(value))
+        except InvalidRequirement as exc:
+            raise BadInput(f"malformed Requires-Dist {value!r} ({exc})") from None
+    return out
+
+
+def _metadata(wheel: Path) -> Message:
+    """The headers of a wheel's single *.dist-info/METADATA."""
     try:
         with zipfile.ZipFile(wheel) as zf:
             names = [n for n in zf.namelist() if re.fullmatch(r"[^/]+\.dist-info/METADATA", n)]
@@ -356,14 +555,7 @@ def requires_dist(wheel: Path) -> list[Requirement]:
             text = zf.read(info).decode("utf-8", errors="replace")
     except (zipfile.BadZipFile, OSError) as exc:
         raise BadInput(f"not a readable wheel ({exc})") from None
-    headers = HeaderParser().parsestr(text)
-    out = []
-    for value in headers.get_all("Requires-Dist") or []:
-        try:
-            out.append(Requirement(value))
-        except InvalidRequirement as exc:
-            raise BadInput(f"malformed Requires-Dist {value!r} ({exc})") from None
-    return out
+    return HeaderParser().parsestr(text)
 
 
 def _canon(name: str) -> str:

@@ -16,8 +16,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
+from bundler import build
 from bundler.cli import main
 from bundler.fsutil import sha256_file
+from bundler.index import DEFAULT_INDEX
 from tests.fakeindex import FakeIndex
 
 NUMPYISH = "numpyish-1.19.5-cp36-cp36m-manylinux1_x86_64.whl"
@@ -257,9 +259,20 @@ def test_pip_18_1_accepts_the_lock_directly(
 def test_build_pure_builds_a_pure_sdist_and_refuses_a_compiled_one(
     tmp_path: Path, index: FakeIndex
 ) -> None:
-    """--build-pure with the real builder: a PEP 517 build of a real setuptools sdist (its build
-    backend comes from PyPI, hence `network`) gives a py3-none-any wheel that is locked and
-    recorded as built here; an sdist with a C extension is refused, output untouched."""
+    """--build-pure with the real builder: a PEP 517 build of a real setuptools sdist gives a
+    py3-none-any wheel that is locked and recorded as built here; an sdist with a C extension is
+    refused, output untouched. The build backend (real setuptools and wheel, downloaded from
+    PyPI once, hence `network`) is served only by the fake index given as --index-url: pip's
+    isolated build environment must take it from there, as on a mirror-only network."""
+    backend = tmp_path / "backend"
+    downloaded = subprocess.run(
+        [sys.executable, "-m", "pip", "download", "--only-binary", ":all:", "--no-deps",
+         "-d", str(backend), "setuptools", "wheel"],
+        env=build.pip_env(index_urls=[DEFAULT_INDEX]), capture_output=True, text=True,
+    )  # fmt: skip
+    assert downloaded.returncode == 0, downloaded.stdout + downloaded.stderr
+    for wheel in sorted(backend.glob("*.whl")):
+        index.add(wheel)
     index.add_wheel("withsrc", "1.0", requires_dist=["puresrc"])
     index.add_sdist("puresrc", "2.0", requires_dist=["tiny"])
     index.add_sdist("speedy", "1.0", compiled=True)
@@ -278,6 +291,7 @@ def test_build_pure_builds_a_pure_sdist_and_refuses_a_compiled_one(
     assert rows["puresrc"]["built_from"] == "puresrc-2.0.tar.gz"
     assert rows["puresrc"]["url"] is None  # built on this machine: no host path leaks
     assert rows["tiny"]["url"].startswith(index.url.rsplit("/simple", 1)[0])
+    assert any(f.startswith("setuptools-") for f in index.downloads())  # the build's backend
 
     before = _tree(wh)
     compiled = _fetch(tmp_path, index, "speedy", "--build-pure")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -126,3 +127,63 @@ def test_tampered_real_kit_fails_verify_naming_the_wheel(tmp_path: Path, index: 
     assert result.exit_code == 1
     assert f"wheelhouse/{wheel.name}: sha256 differs from SHA256SUMS" in result.output
     assert f"wheelhouse/{wheel.name}: sha256 differs from manifest.json" in result.output
+
+
+def _readme_deploy_script(readme: str) -> str:
+    """Step 2 of README.txt as a shell script (continuation lines kept, comments dropped)."""
+    step = readme[readme.index("2. Deploy with Ansible") : readme.index("3. Or")]
+    lines = [ln[5:].split("   #", 1)[0].rstrip() for ln in step.splitlines() if ln[:5] == " " * 5]
+    return "set -eu\n" + "\n".join(lines) + "\n"
+
+
+def test_cpython_3_6_10_source_with_a_3_6_wheelhouse_and_the_readme_commands(
+    tmp_path: Path, index: FakeIndex
+) -> None:
+    """`bundler fetch --python 3.6` (3.6.15) + a Python-3.6.10 tarball (the playbooks'
+    default): the kit builds 3.6.10, says so everywhere, verifies, and README's deploy
+    commands run from playbooks/ (ansible.cfg read, relative paths right)."""
+    wh, src = tmp_path / "wheelhouse", tmp_path / "sources"
+    fetched = _bundler(
+        "fetch", "app", "--python", "3.6", "--platform", "manylinux1",
+        "--index-url", index.url, "--cache-dir", tmp_path / "cache", "-o", wh,
+    )  # fmt: skip
+    assert fetched.exit_code == 0, fetched.output
+    src.mkdir()
+    (src / "Python-3.6.10.tgz").write_bytes(b"stand-in for CPython 3.6.10's source tarball\n")
+    kit = tmp_path / "out" / "kit-app.tar.gz"
+    packed = _bundler(
+        "pack", "--wheelhouse", wh, "--sources", src, "--playbooks", REPO / "playbooks",
+        "--vagrantfile", REPO / "Vagrantfile", "-o", kit,
+    )  # fmt: skip
+    assert packed.exit_code == 0, packed.output
+    fit = "CPython 3.6.10 source; wheelhouse resolved for 3.6.15 (same ABI cp36m)"
+    assert "CPython source: sources/Python-3.6.10.tgz" in packed.output
+    assert f"note: {fit}" in packed.output
+    inspected = _bundler("inspect", kit)
+    assert inspected.exit_code == 0, inspected.output
+    assert "python: 3.6.15  CPython source: Python-3.6.10.tgz" in inspected.output
+    assert f"  {fit}" in inspected.output
+    far = tmp_path / "far"
+    verified = _bundler("verify", kit, "--unpack", far)
+    assert verified.exit_code == 0, verified.output
+    assert f"note: sources/Python-3.6.10.tgz: {fit}" in verified.output
+    kit_dir = far / "kit-app"
+    readme = (kit_dir / "README.txt").read_text()
+    assert fit in readme and "-e python_version=3.6.10" in readme
+
+    # README step 2, run as written, with ansible-playbook only checking (syntax, -v)
+    script = _readme_deploy_script(readme)
+    assert (
+        "cd playbooks\n" in script and "ansible-playbook -i inventory/hosts.ini site.yml" in script
+    )
+    script = script.replace("ansible-playbook ", "ansible-playbook --syntax-check -v ", 1)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env["HOME"] = str(tmp_path / "home")
+    ran = subprocess.run(
+        ["sh", "-c", script], cwd=kit_dir, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert f"Using {kit_dir / 'playbooks' / 'ansible.cfg'} as config file" in ran.stdout
+    assert "playbook: site.yml" in ran.stdout
+    assert (kit_dir / "playbooks" / "inventory" / "hosts.ini").is_file()

@@ -11,6 +11,7 @@ import pytest
 from bundler import build
 from bundler.build import BuildFailed
 from bundler.errors import BadInput
+from tests.fakeindex import FakeIndex
 from tests.localproject import make_project
 
 
@@ -93,3 +94,122 @@ def test_pip_env_is_isolated_from_the_machine_pip_config() -> None:
     assert env["PIP_CONFIG_FILE"] == os.devnull
     assert "PIP_FIND_LINKS" not in env and "PIP_INDEX_URL" not in env
     assert env["PIP_CERT"] == "/ca" and env["HOME"] == "/h"
+
+
+# -- where the isolated build environment gets its backend ---------------------------------
+
+
+def test_pip_env_points_pip_at_exactly_the_given_sources(tmp_path: Path) -> None:
+    base = {"PIP_INDEX_URL": "https://machine.example/simple", "PIP_NO_INDEX": "1", "HOME": "/h"}
+    wheels = tmp_path / "my wheels"
+    env = build.pip_env(
+        base,
+        index_urls=["https://mirror.example/simple/", "http://127.0.0.1:1/extra/"],
+        find_links=[str(wheels), "https://mirror.example/links/"],
+    )
+    assert env["PIP_CONFIG_FILE"] == os.devnull
+    assert env["PIP_INDEX_URL"] == "https://mirror.example/simple/"
+    assert env["PIP_EXTRA_INDEX_URL"] == "http://127.0.0.1:1/extra/"
+    # pip splits PIP_FIND_LINKS on whitespace: a local path goes as an absolute file: URL
+    assert env["PIP_FIND_LINKS"].split() == [
+        wheels.resolve().as_uri(),
+        "https://mirror.example/links/",
+    ]
+    assert "%20" in env["PIP_FIND_LINKS"].split()[0]
+    assert "PIP_NO_INDEX" not in env  # the machine's setting is gone
+    no_index = build.pip_env(base, index_urls=[], find_links=[str(wheels)])
+    assert no_index["PIP_NO_INDEX"] == "1" and "PIP_INDEX_URL" not in no_index
+    default = build.pip_env(base)
+    assert not {"PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS"} & set(default)
+    with pytest.raises(BadInput, match="contains a space"):
+        build.pip_env(base, index_urls=["https://a.example/simple https://b.example/"])
+
+
+_TINY_BACKEND = """\
+\"\"\"tinybackend: a PEP 517 backend served only by the test's index (see test_build.py).\"\"\"
+import json, os, zipfile
+
+def get_requires_for_build_wheel(config_settings=None):
+    return []
+
+def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    with open("project.json") as f:  # the hooks run in the project directory
+        p = json.load(f)
+    dist = p["name"].replace("-", "_")
+    info = "%s-%s.dist-info" % (dist, p["version"])
+    files = {
+        dist + "/__init__.py": "",
+        info + "/METADATA": "Metadata-Version: 2.1\\nName: %s\\nVersion: %s\\n"
+        % (p["name"], p["version"]),
+        info + "/WHEEL": "Wheel-Version: 1.0\\nGenerator: tinybackend\\n"
+        "Root-Is-Purelib: true\\nTag: py3-none-any\\n",
+        info + "/RECORD": "",
+    }
+    name = "%s-%s-py3-none-any.whl" % (dist, p["version"])
+    with zipfile.ZipFile(os.path.join(wheel_directory, name), "w") as zf:
+        for path, text in files.items():
+            zf.writestr(path, text)
+    return name
+"""
+
+
+def _backend_wheel(directory: Path) -> Path:
+    """tinybackend-1.0-py3-none-any.whl: an installable wheel of the backend above."""
+    directory.mkdir(parents=True, exist_ok=True)
+    wheel = directory / "tinybackend-1.0-py3-none-any.whl"
+    info = "tinybackend-1.0.dist-info"
+    with zipfile.ZipFile(wheel, "w") as zf:
+        zf.writestr("tinybackend/__init__.py", _TINY_BACKEND)
+        zf.writestr(f"{info}/METADATA", "Metadata-Version: 2.1\nName: tinybackend\nVersion: 1.0\n")
+        zf.writestr(
+            f"{info}/WHEEL",
+            "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+        )
+        zf.writestr(f"{info}/RECORD", "")
+    return wheel
+
+
+def _project_needing_tinybackend(root: Path) -> Path:
+    project = make_project(root, "needs-backend", "0.3.0")
+    (project / "_backend.py").unlink()
+    (project / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["tinybackend"]\nbuild-backend = "tinybackend"\n'
+    )
+    return project
+
+
+def test_isolated_build_takes_its_backend_from_the_given_index(
+    tmp_path: Path, fake_index: FakeIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The backend exists only on the 127.0.0.1 index: pip must have been pointed there."""
+    fake_index.add(_backend_wheel(tmp_path / "backend"))
+    monkeypatch.setenv("PIP_INDEX_URL", "http://127.0.0.1:9/nothing-here/")  # the machine's
+    project = _project_needing_tinybackend(tmp_path / "p")
+    cache = tmp_path / "cache"
+    wheel = build.build_wheel(
+        project, tmp_path / "out", index_urls=[fake_index.url], cache_root=cache
+    )
+    assert wheel.name == "needs_backend-0.3.0-py3-none-any.whl"
+    assert "tinybackend-1.0-py3-none-any.whl" in fake_index.downloads()
+
+    # The cache key is the build's input, not where the backend came from: an offline-style
+    # call with no index at all reuses the build instead of failing to find the backend.
+    def no_pip(*args: object) -> Path:
+        raise AssertionError("pip wheel ran although the cache holds this build")
+
+    monkeypatch.setattr(build, "_run_pip_wheel", no_pip)
+    again = build.build_wheel(project, tmp_path / "again", index_urls=[], cache_root=cache)
+    assert again.read_bytes() == wheel.read_bytes()
+
+
+def test_isolated_build_takes_its_backend_from_find_links_without_an_index(
+    tmp_path: Path,
+) -> None:
+    links = tmp_path / "mirror dir"
+    _backend_wheel(links)
+    project = _project_needing_tinybackend(tmp_path / "p")
+    wheel = build.build_wheel(project, tmp_path / "out", index_urls=[], find_links=[str(links)])
+    assert wheel.name == "needs_backend-0.3.0-py3-none-any.whl"
+    # and without those sources the same build cannot find its backend (nothing else has it)
+    with pytest.raises(BuildFailed, match="pip wheel exited"):
+        build.build_wheel(project, tmp_path / "none", index_urls=[], find_links=[])

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from bundler import build, lockfile
 from bundler import fetch as fetch_mod
-from bundler import lockfile
 from bundler.errors import BadInput, HashMismatch, PackageNotFound, RequirementError
 from bundler.fetch import FetchOptions, fetch, read_requirements
 from bundler.fsutil import sha256_file
@@ -280,3 +283,50 @@ def test_requirement_file_loop_and_missing_file(tmp_path: Path) -> None:
         read_requirements([], [tmp_path / "a.txt"])
     with pytest.raises(BadInput, match="cannot read requirements file"):
         read_requirements([], [tmp_path / "missing.txt"])
+
+
+def test_local_project_wheel_wins_over_an_index_wheel_of_the_same_name(
+    tmp_path: Path, index: FakeIndex
+) -> None:
+    """The index also has an asciivideo-0.1.0-py3-none-any.whl (other bytes, other
+    requirements) and a newer release: the converter built here must be what is bundled."""
+    impostor = index.add_wheel("asciivideo", "0.1.0", requires_dist=["tiny"])
+    index.add_wheel("asciivideo", "0.2.0")
+    project = make_project(tmp_path / "converter", "asciivideo", "0.1.0", ("lib<2",))
+    result = fetch(_options(tmp_path, index, project=project))
+    assert result.roots == ("asciivideo==0.1.0",)
+    by_name = {p.name: p for p in result.packages}
+    assert set(by_name) == {"asciivideo", "lib", "tiny"}
+    chosen = tmp_path / "wh" / impostor.filename
+    assert chosen.is_file()
+    assert sha256_file(chosen) != hashlib.sha256(impostor.data).hexdigest()
+    assert by_name["asciivideo"].sha256 == sha256_file(chosen)
+    assert by_name["asciivideo"].url is None
+    assert by_name["asciivideo"].built_from == "local project converter"
+    with zipfile.ZipFile(chosen) as zf:
+        metadata = zf.read("asciivideo-0.1.0.dist-info/METADATA").decode()
+    assert "Summary: test project asciivideo" in metadata
+    assert impostor.filename not in index.downloads()
+    lock = {e.name: e for e in lockfile.read(tmp_path / "wh" / "requirements.lock")}
+    assert lock["asciivideo"].hashes == (sha256_file(chosen),)
+
+
+def test_the_local_project_build_gets_the_fetch_sources(
+    tmp_path: Path, index: FakeIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[dict[str, object]] = []
+    real = build.build_wheel
+
+    def recording(source: Path, dest: Path, **kwargs: Any) -> Path:
+        seen.append(kwargs)
+        return real(source, dest, **kwargs)
+
+    monkeypatch.setattr(build, "build_wheel", recording)
+    links = tmp_path / "links"
+    links.mkdir()
+    project = make_project(tmp_path / "proj", "my-app", "0.2.0", ("lib<2",))
+    fetch(_options(tmp_path, index, project=project, find_links=(str(links),)))
+    assert len(seen) == 1
+    assert seen[0]["index_urls"] == (index.url,)
+    assert seen[0]["find_links"] == (str(links),)
+    assert seen[0]["isolated"] is True

@@ -11,6 +11,7 @@ from packaging.version import Version
 
 from bundler.cache import Cache
 from bundler.errors import HashMismatch, IndexUnavailable, PackageNotFound
+from bundler.fsutil import sha256_file
 from bundler.index import (
     Index,
     parse_html_page,
@@ -240,3 +241,47 @@ def test_metadata_must_match_filename(tmp_path: Path) -> None:
     index = Index([], [str(wrong.parent)], Cache(tmp_path / "cache"))
     with pytest.raises(IndexUnavailable, match=r"its metadata says foo 1\.0"):
         index.metadata(index.files("foo")[0])
+
+
+def test_local_project_is_answered_only_from_its_own_directory(
+    fake_index: FakeIndex, tmp_path: Path
+) -> None:
+    """A project built here (fetch's local project) is never replaced by an index's file of the
+    same filename, nor mixed with the index's other versions; other projects still come from
+    the index and find-links."""
+    local = tmp_path / "local"
+    mine = build_wheel(local, "asciivideo", "0.1.0", summary="built here")
+    fake_index.add_wheel("asciivideo", "0.1.0")  # same filename, other bytes
+    fake_index.add_wheel("asciivideo", "0.2.0")
+    fake_index.add_wheel("lib", "1.0")
+    links = tmp_path / "links"
+    build_wheel(links, "asciivideo", "0.1.0", summary="in --find-links")
+    index = Index(
+        [fake_index.url],
+        [str(links)],
+        Cache(tmp_path / "cache"),
+        local_projects={"AsciiVideo": local},
+    )
+    files = index.files("asciivideo")
+    assert [(f.filename, f.url, f.sha256) for f in files] == [
+        (mine.name, mine.resolve().as_uri(), sha256_file(mine))
+    ]
+    assert index.metadata(files[0]).summary == "built here"
+    assert "/simple/asciivideo/" not in fake_index.requests
+    assert [f.filename for f in index.files("lib")] == ["lib-1.0-py3-none-any.whl"]
+    assert str(local) in index.describe_sources()
+
+
+def test_local_project_directory_without_its_wheel_is_package_not_found(
+    fake_index: FakeIndex, tmp_path: Path
+) -> None:
+    fake_index.add_wheel("asciivideo", "0.1.0")
+    (tmp_path / "local").mkdir()
+    index = Index(
+        [fake_index.url],
+        [],
+        Cache(tmp_path / "cache"),
+        local_projects={"asciivideo": tmp_path / "local"},
+    )
+    with pytest.raises(PackageNotFound, match="local project 'asciivideo'"):
+        index.files("asciivideo")

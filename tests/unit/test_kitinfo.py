@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from bundler import kitinfo, pack
 from bundler.cli import main
 from bundler.errors import BadInput
 from tests.unit.handmade_kit import handmade_inputs
+from tests.unit.pysource_kit import python_tarballs
 
 
 def _kit(tmp_path: Path, split: int | None = None, **kw: bool) -> pack.PackResult:
@@ -131,3 +133,46 @@ def test_not_a_kit_is_a_user_error(tmp_path: Path) -> None:
     junk.write_bytes(b"\x1f\x8b junk")
     result = CliRunner().invoke(main, ["inspect", str(junk)])
     assert result.exit_code == 2
+
+
+def _kit_with_python(tmp_path: Path, *versions: str) -> pack.PackResult:
+    inputs = handmade_inputs(tmp_path / "in")
+    python_tarballs(inputs["sources"], *versions)
+    return pack.pack(
+        inputs["wheelhouse"],
+        tmp_path / "out" / "kit-demo.tar.gz",
+        sources_dir=inputs["sources"],
+        playbooks=inputs["playbooks"],
+        vagrantfile=inputs["vagrantfile"],
+    )
+
+
+def test_same_minor_cpython_source_is_shown_with_both_versions(tmp_path: Path) -> None:
+    result = _kit_with_python(tmp_path, "3.6.10")
+    info = kitinfo.read([result.archive])
+    fit = "CPython 3.6.10 source; wheelhouse resolved for 3.6.15 (same ABI cp36m)"
+    assert info.python_source == "Python-3.6.10.tgz"
+    lines = info.lines()
+    assert "python: 3.6.15  CPython source: Python-3.6.10.tgz" in lines
+    assert f"  {fit}" in lines
+    summary = info.summary()
+    assert (summary["python_version"], summary["python_source_version"]) == ("3.6.15", "3.6.10")
+    assert summary["python_source_fit"] == fit
+    unpacked = tmp_path / "u"
+    with tarfile.open(result.archive) as tar:
+        tar.extractall(unpacked, filter="data")
+    assert kitinfo.read([unpacked / "kit-demo"]).summary() == summary
+    assert "No CPython source in this kit" not in kitinfo.render_html(info)
+
+
+def test_exact_cpython_source_has_no_second_line(tmp_path: Path) -> None:
+    info = kitinfo.read([_kit_with_python(tmp_path, "3.6.15").archive])
+    assert info.summary()["python_source_version"] == "3.6.15"
+    assert not any("wheelhouse resolved for" in line for line in info.lines())
+
+
+def test_cpython_source_of_another_minor_is_none(tmp_path: Path) -> None:
+    info = kitinfo.read([_kit_with_python(tmp_path, "3.7.9").archive])
+    assert info.python_source is None
+    assert info.summary()["python_source_fit"] is None
+    assert "CPython source: NONE" in "\n".join(info.lines())

@@ -19,6 +19,7 @@ from bundler import pack
 from bundler.cli import main
 from bundler.errors import BadInput
 from tests.unit.handmade_kit import handmade_inputs
+from tests.unit.pysource_kit import python_tarballs, rebuild_demoapp
 
 
 def _pack(inputs: dict[str, Path], output: Path, **kwargs: object) -> pack.PackResult:
@@ -239,3 +240,144 @@ def test_cli_pack_reports_missing_cpython_source(tmp_path: Path) -> None:
 
 def test_default_name_from_manifest(inputs: dict[str, Path]) -> None:
     assert pack.default_name(inputs["wheelhouse"]) == "kit-demoapp-py3.6.15-manylinux1_x86_64"
+
+
+# -- the CPython source: same X.Y, other patch release (issue 5's 3.6.10, issue 2's 3.6.15) ------
+
+
+def _readme(archive: Path, name: str = "kit-demo") -> str:
+    with tarfile.open(archive) as tar:
+        f = tar.extractfile(f"{name}/README.txt")
+        assert f is not None
+        return f.read().decode()
+
+
+def test_same_minor_cpython_source_is_the_kits_interpreter(
+    inputs: dict[str, Path], tmp_path: Path
+) -> None:
+    python_tarballs(inputs["sources"], "3.6.10")
+    result = _pack(inputs, tmp_path / "kit-demo.tar.gz")
+    fit = "CPython 3.6.10 source; wheelhouse resolved for 3.6.15 (same ABI cp36m)"
+    assert (result.python_source, result.python_source_version) == ("Python-3.6.10.tgz", "3.6.10")
+    assert result.python_fit == fit
+    assert any(n.startswith(fit) for n in result.notes), result.notes
+    readme = _readme(result.archive)
+    assert "sources/Python-3.6.10.tgz: the playbooks build it" in readme
+    assert fit in readme
+    assert "-e python_version=3.6.10" in readme
+    assert "NONE" not in readme and "python_build=false" not in readme
+
+
+def test_cli_pack_says_which_cpython_and_which_wheelhouse(
+    inputs: dict[str, Path], tmp_path: Path
+) -> None:
+    python_tarballs(inputs["sources"], "3.6.10")
+    result = CliRunner().invoke(
+        main,
+        [
+            "pack", "--wheelhouse", str(inputs["wheelhouse"]), "--sources", str(inputs["sources"]),
+            "--playbooks", str(inputs["playbooks"]), "--vagrantfile", str(inputs["vagrantfile"]),
+            "-o", str(tmp_path / "kit-demo.tar.gz"),
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "CPython source: sources/Python-3.6.10.tgz" in result.output
+    assert (
+        "note: CPython 3.6.10 source; wheelhouse resolved for 3.6.15 (same ABI cp36m)"
+        in result.output
+    )
+
+
+def test_exact_cpython_source_wins_over_another_patch_release(
+    inputs: dict[str, Path], tmp_path: Path
+) -> None:
+    python_tarballs(inputs["sources"], "3.6.10", "3.6.15", "3.6.12")
+    result = _pack(inputs, tmp_path / "kit-demo.tar.gz")
+    assert (result.python_source, result.python_source_version) == ("Python-3.6.15.tgz", "3.6.15")
+    assert result.notes == []
+
+
+def test_newest_patch_release_of_the_same_minor_is_chosen(
+    inputs: dict[str, Path], tmp_path: Path
+) -> None:
+    python_tarballs(inputs["sources"], "3.6.9", "3.6.10", "3.7.9")
+    result = _pack(inputs, tmp_path / "kit-demo.tar.gz")
+    assert result.python_source == "Python-3.6.10.tgz"
+
+
+def test_cpython_source_of_another_minor_is_not_the_interpreter(
+    inputs: dict[str, Path], tmp_path: Path
+) -> None:
+    python_tarballs(inputs["sources"], "3.7.9")
+    result = _pack(inputs, tmp_path / "kit-demo.tar.gz")
+    assert result.python_source is None and result.python_fit is None
+    assert any(
+        "sources/ has Python-3.7.9.tgz but the wheelhouse targets CPython 3.6.15" in n
+        for n in result.notes
+    ), result.notes
+    readme = _readme(result.archive)
+    assert "NONE. This kit carries no CPython source" in readme
+    assert "-e python_build=false" in readme
+
+
+@pytest.mark.parametrize(
+    ("requires", "requires_python", "why"),
+    [
+        (
+            ("demolib>=1.0", "backport; python_full_version < '3.6.12'"),
+            None,
+            'requires backport; python_full_version < "3.6.12" on the target, but the lock '
+            "has no backport",
+        ),
+        (("demolib>=1.0",), ">=3.6.12", "Requires-Python >=3.6.12 excludes CPython 3.6.10"),
+    ],
+)
+def test_same_minor_source_the_wheelhouse_does_not_hold_for_is_refused(
+    inputs: dict[str, Path],
+    tmp_path: Path,
+    requires: tuple[str, ...],
+    requires_python: str | None,
+    why: str,
+) -> None:
+    rebuild_demoapp(inputs["wheelhouse"], requires, requires_python)
+    exact = _pack(inputs, tmp_path / "exact" / "kit-demo.tar.gz")  # fine for 3.6.15 itself
+    assert exact.python_source == "Python-3.6.15.tgz"
+    python_tarballs(inputs["sources"], "3.6.10")
+    with pytest.raises(BadInput) as err:
+        _pack(inputs, tmp_path / "kit-demo.tar.gz")
+    message = str(err.value)
+    assert message.startswith("sources/Python-3.6.10.tgz would be the kit's interpreter")
+    assert why in message
+    assert "re-fetch with --python 3.6.10" in message
+    assert "\n" not in message
+    assert not (tmp_path / "kit-demo.tar.gz").exists()
+
+
+# -- README: deploy from playbooks/ so that playbooks/ansible.cfg is read -----------------------
+
+
+@pytest.mark.parametrize("with_python_source", [True, False])
+def test_readme_deploy_commands_run_from_the_playbooks_directory(
+    tmp_path: Path, with_python_source: bool
+) -> None:
+    inputs = handmade_inputs(tmp_path / "in", with_python_source=with_python_source)
+    (inputs["playbooks"] / "ansible.cfg").write_text("[defaults]\nroles_path = roles\n")
+    result = _pack(inputs, tmp_path / "kit-demo.tar.gz")
+    readme = _readme(result.archive)
+    with tarfile.open(result.archive) as tar:
+        names = set(tar.getnames())
+    step = readme[readme.index("2. Deploy with Ansible") : readme.index("3. Or")]
+    commands = [ln.strip() for ln in step.splitlines() if ln.startswith("     ")]
+    assert commands[0] == "cd playbooks"
+    assert commands[1] == "cp inventory/hosts.example.ini inventory/hosts.ini   # then edit"
+    assert commands[2] == "ansible-playbook -i inventory/hosts.ini site.yml \\"
+    assert commands[-1] == "cd .."
+    assert "playbooks/site.yml" not in step and "-i playbooks/" not in step
+    # every relative path of the commands exists under the kit's playbooks/
+    for rel in ("inventory/hosts.example.ini", "site.yml", "ansible.cfg"):
+        assert f"kit-demo/playbooks/{rel}" in names, rel
+    assert "defaults to the parent of\n   playbooks/, i.e. this kit" in step
+    assert "kit_dir" in step and "-e kit_dir" not in step.replace("no -e kit_dir", "")
+    # step 3 runs from the kit's top directory again
+    assert "sh wheelhouse/install.sh" in readme
+    assert "kit-demo/wheelhouse/install.sh" in names

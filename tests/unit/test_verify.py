@@ -18,7 +18,9 @@ from click.testing import CliRunner
 from bundler import kitarchive, lockfile, manifest, pack, verify
 from bundler.cli import main
 from bundler.errors import BadInput, CheckFailed
+from bundler.target import Target
 from tests.unit.handmade_kit import handmade_inputs, make_wheel, sources_sha
+from tests.unit.pysource_kit import python_tarballs, rebuild_demoapp
 
 
 @pytest.fixture
@@ -315,3 +317,85 @@ def test_cli_exit_codes(kit: Path, tmp_path: Path) -> None:
     assert "not a gzip-compressed tar archive" in unusable.output
     not_a_kit = runner.invoke(main, ["verify", str(tmp_path / "in" / "playbooks")])
     assert not_a_kit.exit_code == 2
+
+
+# -- the CPython source: another patch release of the wheelhouse's X.Y ------------------------
+
+_FIT = "CPython 3.6.10 source; wheelhouse resolved for 3.6.15 (same ABI cp36m)"
+
+
+def _pack_inputs(inputs: dict[str, Path], out: Path) -> Path:
+    return pack.pack(
+        inputs["wheelhouse"],
+        out / "kit-demo.tar.gz",
+        sources_dir=inputs["sources"],
+        playbooks=inputs["playbooks"],
+        vagrantfile=inputs["vagrantfile"],
+    ).archive
+
+
+def test_kit_with_a_same_minor_cpython_source_verifies(tmp_path: Path) -> None:
+    inputs = handmade_inputs(tmp_path / "in")
+    python_tarballs(inputs["sources"], "3.6.10")
+    kit = _pack_inputs(inputs, tmp_path / "out")
+    report = verify.verify([kit])
+    assert report.problems == []
+    assert f"sources/Python-3.6.10.tgz: {_FIT}" in report.notes
+    result = CliRunner().invoke(main, ["verify", str(kit)])
+    assert result.exit_code == 0, result.output
+    assert f"note: sources/Python-3.6.10.tgz: {_FIT}" in result.output
+    assert "ok: kit-demo.tar.gz (archive): 14 checksummed files, 2 wheels" in result.output
+
+
+def test_same_minor_source_the_wheelhouse_does_not_hold_for_is_named(tmp_path: Path) -> None:
+    """Packed with 3.6.15 (fine), then the tarball swapped for 3.6.10 and SHA256SUMS redone by
+    hand: demoapp needs `backport` below 3.6.12, which the lock does not have."""
+    inputs = handmade_inputs(tmp_path / "in")
+    rebuild_demoapp(
+        inputs["wheelhouse"], ("demolib>=1.0", "backport; python_full_version < '3.6.12'")
+    )
+    kit_dir = _unpacked(_pack_inputs(inputs, tmp_path / "out"), tmp_path)
+    assert verify.verify([kit_dir]).problems == []
+    (kit_dir / "sources" / "Python-3.6.15.tgz").rename(kit_dir / "sources" / "Python-3.6.10.tgz")
+    sums = kit_dir / "SHA256SUMS"
+    sums.write_text(
+        sums.read_text().replace("sources/Python-3.6.15.tgz", "sources/Python-3.6.10.tgz")
+    )
+    problems = _problems([kit_dir])
+    assert problems == [
+        "wheelhouse/demoapp-1.0-py3-none-any.whl: for the kit's CPython 3.6.10 "
+        '(sources/Python-3.6.10.tgz): requires backport; python_full_version < "3.6.12" on the '
+        "target, but the lock has no backport"
+    ]
+
+
+def test_requires_python_that_excludes_the_target_is_named(wheelhouse: Path) -> None:
+    rebuild_demoapp(wheelhouse, requires_python=">=3.7")
+    assert _problems([wheelhouse]) == [
+        "demoapp-1.0-py3-none-any.whl: Requires-Python >=3.7 excludes CPython 3.6.15"
+    ]
+
+
+def test_source_whose_bundled_pip_cannot_read_the_wheels_is_named(
+    wheelhouse: Path, tmp_path: Path
+) -> None:
+    """A manylinux2010 wheel needs pip >= 19.0: 3.7.16 and 3.7.9 bundle such a pip (no
+    bootstrap needed), 3.7.2 bundles pip 18.1, which cannot install it (installers.json)."""
+    data = manifest.load(wheelhouse)
+    data["target"] = Target.from_spec("3.7.16", "manylinux2010").to_dict()
+    manifest.save(wheelhouse, data)
+    wheel = make_wheel(tmp_path / "w", "demolib", "1.2", tag="cp37-cp37m-manylinux2010_x86_64")
+    shutil.copy(wheel, wheelhouse)
+    _swap_package(wheelhouse, "demolib", wheelhouse / wheel.name)
+    assert verify.verify([wheelhouse]).problems == []
+    target = Target.from_dict(manifest.load(wheelhouse)["target"])
+    newer = verify.python_source(["Python-3.7.9.tgz", "Python-3.7.2.tgz"], target)
+    assert newer is not None and newer.filename == "Python-3.7.9.tgz"
+    assert verify.source_fit_problems(wheelhouse, "", newer) == []
+    older = verify.python_source(["Python-3.7.2.tgz", "Python-3.6.15.tgz"], target)
+    assert older is not None and older.version == "3.7.2"
+    assert verify.source_fit_problems(wheelhouse, "", older) == [
+        f"{wheel.name}: for the kit's CPython 3.7.2 (sources/Python-3.7.2.tgz): its bundled pip "
+        "18.1 cannot install it and the wheelhouse has no pip bootstrap"
+    ]
+    assert verify.python_source(["Python-3.6.15.tgz", "Python-3.8.1.tgz"], target) is None
