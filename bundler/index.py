@@ -39,7 +39,14 @@ from packaging.utils import (
 from packaging.version import Version
 
 from bundler.cache import Cache
-from bundler.download import check_status, fetch_blob, local_path, make_session, with_retries
+from bundler.download import (
+    Cancellation,
+    check_status,
+    fetch_blob,
+    local_path,
+    make_session,
+    with_retries,
+)
 from bundler.errors import HashMismatch, IndexUnavailable, PackageNotFound, RequirementError
 from bundler.fsutil import sha256_file
 
@@ -361,6 +368,8 @@ class Index:
         self.session = session or make_session()
         self.timeout = timeout
         self.retries = retries
+        self.cancel = Cancellation()
+        """Set to abort wheel downloads in flight (e.g. speculative ones when resolution fails)."""
         self._files = _Memo()
         self._pages = _Memo()
         self._metadata = _Memo()
@@ -522,6 +531,7 @@ class Index:
             offline=self.offline,
             retries=self.retries,
             timeout=self.timeout,
+            cancel=self.cancel,
         )
         meta = read_wheel_metadata(blob, file.filename)
         self._check_identity(meta, file)

@@ -260,8 +260,8 @@ class Provider(_ProviderBase):
         chosen = sorted(versions, reverse=True)
         if chosen:
             best = usable[chosen[0]].file
-            if best is not None and best.metadata_url:
-                # Warm the cache (only when cheap: a PEP 658 file, never a whole wheel).
+            if best is not None and best.is_wheel:
+                # Warm the cache: the resolver asks for this candidate's metadata next.
                 self.pool.submit(self.index.metadata, best)
         return [Candidate(name, v, usable[v].file, extras) for v in chosen]
 
@@ -311,9 +311,11 @@ class Provider(_ProviderBase):
         next project...), so a cold resolution would wait for every round trip in turn. In the
         background this fetches `name`'s page, the PEP 658 metadata of its newest usable wheel
         and, from that metadata, the same for each dependency that applies to the target: the
-        likely tree arrives in parallel and the resolver mostly finds its answers waiting. Only
-        cheap requests are speculative (pages, `.metadata` files; never a whole wheel), results
-        go through the index's memo, and a failure here is left for the resolver to meet.
+        likely tree arrives in parallel and the resolver mostly finds its answers waiting. Per
+        project only one file is speculated on: its newest usable wheel, whose metadata comes
+        from the PEP 658 file or, on an index without them, from the wheel itself (which the
+        resolver would download next anyway, one at a time). Results go through the index's
+        memo, and a failure here is left for the resolver to meet.
         """
         with self._prefetch_lock:
             if name in self._prefetched:
@@ -332,7 +334,7 @@ class Provider(_ProviderBase):
                 ),
                 None,
             )
-            if best is None or not best.metadata_url:
+            if best is None:
                 return
             metadata = self.index.metadata(best)
         except Exception:  # speculative: the resolver asks again and reports any error
@@ -487,6 +489,9 @@ def resolve(
                 f"gave up after {MAX_ROUNDS} rounds of backtracking: the requirements are too "
                 "loose to settle; pin some versions"
             ) from None
+    except KeyboardInterrupt:
+        index.cancel.set()  # Ctrl-C: abort wheel downloads still running (speculative ones too)
+        raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
     return _resolution(result, roots, target, provider)
