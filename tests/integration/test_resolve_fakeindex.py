@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -28,7 +29,7 @@ from bundler.errors import (
     ResolutionConflict,
 )
 from bundler.index import Index
-from bundler.resolve import Resolution, resolve
+from bundler.resolve import Provider, Resolution, resolve
 from bundler.target import Target
 from tests.fakeindex import FakeIndex
 
@@ -250,6 +251,38 @@ def test_only_chosen_wheels_are_downloaded_and_offline_repeats(
     fake_index.stop()
     offline = run(fake_index, tmp_path, CP36_ML1, "app", offline=True)
     assert chosen(offline) == want and offline.edges() == online.edges()
+
+
+@pytest.mark.parametrize("pep658", [True, False], ids=["pep658", "wheel-metadata"])
+def test_speculation_fetches_the_likely_tree_before_the_resolver_asks(
+    fake_index: FakeIndex, tmp_path: Path, pep658: bool
+) -> None:
+    """Provider.prefetch alone (no resolver running) walks app -> lib -> tiny in the background:
+    each project's page, then its newest usable wheel's metadata (the PEP 658 file, or the wheel
+    itself when the index has none), then the dependencies that apply to the target only."""
+    fake_index.pep658 = pep658
+    fake_index.add_wheel("app", "1.0", requires_dist=["lib", 'winonly; sys_platform == "win32"'])
+    fake_index.add_wheel("lib", "1.0", requires_dist=["tiny"])
+    fake_index.add_wheel("lib", "2.0", requires_dist=["tiny"])
+    fake_index.add_wheel("tiny", "0.3")
+    fake_index.add_wheel("winonly", "1.0")
+    index = Index([fake_index.url], [], Cache(tmp_path / "cache"), retries=1)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        provider = Provider(CP36_ML1, index, build_pure=False, builder=None, pool=pool)
+        provider.prefetch("app")
+        deadline = time.monotonic() + 20
+        wanted = {"app-1.0", "lib-2.0", "tiny-0.3"}
+        while time.monotonic() < deadline:
+            fetched = {
+                "-".join(p.rsplit("/", 1)[-1].split("-")[:2])
+                for p in fake_index.requests
+                if p.endswith(".metadata" if pep658 else ".whl")
+            }
+            if wanted <= fetched:
+                break
+            time.sleep(0.05)
+    assert fetched == wanted  # lib 1.0 never looked at; winonly's marker is false for the target
+    assert not any("/winonly/" in p for p in fake_index.requests)
 
 
 CHILD = """
