@@ -10,6 +10,7 @@ import click
 
 from bundler import audit as audit_lib
 from bundler.cache import Cache
+from bundler.cli.options import cache_dir_option
 from bundler.errors import CheckFailed
 
 
@@ -32,12 +33,7 @@ from bundler.errors import CheckFailed
     help="Exit 1 when a soname maps to no package or a wheel cannot load on the distro.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the audit record as JSON.")
-@click.option(
-    "--cache-dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=None,
-    help="Where parsed ELF facts are kept by wheel sha256 [default: $XDG_CACHE_HOME/airgap-kit].",
-)
+@cache_dir_option("Where parsed ELF facts are kept by wheel sha256")
 @click.option("--no-cache", is_flag=True, help="Parse every wheel again; write no cache.")
 def audit(
     directory: Path,

@@ -12,7 +12,7 @@ import click
 from tqdm import tqdm
 
 from bundler.audit import SYSTEM_PACKAGES_FILE
-from bundler.cli.options import make_target, target_options
+from bundler.cli.options import cache_dir_option, make_target, target_options
 from bundler.fetch import FetchOptions, FetchResult, fetch
 from bundler.index import DEFAULT_INDEX
 
@@ -49,12 +49,7 @@ from bundler.index import DEFAULT_INDEX
     show_default=True,
     help="The wheelhouse directory (replaced as a whole, only when the fetch succeeds).",
 )
-@click.option(
-    "--cache-dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=None,
-    help="Download cache [default: $XDG_CACHE_HOME/airgap-kit].",
-)
+@cache_dir_option("Download cache")
 @click.option("--offline", is_flag=True, help="Use only the cache: no network access at all.")
 @click.option(
     "--build-pure",

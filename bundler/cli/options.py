@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -53,4 +54,14 @@ def make_target(python: str, platform: str, abi: str | None, implementation: str
     """The Target for the shared options (raises UnknownTarget on bad values)."""
     return Target.from_spec(
         python=python, platform=platform, abi=abi, implementation=implementation
+    )
+
+
+def cache_dir_option(help_text: str) -> Callable[[F], F]:
+    """--cache-dir DIRECTORY (default None: the user cache dir, see bundler.cache)."""
+    return click.option(
+        "--cache-dir",
+        type=click.Path(path_type=Path, file_okay=False),
+        default=None,
+        help=f"{help_text} [default: $XDG_CACHE_HOME/airgap-kit].",
     )

@@ -21,8 +21,13 @@ from tests.unit.handmade_kit import handmade_inputs
 from tests.unit.pysource_kit import python_tarballs
 
 
-def _kit(tmp_path: Path, split: int | None = None, **kw: bool) -> pack.PackResult:
+def _kit(
+    tmp_path: Path, split: int | None = None, python: tuple[str, ...] = (), **kw: bool
+) -> pack.PackResult:
+    """A kit packed from handmade inputs (plus fake CPython tarballs of `python` versions)."""
     inputs = handmade_inputs(tmp_path / "in", **kw)
+    if python:
+        python_tarballs(inputs["sources"], *python)
     return pack.pack(
         inputs["wheelhouse"],
         tmp_path / "out" / "kit-demo.tar.gz",
@@ -136,15 +141,7 @@ def test_not_a_kit_is_a_user_error(tmp_path: Path) -> None:
 
 
 def _kit_with_python(tmp_path: Path, *versions: str) -> pack.PackResult:
-    inputs = handmade_inputs(tmp_path / "in")
-    python_tarballs(inputs["sources"], *versions)
-    return pack.pack(
-        inputs["wheelhouse"],
-        tmp_path / "out" / "kit-demo.tar.gz",
-        sources_dir=inputs["sources"],
-        playbooks=inputs["playbooks"],
-        vagrantfile=inputs["vagrantfile"],
-    )
+    return _kit(tmp_path, python=versions)
 
 
 def test_same_minor_cpython_source_is_shown_with_both_versions(tmp_path: Path) -> None:
