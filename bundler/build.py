@@ -125,7 +125,6 @@ def build_wheel(
     """
     source = Path(source).resolve()
     dest = Path(dest).resolve()
-    env = pip_env(index_urls=index_urls, find_links=find_links)
     digest = source_digest(source)
     dest.mkdir(parents=True, exist_ok=True)
     cached = _cached_wheel(cache_root, digest)
@@ -134,6 +133,7 @@ def build_wheel(
     with tempfile.TemporaryDirectory(prefix=".build-", dir=dest) as tmp:
         work = Path(tmp)
         staged = _stage_source(source, work / source.name)
+        env = pip_env(index_urls=index_urls, find_links=find_links)
         built = _run_pip_wheel(staged, work / "out", isolated, env)
         if cache_root is not None:
             _copy_into(built, cache_root / "built" / digest)

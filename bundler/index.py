@@ -369,7 +369,7 @@ class Index:
         self.timeout = timeout
         self.retries = retries
         self.cancel = Cancellation()
-        """Set to abort wheel downloads in flight (e.g. speculative ones when resolution fails)."""
+        """Set to abort the wheel downloads in flight (resolve() does on Ctrl-C)."""
         self._files = _Memo()
         self._pages = _Memo()
         self._metadata = _Memo()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +57,7 @@ class KitInfo:
     def count(self, role: str) -> int:
         return sum(1 for p in self.packages if p.get("role", "app") == role)
 
-    @property
+    @cached_property
     def python(self) -> verify.PythonSource | None:
         """The CPython tarball the kit builds: the target's version, or the same X.Y's."""
         target = self.target

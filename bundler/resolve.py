@@ -296,9 +296,8 @@ class Provider(_ProviderBase):
                 if dep.name != candidate.name or dep.extras - candidate.extras:
                     deps.append(dep)
         for dep in deps:
-            if dep.name != PYTHON and dep.name not in self.parents:
-                self.parents[dep.name] = candidate.name
             if dep.name != PYTHON:
+                self.parents.setdefault(dep.name, candidate.name)
                 self.prefetch(dep.name)
         return deps
 
@@ -309,8 +308,8 @@ class Provider(_ProviderBase):
 
         resolvelib asks one question at a time (a page, then one file's metadata, then the
         next project...), so a cold resolution would wait for every round trip in turn. In the
-        background this fetches `name`'s page, the PEP 658 metadata of its newest usable wheel
-        and, from that metadata, the same for each dependency that applies to the target: the
+        background this fetches `name`'s page, the metadata of its newest usable wheel and,
+        from that metadata, the same for each dependency that applies to the target: the
         likely tree arrives in parallel and the resolver mostly finds its answers waiting. Per
         project only one file is speculated on: its newest usable wheel, whose metadata comes
         from the PEP 658 file or, on an index without them, from the wheel itself (which the

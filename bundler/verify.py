@@ -53,7 +53,6 @@ REQUIRED = (
 )
 _SUM_LINE = re.compile(r"^(?P<sha>[0-9a-f]{64}) [ *](?P<path>.+)$")
 _MAX_METADATA = 16 << 20
-_PYTHON_TARBALL = re.compile(r"^Python-(?P<version>\d+\.\d+\.\d+)\.t")
 
 
 @dataclass(frozen=True)
@@ -83,12 +82,11 @@ class PythonSource:
 
 def python_sources(filenames: Iterable[str]) -> dict[str, str]:
     """CPython tarballs among `filenames` (upstream names): filename -> version."""
-    out = {}
-    for name in filenames:
-        m = _PYTHON_TARBALL.match(name)
-        if m and sources.is_python_source(name):
-            out[name] = m["version"]
-    return out
+    return {
+        name: str(sources.describe_file(Path(name))["version"])
+        for name in filenames
+        if sources.is_python_source(name)
+    }
 
 
 def python_source(filenames: Iterable[str], target: Target) -> PythonSource | None:

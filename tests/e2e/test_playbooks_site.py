@@ -245,19 +245,26 @@ def test_site_builds_cpython311_and_rerun_changes_nothing(
         assert pin.lower() in freeze.lower().replace("_", "-"), (pin, freeze)
 
 
+def _python36_target_vars(tmp_path: Path, kit: Path, python36: Path, venv: Path) -> dict[str, Any]:
+    """The real CPython 3.6.15 as the application's interpreter: nothing built."""
+    return {
+        "kit_dir": str(kit),
+        "python_build": False,
+        "python_version": "3.6.15",
+        "python_interpreter": str(python36),
+        "wheels_dest": str(tmp_path / "wheelhouse"),
+        "app_venv": str(venv),
+        "smoke_workers": 2,
+    }
+
+
 @pytest.mark.network
 def test_site_on_python36_target_with_python27_modules(
     tmp_path: Path, test_iso: Path, kit36: Path, python36: Path, python27: Path
 ) -> None:
     extra = {
         **_media_vars(tmp_path, test_iso),
-        "kit_dir": str(kit36),
-        "python_build": False,
-        "python_version": "3.6.15",
-        "python_interpreter": str(python36),
-        "wheels_dest": str(tmp_path / "wheelhouse"),
-        "app_venv": str(tmp_path / "venv"),
-        "smoke_workers": 2,
+        **_python36_target_vars(tmp_path, kit36, python36, tmp_path / "venv"),
     }
     inventory = write_inventory(tmp_path / "hosts.ini", python27)
     offline = can_run_offline()
@@ -338,15 +345,7 @@ def test_wheels_bootstraps_pip_for_a_manylinux2014_wheelhouse_on_python36(
     # Only the wheels and smoke roles run: python_build's module check (which this host's
     # 3.6.15 fails for _hashlib, see the test above) is not part of it, so the role defaults
     # and their required modules are left as they are.
-    extra = {
-        "kit_dir": str(kit36_2014),
-        "python_build": False,
-        "python_version": "3.6.15",
-        "python_interpreter": str(python36),
-        "wheels_dest": str(tmp_path / "wheelhouse"),
-        "app_venv": str(venv),
-        "smoke_workers": 2,
-    }
+    extra = _python36_target_vars(tmp_path, kit36_2014, python36, venv)
     inventory = write_inventory(tmp_path / "hosts.ini", python27)
     offline = can_run_offline()
     tags = ["wheels", "smoke"]

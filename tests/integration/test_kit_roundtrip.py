@@ -40,14 +40,21 @@ def _bundler(*args: str | Path) -> Result:
     return result
 
 
-def _connected_side(tmp_path: Path, index: FakeIndex) -> Path:
-    """fetch + fetch-source + pack, as on the connected machine; returns the kit archive."""
-    wh, src = tmp_path / "wheelhouse", tmp_path / "sources"
+def _fetch_app(tmp_path: Path, index: FakeIndex, python: str) -> Path:
+    """`bundler fetch app` for cp`python`/manylinux1 into tmp_path/wheelhouse."""
+    wh = tmp_path / "wheelhouse"
     fetched = _bundler(
-        "fetch", "app", "--python", "3.6.15", "--platform", "manylinux1",
+        "fetch", "app", "--python", python, "--platform", "manylinux1",
         "--index-url", index.url, "--cache-dir", tmp_path / "cache", "-o", wh,
     )  # fmt: skip
     assert fetched.exit_code == 0, fetched.output
+    return wh
+
+
+def _connected_side(tmp_path: Path, index: FakeIndex) -> Path:
+    """fetch + fetch-source + pack, as on the connected machine; returns the kit archive."""
+    _fetch_app(tmp_path, index, "3.6.15")
+    src = tmp_path / "sources"
     zlib = tmp_path / "download" / "zlib-9.9.tar.gz"
     zlib.parent.mkdir()
     zlib.write_bytes(b"stand-in for a zlib tarball the user downloaded\n")
@@ -142,12 +149,7 @@ def test_cpython_3_6_10_source_with_a_3_6_wheelhouse_and_the_readme_commands(
     """`bundler fetch --python 3.6` (3.6.15) + a Python-3.6.10 tarball (the playbooks'
     default): the kit builds 3.6.10, says so everywhere, verifies, and README's deploy
     commands run from playbooks/ (ansible.cfg read, relative paths right)."""
-    wh, src = tmp_path / "wheelhouse", tmp_path / "sources"
-    fetched = _bundler(
-        "fetch", "app", "--python", "3.6", "--platform", "manylinux1",
-        "--index-url", index.url, "--cache-dir", tmp_path / "cache", "-o", wh,
-    )  # fmt: skip
-    assert fetched.exit_code == 0, fetched.output
+    wh, src = _fetch_app(tmp_path, index, "3.6"), tmp_path / "sources"
     src.mkdir()
     (src / "Python-3.6.10.tgz").write_bytes(b"stand-in for CPython 3.6.10's source tarball\n")
     kit = tmp_path / "out" / "kit-app.tar.gz"
