@@ -3,12 +3,16 @@ offline re-fetch, and the wheelhouse installed by the real Python 3.6.15 (pip 18
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import pty
 import signal
 import socket
+import struct
 import subprocess
 import sys
+import termios
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -298,3 +302,32 @@ def test_build_pure_builds_a_pure_sdist_and_refuses_a_compiled_one(
     assert compiled.exit_code == 2
     assert "needs a compiler" in compiled.stderr and len(compiled.stderr.splitlines()) == 1
     assert _tree(wh) == before
+
+
+def test_progress_bar_only_on_a_terminal(tmp_path: Path, index: FakeIndex) -> None:
+    """With stderr on a real pseudo-terminal the download draws a tqdm bar there (the CliRunner
+    tests above show stderr stays empty when it is not a terminal)."""
+    primary, secondary = pty.openpty()
+    # a real terminal has a size; a fresh pseudo-terminal is 0x0, where tqdm draws nothing
+    fcntl.ioctl(secondary, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "bundler", "fetch", "app", "--index-url", index.url,
+             "--cache-dir", str(tmp_path / "cache"), "--no-audit", "-o", str(tmp_path / "wh")],
+            stdout=subprocess.PIPE, stderr=secondary, text=True, timeout=120, check=False,
+        )  # fmt: skip
+        os.close(secondary)
+        drawn = b""
+        while True:
+            try:
+                chunk = os.read(primary, 65536)
+            except OSError:  # EIO: the terminal's other side is closed and drained
+                break
+            if not chunk:
+                break
+            drawn += chunk
+    finally:
+        os.close(primary)
+    assert proc.returncode == 0, proc.stdout
+    assert b"download" in drawn and b"100%" in drawn, drawn[-800:]
+    assert "download" not in proc.stdout  # the bar never goes to stdout
