@@ -35,7 +35,7 @@ setup:
 
 ## bench: the three benchmarks (ratios against baselines measured in the same run; never asserted)
 bench: setup
-	$(VENV)/bin/python converter/benchmarks/bench_convert.py
+	.venv36/bin/python converter/benchmarks/bench_convert.py  # the target interpreter, 3.6.15
 	$(VENV)/bin/python benchmarks/audit.py
 	$(VENV)/bin/python benchmarks/fetch_vs_pip.py
 

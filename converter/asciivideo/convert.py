@@ -16,8 +16,8 @@ STRATEGY_RANGES = "ranges"
 
 
 class ConvertResult(object):
-    def __init__(self, frames, columns, rows, fps, strategy, note, seconds):
-        # type: (int, int, int, float, str, object, float) -> None
+    def __init__(self, frames, columns, rows, fps, strategy, note, seconds, ranges=1):
+        # type: (int, int, int, float, str, object, float, int) -> None
         self.frames = frames
         self.columns = columns
         self.rows = rows
@@ -25,6 +25,7 @@ class ConvertResult(object):
         self.strategy = strategy  # how the frames were decoded in the end
         self.note = note  # why the range plan was abandoned, or None
         self.seconds = seconds
+        self.ranges = ranges  # frame ranges decoded separately (1: one sequential decode)
 
 
 class SeekNotExact(Exception):
@@ -108,7 +109,14 @@ def convert(
         handle.write(b"%0*d" % (textformat.FRAMES_WIDTH, frames))  # type: ignore
         output.commit()
     return ConvertResult(
-        frames, columns, rows, info.fps, strategy, note, time.monotonic() - started
+        frames,
+        columns,
+        rows,
+        info.fps,
+        strategy,
+        note,
+        time.monotonic() - started,
+        len(ranges) if strategy == STRATEGY_RANGES else 1,
     )
 
 
