@@ -181,7 +181,7 @@ def throughput(clip, out, args, cpus, counts):
         (best, "decode", "goal >= 0.90"),
         (best, "ref-1", "goal >= 15x"),
         (best, "ref-%d" % cpus, ""),
-        ("decode", "ref-1", "the most any decode-bound converter can reach"),
+        ("decode", "ref-1", "single-process decode-only; N workers can go past it"),
     ):
         print("  %-8s / %-7s = %6.2f  [%6.2f]  %s" % (a, b, paired(a, b), rate[a] / rate[b], goal))
     for w in counts:
