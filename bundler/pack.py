@@ -92,14 +92,15 @@ class PackResult:
     sha256: str
     size: int
     files: int
-    python_source: str | None
-    """The CPython tarball the playbooks build (under sources/), None when the kit has none."""
+    python: verify.PythonSource | None
+    """The CPython tarball the playbooks build (under sources/), and how it fits the
+    wheelhouse; None when the kit has none."""
     notes: list[str] = field(default_factory=list)
-    python_source_version: str | None = None
-    """That tarball's CPython version (the wheelhouse's own is in its manifest's target)."""
-    python_fit: str | None = None
-    """How the tarball fits the wheelhouse, e.g. 'CPython 3.6.10 source; wheelhouse resolved
-    for 3.6.15 (same ABI cp36m)'."""
+
+    @property
+    def python_source(self) -> str | None:
+        """The CPython tarball's file name under sources/, if the kit has one."""
+        return self.python.filename if self.python else None
 
 
 def parse_size(text: str) -> int:
@@ -386,19 +387,7 @@ def _write(
         output.unlink()
     checksum_file = output.with_name(output.name + ".sha256")
     atomic_write_text(checksum_file, f"{digest}  {output.name}\n")
-    return PackResult(
-        name,
-        output,
-        parts,
-        checksum_file,
-        digest,
-        size,
-        len(files),
-        python.filename if python else None,
-        notes,
-        python.version if python else None,
-        python.describe() if python else None,
-    )
+    return PackResult(name, output, parts, checksum_file, digest, size, len(files), python, notes)
 
 
 def _write_tar(raw: BinaryIO, name: str, files: list[KitFile], epoch: int) -> None:

@@ -328,8 +328,10 @@ class Provider(_ProviderBase):
                 (
                     rel.file
                     for rel in self.releases(name)
-                    if rel.file is not None and rel.file.is_wheel and not rel.yanked
-                    if not rel.version.is_prerelease
+                    if rel.file is not None
+                    and rel.file.is_wheel
+                    and not rel.yanked
+                    and not rel.version.is_prerelease
                 ),
                 None,
             )

@@ -31,6 +31,7 @@ sys.path.insert(0, os.path.dirname(HERE))
 
 import asciivideo  # noqa: E402, F401, I001  (first: sets OpenCV/BLAS thread env before cv2)
 import cv2  # noqa: E402
+import numpy  # noqa: E402
 from asciivideo.charmap import DEFAULT_CHARSET, geometry  # noqa: E402
 from asciivideo.convert import convert, default_workers  # noqa: E402
 from asciivideo.sample import write_sample  # noqa: E402
@@ -137,8 +138,6 @@ def cpu_seconds():
 
 def versions():
     # type: () -> str
-    import numpy
-
     return "Python %s, numpy %s, OpenCV %s" % (
         platform.python_version(),
         numpy.__version__,

@@ -21,6 +21,7 @@ from click.testing import CliRunner, Result
 
 from bundler.cli import main
 from tests.fakeindex import FakeIndex
+from tests.unit.pysource_kit import FIT_3_6_10
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -158,7 +159,7 @@ def test_cpython_3_6_10_source_with_a_3_6_wheelhouse_and_the_readme_commands(
         "--vagrantfile", REPO / "Vagrantfile", "-o", kit,
     )  # fmt: skip
     assert packed.exit_code == 0, packed.output
-    fit = "CPython 3.6.10 source; wheelhouse resolved for 3.6.15 (same ABI cp36m)"
+    fit = FIT_3_6_10
     assert "CPython source: sources/Python-3.6.10.tgz" in packed.output
     assert f"note: {fit}" in packed.output
     inspected = _bundler("inspect", kit)

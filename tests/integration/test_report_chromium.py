@@ -17,9 +17,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from bundler import pack
 from bundler.cli import main
-from tests.unit.handmade_kit import handmade_inputs
+from tests.unit.handmade_kit import handmade_inputs, pack_inputs
 
 BLUE = (0x2B, 0x6C, 0xB0)  # th and the graph's root node in report.html.j2
 
@@ -75,13 +74,7 @@ def test_report_renders_in_headless_chromium(tmp_path: Path) -> None:
     if chromium is None:
         pytest.skip("needs Debian's chromium (scripts/setup-dev.sh installs it)")
     inputs = handmade_inputs(tmp_path / "in")
-    kit = pack.pack(
-        inputs["wheelhouse"],
-        tmp_path / "kit-demo.tar.gz",
-        sources_dir=inputs["sources"],
-        playbooks=inputs["playbooks"],
-        vagrantfile=inputs["vagrantfile"],
-    ).archive
+    kit = pack_inputs(inputs, tmp_path / "kit-demo.tar.gz").archive
     report = tmp_path / "report.html"
     result = CliRunner().invoke(main, ["inspect", str(kit), "--html", str(report)])
     assert result.exit_code == 0, result.output

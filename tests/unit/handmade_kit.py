@@ -17,7 +17,7 @@ from pathlib import Path
 
 import yaml
 
-from bundler import lockfile, manifest, sources
+from bundler import lockfile, manifest, pack, sources
 from bundler.target import Target
 
 TARGET = Target.from_spec("3.6.15", "manylinux1")
@@ -149,3 +149,15 @@ def handmade_inputs(root: Path, with_python_source: bool = True) -> dict[str, Pa
     vagrantfile = root / "Vagrantfile"
     vagrantfile.write_text("# hand-made stand-in Vagrantfile\n")
     return {"wheelhouse": wh, "sources": src, "playbooks": playbooks, "vagrantfile": vagrantfile}
+
+
+def pack_inputs(inputs: dict[str, Path], output: Path, **kwargs: object) -> pack.PackResult:
+    """`pack.pack` of everything `handmade_inputs` made, into the archive `output`."""
+    return pack.pack(
+        inputs["wheelhouse"],
+        output,
+        sources_dir=inputs["sources"],
+        playbooks=inputs["playbooks"],
+        vagrantfile=inputs["vagrantfile"],
+        **kwargs,  # type: ignore[arg-type]
+    )

@@ -12,6 +12,9 @@ from pathlib import Path
 from bundler import lockfile, manifest
 from tests.fakeindex import build_wheel
 
+FIT_3_6_10 = "CPython 3.6.10 source; wheelhouse resolved for 3.6.15 (same ABI cp36m)"
+"""How pack, inspect and verify describe a Python-3.6.10 tarball beside a 3.6.15 wheelhouse."""
+
 
 def python_tarballs(sources: Path, *versions: str) -> None:
     """Replace every Python-*.tgz placeholder in `sources` with ones of `versions`."""

@@ -17,8 +17,8 @@ from click.testing import CliRunner
 from bundler import kitinfo, pack
 from bundler.cli import main
 from bundler.errors import BadInput
-from tests.unit.handmade_kit import handmade_inputs
-from tests.unit.pysource_kit import python_tarballs
+from tests.unit.handmade_kit import handmade_inputs, pack_inputs
+from tests.unit.pysource_kit import FIT_3_6_10, python_tarballs
 
 
 def _kit(
@@ -28,14 +28,7 @@ def _kit(
     inputs = handmade_inputs(tmp_path / "in", **kw)
     if python:
         python_tarballs(inputs["sources"], *python)
-    return pack.pack(
-        inputs["wheelhouse"],
-        tmp_path / "out" / "kit-demo.tar.gz",
-        sources_dir=inputs["sources"],
-        playbooks=inputs["playbooks"],
-        vagrantfile=inputs["vagrantfile"],
-        split=split,
-    )
+    return pack_inputs(inputs, tmp_path / "out" / "kit-demo.tar.gz", split=split)
 
 
 def _tree(root: Path) -> list[str]:
@@ -140,14 +133,10 @@ def test_not_a_kit_is_a_user_error(tmp_path: Path) -> None:
     assert result.exit_code == 2
 
 
-def _kit_with_python(tmp_path: Path, *versions: str) -> pack.PackResult:
-    return _kit(tmp_path, python=versions)
-
-
 def test_same_minor_cpython_source_is_shown_with_both_versions(tmp_path: Path) -> None:
-    result = _kit_with_python(tmp_path, "3.6.10")
+    result = _kit(tmp_path, python=("3.6.10",))
     info = kitinfo.read([result.archive])
-    fit = "CPython 3.6.10 source; wheelhouse resolved for 3.6.15 (same ABI cp36m)"
+    fit = FIT_3_6_10
     assert info.python_source == "Python-3.6.10.tgz"
     lines = info.lines()
     assert "python: 3.6.15  CPython source: Python-3.6.10.tgz" in lines
@@ -163,13 +152,13 @@ def test_same_minor_cpython_source_is_shown_with_both_versions(tmp_path: Path) -
 
 
 def test_exact_cpython_source_has_no_second_line(tmp_path: Path) -> None:
-    info = kitinfo.read([_kit_with_python(tmp_path, "3.6.15").archive])
+    info = kitinfo.read([_kit(tmp_path, python=("3.6.15",)).archive])
     assert info.summary()["python_source_version"] == "3.6.15"
     assert not any("wheelhouse resolved for" in line for line in info.lines())
 
 
 def test_cpython_source_of_another_minor_is_none(tmp_path: Path) -> None:
-    info = kitinfo.read([_kit_with_python(tmp_path, "3.7.9").archive])
+    info = kitinfo.read([_kit(tmp_path, python=("3.7.9",)).archive])
     assert info.python_source is None
     assert info.summary()["python_source_fit"] is None
     assert "CPython source: NONE" in "\n".join(info.lines())

@@ -19,18 +19,8 @@ from bundler import pack
 from bundler.cli import main
 from bundler.errors import BadInput
 from tests.unit.handmade_kit import handmade_inputs
-from tests.unit.pysource_kit import python_tarballs, rebuild_demoapp
-
-
-def _pack(inputs: dict[str, Path], output: Path, **kwargs: object) -> pack.PackResult:
-    return pack.pack(
-        inputs["wheelhouse"],
-        output,
-        sources_dir=inputs["sources"],
-        playbooks=inputs["playbooks"],
-        vagrantfile=inputs["vagrantfile"],
-        **kwargs,  # type: ignore[arg-type]
-    )
+from tests.unit.handmade_kit import pack_inputs as _pack
+from tests.unit.pysource_kit import FIT_3_6_10, python_tarballs, rebuild_demoapp
 
 
 @pytest.fixture
@@ -257,9 +247,10 @@ def test_same_minor_cpython_source_is_the_kits_interpreter(
 ) -> None:
     python_tarballs(inputs["sources"], "3.6.10")
     result = _pack(inputs, tmp_path / "kit-demo.tar.gz")
-    fit = "CPython 3.6.10 source; wheelhouse resolved for 3.6.15 (same ABI cp36m)"
-    assert (result.python_source, result.python_source_version) == ("Python-3.6.10.tgz", "3.6.10")
-    assert result.python_fit == fit
+    fit = FIT_3_6_10
+    assert result.python is not None
+    assert (result.python_source, result.python.version) == ("Python-3.6.10.tgz", "3.6.10")
+    assert result.python.describe() == fit
     assert any(n.startswith(fit) for n in result.notes), result.notes
     readme = _readme(result.archive)
     assert "sources/Python-3.6.10.tgz: the playbooks build it" in readme
@@ -282,10 +273,7 @@ def test_cli_pack_says_which_cpython_and_which_wheelhouse(
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "CPython source: sources/Python-3.6.10.tgz" in result.output
-    assert (
-        "note: CPython 3.6.10 source; wheelhouse resolved for 3.6.15 (same ABI cp36m)"
-        in result.output
-    )
+    assert f"note: {FIT_3_6_10}" in result.output
 
 
 def test_exact_cpython_source_wins_over_another_patch_release(
@@ -293,7 +281,8 @@ def test_exact_cpython_source_wins_over_another_patch_release(
 ) -> None:
     python_tarballs(inputs["sources"], "3.6.10", "3.6.15", "3.6.12")
     result = _pack(inputs, tmp_path / "kit-demo.tar.gz")
-    assert (result.python_source, result.python_source_version) == ("Python-3.6.15.tgz", "3.6.15")
+    assert result.python is not None
+    assert (result.python_source, result.python.version) == ("Python-3.6.15.tgz", "3.6.15")
     assert result.notes == []
 
 
@@ -310,7 +299,7 @@ def test_cpython_source_of_another_minor_is_not_the_interpreter(
 ) -> None:
     python_tarballs(inputs["sources"], "3.7.9")
     result = _pack(inputs, tmp_path / "kit-demo.tar.gz")
-    assert result.python_source is None and result.python_fit is None
+    assert result.python is None and result.python_source is None
     assert any(
         "sources/ has Python-3.7.9.tgz but the wheelhouse targets CPython 3.6.15" in n
         for n in result.notes

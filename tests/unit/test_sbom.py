@@ -11,7 +11,7 @@ from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator
 
 from bundler import pack, sbom
-from tests.unit.handmade_kit import handmade_inputs
+from tests.unit.handmade_kit import handmade_inputs, pack_inputs
 
 MANIFEST: dict[str, Any] = {
     "tool": {"name": "airgap-kit", "version": "0.1.0"},
@@ -117,13 +117,7 @@ def test_same_inputs_same_bytes_other_inputs_other_serial() -> None:
 
 def test_every_kit_carries_its_sbom(tmp_path: Path) -> None:
     inputs = handmade_inputs(tmp_path / "in")
-    result = pack.pack(
-        inputs["wheelhouse"],
-        tmp_path / "kit-demo.tar.gz",
-        sources_dir=inputs["sources"],
-        playbooks=inputs["playbooks"],
-        vagrantfile=inputs["vagrantfile"],
-    )
+    result = pack_inputs(inputs, tmp_path / "kit-demo.tar.gz")
     with tarfile.open(result.archive) as tar:
         f = tar.extractfile("kit-demo/sbom.cdx.json")
         assert f is not None

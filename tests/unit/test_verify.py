@@ -19,22 +19,15 @@ from bundler import kitarchive, lockfile, manifest, pack, verify
 from bundler.cli import main
 from bundler.errors import BadInput, CheckFailed
 from bundler.target import Target
-from tests.unit.handmade_kit import handmade_inputs, make_wheel, sources_sha
-from tests.unit.pysource_kit import python_tarballs, rebuild_demoapp
+from tests.unit.handmade_kit import handmade_inputs, make_wheel, pack_inputs, sources_sha
+from tests.unit.pysource_kit import FIT_3_6_10, python_tarballs, rebuild_demoapp
 
 
 @pytest.fixture
 def kit(tmp_path: Path) -> Path:
     """A clean kit-demo.tar.gz (with its .sha256 sidecar) in tmp_path/out."""
     inputs = handmade_inputs(tmp_path / "in")
-    result = pack.pack(
-        inputs["wheelhouse"],
-        tmp_path / "out" / "kit-demo.tar.gz",
-        sources_dir=inputs["sources"],
-        playbooks=inputs["playbooks"],
-        vagrantfile=inputs["vagrantfile"],
-    )
-    return result.archive
+    return pack_inputs(inputs, tmp_path / "out" / "kit-demo.tar.gz").archive
 
 
 def _unpacked(kit: Path, tmp_path: Path) -> Path:
@@ -285,14 +278,7 @@ def test_wheel_not_in_manifest_is_named(wheelhouse: Path, tmp_path: Path) -> Non
 
 def test_split_kit_verifies_from_first_part_or_set(tmp_path: Path) -> None:
     inputs = handmade_inputs(tmp_path / "in")
-    result = pack.pack(
-        inputs["wheelhouse"],
-        tmp_path / "out" / "kit-demo.tar.gz",
-        sources_dir=inputs["sources"],
-        playbooks=inputs["playbooks"],
-        vagrantfile=inputs["vagrantfile"],
-        split=2048,
-    )
+    result = pack_inputs(inputs, tmp_path / "out" / "kit-demo.tar.gz", split=2048)
     assert verify.verify([result.parts[0]]).wheels == 2
     assert verify.verify(list(result.parts)).wheels == 2
     result.parts[1].unlink()
@@ -321,29 +307,17 @@ def test_cli_exit_codes(kit: Path, tmp_path: Path) -> None:
 
 # -- the CPython source: another patch release of the wheelhouse's X.Y ------------------------
 
-_FIT = "CPython 3.6.10 source; wheelhouse resolved for 3.6.15 (same ABI cp36m)"
-
-
-def _pack_inputs(inputs: dict[str, Path], out: Path) -> Path:
-    return pack.pack(
-        inputs["wheelhouse"],
-        out / "kit-demo.tar.gz",
-        sources_dir=inputs["sources"],
-        playbooks=inputs["playbooks"],
-        vagrantfile=inputs["vagrantfile"],
-    ).archive
-
 
 def test_kit_with_a_same_minor_cpython_source_verifies(tmp_path: Path) -> None:
     inputs = handmade_inputs(tmp_path / "in")
     python_tarballs(inputs["sources"], "3.6.10")
-    kit = _pack_inputs(inputs, tmp_path / "out")
+    kit = pack_inputs(inputs, tmp_path / "out" / "kit-demo.tar.gz").archive
     report = verify.verify([kit])
     assert report.problems == []
-    assert f"sources/Python-3.6.10.tgz: {_FIT}" in report.notes
+    assert f"sources/Python-3.6.10.tgz: {FIT_3_6_10}" in report.notes
     result = CliRunner().invoke(main, ["verify", str(kit)])
     assert result.exit_code == 0, result.output
-    assert f"note: sources/Python-3.6.10.tgz: {_FIT}" in result.output
+    assert f"note: sources/Python-3.6.10.tgz: {FIT_3_6_10}" in result.output
     assert "ok: kit-demo.tar.gz (archive): 14 checksummed files, 2 wheels" in result.output
 
 
@@ -354,7 +328,7 @@ def test_same_minor_source_the_wheelhouse_does_not_hold_for_is_named(tmp_path: P
     rebuild_demoapp(
         inputs["wheelhouse"], ("demolib>=1.0", "backport; python_full_version < '3.6.12'")
     )
-    kit_dir = _unpacked(_pack_inputs(inputs, tmp_path / "out"), tmp_path)
+    kit_dir = _unpacked(pack_inputs(inputs, tmp_path / "out" / "kit-demo.tar.gz").archive, tmp_path)
     assert verify.verify([kit_dir]).problems == []
     (kit_dir / "sources" / "Python-3.6.15.tgz").rename(kit_dir / "sources" / "Python-3.6.10.tgz")
     sums = kit_dir / "SHA256SUMS"
