@@ -34,8 +34,9 @@ import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
-from bundler import audit, elf
-from bundler.cache import Cache
+from bundler.audit import elf
+from bundler.audit import report as audit
+from bundler.fs.cache import Cache
 
 GOAL_SECONDS = 2.0
 WHEELS = ["opencv-python==4.2.0.34", "numpy==1.19.5"]

@@ -29,7 +29,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from bundler.target import Target
+from bundler.models.target import Target
 
 REPO = Path(__file__).resolve().parents[1]
 BUNDLER = [sys.executable, "-m", "bundler"]

@@ -22,6 +22,11 @@ APT_PACKAGES=(
   libsm6 libice6 libxrender1 libxext6 libx11-6 libglib2.0-0 libgl1  # what `bundler audit` names for opencv-python
   dpkg-dev                    # `apt-get source` (CPython tarball for the build e2e)
   iproute2 util-linux         # ip netns, unshare -n
+  openssh-server openssh-client sudo  # playbooks over real SSH to network-namespace hosts
+  nginx-light apache2         # the repo server role's web server, in a namespace
+  minisign                    # the second signature format, checked with the real tool
+  unixodbc libodbc2           # audit tests: a wheel needing libodbc.so.2 loads once the named package is there
+  hyperfine                   # benchmarks
 )
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
@@ -30,8 +35,8 @@ done
 if ((${#missing[@]})); then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "setup: installing Debian packages: ${missing[*]}"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    apt-get -o DPkg::Lock::Timeout=600 update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   else
     echo "setup: warning: missing Debian packages (tests needing them will skip): ${missing[*]}" >&2
   fi

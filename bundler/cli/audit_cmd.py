@@ -8,10 +8,10 @@ from pathlib import Path
 
 import click
 
-from bundler import audit as audit_lib
-from bundler.cache import Cache
+from bundler.audit import report as audit_lib
 from bundler.cli.options import cache_dir_option
 from bundler.errors import CheckFailed
+from bundler.fs.cache import Cache
 
 
 @click.command()

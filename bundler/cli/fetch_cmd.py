@@ -11,10 +11,10 @@ from typing import Any
 import click
 from tqdm import tqdm
 
-from bundler.audit import SYSTEM_PACKAGES_FILE
+from bundler.audit.report import SYSTEM_PACKAGES_FILE
 from bundler.cli.options import cache_dir_option, make_target, target_options
-from bundler.fetch import FetchOptions, FetchResult, fetch
-from bundler.index import DEFAULT_INDEX
+from bundler.index.client import DEFAULT_INDEX
+from bundler.wheelhouse.fetch import FetchOptions, FetchResult, fetch
 
 
 @click.command()

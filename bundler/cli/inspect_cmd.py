@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from bundler import kitinfo
+from bundler.kit import info as kitinfo
 
 
 @click.command("inspect")

@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 import click
 
-from bundler.target import Target
+from bundler.models.target import Target
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -58,7 +58,7 @@ def make_target(python: str, platform: str, abi: str | None, implementation: str
 
 
 def cache_dir_option(help_text: str) -> Callable[[F], F]:
-    """--cache-dir DIRECTORY (default None: the user cache dir, see bundler.cache)."""
+    """--cache-dir DIRECTORY (default None: the user cache dir, see bundler.fs.cache)."""
     return click.option(
         "--cache-dir",
         type=click.Path(path_type=Path, file_okay=False),

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from bundler import pack as pack_mod
+from bundler.kit import pack as pack_mod
 
 _DIR = click.Path(file_okay=False, path_type=Path)
 

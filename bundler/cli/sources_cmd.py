@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from bundler import sources
+from bundler.kit import sources
 
 
 @click.command("fetch-source")

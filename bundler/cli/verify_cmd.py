@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from bundler import verify as verify_mod
+from bundler.kit import verify as verify_mod
 
 
 @click.command()

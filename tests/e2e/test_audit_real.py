@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from bundler import audit
-from bundler.policy import load_json
+from bundler.audit import report as audit
+from bundler.policy.tables import load_json
 
 OPENCV = "opencv_python-4.2.0.34-cp36-cp36m-manylinux1_x86_64.whl"
 NUMPY = "numpy-1.19.5-cp36-cp36m-manylinux1_x86_64.whl"

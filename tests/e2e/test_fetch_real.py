@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from bundler import lockfile
+from bundler.wheelhouse import lockfile
 from tests.conftest import require_python
 
 pytestmark = [pytest.mark.network, pytest.mark.slow, pytest.mark.e2e]

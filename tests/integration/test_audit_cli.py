@@ -15,9 +15,9 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from bundler import manifest
 from bundler.cli import main
-from tests.unit.test_elf import build_elf_fixtures, make_wheel
+from bundler.models import manifest
+from tests.unit.audit.test_elf import build_elf_fixtures, make_wheel
 
 MANYLINUX1 = "cp36-cp36m-manylinux1_x86_64"
 GUI = f"opencv_python-1.0-{MANYLINUX1}.whl"

@@ -20,10 +20,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from bundler import build
 from bundler.cli import main
-from bundler.fsutil import sha256_file
-from bundler.index import DEFAULT_INDEX
+from bundler.fs.hashing import sha256_file
+from bundler.index.client import DEFAULT_INDEX
+from bundler.wheelhouse import build
 from tests.fakeindex import FakeIndex
 
 NUMPYISH = "numpyish-1.19.5-cp36-cp36m-manylinux1_x86_64.whl"

@@ -21,7 +21,7 @@ from click.testing import CliRunner, Result
 
 from bundler.cli import main
 from tests.fakeindex import FakeIndex
-from tests.unit.pysource_kit import FIT_3_6_10
+from tests.unit.kit.pysource_kit import FIT_3_6_10
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -18,7 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 from bundler.cli import main
-from tests.unit.handmade_kit import handmade_inputs, pack_inputs
+from tests.unit.kit.handmade_kit import handmade_inputs, pack_inputs
 
 BLUE = (0x2B, 0x6C, 0xB0)  # th and the graph's root node in report.html.j2
 

@@ -18,8 +18,6 @@ from pathlib import Path
 import pytest
 from packaging.requirements import Requirement
 
-from bundler.cache import Cache
-from bundler.download import download_all
 from bundler.errors import (
     HashMismatch,
     IndexUnavailable,
@@ -28,9 +26,11 @@ from bundler.errors import (
     RequirementError,
     ResolutionConflict,
 )
-from bundler.index import Index
-from bundler.resolve import Provider, Resolution, resolve
-from bundler.target import Target
+from bundler.fs.cache import Cache
+from bundler.index.client import Index
+from bundler.models.target import Target
+from bundler.net.download import download_all
+from bundler.resolve.resolver import Provider, Resolution, resolve
 from tests.fakeindex import FakeIndex
 
 CP36_ML1 = Target.from_spec("3.6.15", "manylinux1")
@@ -288,9 +288,9 @@ def test_speculation_fetches_the_likely_tree_before_the_resolver_asks(
 CHILD = """
 import sys
 from pathlib import Path
-from bundler.cache import Cache
-from bundler.download import download_all
-from bundler.index import Index
+from bundler.fs.cache import Cache
+from bundler.net.download import download_all
+from bundler.index.client import Index
 
 url, out, cache = sys.argv[1:4]
 index = Index([url], [], Cache(Path(cache)))

@@ -18,10 +18,10 @@ from packaging.tags import Tag
 from packaging.utils import parse_wheel_filename
 from packaging.version import Version
 
-from bundler.cache import Cache
-from bundler.index import DEFAULT_INDEX, Index
-from bundler.resolve import Resolution, resolve
-from bundler.target import Target
+from bundler.fs.cache import Cache
+from bundler.index.client import DEFAULT_INDEX, Index
+from bundler.models.target import Target
+from bundler.resolve.resolver import Resolution, resolve
 
 pytestmark = pytest.mark.network
 

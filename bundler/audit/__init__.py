@@ -1,0 +1,1 @@
+"""`bundler audit`: ELF parsing and what a wheelhouse needs from the target system."""

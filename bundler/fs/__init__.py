@@ -1,0 +1,1 @@
+"""Filesystem layer: atomic writes, hashing, the content-addressed cache."""

@@ -1,0 +1,338 @@
+"""Simple-repository client: what files a project has, and their core metadata.
+
+Sources, in the order given: index URLs (PEP 691 JSON preferred, PEP 503 HTML fallback, both
+with PEP 592 yanked flags, `Requires-Python`, and PEP 658/714 metadata links) and find-links
+sources (a local directory of wheels/sdists, or an HTML page of links).
+
+Every index response is kept in the `Cache` by URL (404s too), so that `offline=True` answers
+from the cache alone; metadata comes from the PEP 658 `.metadata` file when the index offers
+one (hash-checked), else from the wheel's own `*.dist-info/METADATA` (the wheel is downloaded
+into the blob cache, where the later download finds it).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass
+from functools import partial
+from hashlib import sha256
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import urljoin
+
+import requests
+from packaging.utils import canonicalize_name
+
+from bundler.errors import HashMismatch, IndexUnavailable, PackageNotFound, RequirementError
+from bundler.fs.cache import Cache
+from bundler.fs.hashing import sha256_file
+from bundler.index.pages import Link, parse_html_page, parse_json_page
+from bundler.models.link import DistFile, parse_filename, try_parse_filename
+from bundler.models.metadata import Metadata, parse_metadata, read_wheel_metadata
+from bundler.net.download import fetch_blob
+from bundler.net.session import (
+    Cancellation,
+    check_status,
+    local_path,
+    make_session,
+    with_retries,
+)
+
+T = TypeVar("T")
+
+JSON_TYPE = "application/vnd.pypi.simple.v1+json"
+ACCEPT = f"{JSON_TYPE}, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.1"
+DEFAULT_INDEX = "https://pypi.org/simple/"
+
+
+class _Memo:
+    """Compute each key once, even when several threads ask at the same time."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._futures: dict[str, Future[Any]] = {}
+
+    def get(self, key: str, compute: Callable[[], T]) -> T:
+        with self._lock:
+            fut = self._futures.get(key)
+            owner = fut is None
+            if fut is None:
+                fut = self._futures[key] = Future()
+        if owner:
+            try:
+                fut.set_result(compute())
+            except BaseException as exc:
+                fut.set_exception(exc)
+        result: T = fut.result()
+        return result
+
+
+@dataclass(frozen=True)
+class _Page:
+    status: int
+    content_type: str
+    url: str
+    body: bytes
+
+    def encode(self) -> bytes:
+        head = json.dumps({"status": self.status, "type": self.content_type, "url": self.url})
+        return head.encode("utf-8") + b"\n" + self.body
+
+    @classmethod
+    def decode(cls, raw: bytes) -> _Page:
+        head, _, body = raw.partition(b"\n")
+        meta = json.loads(head)
+        return cls(int(meta["status"]), str(meta["type"]), str(meta["url"]), body)
+
+
+class Index:
+    """Files and metadata of projects, from index URLs and find-links sources.
+
+    A project named in `local_projects` (e.g. the converter, built into a wheel by fetch) is
+    answered from its own directory only: index URLs and find-links are not asked about it, so
+    a file of the same name on PyPI can never replace the local build.
+    """
+
+    def __init__(
+        self,
+        index_urls: Sequence[str],
+        find_links: Sequence[str],
+        cache: Cache,
+        *,
+        offline: bool = False,
+        session: requests.Session | None = None,
+        timeout: float = 30.0,
+        retries: int = 3,
+        local_projects: Mapping[str, str | Path] | None = None,
+    ) -> None:
+        self.index_urls = [u if u.endswith("/") else u + "/" for u in index_urls]
+        self.find_links = list(find_links)
+        self.local_projects: dict[str, str] = {
+            str(canonicalize_name(name)): str(source)
+            for name, source in (local_projects or {}).items()
+        }
+        """Project name -> the directory (or find-links source) that alone answers for it: a
+        project built here is never shadowed by a file of the same name on an index."""
+        self.cache = cache
+        self.offline = offline
+        self.session = session or make_session()
+        self.timeout = timeout
+        self.retries = retries
+        self.cancel = Cancellation()
+        """Set to abort the wheel downloads in flight (resolve() does on Ctrl-C)."""
+        self._files = _Memo()
+        self._pages = _Memo()
+        self._metadata = _Memo()
+        self._local_hashes = _Memo()
+        self._listings = _Memo()
+
+    # -- files ------------------------------------------------------------------------------
+
+    def describe_sources(self) -> str:
+        sources = self.index_urls + self.find_links + sorted(set(self.local_projects.values()))
+        return ", ".join(sources) if sources else "no index or find-links source"
+
+    def files(self, project: str) -> list[DistFile]:
+        """Every wheel/sdist of `project` from every source, first source first.
+
+        `PackageNotFound` when no source knows the project; `IndexUnavailable` when a source
+        cannot be read (or, offline, was never cached).
+        """
+        name = canonicalize_name(project)
+        return list(self._files.get(name, lambda: self._collect(project, name)))
+
+    def _collect(self, project: str, name: str) -> list[DistFile]:
+        found = False
+        by_filename: dict[str, DistFile] = {}
+        local = self.local_projects.get(name)
+        if local is not None:
+            listing = self._listings.get(local, partial(self._find_links, local))
+            self._add(by_filename, name, listing)
+            if not by_filename:
+                raise PackageNotFound(f"no file of the local project {project!r} in {local}")
+            return list(by_filename.values())
+        for index_url in self.index_urls:
+            links = self._project_page(urljoin(index_url, name + "/"))
+            if links is None:
+                continue
+            found = True
+            self._add(by_filename, name, links)
+        for source in self.find_links:
+            links = self._listings.get(source, partial(self._find_links, source))
+            matching = [x for x in links if (p := try_parse_filename(x.filename)) and p[0] == name]
+            if matching:
+                found = True
+                self._add(by_filename, name, matching)
+        if not found:
+            raise PackageNotFound(f"no package named {project!r} on {self.describe_sources()}")
+        return list(by_filename.values())
+
+    def _add(self, into: dict[str, DistFile], name: str, links: list[Link]) -> None:
+        for link in links:
+            parsed = try_parse_filename(link.filename)
+            if parsed is None or parsed[0] != name or link.filename in into:
+                continue
+            meta = link.metadata
+            into[link.filename] = DistFile(
+                project=name,
+                filename=link.filename,
+                url=link.url,
+                sha256=link.sha256.lower() if link.sha256 else None,
+                size=link.size,
+                requires_python=link.requires_python,
+                yanked=link.yanked,
+                metadata_url=link.url + ".metadata" if meta else None,
+                metadata_sha256=meta if isinstance(meta, str) else None,
+            )
+
+    def _project_page(self, url: str) -> list[Link] | None:
+        page = self._get(url)
+        if page is None:
+            return None
+        if page.content_type.split(";")[0].strip() == JSON_TYPE:
+            return parse_json_page(page.body, page.url)
+        return parse_html_page(page.body, page.url)
+
+    def _find_links(self, source: str) -> list[Link]:
+        path = local_path(source)
+        if path is None and "://" not in source:
+            path = Path(source)
+        if path is not None:
+            return self._scan_dir(path)
+        page = self._get(source)
+        if page is None:
+            raise IndexUnavailable(f"find-links page {source} not found (HTTP 404)")
+        return parse_html_page(page.body, page.url)
+
+    def _scan_dir(self, path: Path) -> list[Link]:
+        if not path.is_dir():
+            raise IndexUnavailable(f"find-links directory {path} does not exist")
+        links = []
+        for entry in sorted(path.iterdir()):
+            if not entry.is_file() or try_parse_filename(entry.name) is None:
+                continue
+            resolved = entry.resolve()
+            digest = self._local_hashes.get(str(resolved), partial(sha256_file, resolved))
+            links.append(
+                Link(
+                    filename=entry.name,
+                    url=resolved.as_uri(),
+                    sha256=digest,
+                    size=resolved.stat().st_size,
+                    requires_python=None,
+                    yanked=None,
+                    metadata=None,
+                )
+            )
+        return links
+
+    # -- HTTP with the page cache ------------------------------------------------------------
+
+    def _get(self, url: str) -> _Page | None:
+        """The page at `url` (None for 404), from the cache when offline."""
+        page: _Page = self._pages.get(url, lambda: self._get_uncached(url))
+        return None if page.status == 404 else page
+
+    def _get_uncached(self, url: str) -> _Page:
+        if self.offline:
+            raw = self.cache.get_page(url)
+            if raw is None:
+                raise IndexUnavailable(
+                    f"{url} is not in the cache (--offline): fetch once with the network first"
+                )
+            return _Page.decode(raw)
+
+        def attempt() -> _Page:
+            try:
+                response = self.session.get(url, headers={"Accept": ACCEPT}, timeout=self.timeout)
+            except requests.exceptions.InvalidURL as exc:
+                raise IndexUnavailable(f"invalid index URL {url}: {exc}") from None
+            if response.status_code == 404:
+                return _Page(404, "", response.url, b"")
+            check_status(response, f"index page {url}")
+            ctype = response.headers.get("Content-Type", "text/html")
+            return _Page(200, ctype, response.url, response.content)
+
+        page = with_retries(attempt, retries=self.retries, what=f"cannot reach {url}")
+        self.cache.put_page(url, page.encode())
+        return page
+
+    # -- metadata ---------------------------------------------------------------------------
+
+    def metadata(self, file: DistFile) -> Metadata:
+        """The core metadata of wheel `file`: PEP 658 file (hash-checked) or the wheel itself."""
+        return self._metadata.get(file.url, lambda: self._load_metadata(file))
+
+    def _load_metadata(self, file: DistFile) -> Metadata:
+        if file.metadata_url:
+            body = self._metadata_body(file)
+            if body is not None:
+                meta = parse_metadata(body, file.metadata_url)
+                self._check_identity(meta, file)
+                return meta
+        if not file.is_wheel:
+            raise RequirementError(
+                f"{file.filename}: an sdist's metadata needs a build (--build-pure)"
+            )
+        blob = fetch_blob(
+            file,
+            self.cache,
+            session=self.session,
+            offline=self.offline,
+            retries=self.retries,
+            timeout=self.timeout,
+            cancel=self.cancel,
+        )
+        meta = read_wheel_metadata(blob, file.filename)
+        self._check_identity(meta, file)
+        return meta
+
+    def _metadata_body(self, file: DistFile) -> bytes | None:
+        """The .metadata body (None when the index lists it but serves 404)."""
+        assert file.metadata_url is not None
+        url = file.metadata_url
+        cached = self.cache.get_page(url)
+        if cached is not None and _hash_ok(cached, file.metadata_sha256):
+            return cached
+        if self.offline:
+            if file.sha256 and self.cache.has_blob(file.sha256):
+                return None  # the wheel itself is cached: read METADATA from it
+            raise IndexUnavailable(
+                f"{url} is not in the cache (--offline): fetch once with the network first"
+            )
+        body = self._fetch_raw(url)
+        if body is None:
+            return None
+        if not _hash_ok(body, file.metadata_sha256):
+            raise HashMismatch(
+                f"hash mismatch for {file.filename}.metadata from {url}: expected sha256 "
+                f"{file.metadata_sha256}, got {sha256(body).hexdigest()}"
+            )
+        self.cache.put_page(url, body)
+        return body
+
+    def _fetch_raw(self, url: str) -> bytes | None:
+        def attempt() -> bytes | None:
+            response = self.session.get(url, timeout=self.timeout)
+            if response.status_code == 404:
+                return None
+            check_status(response, f"metadata {url}")
+            return response.content
+
+        return with_retries(attempt, retries=self.retries, what=f"cannot reach {url}")
+
+    @staticmethod
+    def _check_identity(meta: Metadata, file: DistFile) -> None:
+        name, version = parse_filename(file.filename)
+        if canonicalize_name(meta.name) != name or meta.version != version:
+            raise IndexUnavailable(
+                f"{file.filename}: its metadata says {meta.name} {meta.version}, "
+                "not what the filename says"
+            )
+
+
+def _hash_ok(body: bytes, expected: str | None) -> bool:
+    return expected is None or sha256(body).hexdigest() == expected.lower()

@@ -1,0 +1,1 @@
+"""The kit: source tarballs, pack, archive reading, verify, inspect and the SBOM."""

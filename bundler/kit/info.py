@@ -1,0 +1,318 @@
+"""`bundler inspect`: what a kit holds, read from the archive stream without unpacking it.
+
+`read` takes a kit archive (or its split parts) or an unpacked kit directory and returns a
+`KitInfo`: file list with sizes, the wheelhouse manifest (target, packages, edges), the audit's
+system packages, the source tarballs. `lines` is the terminal summary; `render_html` the
+self-contained review page (bundler/templates/report.html.j2: inline CSS and an inline SVG
+dependency graph, no external assets).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import yaml
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+
+from bundler.errors import BadInput
+from bundler.fs.atomic import atomic_write_text
+from bundler.kit import archive as kitarchive
+from bundler.kit import sources, verify
+from bundler.kit.pack import template
+from bundler.models.target import Target
+
+MANIFEST = "wheelhouse/manifest.json"
+SYSTEM = "wheelhouse/system-packages.yml"
+SOURCES_INDEX = "sources/index.json"
+WANTED = frozenset({MANIFEST, SYSTEM, SOURCES_INDEX, "SHA256SUMS"})
+_NODE_W, _NODE_H, _COL_GAP, _ROW_GAP, _BULGE = 190, 26, 70, 12, 24
+
+
+@dataclass
+class KitInfo:
+    """Everything inspect shows about one kit."""
+
+    name: str
+    files: dict[str, int]
+    manifest: dict[str, Any]
+    system: dict[str, Any]
+    source_rows: list[dict[str, Any]]
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def target(self) -> Target | None:
+        try:
+            return Target.from_dict(self.manifest["target"])
+        except (KeyError, TypeError, ValueError):
+            return None
+
+    @property
+    def packages(self) -> list[dict[str, Any]]:
+        return list(self.manifest.get("packages", []))
+
+    def count(self, role: str) -> int:
+        return sum(1 for p in self.packages if p.get("role", "app") == role)
+
+    @cached_property
+    def python(self) -> verify.PythonSource | None:
+        """The CPython tarball the kit builds: the target's version, or the same X.Y's."""
+        target = self.target
+        if target is None:
+            return None
+        return verify.python_source((r["filename"] for r in self.source_rows), target)
+
+    @property
+    def python_source(self) -> str | None:
+        """The CPython tarball for the target's interpreter, if the kit has one."""
+        python = self.python
+        return python.filename if python else None
+
+    def summary(self) -> dict[str, Any]:
+        target = self.target
+        return {
+            "name": self.name,
+            "files": len(self.files),
+            "bytes": sum(self.files.values()),
+            "target": target.to_dict() if target else None,
+            "python_version": target.python_version if target else None,
+            "requirements": self.manifest.get("requirements", []),
+            "packages": {"app": self.count("app"), "bootstrap": self.count("bootstrap")},
+            "python_source": self.python_source,
+            "python_source_version": self.python.version if self.python else None,
+            "python_source_fit": self.python.describe() if self.python else None,
+            "sources": [r["filename"] for r in self.source_rows],
+            "system_packages": self.system.get("system_packages", []),
+            "unmapped": self.system.get("unmapped", []),
+            "warnings": self.warnings,
+        }
+
+    def lines(self) -> list[str]:
+        target = self.target
+        out = [
+            f"kit: {self.name}  ({len(self.files)} files, {sum(self.files.values()):,} bytes)",
+            f"target: {target.describe() if target else 'unknown (no readable manifest)'}",
+            f"python: {target.python_version if target else '?'}  "
+            f"CPython source: {self.python_source or 'NONE (host must have the interpreter)'}",
+            *([f"  {self.python.describe()}"] if self.python and not self.python.exact else []),
+            f"requirements: {', '.join(self.manifest.get('requirements', [])) or '-'}",
+            f"packages: {self.count('app')} app, {self.count('bootstrap')} pip bootstrap",
+        ]
+        for p in sorted(self.packages, key=lambda p: str(p["name"]).lower()):
+            out.append(f"  {p['name']}=={p['version']}  {p.get('license') or '?'}  {p['filename']}")
+        out.append(f"sources: {', '.join(r['filename'] for r in self.source_rows) or 'none'}")
+        system = self.system.get("system_packages", [])
+        distro = self.system.get("distro", "?")
+        out.append(f"system packages ({distro}): {', '.join(system) if system else 'none'}")
+        if self.system.get("unmapped"):
+            out.append(f"unmapped libraries: {', '.join(self.system['unmapped'])}")
+        out += [f"warning: {w}" for w in self.warnings]
+        return out
+
+
+def read(paths: list[Path]) -> KitInfo:
+    """Inspect a kit archive, its parts, or an unpacked kit directory."""
+    if len(paths) == 1 and paths[0].is_dir():
+        return _from_dir(paths[0])
+    parts = kitarchive.parts_of(paths)
+    listing = kitarchive.scan(parts, read=WANTED)
+    if listing.top is None:
+        raise BadInput(f"{kitarchive.archive_name(parts)}: the archive is empty")
+    contents = listing.contents
+    return _build(listing.top, listing.files, contents, listing.problems)
+
+
+def _from_dir(directory: Path) -> KitInfo:
+    if not (directory / "SHA256SUMS").is_file() and not (directory / MANIFEST).is_file():
+        raise BadInput(f"{directory} is not an unpacked kit (no SHA256SUMS, no {MANIFEST})")
+    files = {
+        p.relative_to(directory).as_posix(): p.stat().st_size
+        for p in sorted(directory.rglob("*"))
+        if p.is_file()
+    }
+    contents = {name: (directory / name).read_bytes() for name in WANTED if name in files}
+    return _build(directory.name, files, contents, [])
+
+
+def _build(
+    name: str, files: dict[str, int], contents: dict[str, bytes], warnings: list[str]
+) -> KitInfo:
+    warnings = list(warnings)
+    manifest: dict[str, Any] = {}
+    if MANIFEST in contents:
+        try:
+            manifest = json.loads(contents[MANIFEST])
+        except ValueError as exc:
+            warnings.append(f"{MANIFEST}: unreadable ({exc})")
+    else:
+        warnings.append(f"{MANIFEST}: missing")
+    system: dict[str, Any] = {}
+    if SYSTEM in contents:
+        try:
+            loaded = yaml.safe_load(contents[SYSTEM])
+            system = loaded if isinstance(loaded, dict) else {}
+        except yaml.YAMLError as exc:
+            warnings.append(f"{SYSTEM}: unreadable ({exc})")
+    rows = _source_rows(files, contents, warnings)
+    return KitInfo(name, files, manifest, system, rows, warnings)
+
+
+def _source_rows(
+    files: dict[str, int], contents: dict[str, bytes], warnings: list[str]
+) -> list[dict[str, Any]]:
+    index: dict[str, dict[str, Any]] = {}
+    if SOURCES_INDEX in contents:
+        try:
+            doc = json.loads(contents[SOURCES_INDEX])
+            index = {r["filename"]: r for r in doc.get("files", [])}
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            warnings.append(f"{SOURCES_INDEX}: unreadable ({exc})")
+    sums = _sums(contents.get("SHA256SUMS", b""))
+    rows = []
+    for path, size in sorted(files.items()):
+        if not path.startswith("sources/") or path == SOURCES_INDEX:
+            continue
+        filename = path.removeprefix("sources/")
+        row = index.get(filename, {})
+        rows.append(
+            {
+                "filename": filename,
+                "size": size,
+                "sha256": sums.get(path) or row.get("sha256"),
+                "url": row.get("url"),
+                **(
+                    {"project": row.get("project"), "version": row.get("version")}
+                    if row
+                    else sources.describe_file(Path(filename))
+                ),
+            }
+        )
+    return rows
+
+
+def _sums(data: bytes) -> dict[str, str]:
+    out = {}
+    for line in data.decode("utf-8", errors="replace").splitlines():
+        sha, _, path = line.partition("  ")
+        if len(sha) == 64 and path:
+            out[path] = sha
+    return out
+
+
+# -- the HTML report ------------------------------------------------------------------------------
+
+
+def render_html(info: KitInfo) -> str:
+    """The self-contained review page."""
+    target = info.target
+    packages = sorted(info.packages, key=lambda p: (p.get("role", "app"), str(p["name"]).lower()))
+    return template("report.html.j2").render(
+        info=info,
+        target=target,
+        packages=packages,
+        graph=dependency_graph(info.manifest),
+        total=sum(info.files.values()),
+        system=info.system,
+        sources=info.source_rows,
+        files=sorted(info.files.items()),
+    )
+
+
+def write_html(info: KitInfo, path: Path) -> Path:
+    atomic_write_text(path, render_html(info))
+    return path
+
+
+@dataclass(frozen=True)
+class Node:
+    name: str
+    label: str
+    x: int
+    y: int
+    root: bool
+
+
+@dataclass(frozen=True)
+class Graph:
+    """A layered drawing of the dependency edges: columns by depth from the roots."""
+
+    nodes: tuple[Node, ...]
+    edges: tuple[tuple[Node, Node], ...]
+    width: int
+    height: int
+    paths: tuple[str, ...] = ()
+    """SVG path data per edge, in `edges` order."""
+    node_w: int = _NODE_W
+    node_h: int = _NODE_H
+
+
+def dependency_graph(manifest: dict[str, Any]) -> Graph:
+    """Lay out app packages left (roots) to right (leaves) from manifest.json's edges."""
+    packages = {
+        str(canonicalize_name(p["name"])): p
+        for p in manifest.get("packages", [])
+        if p.get("role", "app") == "app"
+    }
+    edges = [
+        (str(canonicalize_name(a)), str(canonicalize_name(b)))
+        for a, b in manifest.get("edges", [])
+        if str(canonicalize_name(a)) in packages and str(canonicalize_name(b)) in packages
+    ]
+    roots = {_root_name(r) for r in manifest.get("requirements", [])} & set(packages)
+    depth = _depths(sorted(packages), edges, roots)
+    columns: dict[int, list[str]] = {}
+    for name in sorted(packages, key=lambda n: (depth[n], n)):
+        columns.setdefault(depth[name], []).append(name)
+    nodes: dict[str, Node] = {}
+    for col, names in columns.items():
+        for row, name in enumerate(names):
+            p = packages[name]
+            label = f"{p['name']} {p['version']}"
+            if len(label) > 28:
+                label = label[:27] + "…"
+            x = 10 + col * (_NODE_W + _COL_GAP)
+            y = 10 + row * (_NODE_H + _ROW_GAP)
+            nodes[name] = Node(name, label, x, y, name in roots)
+    rows = max((len(c) for c in columns.values()), default=0)
+    width = 20 + max(len(columns), 1) * (_NODE_W + _COL_GAP) - _COL_GAP
+    height = 20 + max(rows, 1) * (_NODE_H + _ROW_GAP) - _ROW_GAP
+    drawn = tuple((nodes[a], nodes[b]) for a, b in sorted(set(edges)))
+    paths = tuple(_edge_path(a, b) for a, b in drawn)
+    return Graph(tuple(nodes.values()), drawn, width, height + _BULGE, paths)
+
+
+def _edge_path(a: Node, b: Node) -> str:
+    """An SVG cubic from a's right side to b's left side; long or backward edges arc below."""
+    x1, y1 = a.x + _NODE_W, a.y + _NODE_H // 2
+    x2, y2 = b.x, b.y + _NODE_H // 2
+    if 0 < x2 - x1 <= _COL_GAP:
+        return f"M{x1},{y1} C{x1 + 35},{y1} {x2 - 35},{y2} {x2},{y2}"
+    low = max(a.y, b.y) + _NODE_H + _BULGE
+    return f"M{x1},{y1} C{x1 + 60},{low} {x2 - 60},{low} {x2},{y2}"
+
+
+def _root_name(text: str) -> str:
+    try:
+        return str(canonicalize_name(Requirement(text).name))
+    except InvalidRequirement:
+        return ""
+
+
+def _depths(names: list[str], edges: list[tuple[str, str]], roots: set[str]) -> dict[str, int]:
+    """Longest distance from a root (roots and orphans 0); a cycle cannot loop forever."""
+    depth = {n: 0 for n in names}
+    for _ in range(len(names)):
+        changed = False
+        for a, b in edges:
+            if b in roots or a == b:
+                continue
+            if depth[a] + 1 > depth[b] and depth[a] + 1 < len(names):
+                depth[b] = depth[a] + 1
+                changed = True
+        if not changed:
+            break
+    return depth

@@ -1,0 +1,460 @@
+"""`bundler pack`: one reproducible, checksummed kit archive (`kit-NAME.tar.gz`).
+
+Layout (one top directory, see docs/DESIGN.md "The kit"):
+
+    kit-NAME/README.txt        what is inside and the commands to run on the other side
+    kit-NAME/SHA256SUMS        `sha256sum -c` format, every other file of the kit
+    kit-NAME/sbom.cdx.json     CycloneDX SBOM (bundler.kit.sbom)
+    kit-NAME/wheelhouse/...    the fetched wheelhouse (wheels, locks, manifest, install.sh, ...)
+    kit-NAME/sources/...       source tarballs from `bundler fetch-source` (may be empty)
+    kit-NAME/playbooks/...     the Ansible playbooks (with inventory/hosts.example.ini)
+    kit-NAME/Vagrantfile       a local CentOS 7 box to rehearse the deployment
+
+The kit's CPython source is the sources/ tarball of the wheelhouse's exact version, else the
+newest of the same X.Y (a cp36m wheelhouse resolved for 3.6.15 installs on the 3.6.10 the
+playbooks build by default) when the wheelhouse holds for that release too; pack, README.txt,
+`bundler inspect` and `bundler verify` all say which two versions meet. A tarball of another
+X.Y is not the kit's interpreter.
+
+Reproducible: the same inputs give byte-identical archives. Members are sorted by path, every
+mtime is the kit timestamp (SOURCE_DATE_EPOCH if set, else 1980-01-01T00:00:00Z: the oldest
+time zip and wheel tools accept, and no "implausibly old time stamp" warning from GNU tar),
+uid/gid 0 with empty owner names, modes 0755 (directories, executables) or 0644, PAX format,
+and the gzip header carries mtime 0 and no file name.
+
+Beside the archive, `kit-NAME.tar.gz.sha256` (sha256sum format) records the whole archive's
+hash; with `split`, the archive is written as `kit-NAME.tar.gz.part000`, `.part001`, ... of at
+most that many bytes each (rejoin with `cat kit-NAME.tar.gz.part* > kit-NAME.tar.gz`).
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import os
+import re
+import tarfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import jinja2
+import yaml
+
+from bundler.errors import BadInput
+from bundler.fs.atomic import atomic_open, atomic_write_text
+from bundler.fs.hashing import CHUNK, sha256_file
+from bundler.kit import sbom, sources, verify
+from bundler.models import manifest as manifest_mod
+from bundler.models.target import Target
+
+DEFAULT_EPOCH = 315532800  # 1980-01-01T00:00:00Z
+SUMS = "SHA256SUMS"
+README = "README.txt"
+SUFFIX = ".tar.gz"
+PART = ".part"
+REQUIRED_WHEELHOUSE = ("manifest.json", "requirements.lock", "install.sh")
+INVENTORY_EXAMPLE = "playbooks/inventory/hosts.example.ini"
+_SKIP_NAMES = {"__pycache__", ".ansible", ".pytest_cache", ".mypy_cache"}
+_SKIP_SUFFIXES = (".part", ".pyc", ".retry", ".swp")
+_SIZE = re.compile(r"^\s*(\d+)\s*([KMGT]?)(i?B?)\s*$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class KitFile:
+    """One file of the kit: where its bytes come from and what they are."""
+
+    arcname: str
+    """Path inside the kit's top directory, '/'-separated."""
+    source: Path | None
+    data: bytes | None
+    size: int
+    sha256: str
+    executable: bool = False
+
+    def open(self) -> BinaryIO:
+        if self.data is not None:
+            return io.BytesIO(self.data)
+        assert self.source is not None
+        return self.source.open("rb")
+
+
+@dataclass
+class PackResult:
+    """What `pack` wrote and what it noticed."""
+
+    name: str
+    archive: Path
+    """The whole archive's path (does not exist on disk when split)."""
+    parts: list[Path]
+    checksum_file: Path
+    sha256: str
+    size: int
+    files: int
+    python: verify.PythonSource | None
+    """The CPython tarball the playbooks build (under sources/), and how it fits the
+    wheelhouse; None when the kit has none."""
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def python_source(self) -> str | None:
+        """The CPython tarball's file name under sources/, if the kit has one."""
+        return self.python.filename if self.python else None
+
+
+def parse_size(text: str) -> int:
+    """'700M', '4G', '4GB', '1000000' -> bytes (K, M, G, T, KiB... are 1024-based; KB... 1000)."""
+    m = _SIZE.match(text)
+    if not m:
+        raise BadInput(f"cannot read size {text!r}: expected e.g. 700M, 4G, 4GB or a byte count")
+    number, unit, rest = int(m[1]), m[2].upper(), m[3]
+    base = 1000 if rest.upper() == "B" and unit else 1024
+    power = " KMGT".index(unit) if unit else 0
+    size: int = number * base**power
+    if size < 1024:
+        raise BadInput(f"--split {text!r} is too small (at least 1K)")
+    return size
+
+
+def default_name(wheelhouse: Path) -> str:
+    """kit-<first root>-cp36-manylinux1_x86_64 style name from the wheelhouse manifest."""
+    data = manifest_mod.load(wheelhouse)
+    target = Target.from_dict(data["target"])
+    roots = [re.split(r"[^A-Za-z0-9_.]", r, maxsplit=1)[0] for r in data.get("requirements", [])]
+    app = roots[0] if roots else "wheelhouse"
+    return f"kit-{app}-py{target.python_version}-{target.platform}"
+
+
+def pack(
+    wheelhouse: Path,
+    output: Path,
+    *,
+    sources_dir: Path | None,
+    playbooks: Path,
+    vagrantfile: Path | None,
+    split: int | None = None,
+    timestamp: int | None = None,
+) -> PackResult:
+    """Write the kit archive `output` (kit-NAME.tar.gz) from the given inputs."""
+    name = _kit_name(output)
+    epoch = _epoch(timestamp)
+    manifest = _check_wheelhouse(wheelhouse)
+    notes: list[str] = []
+    files = _collect(wheelhouse, "wheelhouse", executable={"install.sh"})
+    if not (wheelhouse / "system-packages.yml").is_file():
+        notes.append("wheelhouse has no system-packages.yml (run `bundler audit`)")
+    source_files = _collect_sources(sources_dir)
+    files += source_files
+    if not playbooks.is_dir():
+        raise BadInput(f"playbooks directory {playbooks} does not exist")
+    files += _collect(playbooks, "playbooks")
+    if not any(f.arcname == INVENTORY_EXAMPLE for f in files):
+        notes.append(f"{INVENTORY_EXAMPLE} is missing from {playbooks}")
+    if vagrantfile is not None and vagrantfile.is_file():
+        files.append(_file_from_path(vagrantfile, "Vagrantfile"))
+    else:
+        notes.append("no Vagrantfile: the kit cannot be rehearsed in a local box")
+    target = Target.from_dict(manifest["target"])
+    python = _python_source(source_files, target, wheelhouse, notes)
+    sbom_entries = _sbom_sources(source_files, sources_dir)
+    sbom_text = sbom.render(name, manifest, sbom_entries, epoch)
+    files.append(_file_from_bytes(sbom.FILENAME, sbom_text.encode()))
+    system = _system_packages(wheelhouse)
+    readme = render_readme(name, manifest, target, files, python, system, notes)
+    files.append(_file_from_bytes(README, readme.encode()))
+    files.append(_file_from_bytes(SUMS, checksums(files).encode()))
+    return _write(name, output, files, epoch, split, python, notes)
+
+
+def checksums(files: list[KitFile]) -> str:
+    """SHA256SUMS text: `<sha256>  <path>` per file, sorted by path."""
+    rows = sorted((f.arcname, f.sha256) for f in files if f.arcname != SUMS)
+    return "".join(f"{sha}  {path}\n" for path, sha in rows)
+
+
+def render_readme(
+    name: str,
+    manifest: dict[str, Any],
+    target: Target,
+    files: list[KitFile],
+    python: verify.PythonSource | None,
+    system: dict[str, Any],
+    notes: list[str],
+) -> str:
+    packages = manifest.get("packages", [])
+    return template("README.txt.j2").render(
+        name=name,
+        target=target,
+        manifest=manifest,
+        app=[p for p in packages if p.get("role", "app") == "app"],
+        bootstrap=[p for p in packages if p.get("role") == "bootstrap"],
+        sources=[f for f in files if f.arcname.startswith("sources/")],
+        python=python,
+        system=system,
+        notes=notes,
+        files=sorted(files, key=lambda f: f.arcname),
+        total=sum(f.size for f in files),
+    )
+
+
+def template(name: str) -> jinja2.Template:
+    """A template from bundler/templates (strict: an undefined name is an error)."""
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("bundler", "templates"),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=jinja2.select_autoescape(["html"]),
+    )
+    return env.get_template(name)
+
+
+# -- collecting inputs ---------------------------------------------------------------------
+
+
+def _kit_name(output: Path) -> str:
+    if not output.name.endswith(SUFFIX) or len(output.name) == len(SUFFIX):
+        raise BadInput(f"output {output} must be named kit-NAME{SUFFIX}")
+    name = output.name[: -len(SUFFIX)]
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._+-]*", name):
+        raise BadInput(f"kit name {name!r}: use letters, digits, '.', '_', '+', '-'")
+    return name
+
+
+def _epoch(timestamp: int | None) -> int:
+    if timestamp is not None:
+        return timestamp
+    env = os.environ.get("SOURCE_DATE_EPOCH")
+    if env:
+        try:
+            return int(env)
+        except ValueError:
+            raise BadInput(f"SOURCE_DATE_EPOCH={env!r} is not an integer") from None
+    return DEFAULT_EPOCH
+
+
+def _check_wheelhouse(wheelhouse: Path) -> dict[str, Any]:
+    if not wheelhouse.is_dir():
+        raise BadInput(f"wheelhouse {wheelhouse} does not exist (run `bundler fetch` first)")
+    data = manifest_mod.load(wheelhouse)
+    for required in REQUIRED_WHEELHOUSE:
+        if not (wheelhouse / required).is_file():
+            raise BadInput(f"wheelhouse {wheelhouse} has no {required} (run `bundler fetch`)")
+    if not isinstance(data.get("target"), dict):
+        raise BadInput(f"{wheelhouse / 'manifest.json'}: no target record")
+    return data
+
+
+def _walk(root: Path) -> Iterator[Path]:
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root).parts
+        if any(p in _SKIP_NAMES or p.startswith(".") for p in rel):
+            continue
+        if path.name.endswith(_SKIP_SUFFIXES):
+            continue
+        if path.is_file():
+            yield path
+        elif not path.is_dir():
+            raise BadInput(f"{path} is neither a regular file nor a directory")
+
+
+def _collect(
+    root: Path, prefix: str, executable: frozenset[str] | set[str] = frozenset()
+) -> list[KitFile]:
+    out = []
+    for path in _walk(root):
+        rel = path.relative_to(root).as_posix()
+        exe = rel in executable or bool(path.stat().st_mode & 0o111)
+        out.append(_file_from_path(path, f"{prefix}/{rel}", exe))
+    return out
+
+
+def _collect_sources(directory: Path | None) -> list[KitFile]:
+    if directory is None or not directory.is_dir():
+        return []
+    files = _collect(directory, "sources")
+    index = {r["filename"]: r for r in sources.read_index(directory)}
+    for f in files:
+        row = index.get(f.arcname.removeprefix("sources/"))
+        if row and row.get("sha256") != f.sha256:
+            raise BadInput(
+                f"{directory / row['filename']}: sha256 {f.sha256} differs from the "
+                f"{row['sha256']} recorded by fetch-source in {directory / sources.INDEX}"
+            )
+    return files
+
+
+def _file_from_path(path: Path, arcname: str, executable: bool = False) -> KitFile:
+    return KitFile(arcname, path, None, path.stat().st_size, sha256_file(path), executable)
+
+
+def _file_from_bytes(arcname: str, data: bytes) -> KitFile:
+    return KitFile(arcname, None, data, len(data), hashlib.sha256(data).hexdigest())
+
+
+def _python_source(
+    files: list[KitFile], target: Target, wheelhouse: Path, notes: list[str]
+) -> verify.PythonSource | None:
+    """The kit's CPython source: the target's version, or another patch release of the same X.Y
+    (verify.python_source). A same-X.Y tarball the wheelhouse does not hold for (Requires-Python,
+    markers, bundled pip: verify.source_fit_problems) is refused: the playbooks would build it."""
+    tarballs = [f.arcname.removeprefix("sources/") for f in files]
+    pythons = sorted(verify.python_sources(tarballs))
+    chosen = verify.python_source(tarballs, target)
+    if chosen is not None and chosen.exact:
+        return chosen
+    if chosen is not None:
+        problems = verify.source_fit_problems(wheelhouse, "", chosen)
+        if not problems:
+            notes.append(
+                f"{chosen.describe()}: the playbooks build sources/{chosen.filename} "
+                f"(-e python_version={chosen.version}) and install the wheelhouse into it"
+            )
+            return chosen
+        shown = "; ".join(problems[:3])
+        if len(problems) > 3:
+            shown += f"; and {len(problems) - 3} more"
+        raise BadInput(
+            f"sources/{chosen.filename} would be the kit's interpreter, but the wheelhouse "
+            f"resolved for CPython {target.python_version} does not hold for {chosen.version}: "
+            f"{shown} (re-fetch with --python {chosen.version}, or remove the tarball)"
+        )
+    if pythons:
+        notes.append(
+            f"sources/ has {', '.join(pythons)} but the wheelhouse targets CPython "
+            f"{target.python_version}: no CPython source for the target in the kit"
+        )
+        return None
+    notes.append(
+        f"no CPython source in the kit: the target host must already have Python "
+        f"{target.python_version} (or fetch it: bundler fetch-source python "
+        f"{target.python_version})"
+    )
+    return None
+
+
+def _sbom_sources(files: list[KitFile], directory: Path | None) -> list[sbom.SourceEntry]:
+    index = {r["filename"]: r for r in sources.read_index(directory)} if directory else {}
+    out = []
+    for f in files:
+        filename = f.arcname.removeprefix("sources/")
+        if filename == sources.INDEX:
+            continue
+        row = index.get(filename) or {"url": None, **sources.describe_file(Path(filename))}
+        out.append(
+            sbom.SourceEntry(
+                filename, f.sha256, row.get("project"), row.get("version"), row.get("url")
+            )
+        )
+    return out
+
+
+def _system_packages(wheelhouse: Path) -> dict[str, Any]:
+    path = wheelhouse / "system-packages.yml"
+    if not path.is_file():
+        return {}
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise BadInput(f"{path}: unreadable ({exc})") from None
+    return data if isinstance(data, dict) else {}
+
+
+# -- writing -------------------------------------------------------------------------------------
+
+
+def _write(
+    name: str,
+    output: Path,
+    files: list[KitFile],
+    epoch: int,
+    split: int | None,
+    python: verify.PythonSource | None,
+    notes: list[str],
+) -> PackResult:
+    output.parent.mkdir(parents=True, exist_ok=True)
+    for stale in output.parent.glob(f"{output.name}{PART}*"):
+        stale.unlink()
+    with atomic_open(output) as raw:
+        _write_tar(raw, name, files, epoch)
+    digest = sha256_file(output)
+    size = output.stat().st_size
+    parts: list[Path] = []
+    if split is not None:
+        parts = _split(output, split)
+        output.unlink()
+    checksum_file = output.with_name(output.name + ".sha256")
+    atomic_write_text(checksum_file, f"{digest}  {output.name}\n")
+    return PackResult(name, output, parts, checksum_file, digest, size, len(files), python, notes)
+
+
+def _write_tar(raw: BinaryIO, name: str, files: list[KitFile], epoch: int) -> None:
+    with (
+        gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=6) as gz,
+        tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar,
+    ):
+        for arcname, kit_file in _members(name, files):
+            info = tarfile.TarInfo(arcname)
+            info.mtime = epoch
+            info.uid = info.gid = 0
+            info.uname = info.gname = ""
+            if kit_file is None:
+                info.type = tarfile.DIRTYPE
+                info.mode = 0o755
+                tar.addfile(info)
+                continue
+            info.size = kit_file.size
+            info.mode = 0o755 if kit_file.executable else 0o644
+            with kit_file.open() as f:
+                tar.addfile(info, _Exact(f, kit_file))
+
+
+def _members(name: str, files: list[KitFile]) -> list[tuple[str, KitFile | None]]:
+    entries: dict[str, KitFile | None] = {name: None}
+    for f in files:
+        parts = f.arcname.split("/")
+        for i in range(1, len(parts)):
+            entries.setdefault("/".join([name, *parts[:i]]), None)
+        entries[f"{name}/{f.arcname}"] = f
+    return sorted(entries.items())
+
+
+class _Exact(io.RawIOBase):
+    """Read a kit file while hashing it: a file changed since it was hashed fails the pack."""
+
+    def __init__(self, f: BinaryIO, kit_file: KitFile) -> None:
+        self._f = f
+        self._kit_file = kit_file
+        self._h = hashlib.sha256()
+        self._n = 0
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._f.read(size)
+        self._h.update(data)
+        self._n += len(data)
+        if self._n >= self._kit_file.size and self._h.hexdigest() != self._kit_file.sha256:
+            raise BadInput(f"{self._kit_file.source}: changed while the kit was being packed")
+        return data
+
+
+def _split(archive: Path, size: int) -> list[Path]:
+    """Cut `archive` into parts of at most `size` bytes (at least one part), streaming."""
+    total = archive.stat().st_size
+    count = max(1, -(-total // size))
+    parts = []
+    with archive.open("rb") as f:
+        for index in range(count):
+            part = archive.with_name(f"{archive.name}{PART}{index:03d}")
+            with atomic_open(part) as out:
+                left = size
+                while left > 0:
+                    block = f.read(min(CHUNK, left))
+                    if not block:
+                        break
+                    out.write(block)
+                    left -= len(block)
+            parts.append(part)
+    return parts

@@ -1,0 +1,255 @@
+"""`bundler fetch-source`: upstream source tarballs (CPython, OpenSSL, zlib, readline), checked.
+
+The expected sha256 of every tarball comes from the shipped table (bundler/data/sources.json,
+generated from pyenv's python-build definitions plus bundler/data/sources_extra.json) or from the
+user (`--sha256`); a version neither knows is refused. Tarballs land in a `sources/` directory
+next to a small record, `sources/index.json`, that `bundler pack` turns into SBOM entries:
+
+    {"schema": "airgap-kit/sources", "files": [
+       {"filename": "Python-3.6.10.tgz", "project": "python", "version": "3.6.10",
+        "url": "https://www.python.org/ftp/python/3.6.10/Python-3.6.10.tgz",
+        "sha256": "...", "size": 23019480, "origin": "table" | "user-sha256"}]}
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from bundler.errors import BadInput, HashMismatch, IndexUnavailable
+from bundler.fs.atomic import atomic_write_text
+from bundler.fs.hashing import CHUNK, sha256_file
+from bundler.policy.tables import load_json
+
+INDEX = "index.json"
+SCHEMA = "airgap-kit/sources"
+PROJECTS = ("python", "openssl", "zlib", "readline")
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+# The suffix preferred when the table lists several archives of one release (pyenv lists both
+# .tgz and .tar.xz for CPython): gzip needs nothing beyond coreutils+tar on CentOS 7.
+_PREFERRED_SUFFIXES = (".tgz", ".tar.gz", ".tar.xz", ".tar.bz2")
+_TIMEOUT = 60.0
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """One upstream tarball and the sha256 it must have."""
+
+    project: str
+    version: str
+    filename: str
+    url: str
+    sha256: str
+    origin: str = "table"
+    """'table' (shipped sources.json) or 'user-sha256' (given with --sha256)."""
+
+    def record(self, size: int) -> dict[str, Any]:
+        return {**asdict(self), "size": size}
+
+
+def known_files(project: str, version: str) -> list[SourceFile]:
+    """The table's tarballs for PROJECT VERSION, preferred archive format first."""
+    table = load_json("sources.json")
+    rows: dict[str, dict[str, str]] = table.get(project, {}).get(version, {})
+    files = [
+        SourceFile(project, version, name, row["url"], row["sha256"]) for name, row in rows.items()
+    ]
+    return sorted(files, key=lambda f: _suffix_rank(f.filename))
+
+
+def resolve(
+    project: str,
+    version: str,
+    sha256: str | None = None,
+    url: str | None = None,
+    filename: str | None = None,
+) -> SourceFile:
+    """Decide which tarball to fetch and what hash it must have (no I/O).
+
+    `filename` (a file the user already has) or the last part of `url` picks among the
+    table's archives of that release. With `sha256`, a file the table knows must agree with it
+    (a disagreement is refused: one of the two is wrong); a file it does not know takes its URL
+    from `url` or the project's upstream template. Without `sha256`, unknown files are refused.
+    """
+    if project not in PROJECTS:
+        raise BadInput(f"unknown project {project!r}: expected one of {', '.join(PROJECTS)}")
+    if sha256 is not None:
+        sha256 = sha256.strip().lower()
+        if not _SHA256.match(sha256):
+            raise BadInput(f"--sha256 {sha256!r} is not 64 hex digits")
+    known = known_files(project, version)
+    wanted = filename or (_filename_of(url) if url else None)
+    match = [f for f in known if wanted is None or f.filename == wanted]
+    if not match and url is not None and filename is None and wanted is not None:
+        # a mirror naming the file its own way (Debian: python3.11_3.11.2.orig.tar.gz): the
+        # table's archive with the same compression, stored under the table's name
+        match = [f for f in known if _compression(f.filename) == _compression(wanted)]
+    if match:
+        return _agree(match[0], sha256, url)
+    if sha256 is None:
+        listed = f" (it lists {', '.join(f.filename for f in known)})" if known else ""
+        raise BadInput(
+            f"{wanted or f'{project} {version}'} is not in the shipped source table{listed}: "
+            "give its --sha256 (from the project's release announcement) to use it anyway"
+        )
+    url = url or _template_url(project, version)
+    name = wanted or _filename_of(url)
+    return SourceFile(project, version, name, url, sha256, origin="user-sha256")
+
+
+def fetch(
+    source: SourceFile,
+    dest: Path,
+    *,
+    from_file: Path | None = None,
+    mirror: str | None = None,
+    session: requests.Session | None = None,
+) -> Path:
+    """Put `source` into directory `dest` (downloaded, or copied from `from_file`), hash-checked.
+
+    `mirror` replaces everything before the file name in the URL (a local mirror of the
+    upstream directory). Nothing lands under its final name unless its sha256 matches.
+    """
+    dest.mkdir(parents=True, exist_ok=True)
+    final = dest / source.filename
+    if final.is_file() and sha256_file(final) == source.sha256:
+        _record(dest, source, final.stat().st_size)
+        return final
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{source.filename}.", suffix=".part", dir=dest)
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            if from_file is not None:
+                got = _copy(from_file, out)
+            else:
+                url = f"{mirror.rstrip('/')}/{source.filename}" if mirror else source.url
+                got = _download(url, out, session or requests.Session())
+        if got != source.sha256:
+            where = str(from_file) if from_file is not None else source.filename
+            raise HashMismatch(
+                f"{where}: sha256 {got} does not match the expected {source.sha256} "
+                f"for {source.project} {source.version} ({source.origin}); nothing was stored"
+            )
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, final)
+    finally:
+        tmp.unlink(missing_ok=True)
+    _record(dest, source, final.stat().st_size)
+    return final
+
+
+def read_index(directory: Path) -> list[dict[str, Any]]:
+    """The records of `directory`/index.json ([] when there is none)."""
+    path = directory / INDEX
+    if not path.is_file():
+        return []
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise BadInput(f"{path}: unreadable ({exc})") from None
+    if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
+        raise BadInput(f"{path}: not an airgap-kit sources index")
+    files: list[dict[str, Any]] = doc.get("files", [])
+    return files
+
+
+def describe_file(path: Path) -> dict[str, Any]:
+    """Project and version of a tarball named like upstream's (Python-3.6.10.tgz, zlib-1.3.1...)."""
+    m = re.match(
+        r"^(?P<name>[A-Za-z]+)-(?P<version>[0-9][0-9A-Za-z.]*?)(?P<ext>\.t[a-z.0-9]+)$", path.name
+    )
+    if not m:
+        return {"project": None, "version": None}
+    return {"project": m["name"].lower(), "version": m["version"]}
+
+
+def is_python_source(filename: str) -> bool:
+    return re.match(r"^Python-\d+\.\d+\.\d+\.(tgz|tar\.xz|tar\.gz)$", filename) is not None
+
+
+# -- helpers ---------------------------------------------------------------------------------
+
+
+def _agree(known: SourceFile, sha256: str | None, url: str | None) -> SourceFile:
+    if sha256 is not None and sha256 != known.sha256:
+        raise HashMismatch(
+            f"--sha256 {sha256} disagrees with the shipped table's {known.sha256} for "
+            f"{known.filename}: check the release announcement"
+        )
+    return SourceFile(known.project, known.version, known.filename, url or known.url, known.sha256)
+
+
+def _template_url(project: str, version: str) -> str:
+    templates: dict[str, str] = load_json("sources.json").get("url_templates", {})
+    template = templates.get(project)
+    if template is None:
+        raise BadInput(f"no upstream URL known for {project}: give --url")
+    return template.format(version=version)
+
+
+def _filename_of(url: str) -> str:
+    name = url.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+    if not name or name in {".", ".."}:
+        raise BadInput(f"cannot tell a file name from URL {url!r}")
+    return name
+
+
+def _compression(filename: str) -> str | None:
+    for suffixes, kind in (
+        ((".tgz", ".tar.gz"), "gz"),
+        ((".tar.xz",), "xz"),
+        ((".tar.bz2",), "bz2"),
+    ):
+        if filename.endswith(suffixes):
+            return kind
+    return None
+
+
+def _suffix_rank(filename: str) -> int:
+    for i, suffix in enumerate(_PREFERRED_SUFFIXES):
+        if filename.endswith(suffix):
+            return i
+    return len(_PREFERRED_SUFFIXES)
+
+
+def _copy(src: Path, out: Any) -> str:
+    h = hashlib.sha256()
+    try:
+        with src.open("rb") as f:
+            for block in iter(lambda: f.read(CHUNK), b""):
+                h.update(block)
+                out.write(block)
+    except OSError as exc:
+        raise BadInput(f"--from {src}: {exc.strerror or exc}") from None
+    return h.hexdigest()
+
+
+def _download(url: str, out: Any, session: requests.Session) -> str:
+    h = hashlib.sha256()
+    try:
+        with session.get(url, stream=True, timeout=_TIMEOUT) as resp:
+            if resp.status_code != 200:
+                raise IndexUnavailable(f"{url}: HTTP {resp.status_code}")
+            for block in resp.iter_content(CHUNK):
+                h.update(block)
+                out.write(block)
+    except requests.RequestException as exc:
+        raise IndexUnavailable(f"{url}: {exc}") from None
+    return h.hexdigest()
+
+
+def _record(dest: Path, source: SourceFile, size: int) -> None:
+    """Add/replace `source` in dest/index.json (sorted by file name, atomic)."""
+    files = [f for f in read_index(dest) if f.get("filename") != source.filename]
+    files.append(source.record(size))
+    files.sort(key=lambda f: str(f["filename"]))
+    doc = {"schema": SCHEMA, "files": files}
+    atomic_write_text(dest / INDEX, json.dumps(doc, indent=2, sort_keys=True) + "\n")

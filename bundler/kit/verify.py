@@ -1,0 +1,562 @@
+"""`bundler verify KIT|DIR`: offline proof that a kit (or a wheelhouse) is complete and intact.
+
+Checks, each problem a line naming the file:
+- the archive: its `.sha256` sidecar when present, safe members only (bundler.kit.archive);
+- SHA256SUMS: every listed file present with that sha256, no file that is not listed;
+- the wheelhouse: every wheel's tags against the manifest's target (`Target.from_dict`), and
+  readable by the target's bundled pip when the wheelhouse carries no pip bootstrap;
+  manifest.json, requirements.lock (+ bootstrap.lock) and the files on disk agree (names,
+  versions, sha256);
+- the closure: every Requires-Dist of every app wheel that holds on the target (markers
+  evaluated with `Target.evaluate`, extras followed from the roots) names a locked project at a
+  version its specifier admits, and every app wheel's Requires-Python admits the target;
+- the CPython source (`python_source`): a kit whose sources/ carry a CPython tarball of the
+  wheelhouse's X.Y but another patch release (the playbooks build 3.6.10, `--python 3.6` resolves
+  for 3.6.15: the same cp36m ABI) is accepted when the wheelhouse also holds for that release:
+  Requires-Python, markers (python_full_version) and the closure evaluated for it, and its
+  bundled pip able to install the wheels (or a pip bootstrap shipped).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import shutil
+import tempfile
+import zipfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from email.message import Message
+from email.parser import HeaderParser
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+from bundler.errors import BadInput, CheckFailed
+from bundler.fs.hashing import sha256_file
+from bundler.kit import archive as kitarchive
+from bundler.kit import sources
+from bundler.models import manifest as manifest_mod
+from bundler.models.target import Target
+from bundler.policy.tables import bundled_pip
+from bundler.wheelhouse import lockfile
+
+SUMS = "SHA256SUMS"
+REQUIRED = (
+    "README.txt",
+    "sbom.cdx.json",
+    "wheelhouse/manifest.json",
+    "wheelhouse/requirements.lock",
+    "wheelhouse/install.sh",
+)
+_SUM_LINE = re.compile(r"^(?P<sha>[0-9a-f]{64}) [ *](?P<path>.+)$")
+_MAX_METADATA = 16 << 20
+
+
+@dataclass(frozen=True)
+class PythonSource:
+    """The CPython source tarball a kit builds its interpreter from, and how it fits."""
+
+    filename: str
+    version: str
+    """The tarball's CPython version, e.g. '3.6.10'."""
+    target_version: str
+    """The version the wheelhouse was resolved for, e.g. '3.6.15'."""
+    abis: tuple[str, ...]
+
+    @property
+    def exact(self) -> bool:
+        return self.version == self.target_version
+
+    def describe(self) -> str:
+        """e.g. 'CPython 3.6.10 source; wheelhouse resolved for 3.6.15 (same ABI cp36m)'."""
+        if self.exact:
+            return f"CPython {self.version} source, the version the wheelhouse was resolved for"
+        return (
+            f"CPython {self.version} source; wheelhouse resolved for {self.target_version} "
+            f"(same ABI {', '.join(self.abis)})"
+        )
+
+
+def python_sources(filenames: Iterable[str]) -> dict[str, str]:
+    """CPython tarballs among `filenames` (upstream names): filename -> version."""
+    return {
+        name: str(sources.describe_file(Path(name))["version"])
+        for name in filenames
+        if sources.is_python_source(name)
+    }
+
+
+def python_source(filenames: Iterable[str], target: Target) -> PythonSource | None:
+    """The kit's CPython source for `target`: the exact version, else the newest tarball of the
+    same X.Y (same implementation, hence the same ABI: a cp36m wheelhouse installs on any 3.6.x);
+    None when there is neither (a tarball of another X.Y is not the kit's interpreter)."""
+    if target.implementation != "cp":
+        return None
+    tarballs = python_sources(filenames)
+    exact = sorted(n for n, v in tarballs.items() if v == target.python_version)
+    if exact:
+        chosen = exact[0]
+    else:
+        same = [
+            (Version(v), n)
+            for n, v in tarballs.items()
+            if (Version(v).major, Version(v).minor) == target.python_tuple
+        ]
+        if not same:
+            return None
+        # newest patch release first; of one version, the first name (.tar.xz before .tgz)
+        chosen = min(same, key=lambda vn: (-vn[0].micro, vn[1]))[1]
+    return PythonSource(chosen, tarballs[chosen], target.python_version, target.abis)
+
+
+def target_for(target: Target, python_version: str) -> Target:
+    """`target` for another patch release of the same X.Y (its own markers and bundled pip)."""
+    return dataclasses.replace(
+        target,
+        python_version=python_version,
+        installer_pip=str(bundled_pip(Version(python_version))),
+        notes=(),
+    )
+
+
+def source_fit_problems(wheelhouse: Path, prefix: str, source: PythonSource) -> list[str]:
+    """Why the wheelhouse does not hold for a same-X.Y source of another patch release ([] when
+    it does): Requires-Python, the closure under that release's markers, its bundled pip."""
+    if source.exact:
+        return []
+    try:
+        manifest = manifest_mod.load(wheelhouse)
+        target = target_for(Target.from_dict(manifest["target"]), source.version)
+    except BadInput as exc:
+        return [f"{prefix}manifest.json: {exc}"]
+    except (KeyError, TypeError, ValueError) as exc:
+        return [f"{prefix}manifest.json: no usable target record ({exc})"]
+    own_target = Target.from_dict(manifest["target"])
+    what = f"for the kit's CPython {source.version} (sources/{source.filename})"
+    problems = []
+    packages: list[dict[str, Any]] = manifest.get("packages", [])
+    bootstrap = bool(manifest.get("installer", {}).get("bootstrap"))
+    for package in packages:
+        name = str(package.get("filename", ""))
+        if not name.endswith(".whl") or not (wheelhouse / name).is_file():
+            continue
+        # (a wheel the wheelhouse's own pip cannot read either is named by _check_files)
+        if not bootstrap and own_target.installer_reads(name) and not target.installer_reads(name):
+            problems.append(
+                f"{prefix}{name}: {what}: its bundled pip {target.installer_pip} cannot install "
+                "it and the wheelhouse has no pip bootstrap"
+            )
+    own = _holds_for(wheelhouse, prefix, manifest, own_target)
+    found = _holds_for(wheelhouse, prefix, manifest, target)
+    # what fails for the wheelhouse's own target too is named once, by check_wheelhouse
+    problems += [_for_source(p, prefix, what) for p in found if p not in own]
+    return problems
+
+
+def _holds_for(
+    wheelhouse: Path, prefix: str, manifest: dict[str, Any], target: Target
+) -> list[str]:
+    """The closure and Requires-Python problems of the wheelhouse for `target`."""
+    found: list[str] = []
+    locks = _read_locks(wheelhouse, prefix, [])  # lock problems are named by check_wheelhouse
+    app_lock = locks.get("requirements.lock")
+    if app_lock is not None:
+        found += check_closure(wheelhouse, prefix, manifest, target, app_lock)
+    found += check_requires_python(wheelhouse, prefix, manifest.get("packages", []), target)
+    return found
+
+
+def _for_source(problem: str, prefix: str, what: str) -> str:
+    """'file: detail' -> 'file: <what>: detail' (the file stays first, as in every line)."""
+    where, sep, detail = problem.partition(": ")
+    return f"{where}: {what}: {detail}" if sep else f"{prefix}{what}: {problem}"
+
+
+@dataclass
+class Report:
+    """What a clean verify checked (a failed one raises CheckFailed instead)."""
+
+    kind: str
+    """'archive', 'kit directory' or 'wheelhouse'."""
+    name: str
+    files: int = 0
+    wheels: int = 0
+    target: str = ""
+    notes: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def verify(
+    paths: list[Path],
+    limits: kitarchive.Limits | None = None,
+    unpack_to: Path | None = None,
+) -> Report:
+    """Verify a kit archive (or its parts), an unpacked kit directory, or a wheelhouse.
+
+    With `unpack_to`, a clean archive is left unpacked there (a failing one is removed again).
+    Raises CheckFailed listing
+    every problem, BadInput when the input is not a kit at all.
+    """
+    if len(paths) == 1 and paths[0].is_dir():
+        report = verify_dir(paths[0])
+    else:
+        report = verify_archive(paths, limits or kitarchive.Limits(), unpack_to)
+    if report.problems:
+        raise CheckFailed(f"{report.name}: {len(report.problems)} problem(s)", report.problems)
+    return report
+
+
+def verify_archive(
+    paths: list[Path], limits: kitarchive.Limits, unpack_to: Path | None = None
+) -> Report:
+    parts = kitarchive.parts_of(paths)
+    name = kitarchive.archive_name(parts)
+    problems: list[str] = []
+    notes: list[str] = []
+    recorded = kitarchive.recorded_sha256(parts)
+    if recorded is None:
+        notes.append(f"no {name}.sha256 beside the archive: whole-archive hash not checked")
+    elif kitarchive.archive_sha256(parts) != recorded:
+        problems.append(f"{name}: sha256 differs from {name}.sha256 (damaged or replaced)")
+    with tempfile.TemporaryDirectory(prefix="airgap-kit-verify-") as tmp:
+        dest = unpack_to if unpack_to is not None else Path(tmp) / "kit"
+        listing = kitarchive.scan(parts, limits, dest=dest)
+        problems += listing.problems
+        if listing.top is None:
+            raise BadInput(f"{name}: the archive is empty")
+        report = verify_dir(dest / listing.top)
+        if (problems or report.problems) and unpack_to is not None:
+            shutil.rmtree(dest / listing.top)  # an unverified kit must not look like a good one
+    report.kind, report.name = "archive", name
+    report.problems = problems + report.problems
+    report.notes = notes + report.notes
+    return report
+
+
+def verify_dir(directory: Path) -> Report:
+    """Verify an unpacked kit (SHA256SUMS present) or a bare wheelhouse (manifest.json)."""
+    if (directory / SUMS).is_file():
+        report = Report("kit directory", directory.name)
+        report.problems += check_sums(directory, report)
+        for required in REQUIRED:
+            if not (directory / required).is_file():
+                report.problems.append(f"{required}: missing from the kit")
+        wheelhouse, prefix = directory / "wheelhouse", "wheelhouse/"
+    elif (directory / manifest_mod.FILENAME).is_file():
+        report = Report("wheelhouse", directory.name)
+        wheelhouse, prefix = directory, ""
+    else:
+        raise BadInput(f"{directory} is neither a kit (no {SUMS}) nor a wheelhouse")
+    if wheelhouse.is_dir():
+        report.problems += check_wheelhouse(wheelhouse, prefix, report)
+        if prefix:
+            report.problems += check_python_source(directory, report)
+    return report
+
+
+# -- SHA256SUMS ----------------------------------------------------------------------------------
+
+
+def check_sums(directory: Path, report: Report) -> list[str]:
+    problems: list[str] = []
+    listed: dict[str, str] = {}
+    text = (directory / SUMS).read_text(encoding="utf-8", errors="replace")
+    for lineno, line in enumerate(text.splitlines(), 1):
+        m = _SUM_LINE.match(line)
+        if not m:
+            problems.append(f"{SUMS}:{lineno}: not a '<sha256>  <path>' line")
+            continue
+        path = m["path"]
+        pure = PurePosixPath(path)
+        if pure.is_absolute() or ".." in pure.parts:
+            problems.append(f"{SUMS}:{lineno}: path {path!r} points outside the kit")
+            continue
+        listed[path] = m["sha"]
+    present = _files(directory)
+    for path, sha in sorted(listed.items()):
+        if path not in present:
+            problems.append(f"{path}: listed in {SUMS} but missing")
+        elif sha256_file(directory / path) != sha:
+            problems.append(f"{path}: sha256 differs from {SUMS} (modified or damaged)")
+    for path in sorted(present - set(listed) - {SUMS}):
+        problems.append(f"{path}: extra file, not listed in {SUMS}")
+    for path in sorted(_links(directory)):
+        problems.append(f"{path}: symbolic link inside the kit")
+    report.files = len(listed)
+    return problems
+
+
+def _files(directory: Path) -> set[str]:
+    return {
+        p.relative_to(directory).as_posix()
+        for p in directory.rglob("*")
+        if p.is_file() and not p.is_symlink()
+    }
+
+
+def _links(directory: Path) -> set[str]:
+    return {p.relative_to(directory).as_posix() for p in directory.rglob("*") if p.is_symlink()}
+
+
+# -- the wheelhouse -----------------------------------------------------------------------------
+
+
+def check_wheelhouse(wheelhouse: Path, prefix: str, report: Report) -> list[str]:
+    try:
+        manifest = manifest_mod.load(wheelhouse)
+        target = Target.from_dict(manifest["target"])
+    except BadInput as exc:
+        return [f"{prefix}manifest.json: {exc}"]
+    except (KeyError, TypeError, ValueError) as exc:
+        return [f"{prefix}manifest.json: no usable target record ({exc})"]
+    report.target = target.describe()
+    packages: list[dict[str, Any]] = manifest.get("packages", [])
+    problems = _check_files(wheelhouse, prefix, packages, target, manifest, report)
+    locks = _read_locks(wheelhouse, prefix, problems)
+    problems += _check_lock_agreement(prefix, packages, locks)
+    app_lock = locks.get("requirements.lock")
+    if app_lock is not None:
+        problems += check_closure(wheelhouse, prefix, manifest, target, app_lock)
+    problems += check_requires_python(wheelhouse, prefix, packages, target)
+    return list(dict.fromkeys(problems))  # an unreadable wheel is named once
+
+
+def check_python_source(directory: Path, report: Report) -> list[str]:
+    """The unpacked kit's CPython source: a note saying how it fits, problems if it does not."""
+    sources_dir = directory / "sources"
+    wheelhouse = directory / "wheelhouse"
+    if not sources_dir.is_dir() or not (wheelhouse / manifest_mod.FILENAME).is_file():
+        return []
+    try:
+        target = Target.from_dict(manifest_mod.load(wheelhouse)["target"])
+    except (BadInput, KeyError, TypeError, ValueError):
+        return []  # check_wheelhouse names the unusable manifest
+    source = python_source((p.name for p in sources_dir.iterdir() if p.is_file()), target)
+    if source is None or source.exact:
+        return []
+    report.notes.append(f"sources/{source.filename}: {source.describe()}")
+    return source_fit_problems(wheelhouse, "wheelhouse/", source)
+
+
+def _check_files(
+    wheelhouse: Path,
+    prefix: str,
+    packages: list[dict[str, Any]],
+    target: Target,
+    manifest: dict[str, Any],
+    report: Report,
+) -> list[str]:
+    problems = []
+    listed = {p.get("filename", ""): p for p in packages}
+    on_disk = {p.name for p in wheelhouse.glob("*.whl")}
+    bootstrap = bool(manifest.get("installer", {}).get("bootstrap"))
+    for name in sorted(on_disk - set(listed)):
+        problems.append(f"{prefix}{name}: not recorded in manifest.json")
+    for name, package in sorted(listed.items()):
+        path = wheelhouse / name
+        if not path.is_file():
+            problems.append(f"{prefix}{name}: recorded in manifest.json but missing")
+            continue
+        if sha256_file(path) != package.get("sha256"):
+            problems.append(f"{prefix}{name}: sha256 differs from manifest.json")
+        if not name.endswith(".whl"):
+            continue
+        report.wheels += 1
+        if target.wheel_rank(name) is None:
+            problems.append(f"{prefix}{name}: no tag of this wheel fits {target.describe()}")
+        elif not bootstrap and not target.installer_reads(name):
+            problems.append(
+                f"{prefix}{name}: the target's pip {target.installer_pip} cannot install it and "
+                "the wheelhouse has no pip bootstrap"
+            )
+    return problems
+
+
+def _read_locks(
+    wheelhouse: Path, prefix: str, problems: list[str]
+) -> dict[str, dict[str, lockfile.LockEntry]]:
+    locks: dict[str, dict[str, lockfile.LockEntry]] = {}
+    for name in ("requirements.lock", "bootstrap.lock"):
+        path = wheelhouse / name
+        if not path.is_file():
+            if name == "requirements.lock":
+                problems.append(f"{prefix}{name}: missing")
+            continue
+        try:
+            entries = lockfile.read(path)
+        except BadInput as exc:
+            problems.append(f"{prefix}{name}: {exc}")
+            continue
+        locks[name] = {_canon(e.name): e for e in entries}
+    return locks
+
+
+def _check_lock_agreement(
+    prefix: str, packages: list[dict[str, Any]], locks: dict[str, dict[str, lockfile.LockEntry]]
+) -> list[str]:
+    problems = []
+    recorded: dict[str, set[str]] = {name: set() for name in locks}
+    for package in packages:
+        lock_name = "bootstrap.lock" if package.get("role") == "bootstrap" else "requirements.lock"
+        lock = locks.get(lock_name)
+        if lock is None:
+            if lock_name == "bootstrap.lock":
+                problems.append(
+                    f"{prefix}{package.get('filename')}: bootstrap wheel, no bootstrap.lock"
+                )
+            continue
+        key = _canon(str(package.get("name", "")))
+        entry = lock.get(key)
+        filename = package.get("filename")
+        if entry is None:
+            problems.append(f"{prefix}{filename}: {package.get('name')} is not in {lock_name}")
+            continue
+        recorded[lock_name].add(key)
+        if entry.version != package.get("version"):
+            problems.append(
+                f"{prefix}{filename}: {lock_name} pins {entry.name}=={entry.version}, "
+                f"manifest.json says {package.get('version')}"
+            )
+        if package.get("sha256") not in entry.hashes:
+            problems.append(f"{prefix}{filename}: its sha256 is not among {lock_name}'s hashes")
+    for lock_name, lock in locks.items():
+        for key in sorted(set(lock) - recorded[lock_name]):
+            problems.append(
+                f"{prefix}{lock_name}: {lock[key].name}=={lock[key].version} has no file in "
+                "manifest.json"
+            )
+    return problems
+
+
+# -- the closure ----------------------------------------------------------------------------------
+
+
+def check_closure(
+    wheelhouse: Path,
+    prefix: str,
+    manifest: dict[str, Any],
+    target: Target,
+    lock: dict[str, lockfile.LockEntry],
+) -> list[str]:
+    """Every requirement that holds on the target is met by the lock (extras followed)."""
+    problems: list[str] = []
+    wheels = {
+        _canon(str(p["name"])): p["filename"]
+        for p in manifest.get("packages", [])
+        if p.get("role", "app") == "app" and str(p.get("filename", "")).endswith(".whl")
+    }
+    pending: list[tuple[str, frozenset[str], str]] = []
+    for text in manifest.get("requirements", []):
+        try:
+            root = Requirement(text)
+        except InvalidRequirement:
+            problems.append(f"{prefix}manifest.json: unreadable requirement {text!r}")
+            continue
+        if target.evaluate(root.marker):
+            problems += _admits(root, lock, f"{prefix}manifest.json (root {text!r})")
+            pending.append((_canon(root.name), frozenset(root.extras), "root"))
+    done: set[tuple[str, frozenset[str]]] = set()
+    while pending:
+        name, extras, _why = pending.pop()
+        if (name, extras) in done or name not in wheels:
+            continue
+        done.add((name, extras))
+        where = f"{prefix}{wheels[name]}"
+        try:
+            requires = requires_dist(wheelhouse / wheels[name])
+        except BadInput as exc:
+            problems.append(f"{where}: {exc}")
+            continue
+        for req in requires:
+            if not target.evaluate(req.marker, extras):
+                continue
+            found = _admits(req, lock, where)
+            problems += found
+            if not found:
+                pending.append((_canon(req.name), frozenset(req.extras), name))
+    return problems
+
+
+def _admits(req: Requirement, lock: dict[str, lockfile.LockEntry], where: str) -> list[str]:
+    entry = lock.get(_canon(req.name))
+    if entry is None:
+        return [f"{where}: requires {req} on the target, but the lock has no {req.name}"]
+    try:
+        version = Version(entry.version)
+    except InvalidVersion:
+        return [f"{where}: the lock pins {entry.name} to unreadable version {entry.version!r}"]
+    if not req.specifier.contains(version, prereleases=True):
+        return [f"{where}: requires {req}, but the lock pins {entry.name}=={entry.version}"]
+    return []
+
+
+def check_requires_python(
+    wheelhouse: Path, prefix: str, packages: list[dict[str, Any]], target: Target
+) -> list[str]:
+    """Every app wheel's Requires-Python admits the target's full version (an unreadable
+    specifier is ignored, as pip does)."""
+    problems = []
+    for package in packages:
+        name = str(package.get("filename", ""))
+        if package.get("role", "app") != "app" or not name.endswith(".whl"):
+            continue
+        if not (wheelhouse / name).is_file():
+            continue  # named by _check_files
+        try:
+            spec = requires_python(wheelhouse / name)
+        except BadInput as exc:
+            problems.append(f"{prefix}{name}: {exc}")
+            continue
+        if spec is not None and not spec.contains(target.version, prereleases=True):
+            problems.append(
+                f"{prefix}{name}: Requires-Python {spec} excludes CPython {target.python_version}"
+            )
+    return problems
+
+
+def requires_python(wheel: Path) -> SpecifierSet | None:
+    """The Requires-Python of a wheel's METADATA (None when absent or unreadable)."""
+    value = _metadata(wheel).get("Requires-Python")
+    if value is None:
+        return None
+    try:
+        return SpecifierSet(str(value))
+    except InvalidSpecifier:
+        return None
+
+
+def requires_dist(wheel: Path) -> list[Requirement]:
+    """The Requires-Dist requirements in a wheel's METADATA."""
+    headers = _metadata(wheel)
+    out = []
+    for value in headers.get_all("Requires-Dist") or []:
+        try:
+            out.append(Requirement(value))
+        except InvalidRequirement as exc:
+            raise BadInput(f"malformed Requires-Dist {value!r} ({exc})") from None
+    return out
+
+
+def _metadata(wheel: Path) -> Message:
+    """The headers of a wheel's single *.dist-info/METADATA."""
+    try:
+        with zipfile.ZipFile(wheel) as zf:
+            names = [n for n in zf.namelist() if re.fullmatch(r"[^/]+\.dist-info/METADATA", n)]
+            if len(names) != 1:
+                raise BadInput("no single *.dist-info/METADATA in the wheel")
+            info = zf.getinfo(names[0])
+            if info.file_size > _MAX_METADATA:
+                raise BadInput("METADATA is implausibly large")
+            text = zf.read(info).decode("utf-8", errors="replace")
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise BadInput(f"not a readable wheel ({exc})") from None
+    return HeaderParser().parsestr(text)
+
+
+def _canon(name: str) -> str:
+    return str(canonicalize_name(name))

@@ -1,0 +1,332 @@
+"""The target interpreter as data.
+
+A `Target` is everything the kit decides for the host it bundles for: the full Python version,
+the implementation and ABIs, the ordered platform tags (the manylinux ceiling and every older
+compatible level), the marker environment, and the pip that the target's Python ships with.
+Nothing here reads the running interpreter's `sys` or `platform`: the target is passed
+explicitly to every library function that needs it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
+from typing import Any
+
+from packaging.markers import Marker
+from packaging.tags import Tag, compatible_tags, cpython_tags
+from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+from packaging.version import InvalidVersion, Version
+
+from bundler.errors import UnknownTarget
+from bundler.policy.tables import bundled_pip, known_python_versions, pip_feature_version
+
+# PEP 600 legacy aliases: packaging.tags._manylinux._LEGACY_MANYLINUX_MAP
+_LEGACY_MANYLINUX = {(2, 17): "manylinux2014", (2, 12): "manylinux2010", (2, 5): "manylinux1"}
+_LEGACY_GLIBC = {name: glibc for glibc, name in _LEGACY_MANYLINUX.items()}
+# The oldest glibc each architecture has a manylinux tag for (PEP 599/600).
+_MIN_GLIBC = {"x86_64": 5, "i686": 5, "aarch64": 17, "ppc64le": 17, "s390x": 17, "armv7l": 17}
+_PLATFORM_RE = re.compile(
+    r"^(?:(?P<legacy>manylinux1|manylinux2010|manylinux2014)"
+    r"|manylinux_2_(?P<minor>\d+)|(?P<linux>linux))(?:_(?P<arch>[a-z0-9_]+))?$"
+)
+_DEFAULT_MACHINE = "x86_64"
+# pip 20.0 moved tag generation to packaging.tags (pip's NEWS: "Use packaging.tags for tag
+# generation"); older pips used their own pep425tags rules, reproduced by _legacy_pip_tags.
+_PACKAGING_TAGS_PIP = Version("20.0")
+SUPPORTED_MINORS = range(6, 15)  # 3.6 ... 3.14
+
+
+@dataclass(frozen=True)
+class Target:
+    """A frozen description of the interpreter and platform a wheelhouse is built for."""
+
+    python_version: str
+    """Full version, e.g. '3.6.15'."""
+    platform: str
+    """The ceiling the user named, normalised with its architecture, e.g. 'manylinux1_x86_64'."""
+    platforms: tuple[str, ...]
+    """Platform tags the target accepts, most preferred first (ceiling down to 2_5, then linux)."""
+    abis: tuple[str, ...]
+    """Interpreter-specific ABIs, e.g. ('cp36m',); abi3 and none are implied by the tag rules."""
+    implementation: str = "cp"
+    machine: str = _DEFAULT_MACHINE
+    glibc: tuple[int, int] | None = (2, 5)
+    """The glibc ceiling the platform tags imply (None for a bare linux_* target)."""
+    installer_pip: str = "18.1"
+    """The pip that the target's Python bundles (ensurepip): what installs the wheelhouse first."""
+    notes: tuple[str, ...] = field(default=(), compare=False)
+    """Human-readable decisions taken while building the target (e.g. '3.6 means 3.6.15')."""
+
+    # -- construction -------------------------------------------------------------------------
+
+    @classmethod
+    def from_spec(
+        cls,
+        python: str,
+        platform: str,
+        abi: str | None = None,
+        implementation: str = "cp",
+    ) -> Target:
+        """Build a target from CLI-style strings: ('3.6', 'manylinux1') and friends."""
+        if implementation != "cp":
+            raise UnknownTarget(
+                f"unsupported implementation {implementation!r}: the kit targets CPython ('cp')"
+            )
+        version, notes = _full_python_version(python)
+        machine, ceiling, glibc, platforms = _platform_tags(platform)
+        abis = (abi,) if abi else (_default_abi(version),)
+        if abi and not re.fullmatch(r"cp\d+[dmut]*|abi3|none", abi):
+            raise UnknownTarget(f"unknown ABI {abi!r}: expected e.g. cp36m, cp38, cp313t")
+        pip = bundled_pip(version)
+        return cls(
+            python_version=str(version),
+            platform=ceiling,
+            platforms=platforms,
+            abis=abis,
+            implementation=implementation,
+            machine=machine,
+            glibc=glibc,
+            installer_pip=str(pip),
+            notes=tuple(notes),
+        )
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Target:
+        """Rebuild a target recorded by `to_dict` (e.g. from manifest.json)."""
+        glibc = data.get("glibc")
+        return cls(
+            python_version=data["python_version"],
+            platform=data["platform"],
+            platforms=tuple(data["platforms"]),
+            abis=tuple(data["abis"]),
+            implementation=data.get("implementation", "cp"),
+            machine=data.get("machine", _DEFAULT_MACHINE),
+            glibc=(int(glibc[0]), int(glibc[1])) if glibc else None,
+            installer_pip=data.get("installer_pip", "99"),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready record of the target (manifest.json's `target`)."""
+        return {
+            "python_version": self.python_version,
+            "implementation": self.implementation,
+            "abis": list(self.abis),
+            "platform": self.platform,
+            "platforms": list(self.platforms),
+            "machine": self.machine,
+            "glibc": list(self.glibc) if self.glibc else None,
+            "installer_pip": self.installer_pip,
+            "marker_environment": self.marker_environment(),
+        }
+
+    # -- derived facts ------------------------------------------------------------------------
+
+    @property
+    def version(self) -> Version:
+        return Version(self.python_version)
+
+    @property
+    def python_tuple(self) -> tuple[int, int]:
+        return (self.version.major, self.version.minor)
+
+    @property
+    def short_version(self) -> str:
+        """'3.6' for 3.6.15."""
+        return f"{self.version.major}.{self.version.minor}"
+
+    @cached_property
+    def tags(self) -> tuple[Tag, ...]:
+        """Every tag a current installer on the target accepts, most preferred first.
+
+        Exactly what pip computes for this interpreter (`packaging.tags.sys_tags` on the target):
+        interpreter-specific ABIs, then abi3 for this and older versions, then `none`, then the
+        pure-Python tags.
+        """
+        return _tags_for(self.python_tuple, self.abis, self.platforms)
+
+    @cached_property
+    def tag_priority(self) -> dict[Tag, int]:
+        """Tag -> rank (0 is best)."""
+        return {tag: i for i, tag in enumerate(unique_tags(self.tags))}
+
+    @cached_property
+    def installer_tags(self) -> frozenset[Tag]:
+        """The tags the target's *bundled* pip understands (manylinux1 only for pip 18.1)."""
+        pip = Version(self.installer_pip)
+        allowed = tuple(p for p in self.platforms if _pip_reads_platform(pip, p))
+        if pip < _PACKAGING_TAGS_PIP:
+            return frozenset(_legacy_pip_tags(self.python_tuple, self.abis, allowed))
+        return frozenset(_tags_for(self.python_tuple, self.abis, allowed))
+
+    def marker_environment(self, extra: str = "") -> dict[str, str]:
+        """The PEP 508 environment of the target, every key set (nothing leaks from the host).
+
+        `platform_release` and `platform_version` (the kernel) are unknowable from here and are
+        left empty: a marker that tests them evaluates against ''.
+        """
+        v = self.python_version
+        return {
+            "implementation_name": "cpython",
+            "implementation_version": v,
+            "os_name": "posix",
+            "platform_machine": self.machine,
+            "platform_python_implementation": "CPython",
+            "platform_release": "",
+            "platform_system": "Linux",
+            "platform_version": "",
+            "python_full_version": v,
+            "python_version": self.short_version,
+            "sys_platform": "linux",
+            "extra": extra,
+        }
+
+    def evaluate(self, marker: Marker | None, extras: frozenset[str] = frozenset()) -> bool:
+        """Does `marker` hold on the target (for any of the requested extras)?"""
+        if marker is None:
+            return True
+        if not extras:
+            return marker.evaluate(environment=self.marker_environment())
+        return any(marker.evaluate(environment=self.marker_environment(e)) for e in extras)
+
+    def wheel_rank(self, filename: str) -> int | None:
+        """Rank of the best tag of wheel `filename` for this target (0 best), None if unusable."""
+        wheel_tags = wheel_filename_tags(filename)
+        if wheel_tags is None:
+            return None
+        ranks = [self.tag_priority[t] for t in wheel_tags if t in self.tag_priority]
+        return min(ranks) if ranks else None
+
+    def installer_reads(self, filename: str) -> bool:
+        """Can the target's bundled pip install wheel `filename` (without a pip bootstrap)?"""
+        wheel_tags = wheel_filename_tags(filename)
+        return wheel_tags is not None and bool(wheel_tags & self.installer_tags)
+
+    def describe(self) -> str:
+        """One line for summaries and reports.
+
+        e.g. 'CPython 3.6.15 (cp36m), manylinux1_x86_64 (glibc <= 2.5), bundled pip 18.1'
+        """
+        ceiling = f"glibc <= {self.glibc[0]}.{self.glibc[1]}" if self.glibc else "no manylinux"
+        return (
+            f"CPython {self.python_version} ({', '.join(self.abis)}), {self.platform} "
+            f"({ceiling}), bundled pip {self.installer_pip}"
+        )
+
+
+def unique_tags(items: tuple[Tag, ...]) -> list[Tag]:
+    """`items` without repeats, first occurrence kept (the tag generators may repeat none-any)."""
+    seen: dict[Tag, None] = {}
+    for item in items:
+        seen.setdefault(item, None)
+    return list(seen)
+
+
+def _tags_for(
+    python: tuple[int, int], abis: tuple[str, ...], platforms: tuple[str, ...]
+) -> tuple[Tag, ...]:
+    interpreter = f"cp{python[0]}{python[1]}"
+    out = list(cpython_tags(python, list(abis), list(platforms)))
+    out += list(compatible_tags(python, interpreter, list(platforms)))
+    return tuple(unique_tags(tuple(out)))
+
+
+def _legacy_pip_tags(
+    python: tuple[int, int], abis: tuple[str, ...], platforms: tuple[str, ...]
+) -> list[Tag]:
+    """Tags of pip < 20.0 (`pip._internal.pep425tags.get_supported`, e.g. pip 18.1 on 3.6).
+
+    Same order and content as that function for CPython: the specific ABIs, abi3 and none on
+    each platform; abi3 for older 3.x down to 3.2; py3-none on each platform; then the
+    pure-Python tags.
+    """
+    major, minor = python
+    interp = f"cp{major}{minor}"
+    out: list[Tag] = []
+    for abi in (*abis, "abi3", "none"):
+        out += [Tag(interp, abi, plat) for plat in platforms]
+    for older in range(minor - 1, 1, -1):
+        out += [Tag(f"cp{major}{older}", "abi3", plat) for plat in platforms]
+    out += [Tag(f"py{major}", "none", plat) for plat in platforms]
+    out += [Tag(interp, "none", "any"), Tag(f"cp{major}", "none", "any")]
+    out.append(Tag(f"py{major}{minor}", "none", "any"))
+    out.append(Tag(f"py{major}", "none", "any"))
+    out += [Tag(f"py{major}{older}", "none", "any") for older in range(minor - 1, -1, -1)]
+    return out
+
+
+def _default_abi(version: Version) -> str:
+    # CPython dropped the 'm' (pymalloc) ABI flag in 3.8 (bpo-36707).
+    suffix = "m" if (version.major, version.minor) < (3, 8) else ""
+    return f"cp{version.major}{version.minor}{suffix}"
+
+
+def _full_python_version(spec: str) -> tuple[Version, list[str]]:
+    try:
+        requested = Version(spec)
+    except InvalidVersion:
+        raise UnknownTarget(f"unknown Python version {spec!r}: expected X.Y or X.Y.Z") from None
+    known = known_python_versions()
+    release = requested.release
+    if requested.major != 3 or requested.minor not in SUPPORTED_MINORS or len(release) > 3:
+        raise UnknownTarget(
+            f"unsupported Python version {spec!r}: the kit targets CPython 3.6 to 3.14"
+        )
+    if len(release) == 3:
+        if requested not in known:
+            siblings = [v for v in known if v.release[:2] == release[:2]]
+            hint = f" (newest known is {siblings[-1]})" if siblings else ""
+            raise UnknownTarget(f"unknown Python version {spec!r}{hint}")
+        return requested, []
+    same_minor = [v for v in known if v.release[:2] == release[:2] and not v.is_prerelease]
+    if not same_minor:
+        raise UnknownTarget(f"unknown Python version {spec!r}: no release of it is known")
+    newest = same_minor[-1]
+    return newest, [f"--python {spec} means {newest}, the newest {spec} release; give X.Y.Z to pin"]
+
+
+def _platform_tags(spec: str) -> tuple[str, str, tuple[int, int] | None, tuple[str, ...]]:
+    """(machine, normalised ceiling name, glibc ceiling, ordered platform tags) for `spec`."""
+    m = _PLATFORM_RE.match(spec.strip().lower())
+    if not m:
+        raise UnknownTarget(
+            f"unknown platform {spec!r}: expected manylinux1, manylinux2010, manylinux2014, "
+            "manylinux_2_N or linux_x86_64 (optionally with an _ARCH suffix)"
+        )
+    arch = m["arch"] or _DEFAULT_MACHINE
+    if arch not in _MIN_GLIBC:
+        raise UnknownTarget(f"unknown architecture {arch!r} in platform {spec!r}")
+    if m["linux"]:
+        return arch, f"linux_{arch}", None, (f"linux_{arch}",)
+    glibc_minor = _LEGACY_GLIBC[m["legacy"]][1] if m["legacy"] else int(m["minor"])
+    if glibc_minor < _MIN_GLIBC[arch]:
+        raise UnknownTarget(f"platform {spec!r} is older than any manylinux level for {arch}")
+    platforms: list[str] = []
+    for minor in range(glibc_minor, _MIN_GLIBC[arch] - 1, -1):
+        platforms.append(f"manylinux_2_{minor}_{arch}")
+        legacy = _LEGACY_MANYLINUX.get((2, minor))
+        if legacy:
+            platforms.append(f"{legacy}_{arch}")
+    platforms.append(f"linux_{arch}")
+    name = f"{m['legacy']}_{arch}" if m["legacy"] else f"manylinux_2_{glibc_minor}_{arch}"
+    return arch, name, (2, glibc_minor), tuple(platforms)
+
+
+def _pip_reads_platform(pip: Version, platform: str) -> bool:
+    if platform.startswith("linux_"):
+        return True
+    for legacy in ("manylinux1", "manylinux2010", "manylinux2014"):
+        if platform.startswith(legacy + "_"):
+            return pip >= pip_feature_version(legacy)
+    return pip >= pip_feature_version("manylinux_x_y")
+
+
+@lru_cache(maxsize=1 << 16)
+def wheel_filename_tags(filename: str) -> frozenset[Tag] | None:
+    """The tags of wheel `filename`, None when it is not a valid wheel name (memoised: the
+    resolver ranks every file of every page, often more than once)."""
+    try:
+        return parse_wheel_filename(filename)[3]
+    except InvalidWheelFilename:
+        return None

@@ -1,0 +1,1 @@
+"""The transport layer: HTTP session, retries, deadlines, cancellation, verified downloads."""

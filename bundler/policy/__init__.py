@@ -1,0 +1,1 @@
+"""Policy data shipped with the package (`bundler/data/*.json`), loaded once, with sources."""

@@ -1,0 +1,1 @@
+"""Dependency resolution for a target (resolvelib provider over `bundler.index`)."""

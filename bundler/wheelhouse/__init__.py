@@ -1,0 +1,1 @@
+"""The wheelhouse: builds, lock files, manifest, installer script and the fetch pipeline."""

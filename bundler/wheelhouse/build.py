@@ -1,0 +1,242 @@
+"""Build a wheel on the host from a local project directory or an sdist; tell pure from compiled.
+
+The build runs `pip wheel --no-deps` with the host interpreter, isolated from the machine's pip
+configuration (PIP_CONFIG_FILE=/dev/null and no PIP_* variable that changes where packages come
+from), on a copy of the project so the source tree is never written to. The build backend that
+pip's isolated build environment installs comes from the sources fetch was given (its
+`--index-url`s and `--find-links`, passed as PIP_INDEX_URL / PIP_EXTRA_INDEX_URL /
+PIP_FIND_LINKS, or PIP_NO_INDEX when there is no index), so a mirror-only network works.
+
+Built wheels are kept in the cache under a digest of their input (`built/<digest>/`), so an
+unchanged project is not rebuilt on the next fetch (and an `--offline` fetch can reuse it). The
+digest covers what the wheel is built from (the project's files or the sdist, and the host
+Python's X.Y), not where the backend was downloaded from: the same source built with a backend
+from PyPI or from a mirror is the same project's wheel, and an `--offline` fetch (which gives no
+index) must still find it.
+"""
+
+from __future__ import annotations
+
+import email.parser
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+
+from bundler.errors import BadInput, BundlerError
+from bundler.fs.hashing import sha256_file
+
+# Variables that would make pip look somewhere else than it is told (this machine sets some).
+_PIP_SOURCE_VARS = (
+    "PIP_INDEX_URL",
+    "PIP_EXTRA_INDEX_URL",
+    "PIP_FIND_LINKS",
+    "PIP_NO_INDEX",
+    "PIP_CONSTRAINT",
+    "PIP_REQUIREMENT",
+    "PIP_PRE",
+    "PIP_ONLY_BINARY",
+    "PIP_NO_BINARY",
+    "PIP_REQUIRE_HASHES",
+    "PIP_USER",
+    "PIP_TARGET",
+    "PIP_PREFIX",
+)
+_IGNORED = shutil.ignore_patterns(
+    ".git", ".hg", ".venv", "venv", "build", "dist", "*.egg-info", "__pycache__", "*.pyc",
+    ".pytest_cache", ".mypy_cache", ".ruff_cache", ".tox", ".nox",
+)  # fmt: skip
+
+
+_PIP_GENERIC_ERRORS = ("subprocess-exited-with-error", "-failed")
+
+
+class BuildFailed(BundlerError):
+    """A project or sdist could not be built into a wheel on the host."""
+
+
+def pip_env(
+    base: Mapping[str, str] | None = None,
+    *,
+    index_urls: Sequence[str] | None = None,
+    find_links: Sequence[str] = (),
+) -> dict[str, str]:
+    """`base` (default os.environ) without pip config files or PIP_* source overrides, then
+    pointed at exactly the given sources: the first index URL as PIP_INDEX_URL, the others as
+    PIP_EXTRA_INDEX_URL, an empty list as PIP_NO_INDEX (None keeps pip's default, PyPI), and
+    `find_links` as PIP_FIND_LINKS (local paths as absolute file: URLs)."""
+    env = dict(os.environ if base is None else base)
+    for name in _PIP_SOURCE_VARS:
+        env.pop(name, None)
+    env["PIP_CONFIG_FILE"] = os.devnull
+    env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
+    env["PIP_NO_INPUT"] = "1"
+    if index_urls is not None:
+        urls = [_one_word(u, "index URL") for u in index_urls]
+        if urls:
+            env["PIP_INDEX_URL"] = urls[0]
+            if urls[1:]:
+                env["PIP_EXTRA_INDEX_URL"] = " ".join(urls[1:])
+        else:
+            env["PIP_NO_INDEX"] = "1"
+    links = [_find_links_url(x) for x in find_links]
+    if links:
+        env["PIP_FIND_LINKS"] = " ".join(links)
+    return env
+
+
+def _find_links_url(source: str) -> str:
+    """A find-links source as pip reads it from the environment: URLs as given, local paths as
+    absolute file: URLs (no spaces: pip splits PIP_FIND_LINKS on whitespace)."""
+    if "://" in source:
+        return _one_word(source, "find-links URL")
+    return Path(source).resolve().as_uri()
+
+
+def _one_word(url: str, what: str) -> str:
+    if not url or any(c.isspace() for c in url):
+        raise BadInput(f"{what} {url!r} cannot be given to pip's build (contains a space)")
+    return url
+
+
+def build_wheel(
+    source: Path,
+    dest: Path,
+    *,
+    isolated: bool = True,
+    cache_root: Path | None = None,
+    index_urls: Sequence[str] | None = None,
+    find_links: Sequence[str] = (),
+) -> Path:
+    """Build `source` (a project directory or an sdist file) into one wheel in `dest`.
+
+    `isolated` builds in pip's isolated build environment (build requirements come from
+    `index_urls` and `find_links`, see `pip_env`; PyPI when `index_urls` is None); without it
+    the host environment's build backend is used (works offline). With `cache_root`, a wheel
+    built earlier from identical input is reused. Raises BadInput if `source` is not a project
+    or sdist, BuildFailed if the build fails.
+    """
+    source = Path(source).resolve()
+    dest = Path(dest).resolve()
+    digest = source_digest(source)
+    dest.mkdir(parents=True, exist_ok=True)
+    cached = _cached_wheel(cache_root, digest)
+    if cached is not None:
+        return _copy_into(cached, dest)
+    with tempfile.TemporaryDirectory(prefix=".build-", dir=dest) as tmp:
+        work = Path(tmp)
+        staged = _stage_source(source, work / source.name)
+        env = pip_env(index_urls=index_urls, find_links=find_links)
+        built = _run_pip_wheel(staged, work / "out", isolated, env)
+        if cache_root is not None:
+            _copy_into(built, cache_root / "built" / digest)
+        return _copy_into(built, dest)
+
+
+def is_pure(wheel: Path) -> bool:
+    """True if `wheel` is pure Python: only `*-none-any` tags and `Root-Is-Purelib: true`."""
+    try:
+        _, _, _, tags = parse_wheel_filename(wheel.name)
+    except InvalidWheelFilename as exc:
+        raise BadInput(f"{wheel}: not a wheel file name ({exc})") from None
+    if not all(t.abi == "none" and t.platform == "any" for t in tags):
+        return False
+    return _wheel_info(wheel).get("Root-Is-Purelib", "").strip().lower() == "true"
+
+
+def source_digest(source: Path) -> str:
+    """sha256 over what a build reads: the sdist's bytes, or the project's files (not build
+    output or VCS data), plus the host Python's X.Y (a compiled build depends on it)."""
+    h = hashlib.sha256(f"python{sys.version_info[0]}.{sys.version_info[1]}\0".encode())
+    if source.is_file():
+        h.update(sha256_file(source).encode())
+        return h.hexdigest()
+    if not (source / "pyproject.toml").is_file() and not (source / "setup.py").is_file():
+        raise BadInput(f"{source}: not a Python project (no pyproject.toml or setup.py)")
+    for path in _project_files(source):
+        h.update(path.relative_to(source).as_posix().encode() + b"\0")
+        h.update(sha256_file(path).encode() + b"\0")
+    return h.hexdigest()
+
+
+def _project_files(root: Path) -> list[Path]:
+    files: list[Path] = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        ignored = _IGNORED(dirpath, [*dirnames, *filenames])
+        dirnames[:] = sorted(d for d in dirnames if d not in ignored)
+        files += [Path(dirpath) / f for f in sorted(filenames) if f not in ignored]
+    return files
+
+
+def _stage_source(source: Path, work: Path) -> Path:
+    """A private copy of the project (so the build writes nothing into it), or the sdist."""
+    if source.is_file():
+        return source
+    shutil.copytree(source, work, ignore=_IGNORED, symlinks=True)
+    return work
+
+
+def _run_pip_wheel(source: Path, out: Path, isolated: bool, env: dict[str, str]) -> Path:
+    cmd = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--wheel-dir", str(out)]
+    if not isolated:
+        cmd.append("--no-build-isolation")
+    cmd.append(str(source))
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+    wheels = sorted(out.glob("*.whl")) if out.is_dir() else []
+    if proc.returncode != 0 or len(wheels) != 1:
+        raise BuildFailed(f"building a wheel from {source.name} failed: {_last_error(proc)}")
+    return wheels[0]
+
+
+def _last_error(proc: subprocess.CompletedProcess[str]) -> str:
+    """The most telling line of pip's output: the backend's own error if it printed one."""
+    lines = [ln.strip() for ln in (proc.stdout + "\n" + proc.stderr).splitlines() if ln.strip()]
+    errors = [ln for ln in lines if ln.lower().startswith("error")]
+    specific = [ln for ln in errors if not any(g in ln for g in _PIP_GENERIC_ERRORS)]
+    detail = (specific or errors or lines or ["no output"])[-1]
+    return f"pip wheel exited {proc.returncode}: {detail}"
+
+
+def _cached_wheel(cache_root: Path | None, digest: str) -> Path | None:
+    if cache_root is None:
+        return None
+    wheels = sorted((cache_root / "built" / digest).glob("*.whl"))
+    return wheels[0] if len(wheels) == 1 else None
+
+
+def _copy_into(wheel: Path, directory: Path) -> Path:
+    """Copy `wheel` into `directory` atomically (temp name, then rename)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    final = directory / wheel.name
+    fd, tmp = tempfile.mkstemp(prefix=f".{wheel.name}.", suffix=".part", dir=directory)
+    os.close(fd)
+    try:
+        shutil.copyfile(wheel, tmp)
+        os.replace(tmp, final)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return final
+
+
+def _wheel_info(wheel: Path) -> dict[str, str]:
+    """The `.dist-info/WHEEL` fields of `wheel`."""
+    try:
+        with zipfile.ZipFile(wheel) as zf:
+            names = [
+                n for n in zf.namelist() if n.count("/") == 1 and n.endswith(".dist-info/WHEEL")
+            ]
+            if len(names) != 1:
+                raise BadInput(f"{wheel}: no single .dist-info/WHEEL file")
+            text = zf.read(names[0]).decode("utf-8")
+    except (OSError, zipfile.BadZipFile) as exc:
+        raise BadInput(f"{wheel}: unreadable wheel ({exc})") from None
+    message = email.parser.Parser().parsestr(text)
+    return {k: str(v) for k, v in message.items()}

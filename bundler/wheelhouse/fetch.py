@@ -1,0 +1,562 @@
+"""The `fetch` pipeline: a hash-locked wheelhouse for a *target* interpreter, staged then swapped.
+
+    target -> requirements (or the local project, built into a pure wheel) -> resolve -> pip
+    bootstrap decision (+ resolve pip/setuptools/wheel) -> download -> requirements.lock,
+    bootstrap.lock, manifest.json, install.sh -> audit -> swap into the output folder
+
+Everything is written into a work directory next to the output folder (same filesystem) and
+only renamed into place once complete: an error or an interrupt leaves the output folder as it
+was. An existing output folder is replaced only if it is a wheelhouse (has a manifest.json) or
+empty, never an unrelated directory.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name, parse_wheel_filename
+
+from bundler import __version__
+from bundler.audit import report as audit_lib
+from bundler.errors import BadInput, RequirementError
+from bundler.fs.cache import Cache
+from bundler.fs.hashing import sha256_file
+from bundler.index.client import DEFAULT_INDEX, Index
+from bundler.models import manifest
+from bundler.models.link import DistFile
+from bundler.models.target import Target
+from bundler.net.download import download_all, fetch_blob, place
+from bundler.net.session import make_session
+from bundler.resolve.resolver import Pin, Resolution, resolve
+from bundler.wheelhouse import build, installer, lockfile
+
+CONVERTER_DIR = Path(__file__).resolve().parents[2] / "converter"
+"""The payload project of this repository (bundled when no requirement is given)."""
+
+KEPT_FILES = (".gitkeep", ".gitignore")
+"""Files an output folder may hold besides a wheelhouse; they survive a fetch into it."""
+
+ProgressCallback = Callable[[int, int], None]
+StepCallback = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class FetchOptions:
+    """Everything `bundler fetch` takes."""
+
+    target: Target
+    requirements: tuple[str, ...] = ()
+    requirement_files: tuple[Path, ...] = ()
+    output: Path = Path("wheelhouse")
+    index_urls: tuple[str, ...] = (DEFAULT_INDEX,)
+    find_links: tuple[str, ...] = ()
+    cache_dir: Path | None = None
+    offline: bool = False
+    build_pure: bool = False
+    jobs: int = 8
+    timeout: float = 30.0
+    """Seconds a network read may stall before it counts as failed (then retried)."""
+    retries: int = 3
+    audit: bool = True
+    distro: str = "centos7"
+    project: Path | None = None
+    """The local project bundled when no requirement is given (default: the repo's converter/)."""
+    on_progress: ProgressCallback | None = field(default=None, compare=False)
+    """Download progress in bytes: (done, total)."""
+    on_step: StepCallback | None = field(default=None, compare=False)
+    """One short line per pipeline step ('resolving', 'downloading 12 files', ...)."""
+
+
+@dataclass(frozen=True)
+class PackageRecord:
+    """One file of the wheelhouse as recorded in manifest.json."""
+
+    name: str
+    version: str
+    filename: str
+    sha256: str
+    size: int
+    url: str | None
+    """Where the file came from; None for wheels built on this machine (the local project,
+    --build-pure sdists): their origin is ``built_from``, and host paths must not leak."""
+    role: str
+    """'app' (requirements.lock) or 'bootstrap' (bootstrap.lock)."""
+    requires: tuple[str, ...]
+    via: tuple[str, ...]
+    license: str | None
+    summary: str | None
+    built_from: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "version": self.version,
+            "filename": self.filename,
+            "sha256": self.sha256,
+            "size": self.size,
+            "url": self.url,
+            "role": self.role,
+            "requires": list(self.requires),
+            "via": list(self.via),
+            "license": self.license,
+            "summary": self.summary,
+            "built_from": self.built_from,
+        }
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    """What a fetch produced (paths are inside the final output folder)."""
+
+    output: Path
+    target: Target
+    roots: tuple[str, ...]
+    packages: tuple[PackageRecord, ...]
+    bootstrap: installer.BootstrapDecision
+    requirements_lock: Path
+    bootstrap_lock: Path | None
+    manifest: Path
+    install_sh: Path
+    audit: audit_lib.AuditReport | None = None
+    """The system-library audit (None with --no-audit)."""
+
+    @property
+    def total_size(self) -> int:
+        return sum(p.size for p in self.packages)
+
+    @property
+    def app_packages(self) -> tuple[PackageRecord, ...]:
+        return tuple(p for p in self.packages if p.role == "app")
+
+
+@dataclass
+class _Plan:
+    """The resolved content of the wheelhouse, before anything is written."""
+
+    roots: tuple[str, ...]
+    resolution: Resolution
+    bootstrap: installer.BootstrapDecision
+    bootstrap_resolution: Resolution | None
+    local: dict[str, Path] = field(default_factory=dict)
+    """Canonical name -> project directory, for the wheel built from a local project."""
+
+
+def fetch(options: FetchOptions) -> FetchResult:
+    """Run the pipeline; the output folder changes only if everything succeeded."""
+    output = Path(options.output).resolve()
+    _check_output(output)
+    if options.audit:
+        audit_lib.load_profile(options.distro)  # a bad --distro fails before any download
+    cache = Cache(options.cache_dir)
+    with _workdir(output) as work:
+        staged = work / "wheelhouse"
+        staged.mkdir()
+        plan = _plan(options, cache, work)
+        packages = _download(options, plan, cache, staged)
+        written = _write_outputs(options, plan, packages, staged)
+        report = _audit(staged, options.distro, cache) if options.audit else None
+        _step(options, f"moving the wheelhouse into {output}")
+        _swap(staged, output, work / "previous")
+    return FetchResult(
+        output=output,
+        target=options.target,
+        roots=plan.roots,
+        packages=packages,
+        bootstrap=plan.bootstrap,
+        requirements_lock=output / written["requirements_lock"].name,
+        bootstrap_lock=output / installer.BOOTSTRAP_LOCK if plan.bootstrap.needed else None,
+        manifest=output / manifest.FILENAME,
+        install_sh=output / installer.INSTALL_SH,
+        audit=report,
+    )
+
+
+# -- requirements -------------------------------------------------------------------------------
+
+
+def read_requirements(requirements: Sequence[str], files: Sequence[Path]) -> list[Requirement]:
+    """The requirements given on the command line and in -r files, each checked (PEP 508)."""
+    out = [_checked(r, "command line") for r in requirements]
+    for path in files:
+        out += _read_requirement_file(Path(path), seen=frozenset())
+    return out
+
+
+def _read_requirement_file(path: Path, seen: frozenset[Path]) -> list[Requirement]:
+    resolved = path.resolve()
+    if resolved in seen:
+        raise BadInput(f"{path}: includes itself (-r loop)")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BadInput(f"cannot read requirements file {path}: {exc}") from None
+    out: list[Requirement] = []
+    for lineno, line in _requirement_lines(text):
+        where = f"{path}:{lineno}"
+        if line.startswith(("-r ", "--requirement ", "-r", "--requirement=")):
+            nested = line.split("=", 1)[1] if "=" in line else line.split(None, 1)[-1]
+            nested = nested.removeprefix("-r").strip()
+            out += _read_requirement_file(path.parent / nested, seen | {resolved})
+        elif line.startswith("-"):
+            raise BadInput(f"{where}: option {line.split()[0]!r} is not supported here")
+        else:
+            out.append(_checked(line, where))
+    return out
+
+
+def _requirement_lines(text: str) -> Iterator[tuple[int, str]]:
+    """(line number, logical line) without comments, blank lines and backslash continuations."""
+    pending = ""
+    start = 0
+    for lineno, raw in enumerate(text.splitlines(), 1):
+        line = raw.split(" #", 1)[0].strip() if not raw.lstrip().startswith("#") else ""
+        if not pending:
+            start = lineno
+        if line.endswith("\\"):
+            pending += line[:-1] + " "
+            continue
+        full = (pending + line).strip()
+        pending = ""
+        if full:
+            yield start, full
+    if pending.strip():
+        yield start, pending.strip()
+
+
+def _checked(text: str, where: str) -> Requirement:
+    try:
+        req = Requirement(text)
+    except InvalidRequirement as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else "invalid"
+        raise RequirementError(f"malformed requirement {text!r} ({where}): {reason}") from None
+    if req.url:
+        raise RequirementError(
+            f"{text!r} ({where}): direct URL requirements are not supported; "
+            "use --find-links for local files"
+        )
+    return req
+
+
+# -- planning: resolve the app, decide the bootstrap -------------------------------------------
+
+
+def _plan(options: FetchOptions, cache: Cache, work: Path) -> _Plan:
+    roots = read_requirements(options.requirements, options.requirement_files)
+    local: dict[str, Path] = {}
+    local_dirs: dict[str, str] = {}
+    if not roots:
+        project = _project_dir(options.project)
+        _step(options, f"building {project} into a wheel")
+        local_dir = work / "local"
+        root, wheel = _build_local_project(project, local_dir, cache, options)
+        roots = [root]
+        name = canonicalize_name(parse_wheel_filename(wheel.name)[0])
+        local[name] = project
+        # the wheel built here is the only source of its project: a file of the same name
+        # on an index or in --find-links never replaces it
+        local_dirs[name] = str(local_dir)
+    index = Index(
+        list(options.index_urls),
+        list(options.find_links),
+        cache,
+        offline=options.offline,
+        session=make_session(max(options.jobs, 1)),
+        timeout=options.timeout,
+        retries=options.retries,
+        local_projects=local_dirs,
+    )
+    _step(options, f"resolving {len(roots)} requirement(s) for {options.target.describe()}")
+    builder = _sdist_builder(options, cache, index, work / "built")
+    boot_roots = [Requirement(name) for name in installer.BOOTSTRAP_PROJECTS]
+    with ThreadPoolExecutor(1, thread_name_prefix="bootstrap") as pool:
+        # The pip bootstrap is resolved alongside the application whenever the target's pip
+        # might need it; its result (or failure) only counts if the wheels chosen need it.
+        speculative = (
+            pool.submit(_resolve, boot_roots, options, index, builder)
+            if installer.bootstrap_possible(options.target)
+            else None
+        )
+        resolution = _resolve(roots, options, index, builder)
+        decision = installer.decide(options.target, [p.file.filename for p in _pins(resolution)])
+        boot = None
+        if decision.needed:
+            _step(options, "resolving the pip bootstrap: " + " ".join(installer.BOOTSTRAP_PROJECTS))
+            boot = (
+                speculative.result()
+                if speculative
+                else _resolve(boot_roots, options, index, builder)
+            )
+    return _Plan(tuple(str(r) for r in roots), resolution, decision, boot, local)
+
+
+def _resolve(
+    roots: list[Requirement],
+    options: FetchOptions,
+    index: Index,
+    builder: Callable[[DistFile], Path],
+) -> Resolution:
+    return resolve(
+        roots,
+        options.target,
+        index,
+        build_pure=options.build_pure,
+        builder=builder if options.build_pure else None,
+    )
+
+
+def _sdist_builder(
+    options: FetchOptions, cache: Cache, index: Index, dest: Path
+) -> Callable[[DistFile], Path]:
+    """--build-pure's builder: download the sdist (hash-checked), build it into `dest`."""
+
+    def builder(sdist: DistFile) -> Path:
+        blob = fetch_blob(
+            sdist,
+            cache,
+            session=index.session,
+            offline=options.offline,
+            retries=options.retries,
+            timeout=options.timeout,
+        )
+        named = place(blob, dest.parent / "sdists" / sdist.filename)
+        return _build(named, dest, cache, options)
+
+    return builder
+
+
+def _project_dir(project: Path | None) -> Path:
+    """The local project to bundle: the given one, or this repository's converter/."""
+    path = Path(project) if project is not None else CONVERTER_DIR
+    if not (path / "pyproject.toml").is_file() and not (path / "setup.py").is_file():
+        if project is None:
+            raise BadInput(
+                f"no requirement given and the converter project is not next to the kit "
+                f"(expected {path}/pyproject.toml; the kit is installed without its source "
+                "checkout): name requirements, or --project DIR"
+            )
+        raise BadInput(f"--project {path}: not a Python project (no pyproject.toml or setup.py)")
+    return path.resolve()
+
+
+def _build(source: Path, dest: Path, cache: Cache, options: FetchOptions) -> Path:
+    """build.build_wheel with fetch's sources: the isolated build environment's backend comes
+    from the same --index-url / --find-links as the wheels (a mirror-only network works)."""
+    return build.build_wheel(
+        source,
+        dest,
+        isolated=not options.offline,
+        cache_root=cache.root,
+        index_urls=options.index_urls,
+        find_links=options.find_links,
+    )
+
+
+def _build_local_project(
+    project: Path, dest: Path, cache: Cache, options: FetchOptions
+) -> tuple[Requirement, Path]:
+    """Build `project` into a pure wheel in `dest`; ('name==version', wheel path)."""
+    wheel = _build(project, dest, cache, options)
+    if not build.is_pure(wheel):
+        raise BadInput(
+            f"{project} built into {wheel.name}, which is not pure Python: the target needs "
+            "a py3-none-any wheel of the application"
+        )
+    name, version, _, _ = parse_wheel_filename(wheel.name)
+    return Requirement(f"{name}=={version}"), wheel
+
+
+def _pins(resolution: Resolution) -> list[Pin]:
+    """The pins of a resolution, sorted by canonical name."""
+    return sorted(resolution.pins.values(), key=lambda p: canonicalize_name(p.name))
+
+
+# -- download -----------------------------------------------------------------------------------
+
+
+def _download(
+    options: FetchOptions, plan: _Plan, cache: Cache, staged: Path
+) -> tuple[PackageRecord, ...]:
+    chosen = [(pin, "app", plan.resolution) for pin in _pins(plan.resolution)]
+    if plan.bootstrap_resolution is not None:
+        chosen += [
+            (pin, "bootstrap", plan.bootstrap_resolution)
+            for pin in _pins(plan.bootstrap_resolution)
+        ]
+    files = _unique_files(pin.file for pin, _, _ in chosen)
+    _step(options, f"downloading {len(files)} file(s) into {options.output}")
+    download_all(
+        files,
+        staged,
+        cache,
+        offline=options.offline,
+        jobs=options.jobs,
+        retries=options.retries,
+        timeout=options.timeout,
+        on_progress=options.on_progress,
+    )
+    return tuple(_record(pin, role, res, staged, plan.local) for pin, role, res in chosen)
+
+
+def _unique_files(files: Iterator[DistFile] | Sequence[DistFile]) -> list[DistFile]:
+    seen: dict[str, DistFile] = {}
+    for f in files:
+        seen.setdefault(f.filename, f)
+    return list(seen.values())
+
+
+def _record(
+    pin: Pin, role: str, resolution: Resolution, staged: Path, local: dict[str, Path]
+) -> PackageRecord:
+    path = staged / pin.file.filename
+    key = canonicalize_name(pin.name)
+    meta = pin.metadata
+    return PackageRecord(
+        name=pin.name,
+        version=str(pin.version),
+        filename=pin.file.filename,
+        sha256=pin.file.sha256 or sha256_file(path),
+        size=path.stat().st_size,
+        url=None if key in local or pin.built_from else pin.file.url,
+        role=role,
+        requires=tuple(sorted(canonicalize_name(d) for d in pin.dependencies)),
+        via=tuple(resolution.via(pin.name)),
+        license=meta.license,
+        summary=meta.summary,
+        built_from=f"local project {local[key].name}" if key in local else pin.built_from,
+    )
+
+
+# -- outputs ------------------------------------------------------------------------------------
+
+
+def _write_outputs(
+    options: FetchOptions, plan: _Plan, packages: tuple[PackageRecord, ...], staged: Path
+) -> dict[str, Path]:
+    target = options.target
+    app = [p for p in packages if p.role == "app"]
+    boot = [p for p in packages if p.role == "bootstrap"]
+    written = {
+        "requirements_lock": lockfile.write(
+            staged / installer.REQUIREMENTS_LOCK, _lock_entries(app), _lock_header(target, "app")
+        )
+    }
+    if boot:
+        written["bootstrap_lock"] = lockfile.write(
+            staged / installer.BOOTSTRAP_LOCK, _lock_entries(boot), _lock_header(target, "boot")
+        )
+    written["manifest"] = manifest.save(staged, _manifest(options, plan, packages))
+    text = installer.render_install_sh(
+        target, plan.bootstrap, [p.filename for p in packages], package_count=len(app)
+    )
+    written["install_sh"] = installer.write_install_sh(staged, text)
+    return written
+
+
+def _lock_entries(records: Sequence[PackageRecord]) -> list[lockfile.LockEntry]:
+    return [lockfile.LockEntry(r.name, r.version, (r.sha256,), r.via) for r in records]
+
+
+def _lock_header(target: Target, kind: str) -> str:
+    what = (
+        "The application's packages"
+        if kind == "app"
+        else f"pip bootstrap: the target's pip {target.installer_pip} cannot read every wheel"
+    )
+    name = installer.REQUIREMENTS_LOCK if kind == "app" else installer.BOOTSTRAP_LOCK
+    return (
+        f"{what}, locked by airgap-kit {__version__} (bundler fetch) for\n"
+        f"{target.describe()}.\n"
+        "Install offline (install.sh does this):\n"
+        f"  pip install --no-index --find-links DIR --require-hashes -r DIR/{name}\n"
+    )
+
+
+def _manifest(
+    options: FetchOptions, plan: _Plan, packages: tuple[PackageRecord, ...]
+) -> dict[str, Any]:
+    target = options.target
+    edges = {tuple(canonicalize_name(n) for n in e) for e in plan.resolution.edges()}
+    return {
+        "tool": {"name": "airgap-kit", "version": __version__},
+        "target": target.to_dict(),
+        "target_notes": list(target.notes),
+        "tags": [str(t) for t in target.tags],
+        "requirements": list(plan.roots),
+        "installer": plan.bootstrap.to_dict(installer.BOOTSTRAP_PROJECTS),
+        "packages": [p.to_dict() for p in sorted(packages, key=_package_key)],
+        "edges": sorted([list(e) for e in edges]),
+    }
+
+
+def _package_key(p: PackageRecord) -> tuple[int, str]:
+    """App packages first, then the bootstrap, each by canonical name."""
+    return (0 if p.role == "app" else 1, canonicalize_name(p.name))
+
+
+# -- audit --------------------------------------------------------------------------------------
+
+
+def _audit(directory: Path, distro: str, cache: Cache) -> audit_lib.AuditReport:
+    """Run the system-library audit on the staged wheelhouse (writes system-packages.yml and
+    manifest["audit"]); a bad --distro fails the fetch before anything is swapped in. The
+    cache keeps each wheel's parsed ELF facts, so a re-fetch only hashes the wheels."""
+    return audit_lib.run(directory, distro=distro, cache=cache)
+
+
+# -- staging and the swap -----------------------------------------------------------------------
+
+
+def _check_output(output: Path) -> None:
+    if output.exists() and not output.is_dir():
+        raise BadInput(f"-o {output}: exists and is not a directory")
+    if not output.is_dir() or (output / manifest.FILENAME).is_file():
+        return
+    if any(p.name not in KEPT_FILES for p in output.iterdir()):
+        raise BadInput(
+            f"-o {output}: not empty and not a wheelhouse (no {manifest.FILENAME}); "
+            "refusing to replace it"
+        )
+
+
+@contextmanager
+def _workdir(output: Path) -> Iterator[Path]:
+    """A private directory next to `output` (same filesystem), removed whatever happens."""
+    output.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{output.name}.fetch-", dir=output.parent))
+    try:
+        yield work
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _swap(staged: Path, output: Path, previous: Path) -> None:
+    """Put `staged` where `output` is; the old output (if any) goes to `previous`.
+
+    Placeholder files of the old output (KEPT_FILES, e.g. the repo's wheelhouse/.gitkeep) are
+    carried over.
+    """
+    had_output = output.exists()
+    for name in KEPT_FILES:
+        if (output / name).is_file():
+            shutil.copy2(output / name, staged / name)
+    if had_output:
+        output.rename(previous)
+    try:
+        staged.rename(output)
+    except BaseException:
+        if had_output:
+            previous.rename(output)
+        raise
+
+
+def _step(options: FetchOptions, message: str) -> None:
+    if options.on_step is not None:
+        options.on_step(message)

@@ -1,0 +1,139 @@
+"""The target's installer: does its bundled pip read the chosen wheels, and `install.sh`.
+
+CPython 3.6's ensurepip bundles pip 18.1, which only knows manylinux1: a wheelhouse with
+manylinux2010/2014 or PEP 600 wheels must carry a newer pip (plus setuptools and wheel) and
+install it first. `decide` makes that call from the wheel file names and the `Target`;
+`render_install_sh` writes the POSIX sh script that runs on the target host.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shlex
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import jinja2
+from packaging.version import Version
+
+from bundler import __version__
+from bundler.fs.atomic import atomic_write_text
+from bundler.models.target import Target
+from bundler.policy.tables import load_json
+
+BOOTSTRAP_PROJECTS = ("pip", "setuptools", "wheel")
+"""What the bootstrap carries: the newest releases of these that support the target Python."""
+INSTALL_SH = "install.sh"
+REQUIREMENTS_LOCK = "requirements.lock"
+BOOTSTRAP_LOCK = "bootstrap.lock"
+
+
+@dataclass(frozen=True)
+class BootstrapDecision:
+    """Whether the wheelhouse must bring its own pip, and why."""
+
+    needed: bool
+    bundled_pip: str
+    min_pip: str
+    """The oldest pip that reads every chosen wheel (install.sh skips the bootstrap above it)."""
+    unreadable: tuple[str, ...] = ()
+    """The wheels the bundled pip would reject."""
+
+    @property
+    def reason(self) -> str:
+        if not self.needed:
+            return f"the target's bundled pip {self.bundled_pip} reads every chosen wheel"
+        shown = ", ".join(self.unreadable[:3]) + (", ..." if len(self.unreadable) > 3 else "")
+        return (
+            f"the target's bundled pip {self.bundled_pip} cannot install {shown}: "
+            f"pip >= {self.min_pip} is bootstrapped from the wheelhouse first"
+        )
+
+    def to_dict(self, bootstrap_projects: Sequence[str]) -> dict[str, object]:
+        """manifest.json's `installer` section."""
+        return {
+            "bundled_pip": self.bundled_pip,
+            "min_pip": self.min_pip,
+            "bootstrap": list(bootstrap_projects) if self.needed else [],
+            "reason": self.reason,
+        }
+
+
+def decide(target: Target, filenames: Iterable[str]) -> BootstrapDecision:
+    """Can `target`'s bundled pip install every wheel in `filenames`?"""
+    names = sorted(filenames)
+    unreadable = tuple(f for f in names if not target.installer_reads(f))
+    return BootstrapDecision(
+        needed=bool(unreadable),
+        bundled_pip=target.installer_pip,
+        min_pip=str(min_pip(target, names)),
+        unreadable=unreadable,
+    )
+
+
+def bootstrap_possible(target: Target) -> bool:
+    """Could any wheel for `target` be one its bundled pip cannot read?"""
+    return any(tag not in target.installer_tags for tag in target.tags)
+
+
+def min_pip(target: Target, filenames: Sequence[str]) -> Version:
+    """The oldest pip (of the bundled one and each tag-feature release) reading all `filenames`."""
+    features = load_json("installers.json")["pip_features"].values()
+    candidates = sorted({Version(target.installer_pip), *(Version(v) for v in features)})
+    for pip in candidates:
+        probe = dataclasses.replace(target, installer_pip=str(pip))
+        if all(probe.installer_reads(f) for f in filenames):
+            return pip
+    return candidates[-1]
+
+
+def render_install_sh(
+    target: Target,
+    decision: BootstrapDecision,
+    wheels: Iterable[str],
+    *,
+    package_count: int,
+) -> str:
+    """The text of install.sh for a wheelhouse holding `wheels` (file names)."""
+    template = _environment().get_template("install.sh.j2")
+    return template.render(
+        tool_version=__version__,
+        python_short=target.short_version,
+        python_full=target.python_version,
+        target_line=target.describe(),
+        bootstrap=decision.needed,
+        min_pip=_version_tuple(decision.min_pip),
+        min_pip_text=decision.min_pip,
+        wheels=sorted(wheels),
+        requirements_lock=REQUIREMENTS_LOCK,
+        bootstrap_lock=BOOTSTRAP_LOCK,
+        package_count=package_count,
+    )
+
+
+def write_install_sh(directory: Path, text: str) -> Path:
+    """Atomically write DIR/install.sh, executable."""
+    path = directory / INSTALL_SH
+    atomic_write_text(path, text, mode=0o755)
+    return path
+
+
+def _version_tuple(version: str) -> str:
+    """'19.3' -> '(19, 3)' for the sh script's Python version check."""
+    parts = [int(p) for p in Version(version).release[:3]]
+    return "(" + ", ".join(str(p) for p in parts) + ("," if len(parts) == 1 else "") + ")"
+
+
+def _environment() -> jinja2.Environment:
+    source = resources.files("bundler").joinpath("templates")
+    loader = jinja2.FunctionLoader(lambda name: source.joinpath(name).read_text(encoding="utf-8"))
+    env = jinja2.Environment(
+        loader=loader,
+        autoescape=False,  # a shell script, not HTML: values go through `shquote`
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+    )
+    env.filters["shquote"] = shlex.quote
+    return env

@@ -1,0 +1,38 @@
+"""The content-addressed cache: XDG location, blobs by hash, pages by URL."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from bundler.fs.cache import Cache, default_root
+
+
+def test_default_root_honours_xdg_cache_home(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert default_root() == tmp_path / "airgap-kit"
+
+
+def test_blob_is_stored_under_its_hash_and_a_corrupt_one_is_dropped(tmp_path: Path) -> None:
+    cache = Cache(tmp_path)
+    data = b"wheel bytes"
+    sha = hashlib.sha256(data).hexdigest()
+    tmp = tmp_path / "incoming"
+    tmp.write_bytes(data)
+    stored = cache.adopt_blob(tmp, sha)
+    assert stored == cache.blob_path(sha) and stored.read_bytes() == data
+    assert cache.verify_blob(sha)
+    stored.write_bytes(b"bit rot")
+    assert not cache.verify_blob(sha)
+    assert not cache.has_blob(sha)
+
+
+def test_pages_round_trip_by_url(tmp_path: Path) -> None:
+    cache = Cache(tmp_path)
+    assert cache.get_page("https://example.invalid/simple/x/") is None
+    cache.put_page("https://example.invalid/simple/x/", b"{}")
+    assert cache.get_page("https://example.invalid/simple/x/") == b"{}"

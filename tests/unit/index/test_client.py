@@ -1,0 +1,283 @@
+"""bundler.index: page parsing, sources, page cache / offline, PEP 658 metadata + fallback."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+from packaging.specifiers import SpecifierSet
+from packaging.version import Version
+
+from bundler.errors import HashMismatch, IndexUnavailable, PackageNotFound
+from bundler.fs.cache import Cache
+from bundler.fs.hashing import sha256_file
+from bundler.index.client import Index
+from bundler.index.pages import parse_html_page, parse_json_page
+from bundler.models.metadata import parse_metadata, read_wheel_metadata
+from tests.fakeindex import FakeIndex, build_sdist, build_wheel
+
+pytestmark = pytest.mark.usefixtures("fast_retries")
+
+
+def make_index(fake: FakeIndex | None, tmp_path: Path, **kwargs: object) -> Index:
+    urls = [fake.url] if fake is not None else []
+    find_links = kwargs.pop("find_links", [])
+    return Index(urls, find_links, Cache(tmp_path / "cache"), **kwargs)  # type: ignore[arg-type]
+
+
+# -- parsing ----------------------------------------------------------------------------------
+
+
+def test_json_page_fields_and_relative_urls() -> None:
+    body = b"""{"meta": {"api-version": "1.1"}, "name": "a", "files": [
+      {"filename": "a-1.0-py3-none-any.whl", "url": "../../f/a-1.0-py3-none-any.whl",
+       "hashes": {"sha256": "AB12"}, "requires-python": ">=3.6", "yanked": "broken",
+       "core-metadata": {"sha256": "cd34"}, "size": 10},
+      {"filename": "a-0.9.tar.gz", "url": "https://files.example/a-0.9.tar.gz#sha256=ee",
+       "hashes": {}, "yanked": true, "dist-info-metadata": true},
+      {"filename": "a-0.8.tar.gz", "url": "a-0.8.tar.gz", "hashes": {}, "yanked": false}]}"""
+    links = parse_json_page(body, "https://idx.example/simple/a/")
+    first, second, third = links
+    assert first.url == "https://idx.example/f/a-1.0-py3-none-any.whl"
+    assert (first.sha256, first.size, first.requires_python) == ("AB12", 10, ">=3.6")
+    assert (first.yanked, first.metadata) == ("broken", "cd34")
+    assert (second.url, second.sha256) == ("https://files.example/a-0.9.tar.gz", "ee")
+    assert (second.yanked, second.metadata) == ("", True)
+    assert (third.yanked, third.metadata) == (None, None)
+
+
+def test_html_page_attributes_are_unescaped() -> None:
+    body = b"""<html><body>
+      <a href="../../f/a-1.0.tar.gz#sha256=ff00" data-requires-python="&gt;=3.6,&lt;4"
+         data-yanked="" data-core-metadata="sha256=aa">a-1.0.tar.gz</a>
+      <a href="/f/a-2.0-py3-none-any.whl" data-yanked="bad build"
+         data-dist-info-metadata="true">x</a>
+      <a href="/f/a-3.0-py3-none-any.whl" data-core-metadata="false">y</a>
+      <a>no href</a></body></html>"""
+    links = parse_html_page(body, "https://idx.example/simple/a/")
+    assert [x.filename for x in links] == [
+        "a-1.0.tar.gz",
+        "a-2.0-py3-none-any.whl",
+        "a-3.0-py3-none-any.whl",
+    ]
+    one, two, three = links
+    assert one.url == "https://idx.example/f/a-1.0.tar.gz" and one.sha256 == "ff00"
+    assert one.requires_python == ">=3.6,<4" and one.yanked == "" and one.metadata == "aa"
+    assert two.yanked == "bad build" and two.metadata is True
+    assert three.yanked is None and three.metadata is None
+
+
+def test_metadata_parsing_and_invalid_requirement() -> None:
+    meta = parse_metadata(
+        b"Metadata-Version: 2.1\nName: Foo\nVersion: 1.0\nRequires-Python: >=3.6\n"
+        b"License: UNKNOWN\nRequires-Dist: bar (>=1.0) ; extra == 'x'\n\n",
+        "foo",
+    )
+    assert meta.name == "Foo" and meta.version == Version("1.0")
+    assert meta.requires_python == SpecifierSet(">=3.6") and meta.license is None
+    assert str(meta.requires_dist[0]) == 'bar>=1.0; extra == "x"'
+    with pytest.raises(Exception, match="invalid Requires-Dist"):
+        parse_metadata(b"Name: Foo\nVersion: 1.0\nRequires-Dist: ???\n\n", "foo")
+
+
+def test_read_wheel_metadata(tmp_path: Path) -> None:
+    wheel = build_wheel(tmp_path, "my-pkg", "2.0", requires_dist=["x>=1"])
+    meta = read_wheel_metadata(wheel)
+    assert (meta.name, str(meta.version), [str(r) for r in meta.requires_dist]) == (
+        "my-pkg",
+        "2.0",
+        ["x>=1"],
+    )
+
+
+# -- sources ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("json_api", [True, False], ids=["pep691-json", "pep503-html"])
+def test_files_from_index(fake_index: FakeIndex, tmp_path: Path, json_api: bool) -> None:
+    fake_index.json = json_api
+    whl = fake_index.add_wheel("Foo.Bar", "1.0", requires_python=">=3.6", yanked="oops")
+    fake_index.add_sdist("foo-bar", "0.9")
+    fake_index.add_wheel("other", "1.0")
+    files = make_index(fake_index, tmp_path).files("FOO_bar")
+    assert [f.filename for f in files] == [whl.filename, "foo_bar-0.9.tar.gz"]
+    wheel = files[0]
+    assert wheel.project == "foo-bar" and wheel.version == Version("1.0") and wheel.is_wheel
+    assert wheel.url == f"{fake_index.base}/files/{whl.filename}"
+    assert wheel.sha256 and len(wheel.sha256) == 64
+    assert (wheel.requires_python, wheel.yanked) == (">=3.6", "oops")
+    assert wheel.metadata_url == wheel.url + ".metadata" and wheel.metadata_sha256
+    assert files[1].metadata_url is None and not files[1].is_wheel
+
+
+def test_find_links_directory_and_page(fake_index: FakeIndex, tmp_path: Path) -> None:
+    local = tmp_path / "local"
+    build_wheel(local, "foo", "2.0")
+    build_sdist(local, "foo", "2.0")
+    (local / "notes.txt").write_text("not a distribution")
+    fake_index.add_wheel("foo", "1.0")
+    fake_index.add_wheel("foo", "2.0")  # same filename as the local one: first source wins
+    index = Index([], [str(local), fake_index.find_links_url], Cache(tmp_path / "cache"), retries=0)
+    files = index.files("foo")
+    by_name = {f.filename: f for f in files}
+    assert set(by_name) == {
+        "foo-2.0-py3-none-any.whl",
+        "foo-2.0.tar.gz",
+        "foo-1.0-py3-none-any.whl",
+    }
+    assert by_name["foo-2.0-py3-none-any.whl"].url.startswith("file://")
+    assert by_name["foo-1.0-py3-none-any.whl"].url.startswith(fake_index.base)
+    local_sha = by_name["foo-2.0.tar.gz"].sha256
+    assert local_sha is not None and len(local_sha) == 64
+
+
+def test_unknown_project_is_package_not_found(fake_index: FakeIndex, tmp_path: Path) -> None:
+    fake_index.add_wheel("foo", "1.0")
+    with pytest.raises(PackageNotFound, match=r"no package named 'nope' on http://127\.0\.0\.1"):
+        make_index(fake_index, tmp_path).files("nope")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_unreachable_index_names_the_url(tmp_path: Path) -> None:
+    url = f"http://127.0.0.1:{free_port()}/simple/"
+    index = Index([url], [], Cache(tmp_path / "cache"), retries=1, timeout=2)
+    with pytest.raises(IndexUnavailable, match=rf"cannot reach {url}foo/.*2 attempts"):
+        index.files("foo")
+
+
+def test_transient_errors_are_retried(fake_index: FakeIndex, tmp_path: Path) -> None:
+    fake_index.add_wheel("foo", "1.0")
+    fake_index.fail_times["/simple/foo/"] = 2
+    assert len(make_index(fake_index, tmp_path, retries=2).files("foo")) == 1
+    assert fake_index.requests.count("/simple/foo/") == 3
+
+
+def test_retries_exhausted(fake_index: FakeIndex, tmp_path: Path) -> None:
+    fake_index.add_wheel("foo", "1.0")
+    fake_index.fail_times["/simple/foo/"] = 5
+    with pytest.raises(IndexUnavailable, match=r"HTTP 503.*gave up after 3 attempts"):
+        make_index(fake_index, tmp_path, retries=2).files("foo")
+
+
+def test_offline_uses_the_page_cache_only(fake_index: FakeIndex, tmp_path: Path) -> None:
+    fake_index.add_wheel("foo", "1.0")
+    online = make_index(fake_index, tmp_path).files("foo")
+    with pytest.raises(PackageNotFound):
+        make_index(fake_index, tmp_path).files("absent")
+    fake_index.stop()
+    offline = make_index(fake_index, tmp_path, offline=True)
+    assert offline.files("foo") == online
+    with pytest.raises(PackageNotFound):  # the 404 was cached too
+        offline.files("absent")
+    with pytest.raises(IndexUnavailable, match=r"not in the cache \(--offline\)"):
+        offline.files("never-asked")
+
+
+# -- metadata ---------------------------------------------------------------------------------
+
+
+def test_metadata_from_pep658_downloads_no_wheel(fake_index: FakeIndex, tmp_path: Path) -> None:
+    fake_index.add_wheel("foo", "1.0", requires_dist=["bar>=2; python_version < '3.7'"])
+    index = make_index(fake_index, tmp_path)
+    meta = index.metadata(index.files("foo")[0])
+    assert [str(r) for r in meta.requires_dist] == ['bar>=2; python_version < "3.7"']
+    assert fake_index.downloads() == []
+    assert "/files/foo-1.0-py3-none-any.whl.metadata" in fake_index.requests
+
+
+def test_metadata_falls_back_to_the_wheel(fake_index: FakeIndex, tmp_path: Path) -> None:
+    fake_index.pep658 = False
+    served = fake_index.add_wheel("foo", "1.0", requires_python=">=3.6")
+    index = make_index(fake_index, tmp_path)
+    file = index.files("foo")[0]
+    assert file.metadata_url is None
+    meta = index.metadata(file)
+    assert meta.requires_python == SpecifierSet(">=3.6")
+    assert fake_index.downloads() == [served.filename]
+    assert file.sha256 and index.cache.has_blob(file.sha256)  # the later download is a hit
+
+
+def test_metadata_hash_mismatch(fake_index: FakeIndex, tmp_path: Path) -> None:
+    fake_index.add_wheel("foo", "1.0", tamper_metadata=True)
+    index = make_index(fake_index, tmp_path)
+    with pytest.raises(HashMismatch, match=r"foo-1\.0-py3-none-any\.whl\.metadata"):
+        index.metadata(index.files("foo")[0])
+
+
+def test_wheel_hash_mismatch_when_reading_metadata(fake_index: FakeIndex, tmp_path: Path) -> None:
+    fake_index.pep658 = False
+    fake_index.add_wheel("foo", "1.0", tamper=True)
+    index = make_index(fake_index, tmp_path)
+    with pytest.raises(HashMismatch, match=r"mismatch for foo-1\.0-py3-none-any\.whl from http"):
+        index.metadata(index.files("foo")[0])
+
+
+def test_offline_metadata_from_cache(fake_index: FakeIndex, tmp_path: Path) -> None:
+    fake_index.add_wheel("foo", "1.0", requires_dist=["bar"])
+    fake_index.add_wheel("old", "1.0", metadata=False)
+    index = make_index(fake_index, tmp_path)
+    for name in ("foo", "old"):
+        index.metadata(index.files(name)[0])
+    fake_index.stop()
+    offline = make_index(fake_index, tmp_path, offline=True)
+    assert [str(r) for r in offline.metadata(offline.files("foo")[0]).requires_dist] == ["bar"]
+    assert offline.metadata(offline.files("old")[0]).name == "old"
+
+
+def test_metadata_must_match_filename(tmp_path: Path) -> None:
+    wheel = build_wheel(tmp_path / "w", "foo", "1.0")
+    wrong = wheel.with_name("foo-1.1-py3-none-any.whl")
+    wheel.rename(wrong)
+    index = Index([], [str(wrong.parent)], Cache(tmp_path / "cache"))
+    with pytest.raises(IndexUnavailable, match=r"its metadata says foo 1\.0"):
+        index.metadata(index.files("foo")[0])
+
+
+def test_local_project_is_answered_only_from_its_own_directory(
+    fake_index: FakeIndex, tmp_path: Path
+) -> None:
+    """A project built here (fetch's local project) is never replaced by an index's file of the
+    same filename, nor mixed with the index's other versions; other projects still come from
+    the index and find-links."""
+    local = tmp_path / "local"
+    mine = build_wheel(local, "asciivideo", "0.1.0", summary="built here")
+    fake_index.add_wheel("asciivideo", "0.1.0")  # same filename, other bytes
+    fake_index.add_wheel("asciivideo", "0.2.0")
+    fake_index.add_wheel("lib", "1.0")
+    links = tmp_path / "links"
+    build_wheel(links, "asciivideo", "0.1.0", summary="in --find-links")
+    index = Index(
+        [fake_index.url],
+        [str(links)],
+        Cache(tmp_path / "cache"),
+        local_projects={"AsciiVideo": local},
+    )
+    files = index.files("asciivideo")
+    assert [(f.filename, f.url, f.sha256) for f in files] == [
+        (mine.name, mine.resolve().as_uri(), sha256_file(mine))
+    ]
+    assert index.metadata(files[0]).summary == "built here"
+    assert "/simple/asciivideo/" not in fake_index.requests
+    assert [f.filename for f in index.files("lib")] == ["lib-1.0-py3-none-any.whl"]
+    assert str(local) in index.describe_sources()
+
+
+def test_local_project_directory_without_its_wheel_is_package_not_found(
+    fake_index: FakeIndex, tmp_path: Path
+) -> None:
+    fake_index.add_wheel("asciivideo", "0.1.0")
+    (tmp_path / "local").mkdir()
+    index = Index(
+        [fake_index.url],
+        [],
+        Cache(tmp_path / "cache"),
+        local_projects={"asciivideo": tmp_path / "local"},
+    )
+    with pytest.raises(PackageNotFound, match="local project 'asciivideo'"):
+        index.files("asciivideo")

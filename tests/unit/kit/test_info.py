@@ -1,0 +1,165 @@
+"""bundler.kit.info / `bundler inspect`: read from the archive stream, summary, HTML page.
+
+Kits are packed from the HAND-MADE wheelhouse of tests/unit/handmade_kit.py. The page is
+rendered in a real browser by tests/integration/test_report_chromium.py.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tarfile
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from bundler.cli import main
+from bundler.errors import BadInput
+from bundler.kit import info as kitinfo
+from bundler.kit import pack
+from tests.unit.kit.handmade_kit import handmade_inputs, pack_inputs
+from tests.unit.kit.pysource_kit import FIT_3_6_10, python_tarballs
+
+
+def _kit(
+    tmp_path: Path, split: int | None = None, python: tuple[str, ...] = (), **kw: bool
+) -> pack.PackResult:
+    """A kit packed from handmade inputs (plus fake CPython tarballs of `python` versions)."""
+    inputs = handmade_inputs(tmp_path / "in", **kw)
+    if python:
+        python_tarballs(inputs["sources"], *python)
+    return pack_inputs(inputs, tmp_path / "out" / "kit-demo.tar.gz", split=split)
+
+
+def _tree(root: Path) -> list[str]:
+    return sorted(str(p) for p in root.rglob("*"))
+
+
+def test_reads_archive_without_unpacking(tmp_path: Path) -> None:
+    kit = _kit(tmp_path).archive
+    before = _tree(tmp_path)
+    info = kitinfo.read([kit])
+    assert _tree(tmp_path) == before
+    assert info.name == "kit-demo"
+    assert info.target is not None and info.target.python_version == "3.6.15"
+    assert (info.count("app"), info.count("bootstrap")) == (2, 0)
+    assert info.python_source == "Python-3.6.15.tgz"
+    assert len(info.files) == 15
+    assert info.system["system_packages"] == ["glib2", "libSM"]
+    zlib = next(r for r in info.source_rows if r["filename"] == "zlib-9.9.tar.gz")
+    assert zlib["project"] == "zlib" and zlib["version"] == "9.9" and len(zlib["sha256"]) == 64
+
+
+def test_summary_lines(tmp_path: Path) -> None:
+    lines = kitinfo.read([_kit(tmp_path).archive]).lines()
+    text = "\n".join(lines)
+    assert lines[0].startswith("kit: kit-demo  (15 files, ")
+    assert "target: CPython 3.6.15 (cp36m), manylinux1_x86_64" in text
+    assert "python: 3.6.15  CPython source: Python-3.6.15.tgz" in text
+    assert "packages: 2 app, 0 pip bootstrap" in text
+    assert "  demolib==1.2  MIT  demolib-1.2-cp36-cp36m-manylinux1_x86_64.whl" in lines
+    assert "system packages (centos7): glib2, libSM" in lines
+
+
+def test_split_parts_and_unpacked_dir_give_the_same_info(tmp_path: Path) -> None:
+    whole = kitinfo.read([_kit(tmp_path / "a").archive]).summary()
+    split = _kit(tmp_path / "b", split=2048)
+    assert kitinfo.read([split.parts[0]]).summary() == whole
+    assert kitinfo.read(list(split.parts)).summary() == whole
+
+
+def test_kit_without_cpython_source(tmp_path: Path) -> None:
+    info = kitinfo.read([_kit(tmp_path, with_python_source=False).archive])
+    assert info.python_source is None
+    assert "CPython source: NONE" in "\n".join(info.lines())
+    assert "No CPython source in this kit" in kitinfo.render_html(info)
+
+
+def test_html_is_self_contained_and_complete(tmp_path: Path) -> None:
+    info = kitinfo.read([_kit(tmp_path).archive])
+    html = kitinfo.render_html(info)
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html), "external asset"
+    assert "<link" not in html and "<script" not in html and "@import" not in html
+    assert "<svg" in html and html.count('class="node') == 2 and html.count('class="edge"') == 1
+    for p in info.packages:
+        assert p["sha256"] in html and p["filename"] in html
+    assert "MIT" in html and "libSM" in html and "glib2" in html
+    assert "CPython 3.6.15 (cp36m), manylinux1_x86_64" in html
+    assert "zlib-9.9.tar.gz" in html
+
+
+def test_graph_puts_roots_left_and_dependencies_right() -> None:
+    manifest = {
+        "requirements": ["app==1"],
+        "packages": [
+            {"name": n, "version": "1", "role": "app"} for n in ("app", "mid", "leaf", "orphan")
+        ]
+        + [{"name": "pip", "version": "21.3.1", "role": "bootstrap"}],
+        "edges": [["app", "mid"], ["mid", "leaf"], ["app", "leaf"], ["leaf", "app"]],
+    }
+    graph = kitinfo.dependency_graph(manifest)
+    x = {n.name: n.x for n in graph.nodes}
+    assert x["app"] < x["mid"] < x["leaf"]
+    assert x["orphan"] == x["app"]
+    assert "pip" not in x
+    assert {n.name for n in graph.nodes if n.root} == {"app"}
+    assert graph.width >= max(x.values()) + graph.node_w
+
+
+def test_cli_inspect_text_json_html(tmp_path: Path) -> None:
+    kit = _kit(tmp_path).archive
+    runner = CliRunner()
+    text = runner.invoke(main, ["inspect", str(kit)])
+    assert text.exit_code == 0, text.output
+    assert "packages: 2 app, 0 pip bootstrap" in text.output
+    as_json = runner.invoke(main, ["inspect", str(kit), "--json"])
+    summary = json.loads(as_json.output)
+    assert summary["python_version"] == "3.6.15" and summary["packages"] == {
+        "app": 2,
+        "bootstrap": 0,
+    }
+    report = tmp_path / "report.html"
+    html = runner.invoke(main, ["inspect", str(kit), "--html", str(report)])
+    assert html.exit_code == 0 and report.read_text().startswith("<!DOCTYPE html>")
+
+
+def test_not_a_kit_is_a_user_error(tmp_path: Path) -> None:
+    (tmp_path / "d").mkdir()
+    with pytest.raises(BadInput):
+        kitinfo.read([tmp_path / "d"])
+    junk = tmp_path / "kit-x.tar.gz"
+    junk.write_bytes(b"\x1f\x8b junk")
+    result = CliRunner().invoke(main, ["inspect", str(junk)])
+    assert result.exit_code == 2
+
+
+def test_same_minor_cpython_source_is_shown_with_both_versions(tmp_path: Path) -> None:
+    result = _kit(tmp_path, python=("3.6.10",))
+    info = kitinfo.read([result.archive])
+    fit = FIT_3_6_10
+    assert info.python_source == "Python-3.6.10.tgz"
+    lines = info.lines()
+    assert "python: 3.6.15  CPython source: Python-3.6.10.tgz" in lines
+    assert f"  {fit}" in lines
+    summary = info.summary()
+    assert (summary["python_version"], summary["python_source_version"]) == ("3.6.15", "3.6.10")
+    assert summary["python_source_fit"] == fit
+    unpacked = tmp_path / "u"
+    with tarfile.open(result.archive) as tar:
+        tar.extractall(unpacked, filter="data")
+    assert kitinfo.read([unpacked / "kit-demo"]).summary() == summary
+    assert "No CPython source in this kit" not in kitinfo.render_html(info)
+
+
+def test_exact_cpython_source_has_no_second_line(tmp_path: Path) -> None:
+    info = kitinfo.read([_kit(tmp_path, python=("3.6.15",)).archive])
+    assert info.summary()["python_source_version"] == "3.6.15"
+    assert not any("wheelhouse resolved for" in line for line in info.lines())
+
+
+def test_cpython_source_of_another_minor_is_none(tmp_path: Path) -> None:
+    info = kitinfo.read([_kit(tmp_path, python=("3.7.9",)).archive])
+    assert info.python_source is None
+    assert info.summary()["python_source_fit"] is None
+    assert "CPython source: NONE" in "\n".join(info.lines())

@@ -1,0 +1,372 @@
+"""bundler.kit.pack / `bundler pack`: layout, checksums, reproducibility, split, README, refusals.
+
+Inputs are the HAND-MADE wheelhouse of tests/unit/handmade_kit.py (see its docstring).
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import subprocess
+import tarfile
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from bundler.cli import main
+from bundler.errors import BadInput
+from bundler.kit import pack
+from tests.unit.kit.handmade_kit import handmade_inputs
+from tests.unit.kit.handmade_kit import pack_inputs as _pack
+from tests.unit.kit.pysource_kit import FIT_3_6_10, python_tarballs, rebuild_demoapp
+
+
+@pytest.fixture
+def inputs(tmp_path: Path) -> dict[str, Path]:
+    return handmade_inputs(tmp_path / "in")
+
+
+def test_layout_one_top_dir_with_every_part(inputs: dict[str, Path], tmp_path: Path) -> None:
+    result = _pack(inputs, tmp_path / "kit-demo.tar.gz")
+    with tarfile.open(result.archive) as tar:
+        names = tar.getnames()
+    assert all(n == "kit-demo" or n.startswith("kit-demo/") for n in names)
+    for required in (
+        "README.txt",
+        "SHA256SUMS",
+        "sbom.cdx.json",
+        "Vagrantfile",
+        "wheelhouse/manifest.json",
+        "wheelhouse/requirements.lock",
+        "wheelhouse/install.sh",
+        "wheelhouse/system-packages.yml",
+        "wheelhouse/demoapp-1.0-py3-none-any.whl",
+        "sources/Python-3.6.15.tgz",
+        "sources/zlib-9.9.tar.gz",
+        "playbooks/site.yml",
+        "playbooks/inventory/hosts.example.ini",
+    ):
+        assert f"kit-demo/{required}" in names, required
+    assert result.python_source == "Python-3.6.15.tgz"
+    assert result.notes == []
+
+
+def test_members_are_normalised_and_sorted(inputs: dict[str, Path], tmp_path: Path) -> None:
+    result = _pack(inputs, tmp_path / "kit-demo.tar.gz")
+    with tarfile.open(result.archive) as tar:
+        members = tar.getmembers()
+    assert [m.name for m in members] == sorted(m.name for m in members)
+    for m in members:
+        assert (m.mtime, m.uid, m.gid, m.uname, m.gname) == (pack.DEFAULT_EPOCH, 0, 0, "", "")
+        assert m.isdir() or m.isreg()
+        expected = 0o755 if m.isdir() or m.name.endswith("install.sh") else 0o644
+        assert m.mode == expected, m.name
+    header = result.archive.read_bytes()[:10]
+    assert header[3] & 0x08 == 0, "gzip header must not carry a file name"
+    assert header[4:8] == b"\0\0\0\0", "gzip header mtime must be 0"
+
+
+def test_two_packs_of_the_same_inputs_are_byte_identical(
+    inputs: dict[str, Path], tmp_path: Path
+) -> None:
+    first = _pack(inputs, tmp_path / "a" / "kit-demo.tar.gz")
+    for path in inputs["wheelhouse"].iterdir():  # new mtimes and modes must not matter
+        os.utime(path, (1_700_000_000, 1_700_000_000))
+    (inputs["playbooks"] / "site.yml").chmod(0o600)
+    second = _pack(inputs, tmp_path / "b" / "kit-demo.tar.gz")
+    assert first.archive.read_bytes() == second.archive.read_bytes()
+    assert first.sha256 == second.sha256 == hashlib.sha256(first.archive.read_bytes()).hexdigest()
+
+
+def test_source_date_epoch_sets_every_mtime(
+    inputs: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1600000000")
+    result = _pack(inputs, tmp_path / "kit-demo.tar.gz")
+    with tarfile.open(result.archive) as tar:
+        assert {m.mtime for m in tar.getmembers()} == {1600000000}
+
+
+def test_sha256sums_covers_every_file_and_passes_sha256sum(
+    inputs: dict[str, Path], tmp_path: Path
+) -> None:
+    result = _pack(inputs, tmp_path / "kit-demo.tar.gz")
+    out = tmp_path / "x"
+    out.mkdir()
+    subprocess.run(["tar", "xzf", str(result.archive), "-C", str(out)], check=True)
+    kit = out / "kit-demo"
+    listed = [line.split("  ", 1)[1] for line in (kit / "SHA256SUMS").read_text().splitlines()]
+    files = sorted(p.relative_to(kit).as_posix() for p in kit.rglob("*") if p.is_file())
+    assert sorted([*listed, "SHA256SUMS"]) == files
+    check = subprocess.run(["sha256sum", "-c", "SHA256SUMS"], cwd=kit, capture_output=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+    whole = subprocess.run(
+        ["sha256sum", "-c", result.checksum_file.name], cwd=tmp_path, capture_output=True
+    )
+    assert whole.returncode == 0, whole.stdout
+
+
+def test_readme_lists_contents_and_commands(inputs: dict[str, Path], tmp_path: Path) -> None:
+    result = _pack(inputs, tmp_path / "kit-demo.tar.gz")
+    with tarfile.open(result.archive) as tar:
+        f = tar.extractfile("kit-demo/README.txt")
+        assert f is not None
+        readme = f.read().decode()
+    assert "CPython 3.6.15 (cp36m), manylinux1_x86_64" in readme
+    assert "sources/Python-3.6.15.tgz: the playbooks build it" in readme
+    assert "demolib                      1.2            MIT" in readme
+    assert "sha256sum -c SHA256SUMS" in readme
+    assert "bundler verify kit-demo.tar.gz" in readme
+    assert "-e python_version=3.6.15" in readme
+    assert "glib2, libSM" in readme
+
+
+def test_kit_without_cpython_source_says_so(tmp_path: Path) -> None:
+    inputs = handmade_inputs(tmp_path / "in", with_python_source=False)
+    result = _pack(inputs, tmp_path / "kit-demo.tar.gz")
+    assert result.python_source is None
+    assert any("no CPython source" in n for n in result.notes)
+    with tarfile.open(result.archive) as tar:
+        f = tar.extractfile("kit-demo/README.txt")
+        assert f is not None
+        readme = f.read().decode()
+    assert "NONE. This kit carries no CPython source" in readme
+    assert "-e python_build=false" in readme
+
+
+def test_split_parts_rejoin_to_the_recorded_hash(inputs: dict[str, Path], tmp_path: Path) -> None:
+    whole = _pack(inputs, tmp_path / "whole" / "kit-demo.tar.gz")
+    result = _pack(inputs, tmp_path / "split" / "kit-demo.tar.gz", split=2048)
+    assert not result.archive.exists()
+    assert [p.name for p in result.parts] == [
+        f"kit-demo.tar.gz.part{i:03d}" for i in range(len(result.parts))
+    ]
+    assert len(result.parts) >= 2
+    assert all(p.stat().st_size <= 2048 for p in result.parts)
+    joined = b"".join(p.read_bytes() for p in result.parts)
+    assert joined == whole.archive.read_bytes()
+    assert result.checksum_file.read_text() == f"{whole.sha256}  kit-demo.tar.gz\n"
+
+
+def test_repack_with_fewer_parts_removes_stale_parts(
+    inputs: dict[str, Path], tmp_path: Path
+) -> None:
+    out = tmp_path / "kit-demo.tar.gz"
+    many = _pack(inputs, out, split=1024)
+    few = _pack(inputs, out, split=1 << 20)
+    assert len(many.parts) > 1 and len(few.parts) == 1
+    assert sorted(p.name for p in tmp_path.glob("kit-demo.tar.gz.part*")) == [
+        "kit-demo.tar.gz.part000"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "size"),
+    [
+        ("700M", 700 << 20),
+        ("4G", 4 << 30),
+        ("4GiB", 4 << 30),
+        ("4GB", 4_000_000_000),
+        ("2048", 2048),
+    ],
+)
+def test_parse_size(text: str, size: int) -> None:
+    assert pack.parse_size(text) == size
+
+
+@pytest.mark.parametrize("text", ["", "lots", "1.5G", "10"])
+def test_parse_size_refuses(text: str) -> None:
+    with pytest.raises(BadInput):
+        pack.parse_size(text)
+
+
+def test_refusals_are_user_errors(inputs: dict[str, Path], tmp_path: Path) -> None:
+    with pytest.raises(BadInput, match=r"kit-NAME\.tar\.gz"):
+        _pack(inputs, tmp_path / "kit.zip")
+    (inputs["wheelhouse"] / "install.sh").unlink()
+    with pytest.raises(BadInput, match=r"install\.sh"):
+        _pack(inputs, tmp_path / "kit-demo.tar.gz")
+
+
+def test_source_changed_since_fetch_source_is_refused(
+    inputs: dict[str, Path], tmp_path: Path
+) -> None:
+    (inputs["sources"] / "zlib-9.9.tar.gz").write_bytes(b"swapped after fetch-source")
+    with pytest.raises(BadInput, match=r"zlib-9\.9\.tar\.gz: sha256 .* differs"):
+        _pack(inputs, tmp_path / "kit-demo.tar.gz")
+    assert not (tmp_path / "kit-demo.tar.gz").exists()
+
+
+def test_cli_pack_reports_missing_cpython_source(tmp_path: Path) -> None:
+    inputs = handmade_inputs(tmp_path / "in", with_python_source=False)
+    out = tmp_path / "kit-demo.tar.gz"
+    result = CliRunner().invoke(
+        main,
+        [
+            "pack",
+            "--wheelhouse",
+            str(inputs["wheelhouse"]),
+            "--sources",
+            str(inputs["sources"]),
+            "--playbooks",
+            str(inputs["playbooks"]),
+            "--vagrantfile",
+            str(inputs["vagrantfile"]),
+            "-o",
+            str(out),
+            "--split",
+            "1K",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "CPython source: NONE" in result.output
+    assert "note: no CPython source in the kit" in result.output
+    assert (tmp_path / "kit-demo.tar.gz.part000").is_file()
+    with gzip.open(tmp_path / "kit-demo.tar.gz.part000") as f:
+        assert f.read(1)  # the first part starts the gzip stream
+
+
+def test_default_name_from_manifest(inputs: dict[str, Path]) -> None:
+    assert pack.default_name(inputs["wheelhouse"]) == "kit-demoapp-py3.6.15-manylinux1_x86_64"
+
+
+# -- the CPython source: same X.Y, other patch release (issue 5's 3.6.10, issue 2's 3.6.15) ------
+
+
+def _readme(archive: Path, name: str = "kit-demo") -> str:
+    with tarfile.open(archive) as tar:
+        f = tar.extractfile(f"{name}/README.txt")
+        assert f is not None
+        return f.read().decode()
+
+
+def test_same_minor_cpython_source_is_the_kits_interpreter(
+    inputs: dict[str, Path], tmp_path: Path
+) -> None:
+    python_tarballs(inputs["sources"], "3.6.10")
+    result = _pack(inputs, tmp_path / "kit-demo.tar.gz")
+    fit = FIT_3_6_10
+    assert result.python is not None
+    assert (result.python_source, result.python.version) == ("Python-3.6.10.tgz", "3.6.10")
+    assert result.python.describe() == fit
+    assert any(n.startswith(fit) for n in result.notes), result.notes
+    readme = _readme(result.archive)
+    assert "sources/Python-3.6.10.tgz: the playbooks build it" in readme
+    assert fit in readme
+    assert "-e python_version=3.6.10" in readme
+    assert "NONE" not in readme and "python_build=false" not in readme
+
+
+def test_cli_pack_says_which_cpython_and_which_wheelhouse(
+    inputs: dict[str, Path], tmp_path: Path
+) -> None:
+    python_tarballs(inputs["sources"], "3.6.10")
+    result = CliRunner().invoke(
+        main,
+        [
+            "pack", "--wheelhouse", str(inputs["wheelhouse"]), "--sources", str(inputs["sources"]),
+            "--playbooks", str(inputs["playbooks"]), "--vagrantfile", str(inputs["vagrantfile"]),
+            "-o", str(tmp_path / "kit-demo.tar.gz"),
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "CPython source: sources/Python-3.6.10.tgz" in result.output
+    assert f"note: {FIT_3_6_10}" in result.output
+
+
+def test_exact_cpython_source_wins_over_another_patch_release(
+    inputs: dict[str, Path], tmp_path: Path
+) -> None:
+    python_tarballs(inputs["sources"], "3.6.10", "3.6.15", "3.6.12")
+    result = _pack(inputs, tmp_path / "kit-demo.tar.gz")
+    assert result.python is not None
+    assert (result.python_source, result.python.version) == ("Python-3.6.15.tgz", "3.6.15")
+    assert result.notes == []
+
+
+def test_newest_patch_release_of_the_same_minor_is_chosen(
+    inputs: dict[str, Path], tmp_path: Path
+) -> None:
+    python_tarballs(inputs["sources"], "3.6.9", "3.6.10", "3.7.9")
+    result = _pack(inputs, tmp_path / "kit-demo.tar.gz")
+    assert result.python_source == "Python-3.6.10.tgz"
+
+
+def test_cpython_source_of_another_minor_is_not_the_interpreter(
+    inputs: dict[str, Path], tmp_path: Path
+) -> None:
+    python_tarballs(inputs["sources"], "3.7.9")
+    result = _pack(inputs, tmp_path / "kit-demo.tar.gz")
+    assert result.python is None and result.python_source is None
+    assert any(
+        "sources/ has Python-3.7.9.tgz but the wheelhouse targets CPython 3.6.15" in n
+        for n in result.notes
+    ), result.notes
+    readme = _readme(result.archive)
+    assert "NONE. This kit carries no CPython source" in readme
+    assert "-e python_build=false" in readme
+
+
+@pytest.mark.parametrize(
+    ("requires", "requires_python", "why"),
+    [
+        (
+            ("demolib>=1.0", "backport; python_full_version < '3.6.12'"),
+            None,
+            'requires backport; python_full_version < "3.6.12" on the target, but the lock '
+            "has no backport",
+        ),
+        (("demolib>=1.0",), ">=3.6.12", "Requires-Python >=3.6.12 excludes CPython 3.6.10"),
+    ],
+)
+def test_same_minor_source_the_wheelhouse_does_not_hold_for_is_refused(
+    inputs: dict[str, Path],
+    tmp_path: Path,
+    requires: tuple[str, ...],
+    requires_python: str | None,
+    why: str,
+) -> None:
+    rebuild_demoapp(inputs["wheelhouse"], requires, requires_python)
+    exact = _pack(inputs, tmp_path / "exact" / "kit-demo.tar.gz")  # fine for 3.6.15 itself
+    assert exact.python_source == "Python-3.6.15.tgz"
+    python_tarballs(inputs["sources"], "3.6.10")
+    with pytest.raises(BadInput) as err:
+        _pack(inputs, tmp_path / "kit-demo.tar.gz")
+    message = str(err.value)
+    assert message.startswith("sources/Python-3.6.10.tgz would be the kit's interpreter")
+    assert why in message
+    assert "re-fetch with --python 3.6.10" in message
+    assert "\n" not in message
+    assert not (tmp_path / "kit-demo.tar.gz").exists()
+
+
+# -- README: deploy from playbooks/ so that playbooks/ansible.cfg is read -----------------------
+
+
+@pytest.mark.parametrize("with_python_source", [True, False])
+def test_readme_deploy_commands_run_from_the_playbooks_directory(
+    tmp_path: Path, with_python_source: bool
+) -> None:
+    inputs = handmade_inputs(tmp_path / "in", with_python_source=with_python_source)
+    (inputs["playbooks"] / "ansible.cfg").write_text("[defaults]\nroles_path = roles\n")
+    result = _pack(inputs, tmp_path / "kit-demo.tar.gz")
+    readme = _readme(result.archive)
+    with tarfile.open(result.archive) as tar:
+        names = set(tar.getnames())
+    step = readme[readme.index("2. Deploy with Ansible") : readme.index("3. Or")]
+    commands = [ln.strip() for ln in step.splitlines() if ln.startswith("     ")]
+    assert commands[0] == "cd playbooks"
+    assert commands[1] == "cp inventory/hosts.example.ini inventory/hosts.ini   # then edit"
+    assert commands[2] == "ansible-playbook -i inventory/hosts.ini site.yml \\"
+    assert commands[-1] == "cd .."
+    assert "playbooks/site.yml" not in step and "-i playbooks/" not in step
+    # every relative path of the commands exists under the kit's playbooks/
+    for rel in ("inventory/hosts.example.ini", "site.yml", "ansible.cfg"):
+        assert f"kit-demo/playbooks/{rel}" in names, rel
+    assert "defaults to the parent of\n   playbooks/, i.e. this kit" in step
+    assert "kit_dir" in step and "-e kit_dir" not in step.replace("no -e kit_dir", "")
+    # step 3 runs from the kit's top directory again
+    assert "sh wheelhouse/install.sh" in readme
+    assert "kit-demo/wheelhouse/install.sh" in names

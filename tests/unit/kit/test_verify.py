@@ -1,0 +1,378 @@
+"""bundler.kit.verify / kit.archive / `bundler verify`: each kind of damage is named, exit 0/1/2.
+
+Kits are packed from the HAND-MADE wheelhouse of tests/unit/handmade_kit.py; damaged archives
+are re-made from an unpacked copy with tarfile, with the damage added on purpose.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import tarfile
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from bundler.cli import main
+from bundler.errors import BadInput, CheckFailed
+from bundler.kit import archive as kitarchive
+from bundler.kit import pack, verify
+from bundler.models import manifest
+from bundler.models.target import Target
+from bundler.wheelhouse import lockfile
+from tests.unit.kit.handmade_kit import handmade_inputs, make_wheel, pack_inputs, sources_sha
+from tests.unit.kit.pysource_kit import FIT_3_6_10, python_tarballs, rebuild_demoapp
+
+
+@pytest.fixture
+def kit(tmp_path: Path) -> Path:
+    """A clean kit-demo.tar.gz (with its .sha256 sidecar) in tmp_path/out."""
+    inputs = handmade_inputs(tmp_path / "in")
+    return pack_inputs(inputs, tmp_path / "out" / "kit-demo.tar.gz").archive
+
+
+def _unpacked(kit: Path, tmp_path: Path) -> Path:
+    dest = tmp_path / "unpacked"
+    with tarfile.open(kit) as tar:
+        tar.extractall(dest, filter="data")
+    return dest / "kit-demo"
+
+
+def _retar(
+    kit_dir: Path, out: Path, extra: list[tuple[tarfile.TarInfo, bytes | None]] = ()
+) -> Path:  # type: ignore[assignment]
+    """Tar `kit_dir` again (plus `extra` hand-built members) as `out`."""
+    with tarfile.open(out, "w:gz") as tar:
+        tar.add(kit_dir, arcname=kit_dir.name)
+        for info, data in extra:
+            tar.addfile(info, io.BytesIO(data) if data is not None else None)
+    return out
+
+
+def _problems(paths: list[Path], **kwargs: object) -> list[str]:
+    with pytest.raises(CheckFailed) as exc:
+        verify.verify(paths, **kwargs)  # type: ignore[arg-type]
+    return exc.value.problems
+
+
+# -- clean kits ----------------------------------------------------------------------------------
+
+
+def test_clean_archive_verifies(kit: Path) -> None:
+    report = verify.verify([kit])
+    assert report.kind == "archive" and report.problems == []
+    assert report.files == 14 and report.wheels == 2
+    assert report.target.startswith("CPython 3.6.15")
+
+
+def test_clean_unpacked_dir_and_bare_wheelhouse_verify(kit: Path, tmp_path: Path) -> None:
+    kit_dir = _unpacked(kit, tmp_path)
+    assert verify.verify([kit_dir]).kind == "kit directory"
+    assert verify.verify([kit_dir / "wheelhouse"]).kind == "wheelhouse"
+
+
+def test_unpack_to_leaves_the_verified_kit(kit: Path, tmp_path: Path) -> None:
+    dest = tmp_path / "here"
+    verify.verify([kit], unpack_to=dest)
+    assert (dest / "kit-demo" / "wheelhouse" / "install.sh").stat().st_mode & 0o777 == 0o755
+    assert (dest / "kit-demo" / "README.txt").stat().st_mode & 0o777 == 0o644
+
+
+# -- the four required kinds of damage -----------------------------------------------------------
+
+
+def test_tampered_byte_is_named(kit: Path, tmp_path: Path) -> None:
+    kit_dir = _unpacked(kit, tmp_path)
+    wheel = kit_dir / "wheelhouse" / "demolib-1.2-cp36-cp36m-manylinux1_x86_64.whl"
+    data = bytearray(wheel.read_bytes())
+    data[100] ^= 0x01
+    wheel.write_bytes(bytes(data))
+    bad = _retar(kit_dir, tmp_path / "kit-demo.tar.gz")
+    problems = _problems([bad])
+    assert any(
+        p.startswith("wheelhouse/demolib-1.2-cp36-cp36m-manylinux1_x86_64.whl: sha256 differs")
+        for p in problems
+    ), problems
+
+
+def test_missing_file_is_named(kit: Path, tmp_path: Path) -> None:
+    kit_dir = _unpacked(kit, tmp_path)
+    (kit_dir / "sources" / "zlib-9.9.tar.gz").unlink()
+    problems = _problems([_retar(kit_dir, tmp_path / "kit-demo.tar.gz")])
+    assert "sources/zlib-9.9.tar.gz: listed in SHA256SUMS but missing" in problems
+
+
+def test_extra_file_is_named(kit: Path, tmp_path: Path) -> None:
+    kit_dir = _unpacked(kit, tmp_path)
+    (kit_dir / "wheelhouse" / "sitecustomize.py").write_text("import os\n")
+    problems = _problems([_retar(kit_dir, tmp_path / "kit-demo.tar.gz")])
+    assert "wheelhouse/sitecustomize.py: extra file, not listed in SHA256SUMS" in problems
+
+
+def test_path_traversal_member_is_named_and_not_written(kit: Path, tmp_path: Path) -> None:
+    kit_dir = _unpacked(kit, tmp_path)
+    payload = b"owned\n"
+    info = tarfile.TarInfo("kit-demo/../../escaped.txt")
+    info.size = len(payload)
+    bad = _retar(kit_dir, tmp_path / "kit-demo.tar.gz", [(info, payload)])
+    dest = tmp_path / "deep" / "er"
+    problems = _problems([bad], unpack_to=dest)
+    assert any(p.startswith("kit-demo/../../escaped.txt: path escapes") for p in problems)
+    assert not list(tmp_path.rglob("escaped.txt"))
+    assert list(dest.iterdir()) == [], "a kit that failed verification is not left unpacked"
+
+
+@pytest.mark.parametrize(
+    ("name", "kind", "expect"),
+    [
+        ("/etc/cron.d/evil", tarfile.REGTYPE, "absolute path refused"),
+        ("kit-demo/wheelhouse/link", tarfile.SYMTYPE, "link to '/etc/passwd' refused"),
+        ("kit-demo/wheelhouse/hard", tarfile.LNKTYPE, "link to '/etc/passwd' refused"),
+        ("kit-demo/dev", tarfile.CHRTYPE, "character device refused"),
+        ("kit-demo/fifo", tarfile.FIFOTYPE, "fifo refused"),
+        ("other-top/file", tarfile.REGTYPE, "outside the kit's top directory kit-demo/"),
+    ],
+)
+def test_unsafe_members_are_refused(
+    kit: Path, tmp_path: Path, name: str, kind: bytes, expect: str
+) -> None:
+    kit_dir = _unpacked(kit, tmp_path)
+    info = tarfile.TarInfo(name)
+    info.type = kind
+    info.linkname = "/etc/passwd" if kind in (tarfile.SYMTYPE, tarfile.LNKTYPE) else ""
+    data = b"x" if kind == tarfile.REGTYPE else None
+    info.size = len(data) if data else 0
+    bad = _retar(kit_dir, tmp_path / "kit-demo.tar.gz", [(info, data)])
+    dest = tmp_path / "dest"
+    problems = _problems([bad], unpack_to=dest)
+    assert any(p.startswith(f"{name}: {expect}") for p in problems), problems
+    assert not (dest / "kit-demo" / "wheelhouse" / "link").exists()
+    assert not Path("/etc/cron.d/evil").exists()
+
+
+def test_absurd_member_and_total_sizes_are_refused(kit: Path) -> None:
+    member = _problems([kit], limits=kitarchive.Limits(max_member=4000))
+    assert any("sbom.cdx.json" in p and "member limit" in p for p in member), member
+    total = _problems([kit], limits=kitarchive.Limits(max_total=5000))
+    assert any("add up to more than 5000 bytes" in p for p in total), total
+
+
+def test_archive_sidecar_mismatch_is_named(kit: Path) -> None:
+    sidecar = kit.with_name("kit-demo.tar.gz.sha256")
+    sidecar.write_text("0" * 64 + "  kit-demo.tar.gz\n")
+    assert "kit-demo.tar.gz: sha256 differs from kit-demo.tar.gz.sha256 (damaged or replaced)" in (
+        _problems([kit])
+    )
+
+
+# -- wheelhouse checks (on an unpacked kit's wheelhouse) -------------------------------------
+
+
+def _swap_package(wh: Path, name: str, wheel: Path, lock_version: str | None = None) -> None:
+    """Replace `name`'s file in manifest.json and requirements.lock by `wheel` (consistently)."""
+    data = manifest.load(wh)
+    for p in data["packages"]:
+        if p["name"] == name:
+            (wh / p["filename"]).unlink()
+            p["filename"] = wheel.name
+            p["version"] = wheel.name.split("-")[1]
+            p["sha256"] = sources_sha(wheel)
+    manifest.save(wh, data)
+    entries = [
+        lockfile.LockEntry(p["name"], p["version"], (p["sha256"],)) for p in data["packages"]
+    ]
+    if lock_version is not None:
+        entries = [
+            lockfile.LockEntry(e.name, lock_version if e.name == name else e.version, e.hashes)
+            for e in entries
+        ]
+    lockfile.write(wh / "requirements.lock", entries)
+
+
+@pytest.fixture
+def wheelhouse(kit: Path, tmp_path: Path) -> Path:
+    return _unpacked(kit, tmp_path) / "wheelhouse"
+
+
+def test_wheel_for_another_python_is_named(wheelhouse: Path, tmp_path: Path) -> None:
+    wheel = make_wheel(tmp_path / "w", "demolib", "1.2", tag="cp39-cp39-manylinux1_x86_64")
+    shutil.copy(wheel, wheelhouse)
+    _swap_package(wheelhouse, "demolib", wheelhouse / wheel.name)
+    problems = _problems([wheelhouse])
+    assert problems == [
+        "demolib-1.2-cp39-cp39-manylinux1_x86_64.whl: no tag of this wheel fits CPython 3.6.15 "
+        "(cp36m), manylinux1_x86_64 (glibc <= 2.5), bundled pip 18.1"
+    ]
+
+
+def test_manylinux2014_wheel_without_pip_bootstrap_is_named(
+    wheelhouse: Path, tmp_path: Path
+) -> None:
+    data = manifest.load(wheelhouse)
+    data["target"] = pack.Target.from_spec("3.6.15", "manylinux2014").to_dict()
+    manifest.save(wheelhouse, data)
+    wheel = make_wheel(tmp_path / "w", "demolib", "1.2", tag="cp36-cp36m-manylinux2014_x86_64")
+    shutil.copy(wheel, wheelhouse)
+    _swap_package(wheelhouse, "demolib", wheelhouse / wheel.name)
+    problems = _problems([wheelhouse])
+    assert any("pip 18.1 cannot install it" in p for p in problems), problems
+
+
+def test_lock_and_manifest_disagreeing_is_named(wheelhouse: Path) -> None:
+    lock = lockfile.read(wheelhouse / "requirements.lock")
+    lockfile.write(
+        wheelhouse / "requirements.lock",
+        [
+            lockfile.LockEntry(e.name, "9.9" if e.name == "demolib" else e.version, e.hashes)
+            for e in lock
+        ],
+    )
+    problems = _problems([wheelhouse])
+    assert (
+        "demolib-1.2-cp36-cp36m-manylinux1_x86_64.whl: requirements.lock pins demolib==9.9, "
+        "manifest.json says 1.2" in problems
+    )
+
+
+def test_closure_version_outside_specifier_is_named(wheelhouse: Path, tmp_path: Path) -> None:
+    wheel = make_wheel(tmp_path / "w", "demolib", "0.9", tag="cp36-cp36m-manylinux1_x86_64")
+    shutil.copy(wheel, wheelhouse)
+    _swap_package(wheelhouse, "demolib", wheelhouse / wheel.name)
+    problems = _problems([wheelhouse])
+    assert problems == [
+        "demoapp-1.0-py3-none-any.whl: requires demolib>=1.0, but the lock pins demolib==0.9"
+    ]
+
+
+def test_closure_missing_dependency_is_named(wheelhouse: Path) -> None:
+    data = manifest.load(wheelhouse)
+    data["packages"] = [p for p in data["packages"] if p["name"] != "demolib"]
+    manifest.save(wheelhouse, data)
+    (wheelhouse / "demolib-1.2-cp36-cp36m-manylinux1_x86_64.whl").unlink()
+    lock = [e for e in lockfile.read(wheelhouse / "requirements.lock") if e.name != "demolib"]
+    lockfile.write(wheelhouse / "requirements.lock", lock)
+    problems = _problems([wheelhouse])
+    assert problems == [
+        "demoapp-1.0-py3-none-any.whl: requires demolib>=1.0 on the target, but the lock has no "
+        "demolib"
+    ]
+
+
+def test_closure_follows_extras_of_the_roots(wheelhouse: Path) -> None:
+    """demoapp[gui] needs only-with-extra; the py2-only requirement never counts on 3.6."""
+    data = manifest.load(wheelhouse)
+    data["requirements"] = ["demoapp[gui]==1.0"]
+    manifest.save(wheelhouse, data)
+    problems = _problems([wheelhouse])
+    assert len(problems) == 1 and "lock has no only-with-extra" in problems[0]
+    assert "only-on-py2" not in problems[0]
+
+
+def test_wheel_not_in_manifest_is_named(wheelhouse: Path, tmp_path: Path) -> None:
+    make_wheel(wheelhouse, "stowaway", "1.0")
+    problems = _problems([wheelhouse])
+    assert problems == ["stowaway-1.0-py3-none-any.whl: not recorded in manifest.json"]
+
+
+# -- split kits and bad input --------------------------------------------------------------
+
+
+def test_split_kit_verifies_from_first_part_or_set(tmp_path: Path) -> None:
+    inputs = handmade_inputs(tmp_path / "in")
+    result = pack_inputs(inputs, tmp_path / "out" / "kit-demo.tar.gz", split=2048)
+    assert verify.verify([result.parts[0]]).wheels == 2
+    assert verify.verify(list(result.parts)).wheels == 2
+    result.parts[1].unlink()
+    with pytest.raises(BadInput, match=r"incomplete: missing kit-demo\.tar\.gz\.part001"):
+        verify.verify([result.parts[0]])
+
+
+def test_cli_exit_codes(kit: Path, tmp_path: Path) -> None:
+    runner = CliRunner()
+    ok = runner.invoke(main, ["verify", str(kit)])
+    assert ok.exit_code == 0, ok.output
+    assert ok.output.startswith("ok: kit-demo.tar.gz (archive): 14 checksummed files, 2 wheels")
+    kit_dir = _unpacked(kit, tmp_path)
+    (kit_dir / "sbom.cdx.json").write_text(json.dumps({"tampered": True}))
+    bad = runner.invoke(main, ["verify", str(kit_dir)])
+    assert bad.exit_code == 1
+    assert "sbom.cdx.json: sha256 differs from SHA256SUMS" in bad.output
+    junk = tmp_path / "kit-junk.tar.gz"
+    junk.write_bytes(b"this is not gzip")
+    unusable = runner.invoke(main, ["verify", str(junk)])
+    assert unusable.exit_code == 2
+    assert "not a gzip-compressed tar archive" in unusable.output
+    not_a_kit = runner.invoke(main, ["verify", str(tmp_path / "in" / "playbooks")])
+    assert not_a_kit.exit_code == 2
+
+
+# -- the CPython source: another patch release of the wheelhouse's X.Y ------------------------
+
+
+def test_kit_with_a_same_minor_cpython_source_verifies(tmp_path: Path) -> None:
+    inputs = handmade_inputs(tmp_path / "in")
+    python_tarballs(inputs["sources"], "3.6.10")
+    kit = pack_inputs(inputs, tmp_path / "out" / "kit-demo.tar.gz").archive
+    report = verify.verify([kit])
+    assert report.problems == []
+    assert f"sources/Python-3.6.10.tgz: {FIT_3_6_10}" in report.notes
+    result = CliRunner().invoke(main, ["verify", str(kit)])
+    assert result.exit_code == 0, result.output
+    assert f"note: sources/Python-3.6.10.tgz: {FIT_3_6_10}" in result.output
+    assert "ok: kit-demo.tar.gz (archive): 14 checksummed files, 2 wheels" in result.output
+
+
+def test_same_minor_source_the_wheelhouse_does_not_hold_for_is_named(tmp_path: Path) -> None:
+    """Packed with 3.6.15 (fine), then the tarball swapped for 3.6.10 and SHA256SUMS redone by
+    hand: demoapp needs `backport` below 3.6.12, which the lock does not have."""
+    inputs = handmade_inputs(tmp_path / "in")
+    rebuild_demoapp(
+        inputs["wheelhouse"], ("demolib>=1.0", "backport; python_full_version < '3.6.12'")
+    )
+    kit_dir = _unpacked(pack_inputs(inputs, tmp_path / "out" / "kit-demo.tar.gz").archive, tmp_path)
+    assert verify.verify([kit_dir]).problems == []
+    (kit_dir / "sources" / "Python-3.6.15.tgz").rename(kit_dir / "sources" / "Python-3.6.10.tgz")
+    sums = kit_dir / "SHA256SUMS"
+    sums.write_text(
+        sums.read_text().replace("sources/Python-3.6.15.tgz", "sources/Python-3.6.10.tgz")
+    )
+    problems = _problems([kit_dir])
+    assert problems == [
+        "wheelhouse/demoapp-1.0-py3-none-any.whl: for the kit's CPython 3.6.10 "
+        '(sources/Python-3.6.10.tgz): requires backport; python_full_version < "3.6.12" on the '
+        "target, but the lock has no backport"
+    ]
+
+
+def test_requires_python_that_excludes_the_target_is_named(wheelhouse: Path) -> None:
+    rebuild_demoapp(wheelhouse, requires_python=">=3.7")
+    assert _problems([wheelhouse]) == [
+        "demoapp-1.0-py3-none-any.whl: Requires-Python >=3.7 excludes CPython 3.6.15"
+    ]
+
+
+def test_source_whose_bundled_pip_cannot_read_the_wheels_is_named(
+    wheelhouse: Path, tmp_path: Path
+) -> None:
+    """A manylinux2010 wheel needs pip >= 19.0: 3.7.16 and 3.7.9 bundle such a pip (no
+    bootstrap needed), 3.7.2 bundles pip 18.1, which cannot install it (installers.json)."""
+    data = manifest.load(wheelhouse)
+    data["target"] = Target.from_spec("3.7.16", "manylinux2010").to_dict()
+    manifest.save(wheelhouse, data)
+    wheel = make_wheel(tmp_path / "w", "demolib", "1.2", tag="cp37-cp37m-manylinux2010_x86_64")
+    shutil.copy(wheel, wheelhouse)
+    _swap_package(wheelhouse, "demolib", wheelhouse / wheel.name)
+    assert verify.verify([wheelhouse]).problems == []
+    target = Target.from_dict(manifest.load(wheelhouse)["target"])
+    newer = verify.python_source(["Python-3.7.9.tgz", "Python-3.7.2.tgz"], target)
+    assert newer is not None and newer.filename == "Python-3.7.9.tgz"
+    assert verify.source_fit_problems(wheelhouse, "", newer) == []
+    older = verify.python_source(["Python-3.7.2.tgz", "Python-3.6.15.tgz"], target)
+    assert older is not None and older.version == "3.7.2"
+    assert verify.source_fit_problems(wheelhouse, "", older) == [
+        f"{wheel.name}: for the kit's CPython 3.7.2 (sources/Python-3.7.2.tgz): its bundled pip "
+        "18.1 cannot install it and the wheelhouse has no pip bootstrap"
+    ]
+    assert verify.python_source(["Python-3.6.15.tgz", "Python-3.8.1.tgz"], target) is None

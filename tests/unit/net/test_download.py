@@ -1,0 +1,166 @@
+"""bundler.net.download: verified, atomic, cached, retried, parallel downloads (fake index)."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from bundler.errors import HashMismatch, IndexUnavailable
+from bundler.fs.cache import Cache
+from bundler.index.client import Index
+from bundler.models.link import DistFile
+from bundler.net.download import download_all
+from tests.fakeindex import FakeIndex, build_wheel
+
+pytestmark = pytest.mark.usefixtures("fast_retries")
+
+
+def listed(fake: FakeIndex, tmp_path: Path, *names: str) -> list[DistFile]:
+    index = Index([fake.url], [], Cache(tmp_path / "cache"))
+    return [f for name in names for f in index.files(name)]
+
+
+def leftovers(directory: Path) -> list[str]:
+    """Anything in `directory` that is not a complete file (temp names of atomic writes)."""
+    return sorted(p.name for p in directory.rglob("*") if p.name.endswith(".part"))
+
+
+def test_download_all_places_verified_files_in_order(fake_index: FakeIndex, tmp_path: Path) -> None:
+    names = [f"pkg{i}" for i in range(6)]
+    for name in names:
+        fake_index.add_wheel(name, "1.0")
+    files = listed(fake_index, tmp_path, *names)
+    seen: list[tuple[int, int]] = []
+    cache = Cache(tmp_path / "cache")
+    paths = download_all(
+        files, tmp_path / "out", cache, jobs=4, on_progress=lambda d, t: seen.append((d, t))
+    )
+    assert [p.name for p in paths] == [f.filename for f in files]
+    for path, file in zip(paths, files, strict=True):
+        assert hashlib.sha256(path.read_bytes()).hexdigest() == file.sha256
+        assert file.sha256 and cache.has_blob(file.sha256)
+    total = sum(f.size or 0 for f in files)
+    assert seen[-1] == (total, total)
+    assert leftovers(tmp_path) == []
+
+
+def test_second_download_needs_no_network(fake_index: FakeIndex, tmp_path: Path) -> None:
+    fake_index.add_wheel("foo", "1.0")
+    files = listed(fake_index, tmp_path, "foo")
+    cache = Cache(tmp_path / "cache")
+    download_all(files, tmp_path / "one", cache)
+    fake_index.stop()
+    again = download_all(files, tmp_path / "two", cache, offline=True)
+    assert again[0].read_bytes() == (tmp_path / "one" / files[0].filename).read_bytes()
+
+
+def test_offline_without_cache_fails_clearly(fake_index: FakeIndex, tmp_path: Path) -> None:
+    fake_index.add_wheel("foo", "1.0")
+    files = listed(fake_index, tmp_path, "foo")
+    with pytest.raises(IndexUnavailable, match=r"foo-1\.0-py3-none-any\.whl is not in the cache"):
+        download_all(files, tmp_path / "out", Cache(tmp_path / "cache"), offline=True)
+    assert fake_index.downloads() == []
+
+
+def test_corrupt_cache_blob_is_fetched_again(fake_index: FakeIndex, tmp_path: Path) -> None:
+    fake_index.add_wheel("foo", "1.0")
+    files = listed(fake_index, tmp_path, "foo")
+    cache = Cache(tmp_path / "cache")
+    download_all(files, tmp_path / "one", cache)
+    assert files[0].sha256
+    blob = cache.blob_path(files[0].sha256)
+    blob.unlink()  # the output file is a hardlink of it: break the link before corrupting
+    blob.write_bytes(b"corrupted")
+    out = download_all(files, tmp_path / "two", cache)
+    assert hashlib.sha256(out[0].read_bytes()).hexdigest() == files[0].sha256
+    assert fake_index.downloads().count(files[0].filename) == 2
+
+
+def test_hash_mismatch_leaves_nothing(fake_index: FakeIndex, tmp_path: Path) -> None:
+    fake_index.add_wheel("good", "1.0")
+    bad = fake_index.add_wheel("bad", "1.0", tamper=True)
+    files = listed(fake_index, tmp_path, "good", "bad")
+    cache = Cache(tmp_path / "cache")
+    with pytest.raises(HashMismatch) as err:
+        download_all(files, tmp_path / "out", cache)
+    message = str(err.value)
+    assert bad.filename in message and f"{fake_index.base}/files/{bad.filename}" in message
+    assert not (tmp_path / "out" / bad.filename).exists()
+    assert leftovers(tmp_path) == []
+    assert files[1].sha256 and not cache.has_blob(files[1].sha256)
+
+
+def test_connection_cut_mid_body_retries_then_fails(fake_index: FakeIndex, tmp_path: Path) -> None:
+    served = fake_index.add_wheel("foo", "1.0")
+    fake_index.cut_after[served.filename] = 100
+    files = listed(fake_index, tmp_path, "foo")
+    with pytest.raises(IndexUnavailable, match=r"cannot download .*foo-1\.0.*3 attempts"):
+        download_all(files, tmp_path / "out", Cache(tmp_path / "cache"), retries=2)
+    assert fake_index.downloads().count(served.filename) == 3
+    assert list((tmp_path / "out").iterdir()) == []
+    assert leftovers(tmp_path) == []
+
+
+def test_server_errors_are_retried(fake_index: FakeIndex, tmp_path: Path) -> None:
+    served = fake_index.add_wheel("foo", "1.0")
+    fake_index.fail_times[f"/files/{served.filename}"] = 2
+    files = listed(fake_index, tmp_path, "foo")
+    out = download_all(files, tmp_path / "out", Cache(tmp_path / "cache"), retries=3)
+    assert out[0].read_bytes() == served.data
+
+
+def test_stalled_download_times_out(fake_index: FakeIndex, tmp_path: Path) -> None:
+    served = fake_index.add_wheel("foo", "1.0")
+    fake_index.hang_after[served.filename] = 50
+    files = listed(fake_index, tmp_path, "foo")
+    with pytest.raises(IndexUnavailable, match=r"cannot download"):
+        download_all(files, tmp_path / "out", Cache(tmp_path / "cache"), retries=0, timeout=0.5)
+    assert list((tmp_path / "out").iterdir()) == []
+    assert leftovers(tmp_path) == []
+
+
+def test_interrupted_download_leaves_no_partial_file(fake_index: FakeIndex, tmp_path: Path) -> None:
+    """Ctrl-C mid-body, simulated: KeyboardInterrupt raised from the progress callback once the
+    first chunk of a multi-chunk wheel has arrived while a small one may be complete."""
+    big = fake_index.add_wheel("big", "1.0", payload=3 << 20)
+    fake_index.add_wheel("small", "1.0")
+    files = listed(fake_index, tmp_path, "big", "small")
+    cache = Cache(tmp_path / "cache")
+
+    def interrupt(done: int, total: int) -> None:
+        if done >= 1 << 20:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        download_all(files, tmp_path / "out", cache, jobs=2, on_progress=interrupt)
+    assert not (tmp_path / "out" / big.filename).exists()
+    assert leftovers(tmp_path) == []
+    assert files[0].sha256 and not cache.has_blob(files[0].sha256)
+    for path in (tmp_path / "out").iterdir():  # whatever got there is complete and verified
+        assert hashlib.sha256(path.read_bytes()).hexdigest() == files[1].sha256
+
+
+def test_find_links_files_are_copied_and_checked(tmp_path: Path) -> None:
+    wheel = build_wheel(tmp_path / "local", "foo", "1.0")
+    index = Index([], [str(wheel.parent)], Cache(tmp_path / "cache"))
+    files = index.files("foo")
+    out = download_all(files, tmp_path / "out", index.cache, offline=True)
+    assert out[0].read_bytes() == wheel.read_bytes()
+    wheel.write_bytes(b"changed after listing")
+    (tmp_path / "cache").rename(tmp_path / "old-cache")
+    with pytest.raises(HashMismatch):
+        download_all(files, tmp_path / "out2", Cache(tmp_path / "cache"), offline=True)
+
+
+def test_unhashed_file_is_stored_under_its_own_hash(fake_index: FakeIndex, tmp_path: Path) -> None:
+    """An index that lists no hash: nothing to check against, so the bytes' own sha256 keys the
+    cache (the lockfile then records that hash for every later install)."""
+    served = fake_index.add_wheel("foo", "1.0", advertise_hash=False)
+    files = listed(fake_index, tmp_path, "foo")
+    assert files[0].sha256 is None
+    cache = Cache(tmp_path / "cache")
+    out = download_all(files, tmp_path / "out", cache)
+    assert out[0].read_bytes() == served.data
+    assert cache.has_blob(hashlib.sha256(served.data).hexdigest())

@@ -1,0 +1,204 @@
+"""Static checks of playbooks/: syntax, ansible-lint (production profile), house style.
+
+Fast: nothing is deployed. ansible-lint runs offline (no Galaxy, no collection installs);
+when `unshare -n` works it runs with no network at all, which proves it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.e2e.playbookrun import can_run_offline
+
+REPO = Path(__file__).resolve().parents[3]
+PLAYBOOKS = REPO / "playbooks"
+ROLES = ("media_repo", "python_build", "wheels", "smoke")
+PUBLIC_VARS = (
+    "kit_dir",
+    "python_version",
+    "python_prefix",
+    "python_build",
+    "python_interpreter",
+    "media_repo_mode",
+    "media_iso",
+    "app_venv",
+    "smoke_workers",
+)
+BIN = Path(sys.executable).parent
+
+
+def _env(tmp_path: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "ANSIBLE_CONFIG": str(PLAYBOOKS / "ansible.cfg"),
+        "ANSIBLE_HOME": str(tmp_path / "ansible-home"),
+        "ANSIBLE_LOCAL_TEMP": str(tmp_path / "ansible-tmp"),
+        "XDG_CACHE_HOME": str(tmp_path / "cache"),
+        "NO_COLOR": "1",
+        "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
+
+
+def _yaml(path: Path) -> Any:
+    return yaml.safe_load(path.read_text())
+
+
+def _tasks(role: str) -> list[tuple[Path, dict[str, Any]]]:
+    out = []
+    for path in sorted((PLAYBOOKS / "roles" / role).glob("*/*.yml")):
+        if path.parent.name not in ("tasks", "handlers"):
+            continue
+        for task in _yaml(path) or []:
+            out.append((path, task))
+    return out
+
+
+def test_syntax_check(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [str(BIN / "ansible-playbook"), "--syntax-check", "-i", "localhost,", "site.yml"],
+        cwd=PLAYBOOKS,
+        env=_env(tmp_path),
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_ansible_lint_production_profile_offline(tmp_path: Path) -> None:
+    argv = [str(BIN / "ansible-lint"), "--offline", "--profile", "production", "--nocolor"]
+    if can_run_offline():
+        argv = ["unshare", "-n", *argv]
+    proc = subprocess.run(
+        argv, cwd=PLAYBOOKS, env=_env(tmp_path), capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Profile 'production' was required, and it passed" in proc.stderr + proc.stdout
+
+
+def test_group_vars_define_and_document_every_public_variable() -> None:
+    text = (PLAYBOOKS / "group_vars" / "all.yml").read_text()
+    defined = _yaml(PLAYBOOKS / "group_vars" / "all.yml")
+    for name in PUBLIC_VARS:
+        assert name in defined, name
+        # the line before the definition is a comment that explains it
+        before = text.split(f"\n{name}:")[0].rstrip().splitlines()[-1]
+        assert before.startswith("#"), f"{name} is not documented in group_vars/all.yml"
+    assert set(defined) == set(PUBLIC_VARS), "group_vars/all.yml holds only the public names"
+
+
+def test_site_runs_the_four_roles_in_order_each_tagged() -> None:
+    (play,) = _yaml(PLAYBOOKS / "site.yml")
+    roles = [(r["role"], r["tags"]) for r in play["roles"]]
+    assert roles == [(name, [name]) for name in ROLES]
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_role_defaults_are_role_prefixed(role: str) -> None:
+    defaults = _yaml(PLAYBOOKS / "roles" / role / "defaults" / "main.yml")
+    assert defaults, role
+    wrong = [name for name in defaults if not name.startswith(f"{role}_")]
+    assert not wrong, f"{role}/defaults/main.yml: not prefixed with {role}_: {wrong}"
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_role_meta_lists_el7_and_debian(role: str) -> None:
+    meta = _yaml(PLAYBOOKS / "roles" / role / "meta" / "main.yml")
+    platforms = {p["name"]: p["versions"] for p in meta["galaxy_info"]["platforms"]}
+    assert platforms.get("EL") == ["7"]
+    assert "Debian" in platforms
+
+
+@pytest.mark.parametrize("family", ["RedHat", "Debian"])
+def test_family_vars_name_the_same_modules(family: str) -> None:
+    data = _yaml(PLAYBOOKS / "roles" / "python_build" / "vars" / f"{family}.yml")
+    defaults = _yaml(PLAYBOOKS / "roles" / "python_build" / "defaults" / "main.yml")
+    assert set(data["python_build_module_packages"]) == set(
+        defaults["python_build_required_modules"]
+    )
+    for package in data["python_build_module_packages"].values():
+        assert package in data["python_build_packages"], package
+
+
+def test_every_module_is_builtin_fqcn_and_every_task_named() -> None:
+    keywords = {
+        "name", "when", "register", "vars", "loop", "tags", "environment", "notify",
+        "changed_when", "failed_when", "args", "block", "timeout", "become", "delegate_to",
+    }  # fmt: skip
+    for role in ROLES:
+        for path, task in _tasks(role):
+            assert re.match(r"^[A-Z].*\.$", task.get("name", "")), (path, task.get("name"))
+            modules = [k for k in task if k not in keywords]
+            assert len(modules) == 1, (path, task["name"], modules)
+            assert modules[0].startswith("ansible.builtin."), (path, task["name"], modules)
+
+
+def test_python_build_requires_ssl_hashlib_and_zlib_by_default() -> None:
+    """A CPython built on CentOS 7 (OpenSSL 1.0.2k) has them all. A host that cannot have one
+    (pyenv's 3.6.15 on Debian 12: no _hashlib with OpenSSL 3) narrows the list in its own
+    variables, as tests/e2e/test_playbooks_site.py does; the role's default stays complete."""
+    defaults = _yaml(PLAYBOOKS / "roles" / "python_build" / "defaults" / "main.yml")
+    assert {"ssl", "_hashlib", "zlib"} <= set(defaults["python_build_required_modules"])
+
+
+def test_messages_use_the_real_fetch_source_syntax(tmp_path: Path) -> None:
+    """`bundler fetch-source PROJECT VERSION` (no --python): what playbooks/ tell the operator."""
+    help_text = subprocess.run(
+        [str(BIN / "bundler"), "fetch-source", "--help"],
+        capture_output=True,
+        text=True,
+        env=_env(tmp_path),
+        check=True,
+    ).stdout
+    usage = re.search(r"fetch-source \[OPTIONS\] \{([a-z|]+)\} VERSION", help_text)
+    assert usage, help_text
+    projects = usage.group(1).split("|")
+    commands = []
+    for path in sorted(PLAYBOOKS.rglob("*.yml")):
+        for match in re.finditer(r"bundler fetch-source(\s+[-\w]+)?", path.read_text()):
+            commands.append(match[0])
+            # no word: the command only named, as in "(bundler fetch-source: Python-X.Y.Z.tgz)"
+            word = (match.group(1) or "").strip()
+            assert not word or word in projects, (path.name, match[0])
+    assert any(c.endswith(" python") for c in commands), commands
+
+
+def test_yum_tasks_use_only_the_media_repo() -> None:
+    """Every package task on RedHat disables all repos and enables the media repo ids."""
+    yum_tasks = [
+        (path, task)
+        for role in ROLES
+        for path, task in _tasks(role)
+        if "ansible.builtin.yum" in task
+    ]
+    assert len(yum_tasks) == 2  # build deps, system libraries for the wheels
+    for path, task in yum_tasks:
+        args = task["ansible.builtin.yum"]
+        assert "'*'" in args["disablerepo"], (path, task["name"])
+        assert "yum_repos" in args["enablerepo"], (path, task["name"])
+    for role in ("python_build", "wheels"):
+        default = _yaml(PLAYBOOKS / "roles" / role / "defaults" / "main.yml")[f"{role}_yum_repos"]
+        assert "media_repo_enabled_ids" in default
+
+
+def test_patched_host_check_is_python27_syntax(python27: Path) -> None:
+    """The check runs with CentOS 7's /usr/bin/python (2.7): it must at least compile there."""
+    script = PLAYBOOKS / "roles" / "media_repo" / "files" / "check_host_matches_media.py"
+    proc = subprocess.run(
+        [
+            str(python27),
+            "-c",
+            "import sys; compile(open(sys.argv[1]).read(), sys.argv[1], 'exec')",
+            str(script),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stderr

@@ -1,0 +1,332 @@
+"""fetch.py: the pipeline against the hermetic fake index (tests/fakeindex.py)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bundler.errors import BadInput, HashMismatch, PackageNotFound, RequirementError
+from bundler.fs.hashing import sha256_file
+from bundler.models.target import Target
+from bundler.wheelhouse import build, lockfile
+from bundler.wheelhouse import fetch as fetch_mod
+from bundler.wheelhouse.fetch import FetchOptions, fetch, read_requirements
+from tests.fakeindex import FakeIndex
+from tests.localproject import make_project
+
+T36 = Target.from_spec("3.6", "manylinux1")
+
+
+@pytest.fixture
+def index(tmp_path: Path) -> Iterator[FakeIndex]:
+    """A fake index with a small tree: app -> (lib, numpyish[cp36m manylinux1]) ; lib -> tiny."""
+    with FakeIndex(tmp_path / "fakeindex") as fake:
+        fake.add_wheel("app", "1.0", requires_dist=["lib>=1", "numpyish"], requires_python=">=3.6")
+        fake.add_wheel("lib", "1.0", requires_dist=["tiny"])
+        fake.add_wheel("lib", "2.0", requires_dist=["tiny", "futureonly; python_version>'3.7'"])
+        fake.add_wheel("tiny", "0.3")
+        fake.add_wheel("numpyish", "1.19.5", tags="cp36-cp36m-manylinux1_x86_64")
+        fake.add_wheel("numpyish", "1.20.0", tags="cp37-cp37m-manylinux1_x86_64")
+        fake.add_wheel("wide", "1.0", tags="cp36-cp36m-manylinux2014_x86_64")
+        for name, version in (("pip", "21.3.1"), ("setuptools", "59.6.0"), ("wheel", "0.37.1")):
+            fake.add_wheel(name, version, requires_python=">=3.6")
+        yield fake
+
+
+def _options(tmp_path: Path, fake: FakeIndex, *reqs: str, **kw: object) -> FetchOptions:
+    base: dict[str, object] = {
+        "target": T36,
+        "requirements": reqs,
+        "output": tmp_path / "wh",
+        "index_urls": (fake.url,),
+        "cache_dir": tmp_path / "cache",
+        "jobs": 4,
+    }
+    base.update(kw)
+    return FetchOptions(**base)  # type: ignore[arg-type]
+
+
+def _tree(root: Path) -> dict[str, str]:
+    return {p.name: sha256_file(p) for p in sorted(root.iterdir())}
+
+
+def test_fetch_writes_wheels_lock_manifest_and_install_sh(tmp_path: Path, index: FakeIndex) -> None:
+    result = fetch(_options(tmp_path, index, "app"))
+    out = tmp_path / "wh"
+    assert result.output == out.resolve()
+    names = sorted(p.name for p in out.iterdir())
+    assert names == [
+        "app-1.0-py3-none-any.whl",
+        "install.sh",
+        "lib-2.0-py3-none-any.whl",
+        "manifest.json",
+        "numpyish-1.19.5-cp36-cp36m-manylinux1_x86_64.whl",
+        "requirements.lock",
+        "system-packages.yml",
+        "tiny-0.3-py3-none-any.whl",
+    ]
+    entries = {e.name: e for e in lockfile.read(out / "requirements.lock")}
+    for record in result.packages:
+        assert entries[record.name].hashes == (sha256_file(out / record.filename),)
+    assert entries["tiny"].via == ("lib",)
+    assert entries["app"].via == ()
+    assert not result.bootstrap.needed
+    assert result.bootstrap_lock is None and not (out / "bootstrap.lock").exists()
+
+
+def test_manifest_records_target_files_edges_and_installer(
+    tmp_path: Path, index: FakeIndex
+) -> None:
+    fetch(_options(tmp_path, index, "app"))
+    data = json.loads((tmp_path / "wh" / "manifest.json").read_text())
+    assert data["schema"] == "airgap-kit/manifest" and data["schema_version"] == 1
+    assert data["target"]["python_version"] == "3.6.15"
+    assert data["target_notes"] == list(T36.notes)
+    assert data["tags"][0] == "cp36-cp36m-manylinux_2_5_x86_64"
+    assert data["requirements"] == ["app"]
+    assert data["installer"]["bundled_pip"] == "18.1"
+    assert data["installer"]["bootstrap"] == []
+    by_name = {p["name"]: p for p in data["packages"]}
+    numpy = by_name["numpyish"]
+    assert numpy["filename"] == "numpyish-1.19.5-cp36-cp36m-manylinux1_x86_64.whl"
+    assert numpy["url"] == f"{index.base}/files/{numpy['filename']}"
+    assert numpy["sha256"] == sha256_file(tmp_path / "wh" / numpy["filename"])
+    assert numpy["size"] == (tmp_path / "wh" / numpy["filename"]).stat().st_size
+    assert numpy["role"] == "app" and numpy["via"] == ["app"]
+    assert numpy["summary"] == "a test wheel"
+    assert by_name["app"]["requires"] == ["lib", "numpyish"]
+    assert data["edges"] == [["app", "lib"], ["app", "numpyish"], ["lib", "tiny"]]
+    assert data["tool"]["name"] == "airgap-kit"
+    assert data["audit"]["distro"] == "centos7"
+    assert data["audit"]["system_packages"] == []  # the fake wheels hold no ELF files
+
+
+def test_no_audit_skips_system_packages(tmp_path: Path, index: FakeIndex) -> None:
+    result = fetch(_options(tmp_path, index, "tiny", audit=False))
+    assert result.audit is None
+    assert not (tmp_path / "wh" / "system-packages.yml").exists()
+    assert "audit" not in json.loads((tmp_path / "wh" / "manifest.json").read_text())
+
+
+def test_unknown_distro_fails_before_the_swap(tmp_path: Path, index: FakeIndex) -> None:
+    fetch(_options(tmp_path, index, "tiny"))
+    before = _tree(tmp_path / "wh")
+    with pytest.raises(BadInput):
+        fetch(_options(tmp_path, index, "lib", distro="nosuchdistro"))
+    assert _tree(tmp_path / "wh") == before
+
+
+def test_wheels_the_bundled_pip_cannot_read_bring_a_pip_bootstrap(
+    tmp_path: Path, index: FakeIndex
+) -> None:
+    target = Target.from_spec("3.6", "manylinux2014")
+    result = fetch(_options(tmp_path, index, "wide", target=target))
+    out = tmp_path / "wh"
+    assert result.bootstrap.needed and result.bootstrap.min_pip == "19.3"
+    boot = {e.name: e.version for e in lockfile.read(out / "bootstrap.lock")}
+    assert boot == {"pip": "21.3.1", "setuptools": "59.6.0", "wheel": "0.37.1"}
+    assert [e.name for e in lockfile.read(out / "requirements.lock")] == ["wide"]
+    data = json.loads((out / "manifest.json").read_text())
+    assert data["installer"]["bootstrap"] == ["pip", "setuptools", "wheel"]
+    roles = {p["name"]: p["role"] for p in data["packages"]}
+    assert roles == {
+        "wide": "app",
+        "pip": "bootstrap",
+        "setuptools": "bootstrap",
+        "wheel": "bootstrap",
+    }
+    assert "BOOTSTRAP=1" in (out / "install.sh").read_text()
+
+
+def test_no_requirement_bundles_the_local_project(tmp_path: Path, index: FakeIndex) -> None:
+    project = make_project(tmp_path / "proj", "my-app", "0.2.0", ("lib<2",))
+    result = fetch(_options(tmp_path, index, project=project))
+    assert result.roots == ("my-app==0.2.0",)
+    by_name = {p.name: p for p in result.packages}
+    assert set(by_name) == {"my-app", "lib", "tiny"}
+    assert by_name["lib"].version == "1.0"
+    # Built on this machine: the manifest names the project, never a host path or file:// URL.
+    assert by_name["my-app"].built_from == "local project proj"
+    assert by_name["my-app"].url is None
+    assert by_name["lib"].url is not None and by_name["lib"].url.startswith(index.url[:16])
+    assert (tmp_path / "wh" / "my_app-0.2.0-py3-none-any.whl").is_file()
+
+
+def test_missing_converter_is_a_clear_error(
+    tmp_path: Path, index: FakeIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(fetch_mod, "CONVERTER_DIR", tmp_path / "no-converter")
+    with pytest.raises(BadInput, match="converter project is not next to the kit"):
+        fetch(_options(tmp_path, index))
+    assert not (tmp_path / "wh").exists()
+
+
+def test_compiled_local_project_is_refused(tmp_path: Path, index: FakeIndex) -> None:
+    project = make_project(tmp_path / "p", tag="cp36-cp36m-linux_x86_64", pure=False)
+    with pytest.raises(BadInput, match="not pure Python"):
+        fetch(_options(tmp_path, index, project=project))
+
+
+def test_failed_fetch_leaves_the_previous_wheelhouse_untouched(
+    tmp_path: Path, index: FakeIndex
+) -> None:
+    fetch(_options(tmp_path, index, "tiny"))
+    before = _tree(tmp_path / "wh")
+    index.served("lib-2.0-py3-none-any.whl").tamper = True
+    index.pep658 = False  # metadata comes from the (tampered) wheel itself
+    with pytest.raises(HashMismatch, match=re.escape("lib-2.0-py3-none-any.whl")):
+        fetch(_options(tmp_path, index, "lib", cache_dir=tmp_path / "cache2"))
+    assert _tree(tmp_path / "wh") == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cache", "cache2", "fakeindex", "wh"]
+
+
+def test_interrupt_during_download_is_simulated_and_leaves_nothing(
+    tmp_path: Path, index: FakeIndex
+) -> None:
+    """Simulated Ctrl-C: the progress callback raises KeyboardInterrupt mid-download."""
+
+    def interrupt(done: int, total: int) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        fetch(_options(tmp_path, index, "app", on_progress=interrupt))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cache", "fakeindex"]
+
+
+def test_offline_refetch_uses_only_the_cache(tmp_path: Path, index: FakeIndex) -> None:
+    first = fetch(_options(tmp_path, index, "app"))
+    before = _tree(tmp_path / "wh")
+    index.stop()
+    again = fetch(_options(tmp_path, index, "app", offline=True))
+    assert _tree(tmp_path / "wh") == before
+    assert [p.filename for p in again.packages] == [p.filename for p in first.packages]
+
+
+def test_offline_without_cache_fails_and_writes_nothing(tmp_path: Path, index: FakeIndex) -> None:
+    with pytest.raises(Exception, match="--offline") as err:
+        fetch(_options(tmp_path, index, "app", offline=True))
+    assert getattr(err.value, "exit_code", None) == 2
+    assert not (tmp_path / "wh").exists()
+
+
+def test_refuses_to_replace_a_directory_that_is_not_a_wheelhouse(
+    tmp_path: Path, index: FakeIndex
+) -> None:
+    (tmp_path / "wh").mkdir()
+    (tmp_path / "wh" / "precious.txt").write_text("keep me")
+    with pytest.raises(BadInput, match="not a wheelhouse"):
+        fetch(_options(tmp_path, index, "tiny"))
+    assert (tmp_path / "wh" / "precious.txt").read_text() == "keep me"
+
+
+def test_placeholder_files_of_the_output_survive(tmp_path: Path, index: FakeIndex) -> None:
+    """The repo's wheelhouse/ holds only .gitkeep: `make fetch` writes into it and keeps it."""
+    (tmp_path / "wh").mkdir()
+    (tmp_path / "wh" / ".gitkeep").write_text("")
+    fetch(_options(tmp_path, index, "numpyish"))
+    fetch(_options(tmp_path, index, "lib"))
+    assert sorted(p.name for p in (tmp_path / "wh").glob("*.whl")) == [
+        "lib-2.0-py3-none-any.whl",
+        "tiny-0.3-py3-none-any.whl",
+    ]
+    assert (tmp_path / "wh" / ".gitkeep").is_file()
+
+
+def test_unknown_package_is_package_not_found(tmp_path: Path, index: FakeIndex) -> None:
+    with pytest.raises(PackageNotFound):
+        fetch(_options(tmp_path, index, "nosuchthing"))
+    assert not (tmp_path / "wh").exists()
+
+
+# -- requirements ---------------------------------------------------------------------------
+
+
+def test_read_requirements_from_files(tmp_path: Path) -> None:
+    (tmp_path / "base.txt").write_text("six>=1  # comment\n\n# only a comment\nnumpy \\\n  <2\n")
+    (tmp_path / "req.txt").write_text("-r base.txt\nopencv-python[extra]==4.2.0.34\n")
+    reqs = read_requirements(["click"], [tmp_path / "req.txt"])
+    assert [str(r) for r in reqs] == [
+        "click",
+        "six>=1",
+        "numpy<2",
+        "opencv-python[extra]==4.2.0.34",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("line", "error", "message"),
+    [
+        ("foo>>>1", RequirementError, "malformed requirement 'foo>>>1'"),
+        ("foo @ https://example.invalid/foo.whl", RequirementError, "direct URL"),
+        ("--index-url http://x", BadInput, "option '--index-url' is not supported"),
+    ],
+)
+def test_bad_requirement_lines(
+    tmp_path: Path, line: str, error: type[Exception], message: str
+) -> None:
+    path = tmp_path / "r.txt"
+    path.write_text(line + "\n")
+    with pytest.raises(error, match=message):
+        read_requirements([], [path])
+
+
+def test_requirement_file_loop_and_missing_file(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text("-r a.txt\n")
+    with pytest.raises(BadInput, match="includes itself"):
+        read_requirements([], [tmp_path / "a.txt"])
+    with pytest.raises(BadInput, match="cannot read requirements file"):
+        read_requirements([], [tmp_path / "missing.txt"])
+
+
+def test_local_project_wheel_wins_over_an_index_wheel_of_the_same_name(
+    tmp_path: Path, index: FakeIndex
+) -> None:
+    """The index also has an asciivideo-0.1.0-py3-none-any.whl (other bytes, other
+    requirements) and a newer release: the converter built here must be what is bundled."""
+    impostor = index.add_wheel("asciivideo", "0.1.0", requires_dist=["tiny"])
+    index.add_wheel("asciivideo", "0.2.0")
+    project = make_project(tmp_path / "converter", "asciivideo", "0.1.0", ("lib<2",))
+    result = fetch(_options(tmp_path, index, project=project))
+    assert result.roots == ("asciivideo==0.1.0",)
+    by_name = {p.name: p for p in result.packages}
+    assert set(by_name) == {"asciivideo", "lib", "tiny"}
+    chosen = tmp_path / "wh" / impostor.filename
+    assert chosen.is_file()
+    assert sha256_file(chosen) != hashlib.sha256(impostor.data).hexdigest()
+    assert by_name["asciivideo"].sha256 == sha256_file(chosen)
+    assert by_name["asciivideo"].url is None
+    assert by_name["asciivideo"].built_from == "local project converter"
+    with zipfile.ZipFile(chosen) as zf:
+        metadata = zf.read("asciivideo-0.1.0.dist-info/METADATA").decode()
+    assert "Summary: test project asciivideo" in metadata
+    assert impostor.filename not in index.downloads()
+    lock = {e.name: e for e in lockfile.read(tmp_path / "wh" / "requirements.lock")}
+    assert lock["asciivideo"].hashes == (sha256_file(chosen),)
+
+
+def test_the_local_project_build_gets_the_fetch_sources(
+    tmp_path: Path, index: FakeIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[dict[str, object]] = []
+    real = build.build_wheel
+
+    def recording(source: Path, dest: Path, **kwargs: Any) -> Path:
+        seen.append(kwargs)
+        return real(source, dest, **kwargs)
+
+    monkeypatch.setattr(build, "build_wheel", recording)
+    links = tmp_path / "links"
+    links.mkdir()
+    project = make_project(tmp_path / "proj", "my-app", "0.2.0", ("lib<2",))
+    fetch(_options(tmp_path, index, project=project, find_links=(str(links),)))
+    assert len(seen) == 1
+    assert seen[0]["index_urls"] == (index.url,)
+    assert seen[0]["find_links"] == (str(links),)
+    assert seen[0]["isolated"] is True
