@@ -57,6 +57,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "target": ("bundler.cli.target_cmd", "target"),
     "fetch": ("bundler.cli.fetch_cmd", "fetch_cmd"),
     "fetch-source": ("bundler.cli.sources_cmd", "fetch_source"),
+    "fetch-controller": ("bundler.cli.controller_cmd", "fetch_controller"),
     "audit": ("bundler.cli.audit_cmd", "audit"),
     "pack": ("bundler.cli.pack_cmd", "pack"),
     "verify": ("bundler.cli.verify_cmd", "verify"),

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from bundler.kit import controller as controller_mod
 from bundler.kit import pack as pack_mod
 
 _DIR = click.Path(file_okay=False, path_type=Path)
@@ -42,6 +43,18 @@ _DIR = click.Path(file_okay=False, path_type=Path)
     help="The Vagrantfile to ship.",
 )
 @click.option(
+    "--controller-wheelhouse",
+    type=_DIR,
+    default=controller_mod.DEFAULT_DIR,
+    show_default=True,
+    help="ansible-core for the controller, from `bundler fetch-controller` (kit: controller/).",
+)
+@click.option(
+    "--no-controller",
+    is_flag=True,
+    help="Pack no controller part (the controller brings its own ansible-core 2.16).",
+)
+@click.option(
     "-o",
     "--output",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -58,6 +71,8 @@ def pack(
     sources_dir: Path,
     playbooks: Path,
     vagrantfile: Path,
+    controller_wheelhouse: Path,
+    no_controller: bool,
     output: Path | None,
     split: str | None,
 ) -> None:
@@ -72,12 +87,17 @@ def pack(
         playbooks=playbooks,
         vagrantfile=vagrantfile,
         split=split_size,
+        controller_wheelhouse=None if no_controller else controller_wheelhouse,
     )
     for note in result.notes:
         click.echo(f"note: {note}", err=True)
     where = [str(p) for p in result.parts] or [str(result.archive)]
     click.echo(f"packed {result.files} files into {', '.join(where)}")
     click.echo(f"sha256 {result.sha256}  ({result.size} bytes, recorded in {result.checksum_file})")
+    if result.controller is not None:
+        click.echo(f"controller: {result.controller.describe()}")
+    else:
+        click.echo("controller: NONE (--no-controller: bring ansible-core 2.16 another way)")
     if result.python_source:
         click.echo(f"CPython source: sources/{result.python_source}")
     else:

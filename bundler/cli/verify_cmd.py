@@ -32,5 +32,7 @@ def verify(kit: tuple[Path, ...], unpack_to: Path | None) -> None:
         f"ok: {report.name} ({report.kind}): {report.files} checksummed files, "
         f"{report.wheels} wheels for {report.target}"
     )
+    if report.controller:
+        click.echo(f"ok: controller: {report.controller}")
     if unpack_to is not None:
         click.echo(f"unpacked into {unpack_to}")

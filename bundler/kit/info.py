@@ -22,6 +22,7 @@ from packaging.utils import canonicalize_name
 from bundler.errors import BadInput
 from bundler.fs.atomic import atomic_write_text
 from bundler.kit import archive as kitarchive
+from bundler.kit import controller as controller_mod
 from bundler.kit import sources, verify
 from bundler.kit.pack import template
 from bundler.models.target import Target
@@ -29,7 +30,7 @@ from bundler.models.target import Target
 MANIFEST = "wheelhouse/manifest.json"
 SYSTEM = "wheelhouse/system-packages.yml"
 SOURCES_INDEX = "sources/index.json"
-WANTED = frozenset({MANIFEST, SYSTEM, SOURCES_INDEX, "SHA256SUMS"})
+WANTED = frozenset({MANIFEST, SYSTEM, SOURCES_INDEX, "SHA256SUMS", controller_mod.MANIFEST})
 _NODE_W, _NODE_H, _COL_GAP, _ROW_GAP, _BULGE = 190, 26, 70, 12, 24
 
 
@@ -43,6 +44,8 @@ class KitInfo:
     system: dict[str, Any]
     source_rows: list[dict[str, Any]]
     warnings: list[str] = field(default_factory=list)
+    controller_manifest: dict[str, Any] = field(default_factory=dict)
+    """controller/wheelhouse/manifest.json ({} when the kit has no controller part)."""
 
     @property
     def target(self) -> Target | None:
@@ -72,6 +75,34 @@ class KitInfo:
         python = self.python
         return python.filename if python else None
 
+    @cached_property
+    def controller(self) -> controller_mod.ControllerInfo | None:
+        """The controller wheelhouse (ansible-core for the controller), if the kit has one."""
+        if not self.controller_manifest:
+            return None
+        try:
+            return controller_mod.ControllerInfo.from_manifest(self.controller_manifest)
+        except BadInput:
+            return None
+
+    @cached_property
+    def controller_python(self) -> verify.PythonSource | None:
+        """The CPython tarball a controller without that Python builds, if the kit has one."""
+        info = self.controller
+        if info is None:
+            return None
+        return verify.python_source((r["filename"] for r in self.source_rows), info.target)
+
+    def controller_summary(self) -> dict[str, Any] | None:
+        info = self.controller
+        if info is None:
+            return None
+        return {
+            **info.to_dict(),
+            "python_source": self.controller_python.filename if self.controller_python else None,
+            "problems": info.problems(),
+        }
+
     def summary(self) -> dict[str, Any]:
         target = self.target
         return {
@@ -88,6 +119,7 @@ class KitInfo:
             "sources": [r["filename"] for r in self.source_rows],
             "system_packages": self.system.get("system_packages", []),
             "unmapped": self.system.get("unmapped", []),
+            "controller": self.controller_summary(),
             "warnings": self.warnings,
         }
 
@@ -110,8 +142,21 @@ class KitInfo:
         out.append(f"system packages ({distro}): {', '.join(system) if system else 'none'}")
         if self.system.get("unmapped"):
             out.append(f"unmapped libraries: {', '.join(self.system['unmapped'])}")
+        out += self.controller_lines()
         out += [f"warning: {w}" for w in self.warnings]
         return out
+
+    def controller_lines(self) -> list[str]:
+        info = self.controller
+        if info is None:
+            return ["controller: none (no ansible-core in the kit)"]
+        source = self.controller_python
+        return [
+            f"controller: {info.describe()}",
+            f"  setup: sh {controller_mod.SETUP_SH}; CPython {info.target.short_version} source: "
+            f"{source.filename if source else 'NONE'}",
+            *(f"  problem: {p}" for p in info.problems()),
+        ]
 
 
 def read(paths: list[Path]) -> KitInfo:
@@ -158,7 +203,13 @@ def _build(
         except yaml.YAMLError as exc:
             warnings.append(f"{SYSTEM}: unreadable ({exc})")
     rows = _source_rows(files, contents, warnings)
-    return KitInfo(name, files, manifest, system, rows, warnings)
+    controller: dict[str, Any] = {}
+    if controller_mod.MANIFEST in contents:
+        try:
+            controller = json.loads(contents[controller_mod.MANIFEST])
+        except ValueError as exc:
+            warnings.append(f"{controller_mod.MANIFEST}: unreadable ({exc})")
+    return KitInfo(name, files, manifest, system, rows, warnings, controller)
 
 
 def _source_rows(

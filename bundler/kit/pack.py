@@ -6,6 +6,8 @@ Layout (one top directory, see docs/DESIGN.md "The kit"):
     kit-NAME/SHA256SUMS        `sha256sum -c` format, every other file of the kit
     kit-NAME/sbom.cdx.json     CycloneDX SBOM (bundler.kit.sbom)
     kit-NAME/wheelhouse/...    the fetched wheelhouse (wheels, locks, manifest, install.sh, ...)
+    kit-NAME/controller/...    ansible-core for the controller: wheelhouse/ + setup.sh
+                               (bundler.kit.controller; absent with controller_wheelhouse=None)
     kit-NAME/sources/...       source tarballs from `bundler fetch-source` (may be empty)
     kit-NAME/playbooks/...     the Ansible playbooks (with inventory/hosts.example.ini)
     kit-NAME/Vagrantfile       a local CentOS 7 box to rehearse the deployment
@@ -46,6 +48,7 @@ import yaml
 from bundler.errors import BadInput
 from bundler.fs.atomic import atomic_open, atomic_write_text
 from bundler.fs.hashing import CHUNK, sha256_file
+from bundler.kit import controller as controller_mod
 from bundler.kit import sbom, sources, verify
 from bundler.models import manifest as manifest_mod
 from bundler.models.target import Target
@@ -97,6 +100,8 @@ class PackResult:
     """The CPython tarball the playbooks build (under sources/), and how it fits the
     wheelhouse; None when the kit has none."""
     notes: list[str] = field(default_factory=list)
+    controller: controller_mod.ControllerInfo | None = None
+    """The controller wheelhouse packed as controller/ (None with --no-controller)."""
 
     @property
     def python_source(self) -> str | None:
@@ -136,13 +141,21 @@ def pack(
     vagrantfile: Path | None,
     split: int | None = None,
     timestamp: int | None = None,
+    controller_wheelhouse: Path | None = None,
 ) -> PackResult:
-    """Write the kit archive `output` (kit-NAME.tar.gz) from the given inputs."""
+    """Write the kit archive `output` (kit-NAME.tar.gz) from the given inputs.
+
+    `controller_wheelhouse` (from `bundler fetch-controller`) becomes controller/wheelhouse/
+    with controller/setup.sh; None packs no controller part.
+    """
     name = _kit_name(output)
     epoch = _epoch(timestamp)
     manifest = _check_wheelhouse(wheelhouse)
     notes: list[str] = []
     files = _collect(wheelhouse, "wheelhouse", executable={"install.sh"})
+    part = controller_mod.prepare(controller_wheelhouse) if controller_wheelhouse else None
+    if part is not None:
+        files += _controller_files(part)
     if not (wheelhouse / "system-packages.yml").is_file():
         notes.append("wheelhouse has no system-packages.yml (run `bundler audit`)")
     source_files = _collect_sources(sources_dir)
@@ -162,10 +175,23 @@ def pack(
     sbom_text = sbom.render(name, manifest, sbom_entries, epoch)
     files.append(_file_from_bytes(sbom.FILENAME, sbom_text.encode()))
     system = _system_packages(wheelhouse)
-    readme = render_readme(name, manifest, target, files, python, system, notes)
+    controller_python = _controller_python(part, source_files, notes)
+    readme = render_readme(
+        name,
+        manifest,
+        target,
+        files,
+        python,
+        system,
+        notes,
+        controller=part.info if part else None,
+        controller_python=controller_python,
+    )
     files.append(_file_from_bytes(README, readme.encode()))
     files.append(_file_from_bytes(SUMS, checksums(files).encode()))
-    return _write(name, output, files, epoch, split, python, notes)
+    result = _write(name, output, files, epoch, split, python, notes)
+    result.controller = part.info if part else None
+    return result
 
 
 def checksums(files: list[KitFile]) -> str:
@@ -182,8 +208,16 @@ def render_readme(
     python: verify.PythonSource | None,
     system: dict[str, Any],
     notes: list[str],
+    *,
+    controller: controller_mod.ControllerInfo | None = None,
+    controller_python: verify.PythonSource | None = None,
 ) -> str:
     packages = manifest.get("packages", [])
+    openssl = sorted(
+        f.arcname.removeprefix("sources/")
+        for f in files
+        if re.fullmatch(r"sources/openssl-[^/]+\.tar\.gz", f.arcname)
+    )
     return template("README.txt.j2").render(
         name=name,
         target=target,
@@ -194,6 +228,9 @@ def render_readme(
         python=python,
         system=system,
         notes=notes,
+        controller=controller,
+        controller_python=controller_python,
+        openssl=openssl[-1] if openssl else None,
         files=sorted(files, key=lambda f: f.arcname),
         total=sum(f.size for f in files),
     )
@@ -334,6 +371,39 @@ def _python_source(
         f"{target.python_version})"
     )
     return None
+
+
+def _controller_files(part: controller_mod.ControllerPart) -> list[KitFile]:
+    """controller/wheelhouse/ (checked like verify checks it) and controller/setup.sh."""
+    report = verify.Report("controller wheelhouse", part.directory.name)
+    problems = verify.check_wheelhouse(part.directory, f"{part.directory}/", report)
+    if problems:
+        more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
+        raise BadInput(f"controller wheelhouse: {'; '.join(problems[:3])}{more}")
+    files = _collect(part.directory, controller_mod.WHEELHOUSE, executable={"install.sh"})
+    data = part.setup_sh.encode()
+    setup = KitFile(
+        controller_mod.SETUP_SH, None, data, len(data), hashlib.sha256(data).hexdigest(), True
+    )
+    return [*files, setup]
+
+
+def _controller_python(
+    part: controller_mod.ControllerPart | None, files: list[KitFile], notes: list[str]
+) -> verify.PythonSource | None:
+    """The CPython tarball of the controller's X.Y in sources/ (what a CentOS 7 controller
+    builds with the python_build role before setup.sh), with a note when there is none."""
+    if part is None:
+        return None
+    target = part.info.target
+    found = verify.python_source((f.arcname.removeprefix("sources/") for f in files), target)
+    if found is None:
+        notes.append(
+            f"no CPython {target.short_version} source in the kit: a controller without CPython "
+            f"{target.short_version} (CentOS 7) cannot build one (bundler fetch-source python "
+            f"{target.python_version}; and openssl 1.1.1w for CentOS 7)"
+        )
+    return found
 
 
 def _sbom_sources(files: list[KitFile], directory: Path | None) -> list[sbom.SourceEntry]:

@@ -14,7 +14,10 @@ Checks, each problem a line naming the file:
   wheelhouse's X.Y but another patch release (the playbooks build 3.6.10, `--python 3.6` resolves
   for 3.6.15: the same cp36m ABI) is accepted when the wheelhouse also holds for that release:
   Requires-Python, markers (python_full_version) and the closure evaluated for it, and its
-  bundled pip able to install the wheels (or a pip bootstrap shipped).
+  bundled pip able to install the wheels (or a pip bootstrap shipped);
+- the controller part (`check_controller`, see bundler.kit.controller): controller/wheelhouse/
+  checked like the application's wheelhouse, against its own target, plus its ansible-core
+  release and controller/setup.sh.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from packaging.version import InvalidVersion, Version
 from bundler.errors import BadInput, CheckFailed
 from bundler.fs.hashing import sha256_file
 from bundler.kit import archive as kitarchive
+from bundler.kit import controller as controller_mod
 from bundler.kit import sources
 from bundler.models import manifest as manifest_mod
 from bundler.models.target import Target
@@ -189,6 +193,8 @@ class Report:
     target: str = ""
     notes: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    controller: str = ""
+    """The controller wheelhouse checked (ControllerInfo.describe), '' when the kit has none."""
 
 
 def verify(
@@ -256,6 +262,7 @@ def verify_dir(directory: Path) -> Report:
         report.problems += check_wheelhouse(wheelhouse, prefix, report)
         if prefix:
             report.problems += check_python_source(directory, report)
+            report.problems += check_controller(directory, report)
     return report
 
 
@@ -341,6 +348,36 @@ def check_python_source(directory: Path, report: Report) -> list[str]:
         return []
     report.notes.append(f"sources/{source.filename}: {source.describe()}")
     return source_fit_problems(wheelhouse, "wheelhouse/", source)
+
+
+def check_controller(directory: Path, report: Report) -> list[str]:
+    """The unpacked kit's controller/ part: its wheelhouse checked like the application's (tags
+    against its own target, hashes, locks, closure), its ansible-core, and setup.sh present."""
+    if not (directory / controller_mod.PREFIX).exists():
+        report.notes.append(
+            f"no {controller_mod.PREFIX}/ part (packed with --no-controller): the controller "
+            f"needs {controller_mod.policy().ansible_core} from elsewhere"
+        )
+        return []
+    wheelhouse = directory / controller_mod.WHEELHOUSE
+    prefix = f"{controller_mod.WHEELHOUSE}/"
+    problems = []
+    if not (directory / controller_mod.SETUP_SH).is_file():
+        problems.append(f"{controller_mod.SETUP_SH}: missing from the kit")
+    for required in controller_mod.REQUIRED_FILES:
+        if not (wheelhouse / required).is_file():
+            problems.append(f"{prefix}{required}: missing from the kit")
+    if not (wheelhouse / manifest_mod.FILENAME).is_file():
+        return problems
+    checked = Report("controller wheelhouse", directory.name)
+    problems += check_wheelhouse(wheelhouse, prefix, checked)
+    try:
+        info = controller_mod.ControllerInfo.from_directory(wheelhouse)
+    except BadInput:
+        return problems  # check_wheelhouse named the unusable manifest
+    problems += [f"{prefix}{manifest_mod.FILENAME}: {p}" for p in info.problems()]
+    report.controller = f"{info.describe()}; {checked.wheels} wheels checked"
+    return problems
 
 
 def _check_files(

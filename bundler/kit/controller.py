@@ -1,0 +1,305 @@
+"""The Ansible controller in the kit: ansible-core 2.16 for the controller's own Python.
+
+Inside the air gap the machine that runs `ansible-playbook` has no Ansible either. The kit
+therefore carries a second wheelhouse, for the *controller* (not the hosts):
+
+    kit-NAME/controller/wheelhouse/   ansible-core 2.16.x and its dependencies, made by the fetch
+                                      pipeline for the controller target (default CPython 3.11,
+                                      manylinux2014): *.whl, requirements.lock, manifest.json,
+                                      install.sh, system-packages.yml
+    kit-NAME/controller/setup.sh      POSIX sh, offline: finds a CPython of that X.Y (or
+                                      --python PATH), creates a venv with the wheelhouse's
+                                      install.sh (--no-index, --require-hashes), checks
+                                      `ansible-playbook --version` and prints how to run the
+                                      playbooks with it
+
+How the wheels get there: `bundler fetch-controller` (`fetch_wheelhouse`) runs the ordinary
+fetch pipeline (`bundler.wheelhouse.fetch`, same cache, `--offline` capable) for the
+requirements and the controller target of `bundler/data/controller.json` into a directory
+(default `controller-wheelhouse/`); `bundler pack` only reads that directory (`prepare`), as it
+reads `wheelhouse/`. Pack never touches the network and two packs of the same directories are
+byte-identical; the directory is the controller's lock.
+
+Why ansible-core 2.16 (`>=2.16,<2.17`) and which controller Pythons: `data/controller.json`
+and its `_source` (the ansible-core support matrix; ansible/ansible#81866 removed Python 2.7 and
+3.6 targets in 2.17). The wheelhouse is for one X.Y (PyYAML, MarkupSafe and cffi ship
+per-version binary wheels), so setup.sh needs exactly that X.Y, one of 3.10-3.12.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+from bundler import __version__
+from bundler.errors import BadInput, UnknownTarget
+from bundler.models import manifest as manifest_mod
+from bundler.models.target import Target
+from bundler.policy.tables import load_json
+from bundler.wheelhouse import fetch as fetch_mod
+
+POLICY_FILE = "controller.json"
+DEFAULT_DIR = Path("controller-wheelhouse")
+"""Where `bundler fetch-controller` writes and `bundler pack` reads, by default."""
+PREFIX = "controller"
+WHEELHOUSE = f"{PREFIX}/wheelhouse"
+"""The controller wheelhouse inside a kit."""
+SETUP_SH = f"{PREFIX}/setup.sh"
+MANIFEST = f"{WHEELHOUSE}/{manifest_mod.FILENAME}"
+REQUIRED_FILES = ("manifest.json", "requirements.lock", "install.sh")
+ANSIBLE_CORE = "ansible-core"
+
+
+@dataclass(frozen=True)
+class ControllerPolicy:
+    """`bundler/data/controller.json`, validated: what the controller wheelhouse must hold."""
+
+    requirements: tuple[Requirement, ...]
+    """The roots to fetch, e.g. ansible-core>=2.16,<2.17."""
+    pythons: tuple[str, ...]
+    """Controller CPython X.Y versions the ansible-core release supports ('3.10', ...)."""
+    default_python: str
+    default_platform: str
+    source: dict[str, str] = field(compare=False)
+
+    @property
+    def ansible_core(self) -> Requirement:
+        """The ansible-core requirement among the roots."""
+        for req in self.requirements:
+            if canonicalize_name(req.name) == ANSIBLE_CORE:
+                return req
+        raise AssertionError(f"{POLICY_FILE} names no {ANSIBLE_CORE} requirement")
+
+    def requirement_texts(self) -> list[str]:
+        """The roots as manifest.json records them (packaging's normal form)."""
+        return [str(r) for r in self.requirements]
+
+
+@cache
+def policy() -> ControllerPolicy:
+    """The shipped controller policy (parsed once per process)."""
+    data: dict[str, Any] = load_json(POLICY_FILE)
+    try:
+        reqs = tuple(Requirement(text) for text in data["requirements"])
+        loaded = ControllerPolicy(
+            requirements=reqs,
+            pythons=tuple(str(v) for v in data["controller_pythons"]),
+            default_python=str(data["default_python"]),
+            default_platform=str(data["default_platform"]),
+            source=dict(data["_source"]),
+        )
+    except (KeyError, TypeError, InvalidRequirement) as exc:  # a broken package, not user input
+        raise AssertionError(f"bundler/data/{POLICY_FILE} is malformed: {exc}") from exc
+    loaded.ansible_core  # noqa: B018 - fails early if the roots lack ansible-core
+    return loaded
+
+
+def controller_target(python: str | None = None, platform: str | None = None) -> Target:
+    """The controller's target (default from the policy: CPython 3.11, manylinux2014).
+
+    Raises UnknownTarget for an unknown version or platform, and for an X.Y the policy's
+    ansible-core does not run on (e.g. 3.9 or 3.13 for ansible-core 2.16).
+    """
+    rules = policy()
+    target = Target.from_spec(python or rules.default_python, platform or rules.default_platform)
+    if target.short_version not in rules.pythons:
+        raise UnknownTarget(
+            f"--controller-python {python}: {rules.ansible_core} runs on CPython "
+            f"{', '.join(rules.pythons)} only (ansible-core support matrix)"
+        )
+    return target
+
+
+def fetch_wheelhouse(
+    output: Path,
+    target: Target,
+    *,
+    index_urls: Sequence[str],
+    find_links: Sequence[str] = (),
+    cache_dir: Path | None = None,
+    offline: bool = False,
+    jobs: int = 8,
+    timeout: float = 30.0,
+    retries: int = 3,
+    on_step: fetch_mod.StepCallback | None = None,
+) -> fetch_mod.FetchResult:
+    """Fetch the controller wheelhouse into `output` with the kit's fetch pipeline.
+
+    The policy's requirements for `target` (from `controller_target`), audited for CentOS 7 (the
+    controller may be one). Staged and swapped like every fetch: `output` changes only when the
+    whole fetch succeeded. Raises what `bundler.wheelhouse.fetch.fetch` raises.
+    """
+    options = fetch_mod.FetchOptions(
+        target=target,
+        requirements=tuple(policy().requirement_texts()),
+        output=output,
+        index_urls=tuple(index_urls),
+        find_links=tuple(find_links),
+        cache_dir=cache_dir,
+        offline=offline,
+        jobs=jobs,
+        timeout=timeout,
+        retries=retries,
+        audit=True,
+        distro="centos7",
+        on_step=on_step,
+    )
+    return fetch_mod.fetch(options)
+
+
+@dataclass(frozen=True)
+class ControllerInfo:
+    """What a controller wheelhouse holds, read from its manifest.json."""
+
+    target: Target
+    ansible_core: str | None
+    """The locked ansible-core version (None when the wheelhouse has none: a problem)."""
+    packages: int
+    """Packages installed into the controller venv (ansible-core included)."""
+    requirements: tuple[str, ...]
+
+    @classmethod
+    def from_manifest(cls, manifest: dict[str, Any]) -> ControllerInfo:
+        """Raises BadInput when the manifest has no usable target."""
+        try:
+            target = Target.from_dict(manifest["target"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise BadInput(f"no usable target record ({exc})") from None
+        app = [p for p in manifest.get("packages", []) if p.get("role", "app") == "app"]
+        version = next(
+            (
+                str(p.get("version"))
+                for p in app
+                if canonicalize_name(str(p.get("name", ""))) == ANSIBLE_CORE
+            ),
+            None,
+        )
+        return cls(target, version, len(app), tuple(manifest.get("requirements", [])))
+
+    @classmethod
+    def from_directory(cls, directory: Path) -> ControllerInfo:
+        """From DIR/manifest.json (BadInput naming the file when unusable)."""
+        manifest = manifest_mod.load(directory)
+        try:
+            return cls.from_manifest(manifest)
+        except BadInput as exc:
+            raise BadInput(f"{directory / manifest_mod.FILENAME}: {exc}") from None
+
+    def problems(self) -> list[str]:
+        """Why this is not a controller wheelhouse of the policy ([] when it is)."""
+        rules = policy()
+        found = []
+        if self.ansible_core is None:
+            found.append(f"holds no {ANSIBLE_CORE}")
+        else:
+            try:
+                admitted = rules.ansible_core.specifier.contains(Version(self.ansible_core))
+            except InvalidVersion:
+                admitted = False
+            if not admitted:
+                found.append(
+                    f"{ANSIBLE_CORE} {self.ansible_core} is not {rules.ansible_core} (the last "
+                    "release whose modules run on Python 2.7 and 3.6 hosts)"
+                )
+        if self.target.short_version not in rules.pythons:
+            found.append(
+                f"made for CPython {self.target.short_version}; {rules.ansible_core} runs on "
+                f"{', '.join(rules.pythons)}"
+            )
+        return found
+
+    def describe(self) -> str:
+        """e.g. 'ansible-core 2.16.19 (9 packages) for CPython 3.11.15 (cp311), ...'."""
+        return (
+            f"{ANSIBLE_CORE} {self.ansible_core or '(missing)'} ({self.packages} packages) "
+            f"for {self.target.describe()}"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """inspect --json's `controller` record."""
+        return {
+            "ansible_core": self.ansible_core,
+            "packages": self.packages,
+            "python_version": self.target.python_version,
+            "python_short": self.target.short_version,
+            "platform": self.target.platform,
+            "target": self.target.to_dict(),
+            "requirements": list(self.requirements),
+            "setup": SETUP_SH,
+        }
+
+
+@dataclass(frozen=True)
+class ControllerPart:
+    """The controller part of a kit about to be packed."""
+
+    directory: Path
+    """The controller wheelhouse on disk (goes to controller/wheelhouse/)."""
+    info: ControllerInfo
+    setup_sh: str
+    """The text of controller/setup.sh."""
+
+
+def prepare(directory: Path) -> ControllerPart:
+    """Read a controller wheelhouse for `bundler pack` (nothing is fetched here).
+
+    Raises BadInput when `directory` is missing (naming `bundler fetch-controller` and
+    `--no-controller`), is not a wheelhouse, or is not one of the policy (no ansible-core 2.16.x,
+    a controller Python ansible-core 2.16 does not run on).
+    """
+    if not directory.is_dir():
+        raise BadInput(
+            f"no controller wheelhouse at {directory}: run `bundler fetch-controller -o "
+            f"{directory}` first (ansible-core for the controller's Python), or pack with "
+            "--no-controller"
+        )
+    for required in REQUIRED_FILES:
+        if not (directory / required).is_file():
+            raise BadInput(
+                f"controller wheelhouse {directory} has no {required} (run `bundler "
+                "fetch-controller`)"
+            )
+    info = ControllerInfo.from_directory(directory)
+    problems = info.problems()
+    if problems:
+        raise BadInput(f"controller wheelhouse {directory}: {'; '.join(problems)}")
+    return ControllerPart(directory, info, render_setup_sh(info))
+
+
+def render_setup_sh(info: ControllerInfo) -> str:
+    """controller/setup.sh for the controller wheelhouse `info` describes."""
+    return (
+        _environment()
+        .get_template("controller-setup.sh.j2")
+        .render(
+            tool_version=__version__,
+            description=info.describe(),
+            python_short=info.target.short_version,
+            ansible_core=info.ansible_core or "",
+            ansible_core_requirement=str(policy().ansible_core),
+            pythons=", ".join(policy().pythons),
+        )
+    )
+
+
+def _environment() -> jinja2.Environment:
+    source = resources.files("bundler").joinpath("templates")
+    loader = jinja2.FunctionLoader(lambda name: source.joinpath(name).read_text(encoding="utf-8"))
+    env = jinja2.Environment(
+        loader=loader,
+        autoescape=False,  # a shell script: values go through `shquote`
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+    )
+    env.filters["shquote"] = shlex.quote
+    return env
