@@ -45,9 +45,9 @@ _DIR = click.Path(file_okay=False, path_type=Path)
 @click.option(
     "--controller-wheelhouse",
     type=_DIR,
-    default=controller_mod.DEFAULT_DIR,
-    show_default=True,
-    help="ansible-core for the controller, from `bundler fetch-controller` (kit: controller/).",
+    default=None,
+    help="ansible-core for the controller, from `bundler fetch-controller`, packed as "
+    f"controller/ [default: {controller_mod.DEFAULT_DIR} next to --wheelhouse].",
 )
 @click.option(
     "--no-controller",
@@ -71,13 +71,15 @@ def pack(
     sources_dir: Path,
     playbooks: Path,
     vagrantfile: Path,
-    controller_wheelhouse: Path,
+    controller_wheelhouse: Path | None,
     no_controller: bool,
     output: Path | None,
     split: str | None,
 ) -> None:
     """Pack one reproducible kit-NAME.tar.gz with SHA256SUMS, an SBOM and a README.txt."""
     split_size = pack_mod.parse_size(split) if split else None
+    if controller_wheelhouse is None:
+        controller_wheelhouse = wheelhouse.parent / controller_mod.DEFAULT_DIR
     if output is None:
         output = Path(pack_mod.default_name(wheelhouse) + pack_mod.SUFFIX)
     result = pack_mod.pack(

@@ -1,8 +1,10 @@
 """The whole carry: fetch -> fetch-source -> pack -> verify -> unpack -> install.sh offline.
 
 Hermetic: the wheelhouse comes from the real `bundler fetch` against the fake index
-(tests/fakeindex.py, tiny real wheels on 127.0.0.1), the source tarball from `--from` a local
-file, and the kit carries the repository's real playbooks/ and Vagrantfile. On the far side
+(tests/fakeindex.py, tiny real wheels on 127.0.0.1), the controller wheelhouse from the real
+`bundler fetch-controller` against the same index (a stand-in ansible-core,
+tests/unit/kit/controller_kit.py), the source tarball from `--from` a local file, and the kit
+carries the repository's real playbooks/ and Vagrantfile. On the far side
 the kit is verified and unpacked by `bundler verify --unpack`, then the wheelhouse's
 install.sh installs into the real CPython 3.6.15 (pip 18.1) under `unshare -n` (no network).
 """
@@ -21,6 +23,7 @@ from click.testing import CliRunner, Result
 
 from bundler.cli import main
 from tests.fakeindex import FakeIndex
+from tests.unit.kit.controller_kit import STAND_IN_VERSION, fetch_controller, serve_controller
 from tests.unit.kit.pysource_kit import FIT_3_6_10
 
 REPO = Path(__file__).resolve().parents[2]
@@ -33,6 +36,7 @@ def index(tmp_path: Path) -> Iterator[FakeIndex]:
         fake.add_wheel("lib", "1.0", requires_dist=["tiny", "win-only; sys_platform == 'win32'"])
         fake.add_wheel("tiny", "0.3", requires_python=">=3.6")
         fake.add_wheel("numpyish", "1.19.5", tags="cp36-cp36m-manylinux1_x86_64")
+        serve_controller(fake)
         yield fake
 
 
@@ -53,8 +57,11 @@ def _fetch_app(tmp_path: Path, index: FakeIndex, python: str) -> Path:
 
 
 def _connected_side(tmp_path: Path, index: FakeIndex) -> Path:
-    """fetch + fetch-source + pack, as on the connected machine; returns the kit archive."""
+    """fetch + fetch-controller + fetch-source + pack, as on the connected machine; returns the
+    kit archive."""
     _fetch_app(tmp_path, index, "3.6.15")
+    fetched = fetch_controller(index, tmp_path / "controller-wheelhouse")  # pack's default place
+    assert fetched.exit_code == 0, fetched.output
     src = tmp_path / "sources"
     zlib = tmp_path / "download" / "zlib-9.9.tar.gz"
     zlib.parent.mkdir()
@@ -72,6 +79,7 @@ def _pack(tmp_path: Path, output: Path) -> Path:
     )  # fmt: skip
     assert packed.exit_code == 0, packed.output
     assert "CPython source: NONE" in packed.output
+    assert f"controller: ansible-core {STAND_IN_VERSION} (2 packages)" in packed.output
     return output
 
 
@@ -87,6 +95,7 @@ def test_pack_verify_unpack_install_offline(
     assert verified.exit_code == 0, verified.output
     assert "ok: kit-app.tar.gz (archive)" in verified.output
     assert "4 wheels for CPython 3.6.15" in verified.output
+    assert f"ok: controller: ansible-core {STAND_IN_VERSION} (2 packages)" in verified.output
     kit_dir = far / "kit-app"
     for part in ("playbooks/site.yml", "playbooks/inventory/hosts.example.ini", "Vagrantfile"):
         assert (kit_dir / part).is_file(), part
@@ -121,6 +130,7 @@ def test_real_fetch_output_packs_reproducibly_and_inspects(
     assert "packages: 4 app, 0 pip bootstrap" in inspected.output
     assert "CPython source: NONE" in inspected.output
     assert "sources: zlib-9.9.tar.gz" in inspected.output
+    assert f"controller: ansible-core {STAND_IN_VERSION} (2 packages)" in inspected.output
 
 
 def test_tampered_real_kit_fails_verify_naming_the_wheel(tmp_path: Path, index: FakeIndex) -> None:
@@ -156,7 +166,7 @@ def test_cpython_3_6_10_source_with_a_3_6_wheelhouse_and_the_readme_commands(
     kit = tmp_path / "out" / "kit-app.tar.gz"
     packed = _bundler(
         "pack", "--wheelhouse", wh, "--sources", src, "--playbooks", REPO / "playbooks",
-        "--vagrantfile", REPO / "Vagrantfile", "-o", kit,
+        "--vagrantfile", REPO / "Vagrantfile", "-o", kit, "--no-controller",
     )  # fmt: skip
     assert packed.exit_code == 0, packed.output
     fit = FIT_3_6_10

@@ -218,9 +218,11 @@ def test_cli_pack_reports_missing_cpython_source(tmp_path: Path) -> None:
             str(out),
             "--split",
             "1K",
+            "--no-controller",
         ],
     )
     assert result.exit_code == 0, result.output
+    assert "controller: NONE (--no-controller" in result.output
     assert "CPython source: NONE" in result.output
     assert "note: no CPython source in the kit" in result.output
     assert (tmp_path / "kit-demo.tar.gz.part000").is_file()
@@ -268,7 +270,7 @@ def test_cli_pack_says_which_cpython_and_which_wheelhouse(
         [
             "pack", "--wheelhouse", str(inputs["wheelhouse"]), "--sources", str(inputs["sources"]),
             "--playbooks", str(inputs["playbooks"]), "--vagrantfile", str(inputs["vagrantfile"]),
-            "-o", str(tmp_path / "kit-demo.tar.gz"),
+            "-o", str(tmp_path / "kit-demo.tar.gz"), "--no-controller",
         ],
     )  # fmt: skip
     assert result.exit_code == 0, result.output

@@ -293,7 +293,7 @@ def test_cli_exit_codes(kit: Path, tmp_path: Path) -> None:
     runner = CliRunner()
     ok = runner.invoke(main, ["verify", str(kit)])
     assert ok.exit_code == 0, ok.output
-    assert ok.output.startswith("ok: kit-demo.tar.gz (archive): 14 checksummed files, 2 wheels")
+    assert ok.stdout.startswith("ok: kit-demo.tar.gz (archive): 14 checksummed files, 2 wheels")
     kit_dir = _unpacked(kit, tmp_path)
     (kit_dir / "sbom.cdx.json").write_text(json.dumps({"tampered": True}))
     bad = runner.invoke(main, ["verify", str(kit_dir)])
