@@ -88,15 +88,20 @@ def run_playbook(
     tags: list[str] | None = None,
     offline: bool = False,
     timeout: float = 1800,
+    bin_dir: Path = BIN,
+    playbooks: Path = PLAYBOOKS,
 ) -> PlayResult:
-    """ansible-playbook site.yml with EXTRA_VARS (a JSON file in WORKDIR)."""
+    """ansible-playbook site.yml with EXTRA_VARS (a JSON file in WORKDIR).
+
+    `bin_dir` holds the ansible-playbook to run (default: the dev venv's; an unpacked kit's
+    controller venv in tests/e2e/test_controller_real.py), `playbooks` the site.yml to run."""
     workdir.mkdir(parents=True, exist_ok=True)
     vars_file = workdir / f"vars-{len(list(workdir.glob('vars-*.json')))}.json"
     vars_file.write_text(json.dumps(extra_vars, indent=2))
     record = vars_file.with_suffix(".result.json")
     env = {
         **os.environ,
-        "ANSIBLE_CONFIG": str(PLAYBOOKS / "ansible.cfg"),
+        "ANSIBLE_CONFIG": str(playbooks / "ansible.cfg"),
         "ANSIBLE_CALLBACK_PLUGINS": str(Path(__file__).parent / "ansible_plugins"),
         "ANSIBLE_CALLBACKS_ENABLED": "kit_record",
         "KIT_RECORD_FILE": str(record),
@@ -104,16 +109,16 @@ def run_playbook(
         "ANSIBLE_LOCAL_TEMP": str(workdir / "ansible-local"),
         "ANSIBLE_REMOTE_TEMP": str(workdir / "ansible-remote"),
         "ANSIBLE_NOCOLOR": "1",
-        "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
     }
-    argv = [str(BIN / "ansible-playbook"), "-i", str(inventory), "-e", f"@{vars_file}"]
+    argv = [str(bin_dir / "ansible-playbook"), "-i", str(inventory), "-e", f"@{vars_file}"]
     if tags:
         argv += ["--tags", ",".join(tags)]
-    argv.append(str(PLAYBOOKS / "site.yml"))
+    argv.append(str(playbooks / "site.yml"))
     if offline:
         argv = ["unshare", "-n", *argv]
     proc = subprocess.run(
-        argv, capture_output=True, text=True, env=env, cwd=PLAYBOOKS, timeout=timeout
+        argv, capture_output=True, text=True, env=env, cwd=playbooks, timeout=timeout
     )
     try:
         data = json.loads(record.read_text())

@@ -1,0 +1,131 @@
+"""The controller comes in the kit, for real: ansible-core 2.16 from PyPI, set up offline.
+
+On the connected side: `bundler fetch` (the converter for CPython 3.6.15 / manylinux1),
+`bundler fetch-controller` (ansible-core 2.16.x and its dependencies for CPython 3.11 /
+manylinux2014, from PyPI) and `bundler pack` (which takes controller-wheelhouse/ next to the
+wheelhouse by default). On the far side: `bundler verify --unpack`, then the kit's own
+controller/setup.sh under `unshare -n` with pyenv's CPython 3.11.7 as the controller's Python
+makes a fresh venv from controller/wheelhouse alone; its ansible-playbook (2.16.x) runs the
+unpacked kit's site.yml (`--tags wheels,smoke`, python_build=false, the application on the
+real 3.6.15, every module under 2.7.18 like CentOS 7's /usr/bin/python) against localhost,
+again with no network, twice: the second run changes nothing.
+(Against a host over SSH in a network namespace: a later phase, with the namespace fixture.)
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import require_python
+from tests.e2e.playbookrun import REPO, can_run_offline, run_playbook, write_inventory
+
+pytestmark = [pytest.mark.e2e, pytest.mark.network, pytest.mark.slow]
+
+BUNDLER = REPO / ".venv" / "bin" / "bundler"
+SELFTEST = re.compile(r"^selftest ok: \d+ frames, 2 workers, [\d.]+ frames/s$")
+CORE_216 = re.compile(r"^ansible-playbook \[core (2\.16\.\d+)\]$")
+
+
+def _bundler(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run(
+        [str(BUNDLER), *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=900
+    )
+    assert proc.returncode == 0, f"bundler {args[0]} failed:\n{proc.stdout}\n{proc.stderr}"
+    return proc
+
+
+def _offline(argv: list[str]) -> list[str]:
+    return ["unshare", "-n", *argv] if can_run_offline() else argv
+
+
+def test_kit_controller_venv_runs_ansible_216_and_the_site_play_offline(
+    tmp_path: Path, python36: Path, python27: Path
+) -> None:
+    python311 = require_python("3.11.7")
+    # -- the connected side --------------------------------------------------------------------
+    near = tmp_path / "near"
+    near.mkdir()
+    _bundler(
+        "fetch", "--python", "3.6.15", "--platform", "manylinux1", "-o", "wheelhouse", cwd=near
+    )
+    fetched = _bundler("fetch-controller", cwd=near)  # -o controller-wheelhouse by default
+    assert "controller target: CPython 3.11." in fetched.stdout
+    kit = near / "out" / "kit-ctl.tar.gz"
+    packed = _bundler(
+        "pack", "--playbooks", REPO / "playbooks", "--vagrantfile", REPO / "Vagrantfile",
+        "-o", kit, cwd=near,
+    )  # fmt: skip
+    locked = re.search(r"controller: ansible-core (2\.16\.\d+) \((\d+) packages\)", packed.stdout)
+    assert locked, packed.stdout
+    version, count = locked.groups()
+
+    # -- the far side: verify, unpack, the controller venv with no network -----------------------
+    far = tmp_path / "far"
+    verified = _bundler("verify", kit, "--unpack", far, cwd=tmp_path)
+    assert f"ok: controller: ansible-core {version} ({count} packages)" in verified.stdout
+    kit_dir = far / "kit-ctl"
+    venv = tmp_path / "controller-venv"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "ANSIBLE_"))}
+    env["HOME"] = str(tmp_path / "home")
+    setup = subprocess.run(
+        _offline(["sh", str(kit_dir / "controller" / "setup.sh"),
+                  "--python", str(python311), "--venv", str(venv)]),
+        capture_output=True, text=True, env=env, cwd=far, timeout=600,
+    )  # fmt: skip
+    assert setup.returncode == 0, setup.stdout + setup.stderr
+    assert f"setup.sh: ok: ansible-playbook [core {version}] in {venv}" in setup.stdout
+    assert f"Successfully installed ansible-core-{version}" in setup.stdout
+    shown = subprocess.run(
+        [str(venv / "bin" / "ansible-playbook"), "--version"], capture_output=True, text=True,
+        env={**env, "PATH": "/usr/bin:/bin"},
+    )  # fmt: skip
+    assert shown.returncode == 0, shown.stderr
+    first = CORE_216.match(shown.stdout.splitlines()[0])
+    assert first and first.group(1) == version, shown.stdout
+    assert re.search(r"python version = 3\.11\.7 .*\(" + re.escape(str(venv)), shown.stdout)
+    freeze = subprocess.run(
+        [str(venv / "bin" / "python"), "-m", "pip", "freeze"], capture_output=True, text=True
+    ).stdout.lower()
+    lock = (kit_dir / "controller" / "wheelhouse" / "requirements.lock").read_text().lower()
+    pins = re.findall(r"(?m)^([a-z0-9][\w.-]*==\S+)", lock)
+    assert len(pins) == int(count) and all(p in freeze.replace("_", "-") for p in pins), freeze
+
+    # -- that ansible-playbook deploys the unpacked kit: wheels + smoke on 3.6.15 ----------------
+    extra = {
+        "python_build": False,
+        "python_version": "3.6.15",
+        "python_interpreter": str(python36),
+        "wheels_dest": str(tmp_path / "hosts-wheelhouse"),
+        "app_venv": str(tmp_path / "app-venv"),
+        "smoke_workers": 2,
+    }  # kit_dir: the default, the kit these playbooks were unpacked with
+    inventory = write_inventory(tmp_path / "hosts.ini", python27)
+    runs = [
+        run_playbook(
+            inventory,
+            extra,
+            tmp_path / f"run{i}",
+            tags=["wheels", "smoke"],
+            offline=can_run_offline(),
+            timeout=600,
+            bin_dir=venv / "bin",
+            playbooks=kit_dir / "playbooks",
+        )
+        for i in (1, 2)
+    ]
+    first_run, second_run = runs
+    assert first_run.rc == 0, first_run.describe()
+    assert SELFTEST.match(first_run.smoke_line() or ""), first_run.describe()
+    facts = dict(first_run.task_results())["Gathering Facts"]["ansible_facts"]
+    assert facts["ansible_python_version"] == "2.7.18"
+    assert "Install the application lock offline with hashes." in first_run.changed_tasks()
+    copied = dict(first_run.task_results())["Copy the wheelhouse to the host."]
+    assert str(kit_dir / "wheelhouse") in str(copied), copied  # the unpacked kit's own wheels
+    assert second_run.rc == 0, second_run.describe()
+    assert second_run.stats()["changed"] == 0, second_run.changed_tasks()
+    assert SELFTEST.match(second_run.smoke_line() or ""), second_run.describe()
