@@ -11,8 +11,10 @@ $(VENV)/bin/bundler: pyproject.toml
 	touch $@
 
 ## fetch: set up the kit and fetch the converter's wheelhouse (cp36 / manylinux1) into wheelhouse/
+##        and ansible-core 2.16 for the controller (CPython 3.11 / manylinux2014) into controller-wheelhouse/
 fetch: $(VENV)/bin/bundler
 	$(VENV)/bin/bundler fetch $(FETCH_ARGS) -o wheelhouse
+	$(VENV)/bin/bundler fetch-controller -o controller-wheelhouse
 
 ## test: set up everything (apt + pip) and run the whole suite, slow and network tests included
 test:

@@ -172,7 +172,8 @@ def pack(
     target = Target.from_dict(manifest["target"])
     python = _python_source(source_files, target, wheelhouse, notes)
     sbom_entries = _sbom_sources(source_files, sources_dir)
-    sbom_text = sbom.render(name, manifest, sbom_entries, epoch)
+    controller_manifest = manifest_mod.load(part.directory) if part else None
+    sbom_text = sbom.render(name, manifest, sbom_entries, epoch, controller_manifest)
     files.append(_file_from_bytes(sbom.FILENAME, sbom_text.encode()))
     system = _system_packages(wheelhouse)
     controller_python = _controller_python(part, source_files, notes)

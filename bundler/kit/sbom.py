@@ -3,8 +3,11 @@
 One component per wheel (name, version, sha256, license, download URL, purl `pkg:pypi/...`),
 one per source tarball (`pkg:generic/...` with its upstream URL), the dependency edges from
 manifest.json, and the kit itself as the metadata component depending on the root
-requirements. Reproducible: the serial number is derived from the content (uuid5) and the
-timestamp is the kit's fixed timestamp, so the same inputs give the same bytes.
+requirements. The controller wheelhouse (ansible-core, `controller`) adds its wheels as
+components with bom-ref `controller:pypi:NAME` and property `airgap-kit:role` = controller, its
+own edges, and its roots under the kit. Reproducible: the serial number is derived from the
+content (uuid5) and the timestamp is the kit's fixed timestamp, so the same inputs give the
+same bytes.
 """
 
 from __future__ import annotations
@@ -59,9 +62,15 @@ def render(
     manifest: dict[str, Any],
     sources: Iterable[SourceEntry],
     timestamp: int,
+    controller: dict[str, Any] | None = None,
 ) -> str:
-    """The SBOM's JSON text (CycloneDX 1.6) for a kit named `kit_name`."""
+    """The SBOM's JSON text (CycloneDX 1.6) for a kit named `kit_name`; `controller` is the
+    controller wheelhouse's manifest.json (None: no controller part)."""
     wheels = {_canon(p["name"]): _wheel_component(p) for p in manifest.get("packages", [])}
+    tools = {
+        _canon(p["name"]): _wheel_component(p, part="controller")
+        for p in (controller or {}).get("packages", [])
+    }
     tarballs = [_source_component(s) for s in sorted(sources, key=lambda s: s.filename)]
     kit = Component(
         name=kit_name,
@@ -71,7 +80,7 @@ def render(
         description=f"airgap-kit bundle for {_target_line(manifest)}",
     )
     bom = Bom(
-        components=[*wheels.values(), *tarballs],
+        components=[*wheels.values(), *tools.values(), *tarballs],
         metadata=BomMetaData(
             component=kit,
             timestamp=datetime.fromtimestamp(timestamp, tz=timezone.utc),
@@ -79,21 +88,28 @@ def render(
         ),
     )
     roots = [wheels[n] for n in _root_names(manifest) if n in wheels]
+    roots += [tools[n] for n in _root_names(controller or {}) if n in tools]
     bom.dependencies.add(Dependency(ref=kit.bom_ref, dependencies=_deps(roots + tarballs)))
-    children: dict[str, list[Component]] = {name: [] for name in wheels}
-    for parent, child in manifest.get("edges", []):
-        if _canon(parent) in wheels and _canon(child) in wheels:
-            children[_canon(parent)].append(wheels[_canon(child)])
-    for name, component in wheels.items():
-        bom.dependencies.add(Dependency(ref=component.bom_ref, dependencies=_deps(children[name])))
+    for part, components in ((manifest, wheels), (controller or {}, tools)):
+        _add_edges(bom, part, components)
     for tarball in tarballs:
         bom.dependencies.add(Dependency(ref=tarball.bom_ref))
-    bom.serial_number = _serial(kit_name, manifest, tarballs)
+    bom.serial_number = _serial(kit_name, manifest, tarballs, controller)
     text: str = JsonV1Dot6(bom).output_as_string(indent=2)
     return text + "\n"
 
 
-def _wheel_component(package: dict[str, Any]) -> Component:
+def _add_edges(bom: Bom, manifest: dict[str, Any], components: dict[str, Component]) -> None:
+    """Each component's dependencies from the manifest's edges (names canonicalised)."""
+    children: dict[str, list[Component]] = {name: [] for name in components}
+    for parent, child in manifest.get("edges", []):
+        if _canon(parent) in components and _canon(child) in components:
+            children[_canon(parent)].append(components[_canon(child)])
+    for name, component in components.items():
+        bom.dependencies.add(Dependency(ref=component.bom_ref, dependencies=_deps(children[name])))
+
+
+def _wheel_component(package: dict[str, Any], part: str = "") -> Component:
     sha = HashType(alg=HashAlgorithm.SHA_256, content=package["sha256"])
     refs = []
     if package.get("url"):
@@ -103,14 +119,15 @@ def _wheel_component(package: dict[str, Any]) -> Component:
             )
         )
     properties = [Property(name="airgap-kit:filename", value=package["filename"])]
-    properties.append(Property(name="airgap-kit:role", value=str(package.get("role", "app"))))
+    role = part or str(package.get("role", "app"))
+    properties.append(Property(name="airgap-kit:role", value=role))
     if package.get("built_from"):
         properties.append(Property(name="airgap-kit:built_from", value=package["built_from"]))
     return Component(
         name=package["name"],
         version=package["version"],
         type=ComponentType.LIBRARY,
-        bom_ref=f"pypi:{_canon(package['name'])}",
+        bom_ref=f"{part + ':' if part else ''}pypi:{_canon(package['name'])}",
         purl=PackageURL(
             type="pypi",
             name=_canon(package["name"]),
@@ -180,11 +197,18 @@ def _target_line(manifest: dict[str, Any]) -> str:
     )
 
 
-def _serial(kit_name: str, manifest: dict[str, Any], tarballs: list[Component]) -> uuid.UUID:
+def _serial(
+    kit_name: str,
+    manifest: dict[str, Any],
+    tarballs: list[Component],
+    controller: dict[str, Any] | None = None,
+) -> uuid.UUID:
     """A content-derived serial number: the same kit contents give the same SBOM bytes."""
     h = hashlib.sha256(kit_name.encode())
     for package in sorted(manifest.get("packages", []), key=lambda p: str(p["filename"])):
         h.update(f"{package['filename']}={package['sha256']}\n".encode())
+    for package in sorted((controller or {}).get("packages", []), key=lambda p: p["filename"]):
+        h.update(f"controller:{package['filename']}={package['sha256']}\n".encode())
     for tarball in tarballs:
         h.update(f"{tarball.bom_ref.value}={next(iter(tarball.hashes)).content}\n".encode())
     return uuid.uuid5(uuid.NAMESPACE_URL, f"urn:airgap-kit:sbom:{h.hexdigest()}")

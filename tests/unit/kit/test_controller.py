@@ -20,12 +20,14 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from cyclonedx.schema import SchemaVersion
+from cyclonedx.validation.json import JsonStrictValidator
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
 from bundler.cli import main
 from bundler.errors import BadInput, CheckFailed, UnknownTarget
-from bundler.kit import controller, verify
+from bundler.kit import controller, sbom, verify
 from bundler.kit import info as kitinfo
 from bundler.models import manifest as manifest_mod
 from tests.conftest import require_python
@@ -228,6 +230,27 @@ def test_cli_pack_takes_the_controller_wheelhouse_next_to_the_wheelhouse(
         f"controller: ansible-core {STAND_IN_VERSION} (2 packages) for CPython 3.11"
         in packed.output
     )
+
+
+def test_sbom_lists_the_controller_wheels_apart_from_the_applications(
+    inputs: dict[str, Path], controller_wh: Path, tmp_path: Path
+) -> None:
+    kit = _kit(inputs, controller_wh, tmp_path / "out")
+    with tarfile.open(kit) as tar:
+        text = tar.extractfile(f"kit-demo/{sbom.FILENAME}").read().decode()  # type: ignore[union-attr]
+    assert JsonStrictValidator(SchemaVersion.V1_6).validate_str(text) is None
+    doc = json.loads(text)
+    comps = {c["bom-ref"]: c for c in doc["components"]}
+    core = comps["controller:pypi:ansible-core"]
+    assert core["version"] == STAND_IN_VERSION
+    assert {"name": "airgap-kit:role", "value": "controller"} in core["properties"]
+    assert "pypi:demoapp" in comps and "pypi:ansible-core" not in comps
+    deps = {d["ref"]: d.get("dependsOn", []) for d in doc["dependencies"]}
+    assert "controller:pypi:ansible-core" in deps["kit:kit-demo"]
+    assert deps["controller:pypi:ansible-core"] == ["controller:pypi:resolvelib"]
+    # the same application, another controller: another SBOM serial number
+    plain = json.loads(sbom.render("kit-demo", manifest_mod.load(inputs["wheelhouse"]), [], 0))
+    assert plain["serialNumber"] != doc["serialNumber"]
 
 
 # -- verify -------------------------------------------------------------------------------------
