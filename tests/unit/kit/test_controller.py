@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import tarfile
 from pathlib import Path
 
@@ -40,6 +41,7 @@ from tests.unit.kit.controller_kit import (
 )
 from tests.unit.kit.handmade_kit import handmade_inputs, pack_inputs
 
+REPO = Path(__file__).resolve().parents[3]
 STAND_IN = f"ansible_core-{STAND_IN_VERSION}-py3-none-any.whl"
 
 
@@ -177,6 +179,44 @@ def test_readme_controller_build_path_names_the_kits_own_tarballs(
     assert "-e python_version=3.11.9" in readme
     assert "builds sources/Python-3.11.9.tgz against sources/openssl-1.1.1w.tar.gz" in readme
     assert "sh controller/setup.sh --python /usr/local/bin/python3.11" in readme
+
+
+def _controller_build_command(readme: str) -> list[str]:
+    """The `ansible-playbook ... --tags media_repo,python_build` command of README.txt."""
+    section = readme[readme.index("A CentOS 7 controller") : readme.index("Application wheels")]
+    lines = [ln.strip() for ln in section.splitlines()]
+    start = next(i for i, ln in enumerate(lines) if ln.startswith("ansible-playbook "))
+    text = ""
+    for line in lines[start:]:
+        text += line.removesuffix("\\") + " "
+        if not line.endswith("\\"):
+            break
+    return text.split()
+
+
+def test_readme_controller_build_command_selects_media_repo_and_python_build(
+    controller_wh: Path, tmp_path: Path
+) -> None:
+    """README.txt's CentOS 7 command, as printed, from the kit's real playbooks/: it parses
+    (inventory `localhost,`, `-c local`, the -e values) and selects exactly the media_repo and
+    python_build roles (--list-tasks: nothing is run; the build itself is proven on localhost
+    by tests/e2e/test_playbooks_site.py)."""
+    inputs = handmade_inputs(tmp_path / "in")
+    inputs["playbooks"] = REPO / "playbooks"
+    (inputs["sources"] / "Python-3.11.9.tgz").write_bytes(b"placeholder, not CPython\n")
+    kit_dir = _unpack(_kit(inputs, controller_wh, tmp_path / "out"), tmp_path / "far")
+    argv = _controller_build_command((kit_dir / "README.txt").read_text())
+    assert argv[:2] == ["ansible-playbook", "-i"] and "python_version=3.11.9" in argv
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
+    env["HOME"] = str(tmp_path / "home")
+    listed = subprocess.run(
+        [str(Path(sys.executable).parent / argv[0]), *argv[1:], "--list-tasks"],
+        capture_output=True, text=True, cwd=kit_dir / "playbooks", env=env, timeout=300,
+    )  # fmt: skip
+    assert listed.returncode == 0, listed.stdout + listed.stderr
+    roles = {ln.split(" : ")[0].strip() for ln in listed.stdout.splitlines() if " : " in ln}
+    assert roles == {"media_repo", "python_build"}, listed.stdout
+    assert "python_build : Check the Python build settings." in listed.stdout
 
 
 def test_pack_refuses_a_missing_foreign_or_damaged_controller_wheelhouse(
