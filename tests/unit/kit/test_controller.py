@@ -402,10 +402,12 @@ def test_setup_sh_is_posix_sh(controller_wh: Path, tmp_path: Path) -> None:
 
 
 def _run_setup(
-    kit_dir: Path, *args: str, path: str | None = None
+    kit_dir: Path, *args: str, path: str | None = None, home: bool = True
 ) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "ANSIBLE_"))}
-    env["HOME"] = str(kit_dir.parent / "home")
+    drop = ("PIP_", "ANSIBLE_", "XDG_", "HOME")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(drop)}
+    if home:
+        env["HOME"] = str(kit_dir.parent / "home")
     if path is not None:
         env["PATH"] = path
     argv = ["sh", str(kit_dir / "controller" / "setup.sh"), *args]
@@ -423,8 +425,8 @@ def test_setup_sh_makes_the_venv_offline_and_checks_ansible_playbook(
 ) -> None:
     python311 = require_python("3.11.7")
     kit_dir = _unpack(_kit(inputs, controller_wh, tmp_path / "out"), tmp_path / "far")
-    venv = tmp_path / "venv"
-    ran = _run_setup(kit_dir, "--python", str(python311), "--venv", str(venv))
+    venv = kit_dir.parent / "home" / ".local/share/airgap-kit" / f"ansible-core-{STAND_IN_VERSION}"
+    ran = _run_setup(kit_dir, "--python", str(python311))  # the default venv, under $HOME
     assert ran.returncode == 0, ran.stdout + ran.stderr
     assert f"setup.sh: ok: ansible-playbook [core {STAND_IN_VERSION}] in {venv}" in ran.stdout
     assert f"  cd {kit_dir}/playbooks\n" in ran.stdout
@@ -464,6 +466,9 @@ def test_setup_sh_refuses_another_python_and_names_what_it_tried(
     tools.mkdir()
     for tool in ("sh", "dirname", "sed", "cat"):
         (tools / tool).symlink_to(shutil.which(tool) or tool)
+    homeless = _run_setup(kit_dir, "--python", str(python36), home=False)
+    assert homeless.returncode == 2
+    assert "setup.sh: error: HOME is not set: give --venv DIR" in homeless.stderr
     none = _run_setup(kit_dir, path=str(tools))
     assert none.returncode == 2
     assert (
