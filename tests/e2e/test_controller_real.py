@@ -20,6 +20,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.conftest import require_python
 from tests.e2e.playbookrun import REPO, can_run_offline, run_playbook, write_inventory
@@ -55,6 +56,11 @@ def test_kit_controller_venv_runs_ansible_216_and_the_site_play_offline(
     )
     fetched = _bundler("fetch-controller", cwd=near)  # -o controller-wheelhouse by default
     assert "controller target: CPython 3.11." in fetched.stdout
+    # manylinux2014 wheels: the audit finds every one loadable on CentOS 7 (glibc 2.17), no
+    # system package needed, nothing unmapped (a CentOS 7 controller needs no extra RPM)
+    audit = yaml.safe_load((near / "controller-wheelhouse" / "system-packages.yml").read_text())
+    assert (audit["distro"], audit["system_packages"], audit["unmapped"]) == ("centos7", [], [])
+    assert all(w["loadable"] and not w["problems"] for w in audit["wheels"].values()), audit
     kit = near / "out" / "kit-ctl.tar.gz"
     packed = _bundler(
         "pack", "--playbooks", REPO / "playbooks", "--vagrantfile", REPO / "Vagrantfile",
