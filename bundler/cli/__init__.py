@@ -2,17 +2,21 @@
 
 Each subcommand lives in its own module here and is registered below. Expected failures
 (`BundlerError`) become one line on stderr and exit 2; `CheckFailed` (verify, strict audit)
-prints its problems and exits 1; no traceback for either.
+prints its problems and exits 1; no traceback for either. With `--json` (every subcommand that
+takes it, see `options.json_option`), the failure is instead one JSON object on stderr, the
+error's `to_dict()` (`{"error", "message", "exit_code", ...its fields}`); exit codes unchanged.
 """
 
 from __future__ import annotations
 
 import importlib
+import json
 from typing import Any
 
 import click
 
 from bundler import __version__
+from bundler.cli.options import JSON_ERRORS
 from bundler.errors import BundlerError, CheckFailed
 
 
@@ -34,13 +38,21 @@ class KitGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except BundlerError as exc:
-            click.echo(f"bundler: error: {exc}", err=True)
+        except (BundlerError, CheckFailed) as exc:
+            if ctx.meta.get(JSON_ERRORS):
+                click.echo(json.dumps(exc.to_dict(), sort_keys=True), err=True)
+            elif isinstance(exc, CheckFailed):
+                click.echo(f"bundler: {exc.summary}", err=True)
+                for problem in exc.problems:
+                    click.echo(f"  - {problem}", err=True)
+            else:
+                click.echo(f"bundler: error: {exc}", err=True)
             ctx.exit(exc.exit_code)
-        except CheckFailed as exc:
-            click.echo(f"bundler: {exc.summary}", err=True)
-            for problem in exc.problems:
-                click.echo(f"  - {problem}", err=True)
+        except click.ClickException as exc:  # a usage error: JSON too when --json was seen
+            if not ctx.meta.get(JSON_ERRORS):
+                raise
+            record = {"error": "UsageError", "message": exc.format_message()}
+            click.echo(json.dumps({**record, "exit_code": exc.exit_code}), err=True)
             ctx.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("bundler: interrupted; nothing partial was left in the output", err=True)

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from bundler.audit import report as audit_lib
-from bundler.cli.options import cache_dir_option
+from bundler.cli.options import cache_dir_option, json_option
 from bundler.errors import CheckFailed
 from bundler.fs.cache import Cache
 
@@ -32,7 +32,7 @@ from bundler.fs.cache import Cache
     is_flag=True,
     help="Exit 1 when a soname maps to no package or a wheel cannot load on the distro.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the audit record as JSON.")
+@json_option("Print the audit record as JSON.")
 @cache_dir_option("Where parsed ELF facts are kept by wheel sha256")
 @click.option("--no-cache", is_flag=True, help="Parse every wheel again; write no cache.")
 def audit(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -12,7 +13,7 @@ import click
 from tqdm import tqdm
 
 from bundler.audit.report import SYSTEM_PACKAGES_FILE
-from bundler.cli.options import cache_dir_option, make_target, target_options
+from bundler.cli.options import cache_dir_option, json_option, make_target, target_options
 from bundler.index.client import DEFAULT_INDEX
 from bundler.wheelhouse.fetch import FetchOptions, FetchResult, fetch
 
@@ -81,6 +82,7 @@ from bundler.wheelhouse.fetch import FetchOptions, FetchResult, fetch
 )
 @click.option("--distro", default="centos7", show_default=True, help="Audit profile.")
 @click.option("--no-audit", is_flag=True, help="Skip the system-library audit at the end.")
+@json_option("Print the result as one JSON object on stdout instead of the summary.")
 def fetch_cmd(
     requirements: tuple[str, ...],
     requirement_files: tuple[Path, ...],
@@ -100,6 +102,7 @@ def fetch_cmd(
     project: Path | None,
     distro: str,
     no_audit: bool,
+    as_json: bool,
 ) -> None:
     """Resolve and download a wheelhouse for the target into -o DIR.
 
@@ -109,9 +112,10 @@ def fetch_cmd(
     the chosen wheels), manifest.json, install.sh and, unless --no-audit, system-packages.yml.
     """
     target = make_target(python, platform, abi, implementation)
-    click.echo(f"target: {target.describe()}")
-    for note in target.notes:
-        click.echo(f"note: {note}")
+    if not as_json:
+        click.echo(f"target: {target.describe()}")
+        for note in target.notes:
+            click.echo(f"note: {note}")
     with _progress_bar() as on_progress:
         options = FetchOptions(
             target=target,
@@ -133,7 +137,10 @@ def fetch_cmd(
             on_step=_on_step,
         )
         result = fetch(options)
-    _summary(result)
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), indent=2, sort_keys=True))
+    else:
+        _summary(result)
 
 
 fetch_cmd.name = "fetch"

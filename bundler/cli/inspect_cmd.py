@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from bundler.cli.options import json_option
 from bundler.kit import info as kitinfo
 
 
@@ -19,7 +20,7 @@ from bundler.kit import info as kitinfo
     default=None,
     help="Also write a self-contained HTML review page here.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@json_option("Print the summary as JSON.")
 def inspect_kit(kit: tuple[Path, ...], html: Path | None, as_json: bool) -> None:
     """Show KIT's contents, target, Python version, package counts and system packages."""
     info = kitinfo.read(list(kit))

@@ -12,6 +12,29 @@ from bundler.models.target import Target
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+JSON_ERRORS = "bundler.json_errors"
+"""`click.Context.meta` key (shared by the whole context chain): the command runs with --json,
+so `KitGroup` prints a failure as one JSON object on stderr."""
+
+
+def json_option(help_text: str) -> Callable[[F], F]:
+    """--json (the command receives `as_json`): `help_text` for the output, and errors as one
+    JSON object on stderr (`BundlerError.to_dict()`), for tools; exit codes are unchanged."""
+
+    def remember(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
+        if value:
+            ctx.meta[JSON_ERRORS] = True
+        return value
+
+    return click.option(
+        "--json",
+        "as_json",
+        is_flag=True,
+        is_eager=True,
+        callback=remember,
+        help=f"{help_text} Errors are one JSON object on stderr.",
+    )
+
 
 def target_options(func: F) -> F:
     """Add --python/--platform/--abi/--implementation; the command receives `target: Target`."""

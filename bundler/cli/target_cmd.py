@@ -6,12 +6,12 @@ import json
 
 import click
 
-from bundler.cli.options import make_target, target_options
+from bundler.cli.options import json_option, make_target, target_options
 
 
 @click.command()
 @target_options
-@click.option("--json", "as_json", is_flag=True, help="Print the target record as JSON.")
+@json_option("Print the target record as JSON.")
 def target(python: str, platform: str, abi: str | None, implementation: str, as_json: bool) -> None:
     """Show the target: full version, ABIs, accepted tags in order, marker environment."""
     t = make_target(python, platform, abi, implementation)

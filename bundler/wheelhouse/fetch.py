@@ -136,6 +136,22 @@ class FetchResult:
     def app_packages(self) -> tuple[PackageRecord, ...]:
         return tuple(p for p in self.packages if p.role == "app")
 
+    def to_dict(self) -> dict[str, Any]:
+        """What `bundler fetch --json` prints: paths, target, roots, packages, bootstrap."""
+        return {
+            "output": str(self.output),
+            "target": self.target.to_dict(),
+            "roots": list(self.roots),
+            "packages": [p.to_dict() for p in self.packages],
+            "total_size": self.total_size,
+            "bootstrap": self.bootstrap.to_dict(installer.BOOTSTRAP_PROJECTS),
+            "requirements_lock": str(self.requirements_lock),
+            "bootstrap_lock": str(self.bootstrap_lock) if self.bootstrap_lock else None,
+            "manifest": str(self.manifest),
+            "install_sh": str(self.install_sh),
+            "system_packages": list(self.audit.system_packages) if self.audit else None,
+        }
+
 
 @dataclass
 class _Plan:

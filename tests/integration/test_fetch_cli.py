@@ -331,3 +331,31 @@ def test_progress_bar_only_on_a_terminal(tmp_path: Path, index: FakeIndex) -> No
     assert proc.returncode == 0, proc.stdout
     assert b"download" in drawn and b"100%" in drawn, drawn[-800:]
     assert "download" not in proc.stdout  # the bar never goes to stdout
+
+
+def test_json_errors_carry_the_fields_exit_codes_unchanged(
+    tmp_path: Path, index: FakeIndex
+) -> None:
+    """--json: one JSON object on stderr (the error's data), exit 2 as without it."""
+    index.add_wheel("needy", "1.0", requires_dist=["leaf>=1"])
+    index.add_sdist("leaf", "1.2")
+    result = _fetch(tmp_path, index, "needy", "--json")
+    assert result.exit_code == 2, result.output
+    assert result.stdout == ""
+    error = json.loads(result.stderr)
+    assert error["error"] == "NoWheelForTarget" and error["exit_code"] == 2
+    assert error["package"] == "leaf"
+    assert error["chain"] == ["needy"] and error["what_exists"] == {"1.2": "sdist"}
+    assert "--build-pure" in error["hint"] and error["message"].startswith("leaf has no wheel")
+    plain = _fetch(tmp_path, index, "needy")
+    assert plain.exit_code == 2 and plain.stderr == f"bundler: error: {error['message']}\n"
+    usage = _fetch(tmp_path, index, "needy", "--json", "--jobs", "0")
+    assert usage.exit_code == 2 and json.loads(usage.stderr)["error"] == "UsageError"
+
+
+def test_json_result_on_stdout(tmp_path: Path, index: FakeIndex) -> None:
+    result = _fetch(tmp_path, index, "lib", "--json")
+    assert result.exit_code == 0, result.output
+    record = json.loads(result.stdout)
+    assert sorted(p["name"] for p in record["packages"]) == ["lib", "tiny"]
+    assert record["requirements_lock"] == str((tmp_path / "wh" / "requirements.lock").resolve())

@@ -30,7 +30,9 @@ from bundler.fs.cache import Cache
 from bundler.index.client import Index
 from bundler.models.target import Target
 from bundler.net.download import download_all
-from bundler.resolve.resolver import Provider, Resolution, resolve
+from bundler.resolve.model import Resolution
+from bundler.resolve.provider import Provider
+from bundler.resolve.resolver import resolve
 from tests.fakeindex import FakeIndex
 
 CP36_ML1 = Target.from_spec("3.6.15", "manylinux1")

@@ -17,7 +17,10 @@ from bundler.index.client import Index
 from bundler.models.link import DistFile
 from bundler.models.metadata import Metadata
 from bundler.models.target import Target
-from bundler.resolve.resolver import Pin, Req, Resolution, _glibc_level, _is_pure, resolve
+from bundler.resolve.explain import glibc_level
+from bundler.resolve.model import Pin, ProjectReq, Resolution
+from bundler.resolve.provider import is_pure
+from bundler.resolve.resolver import resolve
 from tests.fakeindex import build_sdist, build_wheel
 
 CP36 = Target.from_spec("3.6.15", "manylinux1")
@@ -72,17 +75,17 @@ def test_resolution_graph_queries() -> None:
     [("==1.0", True), ("===1.0", True), ("==1.*", False), (">=1.0", False), ("", False)],
 )
 def test_exact_pin(spec: str, exact: bool) -> None:
-    assert Req("x", frozenset(), SpecifierSet(spec), "x").exact_pin is exact
+    assert ProjectReq("x", frozenset(), SpecifierSet(spec), "x").exact_pin is exact
 
 
 def test_glibc_levels_and_purity() -> None:
-    assert _glibc_level("manylinux2014_x86_64") == (17, "manylinux2014")
-    assert _glibc_level("manylinux_2_28_x86_64") == (28, "manylinux_2_28")
+    assert glibc_level("manylinux2014_x86_64") == (17, "manylinux2014")
+    assert glibc_level("manylinux_2_28_x86_64") == (28, "manylinux_2_28")
     from packaging.tags import parse_tag
 
-    assert _is_pure(frozenset(parse_tag("py2.py3-none-any")))
-    assert not _is_pure(frozenset(parse_tag("py2-none-any")))
-    assert not _is_pure(frozenset(parse_tag("cp36-cp36m-linux_x86_64")))
+    assert is_pure(frozenset(parse_tag("py2.py3-none-any")))
+    assert not is_pure(frozenset(parse_tag("py2-none-any")))
+    assert not is_pure(frozenset(parse_tag("cp36-cp36m-linux_x86_64")))
 
 
 # -- semantics --------------------------------------------------------------------------------

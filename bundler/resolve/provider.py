@@ -1,0 +1,264 @@
+"""The resolvelib provider: every question answered for the `Target`, never for the host.
+
+Candidates of a project are its versions that have a wheel the target accepts (the best-ranked
+wheel per version, `Target.wheel_rank`), whose `Requires-Python` admits the target's *full*
+version, and that are not yanked unless pinned exactly (`==`/`===`, as pip does, PEP 592);
+newest first. Pre-releases only when a specifier asks for one or nothing else matches
+(packaging's rule). `Requires-Dist` markers are evaluated with `Target.evaluate(marker,
+extras)`. A release's metadata `Requires-Python` (which the index may not list) becomes a
+`PythonReq`, whose only candidate is the target interpreter (`PythonCandidate`).
+
+With `build_pure=True`, a version that only has an sdist becomes a candidate too; the caller's
+`builder` turns it into a wheel, which must be pure Python (else: "needs a compiler").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from packaging.specifiers import SpecifierSet
+from packaging.tags import Tag
+from packaging.utils import parse_wheel_filename
+from packaging.version import Version
+from resolvelib.providers import AbstractProvider
+
+from bundler.errors import NoWheelForTarget, PackageNotFound, RequirementError
+from bundler.fs.hashing import sha256_file
+from bundler.index.client import Index
+from bundler.models.link import DistFile
+from bundler.models.metadata import Metadata, read_wheel_metadata
+from bundler.models.target import Target
+from bundler.resolve.model import (
+    NO_WHEEL,
+    PYTHON_KEY,
+    AnyCandidate,
+    AnyReq,
+    ProjectCandidate,
+    ProjectReq,
+    PythonCandidate,
+    PythonReq,
+    Release,
+)
+from bundler.resolve.speculation import Speculator
+
+if TYPE_CHECKING:
+    _ProviderBase = AbstractProvider[AnyReq, AnyCandidate, str]
+else:  # resolvelib's classes are generic only in its stubs
+    _ProviderBase = AbstractProvider
+
+
+class Provider(_ProviderBase):
+    """resolvelib's questions, answered from `index` for `target`."""
+
+    def __init__(
+        self,
+        target: Target,
+        index: Index,
+        *,
+        build_pure: bool,
+        builder: Callable[[DistFile], Path] | None,
+        pool: ThreadPoolExecutor,
+    ) -> None:
+        self.target = target
+        self.index = index
+        self.build_pure = build_pure
+        self.builder = builder
+        self.parents: dict[str, str | None] = {}
+        """First parent seen for each project (None = root): the chain for error messages."""
+        self.speculator = Speculator(target, index, self.releases, pool)
+        self._releases: dict[str, list[Release]] = {}
+        self._built: dict[str, tuple[DistFile, Metadata]] = {}
+
+    # resolvelib interface -------------------------------------------------------------------
+
+    def identify(self, requirement_or_candidate: AnyReq | AnyCandidate) -> str:
+        return requirement_or_candidate.key
+
+    def get_preference(
+        self,
+        identifier: str,
+        resolutions: Mapping[str, AnyCandidate],
+        candidates: Mapping[str, Iterator[AnyCandidate]],
+        information: Mapping[str, Iterator[Any]],
+        backtrack_causes: Sequence[Any],
+    ) -> tuple[bool, bool, bool, str]:
+        infos = list(information[identifier])
+        pinned = any(info.requirement.exact_pin for info in infos)
+        causes = {info.requirement.key for info in backtrack_causes}
+        return (identifier != PYTHON_KEY, not pinned, identifier not in causes, identifier)
+
+    def find_matches(
+        self,
+        identifier: str,
+        requirements: Mapping[str, Iterator[AnyReq]],
+        incompatibilities: Mapping[str, Iterator[AnyCandidate]],
+    ) -> list[AnyCandidate]:
+        reqs = list(requirements[identifier])
+        if identifier == PYTHON_KEY:
+            python = PythonCandidate(self.target.version)
+            ok = all(r.specifier.contains(python.version, prereleases=True) for r in reqs)
+            return [python] if ok else []
+        projects = [r for r in reqs if isinstance(r, ProjectReq)]
+        name, extras = projects[0].name, projects[0].extras
+        bad = {c.version for c in incompatibilities[identifier]}
+        pinned = any(r.exact_pin for r in projects)
+        usable = {
+            rel.version: rel.file
+            for rel in self.releases_for(name)
+            if rel.file is not None and rel.version not in bad and (not rel.yanked or pinned)
+        }
+        spec = SpecifierSet()
+        for r in projects:
+            spec &= r.specifier
+        chosen = sorted(spec.filter(usable), reverse=True)
+        if chosen:
+            self.speculator.warm_metadata(usable[chosen[0]])  # asked for next
+        return [ProjectCandidate(name, v, usable[v], extras) for v in chosen]
+
+    def is_satisfied_by(self, requirement: AnyReq, candidate: AnyCandidate) -> bool:
+        return requirement.specifier.contains(candidate.version, prereleases=True)
+
+    def get_dependencies(self, candidate: AnyCandidate) -> list[AnyReq]:
+        if isinstance(candidate, PythonCandidate):
+            return []
+        metadata = self.candidate_metadata(candidate)
+        deps: list[AnyReq] = []
+        if candidate.extras:
+            deps.append(
+                ProjectReq(
+                    candidate.name,
+                    frozenset(),
+                    SpecifierSet(f"=={candidate.version}"),
+                    f"{candidate.name}=={candidate.version}",
+                )
+            )
+        if metadata.requires_python is not None:
+            deps.append(PythonReq(metadata.requires_python))
+        for requirement in metadata.requires_dist:
+            if requirement.url:
+                raise RequirementError(
+                    f"{candidate} requires {requirement} by direct URL, which the kit does not "
+                    "follow (it cannot be hash-locked from an index)"
+                )
+            if self.target.evaluate(requirement.marker, candidate.extras):
+                dep = ProjectReq.of(requirement)
+                if dep.name != candidate.name or dep.extras - candidate.extras:
+                    deps.append(dep)
+        for each in deps:
+            if isinstance(each, ProjectReq):
+                self.parents.setdefault(each.name, candidate.name)
+                self.prefetch(each.name)
+        return deps
+
+    # speculation ------------------------------------------------------------------------------
+
+    def prefetch(self, name: str) -> None:
+        """Start fetching `name`'s likely tree in the background (`Speculator.prefetch`)."""
+        self.speculator.prefetch(name)
+
+    # data -----------------------------------------------------------------------------------
+
+    def releases_for(self, name: str) -> list[Release]:
+        """`releases`, with the chain that asked for `name` added to a not-found error."""
+        try:
+            return self.releases(name)
+        except PackageNotFound as exc:
+            if self.parents.get(name) is None:
+                raise
+            raise exc.with_chain(name, self.chain(name)[:-1]) from None
+
+    def releases(self, name: str) -> list[Release]:
+        """Every version of `name` with what it offers the target, newest first (cached;
+        thread-safe enough: the worst case is computing the same list twice)."""
+        cached = self._releases.get(name)
+        if cached is not None:
+            return cached
+        by_version: dict[Version, list[DistFile]] = {}
+        for f in self.index.files(name):
+            by_version.setdefault(f.version, []).append(f)
+        result = [self._release(v, fs) for v, fs in sorted(by_version.items(), reverse=True)]
+        self._releases[name] = result
+        return result
+
+    def _release(self, version: Version, files: list[DistFile]) -> Release:
+        python = self.target.version
+        wheels: list[tuple[int, bool, DistFile]] = []
+        sdists: list[DistFile] = []
+        rejected_python: str | None = None
+        for f in files:
+            spec = f.requires_python_spec
+            if spec is not None and not spec.contains(python, prereleases=True):
+                rejected_python = f"requires Python {spec}"
+                continue
+            if f.is_wheel:
+                rank = self.target.wheel_rank(f.filename)
+                if rank is not None:
+                    wheels.append((rank, f.yanked is not None, f))
+            else:
+                sdists.append(f)
+        if wheels:
+            # Prefer a file that is not yanked, then the best tag.
+            _, yanked, best = min(wheels, key=lambda w: (w[1], w[0]))
+            return Release(version, best, yanked, "yanked" if yanked else None)
+        if self.build_pure and sdists:
+            sdist = sorted(sdists, key=lambda f: (f.yanked is not None, f.filename))[0]
+            yanked = sdist.yanked is not None
+            return Release(version, sdist, yanked, "yanked" if yanked else None)
+        return Release(version, None, False, rejected_python or NO_WHEEL)
+
+    def candidate_metadata(self, candidate: ProjectCandidate) -> Metadata:
+        if candidate.file.is_wheel:
+            return self.index.metadata(candidate.file)
+        return self.build(candidate)[1]
+
+    def build(self, candidate: ProjectCandidate) -> tuple[DistFile, Metadata]:
+        """Build an sdist candidate (once) into a pure wheel: (wheel DistFile, its metadata)."""
+        sdist = candidate.file
+        done = self._built.get(sdist.url)
+        if done is not None:
+            return done
+        if self.builder is None:
+            raise RequirementError(f"{sdist.filename}: --build-pure needs a builder")
+        wheel = self.builder(sdist)
+        _, _, _, tags = parse_wheel_filename(wheel.name)
+        if not is_pure(tags) or self.target.wheel_rank(wheel.name) is None:
+            raise NoWheelForTarget(
+                f"{candidate} has no wheel for the target and its sdist {sdist.filename} needs "
+                f"a compiler (building it gave {wheel.name}, not a pure-Python wheel): "
+                "--build-pure only builds pure-Python sdists",
+                package=candidate.name,
+                requirement=f"{candidate.name}=={candidate.version}",
+                chain=self.chain(candidate.name)[:-1],
+                versions=[str(candidate.version)],
+            )
+        metadata = read_wheel_metadata(wheel, wheel.name)
+        built = DistFile(
+            project=candidate.name,
+            filename=wheel.name,
+            url=wheel.resolve().as_uri(),
+            sha256=sha256_file(wheel),
+            size=wheel.stat().st_size,
+            requires_python=str(metadata.requires_python) if metadata.requires_python else None,
+            yanked=None,
+            metadata_url=None,
+            metadata_sha256=None,
+        )
+        self._built[sdist.url] = (built, metadata)
+        return built, metadata
+
+    def chain(self, name: str) -> list[str]:
+        """root -> ... -> name, by the first parent seen for each project."""
+        path = [name]
+        while (parent := self.parents.get(path[-1])) is not None and parent not in path:
+            path.append(parent)
+        return path[::-1]
+
+
+def is_pure(tags: frozenset[Tag]) -> bool:
+    """Only `none-any` tags, and one of them for Python 3 (what --build-pure accepts)."""
+    return all(t.abi == "none" and t.platform == "any" for t in tags) and any(
+        t.interpreter.startswith("py3") for t in tags
+    )

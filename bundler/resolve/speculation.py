@@ -1,0 +1,91 @@
+"""Speculation: fetch in the background what the resolver will probably ask about next.
+
+resolvelib asks one question at a time (a page, then one file's metadata, then the next
+project...), so a cold resolution would wait for every round trip in turn. `Speculator.prefetch`
+fetches, in a thread pool, a project's page, the metadata of its newest usable wheel and, from
+that metadata, the same for each dependency that applies to the target: the likely tree arrives
+in parallel and the resolver mostly finds its answers waiting in the index's per-key memo. Per
+project only one file is speculated on: its newest usable wheel, whose metadata comes from the
+PEP 658 file or, on an index without them, from the wheel itself (which the resolver would
+download next anyway, one at a time). Only pages and metadata are speculative, never a download
+the resolver would not make. A failure here is left for the resolver to meet.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Collection
+from concurrent.futures import ThreadPoolExecutor
+
+from packaging.utils import canonicalize_name
+
+from bundler.index.client import Index
+from bundler.models.link import DistFile
+from bundler.models.target import Target
+from bundler.resolve.model import Release
+
+
+class Speculator:
+    """Prefetches project trees through `index` on `pool`, each project once.
+
+    `releases(name)` is the provider's (memoised) view of a project's versions for the target;
+    projects in `skip` (e.g. `--exclude`d ones) are never fetched.
+    """
+
+    def __init__(
+        self,
+        target: Target,
+        index: Index,
+        releases: Callable[[str], list[Release]],
+        pool: ThreadPoolExecutor,
+        *,
+        skip: Collection[str] = (),
+        follow_dependencies: bool = True,
+    ) -> None:
+        self.target = target
+        self.index = index
+        self.releases = releases
+        self.pool = pool
+        self.skip = frozenset(skip)
+        self.follow_dependencies = follow_dependencies
+        self._started: set[str] = set()
+        self._lock = threading.Lock()
+
+    def prefetch(self, name: str) -> None:
+        """Start fetching `name`'s page and its likely tree, once per project."""
+        if name in self.skip:
+            return
+        with self._lock:
+            if name in self._started:
+                return
+            self._started.add(name)
+        self.pool.submit(self._tree, name)
+
+    def warm_metadata(self, file: DistFile) -> None:
+        """Fetch `file`'s metadata in the background (the resolver asks for it next)."""
+        if file.is_wheel:
+            self.pool.submit(self.index.metadata, file)
+
+    def _tree(self, name: str) -> None:
+        try:
+            best = next(
+                (
+                    rel.file
+                    for rel in self.releases(name)
+                    if rel.file is not None
+                    and rel.file.is_wheel
+                    and not rel.yanked
+                    and not rel.version.is_prerelease
+                ),
+                None,
+            )
+            if best is None:
+                return
+            metadata = self.index.metadata(best)
+        except Exception:  # speculative: the resolver asks again and reports any error
+            return
+        if not self.follow_dependencies:
+            return
+        for requirement in metadata.requires_dist:
+            if not requirement.url and self.target.evaluate(requirement.marker, frozenset()):
+                self.prefetch(canonicalize_name(requirement.name))
