@@ -61,8 +61,13 @@ class Provider(_ProviderBase):
         build_pure: bool,
         builder: Callable[[DistFile], Path] | None,
         pool: ThreadPoolExecutor,
+        prefer_hashes: Mapping[str, frozenset[str]] | None = None,
     ) -> None:
         self.target = target
+        self.prefer_hashes = dict(prefer_hashes or {})
+        """Canonical name -> sha256 digests a hashed requirement allows: a file with one of
+        them is chosen over a better-ranked one (so a lock made for this target, or an
+        older platform, is reproduced), like pip's hash-filtered candidates."""
         self.index = index
         self.build_pure = build_pure
         self.builder = builder
@@ -179,13 +184,16 @@ class Provider(_ProviderBase):
         by_version: dict[Version, list[DistFile]] = {}
         for f in self.index.files(name):
             by_version.setdefault(f.version, []).append(f)
-        result = [self._release(v, fs) for v, fs in sorted(by_version.items(), reverse=True)]
+        allowed = self.prefer_hashes.get(name, frozenset())
+        result = [
+            self._release(v, fs, allowed) for v, fs in sorted(by_version.items(), reverse=True)
+        ]
         self._releases[name] = result
         return result
 
-    def _release(self, version: Version, files: list[DistFile]) -> Release:
+    def _release(self, version: Version, files: list[DistFile], allowed: frozenset[str]) -> Release:
         python = self.target.version
-        wheels: list[tuple[int, bool, DistFile]] = []
+        wheels: list[tuple[bool, bool, int, DistFile]] = []
         sdists: list[DistFile] = []
         rejected_python: str | None = None
         for f in files:
@@ -196,12 +204,12 @@ class Provider(_ProviderBase):
             if f.is_wheel:
                 rank = self.target.wheel_rank(f.filename)
                 if rank is not None:
-                    wheels.append((rank, f.yanked is not None, f))
+                    wheels.append((_unlisted(f, allowed), f.yanked is not None, rank, f))
             else:
                 sdists.append(f)
         if wheels:
-            # Prefer a file that is not yanked, then the best tag.
-            _, yanked, best = min(wheels, key=lambda w: (w[1], w[0]))
+            # Prefer a file a --hash allows, then one that is not yanked, then the best tag.
+            _, yanked, _, best = min(wheels, key=lambda w: w[:3])
             return Release(version, best, yanked, "yanked" if yanked else None)
         if self.build_pure and sdists:
             sdist = sorted(sdists, key=lambda f: (f.yanked is not None, f.filename))[0]
@@ -255,6 +263,11 @@ class Provider(_ProviderBase):
         while (parent := self.parents.get(path[-1])) is not None and parent not in path:
             path.append(parent)
         return path[::-1]
+
+
+def _unlisted(file: DistFile, allowed: frozenset[str]) -> bool:
+    """True when hashes are given and `file`'s advertised sha256 is not one of them."""
+    return bool(allowed) and file.sha256 not in allowed
 
 
 def is_pure(tags: frozenset[Tag]) -> bool:

@@ -43,8 +43,12 @@ def resolve(
     *,
     build_pure: bool = False,
     builder: Callable[[DistFile], Path] | None = None,
+    prefer_hashes: Mapping[str, frozenset[str]] | None = None,
 ) -> Resolution:
     """Choose one version of every project `requirements` need on `target`.
+
+    `prefer_hashes` (canonical name -> sha256 digests, from `--hash` options): among a
+    version's files the target accepts, one with a listed digest is chosen first.
 
     Raises `PackageNotFound`, `NoWheelForTarget`, `NoMatchingVersion`, `ResolutionConflict`
     (all `RequirementError`, with data: see `bundler.errors`) or `IndexUnavailable`/
@@ -58,7 +62,14 @@ def resolve(
             )
     active = [ProjectReq.of(r) for r in roots if target.evaluate(r.marker)]
     pool = ThreadPoolExecutor(max_workers=PREFETCH_THREADS, thread_name_prefix="prefetch")
-    provider = Provider(target, index, build_pure=build_pure, builder=builder, pool=pool)
+    provider = Provider(
+        target,
+        index,
+        build_pure=build_pure,
+        builder=builder,
+        pool=pool,
+        prefer_hashes=prefer_hashes,
+    )
     for req in active:
         provider.parents[req.name] = None
         provider.prefetch(req.name)

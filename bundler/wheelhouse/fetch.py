@@ -21,12 +21,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from packaging.requirements import InvalidRequirement, Requirement
+from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name, parse_wheel_filename
 
 from bundler import __version__
 from bundler.audit import report as audit_lib
-from bundler.errors import BadInput, RequirementError
+from bundler.errors import BadInput
 from bundler.fs.cache import Cache
 from bundler.fs.hashing import sha256_file
 from bundler.index.client import DEFAULT_INDEX, Index
@@ -36,7 +36,7 @@ from bundler.models.target import Target
 from bundler.net.download import download_all, fetch_blob, place
 from bundler.net.session import make_session
 from bundler.resolve.resolver import Pin, Resolution, resolve
-from bundler.wheelhouse import build, installer, lockfile
+from bundler.wheelhouse import build, installer, lockfile, reqfile
 
 CONVERTER_DIR = Path(__file__).resolve().parents[2] / "converter"
 """The payload project of this repository (bundled when no requirement is given)."""
@@ -158,6 +158,8 @@ class _Plan:
     """The resolved content of the wheelhouse, before anything is written."""
 
     roots: tuple[str, ...]
+    given: reqfile.RequirementSet
+    """The requirements as given (with the hashes of a hashed -r file)."""
     resolution: Resolution
     bootstrap: installer.BootstrapDecision
     bootstrap_resolution: Resolution | None
@@ -195,77 +197,12 @@ def fetch(options: FetchOptions) -> FetchResult:
     )
 
 
-# -- requirements -------------------------------------------------------------------------------
-
-
-def read_requirements(requirements: Sequence[str], files: Sequence[Path]) -> list[Requirement]:
-    """The requirements given on the command line and in -r files, each checked (PEP 508)."""
-    out = [_checked(r, "command line") for r in requirements]
-    for path in files:
-        out += _read_requirement_file(Path(path), seen=frozenset())
-    return out
-
-
-def _read_requirement_file(path: Path, seen: frozenset[Path]) -> list[Requirement]:
-    resolved = path.resolve()
-    if resolved in seen:
-        raise BadInput(f"{path}: includes itself (-r loop)")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BadInput(f"cannot read requirements file {path}: {exc}") from None
-    out: list[Requirement] = []
-    for lineno, line in _requirement_lines(text):
-        where = f"{path}:{lineno}"
-        if line.startswith(("-r ", "--requirement ", "-r", "--requirement=")):
-            nested = line.split("=", 1)[1] if "=" in line else line.split(None, 1)[-1]
-            nested = nested.removeprefix("-r").strip()
-            out += _read_requirement_file(path.parent / nested, seen | {resolved})
-        elif line.startswith("-"):
-            raise BadInput(f"{where}: option {line.split()[0]!r} is not supported here")
-        else:
-            out.append(_checked(line, where))
-    return out
-
-
-def _requirement_lines(text: str) -> Iterator[tuple[int, str]]:
-    """(line number, logical line) without comments, blank lines and backslash continuations."""
-    pending = ""
-    start = 0
-    for lineno, raw in enumerate(text.splitlines(), 1):
-        line = raw.split(" #", 1)[0].strip() if not raw.lstrip().startswith("#") else ""
-        if not pending:
-            start = lineno
-        if line.endswith("\\"):
-            pending += line[:-1] + " "
-            continue
-        full = (pending + line).strip()
-        pending = ""
-        if full:
-            yield start, full
-    if pending.strip():
-        yield start, pending.strip()
-
-
-def _checked(text: str, where: str) -> Requirement:
-    try:
-        req = Requirement(text)
-    except InvalidRequirement as exc:
-        reason = str(exc).splitlines()[0] if str(exc) else "invalid"
-        raise RequirementError(f"malformed requirement {text!r} ({where}): {reason}") from None
-    if req.url:
-        raise RequirementError(
-            f"{text!r} ({where}): direct URL requirements are not supported; "
-            "use --find-links for local files"
-        )
-    return req
-
-
 # -- planning: resolve the app, decide the bootstrap -------------------------------------------
 
 
 def _plan(options: FetchOptions, cache: Cache, work: Path) -> _Plan:
-    roots = read_requirements(options.requirements, options.requirement_files)
+    given = reqfile.read(options.requirements, options.requirement_files)
+    roots = given.requirements
     local: dict[str, Path] = {}
     local_dirs: dict[str, str] = {}
     if not roots:
@@ -300,7 +237,8 @@ def _plan(options: FetchOptions, cache: Cache, work: Path) -> _Plan:
             if installer.bootstrap_possible(options.target)
             else None
         )
-        resolution = _resolve(roots, options, index, builder)
+        resolution = _resolve(roots, options, index, builder, given.hashes())
+        _check_hashed(given, resolution)
         decision = installer.decide(options.target, [p.file.filename for p in _pins(resolution)])
         boot = None
         if decision.needed:
@@ -310,7 +248,7 @@ def _plan(options: FetchOptions, cache: Cache, work: Path) -> _Plan:
                 if speculative
                 else _resolve(boot_roots, options, index, builder)
             )
-    return _Plan(tuple(str(r) for r in roots), resolution, decision, boot, local)
+    return _Plan(tuple(str(r) for r in roots), given, resolution, decision, boot, local)
 
 
 def _resolve(
@@ -318,6 +256,7 @@ def _resolve(
     options: FetchOptions,
     index: Index,
     builder: Callable[[DistFile], Path],
+    prefer_hashes: dict[str, frozenset[str]] | None = None,
 ) -> Resolution:
     return resolve(
         roots,
@@ -325,7 +264,24 @@ def _resolve(
         index,
         build_pure=options.build_pure,
         builder=builder if options.build_pure else None,
+        prefer_hashes=prefer_hashes,
     )
+
+
+def _check_hashed(given: reqfile.RequirementSet, resolution: Resolution) -> None:
+    """Hash-checking mode, before any download: every pin has a hashed line, and a file whose
+    sha256 the index advertises matches it (files without one are checked after download)."""
+    if not given.hash_mode:
+        return
+    for pin in _pins(resolution):
+        given.check_listed(pin.name, _required_by(resolution, pin.name))
+        if pin.file.sha256:
+            given.check_file(pin.name, str(pin.version), pin.file.filename, pin.file.sha256)
+
+
+def _required_by(resolution: Resolution, name: str) -> str:
+    chain = resolution.chain(name)[:-1]
+    return " -> ".join(chain) if chain else "your requirements"
 
 
 def _sdist_builder(
@@ -418,7 +374,11 @@ def _download(
         timeout=options.timeout,
         on_progress=options.on_progress,
     )
-    return tuple(_record(pin, role, res, staged, plan.local) for pin, role, res in chosen)
+    records = tuple(_record(pin, role, res, staged, plan.local) for pin, role, res in chosen)
+    for r in records:
+        if r.role == "app":  # the bytes as downloaded (or built) against a --hash line
+            plan.given.check_file(r.name, r.version, r.filename, r.sha256)
+    return records
 
 
 def _unique_files(files: Iterator[DistFile] | Sequence[DistFile]) -> list[DistFile]:

@@ -359,3 +359,27 @@ def test_json_result_on_stdout(tmp_path: Path, index: FakeIndex) -> None:
     record = json.loads(result.stdout)
     assert sorted(p["name"] for p in record["packages"]) == ["lib", "tiny"]
     assert record["requirements_lock"] == str((tmp_path / "wh" / "requirements.lock").resolve())
+
+
+def test_round_trip_fetch_from_its_own_lock(tmp_path: Path, index: FakeIndex) -> None:
+    """fetch -> fetch -r WH/requirements.lock (same target) -> the same locks, the same bytes.
+    A better-ranked wheel published after the first fetch does not replace the locked one."""
+    index.add_wheel("wide", "2.0", tags="cp36-cp36m-manylinux2014_x86_64")
+    for name, version in (("pip", "21.3.1"), ("setuptools", "59.6.0"), ("wheel", "0.37.1")):
+        index.add_wheel(name, version)
+    target = ["--python", "3.6", "--platform", "manylinux2014"]
+    first = _fetch(tmp_path, index, "app", "wide", *target)
+    assert first.exit_code == 0, first.output
+    wh, again = tmp_path / "wh", tmp_path / "again"
+    index.add_wheel("tiny", "0.3", tags="cp36-cp36m-manylinux2014_x86_64")
+    second = CliRunner().invoke(
+        main,
+        ["fetch", "--index-url", index.url, "--cache-dir", str(tmp_path / "cache2"),
+         "--no-audit", "-o", str(again), "-r", str(wh / "requirements.lock"), *target],
+    )  # fmt: skip
+    assert second.exit_code == 0, second.output
+    for lock in ("requirements.lock", "bootstrap.lock"):
+        assert (again / lock).read_text() == (wh / lock).read_text()
+    wheels = {p.name: p.read_bytes() for p in wh.glob("*.whl")}
+    assert len(wheels) == 8
+    assert {p.name: p.read_bytes() for p in again.glob("*.whl")} == wheels

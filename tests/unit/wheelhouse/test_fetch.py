@@ -17,7 +17,7 @@ from bundler.fs.hashing import sha256_file
 from bundler.models.target import Target
 from bundler.wheelhouse import build, lockfile
 from bundler.wheelhouse import fetch as fetch_mod
-from bundler.wheelhouse.fetch import FetchOptions, fetch, read_requirements
+from bundler.wheelhouse.fetch import FetchOptions, fetch
 from tests.fakeindex import FakeIndex
 from tests.localproject import make_project
 
@@ -245,46 +245,6 @@ def test_unknown_package_is_package_not_found(tmp_path: Path, index: FakeIndex) 
     assert not (tmp_path / "wh").exists()
 
 
-# -- requirements ---------------------------------------------------------------------------
-
-
-def test_read_requirements_from_files(tmp_path: Path) -> None:
-    (tmp_path / "base.txt").write_text("six>=1  # comment\n\n# only a comment\nnumpy \\\n  <2\n")
-    (tmp_path / "req.txt").write_text("-r base.txt\nopencv-python[extra]==4.2.0.34\n")
-    reqs = read_requirements(["click"], [tmp_path / "req.txt"])
-    assert [str(r) for r in reqs] == [
-        "click",
-        "six>=1",
-        "numpy<2",
-        "opencv-python[extra]==4.2.0.34",
-    ]
-
-
-@pytest.mark.parametrize(
-    ("line", "error", "message"),
-    [
-        ("foo>>>1", RequirementError, "malformed requirement 'foo>>>1'"),
-        ("foo @ https://example.invalid/foo.whl", RequirementError, "direct URL"),
-        ("--index-url http://x", BadInput, "option '--index-url' is not supported"),
-    ],
-)
-def test_bad_requirement_lines(
-    tmp_path: Path, line: str, error: type[Exception], message: str
-) -> None:
-    path = tmp_path / "r.txt"
-    path.write_text(line + "\n")
-    with pytest.raises(error, match=message):
-        read_requirements([], [path])
-
-
-def test_requirement_file_loop_and_missing_file(tmp_path: Path) -> None:
-    (tmp_path / "a.txt").write_text("-r a.txt\n")
-    with pytest.raises(BadInput, match="includes itself"):
-        read_requirements([], [tmp_path / "a.txt"])
-    with pytest.raises(BadInput, match="cannot read requirements file"):
-        read_requirements([], [tmp_path / "missing.txt"])
-
-
 def test_local_project_wheel_wins_over_an_index_wheel_of_the_same_name(
     tmp_path: Path, index: FakeIndex
 ) -> None:
@@ -330,3 +290,67 @@ def test_the_local_project_build_gets_the_fetch_sources(
     assert seen[0]["index_urls"] == (index.url,)
     assert seen[0]["find_links"] == (str(links),)
     assert seen[0]["isolated"] is True
+
+
+# -- hashed -r files ------------------------------------------------------------------------------
+
+
+def _hashed(tmp_path: Path, index: FakeIndex, lines: dict[str, str]) -> Path:
+    """A pip-compile style file: 'name==version' -> the file whose hash is listed."""
+    text = "".join(
+        f"{pin} \\\n    --hash=sha256:{hashlib.sha256(index.served(f).data).hexdigest()}\n"
+        for pin, f in lines.items()
+    )
+    path = tmp_path / "hashed.txt"
+    path.write_text("# pip-compile --generate-hashes\n" + text)
+    return path
+
+
+def test_hashed_requirement_file_matches(tmp_path: Path, index: FakeIndex) -> None:
+    index.add_wheel("tiny", "0.3", tags="cp36-cp36m-manylinux1_x86_64")  # ranks above py3
+    path = _hashed(tmp_path, index, {"lib==2.0": "lib-2.0-py3-none-any.whl",
+                                     "tiny==0.3": "tiny-0.3-py3-none-any.whl"})  # fmt: skip
+    result = fetch(_options(tmp_path, index, requirement_files=(path,)))
+    # the file the hash names is chosen, not the better-ranked cp36m wheel (like pip)
+    assert sorted(p.filename for p in result.packages) == [
+        "lib-2.0-py3-none-any.whl",
+        "tiny-0.3-py3-none-any.whl",
+    ]
+
+
+def test_hashed_requirement_file_mismatch_names_line_expected_and_got(
+    tmp_path: Path, index: FakeIndex
+) -> None:
+    path = _hashed(tmp_path, index, {"lib==2.0": "lib-2.0-py3-none-any.whl",
+                                     "tiny==0.3": "lib-1.0-py3-none-any.whl"})  # fmt: skip
+    got = hashlib.sha256(index.served("tiny-0.3-py3-none-any.whl").data).hexdigest()
+    expected = hashlib.sha256(index.served("lib-1.0-py3-none-any.whl").data).hexdigest()
+    with pytest.raises(HashMismatch) as err:
+        fetch(_options(tmp_path, index, requirement_files=(path,)))
+    assert str(err.value) == (
+        f"{path}:4: tiny==0.3: tiny-0.3-py3-none-any.whl has sha256:{got}, "
+        f"expected sha256:{expected}"
+    )
+    assert not (tmp_path / "wh").exists()
+
+
+def test_hashed_file_without_index_hashes_is_checked_after_download(
+    tmp_path: Path, index: FakeIndex
+) -> None:
+    """An index that lists no hash: the downloaded bytes are compared with the --hash."""
+    index.served("tiny-0.3-py3-none-any.whl").advertise_hash = False
+    path = _hashed(tmp_path, index, {"tiny==0.3": "tiny-0.3-py3-none-any.whl"})
+    assert fetch(_options(tmp_path, index, requirement_files=(path,))).packages
+    index.served("tiny-0.3-py3-none-any.whl").tamper = True
+    with pytest.raises(HashMismatch, match=rf"{re.escape(str(path))}:2: tiny==0\.3: tiny-0\.3"):
+        fetch(_options(tmp_path, index, requirement_files=(path,), cache_dir=tmp_path / "c2"))
+
+
+def test_hashed_file_missing_hash_or_dependency(tmp_path: Path, index: FakeIndex) -> None:
+    path = _hashed(tmp_path, index, {"lib==2.0": "lib-2.0-py3-none-any.whl"})
+    with pytest.raises(RequirementError, match=r"tiny \(required by lib\) is not listed"):
+        fetch(_options(tmp_path, index, requirement_files=(path,)))
+    path.write_text(path.read_text() + "tiny==0.3\n")
+    with pytest.raises(RequirementError, match=r"hashed\.txt:4: tiny==0\.3 has no --hash"):
+        fetch(_options(tmp_path, index, requirement_files=(path,)))
+    assert not (tmp_path / "wh").exists()
