@@ -13,6 +13,7 @@ message from them, in the manner of pip-tools' `NoCandidateFound(ireq, candidate
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -76,6 +77,13 @@ class ResolutionError(RequirementError):
         self.chain = tuple(chain)
         self.versions = tuple(versions)
         self.hint = hint
+
+    def with_context(self, package: str, chain: Sequence[str]) -> ResolutionError:
+        """A copy naming `package` (if not yet named) and who required it."""
+        other = copy.copy(self)
+        other.package = self.package or package
+        other.chain = tuple(chain)
+        return other
 
     def required_by(self) -> str:
         """'app -> mid', or 'your requirements' for a root."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from packaging.utils import canonicalize_name
 from tqdm import tqdm
 
 from bundler.audit.report import SYSTEM_PACKAGES_FILE
@@ -58,6 +60,20 @@ from bundler.wheelhouse.fetch import FetchOptions, FetchResult, fetch
     help="Build a project that has only an sdist, if it turns out pure Python.",
 )
 @click.option(
+    "--exclude",
+    "exclude",
+    multiple=True,
+    metavar="NAME",
+    help="Leave project NAME out (repeatable): not resolved nor bundled; its requirement is "
+    "recorded in manifest.json and install.sh tolerates exactly it in pip check.",
+)
+@click.option(
+    "--no-deps",
+    is_flag=True,
+    help="Bundle only the requirements given, none of their dependencies (recorded like "
+    "--exclude).",
+)
+@click.option(
     "--jobs", type=click.IntRange(1, 64), default=8, show_default=True, help="Parallel downloads."
 )
 @click.option(
@@ -96,6 +112,8 @@ def fetch_cmd(
     cache_dir: Path | None,
     offline: bool,
     build_pure: bool,
+    exclude: tuple[str, ...],
+    no_deps: bool,
     jobs: int,
     timeout: float,
     retries: int,
@@ -127,6 +145,8 @@ def fetch_cmd(
             cache_dir=cache_dir,
             offline=offline,
             build_pure=build_pure,
+            exclude=_names(exclude),
+            no_deps=no_deps,
             jobs=jobs,
             timeout=timeout,
             retries=retries,
@@ -140,10 +160,22 @@ def fetch_cmd(
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2, sort_keys=True))
     else:
+        for warning in result.warnings:
+            click.echo(f"bundler: warning: {warning}", err=True)
         _summary(result)
 
 
 fetch_cmd.name = "fetch"
+
+
+def _names(names: tuple[str, ...]) -> tuple[str, ...]:
+    """--exclude values as canonical project names (BadParameter for a malformed one)."""
+    out = []
+    for name in names:
+        if not re.fullmatch(r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?", name):
+            raise click.BadParameter(f"{name!r} is not a project name", param_hint="--exclude")
+        out.append(canonicalize_name(name))
+    return tuple(sorted(set(out)))
 
 
 def _on_step(message: str) -> None:
@@ -189,6 +221,9 @@ def _summary(result: FetchResult) -> None:
     if result.bootstrap_lock is not None:
         click.echo(f"  bootstrap lock: {result.bootstrap_lock}")
     click.echo(f"  manifest: {result.manifest}")
+    for e in result.excluded:
+        who = f"required by {e.required_by}" if e.required_by else "a requirement given"
+        click.echo(f"  excluded: {e.name}{e.specifier} ({who}; {e.reason}): not in the wheelhouse")
     click.echo(f"  installer: sh {result.install_sh} [--python PATH] [--venv DIR]")
     if result.audit is not None:
         _audit_summary(result)

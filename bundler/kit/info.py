@@ -120,6 +120,7 @@ class KitInfo:
             "system_packages": self.system.get("system_packages", []),
             "unmapped": self.system.get("unmapped", []),
             "controller": self.controller_summary(),
+            "excluded": list(self.manifest.get("excluded", [])),
             "warnings": self.warnings,
         }
 
@@ -136,6 +137,14 @@ class KitInfo:
         ]
         for p in sorted(self.packages, key=lambda p: str(p["name"]).lower()):
             out.append(f"  {p['name']}=={p['version']}  {p.get('license') or '?'}  {p['filename']}")
+            if p.get("yanked") is not None:
+                out.append(f"    yanked: {p['yanked'] or 'no reason given'}")
+        for e in self.manifest.get("excluded", []):
+            who = f"required by {e.get('required_by')}" if e.get("required_by") else "given"
+            out.append(
+                f"excluded: {e.get('name')}{e.get('specifier', '')} ({who}; {e.get('reason')}): "
+                "not in the kit, install it on the target another way"
+            )
         out.append(f"sources: {', '.join(r['filename'] for r in self.source_rows) or 'none'}")
         system = self.system.get("system_packages", [])
         distro = self.system.get("distro", "?")

@@ -14,9 +14,14 @@ Layout (schema_version 1), written by `bundler fetch`, extended by `bundler audi
         {"name": "numpy", "version": "1.19.5", "filename": "...whl", "sha256": "...",
          "size": 123, "url": "https://..." | null (built here), "role": "app" | "bootstrap",
          "requires": ["..."], "via": ["opencv-python"], "license": "BSD" | null,
-         "summary": "...", "built_from": null | "sdist filename (--build-pure / local project)"}
+         "summary": "...", "built_from": null | "sdist filename (--build-pure / local project)",
+         "yanked": null | "reason"}                # a yanked release pinned with == (PEP 592)
       ],
       "edges": [["opencv-python", "numpy"], ...],  # parent -> child, names canonicalised
+      "excluded": [                                # left out on purpose (--exclude, --no-deps)
+        {"name": "mysqlclient", "specifier": ">=1.3.8", "required_by": "flask-mysqldb" | null,
+         "reason": "--exclude" | "--no-deps"}
+      ],
       "audit": {...}                               # added by `bundler audit` (see audit.py)
     }
 """

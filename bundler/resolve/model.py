@@ -141,6 +141,44 @@ class Release:
 # -- the result -------------------------------------------------------------------------------
 
 
+def exclude_hint(name: str) -> str:
+    """The hint for a project the kit cannot bundle: leave it out on purpose."""
+    return (
+        f"--exclude {name} leaves it out of the wheelhouse (install it from the distro, "
+        "e.g. an RPM, or separately)"
+    )
+
+
+EXCLUDE_REASON = "--exclude"
+NO_DEPS_REASON = "--no-deps"
+
+
+@dataclass(frozen=True)
+class Excluded:
+    """A requirement left out on purpose: not resolved, not bundled, recorded in the manifest
+    so the installer can tolerate exactly it (`pip check`)."""
+
+    name: str
+    """Canonical project name."""
+    specifier: str
+    """The requirement's specifier ('' for any version), e.g. '>=1.3.8'."""
+    required_by: str | None
+    """Canonical name of the pinned project whose metadata requires it; None for a root."""
+    reason: str
+    """EXCLUDE_REASON (named with --exclude) or NO_DEPS_REASON (a dependency under --no-deps)."""
+
+    def sort_key(self) -> tuple[str, str, str, str]:
+        return (self.name, self.required_by or "", self.specifier, self.reason)
+
+    def to_dict(self) -> dict[str, str | None]:
+        return {
+            "name": self.name,
+            "specifier": self.specifier,
+            "required_by": self.required_by,
+            "reason": self.reason,
+        }
+
+
 @dataclass(frozen=True)
 class Pin:
     """One chosen project: version, the exact file, its metadata, who it depends on."""
@@ -163,6 +201,8 @@ class Resolution:
     target: Target
     roots: tuple[Requirement, ...]
     pins: dict[str, Pin]
+    excluded: tuple[Excluded, ...] = ()
+    """Requirements left out (--exclude, --no-deps) that apply to the target, sorted."""
 
     @property
     def root_names(self) -> list[str]:

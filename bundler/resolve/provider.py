@@ -14,18 +14,18 @@ With `build_pure=True`, a version that only has an sdist becomes a candidate too
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from packaging.specifiers import SpecifierSet
 from packaging.tags import Tag
-from packaging.utils import parse_wheel_filename
+from packaging.utils import canonicalize_name, parse_wheel_filename
 from packaging.version import Version
 from resolvelib.providers import AbstractProvider
 
-from bundler.errors import NoWheelForTarget, PackageNotFound, RequirementError
+from bundler.errors import NoWheelForTarget, PackageNotFound, RequirementError, ResolutionError
 from bundler.fs.hashing import sha256_file
 from bundler.index.client import Index
 from bundler.models.link import DistFile
@@ -41,6 +41,7 @@ from bundler.resolve.model import (
     PythonCandidate,
     PythonReq,
     Release,
+    exclude_hint,
 )
 from bundler.resolve.speculation import Speculator
 
@@ -62,8 +63,14 @@ class Provider(_ProviderBase):
         builder: Callable[[DistFile], Path] | None,
         pool: ThreadPoolExecutor,
         prefer_hashes: Mapping[str, frozenset[str]] | None = None,
+        exclude: Collection[str] = (),
+        no_deps: bool = False,
     ) -> None:
         self.target = target
+        self.exclude = frozenset(canonicalize_name(n) for n in exclude)
+        """Projects never resolved (--exclude): a requirement on one is dropped."""
+        self.no_deps = no_deps
+        """--no-deps: only the roots are resolved, their dependencies are dropped."""
         self.prefer_hashes = dict(prefer_hashes or {})
         """Canonical name -> sha256 digests a hashed requirement allows: a file with one of
         them is chosen over a better-ranked one (so a lock made for this target, or an
@@ -73,7 +80,14 @@ class Provider(_ProviderBase):
         self.builder = builder
         self.parents: dict[str, str | None] = {}
         """First parent seen for each project (None = root): the chain for error messages."""
-        self.speculator = Speculator(target, index, self.releases, pool)
+        self.speculator = Speculator(
+            target,
+            index,
+            self.releases,
+            pool,
+            skip=self.exclude,
+            follow_dependencies=not no_deps,
+        )
         self._releases: dict[str, list[Release]] = {}
         self._built: dict[str, tuple[DistFile, Metadata]] = {}
 
@@ -142,6 +156,21 @@ class Provider(_ProviderBase):
             )
         if metadata.requires_python is not None:
             deps.append(PythonReq(metadata.requires_python))
+        for dep in self.applicable_dependencies(candidate, metadata):
+            if dep.name not in self.exclude and not self.no_deps:
+                deps.append(dep)
+        for each in deps:
+            if isinstance(each, ProjectReq):
+                self.parents.setdefault(each.name, candidate.name)
+                self.prefetch(each.name)
+        return deps
+
+    def applicable_dependencies(
+        self, candidate: ProjectCandidate, metadata: Metadata
+    ) -> list[ProjectReq]:
+        """The `Requires-Dist` of `candidate` that apply to the target (markers evaluated with
+        its extras), before --exclude / --no-deps; a self-requirement only for new extras."""
+        out: list[ProjectReq] = []
         for requirement in metadata.requires_dist:
             if requirement.url:
                 raise RequirementError(
@@ -151,12 +180,8 @@ class Provider(_ProviderBase):
             if self.target.evaluate(requirement.marker, candidate.extras):
                 dep = ProjectReq.of(requirement)
                 if dep.name != candidate.name or dep.extras - candidate.extras:
-                    deps.append(dep)
-        for each in deps:
-            if isinstance(each, ProjectReq):
-                self.parents.setdefault(each.name, candidate.name)
-                self.prefetch(each.name)
-        return deps
+                    out.append(dep)
+        return out
 
     # speculation ------------------------------------------------------------------------------
 
@@ -230,17 +255,21 @@ class Provider(_ProviderBase):
             return done
         if self.builder is None:
             raise RequirementError(f"{sdist.filename}: --build-pure needs a builder")
-        wheel = self.builder(sdist)
+        try:
+            wheel = self.builder(sdist)
+        except ResolutionError as exc:  # the builder's own explanation (why it is compiled)
+            raise exc.with_context(candidate.name, self.chain(candidate.name)[:-1]) from None
         _, _, _, tags = parse_wheel_filename(wheel.name)
         if not is_pure(tags) or self.target.wheel_rank(wheel.name) is None:
             raise NoWheelForTarget(
                 f"{candidate} has no wheel for the target and its sdist {sdist.filename} needs "
-                f"a compiler (building it gave {wheel.name}, not a pure-Python wheel): "
-                "--build-pure only builds pure-Python sdists",
+                f"a compiler: compiled extension detected (building it gave {wheel.name}, not "
+                "a pure-Python wheel); --build-pure only builds pure-Python sdists",
                 package=candidate.name,
                 requirement=f"{candidate.name}=={candidate.version}",
                 chain=self.chain(candidate.name)[:-1],
                 versions=[str(candidate.version)],
+                hint=exclude_hint(candidate.name),
             )
         metadata = read_wheel_metadata(wheel, wheel.name)
         built = DistFile(

@@ -7,12 +7,13 @@ with data (`explain.explain`). The result is a `model.Resolution` of `model.Pin`
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 from resolvelib import BaseReporter, ResolutionImpossible, ResolutionTooDeep, Resolver
 
 from bundler.errors import RequirementError, ResolutionConflict
@@ -21,8 +22,11 @@ from bundler.models.link import DistFile
 from bundler.models.target import Target
 from bundler.resolve.explain import explain
 from bundler.resolve.model import (
+    EXCLUDE_REASON,
+    NO_DEPS_REASON,
     AnyCandidate,
     AnyReq,
+    Excluded,
     Pin,
     ProjectCandidate,
     ProjectReq,
@@ -44,6 +48,8 @@ def resolve(
     build_pure: bool = False,
     builder: Callable[[DistFile], Path] | None = None,
     prefer_hashes: Mapping[str, frozenset[str]] | None = None,
+    exclude: Collection[str] = (),
+    no_deps: bool = False,
 ) -> Resolution:
     """Choose one version of every project `requirements` need on `target`.
 
@@ -60,7 +66,9 @@ def resolve(
             raise RequirementError(
                 f"{r}: direct URL requirements are not supported; use --find-links with the file"
             )
-    active = [ProjectReq.of(r) for r in roots if target.evaluate(r.marker)]
+    applicable = [ProjectReq.of(r) for r in roots if target.evaluate(r.marker)]
+    left_out = frozenset(canonicalize_name(n) for n in exclude)
+    active = [r for r in applicable if r.name not in left_out]
     pool = ThreadPoolExecutor(max_workers=PREFETCH_THREADS, thread_name_prefix="prefetch")
     provider = Provider(
         target,
@@ -69,6 +77,8 @@ def resolve(
         builder=builder,
         pool=pool,
         prefer_hashes=prefer_hashes,
+        exclude=left_out,
+        no_deps=no_deps,
     )
     for req in active:
         provider.parents[req.name] = None
@@ -90,7 +100,30 @@ def resolve(
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
-    return _resolution(result, roots, target, provider)
+    resolution = _resolution(result, roots, target, provider)
+    excluded = {
+        Excluded(r.name, str(r.specifier), None, EXCLUDE_REASON)
+        for r in applicable
+        if r.name in left_out
+    }
+    everything = excluded | _left_out(resolution, provider)
+    resolution.excluded = tuple(sorted(everything, key=Excluded.sort_key))
+    return resolution
+
+
+def _left_out(resolution: Resolution, provider: Provider) -> set[Excluded]:
+    """The dependencies of the chosen pins that --exclude / --no-deps dropped."""
+    if not provider.exclude and not provider.no_deps:
+        return set()
+    out: set[Excluded] = set()
+    for pin in resolution.pins.values():
+        candidate = ProjectCandidate(pin.name, pin.version, pin.file, pin.extras)
+        for dep in provider.applicable_dependencies(candidate, pin.metadata):
+            if dep.name in provider.exclude:
+                out.add(Excluded(dep.name, str(dep.specifier), pin.name, EXCLUDE_REASON))
+            elif provider.no_deps and dep.name not in resolution.pins:
+                out.add(Excluded(dep.name, str(dep.specifier), pin.name, NO_DEPS_REASON))
+    return out
 
 
 def _resolution(

@@ -59,7 +59,12 @@ _PIP_GENERIC_ERRORS = ("subprocess-exited-with-error", "-failed")
 
 
 class BuildFailed(BundlerError):
-    """A project or sdist could not be built into a wheel on the host."""
+    """A project or sdist could not be built into a wheel on the host; `detail` is the
+    backend's most telling error line ('pip wheel exited 1: error: ...')."""
+
+    def __init__(self, message: str, detail: str = "") -> None:
+        super().__init__(message)
+        self.detail = detail or message
 
 
 def pip_env(
@@ -191,7 +196,8 @@ def _run_pip_wheel(source: Path, out: Path, isolated: bool, env: dict[str, str])
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
     wheels = sorted(out.glob("*.whl")) if out.is_dir() else []
     if proc.returncode != 0 or len(wheels) != 1:
-        raise BuildFailed(f"building a wheel from {source.name} failed: {_last_error(proc)}")
+        detail = _last_error(proc)
+        raise BuildFailed(f"building a wheel from {source.name} failed: {detail}", detail)
     return wheels[0]
 
 

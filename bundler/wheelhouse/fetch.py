@@ -26,7 +26,7 @@ from packaging.utils import canonicalize_name, parse_wheel_filename
 
 from bundler import __version__
 from bundler.audit import report as audit_lib
-from bundler.errors import BadInput
+from bundler.errors import BadInput, NoWheelForTarget
 from bundler.fs.cache import Cache
 from bundler.fs.hashing import sha256_file
 from bundler.index.client import DEFAULT_INDEX, Index
@@ -35,8 +35,9 @@ from bundler.models.link import DistFile
 from bundler.models.target import Target
 from bundler.net.download import download_all, fetch_blob, place
 from bundler.net.session import make_session
+from bundler.resolve.model import Excluded, exclude_hint
 from bundler.resolve.resolver import Pin, Resolution, resolve
-from bundler.wheelhouse import build, installer, lockfile, reqfile
+from bundler.wheelhouse import build, compiled, installer, lockfile, reqfile
 
 CONVERTER_DIR = Path(__file__).resolve().parents[2] / "converter"
 """The payload project of this repository (bundled when no requirement is given)."""
@@ -61,6 +62,10 @@ class FetchOptions:
     cache_dir: Path | None = None
     offline: bool = False
     build_pure: bool = False
+    exclude: tuple[str, ...] = ()
+    """Projects left out on purpose (--exclude): not resolved nor bundled, recorded."""
+    no_deps: bool = False
+    """Only the requirements given, none of their dependencies (--no-deps), recorded."""
     jobs: int = 8
     timeout: float = 30.0
     """Seconds a network read may stall before it counts as failed (then retried)."""
@@ -94,6 +99,9 @@ class PackageRecord:
     license: str | None
     summary: str | None
     built_from: str | None
+    yanked: str | None = None
+    """The index's yank reason ('' when none given) when a yanked release was pinned; None
+    when not yanked (PEP 592)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -109,6 +117,7 @@ class PackageRecord:
             "license": self.license,
             "summary": self.summary,
             "built_from": self.built_from,
+            "yanked": self.yanked,
         }
 
 
@@ -127,6 +136,10 @@ class FetchResult:
     install_sh: Path
     audit: audit_lib.AuditReport | None = None
     """The system-library audit (None with --no-audit)."""
+    excluded: tuple[Excluded, ...] = ()
+    """Requirements left out on purpose (--exclude, --no-deps) that apply to the target."""
+    warnings: tuple[str, ...] = ()
+    """One line each, e.g. a yanked release taken because it is pinned."""
 
     @property
     def total_size(self) -> int:
@@ -150,6 +163,8 @@ class FetchResult:
             "manifest": str(self.manifest),
             "install_sh": str(self.install_sh),
             "system_packages": list(self.audit.system_packages) if self.audit else None,
+            "excluded": [e.to_dict() for e in self.excluded],
+            "warnings": list(self.warnings),
         }
 
 
@@ -194,6 +209,8 @@ def fetch(options: FetchOptions) -> FetchResult:
         manifest=output / manifest.FILENAME,
         install_sh=output / installer.INSTALL_SH,
         audit=report,
+        excluded=plan.resolution.excluded,
+        warnings=tuple(_yank_warnings(packages)),
     )
 
 
@@ -237,7 +254,7 @@ def _plan(options: FetchOptions, cache: Cache, work: Path) -> _Plan:
             if installer.bootstrap_possible(options.target)
             else None
         )
-        resolution = _resolve(roots, options, index, builder, given.hashes())
+        resolution = _resolve(roots, options, index, builder, given.hashes(), app=True)
         _check_hashed(given, resolution)
         decision = installer.decide(options.target, [p.file.filename for p in _pins(resolution)])
         boot = None
@@ -257,7 +274,11 @@ def _resolve(
     index: Index,
     builder: Callable[[DistFile], Path],
     prefer_hashes: dict[str, frozenset[str]] | None = None,
+    *,
+    app: bool = False,
 ) -> Resolution:
+    """Resolve `roots`; --exclude / --no-deps apply to the application only (`app`), never
+    to the pip bootstrap."""
     return resolve(
         roots,
         options.target,
@@ -265,6 +286,8 @@ def _resolve(
         build_pure=options.build_pure,
         builder=builder if options.build_pure else None,
         prefer_hashes=prefer_hashes,
+        exclude=options.exclude if app else (),
+        no_deps=options.no_deps and app,
     )
 
 
@@ -299,9 +322,27 @@ def _sdist_builder(
             timeout=options.timeout,
         )
         named = place(blob, dest.parent / "sdists" / sdist.filename)
-        return _build(named, dest, cache, options)
+        try:
+            return _build(named, dest, cache, options)
+        except build.BuildFailed as exc:
+            raise _not_buildable(sdist, named, exc) from None
 
     return builder
+
+
+def _not_buildable(sdist: DistFile, path: Path, exc: build.BuildFailed) -> NoWheelForTarget:
+    """Why --build-pure could not build `sdist`, in one line: the compiled extension its
+    files show (`compiled.evidence`), else the backend's last error line; hint --exclude."""
+    why = compiled.evidence(path) or f"the build failed: {exc.detail}"
+    version = str(sdist.version)
+    return NoWheelForTarget(
+        f"{sdist.project} {version} has no wheel for the target and --build-pure cannot build "
+        f"its sdist {sdist.filename} into a pure-Python wheel: {why}",
+        package=sdist.project,
+        requirement=f"{sdist.project}=={version}",
+        versions=[version],
+        hint=exclude_hint(sdist.project),
+    )
 
 
 def _project_dir(project: Path | None) -> Path:
@@ -407,7 +448,19 @@ def _record(
         license=meta.license,
         summary=meta.summary,
         built_from=f"local project {local[key].name}" if key in local else pin.built_from,
+        yanked=pin.file.yanked,
     )
+
+
+def _yank_warnings(packages: Sequence[PackageRecord]) -> Iterator[str]:
+    """pip's warning for a yanked release chosen because it is pinned exactly (PEP 592)."""
+    for p in packages:
+        if p.yanked is not None:
+            reason = p.yanked or "no reason given"
+            yield (
+                f"{p.name} {p.version} is yanked (reason: {reason}); it is bundled only "
+                "because it is pinned with =="
+            )
 
 
 # -- outputs ------------------------------------------------------------------------------------
@@ -430,7 +483,11 @@ def _write_outputs(
         )
     written["manifest"] = manifest.save(staged, _manifest(options, plan, packages))
     text = installer.render_install_sh(
-        target, plan.bootstrap, [p.filename for p in packages], package_count=len(app)
+        target,
+        plan.bootstrap,
+        [p.filename for p in packages],
+        package_count=len(app),
+        excluded=plan.resolution.excluded,
     )
     written["install_sh"] = installer.write_install_sh(staged, text)
     return written
@@ -469,6 +526,7 @@ def _manifest(
         "installer": plan.bootstrap.to_dict(installer.BOOTSTRAP_PROJECTS),
         "packages": [p.to_dict() for p in sorted(packages, key=_package_key)],
         "edges": sorted([list(e) for e in edges]),
+        "excluded": [e.to_dict() for e in plan.resolution.excluded],
     }
 
 

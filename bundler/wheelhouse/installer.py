@@ -22,6 +22,7 @@ from bundler import __version__
 from bundler.fs.atomic import atomic_write_text
 from bundler.models.target import Target
 from bundler.policy.tables import load_json
+from bundler.resolve.model import Excluded
 
 BOOTSTRAP_PROJECTS = ("pip", "setuptools", "wheel")
 """What the bootstrap carries: the newest releases of these that support the target Python."""
@@ -95,9 +96,18 @@ def render_install_sh(
     wheels: Iterable[str],
     *,
     package_count: int,
+    excluded: Sequence[Excluded] = (),
 ) -> str:
-    """The text of install.sh for a wheelhouse holding `wheels` (file names)."""
+    """The text of install.sh for a wheelhouse holding `wheels` (file names).
+
+    With `excluded` requirements (--exclude, --no-deps) the lock is installed with pip's
+    `--no-deps` (only what the lock holds; pip would otherwise look for the excluded
+    projects), and `pip check` tolerates exactly the "<parent> <version> requires <name>,
+    which is not installed." lines of the excluded (parent, name) pairs -- the wording of
+    pip's `commands/check.py`, the same in pip 18.1 and 21.3.1 -- while any other line fails.
+    """
     template = _environment().get_template("install.sh.j2")
+    tolerated = sorted({f"{e.required_by}:{e.name}" for e in excluded if e.required_by})
     return template.render(
         tool_version=__version__,
         python_short=target.short_version,
@@ -110,7 +120,37 @@ def render_install_sh(
         requirements_lock=REQUIREMENTS_LOCK,
         bootstrap_lock=BOOTSTRAP_LOCK,
         package_count=package_count,
+        no_deps=bool(excluded),
+        tolerated=tolerated,
+        check_filter=PIP_CHECK_FILTER,
     )
+
+
+PIP_CHECK_FILTER = """\
+import re, sys
+def canon(name):
+    return re.sub(r"[-_.]+", "-", name).lower()
+status = int(sys.argv[1])
+allowed = set(tuple(pair.split(":", 1)) for pair in sys.argv[2:])
+tolerated, bad = [], []
+for line in sys.stdin.read().splitlines():
+    line = line.strip()
+    if not line or line == "No broken requirements found.":
+        continue
+    m = re.match(r"(\\S+) \\S+ requires (\\S+), which is not installed\\.$", line)
+    if m and (canon(m.group(1)), canon(m.group(2))) in allowed:
+        tolerated.append(line)
+    else:
+        bad.append(line)
+for line in tolerated:
+    print("install.sh: left out on purpose, tolerated: " + line)
+for line in bad:
+    print(line)
+sys.exit(1 if bad or (status != 0 and not tolerated) else 0)
+"""
+"""Reads `pip check`'s output on stdin; argv: pip check's exit status, then the tolerated
+"parent:name" pairs (canonical names). Exit 0 only if every reported problem is a tolerated
+missing requirement. Python 3.6 syntax, no quote characters that sh would need escaped."""
 
 
 def write_install_sh(directory: Path, text: str) -> Path:

@@ -383,3 +383,60 @@ def test_round_trip_fetch_from_its_own_lock(tmp_path: Path, index: FakeIndex) ->
     wheels = {p.name: p.read_bytes() for p in wh.glob("*.whl")}
     assert len(wheels) == 8
     assert {p.name: p.read_bytes() for p in again.glob("*.whl")} == wheels
+
+
+@pytest.fixture(scope="module")
+def pip21_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The real pip 21.3.1 wheel (the last pip for Python 3.6), downloaded from PyPI once."""
+    dest = tmp_path_factory.mktemp("pip21")
+    proc = subprocess.run(
+        [sys.executable, "-m", "pip", "download", "--only-binary", ":all:", "--no-deps",
+         "-d", str(dest), "pip==21.3.1"],
+        env=build.pip_env(index_urls=[DEFAULT_INDEX]), capture_output=True, text=True,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return next(dest.glob("pip-21.3.1-*.whl"))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("pip", ["18.1", pytest.param("21.3.1", marks=pytest.mark.network)])
+def test_exclude_installed_on_python36_pip_check_tolerates_exactly_it(
+    tmp_path: Path, index: FakeIndex, python36: Path, pip: str, request: pytest.FixtureRequest
+) -> None:
+    """--exclude of a compiled sdist: recorded, summarised, shown by inspect; install.sh on the
+    real 3.6.15 (with its pip 18.1, and with pip 21.3.1) installs only the lock and its pip
+    check tolerates exactly the excluded requirement: another broken requirement still fails."""
+    index.add_wheel("flaskish", "1.0", requires_dist=["speedy>=1", "lib"])
+    index.add_sdist("speedy", "1.1", compiled=True)
+    broken = index.add_wheel("broken", "1.0", requires_dist=["nothere"])
+    kit = tmp_path / "kit"
+    fetched = CliRunner().invoke(
+        main,
+        ["fetch", "flaskish", "--exclude", "Speedy", "--index-url", index.url, "--no-audit",
+         "--cache-dir", str(tmp_path / "cache"), "-o", str(kit / "wheelhouse")],
+    )  # fmt: skip
+    assert fetched.exit_code == 0, fetched.output
+    line = "excluded: speedy>=1 (required by flaskish; --exclude)"
+    assert f"  {line}: not in the wheelhouse" in fetched.stdout
+    shown = CliRunner().invoke(main, ["inspect", str(kit)])
+    assert shown.exit_code == 0 and line in shown.stdout, shown.output
+    venv = tmp_path / "v"
+    assert _run(python36, "-m", "venv", venv).returncode == 0
+    py = venv / "bin" / "python"
+    if pip == "21.3.1":
+        wheel = request.getfixturevalue("pip21_wheel")
+        assert _run(py, "-m", "pip", "install", "--no-index", wheel).returncode == 0
+    assert _run(py, "-m", "pip", "--version").stdout.startswith(f"pip {pip} ")
+    install = [*("unshare", "-n", "sh"), kit / "wheelhouse" / "install.sh", "--venv", venv,
+               "--python", python36]  # fmt: skip
+    proc = _run(*install)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    missing = "flaskish 1.0 requires speedy, which is not installed."
+    assert f"install.sh: left out on purpose, tolerated: {missing}" in proc.stdout
+    check = _run(py, "-m", "pip", "check")  # pip itself does report it
+    assert check.returncode == 1 and missing in check.stdout
+    assert _run(py, "-m", "pip", "install", "--no-deps", broken.path).returncode == 0
+    again = _run(*install)
+    assert again.returncode == 2, again.stdout + again.stderr
+    assert "broken 1.0 requires nothere, which is not installed." in again.stdout
+    assert "pip check found broken requirements" in again.stderr

@@ -18,7 +18,7 @@ from bundler.models.link import DistFile
 from bundler.models.metadata import Metadata
 from bundler.models.target import Target
 from bundler.resolve.explain import glibc_level
-from bundler.resolve.model import Pin, ProjectReq, Resolution
+from bundler.resolve.model import Excluded, Pin, ProjectReq, Resolution
 from bundler.resolve.provider import is_pure
 from bundler.resolve.resolver import resolve
 from tests.fakeindex import build_sdist, build_wheel
@@ -209,3 +209,36 @@ def test_build_pure_refuses_compiled_results(tmp_path: Path) -> None:
     with pytest.raises(NoWheelForTarget, match="needs a compiler"):
         resolve(reqs("speedy"), CP36, local_index(tmp_path), build_pure=True,
                 builder=simulated_builder)  # fmt: skip
+
+
+# -- leaving projects out ---------------------------------------------------------------------
+
+
+def test_exclude_drops_the_project_and_records_each_requirement(tmp_path: Path) -> None:
+    wheel(tmp_path, "app", "1.0", requires_dist=["lib>=1", "native>=2; python_version < '3.7'"])
+    wheel(tmp_path, "lib", "1.0", requires_dist=["native", "tiny"])
+    wheel(tmp_path, "tiny", "1.0")
+    index = local_index(tmp_path)  # no file of 'native' anywhere: it must never be looked up
+    got = resolve(reqs("app", "native; python_version >= '3.8'"), CP36, index,
+                  exclude=["Native"])  # fmt: skip
+    assert sorted(got.pins) == ["app", "lib", "tiny"]
+    assert [e.to_dict() for e in got.excluded] == [
+        {"name": "native", "specifier": ">=2", "required_by": "app", "reason": "--exclude"},
+        {"name": "native", "specifier": "", "required_by": "lib", "reason": "--exclude"},
+    ]
+    assert got.pins["lib"].dependencies == ("tiny",)
+    root = resolve(reqs("app", "native==2"), CP36, index, exclude=["native"])
+    assert Excluded("native", "==2", None, "--exclude") == root.excluded[0]
+    assert len(root.excluded) == 3
+
+
+def test_no_deps_resolves_only_the_roots(tmp_path: Path) -> None:
+    wheel(tmp_path, "app", "1.0", requires_dist=["lib>=1", "tiny"])
+    wheel(tmp_path, "lib", "1.0", requires_dist=["tiny"])
+    wheel(tmp_path, "tiny", "1.0")
+    got = resolve(reqs("app", "tiny"), CP36, local_index(tmp_path), no_deps=True)
+    assert sorted(got.pins) == ["app", "tiny"]
+    assert got.pins["app"].dependencies == ()
+    assert [(e.name, e.specifier, e.required_by, e.reason) for e in got.excluded] == [
+        ("lib", ">=1", "app", "--no-deps")  # tiny is installed: nothing to tolerate
+    ]

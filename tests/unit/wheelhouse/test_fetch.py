@@ -12,7 +12,13 @@ from typing import Any
 
 import pytest
 
-from bundler.errors import BadInput, HashMismatch, PackageNotFound, RequirementError
+from bundler.errors import (
+    BadInput,
+    HashMismatch,
+    NoWheelForTarget,
+    PackageNotFound,
+    RequirementError,
+)
 from bundler.fs.hashing import sha256_file
 from bundler.models.target import Target
 from bundler.wheelhouse import build, lockfile
@@ -354,3 +360,61 @@ def test_hashed_file_missing_hash_or_dependency(tmp_path: Path, index: FakeIndex
     with pytest.raises(RequirementError, match=r"hashed\.txt:4: tiny==0\.3 has no --hash"):
         fetch(_options(tmp_path, index, requirement_files=(path,)))
     assert not (tmp_path / "wh").exists()
+
+
+# -- --build-pure failures say why, --exclude leaves a project out ------------------------------
+
+
+def _failing_build(monkeypatch: pytest.MonkeyPatch, detail: str) -> None:
+    """A simulated backend failure (as mysqlclient without mysql_config): pip wheel exits 1."""
+
+    def fail(source: Path, dest: Path, **kwargs: Any) -> Path:
+        raise build.BuildFailed(f"building a wheel from {source.name} failed: {detail}", detail)
+
+    monkeypatch.setattr(build, "build_wheel", fail)
+
+
+def test_build_pure_failure_names_the_compiled_extension_and_the_exclude_hint(
+    tmp_path: Path, index: FakeIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    index.add_wheel("flaskish", "1.0", requires_dist=["speedy>=1"])
+    index.add_sdist("speedy", "1.1", compiled=True)
+    _failing_build(monkeypatch, "pip wheel exited 1: error: subprocess-exited-with-error")
+    with pytest.raises(NoWheelForTarget) as err:
+        fetch(_options(tmp_path, index, "flaskish", build_pure=True))
+    assert str(err.value) == (
+        "speedy 1.1 has no wheel for the target and --build-pure cannot build its sdist "
+        "speedy-1.1.tar.gz into a pure-Python wheel: compiled extension detected: setup.py "
+        "declares ext_modules (required by flaskish); hint: --exclude speedy leaves it out of "
+        "the wheelhouse (install it from the distro, e.g. an RPM, or separately)"
+    )
+    assert err.value.chain == ("flaskish",) and err.value.package == "speedy"
+
+
+def test_build_pure_failure_without_evidence_gives_the_backend_line(
+    tmp_path: Path, index: FakeIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    index.add_sdist("odd", "1.0")
+    _failing_build(monkeypatch, "pip wheel exited 1: error: invalid command 'bdist_wheel'")
+    with pytest.raises(NoWheelForTarget, match=r"the build failed: pip wheel exited 1: error: "
+                       r"invalid command 'bdist_wheel' .*hint: --exclude odd"):  # fmt: skip
+        fetch(_options(tmp_path, index, "odd", build_pure=True))
+
+
+def test_exclude_is_recorded_in_the_manifest_and_install_sh(
+    tmp_path: Path, index: FakeIndex
+) -> None:
+    index.add_wheel("flaskish", "1.0", requires_dist=["speedy>=1", "lib"])
+    index.add_sdist("speedy", "1.1", compiled=True)
+    result = fetch(_options(tmp_path, index, "flaskish", exclude=("speedy",)))
+    assert sorted(p.name for p in result.packages) == ["flaskish", "lib", "tiny"]
+    assert not any("speedy" in path for path in index.requests)  # never even looked up
+    record = {"name": "speedy", "specifier": ">=1", "required_by": "flaskish",
+              "reason": "--exclude"}  # fmt: skip
+    data = json.loads((tmp_path / "wh" / "manifest.json").read_text())
+    assert data["excluded"] == [record]
+    assert [e.to_dict() for e in result.excluded] == [record]
+    script = (tmp_path / "wh" / "install.sh").read_text()
+    assert "pip_install --no-deps -r" in script and " flaskish:speedy" in script
+    plain = fetch(_options(tmp_path, index, "lib"))
+    assert plain.excluded == () and "--no-deps" not in (tmp_path / "wh" / "install.sh").read_text()
