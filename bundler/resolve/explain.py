@@ -121,7 +121,7 @@ def _requirement_problem(
         package=name,
         requirement=req.text,
         chain=chain,
-        versions=_newest(everything)[:SHOWN_AVAILABLE],
+        versions=_newest(_final_unless_asked(everything, req))[:SHOWN_AVAILABLE],
     )
 
 
@@ -144,6 +144,13 @@ def _chain(
     return provider.chain(parent.name)
 
 
+def _final_unless_asked(versions: list[Version], req: ProjectReq) -> list[Version]:
+    """Pre-releases only when `req` asks for one (or nothing else exists)."""
+    if req.specifier.prereleases:
+        return versions
+    return list(SpecifierSet().filter(versions))
+
+
 def _newest(versions: Iterable[Version]) -> list[str]:
     return [str(v) for v in sorted(set(versions), reverse=True)]
 
@@ -160,9 +167,9 @@ def no_wheel(
     Only versions the requirement admits are described (every requirement on the project
     when `req` is None); pre-releases only when it asks for one or nothing else exists."""
     target = provider.target
-    shown = releases
-    if req is not None:
-        shown = [r for r in releases if req.specifier.contains(r.version, prereleases=True)]
+    spec = req.specifier if req is not None else _combined(r for r, _ in infos)
+    admitted = set(spec.filter([r.version for r in releases]))
+    shown = [r for r in releases if r.version in admitted]
     versions = {r.version for r in shown}
     files = [f for f in provider.index.files(name) if f.version in versions]
     excluded = sorted({r.excluded for r in shown if r.excluded and r.excluded != NO_WHEEL})

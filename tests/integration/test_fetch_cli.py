@@ -440,3 +440,20 @@ def test_exclude_installed_on_python36_pip_check_tolerates_exactly_it(
     assert again.returncode == 2, again.stdout + again.stderr
     assert "broken 1.0 requires nothere, which is not installed." in again.stdout
     assert "pip check found broken requirements" in again.stderr
+
+
+def test_yanked_pin_warning_on_stderr_and_in_inspect(tmp_path: Path, index: FakeIndex) -> None:
+    index.add_wheel("tiny", "0.4", yanked="contains a security bug")
+    kit = tmp_path / "kit"
+    result = CliRunner().invoke(
+        main,
+        ["fetch", "tiny==0.4", "--index-url", index.url, "--no-audit", "--cache-dir",
+         str(tmp_path / "cache"), "-o", str(kit / "wheelhouse")],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert result.stderr == (
+        "bundler: warning: tiny 0.4 is yanked (reason: contains a security bug); it is bundled "
+        "only because it is pinned with ==\n"
+    )
+    shown = CliRunner().invoke(main, ["inspect", str(kit)])
+    assert "    yanked: contains a security bug" in shown.stdout

@@ -11,7 +11,7 @@ from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
-from bundler.errors import NoWheelForTarget, RequirementError
+from bundler.errors import NoMatchingVersion, NoWheelForTarget, RequirementError
 from bundler.fs.cache import Cache
 from bundler.index.client import Index
 from bundler.models.link import DistFile
@@ -242,3 +242,38 @@ def test_no_deps_resolves_only_the_roots(tmp_path: Path) -> None:
     assert [(e.name, e.specifier, e.required_by, e.reason) for e in got.excluded] == [
         ("lib", ">=1", "app", "--no-deps")  # tiny is installed: nothing to tolerate
     ]
+
+
+# -- error version lists ----------------------------------------------------------------------
+
+
+def test_no_wheel_lists_only_versions_the_specifier_admits(tmp_path: Path) -> None:
+    """The issue's cases: `SQLAlchemy<2` listed 2.1.9; ansible-core on 3.6 listed 2.22.0rc1."""
+    for version in ("1.3.24", "1.4.54", "2.1.9", "2.2.0b1"):
+        wheel(tmp_path, "sa", version, tags="cp311-cp311-manylinux2014_x86_64")
+    for version in ("2.11.12", "2.22.0rc1"):
+        build_sdist(tmp_path / "wheels", "ac", version)
+    index = local_index(tmp_path)
+    with pytest.raises(NoWheelForTarget) as err:
+        resolve(reqs("sa<2"), CP36, index)
+    assert err.value.versions == ("1.4.54", "1.3.24")
+    assert "2.1.9" not in str(err.value) and "2.2.0b1" not in str(err.value)
+    with pytest.raises(NoWheelForTarget) as err:
+        resolve(reqs("ac"), CP36, index)
+    assert err.value.versions == ("2.11.12",) and "rc1" not in str(err.value)
+    with pytest.raises(NoWheelForTarget) as err:  # asked for: shown
+        resolve(reqs("ac>=2.22.0rc1"), CP36, index)
+    assert err.value.versions == ("2.22.0rc1",)
+
+
+def test_no_matching_version_lists_final_releases_unless_asked(tmp_path: Path) -> None:
+    for version in ("1.0", "1.1", "3.0b1"):
+        wheel(tmp_path, "lib", version)
+    index = local_index(tmp_path)
+    with pytest.raises(NoMatchingVersion) as err:
+        resolve(reqs("lib==9"), CP36, index)
+    assert err.value.versions == ("1.1", "1.0")
+    assert str(err.value).endswith("; available: 1.1, 1.0")
+    with pytest.raises(NoMatchingVersion) as err:
+        resolve(reqs("lib==9.0b1"), CP36, index)
+    assert err.value.versions == ("3.0b1", "1.1", "1.0")

@@ -418,3 +418,20 @@ def test_exclude_is_recorded_in_the_manifest_and_install_sh(
     assert "pip_install --no-deps -r" in script and " flaskish:speedy" in script
     plain = fetch(_options(tmp_path, index, "lib"))
     assert plain.excluded == () and "--no-deps" not in (tmp_path / "wh" / "install.sh").read_text()
+
+
+def test_a_pinned_yanked_release_warns_with_the_reason_and_is_recorded(
+    tmp_path: Path, index: FakeIndex
+) -> None:
+    index.served("lib-2.0-py3-none-any.whl").yanked = "broken build"
+    assert fetch(_options(tmp_path, index, "lib")).warnings == ()  # 1.0 is taken instead
+    result = fetch(_options(tmp_path, index, "lib==2.0"))
+    assert result.warnings == (
+        "lib 2.0 is yanked (reason: broken build); it is bundled only because it is pinned with ==",
+    )
+    rows = {p["name"]: p for p in json.loads((tmp_path / "wh" / "manifest.json").read_text())
+            ["packages"]}  # fmt: skip
+    assert rows["lib"]["yanked"] == "broken build" and rows["tiny"]["yanked"] is None
+    index.served("lib-2.0-py3-none-any.whl").yanked = ""
+    again = fetch(_options(tmp_path, index, "lib==2.0", cache_dir=tmp_path / "c2"))
+    assert again.warnings[0].startswith("lib 2.0 is yanked (reason: no reason given)")
