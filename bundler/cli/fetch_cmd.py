@@ -218,6 +218,7 @@ def _summary(result: FetchResult) -> None:
         click.echo(f"pip bootstrap: no ({result.bootstrap.reason})")
     click.echo(f"wheelhouse: {result.output}")
     click.echo(f"  lock: {result.requirements_lock}")
+    click.echo(f"  pylock.toml (PEP 751, for other tools): {result.pylock}")
     if result.bootstrap_lock is not None:
         click.echo(f"  bootstrap lock: {result.bootstrap_lock}")
     click.echo(f"  manifest: {result.manifest}")

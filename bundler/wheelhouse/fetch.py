@@ -37,7 +37,7 @@ from bundler.net.download import download_all, fetch_blob, place
 from bundler.net.session import make_session
 from bundler.resolve.model import Excluded, exclude_hint
 from bundler.resolve.resolver import Pin, Resolution, resolve
-from bundler.wheelhouse import build, compiled, installer, lockfile, reqfile
+from bundler.wheelhouse import build, compiled, installer, lockfile, pylock, reqfile
 
 CONVERTER_DIR = Path(__file__).resolve().parents[2] / "converter"
 """The payload project of this repository (bundled when no requirement is given)."""
@@ -133,6 +133,8 @@ class FetchResult:
     requirements_lock: Path
     bootstrap_lock: Path | None
     manifest: Path
+    pylock: Path
+    """pylock.toml (PEP 751): the same application lock in the standard format."""
     install_sh: Path
     audit: audit_lib.AuditReport | None = None
     """The system-library audit (None with --no-audit)."""
@@ -159,6 +161,7 @@ class FetchResult:
             "total_size": self.total_size,
             "bootstrap": self.bootstrap.to_dict(installer.BOOTSTRAP_PROJECTS),
             "requirements_lock": str(self.requirements_lock),
+            "pylock": str(self.pylock),
             "bootstrap_lock": str(self.bootstrap_lock) if self.bootstrap_lock else None,
             "manifest": str(self.manifest),
             "install_sh": str(self.install_sh),
@@ -205,6 +208,7 @@ def fetch(options: FetchOptions) -> FetchResult:
         packages=packages,
         bootstrap=plan.bootstrap,
         requirements_lock=output / written["requirements_lock"].name,
+        pylock=output / pylock.FILENAME,
         bootstrap_lock=output / installer.BOOTSTRAP_LOCK if plan.bootstrap.needed else None,
         manifest=output / manifest.FILENAME,
         install_sh=output / installer.INSTALL_SH,
@@ -477,6 +481,7 @@ def _write_outputs(
             staged / installer.REQUIREMENTS_LOCK, _lock_entries(app), _lock_header(target, "app")
         )
     }
+    written["pylock"] = pylock.write(staged, target, _locked_wheels(app, plan.resolution))
     if boot:
         written["bootstrap_lock"] = lockfile.write(
             staged / installer.BOOTSTRAP_LOCK, _lock_entries(boot), _lock_header(target, "boot")
@@ -491,6 +496,28 @@ def _write_outputs(
     )
     written["install_sh"] = installer.write_install_sh(staged, text)
     return written
+
+
+def _locked_wheels(
+    records: Sequence[PackageRecord], resolution: Resolution
+) -> list[pylock.LockedWheel]:
+    """pylock.toml's packages: each app record with its pin's Requires-Python."""
+    out = []
+    for r in records:
+        spec = resolution.pins[canonicalize_name(r.name)].metadata.requires_python
+        out.append(
+            pylock.LockedWheel(
+                name=canonicalize_name(r.name),
+                version=r.version,
+                filename=r.filename,
+                sha256=r.sha256,
+                size=r.size,
+                url=r.url,
+                requires_python=str(spec) if spec is not None else None,
+                dependencies=r.requires,
+            )
+        )
+    return out
 
 
 def _lock_entries(records: Sequence[PackageRecord]) -> list[lockfile.LockEntry]:

@@ -24,7 +24,8 @@ from bundler.cli import main
 from bundler.fs.hashing import sha256_file
 from bundler.index.client import DEFAULT_INDEX
 from bundler.wheelhouse import build
-from tests.fakeindex import FakeIndex
+from tests.conftest import require_python
+from tests.fakeindex import FakeIndex, build_wheel
 
 NUMPYISH = "numpyish-1.19.5-cp36-cp36m-manylinux1_x86_64.whl"
 
@@ -378,7 +379,7 @@ def test_round_trip_fetch_from_its_own_lock(tmp_path: Path, index: FakeIndex) ->
          "--no-audit", "-o", str(again), "-r", str(wh / "requirements.lock"), *target],
     )  # fmt: skip
     assert second.exit_code == 0, second.output
-    for lock in ("requirements.lock", "bootstrap.lock"):
+    for lock in ("requirements.lock", "bootstrap.lock", "pylock.toml"):
         assert (again / lock).read_text() == (wh / lock).read_text()
     wheels = {p.name: p.read_bytes() for p in wh.glob("*.whl")}
     assert len(wheels) == 8
@@ -457,3 +458,36 @@ def test_yanked_pin_warning_on_stderr_and_in_inspect(tmp_path: Path, index: Fake
     )
     shown = CliRunner().invoke(main, ["inspect", str(kit)])
     assert "    yanked: contains a security bug" in shown.stdout
+
+
+@pytest.mark.slow
+def test_pylock_read_by_uv_for_a_host_matching_target_and_not_by_pip_18_1(
+    tmp_path: Path, index: FakeIndex, python36: Path
+) -> None:
+    """An independent reader: uv (`uv pip install -r pylock.toml`) installs exactly the locked
+    wheels into a real CPython 3.11.7 for a host-matching target (3.11.7 / manylinux2014), and
+    checks the lock's hashes (a changed byte on the index makes it refuse). The target's pip
+    18.1 cannot read the file at all (it is not a requirements file)."""
+    python311 = require_python("3.11.7")
+    index.add_wheel("numpyish", "1.19.5", tags="cp311-cp311-manylinux2014_x86_64")
+    target = ["--python", "3.11.7", "--platform", "manylinux2014"]
+    assert _fetch(tmp_path, index, "app", *target).exit_code == 0
+    lock = tmp_path / "wh" / "pylock.toml"
+    uv = Path(sys.executable).parent / "uv"
+    venv = tmp_path / "v311"
+    assert _run(uv, "venv", "--quiet", "--python", python311, venv).returncode == 0
+    install = (uv, "pip", "install", "--no-cache", "--python", venv / "bin" / "python", "-r", lock)
+    proc = _run(*install)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    for line in ("+ app==1.0", "+ lib==1.0", "+ numpyish==1.19.5", "+ tiny==0.3"):
+        assert line in proc.stderr, proc.stderr
+    listed = _run(uv, "pip", "list", "--python", venv / "bin" / "python", "--format", "freeze")
+    assert sorted(listed.stdout.split()) == [
+        "app==1.0", "lib==1.0", "numpyish==1.19.5", "tiny==0.3"
+    ]  # fmt: skip
+    # other bytes under the same name (a valid wheel, listed with its own new hash)
+    build_wheel(index.root / "files", "lib", "1.0", requires_dist=["tiny"], summary="A test wheel")
+    tampered = _run(*install[:-2], "--reinstall", "-r", lock)
+    assert tampered.returncode != 0 and "hash mismatch" in tampered.stderr.lower(), tampered.stderr
+    pip18 = _run(python36, "-m", "pip", "download", "--no-index", "-d", tmp_path / "d", "-r", lock)
+    assert pip18.returncode != 0 and "Invalid requirement" in pip18.stdout + pip18.stderr

@@ -74,6 +74,7 @@ def test_fetch_writes_wheels_lock_manifest_and_install_sh(tmp_path: Path, index:
         "lib-2.0-py3-none-any.whl",
         "manifest.json",
         "numpyish-1.19.5-cp36-cp36m-manylinux1_x86_64.whl",
+        "pylock.toml",
         "requirements.lock",
         "system-packages.yml",
         "tiny-0.3-py3-none-any.whl",
