@@ -14,7 +14,8 @@ standard format, written beside requirements.lock.
     [[packages.wheels]]               # only the wheel chosen for the target
     name = "numpy-1.19.5-cp36-cp36m-manylinux1_x86_64.whl"
     url = "https://files.pythonhosted.org/..."   # where it came from; or, for a wheel built
-    path = "./asciivideo-0.1.0-py3-none-any.whl" # here, its path beside this file
+    path = "./asciivideo-0.1.0-py3-none-any.whl" # here or found in a local --find-links
+                                                 # folder, its path beside this file
     size = 13355728
     hashes = {sha256 = "..."}
 
@@ -61,7 +62,8 @@ class LockedWheel:
     sha256: str
     size: int
     url: str | None
-    """Where it was downloaded from; None for a wheel built here (then `path` is written)."""
+    """Where it was downloaded from; None for a wheel built here. For None or a `file:` URL
+    (a local --find-links folder) `path` is written instead: no host path leaks."""
     requires_python: str | None
     dependencies: tuple[str, ...]
     """Canonical names of the chosen direct dependencies."""
@@ -84,7 +86,7 @@ def document(target: Target, wheels: Sequence[LockedWheel]) -> dict[str, Any]:
             package["requires-python"] = w.requires_python
         package["dependencies"] = [{"name": d} for d in sorted(w.dependencies)]
         wheel: dict[str, Any] = {"name": w.filename}
-        if w.url is not None:
+        if w.url is not None and not w.url.startswith("file:"):
             wheel["url"] = w.url
         else:
             wheel["path"] = f"./{w.filename}"

@@ -3,6 +3,7 @@ which implements the specification's validation and install-time selection) for 
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -80,3 +81,5 @@ def test_a_wheel_built_here_is_a_path_beside_the_lock(tmp_path: Path) -> None:
     assert lock.packages[0].wheels[0].path == "./my_app-0.2.0-py3-none-any.whl"
     assert lock.packages[0].wheels[0].url is None
     assert path.read_text() == pylock.render(T36, [wheel])  # stable text
+    found = dataclasses.replace(wheel, url="file:///home/me/wheels/my_app-0.2.0-py3-none-any.whl")
+    assert pylock.render(T36, [found]) == pylock.render(T36, [wheel])  # no host path
