@@ -428,6 +428,11 @@ def test_exclude_installed_on_python36_pip_check_tolerates_exactly_it(
         wheel = request.getfixturevalue("pip21_wheel")
         assert _run(py, "-m", "pip", "install", "--no-index", wheel).returncode == 0
     assert _run(py, "-m", "pip", "--version").stdout.startswith(f"pip {pip} ")
+    # this pip cannot read the standard lock: why install.sh installs requirements.lock
+    pylock = _run(py, "-m", "pip", "download", "--no-index", "-d", tmp_path / "d",
+                  "-r", kit / "wheelhouse" / "pylock.toml")  # fmt: skip
+    assert pylock.returncode != 0
+    assert "Invalid requirement: 'lock-version = \"1.0\"'" in pylock.stdout + pylock.stderr
     install = [*("unshare", "-n", "sh"), kit / "wheelhouse" / "install.sh", "--venv", venv,
                "--python", python36]  # fmt: skip
     proc = _run(*install)
