@@ -114,12 +114,7 @@ class PackageNotFound(ResolutionError):
     """No configured index or find-links source has a project of that name.
 
     `reason` names the sources asked (the index client's message); the resolver adds
-    `package` and `chain` (`with_chain`)."""
-
-    def with_chain(self, package: str, chain: Sequence[str]) -> PackageNotFound:
-        return PackageNotFound(
-            self.reason, package=package, chain=chain, versions=self.versions, hint=self.hint
-        )
+    `package` and `chain` (`with_context`)."""
 
 
 class NoWheelForTarget(ResolutionError):

@@ -198,7 +198,7 @@ class Provider(_ProviderBase):
         except PackageNotFound as exc:
             if self.parents.get(name) is None:
                 raise
-            raise exc.with_chain(name, self.chain(name)[:-1]) from None
+            raise exc.with_context(name, self.chain(name)[:-1]) from None
 
     def releases(self, name: str) -> list[Release]:
         """Every version of `name` with what it offers the target, newest first (cached;

@@ -40,9 +40,10 @@ def test_no_wheel_renders_its_fields() -> None:
 def test_package_not_found_gains_the_chain() -> None:
     err = PackageNotFound("no package named 'ghost' on http://x/simple/")
     assert str(err) == "no package named 'ghost' on http://x/simple/"
-    chained = err.with_chain("ghost", ["app"])
+    chained = err.with_context("ghost", ["app"])
     assert str(chained) == "no package named 'ghost' on http://x/simple/ (required by app)"
     assert chained.to_dict()["package"] == "ghost" and chained.chain == ("app",)
+    assert isinstance(chained, PackageNotFound) and err.chain == ()  # a copy
 
 
 def test_no_matching_version_lists_what_exists_for_a_root() -> None:

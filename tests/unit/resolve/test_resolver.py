@@ -1,92 +1,19 @@
-"""bundler.resolve.resolver: the result graph, pin/yank rules, and resolution semantics over a local
-find-links directory of real tiny wheels (no server; the HTTP cases are in
-tests/integration/test_resolve_fakeindex.py)."""
+"""bundler.resolve.resolver: resolution semantics over a local find-links directory of real
+tiny wheels (no server; the HTTP cases are in tests/integration/test_resolve_fakeindex.py)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-from packaging.requirements import Requirement
-from packaging.specifiers import SpecifierSet
-from packaging.version import Version
 
-from bundler.errors import NoMatchingVersion, NoWheelForTarget, RequirementError
-from bundler.fs.cache import Cache
-from bundler.index.client import Index
+from bundler.errors import NoWheelForTarget, RequirementError
 from bundler.models.link import DistFile
-from bundler.models.metadata import Metadata
 from bundler.models.target import Target
-from bundler.resolve.explain import glibc_level
-from bundler.resolve.model import Excluded, Pin, ProjectReq, Resolution
-from bundler.resolve.provider import is_pure
+from bundler.resolve.model import Excluded
 from bundler.resolve.resolver import resolve
 from tests.fakeindex import build_sdist, build_wheel
-
-CP36 = Target.from_spec("3.6.15", "manylinux1")
-
-
-def reqs(*lines: str) -> list[Requirement]:
-    return [Requirement(x) for x in lines]
-
-
-def local_index(tmp_path: Path) -> Index:
-    return Index([], [str(tmp_path / "wheels")], Cache(tmp_path / "cache"))
-
-
-def wheel(tmp_path: Path, name: str, version: str, **kwargs: object) -> Path:
-    return build_wheel(tmp_path / "wheels", name, version, **kwargs)  # type: ignore[arg-type]
-
-
-def versions(resolution: Resolution) -> dict[str, str]:
-    return {name: str(pin.version) for name, pin in resolution.pins.items()}
-
-
-# -- the result object ------------------------------------------------------------------------
-
-
-def pin(name: str, *deps: str) -> Pin:
-    file = DistFile(name, f"{name}-1.0-py3-none-any.whl", "file:///x", None, None, None, None,
-                    None, None)  # fmt: skip
-    meta = Metadata(name, Version("1.0"), (), None, None, None, None)
-    return Pin(name, Version("1.0"), file, meta, frozenset(), tuple(sorted(deps)))
-
-
-def test_resolution_graph_queries() -> None:
-    res = Resolution(
-        target=CP36,
-        roots=tuple(reqs("app", "tool; python_version >= '3.8'")),
-        pins={
-            "app": pin("app", "lib", "util"),
-            "lib": pin("lib", "core"),
-            "util": pin("util", "core"),
-            "core": pin("core"),
-        },
-    )
-    assert res.edges() == [("app", "lib"), ("app", "util"), ("lib", "core"), ("util", "core")]
-    assert res.via("core") == ["lib", "util"] and res.via("app") == []
-    assert res.chain("core") == ["app", "lib", "core"]
-    assert res.chain("App") == ["app"]
-    assert res.root_names == ["app"]  # 'tool' does not apply to the target
-
-
-@pytest.mark.parametrize(
-    ("spec", "exact"),
-    [("==1.0", True), ("===1.0", True), ("==1.*", False), (">=1.0", False), ("", False)],
-)
-def test_exact_pin(spec: str, exact: bool) -> None:
-    assert ProjectReq("x", frozenset(), SpecifierSet(spec), "x").exact_pin is exact
-
-
-def test_glibc_levels_and_purity() -> None:
-    assert glibc_level("manylinux2014_x86_64") == (17, "manylinux2014")
-    assert glibc_level("manylinux_2_28_x86_64") == (28, "manylinux_2_28")
-    from packaging.tags import parse_tag
-
-    assert is_pure(frozenset(parse_tag("py2.py3-none-any")))
-    assert not is_pure(frozenset(parse_tag("py2-none-any")))
-    assert not is_pure(frozenset(parse_tag("cp36-cp36m-linux_x86_64")))
-
+from tests.unit.resolve.localindex import CP36, local_index, reqs, versions, wheel
 
 # -- semantics --------------------------------------------------------------------------------
 
@@ -242,38 +169,3 @@ def test_no_deps_resolves_only_the_roots(tmp_path: Path) -> None:
     assert [(e.name, e.specifier, e.required_by, e.reason) for e in got.excluded] == [
         ("lib", ">=1", "app", "--no-deps")  # tiny is installed: nothing to tolerate
     ]
-
-
-# -- error version lists ----------------------------------------------------------------------
-
-
-def test_no_wheel_lists_only_versions_the_specifier_admits(tmp_path: Path) -> None:
-    """The issue's cases: `SQLAlchemy<2` listed 2.1.9; ansible-core on 3.6 listed 2.22.0rc1."""
-    for version in ("1.3.24", "1.4.54", "2.1.9", "2.2.0b1"):
-        wheel(tmp_path, "sa", version, tags="cp311-cp311-manylinux2014_x86_64")
-    for version in ("2.11.12", "2.22.0rc1"):
-        build_sdist(tmp_path / "wheels", "ac", version)
-    index = local_index(tmp_path)
-    with pytest.raises(NoWheelForTarget) as err:
-        resolve(reqs("sa<2"), CP36, index)
-    assert err.value.versions == ("1.4.54", "1.3.24")
-    assert "2.1.9" not in str(err.value) and "2.2.0b1" not in str(err.value)
-    with pytest.raises(NoWheelForTarget) as err:
-        resolve(reqs("ac"), CP36, index)
-    assert err.value.versions == ("2.11.12",) and "rc1" not in str(err.value)
-    with pytest.raises(NoWheelForTarget) as err:  # asked for: shown
-        resolve(reqs("ac>=2.22.0rc1"), CP36, index)
-    assert err.value.versions == ("2.22.0rc1",)
-
-
-def test_no_matching_version_lists_final_releases_unless_asked(tmp_path: Path) -> None:
-    for version in ("1.0", "1.1", "3.0b1"):
-        wheel(tmp_path, "lib", version)
-    index = local_index(tmp_path)
-    with pytest.raises(NoMatchingVersion) as err:
-        resolve(reqs("lib==9"), CP36, index)
-    assert err.value.versions == ("1.1", "1.0")
-    assert str(err.value).endswith("; available: 1.1, 1.0")
-    with pytest.raises(NoMatchingVersion) as err:
-        resolve(reqs("lib==9.0b1"), CP36, index)
-    assert err.value.versions == ("3.0b1", "1.1", "1.0")
