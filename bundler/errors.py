@@ -236,7 +236,35 @@ class IndexUnavailable(BundlerError):
 
 
 class HashMismatch(BundlerError):
-    """Downloaded or carried bytes do not match the expected sha256."""
+    """Downloaded or carried bytes do not match the expected sha256.
+
+    Optional data (a `--hash` requirement line): `where` ('FILE:LINE'), `filename`, `expected`
+    (the allowed sha256 digests), `got`."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        where: str | None = None,
+        filename: str | None = None,
+        expected: Sequence[str] = (),
+        got: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.where = where
+        self.filename = filename
+        self.expected = tuple(expected)
+        self.got = got
+
+    def fields(self) -> dict[str, Any]:
+        if self.where is None:
+            return {}
+        return {
+            "where": self.where,
+            "filename": self.filename,
+            "expected": list(self.expected),
+            "got": self.got,
+        }
 
 
 class BadInput(BundlerError):

@@ -116,7 +116,11 @@ class RequirementSet:
             return
         expected = ", ".join(f"sha256:{h}" for h in sorted(line.hashes))
         raise HashMismatch(
-            f"{line.where}: {name}=={version}: {filename} has sha256:{sha256}, expected {expected}"
+            f"{line.where}: {name}=={version}: {filename} has sha256:{sha256}, expected {expected}",
+            where=line.where,
+            filename=filename,
+            expected=sorted(line.hashes),
+            got=sha256,
         )
 
     def check_listed(self, name: str, required_by: str) -> None:

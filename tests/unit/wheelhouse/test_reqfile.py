@@ -115,6 +115,8 @@ def test_check_file_names_file_line_expected_and_got(tmp_path: Path) -> None:
         f"{tmp_path / 'r.txt'}:2: six==1.16.0: six-1.16.0-py3-none-any.whl has sha256:{H3}, "
         f"expected sha256:{H1}, sha256:{H2}"
     )
+    assert err.value.fields() == {"where": f"{tmp_path / 'r.txt'}:2", "expected": [H1, H2],
+                                  "filename": "six-1.16.0-py3-none-any.whl", "got": H3}  # fmt: skip
     with pytest.raises(
         RequirementError, match=r"tiny \(required by app\) is not listed with --hash"
     ):
