@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from hashlib import sha256
 from pathlib import Path
 
 import pytest
@@ -123,9 +124,13 @@ def test_check_file_names_file_line_expected_and_got(tmp_path: Path) -> None:
         got.check_listed("tiny", "app")
 
 
-names = st.from_regex(r"[A-Za-z][A-Za-z0-9]{0,8}([._-][A-Za-z0-9]{1,5})?", fullmatch=True)
-versions = st.from_regex(r"[0-9]{1,3}(\.[0-9]{1,3}){0,3}", fullmatch=True)
-digests = st.lists(st.from_regex(r"[0-9a-f]{64}", fullmatch=True), min_size=1, max_size=3)
+_alnum = st.text("abcXYZ019", min_size=1, max_size=6)
+names = st.builds("{}{}{}".format, _alnum, st.sampled_from(["", ".", "_", "-"]), _alnum)
+versions = st.lists(st.integers(0, 999), min_size=1, max_size=4).map(
+    lambda parts: ".".join(map(str, parts))
+)
+digests = st.lists(st.binary(min_size=1, max_size=8).map(lambda b: sha256(b).hexdigest()),
+                   min_size=1, max_size=3)  # fmt: skip
 
 
 @given(
