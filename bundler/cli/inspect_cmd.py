@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from bundler.cli.options import json_option
+from bundler.errors import CheckFailed
 from bundler.kit import info as kitinfo
 
 
@@ -22,7 +23,11 @@ from bundler.kit import info as kitinfo
 )
 @json_option("Print the summary as JSON.")
 def inspect_kit(kit: tuple[Path, ...], html: Path | None, as_json: bool) -> None:
-    """Show KIT's contents, target, Python version, package counts and system packages."""
+    """Show KIT's contents, target, Python version, package counts and system packages.
+
+    Exit 0, or 1 after the summary when part of the kit is unusable (a manifest.json that does
+    not match its schema, an unsafe archive member, ...), each problem on its own line.
+    """
     info = kitinfo.read(list(kit))
     if as_json:
         click.echo(json.dumps(info.summary(), indent=2, sort_keys=True))
@@ -32,3 +37,5 @@ def inspect_kit(kit: tuple[Path, ...], html: Path | None, as_json: bool) -> None
     if html is not None:
         kitinfo.write_html(info, html)
         click.echo(f"wrote {html}", err=True)
+    if info.warnings:
+        raise CheckFailed(f"{info.name}: {len(info.warnings)} problem(s)", info.warnings)

@@ -15,22 +15,27 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-import yaml
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from bundler.errors import BadInput
 from bundler.fs.atomic import atomic_write_text
+from bundler.fs.regular import read_regular
 from bundler.kit import archive as kitarchive
 from bundler.kit import controller as controller_mod
 from bundler.kit import sources, verify
 from bundler.kit.pack import template
+from bundler.models import manifest as manifest_mod
+from bundler.models import system_packages
+from bundler.models.manifest import Manifest, Package
 from bundler.models.target import Target
 
 MANIFEST = "wheelhouse/manifest.json"
 SYSTEM = "wheelhouse/system-packages.yml"
 SOURCES_INDEX = "sources/index.json"
 WANTED = frozenset({MANIFEST, SYSTEM, SOURCES_INDEX, "SHA256SUMS", controller_mod.MANIFEST})
+_MAX_READ = 64 << 20
+"""The most inspect reads of one of the WANTED files (larger ones are refused by their reader)."""
 _NODE_W, _NODE_H, _COL_GAP, _ROW_GAP, _BULGE = 190, 26, 70, 12, 24
 
 
@@ -40,8 +45,9 @@ class KitInfo:
 
     name: str
     files: dict[str, int]
-    manifest: dict[str, Any]
-    system: dict[str, Any]
+    manifest: Manifest | None
+    """None when the kit has no readable, schema-valid manifest (a warning says why)."""
+    system: system_packages.SystemPackages
     source_rows: list[dict[str, Any]]
     warnings: list[str] = field(default_factory=list)
     controller_manifest: dict[str, Any] = field(default_factory=dict)
@@ -49,17 +55,23 @@ class KitInfo:
 
     @property
     def target(self) -> Target | None:
-        try:
-            return Target.from_dict(self.manifest["target"])
-        except (KeyError, TypeError, ValueError):
-            return None
+        return self.manifest.target if self.manifest else None
 
     @property
-    def packages(self) -> list[dict[str, Any]]:
-        return list(self.manifest.get("packages", []))
+    def packages(self) -> tuple[Package, ...]:
+        return self.manifest.packages if self.manifest else ()
+
+    @property
+    def requirements(self) -> tuple[str, ...]:
+        return self.manifest.requirements if self.manifest else ()
+
+    @property
+    def excluded(self) -> tuple[dict[str, Any], ...]:
+        """manifest.json "excluded": requirements left out on purpose (--exclude, --no-deps)."""
+        return self.manifest.excluded if self.manifest else ()
 
     def count(self, role: str) -> int:
-        return sum(1 for p in self.packages if p.get("role", "app") == role)
+        return sum(1 for p in self.packages if p.role == role)
 
     @cached_property
     def python(self) -> verify.PythonSource | None:
@@ -111,16 +123,16 @@ class KitInfo:
             "bytes": sum(self.files.values()),
             "target": target.to_dict() if target else None,
             "python_version": target.python_version if target else None,
-            "requirements": self.manifest.get("requirements", []),
+            "requirements": list(self.requirements),
             "packages": {"app": self.count("app"), "bootstrap": self.count("bootstrap")},
             "python_source": self.python_source,
             "python_source_version": self.python.version if self.python else None,
             "python_source_fit": self.python.describe() if self.python else None,
             "sources": [r["filename"] for r in self.source_rows],
-            "system_packages": self.system.get("system_packages", []),
-            "unmapped": self.system.get("unmapped", []),
+            "system_packages": list(self.system.packages),
+            "unmapped": list(self.system.unmapped),
             "controller": self.controller_summary(),
-            "excluded": list(self.manifest.get("excluded", [])),
+            "excluded": list(self.excluded),
             "warnings": self.warnings,
         }
 
@@ -132,25 +144,25 @@ class KitInfo:
             f"python: {target.python_version if target else '?'}  "
             f"CPython source: {self.python_source or 'NONE (host must have the interpreter)'}",
             *([f"  {self.python.describe()}"] if self.python and not self.python.exact else []),
-            f"requirements: {', '.join(self.manifest.get('requirements', [])) or '-'}",
+            f"requirements: {', '.join(self.requirements) or '-'}",
             f"packages: {self.count('app')} app, {self.count('bootstrap')} pip bootstrap",
         ]
-        for p in sorted(self.packages, key=lambda p: str(p["name"]).lower()):
-            out.append(f"  {p['name']}=={p['version']}  {p.get('license') or '?'}  {p['filename']}")
-            if p.get("yanked") is not None:
-                out.append(f"    yanked: {p['yanked'] or 'no reason given'}")
-        for e in self.manifest.get("excluded", []):
+        for p in sorted(self.packages, key=lambda p: p.name.lower()):
+            out.append(f"  {p.name}=={p.version}  {_one_line(p.license) or '?'}  {p.filename}")
+            if p.yanked is not None:
+                out.append(f"    yanked: {_one_line(p.yanked) or 'no reason given'}")
+        for e in self.excluded:
             who = f"required by {e.get('required_by')}" if e.get("required_by") else "given"
             out.append(
-                f"excluded: {e.get('name')}{e.get('specifier', '')} ({who}; {e.get('reason')}): "
+                f"excluded: {e.get('name')}{e.get('specifier') or ''} ({who}; {e.get('reason')}): "
                 "not in the kit, install it on the target another way"
             )
         out.append(f"sources: {', '.join(r['filename'] for r in self.source_rows) or 'none'}")
-        system = self.system.get("system_packages", [])
-        distro = self.system.get("distro", "?")
+        system = self.system.packages
+        distro = self.system.distro or "?"
         out.append(f"system packages ({distro}): {', '.join(system) if system else 'none'}")
-        if self.system.get("unmapped"):
-            out.append(f"unmapped libraries: {', '.join(self.system['unmapped'])}")
+        if self.system.unmapped:
+            out.append(f"unmapped libraries: {', '.join(self.system.unmapped)}")
         out += self.controller_lines()
         out += [f"warning: {w}" for w in self.warnings]
         return out
@@ -184,40 +196,50 @@ def _from_dir(directory: Path) -> KitInfo:
     if not (directory / "SHA256SUMS").is_file() and not (directory / MANIFEST).is_file():
         raise BadInput(f"{directory} is not an unpacked kit (no SHA256SUMS, no {MANIFEST})")
     files = {
-        p.relative_to(directory).as_posix(): p.stat().st_size
+        p.relative_to(directory).as_posix(): p.lstat().st_size
         for p in sorted(directory.rglob("*"))
-        if p.is_file()
+        if p.is_file() and not p.is_symlink()
     }
-    contents = {name: (directory / name).read_bytes() for name in WANTED if name in files}
-    return _build(directory.name, files, contents, [])
+    contents: dict[str, bytes] = {}
+    warnings: list[str] = []
+    for name in sorted(WANTED & set(files)):
+        try:
+            contents[name] = read_regular(directory / name, _MAX_READ)
+        except BadInput as exc:
+            warnings.append(str(exc))
+    return _build(directory.name, files, contents, warnings)
 
 
 def _build(
     name: str, files: dict[str, int], contents: dict[str, bytes], warnings: list[str]
 ) -> KitInfo:
+    """The KitInfo of the named members' bytes; every unusable one becomes a warning."""
     warnings = list(warnings)
-    manifest: dict[str, Any] = {}
+    manifest: Manifest | None = None
     if MANIFEST in contents:
         try:
-            manifest = json.loads(contents[MANIFEST])
-        except ValueError as exc:
-            warnings.append(f"{MANIFEST}: unreadable ({exc})")
+            document = manifest_mod.decode(contents[MANIFEST], MANIFEST)
+            manifest = manifest_mod.parse(document, MANIFEST)
+        except manifest_mod.BadManifest as exc:
+            warnings.append(str(exc))
     else:
         warnings.append(f"{MANIFEST}: missing")
-    system: dict[str, Any] = {}
+    system = system_packages.SystemPackages()
     if SYSTEM in contents:
         try:
-            loaded = yaml.safe_load(contents[SYSTEM])
-            system = loaded if isinstance(loaded, dict) else {}
-        except yaml.YAMLError as exc:
-            warnings.append(f"{SYSTEM}: unreadable ({exc})")
+            system = system_packages.loads(contents[SYSTEM], SYSTEM)
+        except BadInput as exc:
+            warnings.append(str(exc))
     rows = _source_rows(files, contents, warnings)
     controller: dict[str, Any] = {}
     if controller_mod.MANIFEST in contents:
-        try:
-            controller = json.loads(contents[controller_mod.MANIFEST])
-        except ValueError as exc:
-            warnings.append(f"{controller_mod.MANIFEST}: unreadable ({exc})")
+        try:  # schema-checked like the application's (ControllerInfo reads it as a dict)
+            document = manifest_mod.decode(
+                contents[controller_mod.MANIFEST], controller_mod.MANIFEST
+            )
+            controller = manifest_mod.check(document, controller_mod.MANIFEST)
+        except manifest_mod.BadManifest as exc:
+            warnings.append(str(exc))
     return KitInfo(name, files, manifest, system, rows, warnings, controller)
 
 
@@ -227,10 +249,9 @@ def _source_rows(
     index: dict[str, dict[str, Any]] = {}
     if SOURCES_INDEX in contents:
         try:
-            doc = json.loads(contents[SOURCES_INDEX])
-            index = {r["filename"]: r for r in doc.get("files", [])}
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            warnings.append(f"{SOURCES_INDEX}: unreadable ({exc})")
+            index = _sources_index(contents[SOURCES_INDEX])
+        except BadInput as exc:
+            warnings.append(f"{SOURCES_INDEX}: {exc}")
     sums = _sums(contents.get("SHA256SUMS", b""))
     rows = []
     for path, size in sorted(files.items()):
@@ -254,6 +275,37 @@ def _source_rows(
     return rows
 
 
+_SOURCE_FIELDS = ("filename", "project", "version", "url", "sha256")
+
+
+def _sources_index(raw: bytes) -> dict[str, dict[str, Any]]:
+    """sources/index.json rows by file name, each field a string or null (else BadInput)."""
+    try:
+        doc = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise BadInput(f"unreadable ({str(exc)[:200]})") from None
+    files = doc.get("files", []) if isinstance(doc, dict) else None
+    if not isinstance(files, list):
+        raise BadInput("no list of files")
+    index: dict[str, dict[str, Any]] = {}
+    for i, row in enumerate(files):
+        if not isinstance(row, dict) or not isinstance(row.get("filename"), str):
+            raise BadInput(f"files[{i}]: not a record with a filename")
+        bad = [k for k in _SOURCE_FIELDS if not isinstance(row.get(k), str | None)]
+        if bad or any(len(row.get(k) or "") > 4096 for k in _SOURCE_FIELDS):
+            raise BadInput(f"files[{i}]: {', '.join(bad) or 'a field'} is not a short string")
+        index[row["filename"]] = {k: row.get(k) for k in _SOURCE_FIELDS}
+    return index
+
+
+def _one_line(text: str | None, limit: int = 60) -> str | None:
+    """A license or summary for a terminal line: first line, cut (some are whole texts)."""
+    if not text:
+        return text
+    first = text.strip().splitlines()[0] if text.strip() else ""
+    return first if len(first) <= limit else first[: limit - 3] + "..."
+
+
 def _sums(data: bytes) -> dict[str, str]:
     out = {}
     for line in data.decode("utf-8", errors="replace").splitlines():
@@ -269,7 +321,7 @@ def _sums(data: bytes) -> dict[str, str]:
 def render_html(info: KitInfo) -> str:
     """The self-contained review page."""
     target = info.target
-    packages = sorted(info.packages, key=lambda p: (p.get("role", "app"), str(p["name"]).lower()))
+    packages = sorted(info.packages, key=lambda p: (p.role, p.name.lower()))
     return template("report.html.j2").render(
         info=info,
         target=target,
@@ -310,19 +362,17 @@ class Graph:
     node_h: int = _NODE_H
 
 
-def dependency_graph(manifest: dict[str, Any]) -> Graph:
+def dependency_graph(manifest: Manifest | None) -> Graph:
     """Lay out app packages left (roots) to right (leaves) from manifest.json's edges."""
-    packages = {
-        str(canonicalize_name(p["name"])): p
-        for p in manifest.get("packages", [])
-        if p.get("role", "app") == "app"
-    }
+    if manifest is None:
+        return Graph((), (), 20, 20)
+    packages = {p.key: p for p in manifest.app}
     edges = [
         (str(canonicalize_name(a)), str(canonicalize_name(b)))
-        for a, b in manifest.get("edges", [])
+        for a, b in manifest.edges
         if str(canonicalize_name(a)) in packages and str(canonicalize_name(b)) in packages
     ]
-    roots = {_root_name(r) for r in manifest.get("requirements", [])} & set(packages)
+    roots = {_root_name(r) for r in manifest.requirements} & set(packages)
     depth = _depths(sorted(packages), edges, roots)
     columns: dict[int, list[str]] = {}
     for name in sorted(packages, key=lambda n: (depth[n], n)):
@@ -331,7 +381,7 @@ def dependency_graph(manifest: dict[str, Any]) -> Graph:
     for col, names in columns.items():
         for row, name in enumerate(names):
             p = packages[name]
-            label = f"{p['name']} {p['version']}"
+            label = f"{p.name} {p.version}"
             if len(label) > 28:
                 label = label[:27] + "…"
             x = 10 + col * (_NODE_W + _COL_GAP)

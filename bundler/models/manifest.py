@@ -1,6 +1,7 @@
-"""manifest.json: the machine-readable record of a wheelhouse (schema-versioned).
+"""manifest.json: the machine-readable record of a wheelhouse (schema-versioned), and its reader.
 
-Layout (schema_version 1), written by `bundler fetch`, extended by `bundler audit`:
+Layout (schema_version 1), written by `bundler fetch`, extended by `bundler audit`; the JSON
+Schema is `bundler/data/manifest.schema.json`:
 
     {
       "schema": "airgap-kit/manifest", "schema_version": 1,
@@ -8,8 +9,8 @@ Layout (schema_version 1), written by `bundler fetch`, extended by `bundler audi
       "target": Target.to_dict(),                  # python_version, abis, platforms, ...
       "tags": ["cp36-cp36m-manylinux_2_5_x86_64", ...],   # ordered, most preferred first
       "requirements": ["asciivideo==0.1.0"],       # the roots as given
-      "installer": {"bundled_pip": "18.1", "bootstrap": ["pip", "setuptools", "wheel"] | [],
-                    "reason": "..."},
+      "installer": {"bundled_pip": "18.1", "min_pip": "18.1",
+                    "bootstrap": ["pip", "setuptools", "wheel"] | [], "reason": "..."},
       "packages": [                                # one per chosen file, sorted by name
         {"name": "numpy", "version": "1.19.5", "filename": "...whl", "sha256": "...",
          "size": 123, "url": "https://..." | null (built here), "role": "app" | "bootstrap",
@@ -24,39 +25,215 @@ Layout (schema_version 1), written by `bundler fetch`, extended by `bundler audi
       ],
       "audit": {...}                               # added by `bundler audit` (see audit.py)
     }
+
+A manifest that arrives inside a kit is untrusted input: `read`/`parse` check it against the
+schema (jsonschema, draft 2020-12) and only then build the typed `Manifest`; anything else is
+one `BadManifest` line naming the first offending field (`packages[0].version: ...`). Unknown
+keys are allowed (a newer kit may add sections) and ignored by the typed records.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
-from bundler.errors import BadInput
+from jsonschema import Draft202012Validator, ValidationError
+from jsonschema.exceptions import best_match
+from packaging.utils import canonicalize_name
+
+from bundler.errors import BadInput, BundlerError
 from bundler.fs.atomic import atomic_write_text
+from bundler.fs.regular import read_regular
+from bundler.models.target import Target
+from bundler.policy.tables import load_json
 
 FILENAME = "manifest.json"
 SCHEMA = "airgap-kit/manifest"
 SCHEMA_VERSION = 1
+SCHEMA_FILE = "manifest.schema.json"
+MAX_BYTES = 64 << 20
+"""A larger manifest.json is refused before parsing (the converter's is ~10 KB)."""
+_SHOWN = 60
+
+
+class BadManifest(BadInput):
+    """manifest.json is missing, unreadable or does not match its schema.
+
+    `path` is the file; `detail` the problem without the path (callers that print the path
+    their own way, e.g. `verify` as `wheelhouse/manifest.json: ...`, use it).
+    """
+
+    def __init__(self, path: Path | str, detail: str, message: str | None = None) -> None:
+        super().__init__(message or f"{path}: {detail}")
+        self.path = str(path)
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class Package:
+    """One file of the wheelhouse (manifest.json `packages[]`)."""
+
+    name: str
+    version: str
+    filename: str
+    """A plain base name inside the wheelhouse (the schema refuses separators and dot-names)."""
+    sha256: str
+    size: int | None
+    url: str | None
+    role: str
+    """'app' (requirements.lock) or 'bootstrap' (bootstrap.lock)."""
+    requires: tuple[str, ...]
+    via: tuple[str, ...]
+    license: str | None
+    summary: str | None
+    built_from: str | None
+    yanked: str | None = None
+    """The index's yank reason ('' when none given) of a yanked release pinned with ==."""
+
+    @property
+    def key(self) -> str:
+        """The canonical project name (PEP 503 normalisation)."""
+        return str(canonicalize_name(self.name))
+
+    @property
+    def is_wheel(self) -> bool:
+        return self.filename.endswith(".whl")
+
+
+@dataclass(frozen=True)
+class Installer:
+    """manifest.json `installer`: the target's bundled pip and the bootstrap decision."""
+
+    bundled_pip: str | None
+    min_pip: str | None
+    bootstrap: tuple[str, ...]
+    """The projects of bootstrap.lock ([] when the bundled pip reads every wheel)."""
+    reason: str
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """A schema-checked manifest.json as typed records; `data` keeps the checked document."""
+
+    target: Target
+    tool_version: str | None
+    requirements: tuple[str, ...]
+    installer: Installer
+    packages: tuple[Package, ...]
+    edges: tuple[tuple[str, str], ...]
+    data: Mapping[str, Any]
+    excluded: tuple[dict[str, Any], ...] = ()
+    """Requirements left out on purpose: {name, specifier, required_by, reason} each."""
+
+    def by_role(self, role: str) -> tuple[Package, ...]:
+        return tuple(p for p in self.packages if p.role == role)
+
+    @property
+    def app(self) -> tuple[Package, ...]:
+        return self.by_role("app")
+
+    @property
+    def bootstrap(self) -> tuple[Package, ...]:
+        return self.by_role("bootstrap")
+
+
+def read(directory: Path) -> Manifest:
+    """DIR/manifest.json, schema-checked and typed. Raises BadManifest naming the file."""
+    path = directory / FILENAME
+    return parse(_load_json(directory), path)
+
+
+def parse(data: object, where: Path | str = FILENAME) -> Manifest:
+    """The typed manifest of an already-decoded JSON document (from a file or an archive
+    stream). Raises BadManifest(`where`, first problem) if it does not match the schema."""
+    checked = check(data, where)
+    try:
+        target = Target.from_dict(dict(checked["target"]))
+    except (KeyError, TypeError, ValueError, BundlerError) as exc:
+        raise BadManifest(where, f"target: not a usable target record ({_short(exc)})") from None
+    installer = checked.get("installer", {})
+    return Manifest(
+        target=target,
+        tool_version=checked.get("tool", {}).get("version"),
+        requirements=tuple(checked.get("requirements", [])),
+        installer=Installer(
+            bundled_pip=installer.get("bundled_pip"),
+            min_pip=installer.get("min_pip"),
+            bootstrap=tuple(installer.get("bootstrap", [])),
+            reason=installer.get("reason", ""),
+        ),
+        packages=tuple(_package(p) for p in checked["packages"]),
+        edges=tuple((a, b) for a, b in checked.get("edges", [])),
+        data=checked,
+        excluded=tuple(dict(e) for e in checked.get("excluded", [])),
+    )
+
+
+def check(data: object, where: Path | str = FILENAME) -> dict[str, Any]:
+    """`data` itself if it is a manifest of this schema version that matches the schema; else
+    BadManifest naming the first offending field (and how many more problems there are)."""
+    document = check_envelope(data, where)
+    errors = list(_validator().iter_errors(document))
+    if errors:
+        first = best_match(errors)
+        more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
+        raise BadManifest(where, describe_error(first) + more)
+    return document
+
+
+def check_envelope(data: object, where: Path | str = FILENAME) -> dict[str, Any]:
+    """`data` if it is an airgap-kit manifest object of this schema version (the fields
+    themselves unchecked: what `update` needs to rewrite one section); else BadManifest."""
+    if not isinstance(data, dict) or data.get("schema") != SCHEMA:
+        raise BadManifest(where, "not an airgap-kit manifest")
+    if data.get("schema_version") != SCHEMA_VERSION:
+        raise BadManifest(
+            where,
+            f"manifest schema_version {_shown(data.get('schema_version'))} is not "
+            f"{SCHEMA_VERSION} (made by another version of the kit)",
+        )
+    return data
+
+
+def describe_error(error: ValidationError) -> str:
+    """One short line for a schema error: `packages[0].version: expected a string, got int`
+    (never the offending value in full: it may be megabytes)."""
+    where = error.json_path.removeprefix("$").removeprefix(".") or "(top level)"
+    value: Any = error.validator_value
+    kind, instance = error.validator, error.instance
+    if kind == "type":
+        wanted = " or ".join(value) if isinstance(value, list) else str(value)
+        what = f"expected {wanted}, got {_json_type(instance)}"
+    elif kind == "maxLength":
+        what = f"longer than {value} characters"
+    elif kind == "maxItems":
+        what = f"more than {value} items"
+    elif kind == "minItems":
+        what = f"fewer than {value} items"
+    elif kind == "pattern":
+        what = f"{_shown(instance)} is not a valid value here"
+    elif kind == "required":
+        missing = [str(k) for k in value if isinstance(instance, dict) and k not in instance]
+        what = f"missing {', '.join(missing) or 'a required key'}"
+    elif kind in ("enum", "const"):
+        choices = value if isinstance(value, list) else [value]
+        what = f"{_shown(instance)} is not one of {', '.join(map(_shown, choices))}"
+    elif kind in ("minimum", "maximum"):
+        what = f"{_shown(instance)} is out of range"
+    else:
+        what = _short(error.message)
+    return f"{where}: {what}"
 
 
 def load(directory: Path) -> dict[str, Any]:
-    """Read and sanity-check DIR/manifest.json; BadInput naming the file if unusable."""
-    path = directory / FILENAME
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise BadInput(f"{directory} is not a wheelhouse: {FILENAME} is missing") from None
-    except (OSError, ValueError) as exc:
-        raise BadInput(f"{path}: unreadable manifest ({exc})") from None
-    if not isinstance(data, dict) or data.get("schema") != SCHEMA:
-        raise BadInput(f"{path}: not an airgap-kit manifest")
-    if data.get("schema_version") != SCHEMA_VERSION:
-        raise BadInput(
-            f"{path}: manifest schema_version {data.get('schema_version')!r} is not "
-            f"{SCHEMA_VERSION} (made by another version of the kit)"
-        )
-    return data
+    """DIR/manifest.json as a dict whose envelope (schema name and version) is checked, for
+    code that rewrites one section of it (`update`); readers of the fields use `read`.
+    Raises BadManifest naming the file."""
+    return check_envelope(_load_json(directory), directory / FILENAME)
 
 
 def dumps(data: dict[str, Any]) -> str:
@@ -77,3 +254,82 @@ def update(directory: Path, key: str, value: Any) -> Path:
     data = load(directory)
     data[key] = value
     return save(directory, data)
+
+
+# -- helpers -------------------------------------------------------------------------------------
+
+
+@cache
+def _validator() -> Draft202012Validator:
+    schema = load_json(SCHEMA_FILE)
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema)
+
+
+def _load_json(directory: Path) -> object:
+    path = directory / FILENAME
+    if not path.exists() and not path.is_symlink():
+        missing = f"{directory} is not a wheelhouse: {FILENAME} is missing"
+        raise BadManifest(path, f"{FILENAME} is missing", missing)
+    try:
+        raw = read_regular(path, MAX_BYTES)
+    except BadInput as exc:
+        detail = str(exc).removeprefix(f"{path}: ")
+        raise BadManifest(path, f"unreadable manifest ({detail})") from None
+    return decode(raw, path)
+
+
+def decode(raw: bytes, where: Path | str = FILENAME) -> object:
+    """JSON bytes -> document; BadManifest for what is not UTF-8 JSON or is over MAX_BYTES."""
+    if len(raw) > MAX_BYTES:
+        raise BadManifest(where, f"larger than {MAX_BYTES} bytes: not a manifest")
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise BadManifest(where, f"unreadable manifest ({_short(exc)})") from None
+
+
+def _package(p: Mapping[str, Any]) -> Package:
+    return Package(
+        name=p["name"],
+        version=p["version"],
+        filename=p["filename"],
+        sha256=p["sha256"],
+        size=p.get("size"),
+        url=p.get("url"),
+        role=p.get("role", "app"),
+        requires=tuple(p.get("requires", [])),
+        via=tuple(p.get("via", [])),
+        license=p.get("license"),
+        summary=p.get("summary"),
+        built_from=p.get("built_from"),
+        yanked=p.get("yanked"),
+    )
+
+
+def _json_type(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object" if isinstance(value, dict) else type(value).__name__
+
+
+def _shown(value: object) -> str:
+    """A value for a message, cut to a readable length."""
+    try:
+        text = json.dumps(value)
+    except (TypeError, ValueError, RecursionError):
+        text = repr(value)[:_SHOWN]
+    return text if len(text) <= _SHOWN else text[: _SHOWN - 3] + "..."
+
+
+def _short(exc: object) -> str:
+    text = str(exc).replace("\n", " ")
+    return text if len(text) <= 200 else text[:197] + "..."

@@ -18,7 +18,8 @@ from bundler.cli import main
 from bundler.errors import BadInput
 from bundler.kit import info as kitinfo
 from bundler.kit import pack
-from tests.unit.kit.handmade_kit import handmade_inputs, pack_inputs
+from bundler.models.manifest import parse
+from tests.unit.kit.handmade_kit import TARGET, handmade_inputs, pack_inputs
 from tests.unit.kit.pysource_kit import FIT_3_6_10, python_tarballs
 
 
@@ -46,7 +47,7 @@ def test_reads_archive_without_unpacking(tmp_path: Path) -> None:
     assert (info.count("app"), info.count("bootstrap")) == (2, 0)
     assert info.python_source == "Python-3.6.15.tgz"
     assert len(info.files) == 15
-    assert info.system["system_packages"] == ["glib2", "libSM"]
+    assert info.system.packages == ("glib2", "libSM")
     zlib = next(r for r in info.source_rows if r["filename"] == "zlib-9.9.tar.gz")
     assert zlib["project"] == "zlib" and zlib["version"] == "9.9" and len(zlib["sha256"]) == 64
 
@@ -83,22 +84,28 @@ def test_html_is_self_contained_and_complete(tmp_path: Path) -> None:
     assert "<link" not in html and "<script" not in html and "@import" not in html
     assert "<svg" in html and html.count('class="node') == 2 and html.count('class="edge"') == 1
     for p in info.packages:
-        assert p["sha256"] in html and p["filename"] in html
+        assert p.sha256 in html and p.filename in html
     assert "MIT" in html and "libSM" in html and "glib2" in html
     assert "CPython 3.6.15 (cp36m), manylinux1_x86_64" in html
     assert "zlib-9.9.tar.gz" in html
 
 
 def test_graph_puts_roots_left_and_dependencies_right() -> None:
+    def row(name: str, version: str, role: str) -> dict[str, str]:
+        return {"name": name, "version": version, "role": role, "filename": f"{name}.whl"} | {
+            "sha256": "0" * 64
+        }
+
     manifest = {
+        "schema": "airgap-kit/manifest",
+        "schema_version": 1,
+        "target": TARGET.to_dict(),
         "requirements": ["app==1"],
-        "packages": [
-            {"name": n, "version": "1", "role": "app"} for n in ("app", "mid", "leaf", "orphan")
-        ]
-        + [{"name": "pip", "version": "21.3.1", "role": "bootstrap"}],
+        "packages": [row(n, "1", "app") for n in ("app", "mid", "leaf", "orphan")]
+        + [row("pip", "21.3.1", "bootstrap")],
         "edges": [["app", "mid"], ["mid", "leaf"], ["app", "leaf"], ["leaf", "app"]],
     }
-    graph = kitinfo.dependency_graph(manifest)
+    graph = kitinfo.dependency_graph(parse(manifest))
     x = {n.name: n.x for n in graph.nodes}
     assert x["app"] < x["mid"] < x["leaf"]
     assert x["orphan"] == x["app"]

@@ -1,23 +1,87 @@
-"""manifest.json: schema check, canonical text, atomic section update."""
+"""manifest.json: schema check, typed records, canonical text, atomic section update.
+
+The property-based tests mutate a real manifest (the hand-made kit's, for a real `Target`) at a
+random place with random JSON: `parse` either returns typed records whose file names stay
+inside the wheelhouse, or raises BadManifest; never anything else.
+"""
 
 from __future__ import annotations
 
+import copy
+import json
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from bundler.errors import BadInput
 from bundler.models import manifest
+from bundler.models.target import Target
+
+TARGET = Target.from_spec("3.6.15", "manylinux1")
+SHA = "ab" * 32
+
+
+def valid() -> dict[str, Any]:
+    """A complete schema_version 1 manifest, as `bundler fetch` writes it."""
+    return {
+        "schema": manifest.SCHEMA,
+        "schema_version": 1,
+        "tool": {"name": "airgap-kit", "version": "0.1.0"},
+        "target": TARGET.to_dict(),
+        "target_notes": [],
+        "tags": [str(t) for t in TARGET.tags],
+        "requirements": ["app==1.0"],
+        "installer": {"bundled_pip": "18.1", "min_pip": "18.1", "bootstrap": [], "reason": "-"},
+        "packages": [
+            {
+                "name": "app",
+                "version": "1.0",
+                "filename": "app-1.0-py3-none-any.whl",
+                "sha256": SHA,
+                "size": 10,
+                "url": None,
+                "role": "app",
+                "requires": ["lib>=1"],
+                "via": [],
+                "license": "MIT",
+                "summary": "an app",
+                "built_from": "app-1.0.tar.gz",
+            },
+            {
+                "name": "lib",
+                "version": "2.0",
+                "filename": "lib-2.0-py3-none-any.whl",
+                "sha256": SHA,
+            },
+        ],
+        "edges": [["app", "lib"]],
+        "audit": {"distro": "centos7"},
+    }
 
 
 def test_save_load_update(tmp_path: Path) -> None:
-    manifest.save(tmp_path, {"packages": [], "target": {"python_version": "3.6.15"}})
-    manifest.update(tmp_path, "audit", {"distro": "centos7"})
+    manifest.save(tmp_path, valid())
+    manifest.update(tmp_path, "audit", {"distro": "debian12"})
     data = manifest.load(tmp_path)
-    assert data["audit"] == {"distro": "centos7"}
+    assert data["audit"] == {"distro": "debian12"}
     assert data["schema_version"] == manifest.SCHEMA_VERSION
     text = (tmp_path / "manifest.json").read_text()
     assert text == manifest.dumps(data)
+
+
+def test_read_gives_typed_records(tmp_path: Path) -> None:
+    manifest.save(tmp_path, valid())
+    m = manifest.read(tmp_path)
+    assert m.target == TARGET
+    assert [p.key for p in m.app] == ["app", "lib"] and m.bootstrap == ()
+    app = m.packages[0]
+    assert (app.size, app.requires, app.built_from) == (10, ("lib>=1",), "app-1.0.tar.gz")
+    lib = m.packages[1]  # optional fields take their defaults
+    assert (lib.role, lib.size, lib.url, lib.via, lib.license) == ("app", None, None, (), None)
+    assert m.edges == (("app", "lib"),) and m.installer.bundled_pip == "18.1"
 
 
 @pytest.mark.parametrize(
@@ -27,10 +91,145 @@ def test_save_load_update(tmp_path: Path) -> None:
         "not json",
         '{"schema": "other"}',
         '{"schema": "airgap-kit/manifest", "schema_version": 99}',
+        "[]",
+        "\xff\xfe",
     ],
 )
 def test_bad_manifests_are_bad_input(tmp_path: Path, content: str | None) -> None:
     if content is not None:
-        (tmp_path / "manifest.json").write_text(content)
+        (tmp_path / "manifest.json").write_bytes(content.encode("latin-1"))
     with pytest.raises(BadInput):
-        manifest.load(tmp_path)
+        manifest.read(tmp_path)
+
+
+def _with(path: str, value: object) -> dict[str, Any]:
+    """valid() with the value at a dotted path ('packages.0.version') replaced."""
+    doc = valid()
+    *parents, last = path.split(".")
+    node: Any = doc
+    for key in parents:
+        node = node[int(key)] if isinstance(node, list) else node[key]
+    node[int(last) if isinstance(node, list) else last] = value
+    return doc
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "line"),
+    [
+        ("packages", "abc", "packages: expected array, got string"),
+        ("packages", 5, "packages: expected array, got number"),
+        ("packages.0.version", "1" * 5000, "packages[0].version: longer than 128 characters"),
+        ("packages.0.version", 1, "packages[0].version: expected string, got number"),
+        ("packages.0.filename", "../../etc/passwd", "packages[0].filename: "),
+        ("packages.0.filename", ".hidden.whl", "packages[0].filename: "),
+        ("packages.0.sha256", "x", "packages[0].sha256: "),
+        ("packages.1", [], "packages[1]: expected object, got array"),
+        ("target.python_version", "3.6." + "1" * 5000, "target.python_version: "),
+        ("target.glibc", [2, "5"], "target.glibc"),
+        ("requirements", 5, "requirements: expected array, got number"),
+        ("installer", "x", "installer: expected object, got string"),
+        ("edges.0", ["app"], "edges[0]: fewer than 2 items"),
+    ],
+)
+def test_each_wrong_type_is_one_line_naming_the_field(path: str, value: object, line: str) -> None:
+    with pytest.raises(manifest.BadManifest) as exc:
+        manifest.parse(_with(path, value), "wheelhouse/manifest.json")
+    message = str(exc.value)
+    assert message.startswith(f"wheelhouse/manifest.json: {line}"), message
+    assert "\n" not in message and len(message) < 300  # the value is never printed in full
+
+
+def test_a_whole_document_of_the_wrong_kind() -> None:
+    with pytest.raises(manifest.BadManifest, match="not an airgap-kit manifest"):
+        manifest.parse([])
+    with pytest.raises(manifest.BadManifest, match="missing target"):
+        manifest.parse({"schema": manifest.SCHEMA, "schema_version": 1, "packages": []})
+
+
+def test_a_huge_file_is_refused_before_parsing(tmp_path: Path) -> None:
+    (tmp_path / "manifest.json").write_bytes(b" " * (manifest.MAX_BYTES + 1))
+    with pytest.raises(manifest.BadManifest, match="larger than"):
+        manifest.read(tmp_path)
+
+
+def test_a_fifo_or_link_is_not_read(tmp_path: Path) -> None:
+    import os
+
+    os.mkfifo(tmp_path / "manifest.json")  # a plain open() would block forever
+    with pytest.raises(manifest.BadManifest, match="fifo refused"):
+        manifest.read(tmp_path)
+    other = tmp_path / "other"
+    other.mkdir()
+    manifest.save(tmp_path / "elsewhere", valid())
+    (other / "manifest.json").symlink_to(tmp_path / "elsewhere" / "manifest.json")
+    with pytest.raises(manifest.BadManifest, match="symbolic link refused"):
+        manifest.read(other)
+
+
+# -- property-based: random mutations of a valid manifest ------------------------------------
+
+JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(10**30), max_value=10**30)
+    | st.floats(allow_nan=False)
+    | st.text(max_size=20)
+    | st.sampled_from(["1" * 5000, "../x", "/etc/passwd", "..", ".", "a/b", "3.6.15", "cp36m"]),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+def _paths(node: object, prefix: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+    """Every path (keys / indexes) inside a JSON document, the root included."""
+    found = [prefix]
+    if isinstance(node, dict):
+        for key, value in node.items():
+            found += _paths(value, (*prefix, key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            found += _paths(value, (*prefix, index))
+    return found
+
+
+def _mutate(doc: dict[str, Any], path: tuple[object, ...], value: object, delete: bool) -> object:
+    if not path:
+        return value
+    node: Any = doc
+    for key in path[:-1]:
+        node = node[key]
+    if delete and isinstance(node, dict):
+        del node[path[-1]]
+    else:
+        node[path[-1]] = value
+    return doc
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_mutated_manifests_parse_or_fail_cleanly(data: st.DataObject) -> None:
+    doc = valid()
+    doc["packages"][0]["license"] = "MIT\n" + "x" * 100
+    for _ in range(data.draw(st.integers(1, 3), label="mutations")):
+        paths = _paths(doc)
+        path = data.draw(st.sampled_from(paths), label="path")
+        value = data.draw(JSON, label="value")
+        delete = data.draw(st.booleans(), label="delete")
+        doc = _mutate(copy.deepcopy(doc), path, value, delete)  # type: ignore[arg-type]
+        if not isinstance(doc, dict):
+            break
+    text = json.dumps(doc)
+    try:
+        m = manifest.parse(manifest.decode(text.encode()), "manifest.json")
+    except manifest.BadManifest as exc:
+        assert str(exc).startswith("manifest.json: ") and "\n" not in str(exc)
+        return
+    house = Path("/nonexistent/wheelhouse")
+    for package in m.packages:  # typed records keep every file inside the wheelhouse
+        assert (house / package.filename).resolve().parent == house.resolve()
+    m.target.describe()
+    for package in m.packages:
+        m.target.wheel_rank(package.filename)
+        m.target.installer_reads(package.filename)
