@@ -23,11 +23,17 @@ def verify(kit: tuple[Path, ...], unpack_to: Path | None) -> None:
 
     Checks every checksum, every wheel's tags against the target, that the lock and the
     manifest agree, and that the dependency closure is complete for the target's markers.
-    Exit 0 when clean, 1 listing each bad file, 2 when the input is not a kit.
+    In an unpacked kit, the files its README.txt has the operator create
+    (inventory/hosts.ini, inventory/host_vars/, inventory/group_vars/, .vagrant/) are listed
+    as operator files and do not fail. Exit 0 when clean, 1 listing each bad file, 2 when the
+    input is not a kit.
     """
     report = verify_mod.verify(list(kit), unpack_to=unpack_to)
     for note in report.notes:
         click.echo(f"note: {note}", err=True)
+    if report.operator_files:
+        shown = ", ".join(report.operator_files)
+        click.echo(f"operator files (not part of the kit): {shown}")
     click.echo(
         f"ok: {report.name} ({report.kind}): {report.files} checksummed files, "
         f"{report.wheels} wheels for {report.target}"

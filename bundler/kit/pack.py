@@ -36,21 +36,24 @@ import hashlib
 import io
 import os
 import re
+import stat
 import tarfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 import jinja2
-import yaml
 
 from bundler.errors import BadInput
+from bundler.fs import regular
 from bundler.fs.atomic import atomic_open, atomic_write_text
 from bundler.fs.hashing import CHUNK, sha256_file
+from bundler.fs.regular import open_regular
 from bundler.kit import controller as controller_mod
-from bundler.kit import sbom, sources, verify
+from bundler.kit import layout, sbom, sources, verify
 from bundler.models import manifest as manifest_mod
+from bundler.models import system_packages
 from bundler.models.target import Target
 
 DEFAULT_EPOCH = 315532800  # 1980-01-01T00:00:00Z
@@ -60,6 +63,13 @@ SUFFIX = ".tar.gz"
 PART = ".part"
 REQUIRED_WHEELHOUSE = ("manifest.json", "requirements.lock", "install.sh")
 INVENTORY_EXAMPLE = "playbooks/inventory/hosts.example.ini"
+PLAYBOOK_ITEMS = (
+    "playbooks/site.yml",
+    "playbooks/roles/",
+    "playbooks/group_vars/all.yml",
+    INVENTORY_EXAMPLE,
+)
+"""What README.txt names under playbooks/ (each only when the kit holds it)."""
 _SKIP_NAMES = {"__pycache__", ".ansible", ".pytest_cache", ".mypy_cache"}
 _SKIP_SUFFIXES = (".part", ".pyc", ".retry", ".swp")
 _SIZE = re.compile(r"^\s*(\d+)\s*([KMGT]?)(i?B?)\s*$", re.IGNORECASE)
@@ -78,10 +88,11 @@ class KitFile:
     executable: bool = False
 
     def open(self) -> BinaryIO:
+        """The bytes to pack; a source that is no longer a regular file is refused."""
         if self.data is not None:
             return io.BytesIO(self.data)
         assert self.source is not None
-        return self.source.open("rb")
+        return open_regular(self.source, follow=False)
 
 
 @dataclass
@@ -125,10 +136,10 @@ def parse_size(text: str) -> int:
 
 def default_name(wheelhouse: Path) -> str:
     """kit-<first root>-cp36-manylinux1_x86_64 style name from the wheelhouse manifest."""
-    data = manifest_mod.load(wheelhouse)
-    target = Target.from_dict(data["target"])
-    roots = [re.split(r"[^A-Za-z0-9_.]", r, maxsplit=1)[0] for r in data.get("requirements", [])]
-    app = roots[0] if roots else "wheelhouse"
+    manifest = _check_wheelhouse(wheelhouse)
+    target = manifest.target
+    roots = [re.split(r"[^A-Za-z0-9_.]", r, maxsplit=1)[0] for r in manifest.requirements]
+    app = roots[0] if roots and roots[0] else "wheelhouse"
     return f"kit-{app}-py{target.python_version}-{target.platform}"
 
 
@@ -162,18 +173,18 @@ def pack(
     files += source_files
     if not playbooks.is_dir():
         raise BadInput(f"playbooks directory {playbooks} does not exist")
-    files += _collect(playbooks, "playbooks")
+    files += _collect(playbooks, "playbooks", notes=notes)
     if not any(f.arcname == INVENTORY_EXAMPLE for f in files):
         notes.append(f"{INVENTORY_EXAMPLE} is missing from {playbooks}")
     if vagrantfile is not None and vagrantfile.is_file():
-        files.append(_file_from_path(vagrantfile, "Vagrantfile"))
+        files.append(_file_from_path(vagrantfile, "Vagrantfile", follow=True))
     else:
         notes.append("no Vagrantfile: the kit cannot be rehearsed in a local box")
-    target = Target.from_dict(manifest["target"])
+    target = manifest.target
     python = _python_source(source_files, target, wheelhouse, notes)
     sbom_entries = _sbom_sources(source_files, sources_dir)
-    controller_manifest = manifest_mod.load(part.directory) if part else None
-    sbom_text = sbom.render(name, manifest, sbom_entries, epoch, controller_manifest)
+    controller_manifest = dict(manifest_mod.read(part.directory).data) if part else None
+    sbom_text = sbom.render(name, dict(manifest.data), sbom_entries, epoch, controller_manifest)
     files.append(_file_from_bytes(sbom.FILENAME, sbom_text.encode()))
     system = _system_packages(wheelhouse)
     controller_python = _controller_python(part, source_files, notes)
@@ -203,17 +214,17 @@ def checksums(files: list[KitFile]) -> str:
 
 def render_readme(
     name: str,
-    manifest: dict[str, Any],
+    manifest: manifest_mod.Manifest,
     target: Target,
     files: list[KitFile],
     python: verify.PythonSource | None,
-    system: dict[str, Any],
+    system: system_packages.SystemPackages,
     notes: list[str],
     *,
     controller: controller_mod.ControllerInfo | None = None,
     controller_python: verify.PythonSource | None = None,
 ) -> str:
-    packages = manifest.get("packages", [])
+    """README.txt: what is inside (only what `files` holds) and the steps on the other side."""
     openssl = sorted(
         f.arcname.removeprefix("sources/")
         for f in files
@@ -223,9 +234,16 @@ def render_readme(
         name=name,
         target=target,
         manifest=manifest,
-        app=[p for p in packages if p.get("role", "app") == "app"],
-        bootstrap=[p for p in packages if p.get("role") == "bootstrap"],
+        app=manifest.app,
+        bootstrap=manifest.bootstrap,
         sources=[f for f in files if f.arcname.startswith("sources/")],
+        has=_present(files),
+        wheelhouse_files={f.arcname.removeprefix("wheelhouse/") for f in files},
+        playbook_items=[
+            item.removeprefix("playbooks/") for item in PLAYBOOK_ITEMS if item in _present(files)
+        ],
+        operator_files=layout.OPERATOR_FILES,
+        operator_dirs=layout.OPERATOR_DIRS,
         python=python,
         system=system,
         notes=notes,
@@ -235,6 +253,16 @@ def render_readme(
         files=sorted(files, key=lambda f: f.arcname),
         total=sum(f.size for f in files),
     )
+
+
+def _present(files: list[KitFile]) -> set[str]:
+    """Every path the kit holds: each file's arcname and each folder as 'DIR/'."""
+    found = set()
+    for f in files:
+        found.add(f.arcname)
+        parts = f.arcname.split("/")
+        found.update("/".join(parts[:i]) + "/" for i in range(1, len(parts)))
+    return found
 
 
 def template(name: str) -> jinja2.Template:
@@ -274,39 +302,58 @@ def _epoch(timestamp: int | None) -> int:
     return DEFAULT_EPOCH
 
 
-def _check_wheelhouse(wheelhouse: Path) -> dict[str, Any]:
+def _check_wheelhouse(wheelhouse: Path) -> manifest_mod.Manifest:
     if not wheelhouse.is_dir():
         raise BadInput(f"wheelhouse {wheelhouse} does not exist (run `bundler fetch` first)")
-    data = manifest_mod.load(wheelhouse)
+    manifest = manifest_mod.read(wheelhouse)
     for required in REQUIRED_WHEELHOUSE:
         if not (wheelhouse / required).is_file():
             raise BadInput(f"wheelhouse {wheelhouse} has no {required} (run `bundler fetch`)")
-    if not isinstance(data.get("target"), dict):
-        raise BadInput(f"{wheelhouse / 'manifest.json'}: no target record")
-    return data
+    return manifest
 
 
 def _walk(root: Path) -> Iterator[Path]:
-    for path in sorted(root.rglob("*")):
-        rel = path.relative_to(root).parts
-        if any(p in _SKIP_NAMES or p.startswith(".") for p in rel):
+    """Every regular file under `root` (sorted; skipped names left out), never following a
+    link: a symbolic link, device, fifo or socket among the inputs fails the pack (a link
+    could pull in any file of this machine, e.g. a root-only one)."""
+    try:
+        entries = sorted(os.scandir(root), key=lambda e: e.name)
+    except OSError as exc:
+        raise BadInput(f"{root}: cannot read the folder ({exc.strerror or exc})") from None
+    for entry in entries:
+        path = Path(entry.path)
+        if entry.name in _SKIP_NAMES or entry.name.startswith("."):
             continue
-        if path.name.endswith(_SKIP_SUFFIXES):
-            continue
-        if path.is_file():
+        mode = _lstat(path).st_mode
+        if stat.S_ISLNK(mode):
+            raise BadInput(
+                f"{path}: symbolic link to {os.readlink(path)!r} refused: pack takes only "
+                "regular files from its inputs (put the file itself there)"
+            )
+        if stat.S_ISDIR(mode):
+            yield from _walk(path)
+        elif not stat.S_ISREG(mode):
+            raise BadInput(f"{path}: {regular.kind(mode)} refused: pack takes only regular files")
+        elif not entry.name.endswith(_SKIP_SUFFIXES):
             yield path
-        elif not path.is_dir():
-            raise BadInput(f"{path} is neither a regular file nor a directory")
 
 
 def _collect(
-    root: Path, prefix: str, executable: frozenset[str] | set[str] = frozenset()
+    root: Path,
+    prefix: str,
+    executable: frozenset[str] | set[str] = frozenset(),
+    notes: list[str] | None = None,
 ) -> list[KitFile]:
     out = []
     for path in _walk(root):
         rel = path.relative_to(root).as_posix()
-        exe = rel in executable or bool(path.stat().st_mode & 0o111)
-        out.append(_file_from_path(path, f"{prefix}/{rel}", exe))
+        arcname = f"{prefix}/{rel}"
+        if layout.is_operator_path(arcname):
+            if notes is not None:
+                notes.append(f"{path} not packed: an operator file (made on the other side)")
+            continue
+        exe = rel in executable or bool(_lstat(path).st_mode & 0o111)
+        out.append(_file_from_path(path, arcname, exe))
     return out
 
 
@@ -325,8 +372,28 @@ def _collect_sources(directory: Path | None) -> list[KitFile]:
     return files
 
 
-def _file_from_path(path: Path, arcname: str, executable: bool = False) -> KitFile:
-    return KitFile(arcname, path, None, path.stat().st_size, sha256_file(path), executable)
+def _file_from_path(
+    path: Path, arcname: str, executable: bool = False, follow: bool = False
+) -> KitFile:
+    """A regular file's size and sha256, read through one descriptor (`follow`: the path
+    may be a link the user named, e.g. --vagrantfile; files found by walking never are)."""
+    with open_regular(path, follow) as f:
+        h = hashlib.sha256()
+        size = 0
+        try:
+            for block in iter(lambda: f.read(CHUNK), b""):
+                h.update(block)
+                size += len(block)
+        except OSError as exc:
+            raise BadInput(f"{path}: cannot read ({exc.strerror or exc})") from None
+    return KitFile(arcname, path, None, size, h.hexdigest(), executable)
+
+
+def _lstat(path: Path) -> os.stat_result:
+    try:
+        return path.lstat()
+    except OSError as exc:
+        raise BadInput(f"{path}: cannot read ({exc.strerror or exc})") from None
 
 
 def _file_from_bytes(arcname: str, data: bytes) -> KitFile:
@@ -423,15 +490,12 @@ def _sbom_sources(files: list[KitFile], directory: Path | None) -> list[sbom.Sou
     return out
 
 
-def _system_packages(wheelhouse: Path) -> dict[str, Any]:
-    path = wheelhouse / "system-packages.yml"
+def _system_packages(wheelhouse: Path) -> system_packages.SystemPackages:
+    path = wheelhouse / system_packages.FILENAME
     if not path.is_file():
-        return {}
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise BadInput(f"{path}: unreadable ({exc})") from None
-    return data if isinstance(data, dict) else {}
+        return system_packages.SystemPackages()
+    with open_regular(path, follow=False) as f:
+        return system_packages.loads(f.read(system_packages.MAX_BYTES + 1), str(path))
 
 
 # -- writing -------------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import shutil
+import stat
 import tempfile
 import zipfile
 from collections.abc import Iterable
@@ -32,7 +33,6 @@ from dataclasses import dataclass, field
 from email.message import Message
 from email.parser import HeaderParser
 from pathlib import Path, PurePosixPath
-from typing import Any
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
@@ -40,10 +40,11 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from bundler.errors import BadInput, CheckFailed
+from bundler.fs import regular
 from bundler.fs.hashing import sha256_file
 from bundler.kit import archive as kitarchive
 from bundler.kit import controller as controller_mod
-from bundler.kit import sources
+from bundler.kit import layout, sources
 from bundler.models import manifest as manifest_mod
 from bundler.models.target import Target
 from bundler.policy.tables import bundled_pip
@@ -59,6 +60,7 @@ REQUIRED = (
 )
 _SUM_LINE = re.compile(r"^(?P<sha>[0-9a-f]{64}) [ *](?P<path>.+)$")
 _MAX_METADATA = 16 << 20
+_MAX_SUMS = 64 << 20
 
 
 @dataclass(frozen=True)
@@ -134,20 +136,17 @@ def source_fit_problems(wheelhouse: Path, prefix: str, source: PythonSource) -> 
     if source.exact:
         return []
     try:
-        manifest = manifest_mod.load(wheelhouse)
-        target = target_for(Target.from_dict(manifest["target"]), source.version)
-    except BadInput as exc:
-        return [f"{prefix}manifest.json: {exc}"]
-    except (KeyError, TypeError, ValueError) as exc:
-        return [f"{prefix}manifest.json: no usable target record ({exc})"]
-    own_target = Target.from_dict(manifest["target"])
+        manifest = manifest_mod.read(wheelhouse)
+    except manifest_mod.BadManifest as exc:
+        return [f"{prefix}manifest.json: {exc.detail}"]
+    own_target = manifest.target
+    target = target_for(own_target, source.version)
     what = f"for the kit's CPython {source.version} (sources/{source.filename})"
     problems = []
-    packages: list[dict[str, Any]] = manifest.get("packages", [])
-    bootstrap = bool(manifest.get("installer", {}).get("bootstrap"))
-    for package in packages:
-        name = str(package.get("filename", ""))
-        if not name.endswith(".whl") or not (wheelhouse / name).is_file():
+    bootstrap = bool(manifest.installer.bootstrap)
+    for package in manifest.packages:
+        name = package.filename
+        if not package.is_wheel or not (wheelhouse / name).is_file():
             continue
         # (a wheel the wheelhouse's own pip cannot read either is named by _check_files)
         if not bootstrap and own_target.installer_reads(name) and not target.installer_reads(name):
@@ -163,7 +162,7 @@ def source_fit_problems(wheelhouse: Path, prefix: str, source: PythonSource) -> 
 
 
 def _holds_for(
-    wheelhouse: Path, prefix: str, manifest: dict[str, Any], target: Target
+    wheelhouse: Path, prefix: str, manifest: manifest_mod.Manifest, target: Target
 ) -> list[str]:
     """The closure and Requires-Python problems of the wheelhouse for `target`."""
     found: list[str] = []
@@ -171,7 +170,7 @@ def _holds_for(
     app_lock = locks.get("requirements.lock")
     if app_lock is not None:
         found += check_closure(wheelhouse, prefix, manifest, target, app_lock)
-    found += check_requires_python(wheelhouse, prefix, manifest.get("packages", []), target)
+    found += check_requires_python(wheelhouse, prefix, manifest.packages, target)
     return found
 
 
@@ -195,6 +194,8 @@ class Report:
     problems: list[str] = field(default_factory=list)
     controller: str = ""
     """The controller wheelhouse checked (ControllerInfo.describe), '' when the kit has none."""
+    operator_files: list[str] = field(default_factory=list)
+    """Operator files found in an unpacked kit (bundler.kit.layout): listed, not failed."""
 
 
 def verify(
@@ -235,7 +236,7 @@ def verify_archive(
         problems += listing.problems
         if listing.top is None:
             raise BadInput(f"{name}: the archive is empty")
-        report = verify_dir(dest / listing.top)
+        report = verify_dir(dest / listing.top, operator_files=False)
         if (problems or report.problems) and unpack_to is not None:
             shutil.rmtree(dest / listing.top)  # an unverified kit must not look like a good one
     report.kind, report.name = "archive", name
@@ -244,11 +245,16 @@ def verify_archive(
     return report
 
 
-def verify_dir(directory: Path) -> Report:
-    """Verify an unpacked kit (SHA256SUMS present) or a bare wheelhouse (manifest.json)."""
+def verify_dir(directory: Path, operator_files: bool = True) -> Report:
+    """Verify an unpacked kit (SHA256SUMS present) or a bare wheelhouse (manifest.json).
+
+    With `operator_files` (an unpacked kit in use), the files the kit's README.txt has the
+    operator create (bundler.kit.layout) are listed in `Report.operator_files` instead of
+    failing as extra files; without it (a kit just unpacked from an archive) they fail.
+    """
     if (directory / SUMS).is_file():
         report = Report("kit directory", directory.name)
-        report.problems += check_sums(directory, report)
+        report.problems += check_sums(directory, report, operator_files)
         for required in REQUIRED:
             if not (directory / required).is_file():
                 report.problems.append(f"{required}: missing from the kit")
@@ -269,10 +275,16 @@ def verify_dir(directory: Path) -> Report:
 # -- SHA256SUMS ----------------------------------------------------------------------------------
 
 
-def check_sums(directory: Path, report: Report) -> list[str]:
+def check_sums(directory: Path, report: Report, operator_files: bool = True) -> list[str]:
     problems: list[str] = []
     listed: dict[str, str] = {}
-    text = (directory / SUMS).read_text(encoding="utf-8", errors="replace")
+    try:
+        raw = regular.read_regular(directory / SUMS, _MAX_SUMS)
+    except BadInput as exc:
+        return [str(exc)]
+    if len(raw) > _MAX_SUMS:
+        return [f"{SUMS}: larger than {_MAX_SUMS} bytes: not a checksum list"]
+    text = raw.decode("utf-8", errors="replace")
     for lineno, line in enumerate(text.splitlines(), 1):
         m = _SUM_LINE.match(line)
         if not m:
@@ -285,16 +297,23 @@ def check_sums(directory: Path, report: Report) -> list[str]:
             continue
         listed[path] = m["sha"]
     present = _files(directory)
+    links = _links(directory)
+    operator = set()
+    if operator_files:
+        operator = {p for p in present | links if layout.is_operator_path(p)} - set(listed)
     for path, sha in sorted(listed.items()):
         if path not in present:
             problems.append(f"{path}: listed in {SUMS} but missing")
         elif sha256_file(directory / path) != sha:
             problems.append(f"{path}: sha256 differs from {SUMS} (modified or damaged)")
-    for path in sorted(present - set(listed) - {SUMS}):
+    for path in sorted(present - set(listed) - {SUMS} - operator):
         problems.append(f"{path}: extra file, not listed in {SUMS}")
-    for path in sorted(_links(directory)):
+    for path in sorted(links - operator):
         problems.append(f"{path}: symbolic link inside the kit")
+    for path, what in sorted(_special(directory).items()):
+        problems.append(f"{path}: {what} inside the kit")
     report.files = len(listed)
+    report.operator_files = layout.operator_entries(operator)
     return problems
 
 
@@ -310,26 +329,33 @@ def _links(directory: Path) -> set[str]:
     return {p.relative_to(directory).as_posix() for p in directory.rglob("*") if p.is_symlink()}
 
 
+def _special(directory: Path) -> dict[str, str]:
+    """Devices, fifos and sockets under `directory` -> what they are."""
+    found = {}
+    for p in directory.rglob("*"):
+        mode = p.lstat().st_mode
+        if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode) or stat.S_ISLNK(mode)):
+            found[p.relative_to(directory).as_posix()] = regular.kind(mode)
+    return found
+
+
 # -- the wheelhouse -----------------------------------------------------------------------------
 
 
 def check_wheelhouse(wheelhouse: Path, prefix: str, report: Report) -> list[str]:
     try:
-        manifest = manifest_mod.load(wheelhouse)
-        target = Target.from_dict(manifest["target"])
-    except BadInput as exc:
-        return [f"{prefix}manifest.json: {exc}"]
-    except (KeyError, TypeError, ValueError) as exc:
-        return [f"{prefix}manifest.json: no usable target record ({exc})"]
+        manifest = manifest_mod.read(wheelhouse)
+    except manifest_mod.BadManifest as exc:
+        return [f"{prefix}manifest.json: {exc.detail}"]
+    target = manifest.target
     report.target = target.describe()
-    packages: list[dict[str, Any]] = manifest.get("packages", [])
-    problems = _check_files(wheelhouse, prefix, packages, target, manifest, report)
+    problems = _check_files(wheelhouse, prefix, manifest, report)
     locks = _read_locks(wheelhouse, prefix, problems)
-    problems += _check_lock_agreement(prefix, packages, locks)
+    problems += _check_lock_agreement(prefix, manifest.packages, locks)
     app_lock = locks.get("requirements.lock")
     if app_lock is not None:
         problems += check_closure(wheelhouse, prefix, manifest, target, app_lock)
-    problems += check_requires_python(wheelhouse, prefix, packages, target)
+    problems += check_requires_python(wheelhouse, prefix, manifest.packages, target)
     return list(dict.fromkeys(problems))  # an unreadable wheel is named once
 
 
@@ -340,8 +366,8 @@ def check_python_source(directory: Path, report: Report) -> list[str]:
     if not sources_dir.is_dir() or not (wheelhouse / manifest_mod.FILENAME).is_file():
         return []
     try:
-        target = Target.from_dict(manifest_mod.load(wheelhouse)["target"])
-    except (BadInput, KeyError, TypeError, ValueError):
+        target = manifest_mod.read(wheelhouse).target
+    except manifest_mod.BadManifest:
         return []  # check_wheelhouse names the unusable manifest
     source = python_source((p.name for p in sources_dir.iterdir() if p.is_file()), target)
     if source is None or source.exact:
@@ -372,6 +398,7 @@ def check_controller(directory: Path, report: Report) -> list[str]:
     checked = Report("controller wheelhouse", directory.name)
     problems += check_wheelhouse(wheelhouse, prefix, checked)
     try:
+        manifest_mod.read(wheelhouse)  # schema-checked before ControllerInfo reads it as a dict
         info = controller_mod.ControllerInfo.from_directory(wheelhouse)
     except BadInput:
         return problems  # check_wheelhouse named the unusable manifest
@@ -381,25 +408,21 @@ def check_controller(directory: Path, report: Report) -> list[str]:
 
 
 def _check_files(
-    wheelhouse: Path,
-    prefix: str,
-    packages: list[dict[str, Any]],
-    target: Target,
-    manifest: dict[str, Any],
-    report: Report,
+    wheelhouse: Path, prefix: str, manifest: manifest_mod.Manifest, report: Report
 ) -> list[str]:
     problems = []
-    listed = {p.get("filename", ""): p for p in packages}
+    target = manifest.target
+    listed = {p.filename: p for p in manifest.packages}
     on_disk = {p.name for p in wheelhouse.glob("*.whl")}
-    bootstrap = bool(manifest.get("installer", {}).get("bootstrap"))
+    bootstrap = bool(manifest.installer.bootstrap)
     for name in sorted(on_disk - set(listed)):
         problems.append(f"{prefix}{name}: not recorded in manifest.json")
     for name, package in sorted(listed.items()):
         path = wheelhouse / name
-        if not path.is_file():
+        if path.is_symlink() or not path.is_file():
             problems.append(f"{prefix}{name}: recorded in manifest.json but missing")
             continue
-        if sha256_file(path) != package.get("sha256"):
+        if sha256_file(path) != package.sha256:
             problems.append(f"{prefix}{name}: sha256 differs from manifest.json")
         if not name.endswith(".whl"):
             continue
@@ -434,32 +457,32 @@ def _read_locks(
 
 
 def _check_lock_agreement(
-    prefix: str, packages: list[dict[str, Any]], locks: dict[str, dict[str, lockfile.LockEntry]]
+    prefix: str,
+    packages: tuple[manifest_mod.Package, ...],
+    locks: dict[str, dict[str, lockfile.LockEntry]],
 ) -> list[str]:
     problems = []
     recorded: dict[str, set[str]] = {name: set() for name in locks}
     for package in packages:
-        lock_name = "bootstrap.lock" if package.get("role") == "bootstrap" else "requirements.lock"
+        lock_name = "bootstrap.lock" if package.role == "bootstrap" else "requirements.lock"
         lock = locks.get(lock_name)
+        filename = package.filename
         if lock is None:
             if lock_name == "bootstrap.lock":
-                problems.append(
-                    f"{prefix}{package.get('filename')}: bootstrap wheel, no bootstrap.lock"
-                )
+                problems.append(f"{prefix}{filename}: bootstrap wheel, no bootstrap.lock")
             continue
-        key = _canon(str(package.get("name", "")))
+        key = package.key
         entry = lock.get(key)
-        filename = package.get("filename")
         if entry is None:
-            problems.append(f"{prefix}{filename}: {package.get('name')} is not in {lock_name}")
+            problems.append(f"{prefix}{filename}: {package.name} is not in {lock_name}")
             continue
         recorded[lock_name].add(key)
-        if entry.version != package.get("version"):
+        if entry.version != package.version:
             problems.append(
                 f"{prefix}{filename}: {lock_name} pins {entry.name}=={entry.version}, "
-                f"manifest.json says {package.get('version')}"
+                f"manifest.json says {_cut(package.version)}"
             )
-        if package.get("sha256") not in entry.hashes:
+        if package.sha256 not in entry.hashes:
             problems.append(f"{prefix}{filename}: its sha256 is not among {lock_name}'s hashes")
     for lock_name, lock in locks.items():
         for key in sorted(set(lock) - recorded[lock_name]):
@@ -476,23 +499,19 @@ def _check_lock_agreement(
 def check_closure(
     wheelhouse: Path,
     prefix: str,
-    manifest: dict[str, Any],
+    manifest: manifest_mod.Manifest,
     target: Target,
     lock: dict[str, lockfile.LockEntry],
 ) -> list[str]:
     """Every requirement that holds on the target is met by the lock (extras followed)."""
     problems: list[str] = []
-    wheels = {
-        _canon(str(p["name"])): p["filename"]
-        for p in manifest.get("packages", [])
-        if p.get("role", "app") == "app" and str(p.get("filename", "")).endswith(".whl")
-    }
+    wheels = {p.key: p.filename for p in manifest.app if p.is_wheel}
     pending: list[tuple[str, frozenset[str], str]] = []
-    for text in manifest.get("requirements", []):
+    for text in manifest.requirements:
         try:
             root = Requirement(text)
         except InvalidRequirement:
-            problems.append(f"{prefix}manifest.json: unreadable requirement {text!r}")
+            problems.append(f"{prefix}manifest.json: unreadable requirement {_cut(text)!r}")
             continue
         if target.evaluate(root.marker):
             problems += _admits(root, lock, f"{prefix}manifest.json (root {text!r})")
@@ -525,22 +544,24 @@ def _admits(req: Requirement, lock: dict[str, lockfile.LockEntry], where: str) -
         return [f"{where}: requires {req} on the target, but the lock has no {req.name}"]
     try:
         version = Version(entry.version)
-    except InvalidVersion:
-        return [f"{where}: the lock pins {entry.name} to unreadable version {entry.version!r}"]
+    except (InvalidVersion, ValueError):  # ValueError: over Python's int digit limit
+        return [
+            f"{where}: the lock pins {entry.name} to unreadable version {_cut(entry.version)!r}"
+        ]
     if not req.specifier.contains(version, prereleases=True):
         return [f"{where}: requires {req}, but the lock pins {entry.name}=={entry.version}"]
     return []
 
 
 def check_requires_python(
-    wheelhouse: Path, prefix: str, packages: list[dict[str, Any]], target: Target
+    wheelhouse: Path, prefix: str, packages: tuple[manifest_mod.Package, ...], target: Target
 ) -> list[str]:
     """Every app wheel's Requires-Python admits the target's full version (an unreadable
     specifier is ignored, as pip does)."""
     problems = []
     for package in packages:
-        name = str(package.get("filename", ""))
-        if package.get("role", "app") != "app" or not name.endswith(".whl"):
+        name = package.filename
+        if package.role != "app" or not package.is_wheel:
             continue
         if not (wheelhouse / name).is_file():
             continue  # named by _check_files
@@ -597,3 +618,8 @@ def _metadata(wheel: Path) -> Message:
 
 def _canon(name: str) -> str:
     return str(canonicalize_name(name))
+
+
+def _cut(text: str, limit: int = 80) -> str:
+    """`text` cut to `limit` characters for a problem line (an untrusted value may be huge)."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -376,3 +376,100 @@ def test_source_whose_bundled_pip_cannot_read_the_wheels_is_named(
         "18.1 cannot install it and the wheelhouse has no pip bootstrap"
     ]
     assert verify.python_source(["Python-3.6.15.tgz", "Python-3.8.1.tgz"], target) is None
+
+
+# -- an untrusted manifest.json: one problem line, exit 1, never a traceback (issue #10) --------
+
+
+@pytest.mark.parametrize(
+    ("change", "line"),
+    [
+        (lambda m: m | {"packages": "abc"}, "packages: expected array, got string"),
+        (lambda m: m | {"packages": 5}, "packages: expected array, got number"),
+        (lambda m: [], "not an airgap-kit manifest"),
+        (
+            lambda m: m | {"packages": [m["packages"][0] | {"version": "1" * 5000}]},
+            "packages[0].version: longer than 128 characters",
+        ),
+        (
+            lambda m: m | {"target": m["target"] | {"python_version": "3.6." + "1" * 5000}},
+            "target.python_version: ",
+        ),
+        (lambda m: m | {"requirements": 5}, "requirements: expected array, got number"),
+        (lambda m: m | {"installer": "x"}, "installer: expected object, got string"),
+        (
+            lambda m: m | {"packages": [m["packages"][0] | {"filename": "../../../etc/passwd"}]},
+            "packages[0].filename: ",
+        ),
+    ],
+)
+def test_wrong_types_in_manifest_are_one_problem_line(
+    kit: Path, tmp_path: Path, change: object, line: str
+) -> None:
+    kit_dir = _unpacked(kit, tmp_path)
+    path = kit_dir / "wheelhouse" / "manifest.json"
+    path.write_text(json.dumps(change(json.loads(path.read_text()))))  # type: ignore[operator]
+    archive = _retar(kit_dir, tmp_path / "kit-demo.tar.gz")
+    runner = CliRunner()
+    for args in (["verify", str(kit_dir / "wheelhouse")], ["verify", str(archive)]):
+        result = runner.invoke(main, args)
+        assert result.exit_code == 1, result.output
+        assert f"  - wheelhouse/manifest.json: {line}" in result.stderr or (
+            f"  - manifest.json: {line}" in result.stderr
+        ), result.stderr
+        assert "Traceback" not in result.output and len(result.stderr) < 2000
+    for target in (kit_dir, archive):
+        result = runner.invoke(main, ["inspect", str(target)])
+        assert result.exit_code == 1, result.output
+        assert f"  - wheelhouse/manifest.json: {line}" in result.stderr, result.stderr
+        assert "target: unknown (no readable manifest)" in result.stdout
+
+
+# -- operator files: what README.txt has the operator create does not fail verify (issue #18) --
+
+
+def test_operator_files_are_listed_not_failed(kit: Path, tmp_path: Path) -> None:
+    kit_dir = _unpacked(kit, tmp_path)
+    inventory = kit_dir / "playbooks" / "inventory"
+    (inventory / "hosts.ini").write_text((inventory / "hosts.example.ini").read_text())
+    (inventory / "host_vars").mkdir()
+    (inventory / "host_vars" / "host1.yml").write_text("python_version: 3.6.15\n")
+    (inventory / "group_vars").mkdir()
+    (inventory / "group_vars" / "intranet.yml").write_text("smoke_workers: 2\n")
+    (kit_dir / ".vagrant" / "machines" / "default").mkdir(parents=True)
+    (kit_dir / ".vagrant" / "machines" / "default" / "id").write_text("x\n")
+    (kit_dir / ".vagrant" / "rgloader").mkdir()
+    (kit_dir / ".vagrant" / "rgloader" / "loader.rb").write_text("# vagrant\n")
+    result = CliRunner().invoke(main, ["verify", str(kit_dir)])
+    assert result.exit_code == 0, result.output
+    assert (
+        "operator files (not part of the kit): .vagrant/ (2 files), "
+        "playbooks/inventory/group_vars/ (1 file), playbooks/inventory/host_vars/ (1 file), "
+        "playbooks/inventory/hosts.ini"
+    ) in result.stdout
+    # anything else extra still fails, beside the operator files
+    (inventory / "hosts.yml").write_text("all: {}\n")
+    (kit_dir / "playbooks" / "host_vars").mkdir()  # beside the playbook, not the inventory
+    (kit_dir / "playbooks" / "host_vars" / "h.yml").write_text("x: 1\n")
+    problems = _problems([kit_dir])
+    assert problems == [
+        "playbooks/host_vars/h.yml: extra file, not listed in SHA256SUMS",
+        "playbooks/inventory/hosts.yml: extra file, not listed in SHA256SUMS",
+    ]
+
+
+def test_operator_files_inside_an_archive_fail(kit: Path, tmp_path: Path) -> None:
+    """pack never packs them: inside an archive they are someone's addition (an inventory
+    pointing elsewhere, variables overriding the kit's), so they fail like any extra file."""
+    kit_dir = _unpacked(kit, tmp_path)
+    (kit_dir / "playbooks" / "inventory" / "hosts.ini").write_text("[intranet]\nevil\n")
+    problems = _problems([_retar(kit_dir, tmp_path / "kit-demo.tar.gz")])
+    assert "playbooks/inventory/hosts.ini: extra file, not listed in SHA256SUMS" in problems
+
+
+def test_readme_txt_names_the_operator_files_verify_accepts(kit: Path, tmp_path: Path) -> None:
+    from bundler.kit import layout
+
+    readme = (_unpacked(kit, tmp_path) / "README.txt").read_text()
+    for path in (*layout.OPERATOR_FILES, *(f"{d}/" for d in layout.OPERATOR_DIRS)):
+        assert f"     {path}" in readme, path

@@ -1,0 +1,51 @@
+"""The kit's layout: which paths belong to the kit, and which are the operator's.
+
+An unpacked kit is used in place: its README.txt tells the operator to copy
+`playbooks/inventory/hosts.example.ini` to `playbooks/inventory/hosts.ini`, to put variables in
+`playbooks/inventory/host_vars/HOST.yml` or `playbooks/inventory/group_vars/GROUP.yml`
+(Ansible reads both folders next to the inventory file: "Organizing host and group variables",
+docs.ansible.com/ansible/2.16/inventory_guide/intro_inventory.html), and `vagrant validate` /
+`vagrant up` in the kit leave `.vagrant/` beside the Vagrantfile (Vagrant's local data path,
+developer.hashicorp.com/vagrant/docs/other/environmental-variables#vagrant_dotfile_path).
+Those are *operator files*: never packed, never listed in SHA256SUMS; `verify` of an unpacked
+kit lists them without failing, and refuses them inside an archive (pack never writes them).
+"""
+
+from __future__ import annotations
+
+from pathlib import PurePosixPath
+
+OPERATOR_FILES = ("playbooks/inventory/hosts.ini",)
+"""Single files the operator creates (paths relative to the kit's top directory)."""
+OPERATOR_DIRS = (
+    "playbooks/inventory/host_vars",
+    "playbooks/inventory/group_vars",
+    ".vagrant",
+)
+"""Folders whose whole content is the operator's."""
+
+
+def is_operator_path(rel: str) -> bool:
+    """True for a '/'-separated path under the kit's top directory that is an operator file
+    (or inside an operator folder), e.g. 'playbooks/inventory/hosts.ini', '.vagrant/x'."""
+    parts = PurePosixPath(rel).parts
+    if ".." in parts:
+        return False
+    path = "/".join(parts)
+    if path in OPERATOR_FILES:
+        return True
+    return any(path == d or path.startswith(d + "/") for d in OPERATOR_DIRS)
+
+
+def operator_entries(paths: set[str] | list[str]) -> list[str]:
+    """How `paths` (operator paths) are shown: each operator file, and each operator folder
+    once as 'DIR/ (N files)', sorted."""
+    shown: dict[str, int] = {}
+    for rel in paths:
+        folder = next((d for d in OPERATOR_DIRS if rel.startswith(d + "/")), None)
+        key = f"{folder}/" if folder else rel
+        shown[key] = shown.get(key, 0) + 1
+    return [
+        f"{key} ({count} file{'s' if count != 1 else ''})" if key.endswith("/") else key
+        for key, count in sorted(shown.items())
+    ]
