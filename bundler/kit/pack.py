@@ -31,6 +31,7 @@ most that many bytes each (rejoin with `cat kit-NAME.tar.gz.part* > kit-NAME.tar
 
 from __future__ import annotations
 
+import glob
 import gzip
 import hashlib
 import io
@@ -38,6 +39,7 @@ import os
 import re
 import stat
 import tarfile
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,7 +49,6 @@ import jinja2
 
 from bundler.errors import BadInput
 from bundler.fs import regular
-from bundler.fs.atomic import atomic_open, atomic_write_text
 from bundler.fs.hashing import CHUNK, sha256_file
 from bundler.fs.regular import open_regular
 from bundler.kit import controller as controller_mod
@@ -510,20 +511,62 @@ def _write(
     python: verify.PythonSource | None,
     notes: list[str],
 ) -> PackResult:
-    output.parent.mkdir(parents=True, exist_ok=True)
-    for stale in output.parent.glob(f"{output.name}{PART}*"):
-        stale.unlink()
-    with atomic_open(output) as raw:
-        _write_tar(raw, name, files, epoch)
-    digest = sha256_file(output)
-    size = output.stat().st_size
-    parts: list[Path] = []
-    if split is not None:
-        parts = _split(output, split)
-        output.unlink()
-    checksum_file = output.with_name(output.name + ".sha256")
-    atomic_write_text(checksum_file, f"{digest}  {output.name}\n")
+    """Write the archive (or its parts) and its .sha256 as hidden temp files beside `output`,
+    then rename them all into place: a full disk, a read-only folder or Ctrl-C leaves the
+    folder as it was (BadInput naming `output` for an OSError), never a half-written kit."""
+    staged: list[tuple[Path, Path]] = []  # (temp file, final name), renamed only at the end
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        archive = _stage(output, staged)
+        with archive.open("r+b") as raw:
+            _write_tar(raw, name, files, epoch)
+            raw.flush()
+            os.fsync(raw.fileno())
+        digest, size = sha256_file(archive), archive.stat().st_size
+        parts: list[Path] = []
+        if split is not None:
+            parts = _split(archive, output, split, staged)
+            staged.remove((archive, output))
+            archive.unlink()
+        checksum_file = output.with_name(output.name + ".sha256")
+        _stage(checksum_file, staged).write_text(f"{digest}  {output.name}\n", encoding="utf-8")
+        _commit(staged)
+        _remove_stale(output, len(parts) if split is not None else None)
+    except OSError as exc:
+        raise BadInput(
+            f"{output}: cannot write the kit ({exc.strerror or exc}); nothing was written"
+        ) from None
+    finally:
+        for tmp, _final in staged:
+            tmp.unlink(missing_ok=True)
     return PackResult(name, output, parts, checksum_file, digest, size, len(files), python, notes)
+
+
+def _stage(final: Path, staged: list[tuple[Path, Path]]) -> Path:
+    """A new hidden temp file `.NAME.XXXX.part` beside `final`, recorded in `staged`."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=PART, dir=final.parent)
+    os.close(fd)
+    staged.append((Path(tmp), final))
+    return Path(tmp)
+
+
+def _commit(staged: list[tuple[Path, Path]]) -> None:
+    """Rename every staged file to its final name (mode 0644); `staged` is emptied."""
+    for tmp, final in staged:
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, final)
+    staged.clear()
+
+
+def _remove_stale(output: Path, parts: int | None) -> None:
+    """After a successful pack: the parts of an earlier split pack that the new kit does not
+    have (all of them when it is not split), and the whole archive when it now is."""
+    if parts is not None:
+        output.unlink(missing_ok=True)
+    for stale in output.parent.glob(f"{glob.escape(output.name)}{PART}*"):
+        n = stale.name.removeprefix(output.name + PART)
+        if n.isdigit() and (parts is None or int(n) >= parts):
+            stale.unlink()
 
 
 def _write_tar(raw: BinaryIO, name: str, files: list[KitFile], epoch: int) -> None:
@@ -567,7 +610,12 @@ class _Exact(io.RawIOBase):
         self._n = 0
 
     def read(self, size: int = -1) -> bytes:
-        data = self._f.read(size)
+        try:
+            data = self._f.read(size)
+        except OSError as exc:
+            raise BadInput(
+                f"{self._kit_file.source}: cannot read ({exc.strerror or exc})"
+            ) from None
         self._h.update(data)
         self._n += len(data)
         if self._n >= self._kit_file.size and self._h.hexdigest() != self._kit_file.sha256:
@@ -575,15 +623,16 @@ class _Exact(io.RawIOBase):
         return data
 
 
-def _split(archive: Path, size: int) -> list[Path]:
-    """Cut `archive` into parts of at most `size` bytes (at least one part), streaming."""
+def _split(archive: Path, output: Path, size: int, staged: list[tuple[Path, Path]]) -> list[Path]:
+    """Cut `archive` into staged parts of at most `size` bytes (at least one part), streaming;
+    returns the parts' final names (OUTPUT.part000, ...)."""
     total = archive.stat().st_size
     count = max(1, -(-total // size))
     parts = []
     with archive.open("rb") as f:
         for index in range(count):
-            part = archive.with_name(f"{archive.name}{PART}{index:03d}")
-            with atomic_open(part) as out:
+            part = output.with_name(f"{output.name}{PART}{index:03d}")
+            with _stage(part, staged).open("r+b") as out:
                 left = size
                 while left > 0:
                     block = f.read(min(CHUNK, left))
@@ -591,5 +640,7 @@ def _split(archive: Path, size: int) -> list[Path]:
                         break
                     out.write(block)
                     left -= len(block)
+                out.flush()
+                os.fsync(out.fileno())
             parts.append(part)
     return parts

@@ -8,6 +8,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
+import stat
 import subprocess
 import tarfile
 from pathlib import Path
@@ -18,6 +19,7 @@ from click.testing import CliRunner
 from bundler.cli import main
 from bundler.errors import BadInput
 from bundler.kit import pack
+from tests.mounts import mounted_tmpfs
 from tests.unit.kit.handmade_kit import handmade_inputs
 from tests.unit.kit.handmade_kit import pack_inputs as _pack
 from tests.unit.kit.pysource_kit import FIT_3_6_10, python_tarballs, rebuild_demoapp
@@ -372,3 +374,181 @@ def test_readme_deploy_commands_run_from_the_playbooks_directory(
     # step 3 runs from the kit's top directory again
     assert "sh wheelhouse/install.sh" in readme
     assert "kit-demo/wheelhouse/install.sh" in names
+
+
+# -- what pack takes from its inputs: regular files only (issue #10) ----------------------------
+
+
+def _root_only_file(tmp_path: Path) -> Path:
+    secret = tmp_path / "secret"
+    secret.write_text("root-only\n")
+    secret.chmod(0o600)
+    return secret
+
+
+@pytest.mark.parametrize("where", ["wheelhouse", "sources", "playbooks"])
+def test_a_symbolic_link_in_the_inputs_is_refused(
+    inputs: dict[str, Path], tmp_path: Path, where: str
+) -> None:
+    link = inputs[where] / "looks-harmless.txt"
+    link.symlink_to(_root_only_file(tmp_path))
+    out = tmp_path / "out" / "kit-demo.tar.gz"
+    result = CliRunner().invoke(main, ["pack", *_args(inputs), "-o", str(out)])
+    assert result.exit_code == 2, result.output
+    assert result.stderr == (
+        f"bundler: error: {link}: symbolic link to '{tmp_path / 'secret'}' refused: pack takes "
+        "only regular files from its inputs (put the file itself there)\n"
+    )
+    assert not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []
+
+
+def test_a_linked_folder_is_refused(inputs: dict[str, Path], tmp_path: Path) -> None:
+    (tmp_path / "etc").mkdir()
+    (tmp_path / "etc" / "shadow").write_text("x\n")
+    (inputs["playbooks"] / "roles").symlink_to(tmp_path / "etc")
+    with pytest.raises(BadInput, match=r"roles: symbolic link to .* refused"):
+        _pack(inputs, tmp_path / "kit-demo.tar.gz")
+
+
+def test_fifo_and_device_in_the_inputs_are_refused(inputs: dict[str, Path], tmp_path: Path) -> None:
+    fifo = inputs["sources"] / "pipe.tar.gz"
+    os.mkfifo(fifo)  # reading it would block the pack forever
+    with pytest.raises(BadInput, match=f"^{fifo}: fifo refused"):
+        _pack(inputs, tmp_path / "kit-demo.tar.gz")
+    fifo.unlink()
+    if os.geteuid() == 0:  # mknod of a device needs root (CI runs as root)
+        device = inputs["wheelhouse"] / "null.whl"
+        os.mknod(device, 0o600 | stat.S_IFCHR, os.makedev(1, 3))
+        with pytest.raises(BadInput, match=f"^{device}: character device refused"):
+            _pack(inputs, tmp_path / "kit-demo.tar.gz")
+
+
+def test_a_file_swapped_for_a_link_after_hashing_is_refused(
+    inputs: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The check and the read are about the same file: a link appearing between the walk and
+    the write is not followed (O_NOFOLLOW), it fails the pack."""
+    target = inputs["playbooks"] / "site.yml"
+    real_write_tar = pack._write_tar
+
+    def swap_then_write(*args: object) -> None:
+        target.unlink()
+        target.symlink_to(_root_only_file(tmp_path))
+        real_write_tar(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pack, "_write_tar", swap_then_write)
+    with pytest.raises(BadInput, match=r"site\.yml: symbolic link refused"):
+        _pack(inputs, tmp_path / "kit-demo.tar.gz")
+    assert sorted(os.listdir(tmp_path)) == ["in", "secret"]
+
+
+def test_operator_files_in_the_playbooks_are_not_packed(
+    inputs: dict[str, Path], tmp_path: Path
+) -> None:
+    inventory = inputs["playbooks"] / "inventory"
+    (inventory / "hosts.ini").write_text("[intranet]\nmy-own-host\n")
+    (inventory / "group_vars").mkdir()
+    (inventory / "group_vars" / "all.yml").write_text("x: 1\n")
+    result = _pack(inputs, tmp_path / "kit-demo.tar.gz")
+    with tarfile.open(result.archive) as tar:
+        names = tar.getnames()
+    assert "kit-demo/playbooks/inventory/hosts.example.ini" in names
+    assert not [n for n in names if "hosts.ini" in n or "inventory/group_vars" in n]
+    assert f"{inventory / 'hosts.ini'} not packed: an operator file (made on the other side)" in (
+        result.notes
+    )
+
+
+def _args(inputs: dict[str, Path]) -> list[str]:
+    return [
+        "--wheelhouse", str(inputs["wheelhouse"]), "--sources", str(inputs["sources"]),
+        "--playbooks", str(inputs["playbooks"]), "--vagrantfile", str(inputs["vagrantfile"]),
+    ]  # fmt: skip
+
+
+# -- README.txt names only what the kit holds (issue #18) ------------------------------------
+
+
+def _readme_items(readme: str) -> list[str]:
+    """The paths README.txt's "What is inside" section names: the first column, and the
+    files listed below wheelhouse/, sources/ and playbooks/."""
+    section = readme[readme.index("What is inside") : readme.index("CPython source\n")]
+    items: list[str] = []
+    current = ""
+    for line in section.splitlines()[2:]:
+        if not line.strip():
+            continue
+        if not line.startswith(" "):
+            current = line.split()[0]
+            items.append(current)
+        elif current == "sources/":
+            items.append(current + line.split()[0])
+        else:
+            items += [current + x.strip() for x in line.split(",")]
+    return items
+
+
+@pytest.mark.parametrize("with_sources", [True, False])
+def test_readme_lists_only_what_is_inside(tmp_path: Path, with_sources: bool) -> None:
+    inputs = handmade_inputs(tmp_path / "in")
+    if not with_sources:
+        for f in inputs["sources"].iterdir():
+            f.unlink()
+    (inputs["wheelhouse"] / "system-packages.yml").unlink()
+    (inputs["playbooks"] / "roles" / "smoke").mkdir(parents=True)
+    (inputs["playbooks"] / "roles" / "smoke" / "main.yml").write_text("---\n")
+    inputs["vagrantfile"] = tmp_path / "none"
+    result = _pack(inputs, tmp_path / "kit-demo.tar.gz")
+    with tarfile.open(result.archive) as tar:
+        names = {n.removeprefix("kit-demo/") for n in tar.getnames()}
+        f = tar.extractfile("kit-demo/README.txt")
+        assert f is not None
+        readme = f.read().decode()
+    items = _readme_items(readme)
+    assert "wheelhouse/manifest.json" in items and "playbooks/roles/" in items
+    for item in items:
+        assert item.rstrip("/") in names, f"README.txt names {item}, the kit has no such thing"
+    assert ("sources/" in items) == with_sources
+    assert "Vagrantfile" not in items and "wheelhouse/system-packages.yml" not in items
+    assert "(empty)" not in readme
+
+
+# -- pack -o where nothing can be written: one line, exit 2, nothing half-written (issue #10) --
+
+
+def test_pack_into_a_read_only_folder_is_one_error_line(
+    inputs: dict[str, Path], tmp_path: Path
+) -> None:
+    with mounted_tmpfs(tmp_path / "ro", readonly=True) as ro:
+        out = ro / "kit-demo.tar.gz"
+        result = CliRunner().invoke(main, ["pack", *_args(inputs), "-o", str(out)])
+        assert result.exit_code == 2, result.output
+        assert result.stderr == (
+            f"bundler: error: {out}: cannot write the kit (Read-only file system); "
+            "nothing was written\n"
+        )
+        assert os.listdir(ro) == []
+
+
+@pytest.mark.parametrize("split", [None, "4K"])
+def test_pack_onto_a_full_disk_leaves_the_previous_kit(
+    inputs: dict[str, Path], tmp_path: Path, split: str | None
+) -> None:
+    """A 96 KiB tmpfs holds a small kit; the same kit grown by 200 KB of sources does not fit:
+    the error names the output, and the folder keeps the earlier kit, whole and verified."""
+    with mounted_tmpfs(tmp_path / "usb", size="96k") as usb:
+        out = usb / "kit-demo.tar.gz"
+        args = ["pack", *_args(inputs), "-o", str(out), *(["--split", split] if split else [])]
+        first = CliRunner().invoke(main, args)
+        assert first.exit_code == 0, first.output
+        before = {p.name: p.read_bytes() for p in usb.iterdir()}
+        (inputs["sources"] / "big.tar.gz").write_bytes(os.urandom(200_000))
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 2, result.output
+        assert result.stderr == (
+            f"bundler: error: {out}: cannot write the kit (No space left on device); "
+            "nothing was written\n"
+        )
+        assert {p.name: p.read_bytes() for p in usb.iterdir()} == before
+        kit = [usb / n for n in sorted(before) if not n.endswith(".sha256")]
+        assert CliRunner().invoke(main, ["verify", *map(str, kit)]).exit_code == 0
