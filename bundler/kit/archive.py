@@ -209,6 +209,9 @@ def _check_member(
     except tarfile.FilterError as exc:
         listing.problems.append(f"{name}: refused by tarfile's data filter ({exc})")
         return None
+    if not path.parts:
+        listing.problems.append(f"{name!r}: a member without a name refused")
+        return None
     top, *rest = path.parts
     if listing.top is None:
         listing.top = top

@@ -1,0 +1,160 @@
+"""bundler.kit.archive and the kit readers on hostile archives (property-based, hypothesis).
+
+A kit archive is untrusted input. Random archives (hostile member names and types, links,
+devices, absurd sizes), random byte damage to a real kit, and real kits whose manifest.json is
+mutated at a random place are given to `verify --unpack` and `inspect`: they either succeed or
+raise BundlerError / CheckFailed, and nothing is ever written outside the destination.
+The real kit is packed once from the HAND-MADE inputs of tests/unit/kit/handmade_kit.py.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import tarfile
+import tempfile
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bundler.errors import BundlerError, CheckFailed
+from bundler.kit import info as kitinfo
+from bundler.kit import verify
+from tests.unit.kit.handmade_kit import handmade_inputs, pack_inputs
+from tests.unit.models.test_manifest import JSON, _mutate, _paths
+
+SETTINGS = settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+NAMES = st.sampled_from(
+    [
+        "kit-demo",
+        "kit-demo/",
+        "kit-demo/README.txt",
+        "kit-demo/SHA256SUMS",
+        "kit-demo/wheelhouse/manifest.json",
+        "kit-demo/wheelhouse/x.whl",
+        "kit-demo/../escaped",
+        "kit-demo/a/../../escaped",
+        "../escaped",
+        "/tmp/escaped-absolute",
+        "kit-demo//double",
+        "kit-demo/./dot",
+        "kit-demo/sub\\..\\..\\escaped",
+        "other/file",
+        "",
+        ".",
+        "kit-demo/" + "d/" * 60 + "deep",
+    ]
+) | st.text(min_size=1, max_size=30)
+TYPES = st.sampled_from(
+    [
+        tarfile.REGTYPE,
+        tarfile.DIRTYPE,
+        tarfile.SYMTYPE,
+        tarfile.LNKTYPE,
+        tarfile.CHRTYPE,
+        tarfile.BLKTYPE,
+        tarfile.FIFOTYPE,
+        tarfile.CONTTYPE,
+        b"Z",
+    ]
+)
+
+
+@pytest.fixture(scope="module")
+def real_kit(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    root = tmp_path_factory.mktemp("realkit")
+    archive = pack_inputs(handmade_inputs(root / "in"), root / "kit-demo.tar.gz").archive
+    return archive.read_bytes()
+
+
+def _members(kit: bytes) -> list[tuple[tarfile.TarInfo, bytes | None]]:
+    with tarfile.open(fileobj=io.BytesIO(kit)) as tar:
+        return [
+            (m, tar.extractfile(m).read() if m.isfile() else None)  # type: ignore[union-attr]
+            for m in tar.getmembers()
+        ]
+
+
+def _tar(members: list[tuple[tarfile.TarInfo, bytes | None]]) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz", format=tarfile.PAX_FORMAT) as tar:
+        for info, data in members:
+            tar.addfile(info, io.BytesIO(data) if data is not None else None)
+    return buffer.getvalue()
+
+
+def _check_readers(archive_bytes: bytes) -> None:
+    """verify --unpack and inspect on the archive: only the kit's own errors, and every path
+    written stays inside the destination (no link, nothing beside it)."""
+    with tempfile.TemporaryDirectory(prefix="i10b-archive-") as tmp:
+        root = Path(tmp)
+        archive = root / "kit-demo.tar.gz"
+        archive.write_bytes(archive_bytes)
+        dest = root / "dest"
+        with contextlib.suppress(BundlerError, CheckFailed):
+            verify.verify([archive], unpack_to=dest)
+        with contextlib.suppress(BundlerError):
+            kitinfo.read([archive]).summary()
+        assert sorted(os.listdir(root)) in (["kit-demo.tar.gz"], ["dest", "kit-demo.tar.gz"])
+        assert not Path("/tmp/escaped-absolute").exists()
+        for path in dest.rglob("*") if dest.exists() else []:
+            assert not path.is_symlink(), path
+            assert path.is_dir() or path.is_file(), path
+            assert path.resolve().is_relative_to(dest.resolve()), path
+
+
+@SETTINGS
+@given(
+    entries=st.lists(
+        st.tuples(NAMES, TYPES, st.binary(max_size=64), st.sampled_from(["", "/etc/passwd", ".."])),
+        max_size=8,
+    )
+)
+def test_random_archives_never_crash_nor_escape(
+    entries: list[tuple[str, bytes, bytes, str]],
+) -> None:
+    members = []
+    for name, kind, data, linkname in entries:
+        info = tarfile.TarInfo(name)
+        info.type = kind
+        info.linkname = linkname
+        regular = kind in (tarfile.REGTYPE, tarfile.CONTTYPE, b"Z")
+        info.size = len(data) if regular else 0
+        members.append((info, data if regular else None))
+    _check_readers(_tar(members))
+
+
+@SETTINGS
+@given(data=st.data())
+def test_damaged_real_kits_never_crash_nor_escape(real_kit: bytes, data: st.DataObject) -> None:
+    damaged = bytearray(real_kit)
+    for _ in range(data.draw(st.integers(1, 4), label="flips")):
+        at = data.draw(st.integers(0, len(damaged) - 1), label="at")
+        damaged[at] = data.draw(st.integers(0, 255), label="byte")
+    cut = data.draw(st.integers(1, len(damaged)), label="cut")
+    _check_readers(bytes(damaged[:cut]))
+
+
+@settings(SETTINGS, max_examples=25)
+@given(data=st.data())
+def test_real_kits_with_a_mutated_manifest_never_crash(
+    real_kit: bytes, data: st.DataObject
+) -> None:
+    members = _members(real_kit)
+    index = next(i for i, (m, _) in enumerate(members) if m.name.endswith("manifest.json"))
+    doc = json.loads(members[index][1] or b"")
+    path = data.draw(st.sampled_from(_paths(doc)), label="path")
+    value = data.draw(JSON, label="value")
+    mutated = json.dumps(_mutate(doc, path, value, data.draw(st.booleans()))).encode()
+    info = members[index][0]
+    info.size = len(mutated)
+    members[index] = (info, mutated)
+    _check_readers(_tar(members))
