@@ -137,3 +137,41 @@ def test_install_sh_rejects_unknown_arguments_and_missing_python(tmp_path: Path)
     assert proc.returncode == 2 and "unknown argument '--frobnicate'" in proc.stderr
     proc = _run("sh", house / "install.sh", "--python", tmp_path / "no-such-python")
     assert proc.returncode == 2 and "not found" in proc.stderr
+
+
+@pytest.fixture(scope="module")
+def damaged_house(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A host wheelhouse whose wheel has a flipped byte: pip's --require-hashes refuses it, so
+    the install fails after the venv was made."""
+    house = _host_wheelhouse(tmp_path_factory.mktemp("damaged"), force_bootstrap=False)
+    wheel = next(house.glob("*.whl"))
+    data = bytearray(wheel.read_bytes())
+    data[-30] ^= 0xFF
+    wheel.write_bytes(bytes(data))
+    return house
+
+
+def test_a_failed_install_removes_the_venv_it_created(damaged_house: Path, tmp_path: Path) -> None:
+    new, empty = tmp_path / "new-venv", tmp_path / "empty-dir"
+    empty.mkdir()
+    for venv in (new, empty):
+        proc = _run(
+            "dash", damaged_house / "install.sh", "--python", sys.executable, "--venv", venv
+        )
+        assert proc.returncode == 2, proc.stdout + proc.stderr
+        assert f"installing {damaged_house}/requirements.lock failed" in proc.stderr
+        assert f"removed the unfinished virtual environment {venv}" in proc.stderr
+    assert not new.exists()
+    assert empty.is_dir() and list(empty.iterdir()) == []  # as it was: there, and empty
+
+
+def test_a_failed_install_leaves_a_venv_that_existed_before(
+    damaged_house: Path, tmp_path: Path
+) -> None:
+    venv = tmp_path / "v"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    (venv / "mine.txt").write_text("the operator's\n")
+    proc = _run("dash", damaged_house / "install.sh", "--python", sys.executable, "--venv", venv)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "has no pip" in proc.stderr and "removed" not in proc.stderr
+    assert (venv / "bin" / "python").exists() and (venv / "mine.txt").exists()
