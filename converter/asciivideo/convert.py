@@ -80,6 +80,7 @@ def convert(
     workers = default_workers() if workers is None else workers
     if workers < 1:
         raise AsciiVideoError("--workers must be at least 1, got %d" % workers)
+    check_not_input(video, out)
     info = probe(video)
     columns, rows = geometry(info.width, info.height, width, height)
     lut = make_lut(charset, invert)
@@ -118,6 +119,20 @@ def convert(
         time.monotonic() - started,
         len(ranges) if strategy == STRATEGY_RANGES else 1,
     )
+
+
+def check_not_input(video, out):
+    # type: (str, str) -> None
+    """Refuse an output that is the input video itself: the same path, the same file through
+    another path or a symbolic link, or a hard link to it (same device and inode)."""
+    try:
+        same = os.path.samefile(video, out)
+    except OSError:  # one of them does not exist (yet): they cannot be the same file
+        same = False
+    if same:
+        raise AsciiVideoError(
+            "%s: is the input video %s itself; choose another output file" % (out, video)
+        )
 
 
 def _convert_sequential(video, columns, rows, lut, handle, bar):

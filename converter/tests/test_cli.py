@@ -145,6 +145,37 @@ def test_unwritable_output(case, sample_clip, tmp_path):
     assert os.listdir(str(tmp_path)) == []
 
 
+@pytest.mark.parametrize("how", ["same_path", "another_path", "symlink", "hard_link"])
+def test_output_that_is_the_input_is_refused(how, sample_clip, tmp_path):
+    video = tmp_path / "in" / "clip.avi"
+    video.parent.mkdir()
+    with open(sample_clip, "rb") as src:
+        original = src.read()
+    video.write_bytes(original)
+    out = {
+        "same_path": video,
+        "another_path": tmp_path / "in" / ".." / "in" / "clip.avi",
+        "symlink": tmp_path / "link.avi",
+        "hard_link": tmp_path / "hard.avi",
+    }[how]
+    if how == "symlink":
+        os.symlink(str(video), str(out))
+    elif how == "hard_link":
+        os.link(str(video), str(out))
+    before = sorted(os.listdir(str(tmp_path)))
+    proc = run_cli(["convert", str(video), "-o", str(out)])
+    assert proc.returncode == 2
+    line = _one_error_line(proc)
+    assert (
+        line == "asciivideo: error: %s: is the input video %s itself; choose another output "
+        "file" % (out, video)
+    )
+    assert video.read_bytes() == original
+    assert sorted(os.listdir(str(tmp_path))) == before and os.listdir(str(video.parent)) == [
+        "clip.avi"
+    ]
+
+
 def test_sample_writes_a_readable_clip(tmp_path):
     clip = str(tmp_path / "clip.avi")
     proc = run_cli(["sample", clip, "--frames", "25", "--size", "96x64"])
