@@ -115,6 +115,13 @@ def ffmpeg(args):
     subprocess.check_call(["ffmpeg", "-nostdin", "-loglevel", "error", "-y"] + args)
 
 
+# Children a test sends SIGINT to start with SIGINT at its default: a pytest started in the
+# background by a non-interactive shell (`nohup make test &`) has it ignored, an ignored signal
+# stays ignored across exec (signal(7)), and Python then raises no KeyboardInterrupt. GNU env's
+# --default-signal (coreutils >= 8.31) resets it before exec; see tests/childproc.py.
+DEFAULT_SIGINT = ["env", "--default-signal=INT"]
+
+
 def cli_env():
     # type: () -> dict
     env = dict(os.environ)

@@ -3,6 +3,7 @@
 Processes are found through /proc (psutil does not exist for the Python 3.6 target).
 """
 
+import fcntl
 import os
 import signal
 import subprocess
@@ -11,7 +12,7 @@ import time
 
 import pytest
 
-from avtestlib import cli_env
+from avtestlib import DEFAULT_SIGINT, cli_env
 
 PROMPT = 10.0  # seconds an interrupted convert may take to exit (it normally takes well under 1)
 
@@ -45,7 +46,8 @@ def _wait_until(predicate, timeout):
 def _start_convert(video, out, workers):
     """convert in its own session (its own process group), returned once workers run."""
     proc = subprocess.Popen(
-        [
+        DEFAULT_SIGINT
+        + [
             sys.executable,
             "-m",
             "asciivideo",
@@ -67,7 +69,14 @@ def _start_convert(video, out, workers):
     return proc
 
 
-@pytest.mark.parametrize("how", ["sigint_to_parent", "sigint_to_group", "sigterm_to_parent"])
+@pytest.mark.parametrize(
+    "how",
+    [
+        pytest.param("sigint_to_parent", marks=pytest.mark.signals),
+        pytest.param("sigint_to_group", marks=pytest.mark.signals),
+        "sigterm_to_parent",
+    ],
+)
 def test_interrupt_stops_everything_and_leaves_no_output(long_clip, tmp_path, how):
     outdir = tmp_path / "out"
     outdir.mkdir()
@@ -97,3 +106,30 @@ def test_killed_parent_takes_its_workers_along(long_clip, tmp_path):
     finally:
         for pid in _group_members(proc.pid):
             os.kill(pid, signal.SIGKILL)
+
+
+def test_a_killed_conversions_temp_file_is_swept_by_the_next_run(long_clip, sample_clip, tmp_path):
+    """SIGKILL leaves `.o.txt.XXXXXXXX.tmp` (nothing can run on SIGKILL); the next conversion
+    to the same output removes it, and leaves alone one that a live process holds."""
+    out = tmp_path / "o.txt"
+    proc = _start_convert(long_clip, str(out), workers=2)
+    time.sleep(0.5)  # let it write some frames into its temporary file
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.communicate(timeout=PROMPT)
+    assert _wait_until(lambda: _group_members(proc.pid) == [], PROMPT), "orphaned workers"
+    stale = [n for n in os.listdir(str(tmp_path)) if n.startswith(".o.txt.")]
+    assert len(stale) == 1 and stale[0].endswith(".tmp"), stale
+    # a temp file of a run that is still alive (here: this process holds its lock)
+    live = tmp_path / ".o.txt.LiveRun1.tmp"
+    live.write_bytes(b"in use")
+    with open(str(live), "rb") as held:
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX)
+        done = subprocess.run(
+            [sys.executable, "-m", "asciivideo", "convert", sample_clip, "-o", str(out)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=cli_env(),
+            timeout=120,
+        )
+    assert done.returncode == 0, done.stderr
+    assert sorted(os.listdir(str(tmp_path))) == [live.name, "o.txt"]

@@ -11,7 +11,7 @@ import pytest
 
 from asciivideo import textformat
 from asciivideo.play import ENTER, HOME, LEAVE, play
-from avtestlib import cli_env, run_cli
+from avtestlib import DEFAULT_SIGINT, cli_env, run_cli
 
 
 def _write_file(path, frames, fps=10.0, columns=4, rows=2):
@@ -109,11 +109,13 @@ def test_no_frame_rate_needs_fps(tmp_path):
     assert b"--fps" in proc.stderr
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.parametrize(
+    "sig", [pytest.param(signal.SIGINT, marks=pytest.mark.signals), signal.SIGTERM]
+)
 def test_ctrl_c_during_play_restores_the_terminal(tmp_path, sig):
     path = _write_file(tmp_path / "f.txt", 1000, fps=20.0)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "asciivideo", "play", path],
+        DEFAULT_SIGINT + [sys.executable, "-m", "asciivideo", "play", path],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env=cli_env(),

@@ -24,6 +24,7 @@ from bundler.cli import main
 from bundler.fs.hashing import sha256_file
 from bundler.index.client import DEFAULT_INDEX
 from bundler.wheelhouse import build
+from tests.childproc import DEFAULT_SIGINT
 from tests.conftest import require_python
 from tests.fakeindex import FakeIndex, build_wheel
 
@@ -158,6 +159,7 @@ def test_hash_mismatch_is_exit_2_and_output_untouched(tmp_path: Path, index: Fak
     assert _tree(tmp_path / "wh") == before
 
 
+@pytest.mark.signals
 def test_sigint_during_download_leaves_the_output_untouched(
     tmp_path: Path, index: FakeIndex
 ) -> None:
@@ -169,7 +171,7 @@ def test_sigint_during_download_leaves_the_output_untouched(
     before = _tree(tmp_path / "wh")
     index.hang_after[NUMPYISH] = 100
     cmd = [
-        sys.executable, "-m", "bundler", "fetch", "app", "--index-url", index.url,
+        *DEFAULT_SIGINT, sys.executable, "-m", "bundler", "fetch", "app", "--index-url", index.url,
         "-o", str(tmp_path / "wh"), "--cache-dir", str(tmp_path / "cache"), "--no-audit",
         "--timeout", "2", "--retries", "0",
     ]  # fmt: skip

@@ -33,6 +33,7 @@ from bundler.net.download import download_all
 from bundler.resolve.model import Resolution
 from bundler.resolve.provider import Provider
 from bundler.resolve.resolver import resolve
+from tests.childproc import DEFAULT_SIGINT
 from tests.fakeindex import FakeIndex
 
 CP36_ML1 = Target.from_spec("3.6.15", "manylinux1")
@@ -301,6 +302,7 @@ download_all(files, Path(out), index.cache, jobs=2, timeout=600)
 """
 
 
+@pytest.mark.signals
 def test_ctrl_c_during_a_download_leaves_no_partial_file(
     fake_index: FakeIndex, tmp_path: Path
 ) -> None:
@@ -314,7 +316,7 @@ def test_ctrl_c_during_a_download_leaves_no_partial_file(
     fake_index.hang_after[big.filename] = 300_000
     out, cache = tmp_path / "out", tmp_path / "cache"
     child = subprocess.Popen(
-        [sys.executable, "-c", CHILD, fake_index.url, str(out), str(cache)],
+        [*DEFAULT_SIGINT, sys.executable, "-c", CHILD, fake_index.url, str(out), str(cache)],
         stderr=subprocess.PIPE,
         text=True,
     )
