@@ -9,6 +9,7 @@ error's `to_dict()` (`{"error", "message", "exit_code", ...its fields}`); exit c
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import json
 from typing import Any
@@ -34,6 +35,18 @@ class KitGroup(click.Group):
         command = getattr(importlib.import_module(entry[0]), entry[1])
         assert isinstance(command, click.Command) and command.name == cmd_name, entry
         return command
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        """As click's, but an unknown subcommand gets the nearest names as a suggestion, as
+        click already does for options (`No such command 'verfiy'. Did you mean 'verify'?`)."""
+        name = click.utils.make_str(args[0])
+        if name not in COMMANDS and not name.startswith("-"):
+            close = difflib.get_close_matches(name, sorted(COMMANDS), n=3, cutoff=0.6)
+            hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+            ctx.fail(f"No such command {name!r}.{hint}")
+        return super().resolve_command(ctx, args)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:

@@ -52,8 +52,8 @@ def target_options(func: F) -> F:
             "platform",
             default="manylinux1",
             show_default=True,
-            help="Target ceiling: manylinux1|manylinux2010|manylinux2014|"
-            "manylinux_2_N|linux_x86_64 (older manylinux levels are accepted too).",
+            help="Target ceiling: manylinux1, manylinux2010, manylinux2014, manylinux_2_N or "
+            "linux_x86_64 (older manylinux levels are accepted too).",
         ),
         click.option(
             "--abi",

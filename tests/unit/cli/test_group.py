@@ -1,0 +1,56 @@
+"""bundler.cli (KitGroup): subcommand typos get a suggestion; --help never breaks a tag."""
+
+from __future__ import annotations
+
+import re
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from bundler.cli import COMMANDS, main
+
+
+@pytest.mark.parametrize(
+    ("typo", "hint"),
+    [
+        ("verfiy", "Did you mean 'verify'?"),
+        ("inspetc", "Did you mean 'inspect'?"),
+        ("fetch-sorce", "Did you mean 'fetch-source' or 'fetch'?"),
+        ("pakc", "Did you mean 'pack'?"),
+    ],
+)
+def test_a_subcommand_typo_gets_a_suggestion(typo: str, hint: str) -> None:
+    result = CliRunner().invoke(main, [typo])
+    assert result.exit_code == 2
+    assert f"Error: No such command '{typo}'. {hint}" in result.stderr
+
+
+def test_an_unrelated_word_gets_no_suggestion() -> None:
+    result = CliRunner().invoke(main, ["frobnicate"])
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[-1] == "Error: No such command 'frobnicate'."
+
+
+def _tag_words(command: click.Command) -> set[str]:
+    """Words of the command's option help texts that look like tags or values (a digit or an
+    underscore in them: manylinux2014, manylinux_2_N, cp36m, linux_x86_64, ...)."""
+    words: set[str] = set()
+    for param in command.params:
+        text = getattr(param, "help", None) or ""
+        for word in re.split(r"[\s,|()\[\]]+", text):
+            word = word.strip(".:;'`")
+            if word and re.search(r"[0-9_]", word) and re.fullmatch(r"[A-Za-z0-9_.$/-]+", word):
+                words.add(word)
+    return words
+
+
+@pytest.mark.parametrize("width", [60, 80, 100, 140])
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_help_never_breaks_a_tag_in_the_middle(name: str, width: int) -> None:
+    command = main.get_command(click.Context(main), name)
+    assert command is not None
+    result = CliRunner().invoke(main, [name, "--help"], terminal_width=width)
+    assert result.exit_code == 0, result.output
+    for word in _tag_words(command):
+        assert word in result.output, f"'{word}' is broken across lines at width {width}"
