@@ -86,6 +86,8 @@ def resolve(
         if not _SHA256.match(sha256):
             raise BadInput(f"--sha256 {sha256!r} is not 64 hex digits")
     known = known_files(project, version)
+    if filename is not None:
+        check_upstream_name(project, version, filename, known)
     wanted = filename or (_filename_of(url) if url else None)
     match = [f for f in known if wanted is None or f.filename == wanted]
     if not match and url is not None and filename is None and wanted is not None:
@@ -103,6 +105,33 @@ def resolve(
     url = url or _template_url(project, version)
     name = wanted or _filename_of(url)
     return SourceFile(project, version, name, url, sha256, origin="user-sha256")
+
+
+def upstream_names(project: str, version: str, known: list[SourceFile] | None = None) -> list[str]:
+    """The file names upstream gives PROJECT VERSION's tarball: the table's (e.g.
+    Python-3.6.15.tgz, Python-3.6.15.tar.xz), else the URL template's name in each archive
+    format the kit reads (bundler/data/sources.json `url_templates`)."""
+    known = known_files(project, version) if known is None else known
+    if known:
+        return [f.filename for f in known]
+    name = _filename_of(_template_url(project, version))
+    stem = next((name[: -len(s)] for s in _PREFERRED_SUFFIXES if name.endswith(s)), name)
+    return [stem + suffix for suffix in _PREFERRED_SUFFIXES]
+
+
+def check_upstream_name(
+    project: str, version: str, filename: str, known: list[SourceFile] | None = None
+) -> None:
+    """A file given with --from must carry upstream's name for PROJECT VERSION: the kit stores
+    it under that name, and the playbooks look for it (`Python-<version>.tgz|.tar.xz`).
+    BadInput naming the file and the expected names otherwise."""
+    names = upstream_names(project, version, known)
+    if filename not in names:
+        raise BadInput(
+            f"--from {filename}: not the upstream file name of {project} {version} (expected "
+            f"{' or '.join(names)}); fetch-source keeps upstream names, which the playbooks "
+            "look for: rename the file if it is that release"
+        )
 
 
 def fetch(

@@ -247,3 +247,28 @@ def test_table_hash_matches_debians_copy_of_the_upstream_tarball(tmp_path: Path)
     assert hashlib.sha256(stored.read_bytes()).hexdigest() == table
     [record] = sources.read_index(tmp_path)
     assert record["url"] == url and record["origin"] == "table"
+
+
+@pytest.mark.parametrize(
+    ("project", "version", "name", "expected"),
+    [
+        ("python", "3.6.15", "fake-Python-3.6.15.tgz", "Python-3.6.15.tgz or Python-3.6.15.tar.xz"),
+        ("python", "3.6.15", "Python-3.6.14.tgz", "Python-3.6.15.tgz or Python-3.6.15.tar.xz"),
+        ("python", "3.6.99", "python.tgz", "Python-3.6.99.tgz or Python-3.6.99.tar.gz"),
+    ],
+)
+def test_from_a_renamed_file_says_the_name_is_not_upstreams(
+    tmp_path: Path, project: str, version: str, name: str, expected: str
+) -> None:
+    renamed = tmp_path / name
+    sha = _tarball(renamed, b"whatever it holds")
+    out = tmp_path / "sources"
+    args = ["fetch-source", project, version, "--from", str(renamed), "--sha256", sha, "-o", out]
+    result = CliRunner().invoke(main, [str(a) for a in args])
+    assert result.exit_code == 2
+    assert result.stderr.startswith(
+        f"bundler: error: --from {name}: not the upstream file name of {project} {version} "
+        f"(expected {expected}"
+    ), result.stderr
+    assert "give its --sha256" not in result.stderr
+    assert not (tmp_path / "sources").exists()
