@@ -32,6 +32,7 @@ from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
 from bundler.errors import BadInput, BundlerError
 from bundler.fs.hashing import sha256_file
+from bundler.wheelhouse import reproducible
 
 # Variables that would make pip look somewhere else than it is told (this machine sets some).
 _PIP_SOURCE_VARS = (
@@ -139,6 +140,7 @@ def build_wheel(
         work = Path(tmp)
         staged = _stage_source(source, work / source.name)
         env = pip_env(index_urls=index_urls, find_links=find_links)
+        env["SOURCE_DATE_EPOCH"] = str(build_epoch(source))  # byte-reproducible wheels
         built = _run_pip_wheel(staged, work / "out", isolated, env)
         if cache_root is not None:
             _copy_into(built, cache_root / "built" / digest)
@@ -158,17 +160,26 @@ def is_pure(wheel: Path) -> bool:
 
 def source_digest(source: Path) -> str:
     """sha256 over what a build reads: the sdist's bytes, or the project's files (not build
-    output or VCS data), plus the host Python's X.Y (a compiled build depends on it)."""
+    output or VCS data), plus the host Python's X.Y (a compiled build depends on it) and the
+    build's SOURCE_DATE_EPOCH (the wheel's member dates)."""
     h = hashlib.sha256(f"python{sys.version_info[0]}.{sys.version_info[1]}\0".encode())
     if source.is_file():
         h.update(sha256_file(source).encode())
-        return h.hexdigest()
+    else:
+        for path in _project_files(source):
+            h.update(path.relative_to(source).as_posix().encode() + b"\0")
+            h.update(sha256_file(path).encode() + b"\0")
+    h.update(f"SOURCE_DATE_EPOCH={build_epoch(source)}".encode())
+    return h.hexdigest()
+
+
+def build_epoch(source: Path) -> int:
+    """SOURCE_DATE_EPOCH of a build of `source` (see bundler.wheelhouse.reproducible)."""
+    if source.is_file():
+        return reproducible.source_date_epoch(source, [])
     if not (source / "pyproject.toml").is_file() and not (source / "setup.py").is_file():
         raise BadInput(f"{source}: not a Python project (no pyproject.toml or setup.py)")
-    for path in _project_files(source):
-        h.update(path.relative_to(source).as_posix().encode() + b"\0")
-        h.update(sha256_file(path).encode() + b"\0")
-    return h.hexdigest()
+    return reproducible.source_date_epoch(source, _project_files(source))
 
 
 def _project_files(root: Path) -> list[Path]:
@@ -185,6 +196,7 @@ def _stage_source(source: Path, work: Path) -> Path:
     if source.is_file():
         return source
     shutil.copytree(source, work, ignore=_IGNORED, symlinks=True)
+    reproducible.normalize_modes(work)
     return work
 
 
@@ -193,7 +205,9 @@ def _run_pip_wheel(source: Path, out: Path, isolated: bool, env: dict[str, str])
     if not isolated:
         cmd.append("--no-build-isolation")
     cmd.append(str(source))
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        reproducible.with_umask(cmd), env=env, capture_output=True, text=True, check=False
+    )
     wheels = sorted(out.glob("*.whl")) if out.is_dir() else []
     if proc.returncode != 0 or len(wheels) != 1:
         detail = _last_error(proc)
