@@ -7,6 +7,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 export ROOT
+step_started=$SECONDS
+# One line per finished step, with its duration (run-tests.sh prints the phases around it).
+step_done() {
+  echo "setup: $1: ok ($((SECONDS - step_started))s)"
+  step_started=$SECONDS
+}
 
 # --- system packages (Debian names); one apt-get run for all areas -------------------------
 APT_PACKAGES=(
@@ -41,6 +47,7 @@ if ((${#missing[@]})); then
     echo "setup: warning: missing Debian packages (tests needing them will skip): ${missing[*]}" >&2
   fi
 fi
+step_done "Debian packages (${#APT_PACKAGES[@]} checked, ${#missing[@]} missing before)"
 
 # --- the kit's own venv ------------------------------------------------------------------
 HOST_PYTHON=${HOST_PYTHON:-python3}
@@ -48,6 +55,7 @@ if [ ! -x .venv/bin/python ]; then
   "$HOST_PYTHON" -m venv .venv
 fi
 .venv/bin/python -m pip install -q -e '.[dev]'
+step_done ".venv with the kit and its dev extras"
 
 # --- per-area extras ---------------------------------------------------------------------
 for part in scripts/setup.d/*.sh; do
@@ -55,5 +63,6 @@ for part in scripts/setup.d/*.sh; do
   echo "setup: $(basename "$part")"
   # shellcheck source=/dev/null
   . "$part"
+  step_done "$(basename "$part")"
 done
 echo "setup: ok"
