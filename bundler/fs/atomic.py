@@ -1,24 +1,35 @@
-"""Atomic file writes: nothing half-written is left where a later step trusts it."""
+"""Atomic file writes: nothing half-written is left where a later step trusts it.
+
+Temp files are named `.NAME.XXXXXXXX.part` next to their destination and held under an
+exclusive `flock` while written, so `bundler.fs.staging.sweep` removes only abandoned ones.
+"""
 
 from __future__ import annotations
 
+import fcntl
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import BinaryIO
+
+_FICLONE = 0x40049409
+"""ioctl(2) FICLONE (<linux/fs.h>): share the extents of another file (btrfs, XFS, ...)."""
 
 
 @contextmanager
 def atomic_open(path: Path, mode: int = 0o644) -> Iterator[BinaryIO]:
-    """Write `path` through a temp file in the same directory, renamed into place on success.
+    """Write `path` through a locked temp file in the same directory, renamed into place.
 
-    On any exception the temp file is removed and `path` is untouched.
+    On any exception the temp file is removed and `path` is untouched. Raises OSError (the
+    caller names the path).
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
         with os.fdopen(fd, "wb") as f:
             yield f
             f.flush()
@@ -37,3 +48,22 @@ def atomic_write_bytes(path: Path, data: bytes, mode: int = 0o644) -> None:
 
 def atomic_write_text(path: Path, text: str, mode: int = 0o644) -> None:
     atomic_write_bytes(path, text.encode("utf-8"), mode)
+
+
+def atomic_copy(src: Path, dest: Path, mode: int = 0o644) -> Path:
+    """Copy `src` to `dest` atomically: a reflink where the filesystem can, else a byte copy.
+
+    Never a hard link: the copy has its own inode, so a later change to `src` (a cache blob
+    flipped on disk) cannot reach `dest`. Raises OSError.
+    """
+    with atomic_open(dest, mode) as out, src.open("rb") as inp:
+        if not _reflink(inp.fileno(), out.fileno()):
+            shutil.copyfileobj(inp, out, 1 << 20)
+    return dest
+
+
+def _reflink(src_fd: int, dest_fd: int) -> bool:
+    with suppress(OSError):
+        fcntl.ioctl(dest_fd, _FICLONE, src_fd)
+        return True
+    return False

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bundler.fs.atomic import atomic_open, atomic_write_text
+from bundler.fs.atomic import atomic_copy, atomic_open, atomic_write_text
 from bundler.fs.hashing import sha256_file
 
 
@@ -34,3 +34,16 @@ def test_sha256_file_matches_hashlib(tmp_path: Path) -> None:
     f = tmp_path / "big"
     f.write_bytes(data)
     assert sha256_file(f) == hashlib.sha256(data).hexdigest()
+
+
+def test_atomic_copy_is_a_separate_file(tmp_path: Path) -> None:
+    """A copy, never a hard link: flipping a byte of the source leaves the copy alone."""
+    src = tmp_path / "blob"
+    src.write_bytes(b"wheel bytes" * 1000)
+    dest = atomic_copy(src, tmp_path / "out" / "a.whl")
+    assert dest.read_bytes() == src.read_bytes()
+    assert dest.stat().st_ino != src.stat().st_ino
+    with src.open("r+b") as f:
+        f.write(b"X")
+    assert dest.read_bytes().startswith(b"wheel")
+    assert [p.name for p in dest.parent.iterdir()] == ["a.whl"]

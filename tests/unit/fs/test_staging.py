@@ -1,0 +1,229 @@
+"""The staging primitive: an output is the old or the new tree, complete; leftovers are swept."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bundler.fs import staging
+from bundler.fs.staging import JOURNAL, Stage, deferred_signals, exchange, sweep
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def _tree(path: Path) -> dict[str, str]:
+    return {str(p.relative_to(path)): p.read_text() for p in sorted(path.rglob("*")) if p.is_file()}
+
+
+def _fill(stage: Stage, version: str, n: int = 3) -> None:
+    for i in range(n):
+        (stage.content / f"f{i}.txt").write_text(version)
+
+
+def _leftovers(parent: Path) -> list[str]:
+    return sorted(
+        p.name for p in parent.iterdir() if ".stage-" in p.name or p.name.endswith(".part")
+    )
+
+
+def test_commit_creates_a_new_destination(tmp_path: Path) -> None:
+    dest = tmp_path / "out"
+    with staging.staging(dest) as stage:
+        _fill(stage, "new")
+        (stage.scratch / "tmp.bin").write_bytes(b"scratch")
+        stage.commit()
+    assert _tree(dest) == {"f0.txt": "new", "f1.txt": "new", "f2.txt": "new"}
+    assert _leftovers(tmp_path) == []
+
+
+def test_commit_over_an_old_tree_swaps_it_whole_and_keeps_placeholders(tmp_path: Path) -> None:
+    dest = tmp_path / "out"
+    dest.mkdir()
+    (dest / "old-only.txt").write_text("old")
+    (dest / ".gitkeep").write_text("")
+    with staging.staging(dest) as stage:
+        _fill(stage, "new")
+        stage.commit(keep=[".gitkeep"])
+    assert _tree(dest) == {".gitkeep": "", "f0.txt": "new", "f1.txt": "new", "f2.txt": "new"}
+    assert _leftovers(tmp_path) == []
+
+
+def test_an_exception_leaves_the_destination_and_nothing_else(tmp_path: Path) -> None:
+    dest = tmp_path / "out"
+    dest.mkdir()
+    (dest / "a.txt").write_text("old")
+    with pytest.raises(RuntimeError), staging.staging(dest) as stage:
+        _fill(stage, "new")
+        raise RuntimeError("boom")
+    assert _tree(dest) == {"a.txt": "old"}
+    assert _leftovers(tmp_path) == []
+
+
+def test_exchange_swaps_two_directories(tmp_path: Path) -> None:
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir()
+    b.mkdir()
+    (a / "x").write_text("a")
+    (b / "x").write_text("b")
+    assert exchange(a, b) is True  # this kernel and libc have renameat2
+    assert (a / "x").read_text() == "b" and (b / "x").read_text() == "a"
+
+
+def test_fallback_swap_without_exchange(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(staging, "exchange", lambda a, b: False)
+    dest = tmp_path / "out"
+    dest.mkdir()
+    (dest / "a.txt").write_text("old")
+    with staging.staging(dest) as stage:
+        _fill(stage, "new", 1)
+        stage.commit()
+    assert _tree(dest) == {"f0.txt": "new"}
+    assert _leftovers(tmp_path) == []
+
+
+def test_sweep_gives_back_the_old_tree_when_the_fallback_swap_was_cut(tmp_path: Path) -> None:
+    """Killed between the fallback's two renames: the old tree waits in `previous`."""
+    dest = tmp_path / "out"
+    work = tmp_path / ".out.stage-dead1234"
+    (work / "previous").mkdir(parents=True)
+    (work / "previous" / "a.txt").write_text("old")
+    (work / "content").mkdir()
+    assert not dest.exists()
+    removed = sweep(dest)
+    assert removed == [work]
+    assert _tree(dest) == {"a.txt": "old"}
+    assert _leftovers(tmp_path) == []
+
+
+def test_sweep_removes_abandoned_work_dirs_and_parts_but_not_live_ones(tmp_path: Path) -> None:
+    dest = tmp_path / "out"
+    dead = tmp_path / ".out.stage-dead"
+    legacy = tmp_path / ".out.fetch-abc"
+    live = tmp_path / ".out.stage-live"
+    other = tmp_path / ".other.stage-x"
+    for d in (dead, legacy, live, other):
+        (d / "content").mkdir(parents=True)
+    part = tmp_path / ".out.1234.part"
+    part.write_bytes(b"half")
+    live_part = tmp_path / ".out.5678.part"
+    live_part.write_bytes(b"half")
+    fds = [os.open(live, os.O_RDONLY), os.open(live_part, os.O_RDONLY)]
+    try:
+        for fd in fds:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        removed = sweep(dest)
+    finally:
+        for fd in fds:
+            os.close(fd)
+    assert sorted(removed) == sorted([dead, legacy, part])
+    assert live.is_dir() and live_part.is_file() and other.is_dir()
+
+
+def test_a_running_stage_is_not_swept_by_another(tmp_path: Path) -> None:
+    dest = tmp_path / "out"
+    with staging.staging(dest) as first:
+        assert sweep(dest) == []
+        assert first.work.is_dir()
+
+
+def test_deferred_signals_arrive_after_the_block() -> None:
+    seen: list[str] = []
+    with pytest.raises(KeyboardInterrupt), deferred_signals():
+        signal.raise_signal(signal.SIGINT)
+        seen.append("block finished")
+    assert seen == ["block finished"]
+
+
+# -- a mount point as the destination ------------------------------------------------------
+
+
+@pytest.fixture
+def mountpoint(tmp_path: Path) -> Iterator[Path]:
+    """A 4 MiB tmpfs mounted at tmp_path/i10a-mnt (root only; unmounted afterwards)."""
+    mnt = tmp_path / "i10a-mnt"
+    mnt.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "i10a-stage", str(mnt)], check=True)
+    try:
+        yield mnt
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], check=False)
+
+
+def test_a_mount_point_is_staged_inside_and_filled(mountpoint: Path) -> None:
+    (mountpoint / "stale.txt").write_text("old")
+    with staging.staging(mountpoint) as stage:
+        assert stage.inside and stage.work.parent == mountpoint
+        _fill(stage, "new", 2)
+        stage.commit()
+    assert _tree(mountpoint) == {"f0.txt": "new", "f1.txt": "new"}
+    assert os.path.ismount(mountpoint)
+
+
+def test_an_interrupted_journal_commit_is_rolled_forward(mountpoint: Path) -> None:
+    (mountpoint / "f0.txt").write_text("old")
+    (mountpoint / "gone.txt").write_text("old")
+    work = mountpoint / f".{mountpoint.name}.stage-dead"
+    (work / "content").mkdir(parents=True)
+    (work / "content" / "f1.txt").write_text("new")
+    # the first entry already moved when the run died
+    (mountpoint / "f0.txt").write_text("new")
+    journal = {"work": work.name, "entries": ["f0.txt", "f1.txt"]}
+    (mountpoint / JOURNAL).write_text(json.dumps(journal))
+    sweep(mountpoint)
+    assert _tree(mountpoint) == {"f0.txt": "new", "f1.txt": "new"}
+
+
+# -- kills at random points ----------------------------------------------------------------
+
+_CHILD = """
+import itertools, sys, time
+from pathlib import Path
+from bundler.fs.staging import staging
+dest = Path(sys.argv[1])
+for n in itertools.count(1):
+    with staging(dest) as stage:
+        for i in range(40):
+            (stage.content / f"f{i}.txt").write_text(str(n))
+        stage.commit()
+    print(n, flush=True)
+"""
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGINT])
+def test_a_kill_at_any_point_leaves_a_complete_tree(tmp_path: Path, seed: int, how: int) -> None:
+    dest = tmp_path / "out"
+    dest.mkdir()
+    for i in range(40):
+        (dest / f"f{i}.txt").write_text("0")
+    child = subprocess.Popen(
+        [sys.executable, "-c", _CHILD, str(dest)],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    try:
+        assert child.stdout is not None
+        child.stdout.readline()  # it runs
+        time.sleep(random.Random(seed).uniform(0.0, 0.3))
+        child.send_signal(how)
+        child.wait(timeout=30)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    sweep(dest)
+    versions = {p.read_text() for p in dest.iterdir()}
+    assert len(list(dest.iterdir())) == 40 and len(versions) == 1, versions
+    assert _leftovers(tmp_path) == []
