@@ -52,6 +52,12 @@ STAGE_MARK = ".stage-"
 LEGACY_MARKS = (".fetch-",)
 """Work directories of airgap-kit versions before the staging primitive (never locked)."""
 PART_SUFFIX = ".part"
+OWNED = "owner"
+"""Written into a work directory once its lock is held. Another run's sweep may remove a work
+directory in the instant between its `mkdtemp` and its `flock`; the owner then finds it gone
+when writing this file, and makes another (`_new_work_dir`)."""
+PRESERVED = ("lost+found",)
+"""Entries of a mount point a commit never removes (a filesystem's own, e.g. ext4's)."""
 JOURNAL = ".airgap-kit-swap"
 """In a mount-point DEST: the name of the work directory whose content is being moved in."""
 
@@ -102,6 +108,12 @@ class Stage:
                 _swap(self.content, self.dest, self.work / "previous")
             self.committed = True
 
+    def commit_file(self, src: Path) -> None:
+        """Rename file `src` (in `scratch`) to `dest` (a file destination), signals deferred."""
+        with deferred_signals():
+            os.replace(src, self.dest)
+            self.committed = True
+
     def close(self) -> None:
         """Remove the work directory (whatever it holds) and release its lock.
 
@@ -128,13 +140,7 @@ def staging(dest: Path) -> Iterator[Stage]:
     sweep(dest)
     parent = dest if inside else dest.parent
     parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{dest.name}{STAGE_MARK}", dir=parent))
-    try:
-        fd = os.open(work, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-        fcntl.flock(fd, fcntl.LOCK_EX)
-    except BaseException:
-        _rmtree(work)
-        raise
+    work, fd = _new_work_dir(parent, f".{dest.name}{STAGE_MARK}")
     try:
         stage = Stage(dest, work, fd, inside=inside)
     except BaseException:
@@ -145,6 +151,28 @@ def staging(dest: Path) -> Iterator[Stage]:
         yield stage
     finally:
         stage.close()
+
+
+def _new_work_dir(parent: Path, prefix: str) -> tuple[Path, int]:
+    """A fresh work directory in `parent`, locked, with its OWNED mark; (path, lock fd)."""
+    for _ in range(10):
+        work = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
+        fd = -1
+        try:
+            fd = os.open(work, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            (work / OWNED).write_text(f"{os.getpid()}\n", encoding="ascii")
+            return work, fd
+        except FileNotFoundError:
+            pass  # swept by another run before it was locked: make another
+        except BaseException:
+            _rmtree(work)
+            if fd >= 0:
+                os.close(fd)
+            raise
+        if fd >= 0:
+            os.close(fd)
+    raise OSError(errno.EAGAIN, "work directory keeps vanishing", str(parent))
 
 
 # -- sweeping what killed runs left ------------------------------------------------------------
@@ -165,6 +193,22 @@ def sweep(dest: Path) -> list[Path]:
     places = [dest.parent, dest] if dest.is_dir() else [dest.parent]
     for place in places:
         removed += _sweep_in(place, dest)
+    return removed
+
+
+def sweep_parts(directory: Path) -> list[Path]:
+    """Remove the `*.part` files in `directory` that no live process holds; what was removed."""
+    removed: list[Path] = []
+    with suppress(OSError):
+        for entry in os.scandir(directory):
+            path = Path(entry.path)
+            if (
+                entry.name.endswith(PART_SUFFIX)
+                and entry.is_file(follow_symlinks=False)
+                and _unlocked_file(path)
+            ):
+                path.unlink(missing_ok=True)
+                removed.append(path)
     return removed
 
 
@@ -325,7 +369,7 @@ def _roll_forward(dest: Path, *, check_lock: bool = False) -> None:
         return
     content = dest / name / "content"
     for old in list(dest.iterdir()):
-        if old.name in entries or old.name in (JOURNAL, name):
+        if old.name in entries or old.name in (JOURNAL, name, *PRESERVED):
             continue
         if old.name.startswith(".") and STAGE_MARK in old.name:
             continue  # a work directory (this run's or another's)

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from bundler.fs import staging
-from bundler.fs.staging import JOURNAL, Stage, deferred_signals, exchange, sweep
+from bundler.fs.staging import JOURNAL, OWNED, Stage, deferred_signals, exchange, sweep
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -96,6 +96,7 @@ def test_sweep_gives_back_the_old_tree_when_the_fallback_swap_was_cut(tmp_path: 
     dest = tmp_path / "out"
     work = tmp_path / ".out.stage-dead1234"
     (work / "previous").mkdir(parents=True)
+    (work / OWNED).write_text("1\n")
     (work / "previous" / "a.txt").write_text("old")
     (work / "content").mkdir()
     assert not dest.exists()
@@ -113,6 +114,8 @@ def test_sweep_removes_abandoned_work_dirs_and_parts_but_not_live_ones(tmp_path:
     other = tmp_path / ".other.stage-x"
     for d in (dead, legacy, live, other):
         (d / "content").mkdir(parents=True)
+        (d / OWNED).write_text("1\n")
+
     part = tmp_path / ".out.1234.part"
     part.write_bytes(b"half")
     live_part = tmp_path / ".out.5678.part"
@@ -127,6 +130,27 @@ def test_sweep_removes_abandoned_work_dirs_and_parts_but_not_live_ones(tmp_path:
             os.close(fd)
     assert sorted(removed) == sorted([dead, legacy, part])
     assert live.is_dir() and live_part.is_file() and other.is_dir()
+
+
+def test_a_work_dir_swept_before_it_was_locked_is_made_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another run's sweep may remove a fresh work dir between mkdtemp and flock."""
+    real_mkdtemp = staging.tempfile.mkdtemp
+    made: list[str] = []
+
+    def mkdtemp_then_swept(**kwargs: str) -> str:
+        path = real_mkdtemp(**kwargs)
+        made.append(path)
+        if len(made) == 1:
+            sweep(tmp_path / "out")  # the other run: sees it unlocked and removes it
+        return path
+
+    monkeypatch.setattr(staging.tempfile, "mkdtemp", mkdtemp_then_swept)
+    with staging.staging(tmp_path / "out") as stage:
+        assert stage.work == Path(made[1]) and not Path(made[0]).exists()
+        stage.commit()
+    assert (tmp_path / "out").is_dir() and _leftovers(tmp_path) == []
 
 
 def test_a_running_stage_is_not_swept_by_another(tmp_path: Path) -> None:
@@ -175,12 +199,14 @@ def test_an_interrupted_journal_commit_is_rolled_forward(mountpoint: Path) -> No
     work = mountpoint / f".{mountpoint.name}.stage-dead"
     (work / "content").mkdir(parents=True)
     (work / "content" / "f1.txt").write_text("new")
+    (work / OWNED).write_text("1\n")
     # the first entry already moved when the run died
     (mountpoint / "f0.txt").write_text("new")
     journal = {"work": work.name, "entries": ["f0.txt", "f1.txt"]}
     (mountpoint / JOURNAL).write_text(json.dumps(journal))
     sweep(mountpoint)
     assert _tree(mountpoint) == {"f0.txt": "new", "f1.txt": "new"}
+    assert not work.exists()
 
 
 # -- kills at random points ----------------------------------------------------------------
