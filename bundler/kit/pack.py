@@ -39,7 +39,6 @@ import os
 import re
 import stat
 import tarfile
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,6 +50,7 @@ from bundler.errors import BadInput
 from bundler.fs import regular
 from bundler.fs.hashing import CHUNK, sha256_file
 from bundler.fs.regular import open_regular
+from bundler.fs.staging import deferred_signals, staging
 from bundler.kit import controller as controller_mod
 from bundler.kit import layout, sbom, sources, verify
 from bundler.models import manifest as manifest_mod
@@ -511,51 +511,41 @@ def _write(
     python: verify.PythonSource | None,
     notes: list[str],
 ) -> PackResult:
-    """Write the archive (or its parts) and its .sha256 as hidden temp files beside `output`,
-    then rename them all into place: a full disk, a read-only folder or Ctrl-C leaves the
-    folder as it was (BadInput naming `output` for an OSError), never a half-written kit."""
-    staged: list[tuple[Path, Path]] = []  # (temp file, final name), renamed only at the end
+    """Write the archive (or its parts) and its .sha256 in a stage beside `output`
+    (`bundler.fs.staging`: a locked work directory, swept by the next run if this one is
+    killed), then rename them all into place with Ctrl-C deferred: a full disk, a read-only
+    folder or an interrupt leaves the folder as it was (BadInput naming `output` for an
+    OSError), never a half-written kit."""
     try:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        archive = _stage(output, staged)
-        with archive.open("r+b") as raw:
-            _write_tar(raw, name, files, epoch)
-            raw.flush()
-            os.fsync(raw.fileno())
-        digest, size = sha256_file(archive), archive.stat().st_size
-        parts: list[Path] = []
-        if split is not None:
-            parts = _split(archive, output, split, staged)
-            staged.remove((archive, output))
-            archive.unlink()
-        checksum_file = output.with_name(output.name + ".sha256")
-        _stage(checksum_file, staged).write_text(f"{digest}  {output.name}\n", encoding="utf-8")
-        _commit(staged)
-        _remove_stale(output, len(parts) if split is not None else None)
+        with staging(output) as stage:
+            archive = stage.scratch / output.name
+            with archive.open("wb") as raw:
+                _write_tar(raw, name, files, epoch)
+                raw.flush()
+                os.fsync(raw.fileno())
+            digest, size = sha256_file(archive), archive.stat().st_size
+            parts: list[Path] = []
+            ready: list[tuple[Path, Path]] = []  # (file in the stage, final name)
+            if split is None:
+                ready.append((archive, output))
+            else:
+                ready += _split(archive, output, split, stage.scratch)
+                parts = [final for _, final in ready]
+                archive.unlink()
+            checksum_file = output.with_name(output.name + ".sha256")
+            sidecar = stage.scratch / checksum_file.name
+            sidecar.write_text(f"{digest}  {output.name}\n", encoding="utf-8")
+            ready.append((sidecar, checksum_file))
+            with deferred_signals():
+                for src, final in ready:
+                    os.chmod(src, 0o644)
+                    os.replace(src, final)
+                _remove_stale(output, len(parts) if split is not None else None)
     except OSError as exc:
         raise BadInput(
             f"{output}: cannot write the kit ({exc.strerror or exc}); nothing was written"
         ) from None
-    finally:
-        for tmp, _final in staged:
-            tmp.unlink(missing_ok=True)
     return PackResult(name, output, parts, checksum_file, digest, size, len(files), python, notes)
-
-
-def _stage(final: Path, staged: list[tuple[Path, Path]]) -> Path:
-    """A new hidden temp file `.NAME.XXXX.part` beside `final`, recorded in `staged`."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=PART, dir=final.parent)
-    os.close(fd)
-    staged.append((Path(tmp), final))
-    return Path(tmp)
-
-
-def _commit(staged: list[tuple[Path, Path]]) -> None:
-    """Rename every staged file to its final name (mode 0644); `staged` is emptied."""
-    for tmp, final in staged:
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, final)
-    staged.clear()
 
 
 def _remove_stale(output: Path, parts: int | None) -> None:
@@ -623,16 +613,17 @@ class _Exact(io.RawIOBase):
         return data
 
 
-def _split(archive: Path, output: Path, size: int, staged: list[tuple[Path, Path]]) -> list[Path]:
-    """Cut `archive` into staged parts of at most `size` bytes (at least one part), streaming;
-    returns the parts' final names (OUTPUT.part000, ...)."""
+def _split(archive: Path, output: Path, size: int, scratch: Path) -> list[tuple[Path, Path]]:
+    """Cut `archive` into parts of at most `size` bytes (at least one part) in `scratch`,
+    streaming; returns (part in scratch, final name OUTPUT.partNNN) pairs."""
     total = archive.stat().st_size
     count = max(1, -(-total // size))
     parts = []
     with archive.open("rb") as f:
         for index in range(count):
-            part = output.with_name(f"{output.name}{PART}{index:03d}")
-            with _stage(part, staged).open("r+b") as out:
+            final = output.with_name(f"{output.name}{PART}{index:03d}")
+            part = scratch / final.name
+            with part.open("wb") as out:
                 left = size
                 while left > 0:
                     block = f.read(min(CHUNK, left))
@@ -642,5 +633,5 @@ def _split(archive: Path, output: Path, size: int, staged: list[tuple[Path, Path
                     left -= len(block)
                 out.flush()
                 os.fsync(out.fileno())
-            parts.append(part)
+            parts.append((part, final))
     return parts

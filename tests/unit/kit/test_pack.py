@@ -552,3 +552,19 @@ def test_pack_onto_a_full_disk_leaves_the_previous_kit(
         assert {p.name: p.read_bytes() for p in usb.iterdir()} == before
         kit = [usb / n for n in sorted(before) if not n.endswith(".sha256")]
         assert CliRunner().invoke(main, ["verify", *map(str, kit)]).exit_code == 0
+
+
+def test_a_killed_packs_leftovers_are_swept_by_the_next_pack(
+    inputs: dict[str, Path], tmp_path: Path
+) -> None:
+    """What a SIGKILLed pack leaves (its stage, unlocked once the process is gone) is removed
+    by the next pack to the same output; the kit is complete and verifies."""
+    out = tmp_path / "out" / "kit-demo.tar.gz"
+    out.parent.mkdir()
+    stale = out.parent / ".kit-demo.tar.gz.stage-k1ll3d00"
+    (stale / "scratch").mkdir(parents=True)
+    (stale / "scratch" / "kit-demo.tar.gz").write_bytes(b"half an archive")
+    (out.parent / ".kit-demo.tar.gz.x1y2z3.part").write_bytes(b"half a file")
+    result = _pack(inputs, out)
+    assert sorted(os.listdir(out.parent)) == ["kit-demo.tar.gz", "kit-demo.tar.gz.sha256"]
+    assert CliRunner().invoke(main, ["verify", str(result.archive)]).exit_code == 0
