@@ -24,8 +24,8 @@ from hypothesis import strategies as st
 from bundler.errors import BundlerError, CheckFailed
 from bundler.kit import info as kitinfo
 from bundler.kit import verify
+from tests.jsonmutations import JSON, mutate, paths
 from tests.unit.kit.handmade_kit import handmade_inputs, pack_inputs
-from tests.unit.models.test_manifest import JSON, _mutate, _paths
 
 SETTINGS = settings(
     max_examples=60,
@@ -151,9 +151,9 @@ def test_real_kits_with_a_mutated_manifest_never_crash(
     members = _members(real_kit)
     index = next(i for i, (m, _) in enumerate(members) if m.name.endswith("manifest.json"))
     doc = json.loads(members[index][1] or b"")
-    path = data.draw(st.sampled_from(_paths(doc)), label="path")
+    path = data.draw(st.sampled_from(paths(doc)), label="path")
     value = data.draw(JSON, label="value")
-    mutated = json.dumps(_mutate(doc, path, value, data.draw(st.booleans()))).encode()
+    mutated = json.dumps(mutate(doc, path, value, data.draw(st.booleans()))).encode()
     info = members[index][0]
     info.size = len(mutated)
     members[index] = (info, mutated)

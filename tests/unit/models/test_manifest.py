@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from bundler.errors import BadInput
 from bundler.models import manifest
 from bundler.models.target import Target
+from tests.jsonmutations import JSON, mutate, paths
 
 TARGET = Target.from_spec("3.6.15", "manylinux1")
 SHA = "ab" * 32
@@ -168,44 +169,6 @@ def test_a_fifo_or_link_is_not_read(tmp_path: Path) -> None:
 
 # -- property-based: random mutations of a valid manifest ------------------------------------
 
-JSON = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers(min_value=-(10**30), max_value=10**30)
-    | st.floats(allow_nan=False)
-    | st.text(max_size=20)
-    | st.sampled_from(["1" * 5000, "../x", "/etc/passwd", "..", ".", "a/b", "3.6.15", "cp36m"]),
-    lambda inner: (
-        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
-    ),
-    max_leaves=12,
-)
-
-
-def _paths(node: object, prefix: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
-    """Every path (keys / indexes) inside a JSON document, the root included."""
-    found = [prefix]
-    if isinstance(node, dict):
-        for key, value in node.items():
-            found += _paths(value, (*prefix, key))
-    elif isinstance(node, list):
-        for index, value in enumerate(node):
-            found += _paths(value, (*prefix, index))
-    return found
-
-
-def _mutate(doc: dict[str, Any], path: tuple[object, ...], value: object, delete: bool) -> object:
-    if not path:
-        return value
-    node: Any = doc
-    for key in path[:-1]:
-        node = node[key]
-    if delete and isinstance(node, dict):
-        del node[path[-1]]
-    else:
-        node[path[-1]] = value
-    return doc
-
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
@@ -213,11 +176,11 @@ def test_mutated_manifests_parse_or_fail_cleanly(data: st.DataObject) -> None:
     doc = valid()
     doc["packages"][0]["license"] = "MIT\n" + "x" * 100
     for _ in range(data.draw(st.integers(1, 3), label="mutations")):
-        paths = _paths(doc)
-        path = data.draw(st.sampled_from(paths), label="path")
+        all_paths = paths(doc)
+        path = data.draw(st.sampled_from(all_paths), label="path")
         value = data.draw(JSON, label="value")
         delete = data.draw(st.booleans(), label="delete")
-        doc = _mutate(copy.deepcopy(doc), path, value, delete)  # type: ignore[arg-type]
+        doc = mutate(copy.deepcopy(doc), path, value, delete)  # type: ignore[arg-type]
         if not isinstance(doc, dict):
             break
     text = json.dumps(doc)
