@@ -99,7 +99,12 @@ def setuptools_links(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _copy_converter(dest: Path, mode: int) -> Path:
-    shutil.copytree(REPO / "converter", dest, ignore=shutil.ignore_patterns("tests", "benchmarks"))
+    # what a source distribution holds: no tests, no byte code, no tool caches (the suite and
+    # linters may have made some moments ago: an sdist member newer than every source file)
+    junk = shutil.ignore_patterns(
+        "tests", "benchmarks", ".*", "__pycache__", "*.pyc", "*.egg-info", "build", "dist"
+    )
+    shutil.copytree(REPO / "converter", dest, ignore=junk)
     for path in dest.rglob("*"):
         if path.is_file():
             path.chmod(mode)
