@@ -33,14 +33,15 @@ def test_an_unrelated_word_gets_no_suggestion() -> None:
 
 
 def _tag_words(command: click.Command) -> set[str]:
-    """Words of the command's option help texts that look like tags or values (a digit or an
-    underscore in them: manylinux2014, manylinux_2_N, cp36m, linux_x86_64, ...)."""
+    """Words of the command's option help texts that look like tags (letters, digits, '_' and
+    '.', with a digit or an underscore: manylinux2014, manylinux_2_N, cp36m, linux_x86_64).
+    Paths and hyphenated words are not tags: click may wrap those at a '/' or '-'."""
     words: set[str] = set()
     for param in command.params:
         text = getattr(param, "help", None) or ""
         for word in re.split(r"[\s,|()\[\]]+", text):
             word = word.strip(".:;'`")
-            if word and re.search(r"[0-9_]", word) and re.fullmatch(r"[A-Za-z0-9_.$/-]+", word):
+            if word and re.search(r"[0-9_]", word) and re.fullmatch(r"[A-Za-z0-9_.]+", word):
                 words.add(word)
     return words
 

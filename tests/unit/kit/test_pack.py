@@ -463,6 +463,7 @@ def _args(inputs: dict[str, Path]) -> list[str]:
     return [
         "--wheelhouse", str(inputs["wheelhouse"]), "--sources", str(inputs["sources"]),
         "--playbooks", str(inputs["playbooks"]), "--vagrantfile", str(inputs["vagrantfile"]),
+        "--no-controller",
     ]  # fmt: skip
 
 
