@@ -5,6 +5,11 @@ Each subcommand lives in its own module here and is registered below. Expected f
 prints its problems and exits 1; no traceback for either. With `--json` (every subcommand that
 takes it, see `options.json_option`), the failure is instead one JSON object on stderr, the
 error's `to_dict()` (`{"error", "message", "exit_code", ...its fields}`); exit codes unchanged.
+
+Start-up cost: `bundler --help` imports no subcommand module (the command list comes from
+`COMMANDS`), and each subcommand module imports its library only inside the command function,
+so `bundler SUB --help` and a failed option check stay cheap too. tests/unit/cli/test_imports.py
+holds the import sets each path may reach.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from __future__ import annotations
 import difflib
 import importlib
 import json
-from typing import Any
+from typing import Any, NamedTuple
 
 import click
 
@@ -28,11 +33,20 @@ class KitGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(COMMANDS)
 
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list of `bundler --help` from `COMMANDS`, importing no command module
+        (click's own version imports each one to read its docstring)."""
+        names = self.list_commands(ctx)
+        limit = formatter.width - 6 - max(len(name) for name in names)
+        rows = [(name, _short_help(name, limit)) for name in names]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         entry = COMMANDS.get(cmd_name)
         if entry is None:
             return None
-        command = getattr(importlib.import_module(entry[0]), entry[1])
+        command = getattr(importlib.import_module(entry.module), entry.attribute)
         assert isinstance(command, click.Command) and command.name == cmd_name, entry
         return command
 
@@ -78,15 +92,62 @@ def main() -> None:
     """Fetch, audit, pack and verify an offline Python kit for an air-gapped target host."""
 
 
-COMMANDS: dict[str, tuple[str, str]] = {
-    "target": ("bundler.cli.target_cmd", "target"),
-    "fetch": ("bundler.cli.fetch_cmd", "fetch_cmd"),
-    "fetch-source": ("bundler.cli.sources_cmd", "fetch_source"),
-    "fetch-controller": ("bundler.cli.controller_cmd", "fetch_controller"),
-    "audit": ("bundler.cli.audit_cmd", "audit"),
-    "pack": ("bundler.cli.pack_cmd", "pack"),
-    "verify": ("bundler.cli.verify_cmd", "verify"),
-    "inspect": ("bundler.cli.inspect_cmd", "inspect_kit"),
+def _short_help(name: str, limit: int) -> str:
+    """`COMMANDS[name].summary` shortened as click shortens a command's docstring."""
+    return click.Command(name, help=COMMANDS[name].summary).get_short_help_str(limit)
+
+
+class Entry(NamedTuple):
+    """Where a subcommand lives, and its one-line summary for `bundler --help`."""
+
+    module: str
+    attribute: str
+    summary: str
+    """The first sentence of the command's docstring (a test keeps the two equal)."""
+
+
+COMMANDS: dict[str, Entry] = {
+    "target": Entry(
+        "bundler.cli.target_cmd",
+        "target",
+        "Show the target: full version, ABIs, accepted tags in order, marker environment.",
+    ),
+    "fetch": Entry(
+        "bundler.cli.fetch_cmd",
+        "fetch_cmd",
+        "Resolve and download a wheelhouse for the target into -o DIR.",
+    ),
+    "fetch-source": Entry(
+        "bundler.cli.sources_cmd",
+        "fetch_source",
+        "Fetch PROJECT (python, openssl, zlib, readline) VERSION's source tarball into OUTPUT.",
+    ),
+    "fetch-controller": Entry(
+        "bundler.cli.controller_cmd",
+        "fetch_controller",
+        "Fetch ansible-core 2.16.x and its dependencies for the Ansible controller into -o DIR.",
+    ),
+    "audit": Entry(
+        "bundler.cli.audit_cmd",
+        "audit",
+        "Find the system libraries DIR's wheels need and the distro packages that provide them.",
+    ),
+    "pack": Entry(
+        "bundler.cli.pack_cmd",
+        "pack",
+        "Pack one reproducible kit-NAME.tar.gz with SHA256SUMS, an SBOM and a README.txt.",
+    ),
+    "verify": Entry(
+        "bundler.cli.verify_cmd",
+        "verify",
+        "Verify KIT (kit-NAME.tar.gz, its .part000 or all its parts) or an unpacked DIR, offline.",
+    ),
+    "inspect": Entry(
+        "bundler.cli.inspect_cmd",
+        "inspect_kit",
+        "Show KIT's contents, target, Python version, package counts and system packages.",
+    ),
 }
-"""Subcommand name -> (module, click command): one module per subcommand, imported only when
-that subcommand runs (or for --help), so `bundler fetch` does not pay for the SBOM library."""
+"""Subcommand name -> where it lives: one module per subcommand, imported only when that
+subcommand runs (or for its own --help), so `bundler --help` imports none of them and
+`bundler fetch` does not pay for the SBOM library."""

@@ -5,13 +5,24 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from bundler.audit import report as audit_lib
 from bundler.cli.options import cache_dir_option, json_option
 from bundler.errors import CheckFailed
-from bundler.fs.cache import Cache
+from bundler.policy.tables import load_json
+
+if TYPE_CHECKING:
+    from bundler.audit.report import AuditReport
+
+# bundler.audit.report (yaml, pyelftools) is imported inside the command: --help stays cheap.
+
+
+def known_distros() -> list[str]:
+    """The --distro choices: bundler.audit.report.known_distros() without importing the audit
+    (the same data file, bundler/data/distros.json; a test keeps the two equal)."""
+    return sorted(load_json("distros.json")["profiles"])
 
 
 @click.command()
@@ -24,7 +35,7 @@ from bundler.fs.cache import Cache
     "--distro",
     default="centos7",
     show_default=True,
-    type=click.Choice(audit_lib.known_distros()),
+    type=click.Choice(known_distros()),
     help="Target distro profile (system package names, glibc/libstdc++ ceilings).",
 )
 @click.option(
@@ -48,6 +59,9 @@ def audit(
     Writes DIR/system-packages.yml (read by the playbooks) and, when DIR has a manifest.json,
     its "audit" section.
     """
+    from bundler.audit import report as audit_lib
+    from bundler.fs.cache import Cache
+
     report = audit_lib.run(directory, distro, cache=None if no_cache else Cache(cache_dir))
     if as_json:
         click.echo(json.dumps(report.to_dict(), indent=2))
@@ -62,8 +76,10 @@ def audit(
             click.echo(f"warning: {problem}", err=True)
 
 
-def render(report: audit_lib.AuditReport) -> str:
+def render(report: AuditReport) -> str:
     """The human-readable audit: needs per wheel, wheels per package, symbol versions."""
+    from bundler.audit import report as audit_lib
+
     prof = report.profile
     lines = [
         f"audit of {report.directory} ({len(report.wheels)} wheels) for {prof.name}: "

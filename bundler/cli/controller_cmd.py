@@ -6,9 +6,11 @@ from pathlib import Path
 
 import click
 
+from bundler.cli.fetch_cmd import PYPI_SIMPLE
 from bundler.cli.options import cache_dir_option
-from bundler.index.client import DEFAULT_INDEX
-from bundler.kit import controller
+from bundler.cli.pack_cmd import CONTROLLER_DIR
+
+# bundler.kit.controller (the whole fetch pipeline) is imported inside the command.
 
 
 @click.command("fetch-controller")
@@ -28,7 +30,7 @@ from bundler.kit import controller
     "-o",
     "--output",
     type=click.Path(path_type=Path, file_okay=False),
-    default=controller.DEFAULT_DIR,
+    default=CONTROLLER_DIR,
     show_default=True,
     help="The controller wheelhouse (replaced as a whole, only when the fetch succeeds).",
 )
@@ -37,7 +39,7 @@ from bundler.kit import controller
     "index_urls",
     multiple=True,
     metavar="URL",
-    help=f"Simple-API index (repeatable, first wins) [default: {DEFAULT_INDEX}].",
+    help=f"Simple-API index (repeatable, first wins) [default: {PYPI_SIMPLE}].",
 )
 @click.option("--find-links", multiple=True, metavar="DIR_OR_URL", help="As for fetch.")
 @cache_dir_option("Download cache (shared with fetch)")
@@ -57,6 +59,9 @@ def fetch_controller(
     install.sh, audit), for the controller's interpreter instead of the hosts'. `bundler pack`
     puts DIR into the kit as controller/wheelhouse/ with controller/setup.sh.
     """
+    from bundler.index.client import DEFAULT_INDEX
+    from bundler.kit import controller
+
     target = controller.controller_target(controller_python, controller_platform)
     click.echo(f"controller target: {target.describe()}")
     for note in target.notes:

@@ -8,16 +8,21 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from packaging.utils import canonicalize_name
-from tqdm import tqdm
 
-from bundler.audit.report import SYSTEM_PACKAGES_FILE
 from bundler.cli.options import cache_dir_option, json_option, make_target, target_options
-from bundler.index.client import DEFAULT_INDEX
-from bundler.wheelhouse.fetch import FetchOptions, FetchResult, fetch
+
+if TYPE_CHECKING:
+    from bundler.wheelhouse.fetch import FetchResult
+
+# The library (requests, resolvelib, jinja2, the audit's yaml and pyelftools) is imported
+# inside the command, so `bundler fetch --help` and a rejected option cost no more than click.
+
+PYPI_SIMPLE = "https://pypi.org/simple/"
+"""For --help only: bundler.index.client.DEFAULT_INDEX, which the run uses (a test keeps the
+two equal; importing that module would load requests)."""
 
 
 @click.command()
@@ -36,7 +41,7 @@ from bundler.wheelhouse.fetch import FetchOptions, FetchResult, fetch
     "index_urls",
     multiple=True,
     metavar="URL",
-    help=f"Simple-API index (repeatable, first wins) [default: {DEFAULT_INDEX}].",
+    help=f"Simple-API index (repeatable, first wins) [default: {PYPI_SIMPLE}].",
 )
 @click.option(
     "--find-links",
@@ -129,6 +134,9 @@ def fetch_cmd(
     (pip-compile format with hashes), bootstrap.lock (when the target's pip is too old for
     the chosen wheels), manifest.json, install.sh and, unless --no-audit, system-packages.yml.
     """
+    from bundler.index.client import DEFAULT_INDEX
+    from bundler.wheelhouse.fetch import FetchOptions, fetch
+
     target = make_target(python, platform, abi, implementation)
     if not as_json:
         click.echo(f"target: {target.describe()}")
@@ -170,6 +178,8 @@ fetch_cmd.name = "fetch"
 
 def _names(names: tuple[str, ...]) -> tuple[str, ...]:
     """--exclude values as canonical project names (BadParameter for a malformed one)."""
+    from packaging.utils import canonicalize_name
+
     out = []
     for name in names:
         if not re.fullmatch(r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?", name):
@@ -189,6 +199,8 @@ def _progress_bar() -> Iterator[Callable[[int, int], None] | None]:
     if not sys.stderr.isatty():
         yield None
         return
+    from tqdm import tqdm
+
     bar: Any = None
 
     def update(done: int, total: int) -> None:
@@ -231,6 +243,8 @@ def _summary(result: FetchResult) -> None:
 
 
 def _audit_summary(result: FetchResult) -> None:
+    from bundler.audit.report import SYSTEM_PACKAGES_FILE
+
     report = result.audit
     assert report is not None
     packages = ", ".join(report.system_packages) or "none"

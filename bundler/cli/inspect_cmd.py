@@ -9,7 +9,8 @@ import click
 
 from bundler.cli.options import json_option
 from bundler.errors import CheckFailed
-from bundler.kit import info as kitinfo
+
+# bundler.kit.info (jinja2, yaml, the SBOM library) is imported inside the command.
 
 
 @click.command("inspect")
@@ -28,6 +29,8 @@ def inspect_kit(kit: tuple[Path, ...], html: Path | None, as_json: bool) -> None
     Exit 0, or 1 after the summary when part of the kit is unusable (a manifest.json that does
     not match its schema, an unsafe archive member, ...), each problem on its own line.
     """
+    from bundler.kit import info as kitinfo
+
     info = kitinfo.read(list(kit))
     if as_json:
         click.echo(json.dumps(info.summary(), indent=2, sort_keys=True))

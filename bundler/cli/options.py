@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from bundler.models.target import Target
+if TYPE_CHECKING:
+    from bundler.models.target import Target
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -75,6 +76,8 @@ def target_options(func: F) -> F:
 
 def make_target(python: str, platform: str, abi: str | None, implementation: str) -> Target:
     """The Target for the shared options (raises UnknownTarget on bad values)."""
+    from bundler.models.target import Target
+
     return Target.from_spec(
         python=python, platform=platform, abi=abi, implementation=implementation
     )

@@ -6,8 +6,12 @@ from pathlib import Path
 
 import click
 
-from bundler.kit import controller as controller_mod
-from bundler.kit import pack as pack_mod
+# bundler.kit.pack and bundler.kit.controller (jinja2, yaml, the SBOM library, the fetch
+# pipeline) are imported inside the command.
+
+CONTROLLER_DIR = Path("controller-wheelhouse")
+"""For --help and the default only: bundler.kit.controller.DEFAULT_DIR (a test keeps the two
+equal; importing that module would load the whole fetch pipeline)."""
 
 _DIR = click.Path(file_okay=False, path_type=Path)
 
@@ -47,7 +51,7 @@ _DIR = click.Path(file_okay=False, path_type=Path)
     type=_DIR,
     default=None,
     help="ansible-core for the controller, from `bundler fetch-controller`, packed as "
-    f"controller/ [default: {controller_mod.DEFAULT_DIR} next to --wheelhouse].",
+    f"controller/ [default: {CONTROLLER_DIR} next to --wheelhouse].",
 )
 @click.option(
     "--no-controller",
@@ -77,9 +81,11 @@ def pack(
     split: str | None,
 ) -> None:
     """Pack one reproducible kit-NAME.tar.gz with SHA256SUMS, an SBOM and a README.txt."""
+    from bundler.kit import pack as pack_mod
+
     split_size = pack_mod.parse_size(split) if split else None
     if controller_wheelhouse is None:
-        controller_wheelhouse = wheelhouse.parent / controller_mod.DEFAULT_DIR
+        controller_wheelhouse = wheelhouse.parent / CONTROLLER_DIR
     if output is None:
         output = Path(pack_mod.default_name(wheelhouse) + pack_mod.SUFFIX)
     result = pack_mod.pack(

@@ -6,11 +6,15 @@ from pathlib import Path
 
 import click
 
-from bundler.kit import sources
+# bundler.kit.sources (requests) is imported inside the command.
+
+PROJECTS = ("python", "openssl", "zlib", "readline")
+"""The PROJECT choices: bundler.kit.sources.PROJECTS, spelled here so that --help does not
+import requests (a test keeps the two equal)."""
 
 
 @click.command("fetch-source")
-@click.argument("project", type=click.Choice(sources.PROJECTS))
+@click.argument("project", type=click.Choice(PROJECTS))
 @click.argument("version")
 @click.option(
     "-o",
@@ -54,6 +58,8 @@ def fetch_source(
     python-build definitions) or the one given with --sha256; anything else is refused and
     nothing is stored.
     """
+    from bundler.kit import sources
+
     filename = from_file.name if from_file is not None else None
     chosen = sources.resolve(project, version, sha256=sha256, url=url, filename=filename)
     path = sources.fetch(chosen, output, from_file=from_file, mirror=mirror)

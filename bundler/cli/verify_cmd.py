@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from bundler.kit import verify as verify_mod
+# bundler.kit.verify is imported inside the command.
 
 
 @click.command()
@@ -28,6 +28,8 @@ def verify(kit: tuple[Path, ...], unpack_to: Path | None) -> None:
     as operator files and do not fail. Exit 0 when clean, 1 listing each bad file, 2 when the
     input is not a kit.
     """
+    from bundler.kit import verify as verify_mod
+
     report = verify_mod.verify(list(kit), unpack_to=unpack_to)
     for note in report.notes:
         click.echo(f"note: {note}", err=True)
