@@ -1,0 +1,132 @@
+"""benchmarks/fetch_tools.py still runs, and its judge of a tool's set is right.
+
+Not a timed test: a tiny run against the fake index (every tool, one target, one run) checks
+that every figure the README quotes is printed; the numbers are never asserted. `check_set`,
+which decides whether a tool's set is complete and correct for the target, is tested on
+wheelhouses built here.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from tests.fakeindex import FakeIndex, build_wheel
+
+REPO = Path(__file__).resolve().parents[2]
+SCRIPT = REPO / "benchmarks" / "fetch_tools.py"
+
+
+@pytest.fixture(scope="module")
+def bench() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("fetch_tools", SCRIPT)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["fetch_tools"] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+ALPHA_DEPS = ['beta; python_version < "3.7"', "gamma[fast]>=1"]
+"""alpha needs beta only below 3.7 (pip, judging markers on this 3.11 host, leaves it out)
+and gamma with its extra 'fast', which adds delta."""
+
+
+def _publish(index: FakeIndex) -> None:
+    index.add_wheel("alpha", "1.0", requires_dist=ALPHA_DEPS)
+    index.add_wheel("beta", "1.0")
+    gamma_deps = ['delta; extra == "fast"']
+    index.add_wheel("gamma", "1.0", tags="cp36-cp36m-manylinux1_x86_64", requires_dist=gamma_deps)
+    index.add_wheel("delta", "2.0")
+
+
+@pytest.mark.slow  # ~15 s: every tool runs cold and warm (pex bootstraps its own pip)
+def test_tiny_run_prints_every_figure(fake_index: FakeIndex, tmp_path: Path) -> None:
+    _publish(fake_index)
+    proc = subprocess.run(
+        [sys.executable, SCRIPT, "--index-url", fake_index.url, "--requirements", "alpha",
+         "--targets", "3.6/manylinux1", "--runs", "1", "--help-runs", "2",
+         "--work", tmp_path / "work"],
+        capture_output=True, text=True, timeout=300, cwd=REPO,
+    )  # fmt: skip
+    out = proc.stdout
+    assert proc.returncode == 0, out + proc.stderr
+    assert re.search(r"^== 3\.6\.15/manylinux1 \(cp36m\), set 'custom'.*: alpha$", out, re.M), out
+    number = r"\d+\.\d\d"
+    for label in ("pip download", "uv pip install --target", "pex3 download", "bundler fetch"):
+        row = rf"^  {re.escape(label)} +{number} +{number} +[\d.]+/[\d.]+ +\d+ +\d+  \S"
+        assert re.search(row, out, re.M), (label, out)
+    assert re.search(rf"^  bundler fetch +{number} +{number} .* 4  complete$", out, re.M), out
+    assert re.search(rf"^  bundler fetch --offline +{number} ", out, re.M), out
+    for theirs in ("pip download", "uv pip install --target", "pex3 download"):
+        ratio = rf"^  ratio bundler fetch / {re.escape(theirs)}: cold [\d.]+x, warm [\d.]+x$"
+        assert re.search(ratio, out, re.M), out
+    assert re.search(rf"^== bundler --help: median {number}\d s of 2 ", out, re.M), out
+    assert "== goals of issue #17" in out
+    assert not list((tmp_path / "work").glob("*-custom-0")), "the run's caches are removed"
+
+
+def _house(tmp_path: Path, wheels: list[tuple[str, str, str, list[str], str | None]]) -> Path:
+    house = tmp_path / "house"
+    for name, version, tags, requires, requires_python in wheels:
+        build_wheel(house, name, version, tags=tags, requires_dist=requires,
+                    requires_python=requires_python)  # fmt: skip
+    return house
+
+
+def test_check_set_follows_target_markers_and_extras(bench: ModuleType, tmp_path: Path) -> None:
+    house = _house(
+        tmp_path,
+        [
+            ("alpha", "1.0", "py3-none-any", ALPHA_DEPS, None),
+            ("gamma", "1.0", "cp36-cp36m-manylinux1_x86_64", ['delta; extra == "fast"'], None),
+            ("delta", "2.0", "py3-none-any", [], None),
+            ("unused", "1.0", "py3-none-any", [], None),
+        ],
+    )
+    target = bench.Target("3.6.15", "manylinux1")
+    verdict = bench.check_set(house, target, ["alpha"])
+    assert verdict.missing == ['beta; python_version < "3.7" (via alpha)']
+    assert verdict.rejected == []
+    assert verdict.extra == ["unused"]
+    assert not verdict.ok
+    # for 3.11 beta is not needed: the same set is complete
+    assert bench.check_set(house, bench.Target("3.11.15", "manylinux2014"), ["alpha"]).missing == []
+
+
+def test_check_set_rejects_what_the_target_cannot_install(
+    bench: ModuleType, tmp_path: Path
+) -> None:
+    house = _house(
+        tmp_path,
+        [
+            ("alpha", "1.0", "py3-none-any", ["gamma<2", "beta"], None),
+            ("gamma", "2.0", "cp36-cp36m-manylinux2014_x86_64", [], None),
+            ("beta", "1.0", "py3-none-any", [], ">=3.7"),
+        ],
+    )
+    verdict = bench.check_set(house, bench.Target("3.6.15", "manylinux1"), ["alpha"])
+    assert verdict.missing == ["gamma<2 (via alpha; the set has 2.0)"]
+    assert sorted(verdict.rejected) == [
+        "beta-1.0-py3-none-any.whl (Requires-Python >=3.7)",
+        "gamma-2.0-cp36-cp36m-manylinux2014_x86_64.whl (tags)",
+    ]
+
+
+def test_check_set_reads_an_installed_target_directory(bench: ModuleType, tmp_path: Path) -> None:
+    """uv pip install --target leaves *.dist-info directories, not wheels."""
+    import zipfile
+
+    wheel = build_wheel(tmp_path / "w", "gamma", "1.0", tags="cp36-cp36m-manylinux2014_x86_64")
+    installed = tmp_path / "target"
+    with zipfile.ZipFile(wheel) as zf:
+        zf.extractall(installed)
+    verdict = bench.check_set(installed, bench.Target("3.6.15", "manylinux1"), ["gamma"])
+    assert list(verdict.dists) == ["gamma"]
+    assert verdict.rejected == ["gamma-1.0.dist-info (tags)"]
