@@ -382,8 +382,9 @@ class Bench:
             order = self.tools if rep % 2 == 0 else self.tools[::-1]
             base = self.work / f"{target.short}-{label}-{rep}"
             for tool in order:  # cold: each tool with its own empty cache
-                cells[tool].runs.append(self.fetch(tool, target, reqs, base, "cold"))
-                if rep == 0:
+                run = self.fetch(tool, target, reqs, base, "cold")
+                cells[tool].runs.append(run)
+                if cells[tool].verdict is None and run.ok:
                     cells[tool].verdict = check_set(base / tool / "cold", target, reqs)
             for tool in order[::-1]:  # warm: the same caches, the other order
                 cells[tool].runs.append(self.fetch(tool, target, reqs, base, "warm"))
@@ -404,8 +405,7 @@ class Bench:
         seconds, cpu, rss, code = measure(cmd, log)
         text = log.read_text(errors="replace")
         if code != 0:
-            last = [ln for ln in text.splitlines() if ln.strip()][-1:] or ["?"]
-            print(f"  ! {LABELS[tool]} ({phase}) exited {code}: {last[0][:200]}", flush=True)
+            print(f"  ! {LABELS[tool]} ({phase}) exited {code}: {_last_line(text)}", flush=True)
         return Run(tool, phase, seconds, cpu, rss, code == 0, text)
 
     def help_runs(self) -> list[float]:
@@ -441,10 +441,14 @@ def report(target: Target, label: str, reqs: list[str], cells: dict[str, Cell]) 
         rss = max((r.rss_mb for r in cell.runs), default=None)
         verdict = cell.verdict
         count = len(verdict.dists) if verdict else 0
+        failed = [r for r in cell.runs if not r.ok]
+        judged = verdict.summary() if verdict else f"FAILED: {_last_line(failed[0].log)}"
+        if verdict and failed:
+            judged += f"; {len(failed)} run(s) failed"
         lines.append(
             f"  {LABELS[tool]:26}{fmt(cell.median('cold')):>7} {spread(cold):13}"
             f"{fmt(cell.median('warm')):>7} {spread(warm):13}{cpu:>16}{fmt(rss, 0):>8}"
-            f"{count:>6}  {verdict.summary() if verdict else '-'}"
+            f"{count:>6}  {judged if verdict or failed else '-'}"
         )
     offline = cells["bundler"].of("offline") if "bundler" in cells else []
     if offline:
@@ -476,6 +480,11 @@ def report(target: Target, label: str, reqs: list[str], cells: dict[str, Cell]) 
                     f"  {LABELS[tool]} vs bundler: only theirs {only_t}; only ours {only_b}"
                 )
     return lines
+
+
+def _last_line(log: str) -> str:
+    lines = [ln.strip() for ln in log.splitlines() if ln.strip()]
+    return (lines[-1] if lines else "?")[:160]
 
 
 def ratio(a: float | None, b: float | None) -> str:
