@@ -408,9 +408,14 @@ class Bench:
             print(f"  ! {LABELS[tool]} ({phase}) exited {code}: {_last_line(text)}", flush=True)
         return Run(tool, phase, seconds, cpu, rss, code == 0, text)
 
-    def help_runs(self) -> list[float]:
+    def help_runs(self) -> tuple[list[float], list[float]]:
+        """`bundler --help` and, alternating with it, a bare `python -c pass` (the floor)."""
         log = self.work / "help.log"
-        return [measure([BIN / "bundler", "--help"], log)[0] for _ in range(self.args.help_runs)]
+        ours, floor = [], []
+        for _ in range(self.args.help_runs):
+            ours.append(measure([BIN / "bundler", "--help"], log)[0])
+            floor.append(measure([sys.executable, "-c", "pass"], log)[0])
+        return ours, floor
 
 
 # -- printing ---------------------------------------------------------------------------------
@@ -584,11 +589,12 @@ def main(argv: Sequence[str] | None = None) -> None:
                 cells = Bench(args, work_root).one_set(target, label, reqs)
                 results[(str(target), label)] = cells
                 print("\n".join(report(target, label, reqs, cells)), flush=True)
-        helps = Bench(args, work_root).help_runs() if args.help_runs else []
+        helps, floor = Bench(args, work_root).help_runs() if args.help_runs else ([], [])
         help_median = statistics.median(helps) if helps else None
         if helps:
             print(f"== bundler --help: median {help_median:.3f} s of {len(helps)} "
-                  f"[{min(helps):.3f}-{max(helps):.3f}]")  # fmt: skip
+                  f"[{min(helps):.3f}-{max(helps):.3f}]; python -c pass in the same run: "
+                  f"{statistics.median(floor):.3f} s")  # fmt: skip
         print("\n".join(goals(results, help_median)))
         load = os.getloadavg()
         print(f"load average at the end: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
