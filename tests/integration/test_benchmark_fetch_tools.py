@@ -130,3 +130,45 @@ def test_check_set_reads_an_installed_target_directory(bench: ModuleType, tmp_pa
     verdict = bench.check_set(installed, bench.Target("3.6.15", "manylinux1"), ["gamma"])
     assert list(verdict.dists) == ["gamma"]
     assert verdict.rejected == ["gamma-1.0.dist-info (tags)"]
+
+
+def test_profile_fetch_counts_every_hash_pass(fake_index: FakeIndex, tmp_path: Path) -> None:
+    """benchmarks/profile_fetch.py on a tiny fetch: the stages and each sha256 pass show.
+
+    Like the index this machine reaches, the fake one serves no PEP 658 metadata here, so the
+    resolver downloads each wheel for its metadata and the download step re-hashes it."""
+    fake_index.pep658 = False
+    _publish(fake_index)
+    proc = subprocess.run(
+        [sys.executable, REPO / "benchmarks" / "profile_fetch.py", "--top", "5", "--",
+         "--python", "3.6", "--index-url", fake_index.url, "--cache-dir", tmp_path / "cache",
+         "-o", tmp_path / "out", "alpha"],
+        capture_output=True, text=True, timeout=300, cwd=REPO,
+    )  # fmt: skip
+    out = proc.stdout
+    assert proc.returncode == 0, out + proc.stderr
+    assert re.search(r"^ +[\d.]+ +resolve \(resolvelib \+ provider\)", out, re.M), out
+    assert re.search(r"^ +[\d.]+ +audit +\(1 call", out, re.M), out
+    # 4 wheels: each streamed once, re-hashed on the cache hit, hashed again by the audit
+    for site in ("download.py:_adopt", "cache.py:verify_blob", "report.py:cached_elf_members"):
+        assert re.search(rf"^ +4 x +[\d.]+ MiB  {re.escape(site)}", out, re.M), (site, out)
+
+
+def test_spy_summary_charges_the_innermost_cost(tmp_path: Path) -> None:
+    spec = importlib.util.spec_from_file_location(
+        "spy_summary", REPO / "benchmarks" / "spy_summary.py"
+    )
+    assert spec is not None and spec.loader is not None
+    spy = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(spy)
+    fetch = "fetch_cmd (bundler/cli/fetch_cmd.py:1);fetch (bundler/wheelhouse/fetch.py:2)"
+    plan = "_plan (bundler/wheelhouse/fetch.py:3);Provider.releases_for (x:4)"
+    wait = f"{fetch};{plan};Condition.wait (threading.py:5)"
+    parse = "worker;_WorkItem.run (y:1);parse_json_page (bundler/index/pages.py:30)"
+    assert spy.kind_of(wait) == "waiting (locks, futures, memo)"
+    assert spy.classify(wait, spy.STAGES) == "resolve"
+    assert spy.kind_of(parse) == "JSON page parsing"
+    assert (
+        spy.kind_of("_worker (concurrent/futures/thread.py:83)")
+        == "idle pool thread (no work queued)"
+    )
