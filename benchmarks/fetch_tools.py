@@ -552,6 +552,20 @@ def versions() -> str:
     return f"{pip}; {uv}; pex {pex}; {ours}"
 
 
+def machine_load() -> str:
+    """Load averages and, where the kernel has PSI, the share of time runnable tasks waited
+    for a CPU (/proc/pressure/cpu 'some avg60'): how busy the machine is while we measure."""
+    one, five, fifteen = os.getloadavg()
+    text = f"load average {one:.2f} {five:.2f} {fifteen:.2f}"
+    try:
+        fields = Path("/proc/pressure/cpu").read_text().split()
+        avg60 = next(f.split("=")[1] for f in fields if f.startswith("avg60="))
+        text += f", CPU pressure {avg60}% (PSI some avg60)"
+    except (OSError, StopIteration):
+        pass
+    return text
+
+
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--runs", type=int, default=3, help="cold+warm pairs per tool (median)")
@@ -577,10 +591,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     work_root = args.work or Path(tempfile.mkdtemp(prefix="fetch-tools-"))
-    load = os.getloadavg()
     print(f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} CPUs, "
-          f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} (a shared machine is noisy: "
-          "compare medians of alternating runs)")  # fmt: skip
+          f"{machine_load()} (a shared machine is noisy: compare medians of alternating runs "
+          "and the CPU seconds)")  # fmt: skip
     print(f"tools: {versions()}; index {args.index_url}; {args.runs} cold+warm run(s) each")
     results: dict[tuple[str, str], dict[str, Cell]] = {}
     try:
@@ -596,8 +609,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                   f"[{min(helps):.3f}-{max(helps):.3f}]; python -c pass in the same run: "
                   f"{statistics.median(floor):.3f} s")  # fmt: skip
         print("\n".join(goals(results, help_median)))
-        load = os.getloadavg()
-        print(f"load average at the end: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+        print(f"at the end: {machine_load()}")
     finally:
         if args.work is None:
             shutil.rmtree(work_root, ignore_errors=True)
