@@ -47,7 +47,7 @@ from bundler.index.client import Index
 from bundler.index.pages import parse_json_page
 from bundler.models.metadata import read_wheel_metadata
 from bundler.models.target import Target
-from bundler.resolve.resolver import Provider
+from bundler.resolve.provider import Provider
 
 
 def timed(label: str, action: Callable[[], Any], note: str = "") -> Any:
