@@ -36,7 +36,7 @@ setup:
 	scripts/setup-dev.sh
 
 ## bench: the three benchmarks (ratios against baselines measured in the same run; never asserted)
-## (fetch_tools.py takes ~20 min; BENCH_FETCH_ARGS="--runs 1 --sets small" for a quick look)
+## (fetch_tools.py: 30-35 min on a loaded 2-core machine; BENCH_FETCH_ARGS="--runs 1 --sets small" for a quick look)
 BENCH_FETCH_ARGS ?=
 bench: setup
 	.venv36/bin/python converter/benchmarks/bench_convert.py  # the target interpreter, 3.6.15
