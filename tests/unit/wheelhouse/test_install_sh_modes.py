@@ -1,0 +1,136 @@
+"""install.sh's resumable steps and its --check mode, run for real (what the wheels role uses).
+
+The role runs `sh install.sh --check` as its probe (0: the environment equals the lock, 3: an
+install would change it, 2: error) and `sh install.sh` when it says 3. Completion markers:
+VENV/.airgap-kit-venv (the venv runs and imports pip), PREFIX/.airgap-kit-installed (the lock's
+sha256, written after `pip check`).
+"""
+
+from __future__ import annotations
+
+import ensurepip
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bundler.fs.hashing import sha256_file
+from bundler.models.target import Target
+from bundler.wheelhouse import build, installer, lockfile
+from tests.localproject import make_project
+
+HOST = f"{sys.version_info[0]}.{sys.version_info[1]}"
+BUNDLED = Path(ensurepip.__file__).parent / "_bundled"
+
+
+def _wheelhouse(tmp_path: Path, *, with_pip_wheel: bool = False) -> Path:
+    """A real wheelhouse for the host Python: one tiny wheel, its lock, install.sh; optionally
+    the host's own bundled pip wheel with a bootstrap.lock pinning it (the pip-from-wheel path)."""
+    house = tmp_path / "house"
+    wheel = build.build_wheel(make_project(tmp_path / "proj", "tiny-app"), house)
+    entry = lockfile.LockEntry("tiny-app", "0.1.0", (sha256_file(wheel),))
+    lockfile.write(house / installer.REQUIREMENTS_LOCK, [entry])
+    wheels = [wheel.name]
+    target = Target.from_spec(HOST, "manylinux2014")
+    decision = installer.decide(target, wheels)
+    if with_pip_wheel:
+        (pip_wheel,) = BUNDLED.glob("pip-*.whl")
+        shutil.copy(pip_wheel, house / pip_wheel.name)
+        version = pip_wheel.name.split("-")[1]
+        pin = lockfile.LockEntry("pip", version, (sha256_file(pip_wheel),))
+        lockfile.write(house / installer.BOOTSTRAP_LOCK, [pin])
+        wheels.append(pip_wheel.name)
+        decision = installer.BootstrapDecision(True, decision.bundled_pip, "19.3")
+    text = installer.render_install_sh(target, decision, wheels, package_count=1)
+    installer.write_install_sh(house, text)
+    return house
+
+
+def _sh(house: Path, *args: str | Path) -> subprocess.CompletedProcess[str]:
+    argv = ["sh", str(house / "install.sh"), "--python", sys.executable, *map(str, args)]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=300)
+
+
+def _check(house: Path, venv: Path) -> subprocess.CompletedProcess[str]:
+    return _sh(house, "--venv", venv, "--check")
+
+
+@pytest.mark.slow
+def test_check_reports_then_install_then_check_is_clean(tmp_path: Path) -> None:
+    house = _wheelhouse(tmp_path)
+    venv = tmp_path / "v"
+    fresh = _check(house, venv)
+    assert fresh.returncode == 3, fresh.stdout + fresh.stderr
+    assert f"would create the virtual environment {venv}" in fresh.stdout
+    assert not venv.exists()  # --check changes nothing
+    done = _sh(house, "--venv", venv)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (venv / ".airgap-kit-venv").is_file()
+    marker = (venv / ".airgap-kit-installed").read_text()
+    assert sha256_file(house / "requirements.lock") in marker
+    clean = _check(house, venv)
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    assert "already equals the lock" in clean.stdout
+
+    # Drift: a locked package removed by hand is reported, and a plain run puts it back.
+    subprocess.run(
+        [str(venv / "bin" / "python"), "-m", "pip", "uninstall", "-y", "tiny-app"], check=True
+    )
+    drift = _check(house, venv)
+    assert drift.returncode == 3
+    assert "would install tiny-app==0.1.0" in drift.stdout
+    assert _sh(house, "--venv", venv).returncode == 0
+    assert _check(house, venv).returncode == 0
+
+    # Another lock (same pins, other bytes): the marker no longer matches.
+    lock = house / "requirements.lock"
+    lock.write_text(lock.read_text() + "# a comment changes the lock's sha256\n")
+    changed = _check(house, venv)
+    assert changed.returncode == 3
+    assert "does not record this lock's sha256" in changed.stdout
+
+
+@pytest.mark.slow
+def test_an_interrupted_venv_is_removed_and_made_again(tmp_path: Path) -> None:
+    """A venv whose creation stopped before pip was in place (no marker, no pip)."""
+    house = _wheelhouse(tmp_path)
+    venv = tmp_path / "v"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    (venv / "leftover").write_text("from the interrupted run")
+    check = _check(house, venv)
+    assert check.returncode == 3 and "would create the virtual environment" in check.stdout
+    run = _sh(house, "--venv", venv)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "removing the incomplete virtual environment" in run.stdout
+    assert not (venv / "leftover").exists()
+    assert _check(house, venv).returncode == 0
+
+
+def test_a_directory_that_is_not_a_venv_is_never_removed(tmp_path: Path) -> None:
+    house = _wheelhouse(tmp_path)
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "precious").write_text("keep me")
+    run = _sh(house, "--venv", data)
+    assert run.returncode == 2
+    assert f"{data} exists and is not a virtual environment" in run.stderr
+    assert (data / "precious").read_text() == "keep me"
+
+
+@pytest.mark.slow
+def test_pip_is_installed_from_its_wheel_into_an_interpreter_without_pip(tmp_path: Path) -> None:
+    house = _wheelhouse(tmp_path, with_pip_wheel=True)
+    bare = tmp_path / "bare"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(bare)], check=True)
+    python = bare / "bin" / "python"
+    argv = ["sh", str(house / "install.sh"), "--python", str(python)]
+    check = subprocess.run([*argv, "--check"], capture_output=True, text=True)
+    assert check.returncode == 3 and "would install pip into" in check.stdout
+    run = subprocess.run(argv, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "installing pip from its wheel pip-" in run.stdout
+    assert (bare / ".airgap-kit-installed").is_file()  # PREFIX = the interpreter's sys.prefix
+    again = subprocess.run([*argv, "--check"], capture_output=True, text=True)
+    assert again.returncode == 0, again.stdout + again.stderr
