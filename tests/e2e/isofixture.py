@@ -6,9 +6,11 @@ key made here, `createrepo_c` writes real yum metadata, the public key goes in a
 the ISO. dnf then installs from the repo file the role wrote, with gpgcheck on.
 
 The packages are stand-ins, not CentOS's: `airgap-probe` (signed, noarch), `airgap-unsigned`
-(no signature: gpgcheck must refuse it), and `openssl-libs` / `openssl-devel` named and
-versioned like CentOS 7.9's ISO (1:1.0.2k-19.el7, the -devel requiring the exact runtime) but
-empty, to exercise the role's patched-host check against an rpm database.
+(no signature: gpgcheck must refuse it), and `openssl-libs` / `openssl-devel` and `krb5-libs` /
+`krb5-devel` named and versioned like CentOS 7.9's ISO (openssl 1:1.0.2k-19.el7, krb5
+1.15.1-50.el7; each -devel requires its exact runtime, and openssl-devel requires krb5-devel as
+the real one does) but empty, to exercise the role's patched-host check, transitive
+dependencies included, against an rpm database.
 """
 
 from __future__ import annotations
@@ -22,11 +24,14 @@ ISO_TOOLS = ("rpmbuild", "rpmsign", "gpg", "createrepo_c", "xorriso", "rpm", "dn
 KEY_NAME = "airgap-kit throwaway test key"
 ISO_OPENSSL_EVR = ("1", "1.0.2k", "19.el7")
 PATCHED_OPENSSL_EVR = ("1", "1.0.2k", "26.el7_9")
+ISO_KRB5_EVR = ("0", "1.15.1", "50.el7")
+PATCHED_KRB5_EVR = ("0", "1.15.1", "55.el7_9")
 
 
 @dataclass(frozen=True)
 class MediaIso:
     path: Path
+    tree: Path  # the ISO's files (for images of another file system, e.g. mke2fs -d)
     gnupg: Path
     key_fingerprint: str
 
@@ -95,23 +100,34 @@ def build_rpm(workdir: Path, spec_text: str, name: str, arch: str = "noarch") ->
     return built[-1]
 
 
-def openssl_pair(workdir: Path, evr: tuple[str, str, str]) -> tuple[Path, Path]:
-    """Stand-in openssl-libs and openssl-devel at EVR (the -devel pins the exact runtime)."""
+def devel_pair(
+    workdir: Path, name: str, evr: tuple[str, str, str], requires: str = ""
+) -> tuple[Path, Path]:
+    """Stand-in NAME-libs and NAME-devel at EVR (the -devel pins the exact runtime, plus
+    REQUIRES)."""
     epoch, version, release = evr
-    exact = f"{epoch}:{version}-{release}"
+    exact = f"{epoch}:{version}-{release}" if epoch != "0" else f"{version}-{release}"
     libs = build_rpm(
         workdir,
-        _spec("openssl-libs", evr, "x86_64", provides=f"openssl-libs(x86-64) = {exact}"),
-        "openssl-libs",
+        _spec(f"{name}-libs", evr, "x86_64", provides=f"{name}-libs(x86-64) = {exact}"),
+        f"{name}-libs",
         "x86_64",
     )
+    pins = f"{name}-libs(x86-64) = {exact}" + (f", {requires}" if requires else "")
     devel = build_rpm(
-        workdir,
-        _spec("openssl-devel", evr, "x86_64", requires=f"openssl-libs(x86-64) = {exact}"),
-        "openssl-devel",
-        "x86_64",
+        workdir, _spec(f"{name}-devel", evr, "x86_64", requires=pins), f"{name}-devel", "x86_64"
     )
     return libs, devel
+
+
+def openssl_pair(workdir: Path, evr: tuple[str, str, str]) -> tuple[Path, Path]:
+    """Stand-in openssl-libs and openssl-devel at EVR; openssl-devel requires krb5-devel."""
+    return devel_pair(workdir, "openssl", evr, requires="krb5-devel")
+
+
+def krb5_pair(workdir: Path, evr: tuple[str, str, str]) -> tuple[Path, Path]:
+    """Stand-in krb5-libs and krb5-devel at EVR (openssl-devel's transitive exact pin)."""
+    return devel_pair(workdir, "krb5", evr)
 
 
 def make_key(gnupg: Path) -> str:
@@ -165,7 +181,8 @@ def build_test_iso(workdir: Path) -> MediaIso:
         workdir, _spec("airgap-unsigned", ("0", "1.0", "1.el7")), "airgap-unsigned"
     )
     libs, devel = openssl_pair(workdir / "iso-openssl", ISO_OPENSSL_EVR)
-    signed = [probe, libs, devel]
+    krb5_libs, krb5_devel = krb5_pair(workdir / "iso-krb5", ISO_KRB5_EVR)
+    signed = [probe, libs, devel, krb5_libs, krb5_devel]
     sign(signed, gnupg)
     tree = workdir / "tree"
     packages = tree / "Packages"
@@ -191,7 +208,7 @@ def build_test_iso(workdir: Path) -> MediaIso:
             str(tree),
         ]
     )
-    return MediaIso(path=iso, gnupg=gnupg, key_fingerprint=fingerprint)
+    return MediaIso(path=iso, tree=tree, gnupg=gnupg, key_fingerprint=fingerprint)
 
 
 def install_into_rpmdb(dbpath: Path, rpm_file: Path) -> None:

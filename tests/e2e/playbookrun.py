@@ -1,19 +1,27 @@
-"""Run the kit's playbooks for real against localhost and read the result.
+"""Run the kit's playbooks for real (localhost or SSH hosts) and read the result.
 
 `ansible-playbook` runs with the default output plus a test-only callback
 (tests/e2e/ansible_plugins/kit_record.py) that writes every task result, the per-host stats
 (changed=0 on a re-run) and the custom stats the smoke role records to a JSON file.
 Optionally the whole run is made inside a network namespace with no network at all
-(`unshare -n`): then nothing it installs can have come from the network.
+(`unshare -n`): then nothing it installs can have come from the network. `check=True` runs
+`--check --diff`; `roles=[...]` runs roles alone from a minimal playbook (no site.yml, no
+group_vars); `fault=Fault(...)` kills a step half-way (a process of the run, found by its
+command line once a file exists), as a full disk or an OOM kill would.
 """
 
 from __future__ import annotations
 
+import contextlib
+import glob
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +37,7 @@ class PlayResult:
     stdout: str
     stderr: str
     data: dict[str, Any] = field(default_factory=dict)
+    killed: list[str] = field(default_factory=list)
 
     def stats(self, host: str = "localhost") -> dict[str, int]:
         return dict(self.data.get("stats", {}).get(host, {}))
@@ -73,10 +82,80 @@ def can_run_offline() -> bool:
     return probe.returncode == 0
 
 
+@dataclass(frozen=True)
+class Fault:
+    """Kill, with SIGKILL, every process whose command line contains `command` (and its
+    descendants) once `ready` (a glob) matches a file; only processes below `roots` (the run's
+    own ansible-playbook, plus e.g. the sshd of an SSH test host) are candidates."""
+
+    ready: str
+    command: str
+    roots: tuple[int, ...] = ()
+
+
+def _parents() -> dict[int, int]:
+    out = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                stat = Path(f"/proc/{entry}/stat").read_text()
+                out[int(entry)] = int(stat.rsplit(")", 1)[1].split()[1])
+    return out
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+def _below(pid: int, roots: Iterable[int], parents: dict[int, int]) -> bool:
+    wanted = set(roots)
+    while pid > 1:
+        if pid in wanted:
+            return True
+        pid = parents.get(pid, 0)
+    return False
+
+
+def _inject(
+    fault: Fault, roots: tuple[int, ...], proc: subprocess.Popen[str], timeout: float
+) -> list[str]:
+    """Wait for FAULT.ready, then kill the matching processes; returns their command lines."""
+    deadline = time.monotonic() + timeout
+    while proc.poll() is None and time.monotonic() < deadline:
+        if glob.glob(fault.ready):
+            parents = _parents()
+            targets = [
+                pid
+                for pid in parents
+                if fault.command in _cmdline(pid) and _below(pid, roots, parents)
+            ]
+            if targets:
+                victims = set(targets)
+                victims |= {p for p in parents if _below(p, targets, parents)}
+                killed = [_cmdline(p) for p in victims]
+                for pid in victims:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, signal.SIGKILL)
+                return killed
+        time.sleep(0.05)
+    return []
+
+
 def write_inventory(path: Path, module_python: Path | str) -> Path:
     path.write_text(
         f"localhost ansible_connection=local ansible_python_interpreter={module_python}\n"
     )
+    return path
+
+
+def role_playbook(workdir: Path, roles: list[str]) -> Path:
+    """A minimal playbook that runs ROLES alone (no site.yml, no group_vars next to it)."""
+    path = workdir / f"{'-'.join(roles)}-alone.yml"
+    play = [{"name": f"{', '.join(roles)} alone", "hosts": "all", "roles": roles}]
+    path.write_text(json.dumps(play, indent=2))
     return path
 
 
@@ -88,10 +167,14 @@ def run_playbook(
     tags: list[str] | None = None,
     offline: bool = False,
     timeout: float = 1800,
+    check: bool = False,
+    roles: list[str] | None = None,
+    env: dict[str, str] | None = None,
+    fault: Fault | None = None,
     bin_dir: Path = BIN,
     playbooks: Path = PLAYBOOKS,
 ) -> PlayResult:
-    """ansible-playbook site.yml with EXTRA_VARS (a JSON file in WORKDIR).
+    """ansible-playbook site.yml (or ROLES alone) with EXTRA_VARS (a JSON file in WORKDIR).
 
     `bin_dir` holds the ansible-playbook to run (default: the dev venv's; an unpacked kit's
     controller venv in tests/e2e/test_controller_real.py), `playbooks` the site.yml to run."""
@@ -99,9 +182,10 @@ def run_playbook(
     vars_file = workdir / f"vars-{len(list(workdir.glob('vars-*.json')))}.json"
     vars_file.write_text(json.dumps(extra_vars, indent=2))
     record = vars_file.with_suffix(".result.json")
-    env = {
+    full_env = {
         **os.environ,
         "ANSIBLE_CONFIG": str(playbooks / "ansible.cfg"),
+        "ANSIBLE_ROLES_PATH": str(playbooks / "roles"),
         "ANSIBLE_CALLBACK_PLUGINS": str(Path(__file__).parent / "ansible_plugins"),
         "ANSIBLE_CALLBACKS_ENABLED": "kit_record",
         "KIT_RECORD_FILE": str(record),
@@ -110,18 +194,30 @@ def run_playbook(
         "ANSIBLE_REMOTE_TEMP": str(workdir / "ansible-remote"),
         "ANSIBLE_NOCOLOR": "1",
         "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
+        **(env or {}),
     }
     argv = [str(bin_dir / "ansible-playbook"), "-i", str(inventory), "-e", f"@{vars_file}"]
     if tags:
         argv += ["--tags", ",".join(tags)]
-    argv.append(str(playbooks / "site.yml"))
+    if check:
+        argv += ["--check", "--diff"]
+    argv.append(str(role_playbook(workdir, roles) if roles else playbooks / "site.yml"))
     if offline:
         argv = ["unshare", "-n", *argv]
-    proc = subprocess.run(
-        argv, capture_output=True, text=True, env=env, cwd=playbooks, timeout=timeout
-    )
+    out, err = workdir / f"{vars_file.stem}.stdout", workdir / f"{vars_file.stem}.stderr"
+    with out.open("w") as stdout, err.open("w") as stderr:
+        proc = subprocess.Popen(
+            argv, stdout=stdout, stderr=stderr, text=True, env=full_env, cwd=playbooks
+        )
+        killed = _inject(fault, (proc.pid, *fault.roots), proc, timeout) if fault else []
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            raise
     try:
         data = json.loads(record.read_text())
     except (OSError, ValueError):
         data = {}
-    return PlayResult(rc=proc.returncode, stdout=proc.stdout, stderr=proc.stderr, data=data)
+    return PlayResult(proc.returncode, out.read_text(), err.read_text(), data, killed)

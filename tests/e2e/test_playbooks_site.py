@@ -1,16 +1,27 @@
-"""site.yml for real against localhost: ISO repo, CPython build, wheelhouse, smoke test.
+"""site.yml for real against localhost and over SSH: ISO repo, CPython build, wheelhouse, smoke.
 
-Two deployments, each run twice (the second run must report changed=0):
+Each deployment goes through what an operator on a change-controlled fleet does, and what a
+failure in the middle of a run leaves behind:
+  1. `--check --diff` on the fresh host: passes and reports changes;
+  2. a real run in which a step is killed half-way (the CPython `make`; the venv creation,
+     during ensurepip), as a full disk or an OOM kill would: the run fails;
+  3. a plain re-run: succeeds, redoing only what did not finish (completion markers);
+  4. `--check --diff` again: passes, changed=0;
+  5. a second real run: changed=0.
+The deployments:
 - build: CPython 3.11 built from Debian's orig tarball of python3.11 (byte-identical to
   upstream's Python-3.11.X.tgz), --enable-shared with an rpath, a cp311 wheelhouse from
   `bundler fetch`, the media repo extracted from a real signed test ISO (tests/e2e/isofixture.py);
 - target: the real CPython 3.6.15 as the application's interpreter (python_build: false) with
   a cp36/manylinux1 wheelhouse, and every module run by CPython 2.7.18, standing in for CentOS
   7's /usr/bin/python.
-The pip bootstrap (--tags wheels,smoke on the same 3.6.15 and 2.7.18) gets a cp36/manylinux2014
-wheelhouse, which 3.6's bundled pip 18.1 cannot read: bundler adds bootstrap.lock (pip 21.3.1,
-setuptools, wheel), installed first by the venv's pip 18.1, or, in a venv without pip, by pip run
-from its own wheel (roles/wheels/tasks/bootstrap_pip.yml).
+- ssh: the same as target, over real SSH to a network-namespace host (tests/e2e/hosts.py) as a
+  non-root user with sudo, modules by CPython 2.7.18.
+The pip bootstrap (the wheels and smoke roles alone, without site.yml or its group_vars, on the
+same 3.6.15 and 2.7.18) gets a cp36/manylinux2014 wheelhouse, which 3.6's bundled pip 18.1 cannot
+read: bundler adds bootstrap.lock (pip 21.3.1, setuptools, wheel), which install.sh installs
+first with the venv's pip 18.1, or, into an interpreter without pip, with pip run from its own
+wheel.
 Debian's package names come from the roles' vars/Debian.yml (the CI host is Debian); the build
 dependencies are apt packages (scripts/setup-dev.sh installs them, so the role's apt task finds
 them). Everything else the runs install goes under tmp_path. When `unshare -n` works, the
@@ -21,17 +32,29 @@ from __future__ import annotations
 
 import configparser
 import os
+import pwd
 import re
 import shutil
 import subprocess
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from tests.e2e import hosts
 from tests.e2e.isofixture import build_test_iso, dnf_install, missing_tools
-from tests.e2e.playbookrun import PLAYBOOKS, REPO, can_run_offline, run_playbook, write_inventory
+from tests.e2e.playbookrun import (
+    PLAYBOOKS,
+    REPO,
+    Fault,
+    PlayResult,
+    can_run_offline,
+    run_playbook,
+    write_inventory,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -147,13 +170,54 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _assert_clean_rerun(first: Any, second: Any) -> None:
+PREFIX = hosts.default_prefix()
+
+
+def _assert_clean_rerun(first: Any, second: Any, host: str = "localhost") -> None:
     assert first.rc == 0, first.describe()
-    assert first.smoke_line() and SELFTEST.match(first.smoke_line()), first.describe()
+    assert SELFTEST.match(first.smoke_line(host) or ""), first.describe()
     assert second.rc == 0, second.describe()
-    assert second.stats()["changed"] == 0, f"re-run changed: {second.changed_tasks()}"
-    assert second.stats()["failures"] == 0
-    assert SELFTEST.match(second.smoke_line() or ""), second.describe()
+    assert second.stats(host)["changed"] == 0, f"re-run changed: {second.changed_tasks(host)}"
+    assert second.stats(host)["failures"] == 0
+    assert SELFTEST.match(second.smoke_line(host) or ""), second.describe()
+
+
+def _assert_check_fresh(check: PlayResult, host: str = "localhost") -> None:
+    """--check --diff before anything was deployed: passes, and reports what would change."""
+    assert check.rc == 0, check.describe()
+    assert check.stats(host)["failures"] == 0
+    assert check.stats(host)["changed"] > 0, check.describe()
+
+
+def _assert_check_clean(check: PlayResult, host: str = "localhost") -> None:
+    """--check --diff on the deployed host: passes, nothing would change, the self-test ran."""
+    assert check.rc == 0, check.describe()
+    assert check.stats(host)["changed"] == 0, f"--check would change: {check.changed_tasks(host)}"
+    assert SELFTEST.match(check.smoke_line(host) or ""), check.describe()
+
+
+def _assert_failed_by(faulty: PlayResult, task: str, host: str = "localhost") -> None:
+    assert faulty.killed, f"the fault was never injected:\n{faulty.describe()}"
+    assert faulty.rc != 0, faulty.describe()
+    failed = [name for name, res in faulty.task_results(host) if res.get("failed")]
+    assert failed == [task], (failed, faulty.killed)
+
+
+@pytest.fixture
+def build_user() -> Iterator[str]:
+    """The unprivileged user python_build creates for the build; deleted afterwards."""
+    name = f"{PREFIX}-build"
+    yield name
+    subprocess.run(["userdel", name], capture_output=True)
+
+
+@pytest.fixture
+def build_dir() -> Iterator[Path]:
+    """python_build_workdir outside pytest's tmp (0700 above it): the build user reaches it."""
+    path = Path(tempfile.mkdtemp(prefix=f"{PREFIX}-build-", dir="/var/tmp"))
+    path.chmod(0o755)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
 
 
 def _assert_repo_is_real(tmp: Path) -> None:
@@ -197,8 +261,8 @@ def _module_python_version(result: Any) -> str:
 
 
 @pytest.mark.network
-def test_site_builds_cpython311_and_rerun_changes_nothing(
-    tmp_path: Path, test_iso: Path, kit311: tuple[Path, str]
+def test_site_builds_cpython311_resumes_a_killed_build_and_rerun_changes_nothing(
+    tmp_path: Path, test_iso: Path, kit311: tuple[Path, str], build_user: str, build_dir: Path
 ) -> None:
     kit, version = kit311
     prefix = tmp_path / "prefix"
@@ -210,17 +274,38 @@ def test_site_builds_cpython311_and_rerun_changes_nothing(
         "python_build": True,
         "python_build_enable_shared": True,
         "python_build_jobs": 2,
-        "python_build_workdir": str(tmp_path / "build"),
+        "python_build_workdir": str(build_dir),
+        "python_build_user": build_user,
         "wheels_dest": str(tmp_path / "wheelhouse"),
         "app_venv": str(tmp_path / "venv"),
         "smoke_workers": 2,
     }
-    inventory = write_inventory(tmp_path / "hosts.ini", REPO / ".venv" / "bin" / "python")
+    # Debian's python3 runs the modules: the build user cannot reach pyenv's under /root.
+    inventory = write_inventory(tmp_path / "hosts.ini", "/usr/bin/python3")
     offline = can_run_offline()
-    first = run_playbook(inventory, extra, tmp_path / "run1", offline=offline, timeout=1500)
-    second = run_playbook(inventory, extra, tmp_path / "run2", offline=offline, timeout=600)
+    runs = tmp_path / "runs"
+    check = run_playbook(inventory, extra, runs, check=True, offline=offline, timeout=600)
+    _assert_check_fresh(check)
+    assert "Report that CPython would be built." in check.changed_tasks()
+    assert not prefix.exists() and not (tmp_path / "venv").exists()  # --check changed nothing
+
+    srcdir = build_dir / f"Python-{version}"
+    make = Fault(ready=str(srcdir / "Objects" / "*.o"), command="make -j2")
+    faulty = run_playbook(inventory, extra, runs, offline=offline, timeout=1500, fault=make)
+    _assert_failed_by(faulty, "Compile CPython.")
+    assert not (srcdir / ".airgap-kit-built").exists()
+    built_by = {pwd.getpwuid(p.stat().st_uid).pw_name for p in srcdir.glob("Objects/*.o")}
+    assert built_by == {build_user}  # compiled as the unprivileged user, not root
+
+    first = run_playbook(inventory, extra, runs, offline=offline, timeout=1500)
+    assert first.rc == 0, first.describe()
+    results = dict(first.task_results())
+    assert results["Compile CPython."]["changed"]  # make resumed...
+    assert not results["Configure CPython."]["changed"]  # ...in the tree configured before
+    check = run_playbook(inventory, extra, runs, check=True, offline=offline, timeout=600)
+    _assert_check_clean(check)
+    second = run_playbook(inventory, extra, runs, offline=offline, timeout=600)
     _assert_clean_rerun(first, second)
-    assert "Compile CPython." in first.changed_tasks()
     assert "Compile CPython." not in [name for name, _res in second.task_results()]
 
     python = prefix / "bin" / "python3.11"
@@ -232,7 +317,9 @@ def test_site_builds_cpython311_and_rerun_changes_nothing(
     assert probe.stdout.strip() == version, probe.stderr
     ldd = subprocess.run(["ldd", str(python)], capture_output=True, text=True).stdout
     assert f"libpython3.11.so.1.0 => {prefix}/lib/" in ldd  # shared build found via its rpath
-    assert not (tmp_path / "build" / f"Python-{version}").exists()  # build tree removed
+    assert not srcdir.exists()  # build tree removed
+    record = (prefix / "lib" / "python3.11" / "airgap-kit-build.txt").read_text().split()
+    assert record[0] == version and len(record[1]) == 64
     _assert_repo_is_real(tmp_path)
     freeze = subprocess.run(
         [str(tmp_path / "venv" / "bin" / "python"), "-m", "pip", "--isolated", "freeze"],
@@ -243,6 +330,7 @@ def test_site_builds_cpython311_and_rerun_changes_nothing(
     lock = (kit / "wheelhouse" / "requirements.lock").read_text()
     for pin in re.findall(r"(?m)^([A-Za-z0-9][\w.-]*==\S+)", lock):
         assert pin.lower() in freeze.lower().replace("_", "-"), (pin, freeze)
+    assert os.access(tmp_path / "wheelhouse" / "install.sh", os.X_OK)  # kept its execute bit
 
 
 def _python36_target_vars(tmp_path: Path, kit: Path, python36: Path, venv: Path) -> dict[str, Any]:
@@ -258,6 +346,43 @@ def _python36_target_vars(tmp_path: Path, kit: Path, python36: Path, venv: Path)
     }
 
 
+def _venv_fault(venv: Path, *roots: int) -> Fault:
+    """Kill the venv's creation while ensurepip installs pip into it."""
+    return Fault(ready=str(venv / "bin" / "python"), command="ensurepip", roots=roots)
+
+
+def _venv_cycle(
+    inventory: Path,
+    extra: dict[str, Any],
+    runs: Path,
+    host: str = "localhost",
+    env: dict[str, str] | None = None,
+    roots: tuple[int, ...] = (),
+) -> tuple[PlayResult, PlayResult]:
+    """check (fresh), real with the venv creation killed, re-run, check, real; returns the
+    re-run and the last run."""
+    venv = Path(extra["app_venv"])
+    offline = can_run_offline() and not env  # an SSH run needs the namespace's network
+    common: dict[str, Any] = {"offline": offline, "env": env}
+    check = run_playbook(inventory, extra, runs, check=True, timeout=600, **common)
+    _assert_check_fresh(check, host)
+    assert not venv.exists()
+    faulty = run_playbook(
+        inventory, extra, runs, timeout=900, fault=_venv_fault(venv, *roots), **common
+    )
+    _assert_failed_by(faulty, "Install the wheelhouse with its install.sh.", host)
+    assert (venv / "bin" / "python").exists() and not (venv / ".airgap-kit-venv").exists()
+    first = run_playbook(inventory, extra, runs, timeout=900, **common)
+    assert first.rc == 0, first.describe()
+    install = dict(first.task_results(host))["Install the wheelhouse with its install.sh."]
+    assert "removing the incomplete virtual environment" in install["stdout"]
+    check = run_playbook(inventory, extra, runs, check=True, timeout=600, **common)
+    _assert_check_clean(check, host)
+    second = run_playbook(inventory, extra, runs, timeout=600, **common)
+    _assert_clean_rerun(first, second, host)
+    return first, second
+
+
 @pytest.mark.network
 def test_site_on_python36_target_with_python27_modules(
     tmp_path: Path, test_iso: Path, kit36: Path, python36: Path, python27: Path
@@ -267,7 +392,6 @@ def test_site_on_python36_target_with_python27_modules(
         **_python36_target_vars(tmp_path, kit36, python36, tmp_path / "venv"),
     }
     inventory = write_inventory(tmp_path / "hosts.ini", python27)
-    offline = can_run_offline()
     missing = _unimportable(python36, REQUIRED_MODULES)
     if missing:
         # This host's interpreter lacks a module the role requires. pyenv's 3.6.15 on Debian 12
@@ -275,20 +399,20 @@ def test_site_on_python36_target_with_python27_modules(
         # OpenSSL 3.0) does not support; its _ssl builds, _hashlib does not (hashlib then falls
         # back to its built-in md5/sha*). CentOS 7's OpenSSL 1.0.2k has no such problem, so
         # the role's defaults keep _hashlib; only this test's extra vars drop it.
-        # The role must refuse the interpreter, naming the module...
+        # The role must refuse the interpreter, naming the module and the remedy that applies
+        # to an interpreter used as it is (python_build false: nothing to rebuild)...
         refused = run_playbook(inventory, extra, tmp_path / "run0", tags=["python_build"])
         assert refused.rc != 0
         (failure,) = refused.failures()
         assert f"cannot import {', '.join(missing)}" in failure, failure
+        assert "python_build_required_modules" in failure and "force" not in failure, failure
         # ...and accept it once the operator narrows the list (a role variable).
         extra["python_build_required_modules"] = [m for m in REQUIRED_MODULES if m not in missing]
-    first = run_playbook(inventory, extra, tmp_path / "run1", offline=offline, timeout=900)
-    second = run_playbook(inventory, extra, tmp_path / "run2", offline=offline, timeout=600)
-    _assert_clean_rerun(first, second)
+    first, _second = _venv_cycle(inventory, extra, tmp_path / "runs")
     assert _module_python_version(first) == "2.7.18"
     ran = {name for name, res in first.task_results() if not res.get("skipped")}
     assert {"Extract the ISO.", "Write the media repo file.", "Copy the wheelhouse to the host.",
-            "Create the application venv.", "Install the application lock offline with hashes.",
+            "Install the wheelhouse with its install.sh.",
             "Run the converter's self-test."} <= ran, ran  # fmt: skip
     assert "Build CPython." not in ran
     version = subprocess.run(
@@ -298,6 +422,36 @@ def test_site_on_python36_target_with_python27_modules(
     ).stdout
     assert version.startswith("3.6.15")
     _assert_repo_is_real(tmp_path)
+
+
+@pytest.mark.network
+def test_site_over_ssh_to_a_namespace_host_as_a_sudo_user(
+    tmp_path: Path, test_iso: Path, kit36: Path, python36: Path, python27: Path
+) -> None:
+    """The operator's way: SSH (key auth, known_hosts checked) as a non-root user, become root
+    with sudo, modules by 2.7.18; the host's paths under its own directory."""
+    missing = hosts.missing_tools()
+    if missing:
+        pytest.skip(f"missing tools (scripts/setup-dev.sh installs them): {missing}")
+    with hosts.ssh_hosts(1, PREFIX) as fleet:
+        (host,) = fleet.hosts
+        root = host.root
+        extra = {
+            **_media_vars(root, test_iso),
+            **_python36_target_vars(root, kit36, python36, root / "venv"),
+            "python_build_required_modules": [
+                m for m in REQUIRED_MODULES if m not in _unimportable(python36, REQUIRED_MODULES)
+            ],
+        }
+        inventory = fleet.inventory(tmp_path / "hosts.ini", python27)
+        first, _second = _venv_cycle(
+            inventory, extra, tmp_path / "runs", host.name, fleet.ansible_env(), (host.sshd_pid,)
+        )
+        facts = dict(first.task_results(host.name))["Gathering Facts"]["ansible_facts"]
+        assert facts["ansible_python_version"] == "2.7.18"
+        assert host.address in facts["ansible_all_ipv4_addresses"]  # in its own namespace
+        assert facts["ansible_env"]["SUDO_USER"] == fleet.user  # logged in unprivileged
+        _assert_repo_is_real(root)
 
 
 def _canonical(pins: list[str]) -> list[str]:
@@ -319,51 +473,55 @@ def _freeze(python: Path) -> list[str]:
     return _canonical(out.splitlines())
 
 
-# pip_in_venv: the venv the role creates has 3.6's ensurepip pip 18.1, which installs
-# bootstrap.lock itself; without: a venv made without pip (like a target Python built without
-# ensurepip), so bootstrap_pip.yml runs pip from the wheelhouse's pip wheel.
-BOOTSTRAP_TASK = {
-    "pip_in_venv": "Install the bootstrap lock (an installer that reads this wheelhouse's tags).",
-    "no_pip": "Install pip from its wheel.",
+# pip_in_venv: the venv install.sh creates has 3.6's ensurepip pip 18.1, which installs
+# bootstrap.lock itself; no_pip: the packages go into an interpreter without pip (a venv made
+# --without-pip, like a Python built without ensurepip), so install.sh runs pip from the
+# wheelhouse's pip wheel.
+BOOTSTRAP_LINE = {
+    "pip_in_venv": "install.sh: bootstrapping pip from the wheelhouse",
+    "no_pip": "install.sh: installing pip from its wheel pip-21.3.1-py3-none-any.whl",
 }
 
 
 @pytest.mark.network
-@pytest.mark.parametrize("start", sorted(BOOTSTRAP_TASK))
-def test_wheels_bootstraps_pip_for_a_manylinux2014_wheelhouse_on_python36(
+@pytest.mark.parametrize("start", sorted(BOOTSTRAP_LINE))
+def test_wheels_and_smoke_alone_bootstrap_pip_for_a_manylinux2014_wheelhouse_on_python36(
     tmp_path: Path, kit36_2014: Path, python36: Path, python27: Path, start: str
 ) -> None:
+    """The wheels and smoke roles alone (a minimal playbook, no site.yml, no group_vars)."""
     wheelhouse = kit36_2014 / "wheelhouse"
     # pip 18.1 (3.6's ensurepip) rejects manylinux2014 wheels: bundler added a bootstrap.lock.
     assert [w for w in wheelhouse.glob("*.whl") if "manylinux2014" in w.name]
     bootstrap = _pins(wheelhouse / "bootstrap.lock")
     assert "pip==21.3.1" in bootstrap, bootstrap
-    venv = tmp_path / "venv"
     if start == "no_pip":
-        subprocess.run([str(python36), "-m", "venv", "--without-pip", str(venv)], check=True)
-        assert subprocess.run([str(venv / "bin" / "python"), "-m", "pip"]).returncode != 0
-    # Only the wheels and smoke roles run: python_build's module check (which this host's
-    # 3.6.15 fails for _hashlib, see the test above) is not part of it, so the role defaults
-    # and their required modules are left as they are.
-    extra = _python36_target_vars(tmp_path, kit36_2014, python36, venv)
+        env = tmp_path / "bare"
+        subprocess.run([str(python36), "-m", "venv", "--without-pip", str(env)], check=True)
+        assert subprocess.run([str(env / "bin" / "python"), "-m", "pip"]).returncode != 0
+        python, venv = env / "bin" / "python", ""
+    else:
+        python, venv, env = python36, str(tmp_path / "venv"), tmp_path / "venv"
+    extra = {
+        "wheels_src": str(wheelhouse),
+        "wheels_dest": str(tmp_path / "wheelhouse"),
+        "wheels_python": str(python),
+        "wheels_venv": venv,
+        "smoke_python": str(env / "bin" / "python"),
+        "smoke_worker_count": 2,
+    }
     inventory = write_inventory(tmp_path / "hosts.ini", python27)
     offline = can_run_offline()
-    tags = ["wheels", "smoke"]
-    first = run_playbook(
-        inventory, extra, tmp_path / "run1", tags=tags, offline=offline, timeout=600
-    )
-    second = run_playbook(
-        inventory, extra, tmp_path / "run2", tags=tags, offline=offline, timeout=300
-    )
+    roles = ["wheels", "smoke"]
+    runs = tmp_path / "runs"
+    first = run_playbook(inventory, extra, runs, roles=roles, offline=offline, timeout=600)
+    second = run_playbook(inventory, extra, runs, roles=roles, offline=offline, timeout=300)
     _assert_clean_rerun(first, second)
     assert _module_python_version(first) == "2.7.18"
-    changed = first.changed_tasks()
-    assert BOOTSTRAP_TASK[start] in changed, first.describe()
-    other = {t for s, t in BOOTSTRAP_TASK.items() if s != start}
-    assert not other & set(changed), changed  # one path bootstraps; the other finds it done
-    assert "Install the application lock offline with hashes." in changed
-    assert ("Create the application venv." in changed) == (start == "pip_in_venv")
-    installed = _freeze(venv / "bin" / "python")
+    install = dict(first.task_results())["Install the wheelhouse with its install.sh."]
+    assert BOOTSTRAP_LINE[start] in install["stdout"], install["stdout"]
+    other = {line for s, line in BOOTSTRAP_LINE.items() if s != start}
+    assert not any(line in install["stdout"] for line in other)  # one path, not both
+    installed = _freeze(env / "bin" / "python")
     missing = [
         pin for pin in bootstrap + _pins(wheelhouse / "requirements.lock") if pin not in installed
     ]

@@ -51,12 +51,22 @@ def _yaml(path: Path) -> Any:
     return yaml.safe_load(path.read_text())
 
 
+def _flatten(tasks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out = []
+    for task in tasks:
+        if "block" in task:
+            out += _flatten(task["block"] + task.get("rescue", []) + task.get("always", []))
+        else:
+            out.append(task)
+    return out
+
+
 def _tasks(role: str) -> list[tuple[Path, dict[str, Any]]]:
     out = []
     for path in sorted((PLAYBOOKS / "roles" / role).glob("*/*.yml")):
         if path.parent.name not in ("tasks", "handlers"):
             continue
-        for task in _yaml(path) or []:
+        for task in _flatten(_yaml(path) or []):
             out.append((path, task))
     return out
 
@@ -120,17 +130,61 @@ def test_role_meta_lists_el7_and_debian(role: str) -> None:
 def test_family_vars_name_the_same_modules(family: str) -> None:
     data = _yaml(PLAYBOOKS / "roles" / "python_build" / "vars" / f"{family}.yml")
     defaults = _yaml(PLAYBOOKS / "roles" / "python_build" / "defaults" / "main.yml")
-    assert set(data["python_build_module_packages"]) == set(
-        defaults["python_build_required_modules"]
-    )
+    assert set(data["python_build_module_packages"]) == {
+        *defaults["python_build_required_modules"],
+        "_tkinter",
+    }
+    packages = data["python_build_os_packages"] + data["python_build_os_tkinter_packages"]
     for package in data["python_build_module_packages"].values():
-        assert package in data["python_build_packages"], package
+        assert package in packages, package
+    assert not {"tk-devel", "tcl-devel", "tk-dev"} & set(data["python_build_os_packages"])
+
+
+def test_el7_openssl_build_gets_perl_core() -> None:
+    """OpenSSL 1.1.1's Configure needs Perl modules EL7 packages separately (NOTES.PERL,
+    openssl/openssl#12501): perl-core, not just perl."""
+    data = _yaml(PLAYBOOKS / "roles" / "python_build" / "vars" / "RedHat.yml")
+    assert "perl-core" in data["python_build_os_openssl_packages"]
+
+
+def test_patched_host_check_covers_every_el7_devel_package_the_build_installs() -> None:
+    redhat = _yaml(PLAYBOOKS / "roles" / "python_build" / "vars" / "RedHat.yml")
+    media = _yaml(PLAYBOOKS / "roles" / "media_repo" / "defaults" / "main.yml")
+    devel = {p for p in redhat["python_build_os_packages"] if p.endswith("-devel")} | {"gcc"}
+    assert devel <= set(media["media_repo_check_packages"])
+
+
+def test_ansible_lint_enables_the_opt_in_rules_that_apply(tmp_path: Path) -> None:
+    """Every opt-in rule of this ansible-lint is enabled, but the one for collections."""
+    listing = subprocess.run(
+        [str(BIN / "ansible-lint"), "-L", "--nocolor"],
+        capture_output=True,
+        text=True,
+        env=_env(tmp_path),
+    ).stdout
+    opt_in = set(re.findall(r"^- (\S+) .*\n\s+tags:[^\n]*\bopt-in\b", listing, re.M))
+    assert "role-argument-spec" in opt_in, listing[:2000]
+    enabled = set(_yaml(PLAYBOOKS / ".ansible-lint")["enable_list"])
+    assert enabled == opt_in - {"galaxy-version-incorrect"}
+
+
+def test_every_probe_runs_in_check_mode_and_changes_nothing() -> None:
+    """A command that only looks (changed_when: false) also runs under --check
+    (check_mode: false), so the tasks after it see a real result."""
+    for role in ROLES:
+        for path, task in _tasks(role):
+            module = next((k for k in task if k.startswith("ansible.builtin.")), "")
+            if module.split(".")[-1] not in ("command", "shell", "script"):
+                continue
+            if task.get("changed_when") is False:
+                assert task.get("check_mode") is False, (path.name, task["name"])
 
 
 def test_every_module_is_builtin_fqcn_and_every_task_named() -> None:
     keywords = {
         "name", "when", "register", "vars", "loop", "tags", "environment", "notify",
         "changed_when", "failed_when", "args", "block", "timeout", "become", "delegate_to",
+        "check_mode", "become_user",
     }  # fmt: skip
     for role in ROLES:
         for path, task in _tasks(role):
