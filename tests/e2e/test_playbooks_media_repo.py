@@ -1,9 +1,12 @@
-"""The media_repo role alone (`--tags media_repo`) on localhost: checks that fail early.
+"""The media_repo role alone (a minimal playbook, no site.yml or group_vars) on localhost.
 
 Real ISO (tests/e2e/isofixture.py: real rpmbuild/rpmsign/createrepo_c/xorriso), real rpm
 databases. The "host" rpm database is a private one (media_repo_rpm_dbpath) holding stand-in
-openssl-libs packages, since the CI host is Debian; the check script runs with Debian's
-/usr/bin/python3 (python3-rpm), as it would with /usr/bin/python on CentOS 7.
+openssl-libs/krb5-libs packages, since the CI host is Debian; the check script runs with
+Debian's /usr/bin/python3 (python3-rpm), as it would with /usr/bin/python on CentOS 7.
+Mount mode and extract mode without an extraction tool need a loop mount of an iso9660 image,
+which this kernel cannot mount (no iso9660 driver): the same tree as an ext2 image
+(`mke2fs -d`) stands in, with media_repo_iso_fstype=ext2; the role's steps are the same.
 """
 
 from __future__ import annotations
@@ -11,18 +14,24 @@ from __future__ import annotations
 import hashlib
 import shutil
 import subprocess
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.e2e.hosts import default_prefix
 from tests.e2e.isofixture import (
+    ISO_KRB5_EVR,
     ISO_OPENSSL_EVR,
+    PATCHED_KRB5_EVR,
     PATCHED_OPENSSL_EVR,
     MediaIso,
     build_test_iso,
     dnf_install,
     install_into_rpmdb,
+    krb5_pair,
     missing_tools,
     openssl_pair,
     sign,
@@ -47,12 +56,13 @@ def iso(tmp_path_factory: pytest.TempPathFactory) -> MediaIso:
 def _vars(tmp: Path, iso: MediaIso, **more: Any) -> dict[str, Any]:
     return {
         "media_repo_mode": "extract",
-        "media_iso": str(iso.path),
+        "media_repo_iso": str(iso.path),
         "media_repo_extract_dir": str(tmp / "media"),
         "media_repo_iso_dir": str(tmp / "isocopy"),
         "media_repo_reposdir": str(tmp / "yum.repos.d"),
         "media_repo_check_patched": True,
         "media_repo_check_python": str(RPM_PYTHON),
+        "media_repo_check_packages": ["openssl-devel"],
         **more,
     }
 
@@ -64,9 +74,11 @@ def _host_with_openssl_libs(tmp: Path, evr: tuple[str, str, str]) -> Path:
     return dbpath
 
 
-def _play(tmp: Path, extra: dict[str, Any]) -> Any:
+def _play(tmp: Path, extra: dict[str, Any], *, check: bool = False) -> Any:
     inventory = write_inventory(tmp / "hosts.ini", RPM_PYTHON)
-    return run_playbook(inventory, extra, tmp / "run", tags=["media_repo"], timeout=300)
+    return run_playbook(
+        inventory, extra, tmp / "run", roles=["media_repo"], check=check, timeout=300
+    )
 
 
 def test_host_with_the_isos_versions_passes(tmp_path: Path, iso: MediaIso) -> None:
@@ -88,6 +100,25 @@ def test_host_patched_past_the_iso_fails_early_with_instructions(
     assert "openssl-libs 1:1.0.2k-26.el7_9 is installed, newer than the 1:1.0.2k-19.el7" in failure
     assert "openssl-devel-1.0.2k-26.el7_9" in failure  # what to download
     assert "media_repo_updates_dir" in failure  # where to put it
+
+
+def test_patched_transitive_dependency_fails_naming_the_chain(
+    tmp_path: Path, iso: MediaIso
+) -> None:
+    """openssl-devel itself matches the host; krb5-devel, which it pulls in, does not."""
+    dbpath = _host_with_openssl_libs(tmp_path, ISO_OPENSSL_EVR)
+    krb5_libs, _devel = krb5_pair(tmp_path / "host-krb5", PATCHED_KRB5_EVR)
+    install_into_rpmdb(dbpath, krb5_libs)
+    result = _play(tmp_path, _vars(tmp_path, iso, media_repo_rpm_dbpath=str(dbpath)))
+    assert result.rc != 0
+    (failure,) = result.failures()
+    evr = f"{ISO_KRB5_EVR[1]}-{ISO_KRB5_EVR[2]}"
+    assert (
+        f"krb5-libs 0:1.15.1-55.el7_9 is installed, newer than the 0:{evr} that krb5-devel on "
+        "the media requires (needed by openssl-devel)"
+    ) in failure, failure
+    assert "krb5-devel-1.15.1-55.el7_9" in failure
+    assert "openssl-libs" not in failure
 
 
 def test_matching_updates_repo_satisfies_the_check(tmp_path: Path, iso: MediaIso) -> None:
@@ -125,7 +156,7 @@ def test_wrong_iso_checksum_fails(tmp_path: Path, iso: MediaIso) -> None:
 
 
 def test_iso_missing_everywhere_fails_with_a_clear_message(tmp_path: Path, iso: MediaIso) -> None:
-    extra = {**_vars(tmp_path, iso), "media_iso": str(tmp_path / "no-such.iso")}
+    extra = {**_vars(tmp_path, iso), "media_repo_iso": str(tmp_path / "no-such.iso")}
     result = _play(tmp_path, extra)
     assert result.rc != 0
     (failure,) = result.failures()
@@ -139,3 +170,131 @@ def test_none_mode_writes_nothing(tmp_path: Path, iso: MediaIso) -> None:
     assert not (tmp_path / "media").exists()
     ran = [name for name, res in result.task_results() if not res.get("skipped")]
     assert "Check the media repo settings." in ran, ran
+
+
+PREFIX = default_prefix()
+
+
+@pytest.fixture
+def ext2_image(iso: MediaIso) -> Iterator[Path]:
+    """The test ISO's tree as an ext2 image under /var/tmp (see the module docstring)."""
+    where = Path(tempfile.mkdtemp(prefix=f"{PREFIX}-media-", dir="/var/tmp"))
+    image = where / "CentOS-7-x86_64-test.img"
+    subprocess.run(
+        ["mke2fs", "-q", "-t", "ext2", "-d", str(iso.tree), str(image), "16M"], check=True
+    )
+    yield image
+    shutil.rmtree(where, ignore_errors=True)
+
+
+@pytest.fixture
+def unmount(tmp_path: Path) -> Iterator[Path]:
+    """The mount point; whatever the role mounted there is unmounted afterwards."""
+    point = tmp_path / "cdrom"
+    yield point
+    subprocess.run(["umount", str(point)], capture_output=True)
+
+
+def _mount_vars(tmp: Path, iso: MediaIso, media: str, point: Path) -> dict[str, Any]:
+    return _vars(
+        tmp,
+        iso,
+        media_repo_mode="mount",
+        media_repo_iso=media,
+        media_repo_iso_fstype="ext2",
+        media_repo_mount_point=str(point),
+        media_repo_fstab=str(tmp / "fstab"),
+        media_repo_tmpfiles_dir=str(tmp),
+        media_repo_check_patched=False,
+    )
+
+
+def _source(point: Path) -> str:
+    return subprocess.run(
+        ["findmnt", "--noheadings", "--output", "SOURCE", "--mountpoint", str(point)],
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+
+
+@pytest.fixture
+def loop_device(ext2_image: Path) -> Iterator[str]:
+    """A read-only loop block device over the image: a DVD drive stand-in (like /dev/sr0)."""
+    device = subprocess.run(
+        ["losetup", "--find", "--show", "--read-only", str(ext2_image)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    yield device
+    subprocess.run(["losetup", "-d", device], capture_output=True)
+
+
+def test_mount_mode_from_a_block_device_checks_its_sha256_and_is_idempotent(
+    tmp_path: Path, iso: MediaIso, ext2_image: Path, loop_device: str, unmount: Path
+) -> None:
+    extra = _mount_vars(tmp_path, iso, loop_device, unmount)
+    extra["media_repo_iso_sha256"] = hashlib.sha256(ext2_image.read_bytes()).hexdigest()
+    check = _play(tmp_path, extra, check=True)
+    assert check.rc == 0, check.describe()
+    assert check.stats()["changed"] > 0 and not _source(unmount)  # --check mounts nothing
+    first = _play(tmp_path, extra)
+    assert first.rc == 0, first.describe()
+    assert _source(unmount) == loop_device
+    fstab = (tmp_path / "fstab").read_text()
+    assert f"{loop_device} {unmount} ext2 ro,nofail 0 0" in fstab  # a device: no loop option
+    check = _play(tmp_path, extra, check=True)
+    assert check.rc == 0 and check.stats()["changed"] == 0, check.describe()
+    second = _play(tmp_path, extra)
+    assert second.rc == 0 and second.stats()["changed"] == 0, second.changed_tasks()
+    _assert_repo_root(tmp_path, unmount)
+
+    # The mount is explicit, not `mount POINT` (which reads /etc/fstab, not media_repo_fstab):
+    # unmounted (a reboot with the DVD missing, say), the next run mounts it again.
+    subprocess.run(["umount", str(unmount)], check=True)
+    third = _play(tmp_path, extra)
+    assert third.rc == 0 and third.changed_tasks() == ["Mount the ISO."], third.describe()
+    wrong = {**extra, "media_repo_iso_sha256": "0" * 64}
+    refused = _play(tmp_path, wrong)
+    assert refused.rc != 0 and f"{loop_device} has sha256" in refused.failures()[0]
+
+
+def _assert_repo_root(tmp: Path, root: Path) -> None:
+    repo = (tmp / "yum.repos.d" / "c7-media.repo").read_text()
+    assert f"baseurl = file://{root}/" in repo
+
+
+def test_mount_mode_from_var_tmp_exempts_the_iso_from_tmpfiles_ageing(
+    tmp_path: Path, iso: MediaIso, ext2_image: Path, unmount: Path
+) -> None:
+    extra = _mount_vars(tmp_path, iso, str(ext2_image), unmount)
+    result = _play(tmp_path, extra)
+    assert result.rc == 0, result.describe()
+    assert _source(unmount).startswith("/dev/loop")
+    assert f"{ext2_image} {unmount} ext2 ro,loop,nofail 0 0" in (tmp_path / "fstab").read_text()
+    rule = (tmp_path / "airgap-kit-media.conf").read_text().splitlines()
+    assert f"x {ext2_image}" in rule  # tmpfiles.d(5): never aged
+
+
+def test_extract_mode_without_an_extraction_tool_loop_mounts_and_copies(
+    tmp_path: Path, iso: MediaIso, ext2_image: Path
+) -> None:
+    extra = _vars(
+        tmp_path,
+        iso,
+        media_repo_iso=str(ext2_image),
+        media_repo_iso_fstype="ext2",
+        media_repo_extract_tools=[],
+        media_repo_check_patched=False,
+    )
+    result = _play(tmp_path, extra)
+    assert result.rc == 0, result.describe()
+    media = tmp_path / "media"
+    assert (media / "repodata" / "repomd.xml").is_file()
+    assert sorted(p.name for p in (media / "Packages").iterdir()) == sorted(
+        p.name for p in (iso.tree / "Packages").iterdir()
+    )
+    attached = subprocess.run(["losetup", "-j", str(ext2_image)], capture_output=True, text=True)
+    assert attached.stdout == ""  # the temporary loop mount is gone again
+    got = dnf_install(tmp_path / "yum.repos.d", ["c7-media"], tmp_path / "root", "airgap-probe")
+    assert got.returncode == 0, got.stdout + got.stderr
