@@ -27,7 +27,8 @@ APT_PACKAGES=(
   gcc make                    # ELF fixtures for audit tests; CPython build in the e2e test
   libsm6 libice6 libxrender1 libxext6 libx11-6 libglib2.0-0 libgl1  # what `bundler audit` names for opencv-python
   dpkg-dev                    # `apt-get source` (CPython tarball for the build e2e)
-  iproute2 util-linux         # ip netns, unshare -n
+  iproute2 util-linux         # ip netns, unshare -n, losetup
+  e2fsprogs                   # playbooks e2e: mke2fs -d, an ext2 image standing in for the ISO (this kernel has no iso9660)
   openssh-server openssh-client sudo  # playbooks over real SSH to network-namespace hosts
   nginx-light apache2         # the repo server role's web server, in a namespace
   minisign                    # the second signature format, checked with the real tool

@@ -85,12 +85,13 @@ def can_run_offline() -> bool:
 @dataclass(frozen=True)
 class Fault:
     """Kill, with SIGKILL, every process whose command line contains `command` (and its
-    descendants) once `ready` (a glob) matches a file; only processes below `roots` (the run's
-    own ansible-playbook, plus e.g. the sshd of an SSH test host) are candidates."""
+    descendants) once `ready` (a glob) matches `matches` files; only processes below `roots`
+    (the run's own ansible-playbook, plus e.g. the sshd of an SSH test host) are candidates."""
 
     ready: str
     command: str
     roots: tuple[int, ...] = ()
+    matches: int = 1
 
 
 def _parents() -> dict[int, int]:
@@ -125,7 +126,7 @@ def _inject(
     """Wait for FAULT.ready, then kill the matching processes; returns their command lines."""
     deadline = time.monotonic() + timeout
     while proc.poll() is None and time.monotonic() < deadline:
-        if glob.glob(fault.ready):
+        if len(glob.glob(fault.ready)) >= fault.matches:
             parents = _parents()
             targets = [
                 pid
@@ -179,7 +180,7 @@ def run_playbook(
     `bin_dir` holds the ansible-playbook to run (default: the dev venv's; an unpacked kit's
     controller venv in tests/e2e/test_controller_real.py), `playbooks` the site.yml to run."""
     workdir.mkdir(parents=True, exist_ok=True)
-    vars_file = workdir / f"vars-{len(list(workdir.glob('vars-*.json')))}.json"
+    vars_file = workdir / f"vars-{len(list(workdir.glob('vars-*.stdout')))}.json"
     vars_file.write_text(json.dumps(extra_vars, indent=2))
     record = vars_file.with_suffix(".result.json")
     full_env = {

@@ -72,9 +72,13 @@ def test_vagrantfile_pins_box_attaches_iso_as_dvd_and_never_syncs_it() -> None:
     assert re.search(r'ENV\.fetch\("AIRGAP_BOX_VERSION", "2004\.01"\)', text)
     assert "config.vm.box_version = BOX_VERSION" in text
     assert '"--type", "dvddrive", "--medium", File.expand_path(ISO)' in text
-    assert "device: :cdrom" in text
+    assert 'device: :cdrom, bus: "sata"' in text  # q35 rejects vagrant-libvirt's IDE default
     assert 'config.vm.synced_folder ".", "/vagrant", disabled: true' in text
     assert re.search(r'rsync__exclude: \["\*\.iso"', text)
+    excluded = re.search(r"rsync__exclude: \[([^\]]*)\]", text, re.S)
+    assert excluded and '".git/"' in excluded[1] and '".venv/"' in excluded[1]
+    readme = (REPO / "README.md").read_text()
+    assert "(`.venv`, `.git`)" not in readme  # README once said they were synced
     assert 'config.vm.provision "ansible"' in text
     assert 'provision "ansible_local"' not in text
     for var in ("kit_dir", "python_version", "media_repo_mode", "media_iso", "smoke_workers"):
