@@ -235,9 +235,14 @@ def test_mount_mode_from_a_block_device_checks_its_sha256_and_is_idempotent(
 ) -> None:
     extra = _mount_vars(tmp_path, iso, loop_device, unmount)
     extra["media_repo_iso_sha256"] = hashlib.sha256(ext2_image.read_bytes()).hexdigest()
+    (tmp_path / "yum.repos.d").mkdir()  # as /etc/yum.repos.d exists on every host
     check = _play(tmp_path, extra, check=True)
     assert check.rc == 0, check.describe()
     assert check.stats()["changed"] > 0 and not _source(unmount)  # --check mounts nothing
+    # --diff shows the fstab line and the repo file that a real run would write.
+    assert f"+{loop_device} {unmount} ext2 ro,nofail 0 0" in check.stdout, check.stdout[-3000:]
+    assert f"+baseurl = file://{unmount}/" in check.stdout, check.stdout[-3000:]
+    assert not (tmp_path / "yum.repos.d" / "c7-media.repo").exists()
     first = _play(tmp_path, extra)
     assert first.rc == 0, first.describe()
     assert _source(unmount) == loop_device

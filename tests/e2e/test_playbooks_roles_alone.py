@@ -8,6 +8,9 @@ python_build_force (which only rebuilds what the role builds).
 
 from __future__ import annotations
 
+import hashlib
+import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -43,3 +46,61 @@ def test_missing_module_of_a_given_interpreter_names_the_module_list(tmp_path: P
     assert "python_build is false" in failure
     assert """-e '{"python_build_required_modules": ["ssl"]}'""" in failure, failure
     assert "python_build_force" not in failure
+
+
+def _installed_build(tmp_path: Path) -> dict[str, object]:
+    """A prefix whose bin/pythonX.Y is Debian's python3, as if this role had built it."""
+    version = subprocess.run(
+        [PYTHON, "-c", "import sys; print('%d.%d.%d' % sys.version_info[:3])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    short = ".".join(version.split(".")[:2])
+    prefix = tmp_path / "prefix"
+    (prefix / "bin").mkdir(parents=True)
+    (prefix / "bin" / f"python{short}").symlink_to(PYTHON)
+    (prefix / "lib" / f"python{short}").mkdir(parents=True)
+    kit = tmp_path / "kit"
+    (kit / "sources").mkdir(parents=True)
+    (kit / "sources" / f"Python-{version}.tgz").write_bytes(b"")  # found, never unpacked
+    return {
+        "python_build_version": version,
+        "python_build_prefix": str(prefix),
+        "python_build_kit_dir": str(kit),
+        "python_build_required_modules": ["ssl"],
+        "python_build_user": "",
+    }
+
+
+def _record(version: str, prefix: str) -> str:
+    """The completion record's contract (roles/python_build/vars/main.yml): "VERSION DIGEST",
+    DIGEST = sha256 of the JSON list [version, LDFLAGS, CPPFLAGS, configure argv...] (here: no
+    shared library, no OpenSSL build, no extra arguments)."""
+    argv = ["./configure", f"--prefix={prefix}", "--with-ensurepip=install"]
+    digest = hashlib.sha256(json.dumps([version, "", "", *argv]).encode()).hexdigest()
+    return f"{version} {digest}\n"
+
+
+@pytest.mark.parametrize("state", ["recorded", "unrecorded", "other_options"])
+def test_an_installed_build_counts_only_with_its_completion_record(
+    tmp_path: Path, state: str
+) -> None:
+    """--check: a Python built by this role with these options is left alone; one without the
+    record (make altinstall interrupted) or built with other options would be built again."""
+    extra = _installed_build(tmp_path)
+    version, prefix = str(extra["python_build_version"]), str(extra["python_build_prefix"])
+    record = {"recorded": _record(version, prefix), "unrecorded": None}.get(
+        state, _record(version, prefix + "-elsewhere")
+    )
+    if record is not None:
+        short = ".".join(version.split(".")[:2])
+        (Path(prefix) / "lib" / f"python{short}" / "airgap-kit-build.txt").write_text(record)
+    inventory = write_inventory(tmp_path / "hosts.ini", PYTHON)
+    result = run_playbook(
+        inventory, extra, tmp_path / "run", roles=["python_build"], check=True, timeout=300
+    )
+    assert result.rc == 0, result.describe()
+    would_build = "Report that CPython would be built." in result.changed_tasks()
+    assert would_build == (state != "recorded"), result.describe()
+    assert result.stats()["changed"] == (0 if state == "recorded" else 1), result.changed_tasks()

@@ -319,8 +319,9 @@ def test_site_builds_cpython311_resumes_a_killed_build_and_rerun_changes_nothing
     ldd = subprocess.run(["ldd", str(python)], capture_output=True, text=True).stdout
     assert f"libpython3.11.so.1.0 => {prefix}/lib/" in ldd  # shared build found via its rpath
     assert not srcdir.exists()  # build tree removed
-    record = (prefix / "lib" / "python3.11" / "airgap-kit-build.txt").read_text().split()
-    assert record[0] == version and len(record[1]) == 64
+    record = (prefix / "lib" / "python3.11" / "airgap-kit-build.txt").read_text().splitlines()
+    assert len(record) == 1 and record[0].split()[0] == version, record
+    assert re.fullmatch(r"[0-9a-f]{64}", record[0].split()[1]), record
     _assert_repo_is_real(tmp_path)
     freeze = subprocess.run(
         [str(tmp_path / "venv" / "bin" / "python"), "-m", "pip", "--isolated", "freeze"],
