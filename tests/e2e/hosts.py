@@ -112,6 +112,23 @@ def _used_networks() -> list[ipaddress.IPv4Network]:
     return [ipaddress.ip_network(a, strict=False) for a in found]
 
 
+def _descendants(roots: list[int]) -> list[int]:
+    """Every live process below ROOTS (by /proc's parent links)."""
+    parents = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                stat = Path(f"/proc/{entry}/stat").read_text()
+                parents[int(entry)] = int(stat.rsplit(")", 1)[1].split()[1])
+    found: list[int] = []
+    frontier = set(roots)
+    while frontier:
+        children = [pid for pid, parent in parents.items() if parent in frontier]
+        found += children
+        frontier = set(children)
+    return found
+
+
 def _free_subnet(seed: int) -> ipaddress.IPv4Network:
     used = _used_networks()
     for step in range(4096):
@@ -163,6 +180,11 @@ def ssh_hosts(count: int, prefix: str, workdir: Path | None = None) -> Iterator[
     user_made = False
     try:
         home = base / "home"
+        # A run killed before its cleanup may have left this prefix's user or namespaces.
+        subprocess.run(["userdel", user], capture_output=True)
+        for index in range(1, count + 1):
+            subprocess.run(["ip", "link", "del", f"{prefix}-h{index}a"], capture_output=True)
+            subprocess.run(["ip", "netns", "del", f"{prefix}-h{index}"], capture_output=True)
         _run("useradd", "--create-home", "--home-dir", home, "--shell", "/bin/sh", user)
         user_made = True
         _run("usermod", "-p", "*", user)  # no password, but not locked (sshd without PAM)
@@ -219,15 +241,27 @@ def ssh_hosts(count: int, prefix: str, workdir: Path | None = None) -> Iterator[
         known_hosts.write_text("\n".join(known) + "\n")
         yield SshHosts(hosts, user, key, known_hosts, base)
     finally:
-        for sshd in sshds:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(sshd.pid, signal.SIGTERM)
-            try:
-                sshd.wait(timeout=10)
-            except subprocess.TimeoutExpired:
+        # The controller's ControlPersist masters (ansible's ssh), then each sshd with every
+        # process below it: its connections run in sessions of their own (setsid), so killing
+        # the daemon's process group would leave them, and with them the login user.
+        for socket_path in (base / "cp").glob("*"):
+            subprocess.run(
+                ["ssh", "-o", f"ControlPath={socket_path}", "-O", "exit", "placeholder"],
+                capture_output=True,
+                timeout=30,
+            )
+        started = [sshd.pid for sshd in sshds]
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            for pid in _descendants(started) + started:
                 with contextlib.suppress(ProcessLookupError):
-                    os.killpg(sshd.pid, signal.SIGKILL)
-                sshd.wait()
+                    os.kill(pid, sig)
+            deadline = time.monotonic() + 10
+            while any(s.poll() is None for s in sshds) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            if not _descendants(started) and all(s.poll() is not None for s in sshds):
+                break
+        for sshd in sshds:
+            sshd.wait()
         for name in namespaces:
             subprocess.run(["ip", "link", "del", f"{name}a"], capture_output=True)
             subprocess.run(["ip", "netns", "del", name], capture_output=True)
