@@ -261,7 +261,7 @@ def _module_python_version(result: Any) -> str:
 
 
 @pytest.mark.network
-def test_site_builds_cpython311_resumes_a_killed_build_and_rerun_changes_nothing(
+def test_site_builds_cpython311_redoes_a_killed_compile_and_rerun_changes_nothing(
     tmp_path: Path, test_iso: Path, kit311: tuple[Path, str], build_user: str, build_dir: Path
 ) -> None:
     kit, version = kit311
@@ -301,7 +301,7 @@ def test_site_builds_cpython311_resumes_a_killed_build_and_rerun_changes_nothing
     first = run_playbook(inventory, extra, runs, offline=offline, timeout=1500)
     assert first.rc == 0, first.describe()
     results = dict(first.task_results())
-    assert results["Compile CPython."]["changed"]  # make resumed...
+    assert results["Compile CPython."]["changed"]  # compiled again (from make clean)...
     assert not results["Configure CPython."]["changed"]  # ...in the tree configured before
     check = run_playbook(inventory, extra, runs, check=True, offline=offline, timeout=600)
     _assert_check_clean(check)
