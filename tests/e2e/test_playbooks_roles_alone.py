@@ -104,3 +104,67 @@ def test_an_installed_build_counts_only_with_its_completion_record(
     would_build = "Report that CPython would be built." in result.changed_tasks()
     assert would_build == (state != "recorded"), result.describe()
     assert result.stats()["changed"] == (0 if state == "recorded" else 1), result.changed_tasks()
+
+
+FAKE_CONFIGURE = """#!/bin/sh
+# A stand-in for CPython's configure: the role's steps (unpack, configure, make, make
+# altinstall, markers) without a 3-minute build. `make altinstall` links Debian's python3.
+for arg in "$@"; do case "$arg" in --prefix=*) prefix=${arg#--prefix=} ;; esac; done
+printf 'all:\\n\\techo built > built.txt\\nclean:\\n\\trm -f built.txt\\n' > Makefile
+printf 'altinstall:\\n\\tmkdir -p %s/bin\\n\\tln -sf %s %s/bin/python%s\\n' \\
+    "$prefix" "$PYTHON" "$prefix" "$SHORT" >> Makefile
+"""
+
+
+def _fake_source(kit: Path, version: str) -> None:
+    """sources/Python-VERSION.tgz holding only FAKE_CONFIGURE (see there)."""
+    import io
+    import tarfile
+
+    short = ".".join(version.split(".")[:2])
+    script = FAKE_CONFIGURE.replace("$PYTHON", PYTHON).replace("$SHORT", short).encode()
+    tarball = kit / "sources" / f"Python-{version}.tgz"
+    with tarfile.open(tarball, "w:gz") as tar:
+        info = tarfile.TarInfo(f"Python-{version}/configure")
+        info.size, info.mode = len(script), 0o755
+        tar.addfile(info, io.BytesIO(script))
+
+
+def test_force_clears_a_leftover_build_tree_and_records_the_build(tmp_path: Path) -> None:
+    """A tree left by an earlier run, even one whose markers match, is not trusted with
+    python_build_force: it is removed, unpacked, configured and compiled again."""
+    extra = _installed_build(tmp_path)
+    version, prefix = str(extra["python_build_version"]), str(extra["python_build_prefix"])
+    _fake_source(tmp_path / "kit", version)
+    workdir = tmp_path / "build"
+    leftover = workdir / f"Python-{version}"
+    leftover.mkdir(parents=True)
+    digest = _record(version, prefix).split()[1]
+    for marker in (".airgap-kit-configured", ".airgap-kit-built"):
+        (leftover / marker).write_text(digest + "\n")
+    (leftover / "leftover-from-an-earlier-run").write_text("")
+    extra |= {
+        "python_build_workdir": str(workdir),
+        "python_build_keep_workdir": True,
+        "python_build_force": True,
+        "python_build_install_deps": False,
+    }
+    inventory = write_inventory(tmp_path / "hosts.ini", PYTHON)
+    result = run_playbook(inventory, extra, tmp_path / "run", roles=["python_build"], timeout=300)
+    assert result.rc == 0, result.describe()
+    changed = result.changed_tasks()
+    steps = [
+        "Remove the build tree of an earlier run (python_build_force).",
+        "Unpack the CPython source.",
+        "Configure CPython.",
+        "Compile CPython.",
+        "Install CPython with make altinstall.",
+        "Record the completed build.",
+    ]
+    assert [task for task in changed if task in steps] == steps, changed
+    assert not (leftover / "leftover-from-an-earlier-run").exists()
+    assert (leftover / "built.txt").read_text() == "built\n"
+    assert (leftover / ".airgap-kit-built").read_text().strip() == digest
+    short = ".".join(version.split(".")[:2])
+    record = Path(prefix) / "lib" / f"python{short}" / "airgap-kit-build.txt"
+    assert record.read_text() == _record(version, prefix)
