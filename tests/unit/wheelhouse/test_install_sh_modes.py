@@ -2,8 +2,8 @@
 
 The role runs `sh install.sh --check` as its probe (0: the environment equals the lock, 3: an
 install would change it, 2: error) and `sh install.sh` when it says 3. Completion markers:
-VENV/.airgap-kit-venv (the venv runs and imports pip), PREFIX/.airgap-kit-installed (the lock's
-sha256, written after `pip check`).
+VENV/.airgap-kit-venv ("creating", then "complete" once the venv runs and imports pip),
+PREFIX/.airgap-kit-installed (the lock's sha256, written after `pip check`).
 """
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ def test_check_reports_then_install_then_check_is_clean(tmp_path: Path) -> None:
     assert not venv.exists()  # --check changes nothing
     done = _sh(house, "--venv", venv)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert (venv / ".airgap-kit-venv").is_file()
+    assert (venv / ".airgap-kit-venv").read_text() == "complete\n"
     marker = (venv / ".airgap-kit-installed").read_text()
     assert sha256_file(house / "requirements.lock") in marker
     clean = _check(house, venv)
@@ -94,17 +94,35 @@ def test_check_reports_then_install_then_check_is_clean(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_an_interrupted_venv_is_removed_and_made_again(tmp_path: Path) -> None:
-    """A venv whose creation stopped before pip was in place (no marker, no pip)."""
+    """What a SIGKILL during ensurepip leaves (no trap runs): a venv without pip whose marker
+    still says "creating"."""
     house = _wheelhouse(tmp_path)
     venv = tmp_path / "v"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    (venv / ".airgap-kit-venv").write_text("creating\n")
     (venv / "leftover").write_text("from the interrupted run")
     check = _check(house, venv)
-    assert check.returncode == 3 and "would create the virtual environment" in check.stdout
+    assert check.returncode == 3
+    assert "would remove the incomplete virtual environment" in check.stdout
     run = _sh(house, "--venv", venv)
     assert run.returncode == 0, run.stdout + run.stderr
     assert "removing the incomplete virtual environment" in run.stdout
     assert not (venv / "leftover").exists()
+    assert _check(house, venv).returncode == 0
+
+
+@pytest.mark.slow
+def test_a_venv_made_elsewhere_is_used_as_it_is(tmp_path: Path) -> None:
+    """No marker: not this script's venv. It is installed into, never removed or marked."""
+    house = _wheelhouse(tmp_path)
+    venv = tmp_path / "v"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    (venv / "mine.txt").write_text("the operator's")
+    assert _check(house, venv).returncode == 3
+    run = _sh(house, "--venv", venv)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "creating the virtual environment" not in run.stdout
+    assert (venv / "mine.txt").exists() and not (venv / ".airgap-kit-venv").exists()
     assert _check(house, venv).returncode == 0
 
 
