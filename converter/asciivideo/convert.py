@@ -156,10 +156,16 @@ def _convert_ranges(video, ranges, columns, rows, lut, workers, handle, bar):
         worker.Job(i, video, start, stop, i == len(ranges) - 1, columns, rows, lut.tobytes())
         for i, (start, stop) in enumerate(ranges)
     ]
-    pool = context.Pool(  # type: ignore
-        processes=min(workers, len(jobs)), initializer=worker.init_worker, initargs=(counter,)
-    )
+    pool = None
     try:
+        # Workers start with Ctrl-C/SIGTERM blocked until they have their own handlers; one that
+        # arrives meanwhile raises KeyboardInterrupt here on leaving the block, pool assigned.
+        with worker.startup_signals_blocked():
+            pool = context.Pool(  # type: ignore
+                processes=min(workers, len(jobs)),
+                initializer=worker.init_worker,
+                initargs=(counter, os.getpid()),
+            )
         results = pool.imap(worker.run_chunk, jobs)  # ordered: frames stay in order
         previous = None
         total = 0
@@ -177,8 +183,9 @@ def _convert_ranges(video, ranges, columns, rows, lut, workers, handle, bar):
         pool.close()
         return total
     finally:
-        pool.terminate()
-        pool.join()
+        if pool is not None:
+            pool.terminate()
+            pool.join()
 
 
 def _next_result(results, counter, bar):

@@ -10,6 +10,7 @@ import collections
 import contextlib
 import ctypes
 import hashlib
+import os
 import signal
 
 import cv2
@@ -38,13 +39,51 @@ def init_progress(progress, callback=None):
     _on_progress = callback
 
 
-def init_worker(progress):
-    # type: (object) -> None
-    """Pool initializer: leave Ctrl-C to the parent, die with it, report progress to it."""
+# What a starting worker must not act on before init_worker has set its own dispositions.
+STARTUP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+@contextlib.contextmanager
+def startup_signals_blocked():
+    # type: () -> object
+    """Block STARTUP_SIGNALS in this thread while it starts workers; restore the mask after.
+
+    A forked child starts with its parent's handlers: Python's KeyboardInterrupt for SIGINT,
+    the CLI's for SIGTERM. Until init_worker replaces them, a Ctrl-C sent to the process group,
+    or Pool.terminate()'s SIGTERM, raises KeyboardInterrupt inside the child's start-up
+    (threading._after_fork, Process._bootstrap) and prints a traceback; a worker that dies so
+    is replaced by the pool. A child inherits the signal mask of the thread that forks it
+    (fork(2)), so the workers started here begin with both signals blocked: one sent meanwhile
+    stays pending until init_worker has set the dispositions. Pool's handler threads, started
+    here too, inherit the mask, so workers they fork later to replace dead ones start blocked
+    as well, and so does a fork server started here (exec keeps the mask: execve(2)). CPython
+    does the same when it starts its resource tracker (bpo-33613,
+    Lib/multiprocessing/resource_tracker.py, Python 3.8+).
+
+    Leaving restores the previous mask (SIG_SETMASK, not SIG_UNBLOCK, so a caller's own
+    blocked signals stay blocked: python/cpython#127586); a signal that arrived meanwhile is
+    handled right then (pthread_sigmask runs the due Python handlers), so KeyboardInterrupt is
+    raised on leaving. One already due on entry is raised on entry, before anything starts.
+    """
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, ())  # changes nothing; may raise
+    try:
+        signal.pthread_sigmask(signal.SIG_BLOCK, STARTUP_SIGNALS)
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def init_worker(progress, parent_pid):
+    # type: (object, int) -> None
+    """Pool initializer, entered with STARTUP_SIGNALS blocked (startup_signals_blocked): leave
+    Ctrl-C to the parent, die with it (`parent_pid`, the converter), report progress to it."""
     init_progress(progress)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and terminates us
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # (the parent's handler was inherited by fork)
-    _die_with_parent()
+    # The parent handles Ctrl-C and terminates us. Ignoring a pending signal discards it
+    # (POSIX.1-2017 XSH 2.4.3 "Signal Actions", SIG_IGN).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # Pool.terminate(); not the parent's handler
+    _die_with_parent(parent_pid)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STARTUP_SIGNALS)  # a pending SIGTERM ends us here
 
 
 def _load_libc():
@@ -58,12 +97,42 @@ def _load_libc():
 _LIBC = _load_libc()  # loaded in the parent: no dlopen() in a freshly forked child
 
 
-def _die_with_parent():
-    # type: () -> None
-    """Linux: get SIGTERM when the parent dies, even by SIGKILL, so no worker is orphaned."""
+def _die_with_parent(parent_pid):
+    # type: (int) -> None
+    """Linux: get SIGTERM when the parent dies, even by SIGKILL, so no worker is orphaned.
+
+    PR_SET_PDEATHSIG (prctl(2)) only fires for a parent that dies after the call. One killed
+    since the fork (a SIGKILL while workers start) has already left us re-parented, waiting
+    for tasks that never come: then end now, by the very signal it would have sent."""
     pr_set_pdeathsig = 1
     with contextlib.suppress(AttributeError):  # no libc handle, or no prctl (not Linux)
         _LIBC.prctl(pr_set_pdeathsig, signal.SIGTERM, 0, 0, 0)  # type: ignore
+    if _parent_gone(parent_pid):
+        os.kill(os.getpid(), signal.SIGTERM)  # pending while blocked, then default: we end
+
+
+def _parent_gone(parent_pid):
+    # type: (int) -> bool
+    if os.getppid() == parent_pid:
+        return False  # forked by it and alive now, so the death signal covers it from here on
+    # Re-parented because it died, or started by a fork server: the converter is our grandparent
+    # (the server ends, and its death signal reaches us, once it reads EOF from the converter).
+    return _exited(parent_pid)
+
+
+def _exited(pid):
+    # type: (int) -> bool
+    """True if `pid` has ended: no such process, or a zombie its parent has not reaped yet (a
+    zombie still answers kill(pid, 0)). Read from /proc/PID/stat (proc(5): state Z or X)."""
+    try:
+        with open("/proc/%d/stat" % pid, "rb") as handle:
+            stat = handle.read()
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False  # cannot tell: the death signal, if any, has to do
+    state = stat[stat.rindex(b")") + 2 :].split(b" ", 1)[0]
+    return state in (b"Z", b"X")
 
 
 def fingerprint(cap, frame):
