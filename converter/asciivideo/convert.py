@@ -10,6 +10,7 @@ from asciivideo.errors import AsciiVideoError
 from asciivideo.output import AtomicOutput
 from asciivideo.progress import ProgressBar
 from asciivideo.video import probe
+from asciivideo.workerset import WorkerSet
 
 STRATEGY_SEQUENTIAL = "sequential"
 STRATEGY_RANGES = "ranges"
@@ -51,9 +52,10 @@ def _thread_count():
 def _mp_context():
     # type: () -> object
     """fork when this process has a single thread: workers start at once. That is the normal
-    case: OpenCV's pool is off (video.py), BLAS pools too (__init__.py), and every capture is
-    released (its FFmpeg threads joined) before forking. Forking a process with other threads
-    can deadlock the child, so otherwise use a fork server (a clean, single-threaded parent)."""
+    case: OpenCV's pool is off (video.py), BLAS pools too (__init__.py), every capture is
+    released (its FFmpeg threads joined) before forking, and WorkerSet starts no thread.
+    Forking a process with other threads can deadlock the child, so otherwise use a fork server
+    (a clean, single-threaded parent)."""
     methods = multiprocessing.get_all_start_methods()
     if "fork" in methods and _thread_count() == 1:
         return multiprocessing.get_context("fork")
@@ -138,8 +140,7 @@ def check_not_input(video, out):
 def _convert_sequential(video, columns, rows, lut, handle, bar):
     # type: (str, int, int, np.ndarray, object, ProgressBar) -> int
     """One decode of the whole video in this process (no seeking at all)."""
-    counter = multiprocessing.Value("l", 0, lock=True)
-    worker.init_progress(counter, bar.update)
+    worker.init_progress([0], 0, bar.update)
     job = worker.Job(0, video, 0, 0, True, columns, rows, lut.tobytes())
     result = worker.run_chunk(job)
     handle.write(result.text)  # type: ignore
@@ -151,47 +152,22 @@ def _convert_ranges(video, ranges, columns, rows, lut, workers, handle, bar):
     # type: (str, list, int, int, np.ndarray, int, object, ProgressBar) -> int
     """Workers decode their own ranges; the parent checks each boundary and writes in order."""
     context = _mp_context()
-    counter = context.Value("l", 0, lock=True)  # type: ignore
     jobs = [
         worker.Job(i, video, start, stop, i == len(ranges) - 1, columns, rows, lut.tobytes())
         for i, (start, stop) in enumerate(ranges)
     ]
-    pool = None
-    try:
-        # Workers start with Ctrl-C/SIGTERM blocked until they have their own handlers; one that
-        # arrives meanwhile raises KeyboardInterrupt here on leaving the block, pool assigned.
-        with worker.startup_signals_blocked():
-            pool = context.Pool(  # type: ignore
-                processes=min(workers, len(jobs)),
-                initializer=worker.init_worker,
-                initargs=(counter, os.getpid()),
-            )
-        results = pool.imap(worker.run_chunk, jobs)  # ordered: frames stay in order
-        previous = None
-        total = 0
-        for job in jobs:
-            result = _next_result(results, counter, bar)
+    count = min(workers, len(jobs))
+    progress = context.Array("l", count, lock=False)  # type: ignore  # slot k: worker k's frames
+    previous = None
+    total = 0
+    with WorkerSet(context, jobs, count, progress) as crew:
+        for result in crew.results(on_wait=lambda: bar.update(sum(progress))):  # type: ignore
             if previous is not None:
-                reason = plan.check_boundary(
-                    previous, result, jobs[job.index - 1].stop - jobs[job.index - 1].start
-                )
+                planned = jobs[result.index - 1].stop - jobs[result.index - 1].start
+                reason = plan.check_boundary(previous, result, planned)
                 if reason is not None:
                     raise SeekNotExact(reason)
             handle.write(result.text)  # type: ignore
             total += result.count
             previous = result
-        pool.close()
-        return total
-    finally:
-        if pool is not None:
-            pool.terminate()
-            pool.join()
-
-
-def _next_result(results, counter, bar):
-    # type: (object, object, ProgressBar) -> worker.ChunkResult
-    while True:
-        try:
-            return results.next(timeout=0.1)  # type: ignore
-        except multiprocessing.TimeoutError:
-            bar.update(counter.value)  # type: ignore
+    return total

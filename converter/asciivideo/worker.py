@@ -11,6 +11,7 @@ import contextlib
 import ctypes
 import hashlib
 import os
+import pickle
 import signal
 
 import cv2
@@ -28,62 +29,63 @@ Job = collections.namedtuple("Job", "index path start stop last columns rows lut
 # the range, or None; count: frames decoded; text: their text frames concatenated.
 ChunkResult = collections.namedtuple("ChunkResult", "index start count text first following")
 
-_progress = None  # multiprocessing.Value shared with the parent, set by init_worker
+_progress = None  # frame counters shared with the parent (one slot per worker), see init_progress
+_slot = 0  # this process's counter in _progress
 _on_progress = None  # in-process runs: called with the running total
 
 
-def init_progress(progress, callback=None):
-    # type: (object, object) -> None
-    global _progress, _on_progress
+def init_progress(progress, slot=0, callback=None):
+    # type: (object, int, object) -> None
+    """Count decoded frames in progress[slot] (a shared array slot written by this process
+    only, so no lock: the parent just reads); callback(total) after each update, if given."""
+    global _progress, _slot, _on_progress
     _progress = progress
+    _slot = slot
     _on_progress = callback
 
 
-# What a starting worker must not act on before init_worker has set its own dispositions.
+# What a starting worker must not act on before init_worker has set its own dispositions
+# (workerset.startup_signals_blocked blocks them in the parent while it forks workers).
 STARTUP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
-@contextlib.contextmanager
-def startup_signals_blocked():
-    # type: () -> object
-    """Block STARTUP_SIGNALS in this thread while it starts workers; restore the mask after.
-
-    A forked child starts with its parent's handlers: Python's KeyboardInterrupt for SIGINT,
-    the CLI's for SIGTERM. Until init_worker replaces them, a Ctrl-C sent to the process group,
-    or Pool.terminate()'s SIGTERM, raises KeyboardInterrupt inside the child's start-up
-    (threading._after_fork, Process._bootstrap) and prints a traceback; a worker that dies so
-    is replaced by the pool. A child inherits the signal mask of the thread that forks it
-    (fork(2)), so the workers started here begin with both signals blocked: one sent meanwhile
-    stays pending until init_worker has set the dispositions. Pool's handler threads, started
-    here too, inherit the mask, so workers they fork later to replace dead ones start blocked
-    as well, and so does a fork server started here (exec keeps the mask: execve(2)). CPython
-    does the same when it starts its resource tracker (bpo-33613,
-    Lib/multiprocessing/resource_tracker.py, Python 3.8+).
-
-    Leaving restores the previous mask (SIG_SETMASK, not SIG_UNBLOCK, so a caller's own
-    blocked signals stay blocked: python/cpython#127586); a signal that arrived meanwhile is
-    handled right then (pthread_sigmask runs the due Python handlers), so KeyboardInterrupt is
-    raised on leaving. One already due on entry is raised on entry, before anything starts.
-    """
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, ())  # changes nothing; may raise
-    try:
-        signal.pthread_sigmask(signal.SIG_BLOCK, STARTUP_SIGNALS)
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
-
-
-def init_worker(progress, parent_pid):
-    # type: (object, int) -> None
-    """Pool initializer, entered with STARTUP_SIGNALS blocked (startup_signals_blocked): leave
-    Ctrl-C to the parent, die with it (`parent_pid`, the converter), report progress to it."""
-    init_progress(progress)
-    # The parent handles Ctrl-C and terminates us. Ignoring a pending signal discards it
+def init_worker(progress, slot, parent_pid):
+    # type: (object, int, int) -> None
+    """First thing in a worker, entered with STARTUP_SIGNALS blocked: leave Ctrl-C to the
+    parent, die with it (`parent_pid`, the converter), report progress to it."""
+    init_progress(progress, slot)
+    # The parent handles Ctrl-C and stops us. Ignoring a pending signal discards it
     # (POSIX.1-2017 XSH 2.4.3 "Signal Actions", SIG_IGN).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # Pool.terminate(); not the parent's handler
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # how the parent stops us; not its handler
     _die_with_parent(parent_pid)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, STARTUP_SIGNALS)  # a pending SIGTERM ends us here
+
+
+def serve(jobs, pipe, progress, slot, parent_pid):
+    # type: (list, object, object, int, int) -> None
+    """A worker process (workerset.WorkerSet): init_worker, then run each job in order and send
+    ("ok", ChunkResult) on `pipe`, or ("error", the exception) and stop at the first failure."""
+    init_worker(progress, slot, parent_pid)
+    for job in jobs:
+        try:
+            message = ("ok", run_chunk(job))
+        except Exception as exc:
+            message = ("error", _transferable(exc))
+        pipe.send(message)  # type: ignore
+        if message[0] == "error":
+            break
+    pipe.close()  # type: ignore
+
+
+def _transferable(exc):
+    # type: (Exception) -> Exception
+    """`exc` itself if it survives pickling, else a RuntimeError naming it."""
+    try:
+        pickle.loads(pickle.dumps(exc))
+    except Exception:
+        return RuntimeError("%s: %s" % (type(exc).__name__, exc))
+    return exc
 
 
 def _load_libc():
@@ -145,11 +147,9 @@ def fingerprint(cap, frame):
 def _report(frames):
     # type: (int) -> None
     if _progress is not None and frames:
-        with _progress.get_lock():  # type: ignore
-            _progress.value += frames  # type: ignore
-            total = _progress.value  # type: ignore
+        _progress[_slot] += frames  # type: ignore
         if _on_progress is not None:
-            _on_progress(total)  # type: ignore
+            _on_progress(_progress[_slot])  # type: ignore
 
 
 def run_chunk(job):

@@ -2,12 +2,14 @@
 
 import multiprocessing
 import os
+import signal
 
 import pytest
 
 from asciivideo import convert as convert_module
 from asciivideo import textformat, worker
 from asciivideo.convert import STRATEGY_RANGES, STRATEGY_SEQUENTIAL, convert
+from asciivideo.errors import AsciiVideoError
 from avtestlib import CHARSET, CLIP_FRAMES, CLIPS, GRAY_FRAMES, SEQUENTIAL_CLIPS
 
 
@@ -136,4 +138,15 @@ def test_worker_error_leaves_no_output(sample_clip, tmp_path, monkeypatch):
     outdir.mkdir()
     with pytest.raises(RuntimeError, match="simulated worker failure"):
         convert(sample_clip, str(outdir / "o.txt"), workers=4, progress=False)
+    assert os.listdir(str(outdir)) == []
+
+
+def test_a_worker_that_dies_fails_the_conversion_in_one_line(sample_clip, tmp_path, monkeypatch):
+    """Simulated: workers that seek are killed outright (as by the OOM killer). The conversion
+    fails with one line naming the signal instead of waiting for them for ever."""
+    _patch_seeks(monkeypatch, lambda frame: os.kill(os.getpid(), signal.SIGKILL))
+    outdir = tmp_path / "out"
+    outdir.mkdir()
+    with pytest.raises(AsciiVideoError, match=r"^worker \d died .*\(killed by signal 9\)$"):
+        convert(sample_clip, str(outdir / "o.txt"), workers=3, progress=False)
     assert os.listdir(str(outdir)) == []

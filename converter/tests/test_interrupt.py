@@ -201,7 +201,15 @@ def test_a_signal_while_the_workers_start(sample_clip, tmp_path, conversions, ho
         )
         run.started()
         if how == "sigint_to_group":
+            starting = [pid for pid in _group_members(run.pid) if pid != run.pid]
             os.killpg(run.pid, signal.SIGINT)
+            # A starting worker blocks it: pending until the worker has set its dispositions
+            # (one that took it raised KeyboardInterrupt, or was about to).
+            pending = _wait_until(
+                lambda: all(_signal_pending(pid, signal.SIGINT) for pid in starting),
+                run.exit_deadline(),
+            )
+            assert pending, "SIGINT not pending in every starting worker %s" % starting
         else:
             os.kill(run.pid, signal.SIGKILL)
             assert run.wait_exit() == -signal.SIGKILL  # dead before its workers go on
@@ -212,8 +220,25 @@ def test_a_signal_while_the_workers_start(sample_clip, tmp_path, conversions, ho
         assert run.wait_exit() == 130, run.stderr()
         assert run.stderr().splitlines() == ["asciivideo: interrupted"]
     assert run.wait_group_gone(), "worker processes left over"
+    if how == "sigkill_to_parent":  # orphans would decode on and fail to send (EPIPE tracebacks)
+        assert run.stderr() == ""
     left = os.listdir(str(outdir))  # SIGKILL leaves its temp file (for the next run to sweep)
     assert left == [] if how == "sigint_to_group" else "o.txt" not in left, left
+
+
+def _signal_pending(pid, signum):
+    """True if process `pid` is alive with `signum` blocked and pending, from /proc (proc(5)):
+    a signal not blocked is pending too, but only until the process next runs."""
+    try:
+        with open("/proc/%d/status" % pid) as handle:
+            fields = dict(line.split(":", 1) for line in handle.read().splitlines())
+    except (IOError, OSError):
+        return False
+    if fields["State"].split()[0] in ("Z", "X"):
+        return False
+    bit = 1 << (signum - 1)
+    pending = int(fields["SigPnd"], 16) | int(fields["ShdPnd"], 16)
+    return bool(int(fields["SigBlk"], 16) & bit and pending & bit)
 
 
 def _read_into(fd, bytes_read):
