@@ -235,6 +235,29 @@ class IndexUnavailable(BundlerError):
     """The package index cannot be reached or answered something unusable."""
 
 
+class BadAnswer(IndexUnavailable):
+    """An index or server answer that breaks the rules (a malformed page or entry, a file name
+    that is not a plain base name, a redirect off http(s), a body over its size limit): one
+    line naming the URL and the entry."""
+
+
+class MetadataMismatch(BundlerError):
+    """A PEP 658 `.metadata` file says something else than the wheel's own METADATA."""
+
+
+class FilesystemError(BundlerError):
+    """An operating-system error on a path the user chose (disk full, read-only, no
+    permission, busy, missing): one line naming the path."""
+
+    def __init__(self, message: str, path: str | None = None, errno: int | None = None) -> None:
+        super().__init__(message)
+        self.path = path
+        self.errno = errno
+
+    def fields(self) -> dict[str, Any]:
+        return {"path": self.path, "errno": self.errno}
+
+
 class HashMismatch(BundlerError):
     """Downloaded or carried bytes do not match the expected sha256.
 

@@ -17,6 +17,9 @@ from __future__ import annotations
 import difflib
 import importlib
 import json
+import signal
+import threading
+from types import FrameType
 from typing import Any, NamedTuple
 
 import click
@@ -63,6 +66,8 @@ class KitGroup(click.Group):
         return super().resolve_command(ctx, args)
 
     def invoke(self, ctx: click.Context) -> Any:
+        main_thread = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGTERM, _terminate) if main_thread else None
         try:
             return super().invoke(ctx)
         except (BundlerError, CheckFailed) as exc:
@@ -73,7 +78,8 @@ class KitGroup(click.Group):
                 for problem in exc.problems:
                     click.echo(f"  - {problem}", err=True)
             else:
-                click.echo(f"bundler: error: {exc}", err=True)
+                text = str(exc).replace("\r", "\\r").replace("\n", "\\n")  # one line, always
+                click.echo(f"bundler: error: {text}", err=True)
             ctx.exit(exc.exit_code)
         except click.ClickException as exc:  # a usage error: JSON too when --json was seen
             if not ctx.meta.get(JSON_ERRORS):
@@ -81,9 +87,21 @@ class KitGroup(click.Group):
             record = {"error": "UsageError", "message": exc.format_message()}
             click.echo(json.dumps({**record, "exit_code": exc.exit_code}), err=True)
             ctx.exit(exc.exit_code)
-        except KeyboardInterrupt:
-            click.echo("bundler: interrupted; nothing partial was left in the output", err=True)
-            ctx.exit(130)
+        except KeyboardInterrupt as exc:
+            what = "terminated" if isinstance(exc, Terminated) else "interrupted"
+            click.echo(f"bundler: {what}; nothing partial was left in the output", err=True)
+            ctx.exit(143 if isinstance(exc, Terminated) else 130)
+        finally:
+            if main_thread:
+                signal.signal(signal.SIGTERM, previous)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that every cleanup (stages, downloads) runs."""
+
+
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    raise Terminated()
 
 
 @click.group(cls=KitGroup, context_settings={"help_option_names": ["-h", "--help"]})

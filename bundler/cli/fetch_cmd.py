@@ -86,7 +86,15 @@ two equal; importing that module would load requests)."""
     type=click.FloatRange(0.1),
     default=30.0,
     show_default=True,
-    help="Seconds a network read may stall before it is retried.",
+    help="Seconds a connect or a single network read may stall before it is retried.",
+)
+@click.option(
+    "--deadline",
+    type=click.FloatRange(0.1),
+    default=120.0,
+    show_default=True,
+    help="Seconds a whole index page or metadata request may take (downloads get this plus "
+    "one second per 32 KiB received).",
 )
 @click.option(
     "--retries",
@@ -100,6 +108,17 @@ two equal; importing that module would load requests)."""
     type=click.Path(path_type=Path, file_okay=False, exists=True),
     default=None,
     help="With no requirement: bundle this local project [default: the repo's converter/].",
+)
+@click.option(
+    "--allow-unhashed",
+    is_flag=True,
+    help="Take files a remote index lists without a sha256 (warned per file; the manifest "
+    'records "hash_source": "computed").',
+)
+@click.option(
+    "--replace",
+    is_flag=True,
+    help="Replace an -o wheelhouse that was made for another target.",
 )
 @click.option("--distro", default="centos7", show_default=True, help="Audit profile.")
 @click.option("--no-audit", is_flag=True, help="Skip the system-library audit at the end.")
@@ -121,7 +140,10 @@ def fetch_cmd(
     no_deps: bool,
     jobs: int,
     timeout: float,
+    deadline: float,
     retries: int,
+    allow_unhashed: bool,
+    replace: bool,
     project: Path | None,
     distro: str,
     no_audit: bool,
@@ -135,6 +157,7 @@ def fetch_cmd(
     the chosen wheels), manifest.json, install.sh and, unless --no-audit, system-packages.yml.
     """
     from bundler.index.client import DEFAULT_INDEX
+    from bundler.net.settings import NetworkSettings
     from bundler.wheelhouse.fetch import FetchOptions, fetch
 
     target = make_target(python, platform, abi, implementation)
@@ -151,13 +174,14 @@ def fetch_cmd(
             index_urls=index_urls or (DEFAULT_INDEX,),
             find_links=find_links,
             cache_dir=cache_dir,
-            offline=offline,
+            network=NetworkSettings(
+                timeout=timeout, deadline=deadline, retries=retries, jobs=jobs, offline=offline
+            ),
+            allow_unhashed=allow_unhashed,
+            replace=replace,
             build_pure=build_pure,
             exclude=_names(exclude),
             no_deps=no_deps,
-            jobs=jobs,
-            timeout=timeout,
-            retries=retries,
             audit=not no_audit,
             distro=distro,
             project=project,
@@ -228,7 +252,7 @@ def _summary(result: FetchResult) -> None:
         click.echo(f"pip bootstrap: yes ({versions}): {result.bootstrap.reason}")
     else:
         click.echo(f"pip bootstrap: no ({result.bootstrap.reason})")
-    click.echo(f"wheelhouse: {result.output}")
+    click.echo(f"wheelhouse: {result.output} (for {result.target.describe()})")
     click.echo(f"  lock: {result.requirements_lock}")
     click.echo(f"  pylock.toml (PEP 751, for other tools): {result.pylock}")
     if result.bootstrap_lock is not None:

@@ -20,14 +20,19 @@ _FICLONE = 0x40049409
 
 
 @contextmanager
-def atomic_open(path: Path, mode: int = 0o644) -> Iterator[BinaryIO]:
-    """Write `path` through a locked temp file in the same directory, renamed into place.
+def atomic_open(
+    path: Path, mode: int = 0o644, *, tmp_dir: Path | None = None
+) -> Iterator[BinaryIO]:
+    """Write `path` through a locked temp file, renamed into place on success.
 
-    On any exception the temp file is removed and `path` is untouched. Raises OSError (the
-    caller names the path).
+    The temp file lies next to `path`, or in `tmp_dir` (same filesystem). On any exception it
+    is removed and `path` is untouched. Raises OSError; one without a file name (a write that
+    hit a full disk) gets `path` as its `filename`, so the caller can name it.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    where = tmp_dir if tmp_dir is not None else path.parent
+    where.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=where)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         with os.fdopen(fd, "wb") as f:
@@ -36,13 +41,17 @@ def atomic_open(path: Path, mode: int = 0o644) -> Iterator[BinaryIO]:
             os.fsync(f.fileno())
         os.chmod(tmp, mode)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError) and exc.filename is None:
+            exc.filename = str(path)
         raise
 
 
-def atomic_write_bytes(path: Path, data: bytes, mode: int = 0o644) -> None:
-    with atomic_open(path, mode) as f:
+def atomic_write_bytes(
+    path: Path, data: bytes, mode: int = 0o644, *, tmp_dir: Path | None = None
+) -> None:
+    with atomic_open(path, mode, tmp_dir=tmp_dir) as f:
         f.write(data)
 
 
@@ -50,13 +59,13 @@ def atomic_write_text(path: Path, text: str, mode: int = 0o644) -> None:
     atomic_write_bytes(path, text.encode("utf-8"), mode)
 
 
-def atomic_copy(src: Path, dest: Path, mode: int = 0o644) -> Path:
+def atomic_copy(src: Path, dest: Path, mode: int = 0o644, *, tmp_dir: Path | None = None) -> Path:
     """Copy `src` to `dest` atomically: a reflink where the filesystem can, else a byte copy.
 
     Never a hard link: the copy has its own inode, so a later change to `src` (a cache blob
     flipped on disk) cannot reach `dest`. Raises OSError.
     """
-    with atomic_open(dest, mode) as out, src.open("rb") as inp:
+    with atomic_open(dest, mode, tmp_dir=tmp_dir) as out, src.open("rb") as inp:
         if not _reflink(inp.fileno(), out.fileno()):
             shutil.copyfileobj(inp, out, 1 << 20)
     return dest

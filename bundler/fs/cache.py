@@ -7,24 +7,32 @@ honours XDG_CACHE_HOME; or --cache-dir):
     pages/<sha256 of URL>          the body of an index page or a .metadata file, by URL
     facts/<kind>/ab/abcdef....json facts derived from a blob's bytes alone (e.g. the ELF
                                    objects of a wheel for `bundler audit`), by the blob's sha256
+    tmp/*.part                     files being received or written, each held by a lock
 
 Blobs are only ever added after their hash was checked, atomically, so a blob present under a
-name *is* that content. Pages are what lets `--offline` resolve again without the network.
-Facts are pure functions of content, so they never go stale; `kind` carries a format version.
+name *is* that content (and `verify_blob` re-checks it before use). Pages are what lets
+`--offline` resolve again without the network; they are answers of an index, parsed and checked
+like a fresh answer when read back. Facts are pure functions of content, so they never go
+stale; `kind` carries a format version. `sweep()` removes the temp files of killed runs.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import platformdirs
 
 from bundler.fs.atomic import atomic_write_bytes
 from bundler.fs.hashing import sha256_file
+from bundler.fs.staging import sweep_parts
 
 APP_NAME = "airgap-kit"
 
@@ -40,6 +48,14 @@ class Cache:
     def __init__(self, root: Path | None = None) -> None:
         self.root = Path(root) if root is not None else default_root()
 
+    @property
+    def tmp(self) -> Path:
+        return self.root / "tmp"
+
+    def sweep(self) -> list[Path]:
+        """Remove temp files that killed runs left in `tmp/` (not those of live runs)."""
+        return sweep_parts(self.tmp)
+
     # -- blobs ----------------------------------------------------------------------------------
 
     def blob_path(self, sha256: str) -> Path:
@@ -47,6 +63,27 @@ class Cache:
 
     def has_blob(self, sha256: str) -> bool:
         return self.blob_path(sha256).is_file()
+
+    @contextmanager
+    def incoming(self, name: str) -> Iterator[tuple[BinaryIO, Path]]:
+        """A locked temp file `tmp/.NAME.XXXX.part` for bytes being received, and its path.
+
+        Removed on leaving the block unless `adopt_blob` moved it into the store first.
+        OSErrors without a file name get the temp file's.
+        """
+        self.tmp.mkdir(parents=True, exist_ok=True)
+        fd, name_ = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=self.tmp)
+        tmp = Path(name_)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            with os.fdopen(fd, "wb") as out:
+                yield out, tmp
+        except OSError as exc:
+            if exc.filename is None:
+                exc.filename = str(tmp)
+            raise
+        finally:
+            tmp.unlink(missing_ok=True)
 
     def adopt_blob(self, tmp: Path, sha256: str) -> Path:
         """Move an already hash-checked file `tmp` into the store (atomic rename)."""
@@ -79,7 +116,7 @@ class Cache:
             return None
 
     def put_page(self, url: str, body: bytes) -> None:
-        atomic_write_bytes(self.page_path(url), body)
+        atomic_write_bytes(self.page_path(url), body, tmp_dir=self.tmp)
 
     # -- facts ----------------------------------------------------------------------------------
 
@@ -95,4 +132,4 @@ class Cache:
 
     def put_facts(self, kind: str, sha256: str, facts: Any) -> None:
         data = json.dumps(facts, sort_keys=True, separators=(",", ":")).encode("utf-8")
-        atomic_write_bytes(self.facts_path(kind, sha256), data)
+        atomic_write_bytes(self.facts_path(kind, sha256), data, tmp_dir=self.tmp)

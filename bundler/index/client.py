@@ -8,6 +8,11 @@ Every index response is kept in the `Cache` by URL (404s too), so that `offline=
 from the cache alone; metadata comes from the PEP 658 `.metadata` file when the index offers
 one (hash-checked), else from the wheel's own `*.dist-info/METADATA` (the wheel is downloaded
 into the blob cache, where the later download finds it).
+
+Untrusted answers are checked in one place: every page (fresh or from the cache) goes through
+`bundler.index.pages` before a `DistFile` is made of it; every byte of a file through
+`bundler.net.blobs.fetch_blob`; every request through `bundler.net.transport`. A local
+directory the user named is listed here and hashed locally.
 """
 
 from __future__ import annotations
@@ -21,25 +26,33 @@ from functools import partial
 from hashlib import sha256
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
-import requests
 from packaging.utils import canonicalize_name
 
-from bundler.errors import HashMismatch, IndexUnavailable, PackageNotFound, RequirementError
+from bundler.errors import (
+    BadAnswer,
+    BadInput,
+    HashMismatch,
+    IndexUnavailable,
+    PackageNotFound,
+    RequirementError,
+)
 from bundler.fs.cache import Cache
 from bundler.fs.hashing import sha256_file
 from bundler.index.pages import Link, parse_html_page, parse_json_page
-from bundler.models.link import DistFile, parse_filename, try_parse_filename
+from bundler.models.link import DistFile, check_filename, parse_filename, try_parse_filename
 from bundler.models.metadata import Metadata, parse_metadata, read_wheel_metadata
-from bundler.net.download import fetch_blob
-from bundler.net.session import (
-    Cancellation,
-    check_status,
-    local_path,
-    make_session,
-    with_retries,
+from bundler.models.source import (
+    REMOTE_SCHEMES,
+    Source,
+    SourceKind,
+    find_links_source,
+    index_source,
 )
+from bundler.net.blobs import fetch_blob
+from bundler.net.settings import NetworkSettings
+from bundler.net.transport import Cancellation, Transport
 
 T = TypeVar("T")
 
@@ -82,10 +95,22 @@ class _Page:
         return head.encode("utf-8") + b"\n" + self.body
 
     @classmethod
-    def decode(cls, raw: bytes) -> _Page:
-        head, _, body = raw.partition(b"\n")
-        meta = json.loads(head)
-        return cls(int(meta["status"]), str(meta["type"]), str(meta["url"]), body)
+    def decode(cls, raw: bytes, url: str) -> _Page:
+        """A cached answer read back; BadAnswer (naming `url`) if it is not one of ours."""
+        head, sep, body = raw.partition(b"\n")
+        try:
+            meta = json.loads(head)
+            page = cls(int(meta["status"]), str(meta["type"]), str(meta["url"]), body)
+        except (ValueError, KeyError, TypeError, RecursionError):
+            page = None
+        if page is None or not sep or page.status not in (200, 404):
+            raise BadAnswer(
+                f"{url}: the cached answer is unreadable (damaged cache entry): fetch once "
+                "with the network to replace it"
+            )
+        if urlsplit(page.url).scheme.lower() not in REMOTE_SCHEMES:
+            raise BadAnswer(f"{url}: the cached answer names a non-http URL {page.url[:200]!r}")
+        return page
 
 
 class Index:
@@ -94,6 +119,9 @@ class Index:
     A project named in `local_projects` (e.g. the converter, built into a wheel by fetch) is
     answered from its own directory only: index URLs and find-links are not asked about it, so
     a file of the same name on PyPI can never replace the local build.
+
+    Every answer is checked by `bundler.index.pages` (remote pages) or here (local
+    directories); every file's bytes come through `bundler.net.blobs.fetch_blob`.
     """
 
     def __init__(
@@ -102,44 +130,53 @@ class Index:
         find_links: Sequence[str],
         cache: Cache,
         *,
-        offline: bool = False,
-        session: requests.Session | None = None,
-        timeout: float = 30.0,
-        retries: int = 3,
+        settings: NetworkSettings | None = None,
+        transport: Transport | None = None,
         local_projects: Mapping[str, str | Path] | None = None,
+        allow_unhashed: bool = False,
     ) -> None:
-        self.index_urls = [u if u.endswith("/") else u + "/" for u in index_urls]
-        self.find_links = list(find_links)
-        self.local_projects: dict[str, str] = {
-            str(canonicalize_name(name)): str(source)
+        self.sources = [_index_url(u) for u in index_urls]
+        self.find_links = [find_links_source(x) for x in find_links]
+        self.local_projects: dict[str, Source] = {
+            str(canonicalize_name(name)): Source(SourceKind.LOCAL_PROJECT, str(source))
             for name, source in (local_projects or {}).items()
         }
-        """Project name -> the directory (or find-links source) that alone answers for it: a
-        project built here is never shadowed by a file of the same name on an index."""
+        """Project name -> the directory that alone answers for it: a project built here is
+        never shadowed by a file of the same name on an index."""
         self.cache = cache
-        self.offline = offline
-        self.session = session or make_session()
-        self.timeout = timeout
-        self.retries = retries
+        self.transport = transport or Transport(settings or NetworkSettings())
+        self.settings = self.transport.settings
+        self.allow_unhashed = allow_unhashed
+        """Remote files without an index sha256 may be downloaded (hash computed here)."""
         self.cancel = Cancellation()
-        """Set to abort the wheel downloads in flight (resolve() does on Ctrl-C)."""
+        """Set to abort the requests in flight (resolve() does on Ctrl-C)."""
         self._files = _Memo()
         self._pages = _Memo()
         self._metadata = _Memo()
         self._local_hashes = _Memo()
         self._listings = _Memo()
 
+    @property
+    def index_urls(self) -> list[str]:
+        return [s.location for s in self.sources]
+
+    @property
+    def offline(self) -> bool:
+        return self.settings.offline
+
     # -- files ------------------------------------------------------------------------------
 
     def describe_sources(self) -> str:
-        sources = self.index_urls + self.find_links + sorted(set(self.local_projects.values()))
+        sources = [str(s) for s in self.sources + self.find_links]
+        sources += sorted({str(s) for s in self.local_projects.values()})
         return ", ".join(sources) if sources else "no index or find-links source"
 
     def files(self, project: str) -> list[DistFile]:
         """Every wheel/sdist of `project` from every source, first source first.
 
         `PackageNotFound` when no source knows the project; `IndexUnavailable` when a source
-        cannot be read (or, offline, was never cached).
+        cannot be read (or, offline, was never cached); `BadAnswer` when it answers something
+        that breaks the rules (see `bundler.index.pages`).
         """
         name = canonicalize_name(project)
         return list(self._files.get(name, lambda: self._collect(project, name)))
@@ -149,28 +186,28 @@ class Index:
         by_filename: dict[str, DistFile] = {}
         local = self.local_projects.get(name)
         if local is not None:
-            listing = self._listings.get(local, partial(self._find_links, local))
-            self._add(by_filename, name, listing)
+            listing = self._listings.get(str(local), partial(self._find_links, local))
+            self._add(by_filename, name, listing, local)
             if not by_filename:
                 raise PackageNotFound(f"no file of the local project {project!r} in {local}")
             return list(by_filename.values())
-        for index_url in self.index_urls:
-            links = self._project_page(urljoin(index_url, name + "/"))
+        for source in self.sources:
+            links = self._project_page(urljoin(source.location, name + "/"), source)
             if links is None:
                 continue
             found = True
-            self._add(by_filename, name, links)
+            self._add(by_filename, name, links, source)
         for source in self.find_links:
-            links = self._listings.get(source, partial(self._find_links, source))
+            links = self._listings.get(str(source), partial(self._find_links, source))
             matching = [x for x in links if (p := try_parse_filename(x.filename)) and p[0] == name]
             if matching:
                 found = True
-                self._add(by_filename, name, matching)
+                self._add(by_filename, name, matching, source)
         if not found:
             raise PackageNotFound(f"no package named {project!r} on {self.describe_sources()}")
         return list(by_filename.values())
 
-    def _add(self, into: dict[str, DistFile], name: str, links: list[Link]) -> None:
+    def _add(self, into: dict[str, DistFile], name: str, links: list[Link], source: Source) -> None:
         for link in links:
             parsed = try_parse_filename(link.filename)
             if parsed is None or parsed[0] != name or link.filename in into:
@@ -180,42 +217,47 @@ class Index:
                 project=name,
                 filename=link.filename,
                 url=link.url,
-                sha256=link.sha256.lower() if link.sha256 else None,
+                sha256=link.sha256,
                 size=link.size,
                 requires_python=link.requires_python,
                 yanked=link.yanked,
                 metadata_url=link.url + ".metadata" if meta else None,
                 metadata_sha256=meta if isinstance(meta, str) else None,
+                source=source,
             )
 
-    def _project_page(self, url: str) -> list[Link] | None:
+    def _project_page(self, url: str, source: Source) -> list[Link] | None:
         page = self._get(url)
         if page is None:
             return None
         if page.content_type.split(";")[0].strip() == JSON_TYPE:
-            return parse_json_page(page.body, page.url)
-        return parse_html_page(page.body, page.url)
+            return parse_json_page(page.body, page.url, source)
+        return parse_html_page(page.body, page.url, source)
 
-    def _find_links(self, source: str) -> list[Link]:
-        path = local_path(source)
-        if path is None and "://" not in source:
-            path = Path(source)
+    def _find_links(self, source: Source) -> list[Link]:
+        path = source.path
         if path is not None:
-            return self._scan_dir(path)
-        page = self._get(source)
+            return self._scan_dir(path, source)
+        page = self._get(source.location)
         if page is None:
             raise IndexUnavailable(f"find-links page {source} not found (HTTP 404)")
-        return parse_html_page(page.body, page.url)
+        return parse_html_page(page.body, page.url, source)
 
-    def _scan_dir(self, path: Path) -> list[Link]:
+    def _scan_dir(self, path: Path, source: Source) -> list[Link]:
+        """The wheels and sdists of a local directory, each hashed here."""
         if not path.is_dir():
             raise IndexUnavailable(f"find-links directory {path} does not exist")
         links = []
-        for entry in sorted(path.iterdir()):
+        try:
+            entries = sorted(path.iterdir())
+        except OSError as exc:
+            raise IndexUnavailable(f"cannot list {path}: {exc.strerror or exc}") from None
+        for entry in entries:
             if not entry.is_file() or try_parse_filename(entry.name) is None:
                 continue
+            check_filename(entry.name)
             resolved = entry.resolve()
-            digest = self._local_hashes.get(str(resolved), partial(sha256_file, resolved))
+            digest = self._local_hashes.get(str(resolved), partial(_hash_local, resolved))
             links.append(
                 Link(
                     filename=entry.name,
@@ -243,20 +285,16 @@ class Index:
                 raise IndexUnavailable(
                     f"{url} is not in the cache (--offline): fetch once with the network first"
                 )
-            return _Page.decode(raw)
-
-        def attempt() -> _Page:
-            try:
-                response = self.session.get(url, headers={"Accept": ACCEPT}, timeout=self.timeout)
-            except requests.exceptions.InvalidURL as exc:
-                raise IndexUnavailable(f"invalid index URL {url}: {exc}") from None
-            if response.status_code == 404:
-                return _Page(404, "", response.url, b"")
-            check_status(response, f"index page {url}")
-            ctype = response.headers.get("Content-Type", "text/html")
-            return _Page(200, ctype, response.url, response.content)
-
-        page = with_retries(attempt, retries=self.retries, what=f"cannot reach {url}")
+            return _Page.decode(raw, url)
+        response = self.transport.get(
+            url,
+            what=f"cannot reach {url}",
+            limit=self.settings.max_page_bytes,
+            accept=ACCEPT,
+            cancel=self.cancel,
+        )
+        ctype = response.content_type or "text/html"
+        page = _Page(response.status, ctype, response.url, response.body)
         self.cache.put_page(url, page.encode())
         return page
 
@@ -280,10 +318,8 @@ class Index:
         blob = fetch_blob(
             file,
             self.cache,
-            session=self.session,
-            offline=self.offline,
-            retries=self.retries,
-            timeout=self.timeout,
+            self.transport,
+            allow_unhashed=self.allow_unhashed,
             cancel=self.cancel,
         )
         meta = read_wheel_metadata(blob, file.filename)
@@ -303,9 +339,15 @@ class Index:
             raise IndexUnavailable(
                 f"{url} is not in the cache (--offline): fetch once with the network first"
             )
-        body = self._fetch_raw(url)
-        if body is None:
+        response = self.transport.get(
+            url,
+            what=f"cannot reach {url}",
+            limit=self.settings.max_metadata_bytes,
+            cancel=self.cancel,
+        )
+        if response.status == 404:
             return None
+        body = response.body
         if not _hash_ok(body, file.metadata_sha256):
             raise HashMismatch(
                 f"hash mismatch for {file.filename}.metadata from {url}: expected sha256 "
@@ -314,24 +356,31 @@ class Index:
         self.cache.put_page(url, body)
         return body
 
-    def _fetch_raw(self, url: str) -> bytes | None:
-        def attempt() -> bytes | None:
-            response = self.session.get(url, timeout=self.timeout)
-            if response.status_code == 404:
-                return None
-            check_status(response, f"metadata {url}")
-            return response.content
-
-        return with_retries(attempt, retries=self.retries, what=f"cannot reach {url}")
-
     @staticmethod
     def _check_identity(meta: Metadata, file: DistFile) -> None:
         name, version = parse_filename(file.filename)
         if canonicalize_name(meta.name) != name or meta.version != version:
-            raise IndexUnavailable(
+            raise BadAnswer(
                 f"{file.filename}: its metadata says {meta.name} {meta.version}, "
                 "not what the filename says"
             )
+
+
+def _index_url(url: str) -> Source:
+    scheme = urlsplit(url).scheme.lower()
+    if scheme not in REMOTE_SCHEMES:
+        raise BadInput(
+            f"--index-url {url}: only http:// and https:// index URLs are supported "
+            "(a local directory of files goes to --find-links)"
+        )
+    return index_source(url)
+
+
+def _hash_local(path: Path) -> str:
+    try:
+        return sha256_file(path)
+    except OSError as exc:
+        raise IndexUnavailable(f"cannot read {path}: {exc.strerror or exc}") from None
 
 
 def _hash_ok(body: bytes, expected: str | None) -> bool:

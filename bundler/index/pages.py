@@ -1,25 +1,89 @@
-"""Parsing index answers: PEP 691 JSON and PEP 503 HTML project pages (also find-links pages).
+"""The one model of an index answer: every entry a typed, checked `Link`, or one-line rejection.
 
-Each entry becomes a `Link` record; PEP 592 yanked flags, `Requires-Python` and PEP 658/714
-metadata flags are kept.
+Index answers are untrusted (a compromised mirror, a proxy, a typo-squatted `--index-url`). This
+module is where they are checked, once, before anything downstream sees them:
+
+- PEP 691 JSON pages are validated against `PEP691_SCHEMA` (jsonschema; the v1 fields of
+  https://peps.python.org/pep-0691/, `size`/`upload-time` of PEP 700, `core-metadata` of
+  PEP 714); PEP 503 HTML pages (and find-links pages) are parsed into anchors.
+- Every entry: its URL is joined to the page URL and must be http(s); `file:` only for a
+  location the user named locally (`Source.allows_file_urls`) and only inside it. Its file name
+  must be a plain base name equal to the URL's last path segment and a valid wheel/sdist name
+  (`models.link.check_filename`). A sha256 (JSON `hashes`, or a `#sha256=` fragment) must be 64
+  hex digits; so must a PEP 658 metadata hash.
+- Anything else raises `BadAnswer`, one line naming the page URL and the entry.
+
+Entries for other kinds of file (an `.exe`, an `.egg`) pass the URL and base-name checks and are
+then ignored by the client, as pip ignores them.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import re
 from dataclasses import dataclass
 from html.parser import HTMLParser
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
-from bundler.errors import IndexUnavailable
+import jsonschema
+
+from bundler.errors import BadAnswer
+from bundler.models.link import BadFilename, check_filename
+from bundler.models.source import REMOTE_SCHEMES, Source, local_path
+
+SHA256_HEX = re.compile(r"[0-9a-fA-F]{64}")
+MAX_URL = 8192
+MAX_FIELD = 4096
+
+_HASH_VALUES = {"type": "string", "maxLength": 256}
+_HASHES = {"type": "object", "additionalProperties": _HASH_VALUES}
+_METADATA_FLAG = {"type": ["boolean", "object"], "additionalProperties": _HASH_VALUES}
+PEP691_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["files"],
+    "properties": {
+        "meta": {
+            "type": "object",
+            "properties": {"api-version": {"type": "string", "maxLength": 32}},
+        },
+        "name": {"type": "string", "maxLength": MAX_FIELD},
+        "files": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["filename", "url", "hashes"],
+                "properties": {
+                    "filename": {"type": "string", "minLength": 1, "maxLength": MAX_FIELD},
+                    "url": {"type": "string", "minLength": 1, "maxLength": MAX_URL},
+                    "hashes": _HASHES,
+                    "requires-python": {"type": ["string", "null"], "maxLength": MAX_FIELD},
+                    "yanked": {"type": ["boolean", "string"], "maxLength": MAX_FIELD},
+                    "size": {"type": "integer", "minimum": 0},
+                    "upload-time": {"type": "string", "maxLength": 64},
+                    "core-metadata": _METADATA_FLAG,
+                    "dist-info-metadata": _METADATA_FLAG,
+                },
+            },
+        },
+    },
+}
+"""PEP 691 v1 project page (with PEP 700 and PEP 714 fields): the parts the kit reads."""
+_VALIDATOR = jsonschema.Draft202012Validator(PEP691_SCHEMA)
 
 
 @dataclass(frozen=True)
 class Link:
+    """One checked entry of an index or find-links answer."""
+
     filename: str
+    """A plain base name equal to the URL's last path segment (`check_filename`)."""
     url: str
+    """Absolute, fragment removed; http(s), or file: inside a user-named local source."""
     sha256: str | None
+    """Lower-case hex; None when the answer gave none."""
     size: int | None
     requires_python: str | None
     yanked: str | None
@@ -27,40 +91,147 @@ class Link:
     """True (offered, no hash), a sha256 hex string (offered, hashed), or None."""
 
 
-def parse_json_page(body: bytes, base_url: str) -> list[Link]:
-    """The files of a PEP 691 JSON project page."""
+def parse_json_page(body: bytes, page_url: str, source: Source) -> list[Link]:
+    """The checked entries of a PEP 691 JSON project page; BadAnswer otherwise."""
     try:
         data = json.loads(body)
-        files = data["files"]
-    except (ValueError, KeyError, TypeError) as exc:
-        raise IndexUnavailable(f"{base_url}: unreadable JSON simple page ({exc})") from None
+    except (ValueError, RecursionError) as exc:
+        raise BadAnswer(f"{page_url}: not a JSON simple page ({_short(exc)})") from None
+    error = None if _obviously_valid(data) else next(iter(_VALIDATOR.iter_errors(data)), None)
+    if error is not None:
+        path = list(error.absolute_path)
+        if len(path) >= 2 and path[0] == "files":
+            field = "/".join(str(p) for p in path[2:]) or "the entry"
+            raise _reject(page_url, data["files"][path[1]], f"{field}: {error.message}")
+        where = "/".join(str(p) for p in path) or "the page"
+        message = f"{page_url}: not a PEP 691 page: {where}: {_short(error.message)}"
+        raise BadAnswer(_oneline(message))
     links = []
-    for entry in files:
-        url, frag_hash = _split_url(urljoin(base_url, entry["url"]))
-        hashes = entry.get("hashes") or {}
+    for entry in data["files"]:
+        url, fragment_hash, segment = _join(page_url, entry["url"], source, entry)
+        hashes = entry["hashes"]
+        sha256 = hashes.get("sha256", fragment_hash)
         yanked = entry.get("yanked", False)
         meta = entry.get("core-metadata", entry.get("dist-info-metadata"))
         links.append(
             Link(
-                filename=entry["filename"],
+                filename=_filename(entry["filename"], segment, page_url, entry),
                 url=url,
-                sha256=hashes.get("sha256") or frag_hash,
+                sha256=_sha256(sha256, page_url, entry),
                 size=entry.get("size"),
                 requires_python=entry.get("requires-python"),
-                yanked=None if yanked is False else ("" if yanked is True else str(yanked)),
-                metadata=_metadata_flag(meta),
+                yanked=None if yanked is False else ("" if yanked is True else yanked),
+                metadata=_metadata_flag(meta, page_url, entry),
             )
         )
     return links
 
 
-def _metadata_flag(value: Any) -> bool | str | None:
+def parse_html_page(body: bytes, page_url: str, source: Source) -> list[Link]:
+    """The checked entries linked from a PEP 503 HTML page (also a find-links page)."""
+    parser = _AnchorParser()
+    try:
+        parser.feed(body.decode("utf-8", errors="replace"))
+        parser.close()
+    except (AssertionError, ValueError) as exc:  # html.parser on broken markup
+        raise BadAnswer(f"{page_url}: unreadable HTML page ({_short(exc)})") from None
+    base = page_url
+    if parser.base:
+        base, _, _ = _join(page_url, parser.base, source, "<base href>")
+    links = []
+    for attrs in parser.anchors:
+        href = attrs.get("href")
+        if not href:
+            continue
+        entry = f'<a href="{href}">'
+        url, digest, segment = _join(base, href, source, entry)
+        meta_attr = attrs.get("data-core-metadata", attrs.get("data-dist-info-metadata"))
+        meta: bool | str | None = None
+        if meta_attr is not None and meta_attr != "false":
+            meta = _metadata_flag(_hash_attr(meta_attr) or True, page_url, entry)
+        yanked = attrs.get("data-yanked")
+        links.append(
+            Link(
+                filename=_filename(segment, segment, page_url, entry),
+                url=url,
+                sha256=_sha256(digest, page_url, entry),
+                size=None,
+                requires_python=_bounded(attrs.get("data-requires-python")),
+                yanked=None if "data-yanked" not in attrs else _bounded(yanked) or "",
+                metadata=meta,
+            )
+        )
+    return links
+
+
+# -- the checks --------------------------------------------------------------------------------
+
+
+def _join(base: str, ref: str, source: Source, entry: Any) -> tuple[str, str | None, str]:
+    """(absolute URL without fragment, sha256 from a '#sha256=' fragment, the URL's last path
+    segment unquoted), scheme checked."""
+    if len(ref) > MAX_URL:
+        raise _reject(base, entry, "URL too long")
+    try:
+        absolute = ref if ref.startswith(("https://", "http://")) else urljoin(base, ref)
+        parts = urlsplit(absolute)
+    except ValueError as exc:
+        raise _reject(base, entry, f"malformed URL ({_short(exc)})") from None
+    scheme = parts.scheme.lower()
+    if scheme == "file":
+        _check_local(parts.geturl(), source, base, entry)
+    elif scheme not in REMOTE_SCHEMES:
+        raise _reject(base, entry, f"URL scheme {scheme or 'none'!r} refused (only http/https)")
+    elif not parts.hostname:
+        raise _reject(base, entry, "URL without a host")
+    digest = _hash_attr(parts.fragment) if parts.fragment else None
+    url = urlunsplit(parts._replace(fragment="")) if "#" in absolute else absolute
+    return url, digest, unquote(parts.path.rsplit("/", 1)[-1])
+
+
+def _check_local(url: str, source: Source, base: str, entry: Any) -> None:
+    """A file: URL is followed only inside a local source the user named."""
+    root = source.path
+    if not source.allows_file_urls or root is None:
+        raise _reject(base, entry, "file: URL refused from a remote source")
+    path = local_path(url)
+    if path is None or not _inside(path, root):
+        raise _reject(base, entry, f"file: URL outside the local source {root}")
+
+
+def _inside(path: Path, root: Path) -> bool:
+    real, top = os.path.realpath(path), os.path.realpath(root)
+    return os.path.commonpath([real, top]) == top
+
+
+def _filename(filename: str, segment: str, page_url: str, entry: Any) -> str:
+    try:
+        check_filename(filename)
+    except BadFilename as exc:
+        raise _reject(page_url, entry, f"file name {filename[:120]!r} refused: {exc}") from None
+    if filename != segment:
+        raise _reject(
+            page_url, entry, f"file name {filename!r} is not the URL's last segment {segment!r}"
+        )
+    return filename
+
+
+def _sha256(value: str | None, page_url: str, entry: Any) -> str | None:
+    if value is None:
+        return None
+    if not SHA256_HEX.fullmatch(value):
+        raise _reject(page_url, entry, "sha256 is not 64 hex digits")
+    return value.lower()
+
+
+def _metadata_flag(value: Any, page_url: str, entry: Any) -> bool | str | None:
+    """PEP 658/714 metadata: True (offered), a checked sha256, or None (not offered)."""
     if isinstance(value, dict):
-        return str(value["sha256"]) if value.get("sha256") else True
+        return _sha256(value.get("sha256"), page_url, entry) or True
     if value is True:
         return True
     if isinstance(value, str) and value:
-        return _hash_attr(value) or True
+        return _sha256(value, page_url, entry)
     return None
 
 
@@ -70,11 +241,86 @@ def _hash_attr(value: str) -> str | None:
     return digest if algo == "sha256" and digest else None
 
 
-def _split_url(url: str) -> tuple[str, str | None]:
-    """(url without fragment, sha256 from a '#sha256=...' fragment)."""
-    parts = urlsplit(url)
-    digest = _hash_attr(parts.fragment) if parts.fragment else None
-    return urlunsplit(parts._replace(fragment="")), digest
+def _bounded(value: str | None) -> str | None:
+    return None if value is None else value[:MAX_FIELD]
+
+
+def _reject(page_url: str, entry: Any, reason: str) -> BadAnswer:
+    return BadAnswer(_oneline(f"{page_url}: entry {_short(entry)} rejected: {reason}"))
+
+
+def _oneline(text: str) -> str:
+    """`text` with control characters (an answer's newlines) shown escaped: one line."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def _short(thing: Any) -> str:
+    """One bounded line showing `thing` (an entry, a message, an exception)."""
+    if isinstance(thing, str):
+        text = thing
+    elif isinstance(thing, BaseException):
+        text = str(thing)
+    else:
+        text = json.dumps(thing, ensure_ascii=True)
+    text = " ".join(text.split())
+    return text if len(text) <= 160 else text[:157] + "..."
+
+
+def _obviously_valid(data: Any) -> bool:
+    """A fast check that implies `PEP691_SCHEMA` validity (jsonschema costs ~0.1 ms an entry,
+    seconds on a big page). When it says no, jsonschema decides and words the error;
+    tests/unit/index/test_pages.py checks on random pages that it never says yes wrongly."""
+    if type(data) is not dict or type(data.get("files")) is not list:
+        return False
+    meta = data.get("meta", {})
+    if type(meta) is not dict or not _str_or_absent(meta, "api-version", 32):
+        return False
+    if not _str_or_absent(data, "name", MAX_FIELD):
+        return False
+    return all(_entry_ok(entry) for entry in data["files"])
+
+
+def _entry_ok(entry: Any) -> bool:
+    if type(entry) is not dict:
+        return False
+    filename, url, hashes = entry.get("filename"), entry.get("url"), entry.get("hashes")
+    if type(filename) is not str or not 1 <= len(filename) <= MAX_FIELD:
+        return False
+    if type(url) is not str or not 1 <= len(url) <= MAX_URL or not _hash_map(hashes):
+        return False
+    size = entry.get("size", 0)
+    yanked = entry.get("yanked", False)
+    return (
+        type(size) is int
+        and size >= 0
+        and (
+            yanked is True or yanked is False or (type(yanked) is str and len(yanked) <= MAX_FIELD)
+        )
+        and (
+            entry.get("requires-python") is None
+            or _str_or_absent(entry, "requires-python", MAX_FIELD)
+        )
+        and _str_or_absent(entry, "upload-time", 64)
+        and all(_metadata_ok(entry, key) for key in ("core-metadata", "dist-info-metadata"))
+    )
+
+
+def _str_or_absent(mapping: dict[str, Any], key: str, limit: int) -> bool:
+    if key not in mapping:
+        return True
+    value = mapping[key]
+    return type(value) is str and len(value) <= limit
+
+
+def _hash_map(value: Any) -> bool:
+    return type(value) is dict and all(type(v) is str and len(v) <= 256 for v in value.values())
+
+
+def _metadata_ok(entry: dict[str, Any], key: str) -> bool:
+    if key not in entry:
+        return True
+    value = entry[key]
+    return value is True or value is False or _hash_map(value)
 
 
 class _AnchorParser(HTMLParser):
@@ -88,34 +334,3 @@ class _AnchorParser(HTMLParser):
             self.anchors.append(dict(attrs))
         elif tag == "base" and self.base is None:
             self.base = dict(attrs).get("href")
-
-
-def parse_html_page(body: bytes, base_url: str) -> list[Link]:
-    """The files linked from a PEP 503 HTML page (also a find-links page)."""
-    parser = _AnchorParser()
-    parser.feed(body.decode("utf-8", errors="replace"))
-    base = urljoin(base_url, parser.base) if parser.base else base_url
-    links = []
-    for attrs in parser.anchors:
-        href = attrs.get("href")
-        if not href:
-            continue
-        url, digest = _split_url(urljoin(base, href))
-        filename = url.rsplit("/", 1)[-1]
-        meta_attr = attrs.get("data-core-metadata", attrs.get("data-dist-info-metadata"))
-        meta: bool | str | None = None
-        if meta_attr is not None and meta_attr != "false":
-            meta = _hash_attr(meta_attr) or True
-        yanked = attrs.get("data-yanked")
-        links.append(
-            Link(
-                filename=unquote(filename),
-                url=url,
-                sha256=digest,
-                size=None,
-                requires_python=attrs.get("data-requires-python"),
-                yanked=None if "data-yanked" not in attrs else (yanked or ""),
-                metadata=meta,
-            )
-        )
-    return links

@@ -134,6 +134,8 @@ def open_stream(parts: list[Path]) -> Iterator[tarfile.TarFile]:
         ) from None
     try:
         yield tar
+    except _Unwritable as exc:
+        raise exc.error from None  # the destination's trouble (full, read-only), not the archive's
     except (tarfile.TarError, EOFError, OSError, _Truncated) as exc:
         raise BadInput(f"{archive_name(parts)}: damaged archive ({exc})") from None
     finally:
@@ -170,7 +172,10 @@ def scan(
                 continue
             if member.isdir():
                 if dest is not None:
-                    (dest / member.name).mkdir(parents=True, exist_ok=True)
+                    try:
+                        (dest / member.name).mkdir(parents=True, exist_ok=True)
+                    except OSError as exc:
+                        raise _Unwritable(exc, dest / member.name) from None
                 continue
             total += member.size
             if total > limits.max_total:
@@ -251,8 +256,11 @@ def _consume(
     out: IO[bytes] | None = None
     target = dest / member.name if dest is not None else None
     if target is not None:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        except OSError as exc:
+            raise _Unwritable(exc, target) from None
         out = os.fdopen(fd, "wb")
     try:
         left = member.size
@@ -264,12 +272,15 @@ def _consume(
             h.update(block)
             if buffer is not None:
                 buffer.write(block)
-            if out is not None:
-                out.write(block)
+            if out is not None and target is not None:
+                _write(out, block, target)
     finally:
         if out is not None and target is not None:
-            out.close()
-            os.chmod(target, 0o755 if member.mode & 0o100 else 0o644)
+            try:
+                out.close()
+                os.chmod(target, 0o755 if member.mode & 0o100 else 0o644)
+            except OSError as exc:
+                raise _Unwritable(exc, target) from None
     listing.sha256[rel] = h.hexdigest()
     if buffer is not None:
         listing.contents[rel] = buffer.getvalue()
@@ -293,6 +304,24 @@ def _part_number(path: Path) -> int:
 
 class _Truncated(Exception):
     pass
+
+
+class _Unwritable(Exception):
+    """Writing an unpacked member failed (the destination is full or read-only): carries the
+    OSError, named after the member's path, past `open_stream`'s "damaged archive"."""
+
+    def __init__(self, error: OSError, target: Path) -> None:
+        super().__init__(str(error))
+        if error.filename is None:
+            error.filename = str(target)
+        self.error = error
+
+
+def _write(out: IO[bytes], block: bytes, target: Path) -> None:
+    try:
+        out.write(block)
+    except OSError as exc:
+        raise _Unwritable(exc, target) from None
 
 
 class _Chain(io.RawIOBase):

@@ -45,6 +45,7 @@ from bundler import __version__
 from bundler.errors import BadInput, UnknownTarget
 from bundler.models import manifest as manifest_mod
 from bundler.models.target import Target
+from bundler.net.settings import NetworkSettings
 from bundler.policy.tables import load_json
 from bundler.wheelhouse import fetch as fetch_mod
 
@@ -146,10 +147,7 @@ def fetch_wheelhouse(
         index_urls=tuple(index_urls),
         find_links=tuple(find_links),
         cache_dir=cache_dir,
-        offline=offline,
-        jobs=jobs,
-        timeout=timeout,
-        retries=retries,
+        network=NetworkSettings(offline=offline, jobs=jobs, timeout=timeout, retries=retries),
         audit=True,
         distro="centos7",
         on_step=on_step,

@@ -15,18 +15,19 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
-import requests
-
-from bundler.errors import BadInput, HashMismatch, IndexUnavailable
+from bundler.errors import BadInput, HashMismatch
 from bundler.fs.atomic import atomic_write_text
 from bundler.fs.hashing import CHUNK, sha256_file
+from bundler.fs.oserrors import user_errors
+from bundler.fs.staging import staging
+from bundler.models.link import BadFilename, check_basename
+from bundler.net.settings import NetworkSettings
+from bundler.net.transport import Transport, check_status, with_retries
 from bundler.policy.tables import load_json
 
 INDEX = "index.json"
@@ -36,7 +37,6 @@ _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 # The suffix preferred when the table lists several archives of one release (pyenv lists both
 # .tgz and .tar.xz for CPython): gzip needs nothing beyond coreutils+tar on CentOS 7.
 _PREFERRED_SUFFIXES = (".tgz", ".tar.gz", ".tar.xz", ".tar.bz2")
-_TIMEOUT = 60.0
 
 
 @dataclass(frozen=True)
@@ -140,38 +140,42 @@ def fetch(
     *,
     from_file: Path | None = None,
     mirror: str | None = None,
-    session: requests.Session | None = None,
+    transport: Transport | None = None,
 ) -> Path:
     """Put `source` into directory `dest` (downloaded, or copied from `from_file`), hash-checked.
 
     `mirror` replaces everything before the file name in the URL (a local mirror of the
-    upstream directory). Nothing lands under its final name unless its sha256 matches.
+    upstream directory). The bytes go through a stage next to the final name
+    (`bundler.fs.staging`) and land under it only if their sha256 matches; the download uses
+    the transport layer (bounded, retried, redirects to http(s) only). OS errors a user can
+    cause (a full disk, a read-only `dest`) are one `FilesystemError` line.
     """
-    dest.mkdir(parents=True, exist_ok=True)
-    final = dest / source.filename
-    if final.is_file() and sha256_file(final) == source.sha256:
-        _record(dest, source, final.stat().st_size)
-        return final
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{source.filename}.", suffix=".part", dir=dest)
-    tmp = Path(tmp_name)
     try:
-        with os.fdopen(fd, "wb") as out:
+        check_basename(source.filename)
+    except BadFilename as exc:
+        raise BadInput(f"{source.filename!r}: not a file name ({exc})") from None
+    with user_errors(dest):
+        dest.mkdir(parents=True, exist_ok=True)
+        final = dest / source.filename
+        if final.is_file() and sha256_file(final) == source.sha256:
+            _record(dest, source, final.stat().st_size)
+            return final
+        with staging(final) as stage, user_errors(dest, hide=stage.work):
+            tmp = stage.scratch / source.filename
             if from_file is not None:
-                got = _copy(from_file, out)
+                got = _copy(from_file, tmp)
             else:
                 url = f"{mirror.rstrip('/')}/{source.filename}" if mirror else source.url
-                got = _download(url, out, session or requests.Session())
-        if got != source.sha256:
-            where = str(from_file) if from_file is not None else source.filename
-            raise HashMismatch(
-                f"{where}: sha256 {got} does not match the expected {source.sha256} "
-                f"for {source.project} {source.version} ({source.origin}); nothing was stored"
-            )
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, final)
-    finally:
-        tmp.unlink(missing_ok=True)
-    _record(dest, source, final.stat().st_size)
+                got = _download(url, tmp, transport or Transport(NetworkSettings(jobs=1)))
+            if got != source.sha256:
+                where = str(from_file) if from_file is not None else source.filename
+                raise HashMismatch(
+                    f"{where}: sha256 {got} does not match the expected {source.sha256} "
+                    f"for {source.project} {source.version} ({source.origin}); nothing was stored"
+                )
+            tmp.chmod(0o644)
+            stage.commit_file(tmp)
+        _record(dest, source, final.stat().st_size)
     return final
 
 
@@ -249,30 +253,45 @@ def _suffix_rank(filename: str) -> int:
     return len(_PREFERRED_SUFFIXES)
 
 
-def _copy(src: Path, out: Any) -> str:
+def _copy(src: Path, tmp: Path) -> str:
     h = hashlib.sha256()
-    try:
-        with src.open("rb") as f:
+    with tmp.open("wb") as out:
+        try:
+            f = src.open("rb")
+        except OSError as exc:
+            raise BadInput(f"--from {src}: {exc.strerror or exc}") from None
+        with f:
             for block in iter(lambda: f.read(CHUNK), b""):
                 h.update(block)
                 out.write(block)
-    except OSError as exc:
-        raise BadInput(f"--from {src}: {exc.strerror or exc}") from None
     return h.hexdigest()
 
 
-def _download(url: str, out: Any, session: requests.Session) -> str:
-    h = hashlib.sha256()
-    try:
-        with session.get(url, stream=True, timeout=_TIMEOUT) as resp:
-            if resp.status_code != 200:
-                raise IndexUnavailable(f"{url}: HTTP {resp.status_code}")
-            for block in resp.iter_content(CHUNK):
-                h.update(block)
-                out.write(block)
-    except requests.RequestException as exc:
-        raise IndexUnavailable(f"{url}: {exc}") from None
-    return h.hexdigest()
+def _download(url: str, tmp: Path, transport: Transport) -> str:
+    """Stream `url` into `tmp` (restarted on a transient failure); its sha256."""
+    settings = transport.settings
+    what = f"cannot download {url}"
+
+    def budget(received: int) -> float:
+        return settings.deadline + received / settings.min_rate
+
+    def attempt() -> str:
+        h = hashlib.sha256()
+        with (
+            tmp.open("wb") as out,
+            transport.stream(url, what=what, limit=settings.max_file_bytes, budget=budget) as body,
+        ):
+            check_status(body.response, what)
+            _write(body.chunks(), out, h)
+        return h.hexdigest()
+
+    return with_retries(attempt, retries=settings.retries, what=what)
+
+
+def _write(chunks: Any, out: BinaryIO, h: Any) -> None:
+    for block in chunks:
+        h.update(block)
+        out.write(block)
 
 
 def _record(dest: Path, source: SourceFile, size: int) -> None:

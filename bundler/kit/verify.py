@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import shutil
 import stat
 import tempfile
 import zipfile
@@ -42,6 +41,8 @@ from packaging.version import InvalidVersion, Version
 from bundler.errors import BadInput, CheckFailed
 from bundler.fs import regular
 from bundler.fs.hashing import sha256_file
+from bundler.fs.oserrors import user_errors
+from bundler.fs.staging import PRESERVED, STAGE_MARK, staging
 from bundler.kit import archive as kitarchive
 from bundler.kit import controller as controller_mod
 from bundler.kit import layout, sources
@@ -230,18 +231,45 @@ def verify_archive(
         notes.append(f"no {name}.sha256 beside the archive: whole-archive hash not checked")
     elif kitarchive.archive_sha256(parts) != recorded:
         problems.append(f"{name}: sha256 differs from {name}.sha256 (damaged or replaced)")
-    with tempfile.TemporaryDirectory(prefix="airgap-kit-verify-") as tmp:
-        dest = unpack_to if unpack_to is not None else Path(tmp) / "kit"
-        listing = kitarchive.scan(parts, limits, dest=dest)
-        problems += listing.problems
-        if listing.top is None:
-            raise BadInput(f"{name}: the archive is empty")
-        report = verify_dir(dest / listing.top, operator_files=False)
-        if (problems or report.problems) and unpack_to is not None:
-            shutil.rmtree(dest / listing.top)  # an unverified kit must not look like a good one
+    if unpack_to is None:
+        with tempfile.TemporaryDirectory(prefix="airgap-kit-verify-") as tmp:
+            report = _scan_and_verify(parts, limits, Path(tmp) / "kit", name, problems)
+    else:
+        report = _unpack_and_verify(parts, limits, unpack_to, name, problems)
     report.kind, report.name = "archive", name
     report.problems = problems + report.problems
     report.notes = notes + report.notes
+    return report
+
+
+def _scan_and_verify(
+    parts: list[Path], limits: kitarchive.Limits, dest: Path, name: str, problems: list[str]
+) -> Report:
+    listing = kitarchive.scan(parts, limits, dest=dest)
+    problems += listing.problems
+    if listing.top is None:
+        raise BadInput(f"{name}: the archive is empty")
+    return verify_dir(dest / listing.top, operator_files=False)
+
+
+def _unpack_and_verify(
+    parts: list[Path], limits: kitarchive.Limits, unpack_to: Path, name: str, problems: list[str]
+) -> Report:
+    """Unpack into a stage next to `unpack_to` (`bundler.fs.staging`), verify there, and swap
+    it into place only when clean: a truncated archive, a name clash or a failed check leave
+    nothing behind; a full disk or a read-only place is one `FilesystemError` line."""
+    with user_errors(unpack_to):
+        if unpack_to.exists() and (
+            not unpack_to.is_dir()
+            or any(
+                p.name not in PRESERVED and STAGE_MARK not in p.name for p in unpack_to.iterdir()
+            )
+        ):
+            raise BadInput(f"{unpack_to} must be a new or empty directory to unpack into")
+        with staging(unpack_to) as stage, user_errors(unpack_to, hide=stage.work):
+            report = _scan_and_verify(parts, limits, stage.content, name, problems)
+            if not (problems or report.problems):
+                stage.commit()
     return report
 
 

@@ -16,7 +16,10 @@ Schema is `bundler/data/manifest.schema.json`:
          "size": 123, "url": "https://..." | null (built here), "role": "app" | "bootstrap",
          "requires": ["..."], "via": ["opencv-python"], "license": "BSD" | null,
          "summary": "...", "built_from": null | "sdist filename (--build-pure / local project)",
-         "yanked": null | "reason"}                # a yanked release pinned with == (PEP 592)
+         "yanked": null | "reason",                # a yanked release pinned with == (PEP 592)
+         "hash_source": "index" | "local" | "computed"}   # who vouched for the sha256: the
+                          # index, this machine (a local source, a build), or nobody
+                          # (--allow-unhashed: the hash of what was downloaded)
       ],
       "edges": [["opencv-python", "numpy"], ...],  # parent -> child, names canonicalised
       "excluded": [                                # left out on purpose (--exclude, --no-deps)

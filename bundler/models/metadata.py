@@ -11,7 +11,7 @@ from typing import Any
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
-from packaging.version import Version
+from packaging.version import InvalidVersion, Version
 
 from bundler.errors import IndexUnavailable, RequirementError
 from bundler.models.link import parse_specifier, try_parse_filename
@@ -28,6 +28,34 @@ class Metadata:
     summary: str | None
     license: str | None
     home_page: str | None
+    requires_python_text: str | None = None
+    """Requires-Python as written (compared as text with another copy of the metadata)."""
+
+    def differences(self, other: Metadata) -> list[str]:
+        """The fields where `other` (e.g. the wheel's own METADATA) disagrees with this one
+        (e.g. the PEP 658 file): name, version, Requires-Dist, Requires-Python."""
+        found = []
+        if canonicalize_name(self.name) != canonicalize_name(other.name):
+            found.append(f"Name {self.name!r} vs {other.name!r}")
+        if self.version != other.version:
+            found.append(f"Version {self.version} vs {other.version}")
+        mine = sorted({str(r) for r in self.requires_dist})
+        theirs = sorted({str(r) for r in other.requires_dist})
+        if mine != theirs:
+            extra = sorted(set(mine) - set(theirs))
+            missing = sorted(set(theirs) - set(mine))
+            found.append(
+                f"Requires-Dist differs (only here: {extra}, only in the wheel: {missing})"
+            )
+        if self.requires_python != other.requires_python:
+            found.append(
+                f"Requires-Python {self.requires_python_text!r} vs {other.requires_python_text!r}"
+            )
+        return found
+
+
+MAX_METADATA = 8 << 20
+"""Bytes of a METADATA member read from a wheel (a bigger one is refused, not inflated)."""
 
 
 def parse_metadata(body: bytes, origin: str) -> Metadata:
@@ -43,14 +71,20 @@ def parse_metadata(body: bytes, origin: str) -> Metadata:
             requires.append(Requirement(str(line)))
         except InvalidRequirement as exc:
             raise RequirementError(f"{origin}: invalid Requires-Dist {line!r}: {exc}") from None
+    try:
+        version = Version(str(version_text))
+    except InvalidVersion:
+        raise IndexUnavailable(f"{origin}: invalid Version {str(version_text)[:80]!r}") from None
+    requires_python = msg.get("Requires-Python")
     return Metadata(
         name=str(name),
-        version=Version(str(version_text)),
+        version=version,
         requires_dist=tuple(requires),
-        requires_python=parse_specifier(msg.get("Requires-Python")),
+        requires_python=parse_specifier(requires_python),
         summary=_optional(msg.get("Summary")),
         license=_optional(msg.get("License")),
         home_page=_optional(msg.get("Home-page")),
+        requires_python_text=None if requires_python is None else str(requires_python),
     )
 
 
@@ -74,7 +108,9 @@ def read_wheel_metadata(path: Path, origin: str | None = None) -> Metadata:
             project = try_parse_filename(path.name)
             if project and len(names) > 1:
                 names.sort(key=lambda n: canonicalize_name(n.split("-")[0]) != project[0])
+            if zf.getinfo(names[0]).file_size > MAX_METADATA:
+                raise IndexUnavailable(f"{origin}: METADATA larger than {MAX_METADATA} bytes")
             body = zf.read(names[0])
-    except zipfile.BadZipFile as exc:
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError) as exc:
         raise IndexUnavailable(f"{origin}: not a valid wheel ({exc})") from None
     return parse_metadata(body, origin)

@@ -30,6 +30,7 @@ from bundler.fs.hashing import sha256_file
 from bundler.index.client import Index
 from bundler.models.link import DistFile
 from bundler.models.metadata import Metadata, read_wheel_metadata
+from bundler.models.source import Source, SourceKind
 from bundler.models.target import Target
 from bundler.resolve.model import (
     NO_WHEEL,
@@ -282,6 +283,7 @@ class Provider(_ProviderBase):
             yanked=None,
             metadata_url=None,
             metadata_sha256=None,
+            source=Source(SourceKind.LOCAL_PROJECT, str(wheel.parent)),
         )
         self._built[sdist.url] = (built, metadata)
         return built, metadata

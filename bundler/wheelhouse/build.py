@@ -31,6 +31,7 @@ from pathlib import Path
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
 from bundler.errors import BadInput, BundlerError
+from bundler.fs.atomic import atomic_copy
 from bundler.fs.hashing import sha256_file
 from bundler.wheelhouse import reproducible
 
@@ -142,8 +143,10 @@ def build_wheel(
         env = pip_env(index_urls=index_urls, find_links=find_links)
         env["SOURCE_DATE_EPOCH"] = str(build_epoch(source))  # byte-reproducible wheels
         built = _run_pip_wheel(staged, work / "out", isolated, env)
-        if cache_root is not None:
-            _copy_into(built, cache_root / "built" / digest)
+        if cache_root is not None:  # temp file in the cache's tmp/, swept if a run is killed
+            atomic_copy(
+                built, cache_root / "built" / digest / built.name, tmp_dir=cache_root / "tmp"
+            )
         return _copy_into(built, dest)
 
 
@@ -232,18 +235,9 @@ def _cached_wheel(cache_root: Path | None, digest: str) -> Path | None:
 
 
 def _copy_into(wheel: Path, directory: Path) -> Path:
-    """Copy `wheel` into `directory` atomically (temp name, then rename)."""
-    directory.mkdir(parents=True, exist_ok=True)
-    final = directory / wheel.name
-    fd, tmp = tempfile.mkstemp(prefix=f".{wheel.name}.", suffix=".part", dir=directory)
-    os.close(fd)
-    try:
-        shutil.copyfile(wheel, tmp)
-        os.replace(tmp, final)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return final
+    """Copy `wheel` into `directory` atomically (a locked temp name, then a rename; a killed
+    run's temp file is swept by the next run, see `bundler.fs.staging`)."""
+    return atomic_copy(wheel, directory / wheel.name)
 
 
 def _wheel_info(wheel: Path) -> dict[str, str]:

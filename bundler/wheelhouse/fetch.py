@@ -4,19 +4,19 @@
     bootstrap decision (+ resolve pip/setuptools/wheel) -> download -> requirements.lock,
     bootstrap.lock, manifest.json, install.sh -> audit -> swap into the output folder
 
-Everything is written into a work directory next to the output folder (same filesystem) and
-only renamed into place once complete: an error or an interrupt leaves the output folder as it
-was. An existing output folder is replaced only if it is a wheelhouse (has a manifest.json) or
-empty, never an unrelated directory.
+Everything is written into a stage (`bundler.fs.staging`: a work directory next to the output
+folder, or inside it when it is a mount point) and swapped into place by one exchange-rename
+once complete: an error, Ctrl-C, SIGTERM or SIGKILL leaves the output folder as it was (the next
+run sweeps what a killed one left). An existing output folder is replaced only if it is empty or
+a wheelhouse for the same target (another target's needs `replace=True`), never an unrelated
+directory. Operating-system errors a user can cause (a full disk, a read-only cache) become one
+`FilesystemError` line naming the path.
 """
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,15 +26,20 @@ from packaging.utils import canonicalize_name, parse_wheel_filename
 
 from bundler import __version__
 from bundler.audit import report as audit_lib
-from bundler.errors import BadInput, NoWheelForTarget
+from bundler.errors import BadInput, BundlerError, MetadataMismatch, NoWheelForTarget
 from bundler.fs.cache import Cache
 from bundler.fs.hashing import sha256_file
+from bundler.fs.oserrors import user_errors
+from bundler.fs.staging import PRESERVED, STAGE_MARK, Stage, staging
 from bundler.index.client import DEFAULT_INDEX, Index
 from bundler.models import manifest
 from bundler.models.link import DistFile
+from bundler.models.metadata import read_wheel_metadata
 from bundler.models.target import Target
-from bundler.net.download import download_all, fetch_blob, place
-from bundler.net.session import make_session
+from bundler.net.blobs import fetch_blob
+from bundler.net.download import download_all, place
+from bundler.net.settings import NetworkSettings
+from bundler.net.transport import Transport
 from bundler.resolve.model import Excluded, exclude_hint
 from bundler.resolve.resolver import Pin, Resolution, resolve
 from bundler.wheelhouse import build, compiled, installer, lockfile, pylock, reqfile
@@ -60,16 +65,18 @@ class FetchOptions:
     index_urls: tuple[str, ...] = (DEFAULT_INDEX,)
     find_links: tuple[str, ...] = ()
     cache_dir: Path | None = None
-    offline: bool = False
+    network: NetworkSettings = field(default_factory=NetworkSettings)
+    """Timeouts, deadlines, size limits, retries, parallel jobs, offline (one frozen value)."""
+    allow_unhashed: bool = False
+    """Take remote files the index lists without a sha256 (hash computed from the download;
+    the manifest records `"hash_source": "computed"`)."""
+    replace: bool = False
+    """Replace an output wheelhouse made for another target (refused otherwise)."""
     build_pure: bool = False
     exclude: tuple[str, ...] = ()
     """Projects left out on purpose (--exclude): not resolved nor bundled, recorded."""
     no_deps: bool = False
     """Only the requirements given, none of their dependencies (--no-deps), recorded."""
-    jobs: int = 8
-    timeout: float = 30.0
-    """Seconds a network read may stall before it counts as failed (then retried)."""
-    retries: int = 3
     audit: bool = True
     distro: str = "centos7"
     project: Path | None = None
@@ -78,6 +85,10 @@ class FetchOptions:
     """Download progress in bytes: (done, total)."""
     on_step: StepCallback | None = field(default=None, compare=False)
     """One short line per pipeline step ('resolving', 'downloading 12 files', ...)."""
+
+    @property
+    def offline(self) -> bool:
+        return self.network.offline
 
 
 @dataclass(frozen=True)
@@ -102,6 +113,9 @@ class PackageRecord:
     yanked: str | None = None
     """The index's yank reason ('' when none given) when a yanked release was pinned; None
     when not yanked (PEP 592)."""
+    hash_source: str = "index"
+    """'index' (the index gave the sha256), 'local' (hashed here from a local source or a
+    build) or 'computed' (a remote file without an index hash, --allow-unhashed)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -118,6 +132,7 @@ class PackageRecord:
             "summary": self.summary,
             "built_from": self.built_from,
             "yanked": self.yanked,
+            "hash_source": self.hash_source,
         }
 
 
@@ -186,21 +201,33 @@ class _Plan:
 
 
 def fetch(options: FetchOptions) -> FetchResult:
-    """Run the pipeline; the output folder changes only if everything succeeded."""
+    """Run the pipeline; the output folder changes only if everything succeeded.
+
+    Raises `BundlerError` subclasses (one line each), `FilesystemError` for a full disk, a
+    read-only or busy place, a missing permission.
+    """
     output = Path(options.output).resolve()
-    _check_output(output)
-    if options.audit:
-        audit_lib.load_profile(options.distro)  # a bad --distro fails before any download
     cache = Cache(options.cache_dir)
-    with _workdir(output) as work:
-        staged = work / "wheelhouse"
-        staged.mkdir()
-        plan = _plan(options, cache, work)
-        packages = _download(options, plan, cache, staged)
-        written = _write_outputs(options, plan, packages, staged)
-        report = _audit(staged, options.distro, cache) if options.audit else None
-        _step(options, f"moving the wheelhouse into {output}")
-        _swap(staged, output, work / "previous")
+    with user_errors(output):
+        cache.sweep()
+        with staging(output) as stage, user_errors(output, hide=stage.work):
+            _check_output(output, options)
+            if options.audit:
+                audit_lib.load_profile(options.distro)  # a bad --distro fails before downloads
+            return _run(options, cache, stage)
+
+
+def _run(options: FetchOptions, cache: Cache, stage: Stage) -> FetchResult:
+    transport = Transport(options.network)
+    staged = stage.content
+    plan = _plan(options, cache, stage.scratch, transport)
+    packages = _download(options, plan, cache, staged, transport)
+    _check_pep658(plan, staged)
+    written = _write_outputs(options, plan, packages, staged)
+    report = _audit(staged, options.distro, cache) if options.audit else None
+    output = stage.dest
+    _step(options, f"moving the wheelhouse into {output}")
+    stage.commit(keep=KEPT_FILES)
     return FetchResult(
         output=output,
         target=options.target,
@@ -214,14 +241,14 @@ def fetch(options: FetchOptions) -> FetchResult:
         install_sh=output / installer.INSTALL_SH,
         audit=report,
         excluded=plan.resolution.excluded,
-        warnings=tuple(_yank_warnings(packages)),
+        warnings=(*_yank_warnings(packages), *_unhashed_warnings(packages)),
     )
 
 
 # -- planning: resolve the app, decide the bootstrap -------------------------------------------
 
 
-def _plan(options: FetchOptions, cache: Cache, work: Path) -> _Plan:
+def _plan(options: FetchOptions, cache: Cache, work: Path, transport: Transport) -> _Plan:
     given = reqfile.read(options.requirements, options.requirement_files)
     roots = given.requirements
     local: dict[str, Path] = {}
@@ -241,11 +268,9 @@ def _plan(options: FetchOptions, cache: Cache, work: Path) -> _Plan:
         list(options.index_urls),
         list(options.find_links),
         cache,
-        offline=options.offline,
-        session=make_session(max(options.jobs, 1)),
-        timeout=options.timeout,
-        retries=options.retries,
+        transport=transport,
         local_projects=local_dirs,
+        allow_unhashed=options.allow_unhashed,
     )
     _step(options, f"resolving {len(roots)} requirement(s) for {options.target.describe()}")
     builder = _sdist_builder(options, cache, index, work / "built")
@@ -317,15 +342,8 @@ def _sdist_builder(
     """--build-pure's builder: download the sdist (hash-checked), build it into `dest`."""
 
     def builder(sdist: DistFile) -> Path:
-        blob = fetch_blob(
-            sdist,
-            cache,
-            session=index.session,
-            offline=options.offline,
-            retries=options.retries,
-            timeout=options.timeout,
-        )
-        named = place(blob, dest.parent / "sdists" / sdist.filename)
+        blob = fetch_blob(sdist, cache, index.transport, allow_unhashed=options.allow_unhashed)
+        named = place(blob, dest.parent / "sdists", sdist.filename)
         try:
             return _build(named, dest, cache, options)
         except build.BuildFailed as exc:
@@ -399,7 +417,7 @@ def _pins(resolution: Resolution) -> list[Pin]:
 
 
 def _download(
-    options: FetchOptions, plan: _Plan, cache: Cache, staged: Path
+    options: FetchOptions, plan: _Plan, cache: Cache, staged: Path, transport: Transport
 ) -> tuple[PackageRecord, ...]:
     chosen = [(pin, "app", plan.resolution) for pin in _pins(plan.resolution)]
     if plan.bootstrap_resolution is not None:
@@ -413,10 +431,8 @@ def _download(
         files,
         staged,
         cache,
-        offline=options.offline,
-        jobs=options.jobs,
-        retries=options.retries,
-        timeout=options.timeout,
+        transport,
+        allow_unhashed=options.allow_unhashed,
         on_progress=options.on_progress,
     )
     records = tuple(_record(pin, role, res, staged, plan.local) for pin, role, res in chosen)
@@ -424,6 +440,28 @@ def _download(
         if r.role == "app":  # the bytes as downloaded (or built) against a --hash line
             plan.given.check_file(r.name, r.version, r.filename, r.sha256)
     return records
+
+
+def _check_pep658(plan: _Plan, staged: Path) -> None:
+    """Every downloaded wheel's own METADATA must say what the resolver was told (the PEP 658
+    `.metadata` file, when the index offered one): name, version, Requires-Dist and
+    Requires-Python. A lie there would leave a dependency out of the lock."""
+    pins = list(plan.resolution.pins.values())
+    if plan.bootstrap_resolution is not None:
+        pins += plan.bootstrap_resolution.pins.values()
+    for pin in pins:
+        if not pin.file.is_wheel or pin.file.metadata_url is None:
+            continue
+        try:
+            own = read_wheel_metadata(staged / pin.file.filename, pin.file.filename)
+        except BundlerError as exc:
+            raise MetadataMismatch(f"{pin.file.filename}: {exc}") from None
+        differences = pin.metadata.differences(own)
+        if differences:
+            raise MetadataMismatch(
+                f"{pin.file.filename}: the index's PEP 658 metadata ({pin.file.metadata_url}) "
+                f"disagrees with the wheel's own METADATA: {'; '.join(differences)}"
+            )
 
 
 def _unique_files(files: Iterator[DistFile] | Sequence[DistFile]) -> list[DistFile]:
@@ -439,6 +477,7 @@ def _record(
     path = staged / pin.file.filename
     key = canonicalize_name(pin.name)
     meta = pin.metadata
+    built = key in local or pin.built_from is not None
     return PackageRecord(
         name=pin.name,
         version=str(pin.version),
@@ -453,6 +492,7 @@ def _record(
         summary=meta.summary,
         built_from=f"local project {local[key].name}" if key in local else pin.built_from,
         yanked=pin.file.yanked,
+        hash_source="local" if built else pin.file.hash_source,
     )
 
 
@@ -464,6 +504,16 @@ def _yank_warnings(packages: Sequence[PackageRecord]) -> Iterator[str]:
             yield (
                 f"{p.name} {p.version} is yanked (reason: {reason}); it is bundled only "
                 "because it is pinned with =="
+            )
+
+
+def _unhashed_warnings(packages: Sequence[PackageRecord]) -> Iterator[str]:
+    """One warning per file whose sha256 no index vouched for (--allow-unhashed)."""
+    for p in packages:
+        if p.hash_source == "computed":
+            yield (
+                f"{p.filename} ({p.url}): the index gave no sha256; locked with the hash of "
+                "what was downloaded (--allow-unhashed)"
             )
 
 
@@ -572,50 +622,53 @@ def _audit(directory: Path, distro: str, cache: Cache) -> audit_lib.AuditReport:
     return audit_lib.run(directory, distro=distro, cache=cache)
 
 
-# -- staging and the swap -----------------------------------------------------------------------
+# -- the output folder ------------------------------------------------------------------------
 
 
-def _check_output(output: Path) -> None:
+def _check_output(output: Path, options: FetchOptions) -> None:
+    """`-o` must be absent, empty, or a wheelhouse for this target (another target's only with
+    `replace`); never an unrelated directory."""
     if output.exists() and not output.is_dir():
         raise BadInput(f"-o {output}: exists and is not a directory")
-    if not output.is_dir() or (output / manifest.FILENAME).is_file():
+    if not output.is_dir():
         return
-    if any(p.name not in KEPT_FILES for p in output.iterdir()):
+    if (output / manifest.FILENAME).is_file():
+        _check_same_target(output, options)
+        return
+    ignored = set(KEPT_FILES) | set(PRESERVED)
+    if any(p.name not in ignored and STAGE_MARK not in p.name for p in output.iterdir()):
         raise BadInput(
             f"-o {output}: not empty and not a wheelhouse (no {manifest.FILENAME}); "
             "refusing to replace it"
         )
 
 
-@contextmanager
-def _workdir(output: Path) -> Iterator[Path]:
-    """A private directory next to `output` (same filesystem), removed whatever happens."""
-    output.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{output.name}.fetch-", dir=output.parent))
+def _check_same_target(output: Path, options: FetchOptions) -> None:
+    """issue #18: a wheelhouse for another target is not replaced silently."""
+    if options.replace:
+        return
+    wanted = options.target.describe()
     try:
-        yield work
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+        old = Target.from_dict(manifest.load(output)["target"])
+        found = old.describe()
+        same = _target_key(old) == _target_key(options.target)
+    except (BundlerError, KeyError, TypeError, ValueError, IndexError, AttributeError):
+        found, same = "an unreadable target", False
+    if not same:
+        raise BadInput(
+            f"-o {output} holds a wheelhouse for {found}; this fetch is for {wanted}: "
+            "refusing to replace it (give --replace, or another -o)"
+        )
 
 
-def _swap(staged: Path, output: Path, previous: Path) -> None:
-    """Put `staged` where `output` is; the old output (if any) goes to `previous`.
-
-    Placeholder files of the old output (KEPT_FILES, e.g. the repo's wheelhouse/.gitkeep) are
-    carried over.
-    """
-    had_output = output.exists()
-    for name in KEPT_FILES:
-        if (output / name).is_file():
-            shutil.copy2(output / name, staged / name)
-    if had_output:
-        output.rename(previous)
-    try:
-        staged.rename(output)
-    except BaseException:
-        if had_output:
-            previous.rename(output)
-        raise
+def _target_key(target: Target) -> tuple[object, ...]:
+    return (
+        target.implementation,
+        target.python_version,
+        tuple(target.abis),
+        tuple(target.platforms),
+        target.machine,
+    )
 
 
 def _step(options: FetchOptions, message: str) -> None:
