@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bundler.net import session
+from bundler.net import transport
 from tests.fakeindex import FakeIndex, serving
 
 REPO = Path(__file__).resolve().parents[1]
@@ -56,7 +56,7 @@ def fake_index(tmp_path: Path) -> Iterator[FakeIndex]:
 @pytest.fixture
 def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
     """Retry backoff of 10 ms, so tests of retried downloads stay fast."""
-    monkeypatch.setattr(session, "BACKOFF", 0.01)
+    monkeypatch.setattr(transport, "BACKOFF", 0.01)
 
 
 @pytest.hookimpl(hookwrapper=True)

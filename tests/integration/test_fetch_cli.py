@@ -58,7 +58,7 @@ def test_fetch_prints_a_summary_and_writes_the_wheelhouse(tmp_path: Path, index:
     assert "note: --python 3.6 means 3.6.15" in out
     assert "4 packages for app" in out
     assert "pip bootstrap: no" in out
-    assert f"wheelhouse: {(tmp_path / 'wh').resolve()}" in out
+    assert f"wheelhouse: {(tmp_path / 'wh').resolve()} (for CPython 3.6.15 (cp36m)" in out
     assert result.stderr == ""
     wh = tmp_path / "wh"
     assert {"requirements.lock", "manifest.json", "install.sh", NUMPYISH} <= set(os.listdir(wh))
@@ -248,7 +248,6 @@ def test_pip_18_1_accepts_the_lock_directly(
     numpyish = wh / NUMPYISH
     data = bytearray(numpyish.read_bytes())
     data[-1] ^= 0xFF
-    numpyish.unlink()  # a hardlink into the cache: replace, never write through it
     numpyish.write_bytes(bytes(data))
     venv2 = tmp_path / "v2"
     assert _run(python36, "-m", "venv", venv2).returncode == 0

@@ -30,6 +30,8 @@ from bundler.fs.cache import Cache
 from bundler.index.client import Index
 from bundler.models.target import Target
 from bundler.net.download import download_all
+from bundler.net.settings import NetworkSettings
+from bundler.net.transport import Transport
 from bundler.resolve.model import Resolution
 from bundler.resolve.provider import Provider
 from bundler.resolve.resolver import resolve
@@ -46,7 +48,12 @@ pytestmark = pytest.mark.usefixtures("fast_retries")
 def run(
     fake: FakeIndex, tmp_path: Path, target: Target, *lines: str, offline: bool = False
 ) -> Resolution:
-    index = Index([fake.url], [], Cache(tmp_path / "cache"), offline=offline, retries=1)
+    index = Index(
+        [fake.url],
+        [],
+        Cache(tmp_path / "cache"),
+        settings=NetworkSettings(offline=offline, retries=1),
+    )
     return resolve([Requirement(x) for x in lines], target, index)
 
 
@@ -225,7 +232,9 @@ def test_unreachable_index(tmp_path: Path) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         url = f"http://127.0.0.1:{s.getsockname()[1]}/simple/"
-    index = Index([url], [], Cache(tmp_path / "cache"), retries=0, timeout=2)
+    index = Index(
+        [url], [], Cache(tmp_path / "cache"), settings=NetworkSettings(retries=0, timeout=2)
+    )
     with pytest.raises(IndexUnavailable, match=f"cannot reach {url}lib/"):
         resolve([Requirement("lib")], CP36_ML1, index)
 
@@ -234,7 +243,12 @@ def test_hash_mismatch_on_the_chosen_wheel(fake_index: FakeIndex, tmp_path: Path
     fake_index.add_wheel("lib", "1.0", tamper=True)
     got = run(fake_index, tmp_path, CP36_ML1, "lib")  # PEP 658 metadata is intact
     with pytest.raises(HashMismatch, match=r"lib-1\.0-py3-none-any\.whl"):
-        download_all([p.file for p in got.pins.values()], tmp_path / "out", Cache(tmp_path / "c"))
+        download_all(
+            [p.file for p in got.pins.values()],
+            tmp_path / "out",
+            Cache(tmp_path / "c"),
+            Transport(NetworkSettings()),
+        )
     assert not (tmp_path / "out" / "lib-1.0-py3-none-any.whl").exists()
 
 
@@ -269,7 +283,9 @@ def test_speculation_fetches_the_likely_tree_before_the_resolver_asks(
     fake_index.add_wheel("lib", "2.0", requires_dist=["tiny"])
     fake_index.add_wheel("tiny", "0.3")
     fake_index.add_wheel("winonly", "1.0")
-    index = Index([fake_index.url], [], Cache(tmp_path / "cache"), retries=1)
+    index = Index(
+        [fake_index.url], [], Cache(tmp_path / "cache"), settings=NetworkSettings(retries=1)
+    )
     with ThreadPoolExecutor(max_workers=4) as pool:
         provider = Provider(CP36_ML1, index, build_pure=False, builder=None, pool=pool)
         provider.prefetch("app")
@@ -294,11 +310,13 @@ from pathlib import Path
 from bundler.fs.cache import Cache
 from bundler.net.download import download_all
 from bundler.index.client import Index
+from bundler.net.settings import NetworkSettings
 
 url, out, cache = sys.argv[1:4]
 index = Index([url], [], Cache(Path(cache)))
 files = index.files("big") + index.files("small")
-download_all(files, Path(out), index.cache, jobs=2, timeout=600)
+index = Index([url], [], Cache(Path(cache)), settings=NetworkSettings(jobs=2, timeout=600))
+download_all(files, Path(out), index.cache, index.transport)
 """
 
 

@@ -21,6 +21,8 @@ from packaging.version import Version
 from bundler.fs.cache import Cache
 from bundler.index.client import DEFAULT_INDEX, Index
 from bundler.models.target import Target
+from bundler.net.settings import NetworkSettings
+from bundler.net.transport import Transport
 from bundler.resolve.resolver import Resolution, resolve
 
 pytestmark = pytest.mark.network
@@ -73,7 +75,8 @@ def test_black_for_cp36_gets_all_eleven(tmp_path: Path) -> None:
     session = requests.Session()
     session.mount("https://", NoNetwork())
     session.mount("http://", NoNetwork())
-    again = run(pypi(tmp_path, offline=True, session=session), target, "black==22.8.0")
+    offline = Transport(NetworkSettings(offline=True), session=session)
+    again = run(pypi(tmp_path, transport=offline), target, "black==22.8.0")
     assert {n: p.file.filename for n, p in again.pins.items()} == {
         n: p.file.filename for n, p in got.pins.items()
     }

@@ -15,15 +15,20 @@ from bundler.fs.hashing import sha256_file
 from bundler.index.client import Index
 from bundler.index.pages import parse_html_page, parse_json_page
 from bundler.models.metadata import parse_metadata, read_wheel_metadata
+from bundler.models.source import Source, SourceKind
+from bundler.net.settings import NetworkSettings
 from tests.fakeindex import FakeIndex, build_sdist, build_wheel
 
 pytestmark = pytest.mark.usefixtures("fast_retries")
+
+REMOTE = Source(SourceKind.INDEX, "https://idx.example/simple/")
 
 
 def make_index(fake: FakeIndex | None, tmp_path: Path, **kwargs: object) -> Index:
     urls = [fake.url] if fake is not None else []
     find_links = kwargs.pop("find_links", [])
-    return Index(urls, find_links, Cache(tmp_path / "cache"), **kwargs)  # type: ignore[arg-type]
+    settings = NetworkSettings(**kwargs)  # type: ignore[arg-type]
+    return Index(urls, find_links, Cache(tmp_path / "cache"), settings=settings)  # type: ignore[arg-type]
 
 
 # -- parsing ----------------------------------------------------------------------------------
@@ -32,38 +37,51 @@ def make_index(fake: FakeIndex | None, tmp_path: Path, **kwargs: object) -> Inde
 def test_json_page_fields_and_relative_urls() -> None:
     body = b"""{"meta": {"api-version": "1.1"}, "name": "a", "files": [
       {"filename": "a-1.0-py3-none-any.whl", "url": "../../f/a-1.0-py3-none-any.whl",
-       "hashes": {"sha256": "AB12"}, "requires-python": ">=3.6", "yanked": "broken",
-       "core-metadata": {"sha256": "cd34"}, "size": 10},
-      {"filename": "a-0.9.tar.gz", "url": "https://files.example/a-0.9.tar.gz#sha256=ee",
+       "hashes": {"sha256": "<H1>"}, "requires-python": ">=3.6", "yanked": "broken",
+       "core-metadata": {"sha256": "<H2>"}, "size": 10},
+      {"filename": "a-0.9.tar.gz", "url": "https://files.example/a-0.9.tar.gz#sha256=<H3>",
        "hashes": {}, "yanked": true, "dist-info-metadata": true},
       {"filename": "a-0.8.tar.gz", "url": "a-0.8.tar.gz", "hashes": {}, "yanked": false}]}"""
-    links = parse_json_page(body, "https://idx.example/simple/a/")
+    for tag, digest in ((b"<H1>", b"AB" * 32), (b"<H2>", b"cd" * 32), (b"<H3>", b"ee" * 32)):
+        body = body.replace(tag, digest)
+    links = parse_json_page(body, "https://idx.example/simple/a/", REMOTE)
     first, second, third = links
     assert first.url == "https://idx.example/f/a-1.0-py3-none-any.whl"
-    assert (first.sha256, first.size, first.requires_python) == ("AB12", 10, ">=3.6")
-    assert (first.yanked, first.metadata) == ("broken", "cd34")
-    assert (second.url, second.sha256) == ("https://files.example/a-0.9.tar.gz", "ee")
+    assert (first.sha256, first.size, first.requires_python) == (
+        "abababababababababababababababababababababababababababababababab",
+        10,
+        ">=3.6",
+    )
+    assert (first.yanked, first.metadata) == (
+        "broken",
+        "cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd",
+    )
+    assert (second.url, second.sha256) == (
+        "https://files.example/a-0.9.tar.gz",
+        "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee",
+    )
     assert (second.yanked, second.metadata) == ("", True)
     assert (third.yanked, third.metadata) == (None, None)
 
 
 def test_html_page_attributes_are_unescaped() -> None:
     body = b"""<html><body>
-      <a href="../../f/a-1.0.tar.gz#sha256=ff00" data-requires-python="&gt;=3.6,&lt;4"
-         data-yanked="" data-core-metadata="sha256=aa">a-1.0.tar.gz</a>
+      <a href="../../f/a-1.0.tar.gz#sha256=<H4>" data-requires-python="&gt;=3.6,&lt;4"
+         data-yanked="" data-core-metadata="sha256=<H5>">a-1.0.tar.gz</a>
       <a href="/f/a-2.0-py3-none-any.whl" data-yanked="bad build"
          data-dist-info-metadata="true">x</a>
       <a href="/f/a-3.0-py3-none-any.whl" data-core-metadata="false">y</a>
       <a>no href</a></body></html>"""
-    links = parse_html_page(body, "https://idx.example/simple/a/")
+    body = body.replace(b"<H4>", b"ff" * 32).replace(b"<H5>", b"aa" * 32)
+    links = parse_html_page(body, "https://idx.example/simple/a/", REMOTE)
     assert [x.filename for x in links] == [
         "a-1.0.tar.gz",
         "a-2.0-py3-none-any.whl",
         "a-3.0-py3-none-any.whl",
     ]
     one, two, three = links
-    assert one.url == "https://idx.example/f/a-1.0.tar.gz" and one.sha256 == "ff00"
-    assert one.requires_python == ">=3.6,<4" and one.yanked == "" and one.metadata == "aa"
+    assert one.url == "https://idx.example/f/a-1.0.tar.gz" and one.sha256 == "ff" * 32
+    assert one.requires_python == ">=3.6,<4" and one.yanked == "" and one.metadata == "aa" * 32
     assert two.yanked == "bad build" and two.metadata is True
     assert three.yanked is None and three.metadata is None
 
@@ -118,7 +136,12 @@ def test_find_links_directory_and_page(fake_index: FakeIndex, tmp_path: Path) ->
     (local / "notes.txt").write_text("not a distribution")
     fake_index.add_wheel("foo", "1.0")
     fake_index.add_wheel("foo", "2.0")  # same filename as the local one: first source wins
-    index = Index([], [str(local), fake_index.find_links_url], Cache(tmp_path / "cache"), retries=0)
+    index = Index(
+        [],
+        [str(local), fake_index.find_links_url],
+        Cache(tmp_path / "cache"),
+        settings=NetworkSettings(retries=0),
+    )
     files = index.files("foo")
     by_name = {f.filename: f for f in files}
     assert set(by_name) == {
@@ -146,7 +169,9 @@ def free_port() -> int:
 
 def test_unreachable_index_names_the_url(tmp_path: Path) -> None:
     url = f"http://127.0.0.1:{free_port()}/simple/"
-    index = Index([url], [], Cache(tmp_path / "cache"), retries=1, timeout=2)
+    index = Index(
+        [url], [], Cache(tmp_path / "cache"), settings=NetworkSettings(retries=1, timeout=2)
+    )
     with pytest.raises(IndexUnavailable, match=rf"cannot reach {url}foo/.*2 attempts"):
         index.files("foo")
 

@@ -16,9 +16,10 @@ import pytest
 from click.testing import CliRunner
 
 from bundler.cli import main
-from bundler.errors import BadInput, HashMismatch, IndexUnavailable
+from bundler.errors import BadAnswer, BadInput, HashMismatch, IndexUnavailable
 from bundler.kit import sources
 from bundler.policy.tables import load_json
+from tests.hostileindex import HostileIndex
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -272,3 +273,16 @@ def test_from_a_renamed_file_says_the_name_is_not_upstreams(
     ), result.stderr
     assert "give its --sha256" not in result.stderr
     assert not (tmp_path / "sources").exists()
+
+
+def test_download_goes_through_the_transport_redirects_to_file_are_refused(
+    tmp_path: Path,
+) -> None:
+    """fetch-source uses the fetch's transport: a redirect to file:///etc/passwd is refused
+    (the old plain `requests` call would have raised a traceback), nothing is stored."""
+    with HostileIndex(tmp_path / "hostile", mode="redirect-to-file") as hostile:
+        url = f"{hostile.base}/files/{hostile.wheel.name}"
+        chosen = sources.resolve("zlib", "9.9", sha256="1" * 64, url=url)
+        with pytest.raises(BadAnswer, match=r"refused to follow 'file:///etc/passwd'"):
+            sources.fetch(chosen, tmp_path / "sources")
+    assert list((tmp_path / "sources").iterdir()) == []

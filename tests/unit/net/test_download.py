@@ -11,10 +11,17 @@ from bundler.errors import HashMismatch, IndexUnavailable
 from bundler.fs.cache import Cache
 from bundler.index.client import Index
 from bundler.models.link import DistFile
+from bundler.net.blobs import UnhashedFile
 from bundler.net.download import download_all
+from bundler.net.settings import NetworkSettings
+from bundler.net.transport import Transport
 from tests.fakeindex import FakeIndex, build_wheel
 
 pytestmark = pytest.mark.usefixtures("fast_retries")
+
+
+def net(**settings: object) -> Transport:
+    return Transport(NetworkSettings(**settings))  # type: ignore[arg-type]
 
 
 def listed(fake: FakeIndex, tmp_path: Path, *names: str) -> list[DistFile]:
@@ -35,7 +42,7 @@ def test_download_all_places_verified_files_in_order(fake_index: FakeIndex, tmp_
     seen: list[tuple[int, int]] = []
     cache = Cache(tmp_path / "cache")
     paths = download_all(
-        files, tmp_path / "out", cache, jobs=4, on_progress=lambda d, t: seen.append((d, t))
+        files, tmp_path / "out", cache, net(jobs=4), on_progress=lambda d, t: seen.append((d, t))
     )
     assert [p.name for p in paths] == [f.filename for f in files]
     for path, file in zip(paths, files, strict=True):
@@ -50,9 +57,9 @@ def test_second_download_needs_no_network(fake_index: FakeIndex, tmp_path: Path)
     fake_index.add_wheel("foo", "1.0")
     files = listed(fake_index, tmp_path, "foo")
     cache = Cache(tmp_path / "cache")
-    download_all(files, tmp_path / "one", cache)
+    download_all(files, tmp_path / "one", cache, net())
     fake_index.stop()
-    again = download_all(files, tmp_path / "two", cache, offline=True)
+    again = download_all(files, tmp_path / "two", cache, net(offline=True))
     assert again[0].read_bytes() == (tmp_path / "one" / files[0].filename).read_bytes()
 
 
@@ -60,7 +67,7 @@ def test_offline_without_cache_fails_clearly(fake_index: FakeIndex, tmp_path: Pa
     fake_index.add_wheel("foo", "1.0")
     files = listed(fake_index, tmp_path, "foo")
     with pytest.raises(IndexUnavailable, match=r"foo-1\.0-py3-none-any\.whl is not in the cache"):
-        download_all(files, tmp_path / "out", Cache(tmp_path / "cache"), offline=True)
+        download_all(files, tmp_path / "out", Cache(tmp_path / "cache"), net(offline=True))
     assert fake_index.downloads() == []
 
 
@@ -68,12 +75,14 @@ def test_corrupt_cache_blob_is_fetched_again(fake_index: FakeIndex, tmp_path: Pa
     fake_index.add_wheel("foo", "1.0")
     files = listed(fake_index, tmp_path, "foo")
     cache = Cache(tmp_path / "cache")
-    download_all(files, tmp_path / "one", cache)
+    download_all(files, tmp_path / "one", cache, net())
     assert files[0].sha256
     blob = cache.blob_path(files[0].sha256)
-    blob.unlink()  # the output file is a hardlink of it: break the link before corrupting
-    blob.write_bytes(b"corrupted")
-    out = download_all(files, tmp_path / "two", cache)
+    delivered = (tmp_path / "one" / files[0].filename).read_bytes()
+    with blob.open("r+b") as f:  # written in place: a copy, never a hard link, stays intact
+        f.write(b"corrupted")
+    assert (tmp_path / "one" / files[0].filename).read_bytes() == delivered
+    out = download_all(files, tmp_path / "two", cache, net())
     assert hashlib.sha256(out[0].read_bytes()).hexdigest() == files[0].sha256
     assert fake_index.downloads().count(files[0].filename) == 2
 
@@ -84,7 +93,7 @@ def test_hash_mismatch_leaves_nothing(fake_index: FakeIndex, tmp_path: Path) -> 
     files = listed(fake_index, tmp_path, "good", "bad")
     cache = Cache(tmp_path / "cache")
     with pytest.raises(HashMismatch) as err:
-        download_all(files, tmp_path / "out", cache)
+        download_all(files, tmp_path / "out", cache, net())
     message = str(err.value)
     assert bad.filename in message and f"{fake_index.base}/files/{bad.filename}" in message
     assert not (tmp_path / "out" / bad.filename).exists()
@@ -97,7 +106,7 @@ def test_connection_cut_mid_body_retries_then_fails(fake_index: FakeIndex, tmp_p
     fake_index.cut_after[served.filename] = 100
     files = listed(fake_index, tmp_path, "foo")
     with pytest.raises(IndexUnavailable, match=r"cannot download .*foo-1\.0.*3 attempts"):
-        download_all(files, tmp_path / "out", Cache(tmp_path / "cache"), retries=2)
+        download_all(files, tmp_path / "out", Cache(tmp_path / "cache"), net(retries=2))
     assert fake_index.downloads().count(served.filename) == 3
     assert list((tmp_path / "out").iterdir()) == []
     assert leftovers(tmp_path) == []
@@ -107,7 +116,7 @@ def test_server_errors_are_retried(fake_index: FakeIndex, tmp_path: Path) -> Non
     served = fake_index.add_wheel("foo", "1.0")
     fake_index.fail_times[f"/files/{served.filename}"] = 2
     files = listed(fake_index, tmp_path, "foo")
-    out = download_all(files, tmp_path / "out", Cache(tmp_path / "cache"), retries=3)
+    out = download_all(files, tmp_path / "out", Cache(tmp_path / "cache"), net(retries=3))
     assert out[0].read_bytes() == served.data
 
 
@@ -116,7 +125,9 @@ def test_stalled_download_times_out(fake_index: FakeIndex, tmp_path: Path) -> No
     fake_index.hang_after[served.filename] = 50
     files = listed(fake_index, tmp_path, "foo")
     with pytest.raises(IndexUnavailable, match=r"cannot download"):
-        download_all(files, tmp_path / "out", Cache(tmp_path / "cache"), retries=0, timeout=0.5)
+        download_all(
+            files, tmp_path / "out", Cache(tmp_path / "cache"), net(retries=0, timeout=0.5)
+        )
     assert list((tmp_path / "out").iterdir()) == []
     assert leftovers(tmp_path) == []
 
@@ -134,7 +145,7 @@ def test_interrupted_download_leaves_no_partial_file(fake_index: FakeIndex, tmp_
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        download_all(files, tmp_path / "out", cache, jobs=2, on_progress=interrupt)
+        download_all(files, tmp_path / "out", cache, net(jobs=2), on_progress=interrupt)
     assert not (tmp_path / "out" / big.filename).exists()
     assert leftovers(tmp_path) == []
     assert files[0].sha256 and not cache.has_blob(files[0].sha256)
@@ -146,21 +157,34 @@ def test_find_links_files_are_copied_and_checked(tmp_path: Path) -> None:
     wheel = build_wheel(tmp_path / "local", "foo", "1.0")
     index = Index([], [str(wheel.parent)], Cache(tmp_path / "cache"))
     files = index.files("foo")
-    out = download_all(files, tmp_path / "out", index.cache, offline=True)
+    out = download_all(files, tmp_path / "out", index.cache, net(offline=True))
     assert out[0].read_bytes() == wheel.read_bytes()
     wheel.write_bytes(b"changed after listing")
     (tmp_path / "cache").rename(tmp_path / "old-cache")
     with pytest.raises(HashMismatch):
-        download_all(files, tmp_path / "out2", Cache(tmp_path / "cache"), offline=True)
+        download_all(files, tmp_path / "out2", Cache(tmp_path / "cache"), net(offline=True))
 
 
-def test_unhashed_file_is_stored_under_its_own_hash(fake_index: FakeIndex, tmp_path: Path) -> None:
-    """An index that lists no hash: nothing to check against, so the bytes' own sha256 keys the
-    cache (the lockfile then records that hash for every later install)."""
+def test_unhashed_remote_file_is_refused(fake_index: FakeIndex, tmp_path: Path) -> None:
+    """Hashes are mandatory for a remote index: a file listed without one is not downloaded."""
     served = fake_index.add_wheel("foo", "1.0", advertise_hash=False)
     files = listed(fake_index, tmp_path, "foo")
-    assert files[0].sha256 is None
+    with pytest.raises(
+        UnhashedFile, match=rf"{served.filename} from .*no sha256.*--allow-unhashed"
+    ):
+        download_all(files, tmp_path / "out", Cache(tmp_path / "cache"), net())
+    assert fake_index.downloads() == []
+
+
+def test_unhashed_file_allowed_is_stored_under_its_own_hash(
+    fake_index: FakeIndex, tmp_path: Path
+) -> None:
+    """--allow-unhashed: nothing to check against, so the bytes' own sha256 keys the cache
+    (the lockfile then records that hash for every later install)."""
+    served = fake_index.add_wheel("foo", "1.0", advertise_hash=False)
+    files = listed(fake_index, tmp_path, "foo")
+    assert files[0].sha256 is None and files[0].hash_source == "computed"
     cache = Cache(tmp_path / "cache")
-    out = download_all(files, tmp_path / "out", cache)
+    out = download_all(files, tmp_path / "out", cache, net(), allow_unhashed=True)
     assert out[0].read_bytes() == served.data
     assert cache.has_blob(hashlib.sha256(served.data).hexdigest())

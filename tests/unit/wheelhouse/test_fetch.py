@@ -21,6 +21,7 @@ from bundler.errors import (
 )
 from bundler.fs.hashing import sha256_file
 from bundler.models.target import Target
+from bundler.net.settings import NetworkSettings
 from bundler.wheelhouse import build, lockfile
 from bundler.wheelhouse import fetch as fetch_mod
 from bundler.wheelhouse.fetch import FetchOptions, fetch
@@ -53,10 +54,10 @@ def _options(tmp_path: Path, fake: FakeIndex, *reqs: str, **kw: object) -> Fetch
         "output": tmp_path / "wh",
         "index_urls": (fake.url,),
         "cache_dir": tmp_path / "cache",
-        "jobs": 4,
     }
+    network = {"jobs": 4, "offline": kw.pop("offline", False)}
     base.update(kw)
-    return FetchOptions(**base)  # type: ignore[arg-type]
+    return FetchOptions(network=NetworkSettings(**network), **base)  # type: ignore[arg-type]
 
 
 def _tree(root: Path) -> dict[str, str]:
@@ -436,3 +437,23 @@ def test_a_pinned_yanked_release_warns_with_the_reason_and_is_recorded(
     index.served("lib-2.0-py3-none-any.whl").yanked = ""
     again = fetch(_options(tmp_path, index, "lib==2.0", cache_dir=tmp_path / "c2"))
     assert again.warnings[0].startswith("lib 2.0 is yanked (reason: no reason given)")
+
+
+def test_another_targets_wheelhouse_is_replaced_only_with_replace(
+    tmp_path: Path, index: FakeIndex
+) -> None:
+    """issue #18: -o over a wheelhouse for another target names both targets and refuses."""
+    fetch(_options(tmp_path, index, "tiny"))
+    before = _tree(tmp_path / "wh")
+    t38 = Target.from_spec("3.8", "manylinux2014")
+    expected = (
+        r"holds a wheelhouse for CPython 3\.6\.15 \(cp36m\), manylinux1_x86_64 .*; this fetch "
+        r"is for CPython 3\.8\.\d+ \(cp38\), manylinux2014_x86_64 .*give --replace"
+    )
+    with pytest.raises(BadInput, match=expected):
+        fetch(_options(tmp_path, index, "tiny", target=t38))
+    assert _tree(tmp_path / "wh") == before
+    fetch(_options(tmp_path, index, "tiny", target=t38, replace=True))
+    recorded = json.loads((tmp_path / "wh" / "manifest.json").read_text())["target"]
+    assert recorded["python_version"].startswith("3.8.")
+    fetch(_options(tmp_path, index, "tiny", target=t38))  # the same target again: no question

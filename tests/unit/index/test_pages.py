@@ -1,0 +1,162 @@
+"""The index-answer model under random and mutated input: only BundlerError, never a path out."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bundler.errors import BundlerError
+from bundler.index import pages
+from bundler.index.pages import Link, parse_html_page, parse_json_page
+from bundler.models.link import path_in
+from bundler.models.source import Source, SourceKind
+
+PAGE = "https://idx.example/simple/alpha/"
+REMOTE = Source(SourceKind.INDEX, "https://idx.example/simple/")
+GOOD = {
+    "filename": "alpha-1.0-py3-none-any.whl",
+    "url": "../../files/alpha-1.0-py3-none-any.whl",
+    "hashes": {"sha256": "ab" * 32},
+    "size": 10,
+    "core-metadata": {"sha256": "cd" * 32},
+}
+DEST = Path("/nonexistent/dest")
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=40),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+names = st.text(
+    alphabet=st.sampled_from("alpha-1.0py3noeyw_./\\%2F\x00 .whl+!"), min_size=1, max_size=60
+)
+
+
+def _links_stay_inside(links: list[Link]) -> None:
+    for link in links:
+        assert link.url.startswith(("http://", "https://"))
+        assert path_in(DEST, link.filename).parent == DEST
+        assert link.sha256 is None or len(link.sha256) == 64
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.binary(max_size=400))
+def test_random_bytes_never_crash_either_parser(body: bytes) -> None:
+    for parse in (parse_json_page, parse_html_page):
+        with contextlib.suppress(BundlerError):
+            _links_stay_inside(parse(body, PAGE, REMOTE))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from([*sorted(GOOD), "yanked", "requires-python", "dist-info-metadata"]), json_values
+)
+def test_a_mutated_json_entry_is_checked_or_rejected(key: str, value: object) -> None:
+    entry = {**GOOD, key: value}
+    body = json.dumps({"meta": {"api-version": "1.1"}, "files": [entry]}).encode()
+    try:
+        _links_stay_inside(parse_json_page(body, PAGE, REMOTE))
+    except BundlerError as exc:
+        assert PAGE in str(exc) and "\n" not in str(exc)
+
+
+@settings(max_examples=300, deadline=None)
+@given(names, st.sampled_from(["", "#sha256=" + "0" * 64, "#sha256=zz", "#md5=1"]))
+def test_any_filename_in_a_link_is_a_safe_base_name_or_rejected(name: str, frag: str) -> None:
+    for body in (
+        json.dumps({"files": [{**GOOD, "filename": name, "url": f"/files/{name}{frag}"}]}),
+        f'<a href="/files/{name}{frag}">x</a>',
+    ):
+        parse = parse_json_page if body.startswith("{") else parse_html_page
+        with contextlib.suppress(BundlerError):
+            _links_stay_inside(parse(body.encode(), PAGE, REMOTE))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.sampled_from(
+        [
+            "file:///etc/passwd",
+            "ftp://x/a-1.0.tar.gz",
+            "javascript:alert(1)",
+            "//evil.example/a-1.0.tar.gz",
+            "data:,x",
+            "http:///a-1.0.tar.gz",
+        ]
+    )
+)
+def test_only_http_links_leave_a_remote_page(url: str) -> None:
+    try:
+        links = parse_html_page(f'<a href="{url}">x</a>'.encode(), PAGE, REMOTE)
+    except BundlerError:
+        return
+    _links_stay_inside(links)
+
+
+def test_file_urls_are_followed_only_inside_a_local_source(tmp_path: Path) -> None:
+    local = Source(SourceKind.LOCAL_DIR, str(tmp_path))
+    inside = (tmp_path / "a-1.0.tar.gz").as_uri()
+    links = parse_html_page(f'<a href="{inside}">a</a>'.encode(), tmp_path.as_uri(), local)
+    assert [x.filename for x in links] == ["a-1.0.tar.gz"]
+    try:
+        parse_html_page(b'<a href="file:///etc/a-1.0.tar.gz">a</a>', tmp_path.as_uri(), local)
+    except BundlerError as exc:
+        assert "outside the local source" in str(exc)
+    else:
+        raise AssertionError("a file: URL outside the local source was accepted")
+
+
+page_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-2, 10)
+    | st.floats(allow_nan=False, width=16)
+    | st.text(max_size=5)
+    | st.sampled_from(["x" * 33, "x" * 65, "x" * 257]),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+entry_keys = st.sampled_from(
+    [
+        "filename",
+        "url",
+        "hashes",
+        "size",
+        "yanked",
+        "requires-python",
+        "upload-time",
+        "core-metadata",
+        "dist-info-metadata",
+        "other",
+    ]
+)
+
+
+@settings(max_examples=600, deadline=None)
+@given(
+    st.dictionaries(entry_keys, page_values, max_size=4),
+    st.sampled_from([None, {}, {"api-version": 1}, {"api-version": "1.1"}, []]),
+    st.sampled_from([None, "alpha", 5]),
+    st.booleans(),
+)
+def test_the_fast_check_never_passes_what_the_schema_refuses(
+    override: dict[str, object], meta: object, name: object, drop: bool
+) -> None:
+    """`_obviously_valid` skips jsonschema for speed; it must imply the schema's verdict."""
+    entry = {k: v for k, v in {**GOOD, **override}.items() if not (drop and k == "url")}
+    page: dict[str, object] = {"files": [entry]}
+    if meta is not None:
+        page["meta"] = meta
+    if name is not None:
+        page["name"] = name
+    if pages._obviously_valid(page):
+        assert pages._VALIDATOR.is_valid(page), page
+    assert pages._obviously_valid({"files": [GOOD]})
