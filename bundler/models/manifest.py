@@ -17,9 +17,9 @@ Schema is `bundler/data/manifest.schema.json`:
          "requires": ["..."], "via": ["opencv-python"], "license": "BSD" | null,
          "summary": "...", "built_from": null | "sdist filename (--build-pure / local project)",
          "yanked": null | "reason",                # a yanked release pinned with == (PEP 592)
-         "hash_source": "index" | "local" | "computed"}   # who vouched for the sha256: the
-                          # index, this machine (a local source, a build), or nobody
-                          # (--allow-unhashed: the hash of what was downloaded)
+         "hash_source": "index" | "local" | "requirements" | "computed"}  # who vouched for
+                          # the sha256: the index, this machine (a local source, a build), a
+                          # hashed -r file's --hash, or nobody (--allow-unhashed)
       ],
       "edges": [["opencv-python", "numpy"], ...],  # parent -> child, names canonicalised
       "excluded": [                                # left out on purpose (--exclude, --no-deps)

@@ -15,7 +15,7 @@ the bytes by `bundler.net.blobs` (sha256, size, `file:` only from local sources)
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 
@@ -48,10 +48,13 @@ def download_all(
     cache: Cache,
     transport: Transport,
     *,
-    allow_unhashed: bool = False,
+    allow_unhashed: bool | Collection[str] = False,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> list[Path]:
     """Put every file of `files` into `dest` (verified, atomic), in parallel; paths in order.
+
+    `allow_unhashed`: True takes every remote file without an index sha256; a collection of
+    file names takes only those (the caller checks their bytes some other way).
 
     `transport.settings.jobs` downloads run at once. The first failure cancels the rest and
     is raised (`HashMismatch`, `UnhashedFile`, `IndexUnavailable`, ...); `dest` then holds only
@@ -67,7 +70,11 @@ def download_all(
             file,
             cache,
             transport,
-            allow_unhashed=allow_unhashed,
+            allow_unhashed=(
+                allow_unhashed
+                if isinstance(allow_unhashed, bool)
+                else file.filename in allow_unhashed
+            ),
             on_bytes=progress.add,
             cancel=cancel,
         )

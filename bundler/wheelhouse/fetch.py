@@ -115,7 +115,8 @@ class PackageRecord:
     when not yanked (PEP 592)."""
     hash_source: str = "index"
     """'index' (the index gave the sha256), 'local' (hashed here from a local source or a
-    build) or 'computed' (a remote file without an index hash, --allow-unhashed)."""
+    build), 'requirements' (no index hash, but a hashed -r file's --hash matched) or
+    'computed' (a remote file without an index hash, --allow-unhashed)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -270,7 +271,9 @@ def _plan(options: FetchOptions, cache: Cache, work: Path, transport: Transport)
         cache,
         transport=transport,
         local_projects=local_dirs,
-        allow_unhashed=options.allow_unhashed,
+        # in hash-checking mode (a hashed -r file) every delivered byte is checked against
+        # the user's --hash lines, so a file the index gives no hash for may be read
+        allow_unhashed=options.allow_unhashed or given.hash_mode,
     )
     _step(options, f"resolving {len(roots)} requirement(s) for {options.target.describe()}")
     builder = _sdist_builder(options, cache, index, work / "built")
@@ -427,15 +430,19 @@ def _download(
         ]
     files = _unique_files(pin.file for pin, _, _ in chosen)
     _step(options, f"downloading {len(files)} file(s) into {options.output}")
+    vouched = _vouched(plan, options)
     download_all(
         files,
         staged,
         cache,
         transport,
-        allow_unhashed=options.allow_unhashed,
+        allow_unhashed=options.allow_unhashed or vouched,
         on_progress=options.on_progress,
     )
-    records = tuple(_record(pin, role, res, staged, plan.local) for pin, role, res in chosen)
+    records = tuple(
+        _record(pin, role, res, staged, plan.local, pin.file.filename in vouched)
+        for pin, role, res in chosen
+    )
     for r in records:
         if r.role == "app":  # the bytes as downloaded (or built) against a --hash line
             plan.given.check_file(r.name, r.version, r.filename, r.sha256)
@@ -471,8 +478,23 @@ def _unique_files(files: Iterator[DistFile] | Sequence[DistFile]) -> list[DistFi
     return list(seen.values())
 
 
+def _vouched(plan: _Plan, options: FetchOptions) -> frozenset[str]:
+    """Files without an index hash that a hashed -r file vouches for (hash-checking mode:
+    each is compared with its --hash line after download)."""
+    if not plan.given.hash_mode:
+        return frozenset()
+    return frozenset(
+        p.file.filename for p in _pins(plan.resolution) if not p.file.sha256 and not p.file.local
+    )
+
+
 def _record(
-    pin: Pin, role: str, resolution: Resolution, staged: Path, local: dict[str, Path]
+    pin: Pin,
+    role: str,
+    resolution: Resolution,
+    staged: Path,
+    local: dict[str, Path],
+    vouched: bool = False,
 ) -> PackageRecord:
     path = staged / pin.file.filename
     key = canonicalize_name(pin.name)
@@ -492,7 +514,7 @@ def _record(
         summary=meta.summary,
         built_from=f"local project {local[key].name}" if key in local else pin.built_from,
         yanked=pin.file.yanked,
-        hash_source="local" if built else pin.file.hash_source,
+        hash_source="local" if built else "requirements" if vouched else pin.file.hash_source,
     )
 
 

@@ -21,6 +21,7 @@ from bundler.errors import (
 )
 from bundler.fs.hashing import sha256_file
 from bundler.models.target import Target
+from bundler.net.blobs import UnhashedFile
 from bundler.net.settings import NetworkSettings
 from bundler.wheelhouse import build, lockfile
 from bundler.wheelhouse import fetch as fetch_mod
@@ -457,3 +458,18 @@ def test_another_targets_wheelhouse_is_replaced_only_with_replace(
     recorded = json.loads((tmp_path / "wh" / "manifest.json").read_text())["target"]
     assert recorded["python_version"].startswith("3.8.")
     fetch(_options(tmp_path, index, "tiny", target=t38))  # the same target again: no question
+
+
+def test_a_hashed_requirement_file_vouches_for_files_the_index_gives_no_hash_for(
+    tmp_path: Path, index: FakeIndex
+) -> None:
+    """Hashes are mandatory (#10): an index without hashes (and without PEP 658, so even the
+    metadata needs the wheel) is refused, unless a hashed -r file lists the file's sha256."""
+    index.pep658 = False
+    index.served("tiny-0.3-py3-none-any.whl").advertise_hash = False
+    with pytest.raises(UnhashedFile, match=r"tiny-0\.3-py3-none-any\.whl from .*no sha256"):
+        fetch(_options(tmp_path, index, "tiny==0.3"))
+    path = _hashed(tmp_path, index, {"tiny==0.3": "tiny-0.3-py3-none-any.whl"})
+    result = fetch(_options(tmp_path, index, requirement_files=(path,)))
+    assert [p.hash_source for p in result.packages] == ["requirements"]
+    assert result.warnings == ()
