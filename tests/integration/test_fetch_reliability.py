@@ -65,7 +65,7 @@ def _complete(wheelhouse: Path) -> set[str]:
     files = {p["filename"]: p["sha256"] for p in manifest["packages"]}
     for name, digest in files.items():
         assert sha256_file(wheelhouse / name) == digest, name
-    fixed = {"manifest.json", "requirements.lock", "install.sh"}
+    fixed = {"manifest.json", "requirements.lock", "pylock.toml", "install.sh"}
     assert {p.name for p in wheelhouse.iterdir()} == set(files) | fixed
     return {p["name"] for p in manifest["packages"]}
 
