@@ -17,6 +17,7 @@ from __future__ import annotations
 import difflib
 import importlib
 import json
+import logging
 import signal
 import threading
 from types import FrameType
@@ -66,6 +67,9 @@ class KitGroup(click.Group):
         return super().resolve_command(ctx, args)
 
     def invoke(self, ctx: click.Context) -> Any:
+        # urllib3's own warnings would reach stderr through logging's last-resort handler and
+        # break the one-line promise; every network failure is reported by the kit itself
+        logging.getLogger("urllib3").setLevel(logging.ERROR)
         main_thread = threading.current_thread() is threading.main_thread()
         previous = signal.signal(signal.SIGTERM, _terminate) if main_thread else None
         try:

@@ -48,6 +48,10 @@ BACKOFF = 0.5
 """Seconds before the first retry; doubled for each further attempt."""
 CHUNK = 64 * 1024
 """Bytes per body read: small enough that progress (and the rate rule) is seen often."""
+SPECULATION_CONNECTIONS = 16
+"""Connections kept beyond `jobs`: the resolver's prefetch threads and the pip-bootstrap
+resolution share the run's session with the downloads (a smaller pool makes urllib3 discard
+connections and log a warning)."""
 WATCH_INTERVAL = 0.1
 """Seconds between the watchdog's looks at the requests in flight."""
 
@@ -258,7 +262,7 @@ class Transport:
 
     def __init__(self, settings: NetworkSettings, session: requests.Session | None = None) -> None:
         self.settings = settings
-        self.session = session or make_session(max(settings.jobs, 1))
+        self.session = session or make_session(max(settings.jobs, 1) + SPECULATION_CONNECTIONS)
 
     def get(
         self,

@@ -71,3 +71,21 @@ def test_an_honest_answer_and_a_404(fake_index: FakeIndex) -> None:
     assert _get(transport, f"{fake_index.base}/files/{served.filename}") == served.data
     answer = transport.get(f"{fake_index.base}/nothing", what="x", limit=10)
     assert answer.status == 404 and answer.body == b""
+
+
+def test_the_session_pool_covers_downloads_and_speculation(
+    fake_index: FakeIndex, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Downloads (`jobs`) and the resolver's prefetch threads share one session: with a pool
+    of only `jobs` connections urllib3 discards the extra ones and logs a warning, which
+    reached stderr beside the one error line."""
+    served = fake_index.add_wheel("tiny", "1.0", payload=50_000)
+    transport = Transport(NetworkSettings(jobs=1))
+    url = f"{fake_index.base}/files/{served.filename}"
+    threads = [threading.Thread(target=_get, args=(transport, url)) for _ in range(12)]
+    with caplog.at_level("WARNING", logger="urllib3"):
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert "Connection pool is full" not in caplog.text
