@@ -46,7 +46,9 @@ from bundler.fs.hashing import sha256_file
 from bundler.index.client import Index
 from bundler.index.pages import parse_json_page
 from bundler.models.metadata import read_wheel_metadata
+from bundler.models.source import index_source
 from bundler.models.target import Target
+from bundler.net.settings import NetworkSettings
 from bundler.resolve.provider import Provider
 
 
@@ -149,9 +151,10 @@ def main() -> None:
     mib = sum(len(b) for _, b, _ in pages) / 2**20
     print(f"  ({len(pages)} JSON pages, {mib:.1f} MiB, {files} files)")
     timed("json.loads of every page", lambda: [json.loads(b) for _, b, _ in pages])
-    timed("parse_json_page (Link records)", lambda: [parse_json_page(b, u) for u, b, _ in pages])
     index_urls = sorted({url.rstrip("/").rsplit("/", 1)[0] + "/" for url, _, _ in pages})
-    index = Index(index_urls, [], cache, offline=True)
+    timed("parse_json_page (Link records)",
+          lambda: [parse_json_page(b, u, index_source(u)) for u, b, _ in pages])  # fmt: skip
+    index = Index(index_urls, [], cache, settings=NetworkSettings(offline=True))
     names = [u.rstrip("/").rsplit("/", 1)[1] for u, _, _ in pages]
     timed("Index.files (pages -> DistFile records)", lambda: [index.files(n) for n in names])
     with ThreadPoolExecutor(1) as pool:

@@ -39,7 +39,7 @@ STAGES = [
     ("  download into the staging dir", "bundler/wheelhouse/fetch.py", "_download"),
     ("  locks, manifest, install.sh", "bundler/wheelhouse/fetch.py", "_write_outputs"),
     ("  audit", "bundler/wheelhouse/fetch.py", "_audit"),
-    ("  swap into place", "bundler/wheelhouse/fetch.py", "_swap"),
+    ("  swap into place", "bundler/fs/staging.py", "commit"),
 ]
 """(label, file suffix, function) of the main thread's pipeline."""
 
@@ -53,7 +53,7 @@ ALL_THREADS = [
     ("METADATA read from a wheel", "bundler/models/metadata.py", "read_wheel_metadata"),
     ("candidate releases built", "bundler/resolve/provider.py", "releases"),
     ("provider.get_dependencies", "bundler/resolve/provider.py", "get_dependencies"),
-    ("fetch_blob (download or cached)", "bundler/net/download.py", "fetch_blob"),
+    ("fetch_blob (download or cached)", "bundler/net/blobs.py", "fetch_blob"),
     ("Cache.verify_blob (re-hash a cached blob)", "bundler/fs/cache.py", "verify_blob"),
     ("sha256 file passes", "bundler/fs/hashing.py", "sha256_file"),
     ("hashlib update (all sha256 work)", "~", "<method 'update' of '_hashlib.HASH' objects>"),
@@ -104,8 +104,8 @@ class HashLedger:
         def adopted(cache: Cache, tmp: Path, sha256: str) -> Path:
             size = tmp.stat().st_size
             with self.lock:
-                self.passes["download.py:_adopt (streamed while downloading)"][0] += 1
-                self.passes["download.py:_adopt (streamed while downloading)"][1] += size
+                self.passes["blobs.py:_adopt (streamed while downloading)"][0] += 1
+                self.passes["blobs.py:_adopt (streamed while downloading)"][1] += size
             return adopt(cache, tmp, sha256)
 
         Cache.adopt_blob = adopted  # type: ignore[method-assign]

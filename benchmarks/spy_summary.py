@@ -23,7 +23,7 @@ STAGES = [
     ("write outputs", ("_write_outputs (bundler/wheelhouse/fetch.py",)),
     ("download", ("_download (bundler/wheelhouse/fetch.py",)),
     ("resolve", ("_plan (bundler/wheelhouse/fetch.py",)),
-    ("swap", ("_swap (bundler/wheelhouse/fetch.py",)),
+    ("swap", ("Stage.commit (bundler/fs/staging.py",)),
     ("fetch: other", ("fetch (bundler/wheelhouse/fetch.py",)),
     ("start-up and exit", ("",)),
 ]
@@ -38,7 +38,7 @@ KINDS = [
     ("ELF parsing", ("bundler/audit/elf.py",)),
     ("zip member reads (inflate)", ("zipfile.py",)),
     ("sha256 of files", ("sha256_file",)),
-    ("fsync/atomic writes", ("atomic_open", "_adopt (bundler/net/download.py:14")),
+    ("fsync/atomic writes", ("atomic_open", "_adopt (bundler/net/blobs.py")),
     ("TLS setup (CA bundle, handshake)", ("ssl_wrap_socket", "do_handshake", "create_connection")),
     ("HTTP read (network)", ("SSLSocket.read", "SSLSocket.recv_into", "socket.readinto")),
     ("requests per-request overhead", ("requests/sessions.py", "requests/adapters.py")),

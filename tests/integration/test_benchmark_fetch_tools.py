@@ -150,7 +150,7 @@ def test_profile_fetch_counts_every_hash_pass(fake_index: FakeIndex, tmp_path: P
     assert re.search(r"^ +[\d.]+ +resolve \(resolvelib \+ provider\)", out, re.M), out
     assert re.search(r"^ +[\d.]+ +audit +\(1 call", out, re.M), out
     # 4 wheels: each streamed once, re-hashed on the cache hit, hashed again by the audit
-    for site in ("download.py:_adopt", "cache.py:verify_blob", "report.py:cached_elf_members"):
+    for site in ("blobs.py:_adopt", "cache.py:verify_blob", "report.py:cached_elf_members"):
         assert re.search(rf"^ +4 x +[\d.]+ MiB  {re.escape(site)}", out, re.M), (site, out)
 
 
