@@ -106,7 +106,8 @@ def test_a_kill_leaves_the_old_or_the_new_wheelhouse(
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
-        time.sleep(random.Random(seed).uniform(0.4, 2.0))
+        _wait_for_the_stage(tmp_path, child)
+        time.sleep(random.Random(seed).uniform(0.0, 1.6))
         child.send_signal(how)
         _, err = child.communicate(timeout=60)
     finally:
@@ -118,6 +119,15 @@ def test_a_kill_leaves_the_old_or_the_new_wheelhouse(
     again = fetch(_options(out, tmp_path / "c2", index.url, *NAMES))
     assert _complete(again.output) == set(NAMES)
     assert _litter(tmp_path) == []
+
+
+def _wait_for_the_stage(root: Path, child: subprocess.Popen[bytes]) -> None:
+    """Until the child's fetch has made its stage (the random point is then inside the fetch,
+    not in the interpreter's start-up, where Ctrl-C is Python's own traceback), at most 60 s."""
+    deadline = time.monotonic() + 60
+    while not any(".stage-" in p.name for p in root.iterdir()) and child.poll() is None:
+        assert time.monotonic() < deadline, "the child's fetch never made its stage"
+        time.sleep(0.01)
 
 
 # -- full and read-only places ----------------------------------------------------------------
