@@ -42,16 +42,13 @@ from bundler.fs.atomic import atomic_write_text
 from bundler.fs.cache import Cache
 from bundler.fs.hashing import sha256_file
 from bundler.models import manifest
+from bundler.policy.manylinux import manylinux_policy
 from bundler.policy.tables import load_json
 
 SYSTEM_PACKAGES_FILE = "system-packages.yml"
 FAMILIES = ("GLIBC", "GLIBCXX", "CXXABI", "GCC")
 _SYMBOL_VERSION = re.compile(r"^(GLIBCXX|GLIBC|CXXABI|GCC)_(.+)$")
 _NUMERIC = re.compile(r"^\d+(?:\.\d+)*$")
-_MANYLINUX = re.compile(
-    r"^(?:manylinux(?P<legacy>1|2010|2014)|manylinux_(?P<major>\d+)_(?P<minor>\d+))_(?P<arch>.+)$"
-)
-_LEGACY_GLIBC = {"1": (2, 5), "2010": (2, 12), "2014": (2, 17)}
 ELF_FACTS = "audit-elf-v1"
 """Cache kind of a wheel's parsed ELF members (bump the version when ElfObject changes)."""
 
@@ -498,12 +495,10 @@ def _platform_problems(filename: str, platforms: set[str], profile: Profile) -> 
     glibcs: list[tuple[int, ...]] = []
     archs: set[str] = set()
     for plat in platforms:
-        match = _MANYLINUX.match(plat)
-        if match:
-            legacy = match.group("legacy")
-            major, minor = match.group("major"), match.group("minor")
-            glibcs.append(_LEGACY_GLIBC[legacy] if legacy else (int(major), int(minor)))
-            archs.add(match.group("arch"))
+        level = manylinux_policy().parse(plat)
+        if level is not None:
+            glibcs.append(level.glibc)
+            archs.add(level.arch)
         elif plat.startswith("linux_"):
             archs.add(plat[len("linux_") :])
             glibcs.append(())  # no promise either way: the symbol versions decide

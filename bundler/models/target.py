@@ -20,17 +20,14 @@ from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 from packaging.version import InvalidVersion, Version
 
 from bundler.errors import UnknownTarget
+from bundler.policy.manylinux import manylinux_policy
 from bundler.policy.tables import bundled_pip, known_python_versions, pip_feature_version
 
-# PEP 600 legacy aliases: packaging.tags._manylinux._LEGACY_MANYLINUX_MAP
-_LEGACY_MANYLINUX = {(2, 17): "manylinux2014", (2, 12): "manylinux2010", (2, 5): "manylinux1"}
-_LEGACY_GLIBC = {name: glibc for glibc, name in _LEGACY_MANYLINUX.items()}
-# The oldest glibc each architecture has a manylinux tag for (PEP 599/600).
-_MIN_GLIBC = {"x86_64": 5, "i686": 5, "aarch64": 17, "ppc64le": 17, "s390x": 17, "armv7l": 17}
 _PLATFORM_RE = re.compile(
     r"^(?:(?P<legacy>manylinux1|manylinux2010|manylinux2014)"
     r"|manylinux_2_(?P<minor>\d+)|(?P<linux>linux))(?:_(?P<arch>[a-z0-9_]+))?$"
 )
+_ABI_RE = re.compile(r"^cp(?P<digits>\d+)(?P<flags>[a-z]*)$")
 _DEFAULT_MACHINE = "x86_64"
 # pip 20.0 moved tag generation to packaging.tags (pip's NEWS: "Use packaging.tags for tag
 # generation"); older pips used their own pep425tags rules, reproduced by _legacy_pip_tags.
@@ -76,9 +73,7 @@ class Target:
             )
         version, notes = _full_python_version(python)
         machine, ceiling, glibc, platforms = _platform_tags(platform)
-        abis = (abi,) if abi else (_default_abi(version),)
-        if abi and not re.fullmatch(r"cp\d+[dmut]*|abi3|none", abi):
-            raise UnknownTarget(f"unknown ABI {abi!r}: expected e.g. cp36m, cp38, cp313t")
+        abis = (_checked_abi(abi, version),) if abi else (_default_abi(version),)
         pip = bundled_pip(version)
         return cls(
             python_version=str(version),
@@ -262,6 +257,33 @@ def _default_abi(version: Version) -> str:
     return f"cp{version.major}{version.minor}{suffix}"
 
 
+def _checked_abi(abi: str, version: Version) -> str:
+    """`abi` when CPython `version` can have it, else UnknownTarget saying what it could be.
+
+    CPython's ABI flags (PEP 3149, sys.abiflags): 'd' (debug build), 'm' (pymalloc, dropped
+    in 3.8, bpo-36707), 't' (free-threaded, 3.13+, PEP 703); 'abi3' and 'none' fit every
+    CPython 3.
+    """
+    if abi in ("abi3", "none"):
+        return abi
+    minor = (version.major, version.minor)
+    digits = f"{version.major}{version.minor}"
+    allowed = "dm" if minor < (3, 8) else ("dt" if minor >= (3, 13) else "d")
+    match = _ABI_RE.match(abi)
+    flags = match["flags"] if match else ""
+    if (
+        match is None
+        or match["digits"] != digits
+        or any(f not in allowed for f in flags)
+        or len(set(flags)) != len(flags)
+    ):
+        raise UnknownTarget(
+            f"ABI {abi!r} does not belong to CPython {version.major}.{version.minor}: "
+            f"expected {_default_abi(version)} (flags {', '.join(allowed)} allowed), abi3 or none"
+        )
+    return abi
+
+
 def _full_python_version(spec: str) -> tuple[Version, list[str]]:
     try:
         requested = Version(spec)
@@ -288,6 +310,7 @@ def _full_python_version(spec: str) -> tuple[Version, list[str]]:
 
 def _platform_tags(spec: str) -> tuple[str, str, tuple[int, int] | None, tuple[str, ...]]:
     """(machine, normalised ceiling name, glibc ceiling, ordered platform tags) for `spec`."""
+    policy = manylinux_policy()
     m = _PLATFORM_RE.match(spec.strip().lower())
     if not m:
         raise UnknownTarget(
@@ -295,28 +318,35 @@ def _platform_tags(spec: str) -> tuple[str, str, tuple[int, int] | None, tuple[s
             "manylinux_2_N or linux_x86_64 (optionally with an _ARCH suffix)"
         )
     arch = m["arch"] or _DEFAULT_MACHINE
-    if arch not in _MIN_GLIBC:
-        raise UnknownTarget(f"unknown architecture {arch!r} in platform {spec!r}")
+    if arch not in policy.min_glibc_minor:
+        raise UnknownTarget(
+            f"unknown architecture {arch!r} in platform {spec!r}: "
+            f"expected one of {', '.join(policy.architectures)}"
+        )
     if m["linux"]:
         return arch, f"linux_{arch}", None, (f"linux_{arch}",)
-    glibc_minor = _LEGACY_GLIBC[m["legacy"]][1] if m["legacy"] else int(m["minor"])
-    if glibc_minor < _MIN_GLIBC[arch]:
+    if m["legacy"]:
+        glibc_minor = policy.aliases[m["legacy"]][1]
+    else:
+        digits = m["minor"].lstrip("0") or "0"
+        if len(digits) > 4 or int(digits) > policy.max_glibc_minor:
+            raise UnknownTarget(
+                f"platform {spec!r} names glibc 2.{m['minor'][:12]}"
+                f"{'...' if len(m['minor']) > 12 else ''}, above any plausible glibc "
+                f"(the kit accepts up to manylinux_2_{policy.max_glibc_minor})"
+            )
+        glibc_minor = int(digits)
+    if glibc_minor < policy.min_glibc_minor[arch]:
         raise UnknownTarget(f"platform {spec!r} is older than any manylinux level for {arch}")
-    platforms: list[str] = []
-    for minor in range(glibc_minor, _MIN_GLIBC[arch] - 1, -1):
-        platforms.append(f"manylinux_2_{minor}_{arch}")
-        legacy = _LEGACY_MANYLINUX.get((2, minor))
-        if legacy:
-            platforms.append(f"{legacy}_{arch}")
-    platforms.append(f"linux_{arch}")
+    platforms = policy.platforms(glibc_minor, arch)
     name = f"{m['legacy']}_{arch}" if m["legacy"] else f"manylinux_2_{glibc_minor}_{arch}"
-    return arch, name, (2, glibc_minor), tuple(platforms)
+    return arch, name, (2, glibc_minor), platforms
 
 
 def _pip_reads_platform(pip: Version, platform: str) -> bool:
     if platform.startswith("linux_"):
         return True
-    for legacy in ("manylinux1", "manylinux2010", "manylinux2014"):
+    for legacy in manylinux_policy().aliases:
         if platform.startswith(legacy + "_"):
             return pip >= pip_feature_version(legacy)
     return pip >= pip_feature_version("manylinux_x_y")

@@ -13,6 +13,12 @@ from typing import Any
 
 from packaging.version import Version
 
+from bundler.errors import BundlerError
+
+
+class PolicyError(BundlerError):
+    """A shipped policy data file is malformed (a packaging bug, never user input)."""
+
 
 @cache
 def load_json(name: str) -> Any:
@@ -28,18 +34,13 @@ def known_python_versions() -> list[Version]:
 
 def bundled_pip(python_version: Version) -> Version:
     """The pip that CPython `python_version`'s ensurepip installs (conservative for gaps)."""
-    minor = f"{python_version.major}.{python_version.minor}"
-    rows = load_json("installers.json")["bundled_pip"].get(minor)
-    if not rows:
-        # Unknown minor: newer than the table. Assume a modern pip (reads every tag).
-        return Version("99")
-    chosen = rows[0][1]
-    for row in rows:
-        if row[0] <= python_version.micro:
-            chosen = row[1]
-    return Version(chosen)
+    from bundler.policy.installers import installer_policy
+
+    return installer_policy().pip_of(python_version)
 
 
 def pip_feature_version(feature: str) -> Version:
     """The first pip release that understands `feature` (e.g. 'manylinux2014')."""
-    return Version(load_json("installers.json")["pip_features"][feature])
+    from bundler.policy.installers import installer_policy
+
+    return installer_policy().feature(feature)

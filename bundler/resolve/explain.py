@@ -29,6 +29,7 @@ from bundler.errors import (
 )
 from bundler.models.link import DistFile
 from bundler.models.target import Target
+from bundler.policy.manylinux import manylinux_policy
 from bundler.resolve.model import (
     NO_WHEEL,
     AnyCandidate,
@@ -252,17 +253,9 @@ def _hint(files: list[DistFile], target: Target, build_pure: bool) -> str:
     return "; ".join(hints)
 
 
-_LEGACY = {
-    "manylinux1": (5, "manylinux1"),
-    "manylinux2010": (12, "manylinux2010"),
-    "manylinux2014": (17, "manylinux2014"),
-}
-
-
 def glibc_level(platform: str) -> tuple[int, str]:
-    """'manylinux2014_x86_64' -> (17, 'manylinux2014'); 'manylinux_2_28_x86_64' -> (28, ...)."""
-    for legacy, level in _LEGACY.items():
-        if platform.startswith(legacy + "_"):
-            return level
-    minor = int(platform.split("_")[2])
-    return minor, f"manylinux_2_{minor}"
+    """'manylinux2014_x86_64' -> (17, 'manylinux2014'); 'manylinux_2_28_x86_64' -> (28, ...);
+    (0, platform) for a tag that is no manylinux level (never above a ceiling). The levels come
+    from the one manylinux policy (`bundler.policy.manylinux`)."""
+    level = manylinux_policy().parse(platform)
+    return (level.glibc[1], level.name) if level is not None else (0, platform)

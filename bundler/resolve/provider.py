@@ -234,8 +234,7 @@ class Provider(_ProviderBase):
             else:
                 sdists.append(f)
         if wheels:
-            # Prefer a file a --hash allows, then one that is not yanked, then the best tag.
-            _, yanked, _, best = min(wheels, key=lambda w: w[:3])
+            _, yanked, _, best = max(wheels, key=_wheel_preference)
             return Release(version, best, yanked, "yanked" if yanked else None)
         if self.build_pure and sdists:
             sdist = sorted(sdists, key=lambda f: (f.yanked is not None, f.filename))[0]
@@ -306,3 +305,15 @@ def is_pure(tags: frozenset[Tag]) -> bool:
     return all(t.abi == "none" and t.platform == "any" for t in tags) and any(
         t.interpreter.startswith("py3") for t in tags
     )
+
+
+def _wheel_preference(
+    wheel: tuple[bool, bool, int, DistFile],
+) -> tuple[bool, bool, int, tuple[Any, ...]]:
+    """Sort key of one version's usable wheels, *highest* best: a file a --hash allows, then
+    one that is not yanked, then the best tag rank, then the highest PEP 427 build tag, as pip
+    orders them (`bt-1.0-2-...` beats `bt-1.0-1-...`, both beat no build tag; pip's
+    CandidateEvaluator._sort_key ends with the build tag,
+    src/pip/_internal/index/package_finder.py)."""
+    unlisted, yanked, rank, file = wheel
+    return (not unlisted, not yanked, -rank, tuple(parse_wheel_filename(file.filename)[2]))

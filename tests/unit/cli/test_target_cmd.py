@@ -30,3 +30,16 @@ def test_bad_target_is_one_line_exit_2() -> None:
     assert result.stderr.count("\n") == 1
     assert result.stderr.startswith("bundler: error: unsupported Python version '3.5'")
     assert "Traceback" not in result.output
+
+
+def test_an_abi_of_another_version_is_refused_by_the_cli() -> None:
+    for argv in (["--abi", "cp99"], ["--python", "3.6", "--abi", "cp311"]):
+        result = CliRunner().invoke(main, ["target", *argv])
+        assert result.exit_code == 2, result.output
+        assert "does not belong to CPython 3.6" in result.stderr
+
+
+def test_an_absurd_manylinux_level_is_refused_by_the_cli() -> None:
+    result = CliRunner().invoke(main, ["target", "--platform", "manylinux_2_99999999999999999999"])
+    assert result.exit_code == 2
+    assert "above any plausible glibc" in result.stderr

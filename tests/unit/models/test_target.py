@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -151,3 +152,47 @@ def test_tags_equal_real_modern_pip_in_order() -> None:
     ).stdout.split()
     t = Target.from_spec("3.11.7", f"manylinux_2_{host_glibc_minor()}")
     assert [str(tag) for tag in t.tags] == real
+
+
+# -- target values are validated (policy: data/platforms.json) ---------------------------------
+
+
+@pytest.mark.parametrize(
+    ("python", "abi"),
+    [
+        ("3.6", "cp99"),
+        ("3.6", "cp311"),  # another version's ABI
+        ("3.6", "cp36t"),  # free-threading exists from 3.13 on
+        ("3.8", "cp38m"),  # pymalloc flag dropped in 3.8
+        ("3.6", "cp36mm"),
+        ("3.6", "pp73"),  # another implementation
+        ("3.6", "cp36x"),
+    ],
+)
+def test_an_abi_must_belong_to_the_version_and_implementation(python: str, abi: str) -> None:
+    with pytest.raises(UnknownTarget, match=f"ABI '{abi}' does not belong to CPython"):
+        Target.from_spec(python, "manylinux1", abi=abi)
+
+
+@pytest.mark.parametrize(
+    ("python", "abi"),
+    [("3.6", "cp36m"), ("3.6", "cp36dm"), ("3.6", "cp36"), ("3.8", "cp38d"), ("3.13", "cp313t"),
+     ("3.6", "abi3"), ("3.11", "none")],
+)  # fmt: skip
+def test_abis_the_version_can_have_are_accepted(python: str, abi: str) -> None:
+    assert Target.from_spec(python, "manylinux1", abi=abi).abis == (abi,)
+
+
+def test_a_huge_pep600_level_fails_at_once() -> None:
+    started = time.monotonic()
+    with pytest.raises(UnknownTarget, match="above any plausible glibc"):
+        Target.from_spec("3.6", "manylinux_2_99999999999999999999")
+    with pytest.raises(UnknownTarget, match=r"up to manylinux_2_99\)"):
+        Target.from_spec("3.6", "manylinux_2_100_x86_64")
+    assert time.monotonic() - started < 1
+
+
+def test_the_highest_plausible_level_is_accepted() -> None:
+    target = Target.from_spec("3.6", "manylinux_2_99")
+    assert target.platforms[0] == "manylinux_2_99_x86_64"
+    assert target.platforms[-1] == "linux_x86_64"

@@ -169,3 +169,35 @@ def test_no_deps_resolves_only_the_roots(tmp_path: Path) -> None:
     assert [(e.name, e.specifier, e.required_by, e.reason) for e in got.excluded] == [
         ("lib", ">=1", "app", "--no-deps")  # tiny is installed: nothing to tolerate
     ]
+
+
+# -- PEP 427 build tags -----------------------------------------------------------------------
+
+
+def _with_build_tags(tmp_path: Path, tags: str, *builds: str) -> None:
+    """Copies of one real wheel under `name-1.0-<build>-<tags>.whl` names in wheels/."""
+    built = build_wheel(tmp_path / "src", "bt", "1.0", tags=tags)
+    for build in builds:
+        target = tmp_path / "wheels" / built.name.replace("-1.0-", f"-1.0-{build}-")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(built.read_bytes())
+
+
+def test_the_highest_build_tag_wins_like_pip(tmp_path: Path) -> None:
+    _with_build_tags(tmp_path, "py3-none-any", "1", "2", "10")
+    wheel(tmp_path, "bt", "1.0")  # no build tag: the lowest of all
+    chosen = resolve(reqs("bt"), CP36, local_index(tmp_path)).pins["bt"].file.filename
+    assert chosen == "bt-1.0-10-py3-none-any.whl"
+
+
+def test_build_2_beats_build_1(tmp_path: Path) -> None:
+    _with_build_tags(tmp_path, "py3-none-any", "1", "2")
+    chosen = resolve(reqs("bt"), CP36, local_index(tmp_path)).pins["bt"].file.filename
+    assert chosen == "bt-1.0-2-py3-none-any.whl"
+
+
+def test_a_better_tag_beats_a_higher_build_tag(tmp_path: Path) -> None:
+    _with_build_tags(tmp_path, "py3-none-any", "7")
+    _with_build_tags(tmp_path, "cp36-cp36m-manylinux1_x86_64", "1")
+    chosen = resolve(reqs("bt"), CP36, local_index(tmp_path)).pins["bt"].file.filename
+    assert chosen == "bt-1.0-1-cp36-cp36m-manylinux1_x86_64.whl"
