@@ -91,8 +91,12 @@ def build_wheel(
     requires_python: str | None = None,
     summary: str = "a test wheel",
     payload: int = 0,
+    dist_name: str | None = None,
 ) -> Path:
     """A real, installable wheel `{name}-{version}-{tags}.whl` holding one module.
+
+    `dist_name` overrides the distribution part of the file and .dist-info names (default:
+    the canonical name with underscores); e.g. 'ruamel.yaml.clib', as older wheels spell it.
 
     `tags` is the wheel's tag triple as it appears in the filename, compressed sets allowed
     (e.g. 'cp36-cp36m-manylinux1_x86_64.manylinux2010_x86_64'). `requires_dist` lines may
@@ -100,7 +104,7 @@ def build_wheel(
     `payload` adds that many incompressible bytes (a big file, for multi-chunk downloads).
     """
     requires = list(requires_dist)
-    dist = f"{canonicalize_name(name).replace('-', '_')}-{version}"
+    dist = f"{dist_name or canonicalize_name(name).replace('-', '_')}-{version}"
     module = canonicalize_name(name).replace("-", "_")
     filename = f"{dist}-{tags}.whl"
     parse_wheel_filename(filename)  # fail early on a bad test setup

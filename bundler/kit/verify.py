@@ -48,6 +48,7 @@ from bundler.kit import controller as controller_mod
 from bundler.kit import layout, sources
 from bundler.models import manifest as manifest_mod
 from bundler.models.target import Target
+from bundler.policy.installers import installer_policy
 from bundler.policy.tables import bundled_pip
 from bundler.wheelhouse import lockfile
 
@@ -531,8 +532,10 @@ def check_closure(
     target: Target,
     lock: dict[str, lockfile.LockEntry],
 ) -> list[str]:
-    """Every requirement that holds on the target is met by the lock (extras followed)."""
+    """Every requirement that holds on the target is met by the lock (extras followed), under
+    the name the oldest pip that installs the lock matches it by (`installer_pip`)."""
     problems: list[str] = []
+    pip = installer_pip(manifest, target)
     wheels = {p.key: p.filename for p in manifest.app if p.is_wheel}
     pending: list[tuple[str, frozenset[str], str]] = []
     for text in manifest.requirements:
@@ -559,17 +562,42 @@ def check_closure(
         for req in requires:
             if not target.evaluate(req.marker, extras):
                 continue
-            found = _admits(req, lock, where)
+            found = _admits(req, lock, where, pip)
             problems += found
             if not found:
                 pending.append((_canon(req.name), frozenset(req.extras), name))
     return problems
 
 
-def _admits(req: Requirement, lock: dict[str, lockfile.LockEntry], where: str) -> list[str]:
+def installer_pip(manifest: manifest_mod.Manifest, target: Target) -> Version:
+    """The oldest pip that installs requirements.lock on `target`: the bundled one, or with a
+    pip bootstrap the manifest's `installer.min_pip` (install.sh skips the bootstrap only for a
+    pip at least that new)."""
+    bundled = Version(target.installer_pip)
+    if not manifest.installer.bootstrap or not manifest.installer.min_pip:
+        return bundled
+    try:
+        return max(bundled, Version(manifest.installer.min_pip))
+    except InvalidVersion:
+        return bundled
+
+
+def _admits(
+    req: Requirement,
+    lock: dict[str, lockfile.LockEntry],
+    where: str,
+    pip: Version | None = None,
+) -> list[str]:
     entry = lock.get(_canon(req.name))
     if entry is None:
         return [f"{where}: requires {req} on the target, but the lock has no {req.name}"]
+    if pip is not None and not installer_policy().names_match(pip, req.name, entry.name):
+        return [
+            f"{where}: requires {req}, but the lock spells it {entry.name!r}, which pip {pip} "
+            f"does not match to {req.name!r} (pip < "
+            f"{installer_policy().canonical_names_from()} compares names without PEP 503 "
+            "normalisation): re-run bundler fetch"
+        ]
     try:
         version = Version(entry.version)
     except (InvalidVersion, ValueError):  # ValueError: over Python's int digit limit

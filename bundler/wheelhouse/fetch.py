@@ -43,6 +43,7 @@ from bundler.net.transport import Transport
 from bundler.resolve.model import Excluded, exclude_hint
 from bundler.resolve.resolver import Pin, Resolution, resolve
 from bundler.wheelhouse import build, compiled, installer, lockfile, pylock, reqfile
+from bundler.wheelhouse.names import LockNames, lock_names
 
 CONVERTER_DIR = Path(__file__).resolve().parents[2] / "converter"
 """The payload project of this repository (bundled when no requirement is given)."""
@@ -199,6 +200,8 @@ class _Plan:
     bootstrap_resolution: Resolution | None
     local: dict[str, Path] = field(default_factory=dict)
     """Canonical name -> project directory, for the wheel built from a local project."""
+    names: dict[str, LockNames] = field(default_factory=dict)
+    """'app' / 'bootstrap' -> how each lock spells its projects (installer-true names)."""
 
 
 def fetch(options: FetchOptions) -> FetchResult:
@@ -288,7 +291,13 @@ def _plan(options: FetchOptions, cache: Cache, work: Path, transport: Transport)
         )
         resolution = _resolve(roots, options, index, builder, given.hashes(), app=True)
         _check_hashed(given, resolution)
-        decision = installer.decide(options.target, [p.file.filename for p in _pins(resolution)])
+        names = {"app": lock_names(resolution)}
+        decision = installer.decide(
+            options.target,
+            [p.file.filename for p in _pins(resolution)],
+            names_need=names["app"].min_pip,
+            unmatched_names=names["app"].describe_conflicts(),
+        )
         boot = None
         if decision.needed:
             _step(options, "resolving the pip bootstrap: " + " ".join(installer.BOOTSTRAP_PROJECTS))
@@ -297,7 +306,9 @@ def _plan(options: FetchOptions, cache: Cache, work: Path, transport: Transport)
                 if speculative
                 else _resolve(boot_roots, options, index, builder)
             )
-    return _Plan(tuple(str(r) for r in roots), given, resolution, decision, boot, local)
+    if boot is not None:
+        names["bootstrap"] = lock_names(boot)
+    return _Plan(tuple(str(r) for r in roots), given, resolution, decision, boot, local, names)
 
 
 def _resolve(
@@ -440,7 +451,15 @@ def _download(
         on_progress=options.on_progress,
     )
     records = tuple(
-        _record(pin, role, res, staged, plan.local, pin.file.filename in vouched)
+        _record(
+            pin,
+            role,
+            res,
+            staged,
+            plan.local,
+            pin.file.filename in vouched,
+            plan.names.get(role),
+        )
         for pin, role, res in chosen
     )
     for r in records:
@@ -495,13 +514,14 @@ def _record(
     staged: Path,
     local: dict[str, Path],
     vouched: bool = False,
+    names: LockNames | None = None,
 ) -> PackageRecord:
     path = staged / pin.file.filename
     key = canonicalize_name(pin.name)
     meta = pin.metadata
     built = key in local or pin.built_from is not None
     return PackageRecord(
-        name=pin.name,
+        name=names.name(key) if names is not None else pin.name,
         version=str(pin.version),
         filename=pin.file.filename,
         sha256=pin.file.sha256 or sha256_file(path),

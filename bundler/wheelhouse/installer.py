@@ -41,14 +41,22 @@ class BootstrapDecision:
     """The oldest pip that reads every chosen wheel (install.sh skips the bootstrap above it)."""
     unreadable: tuple[str, ...] = ()
     """The wheels the bundled pip would reject."""
+    unmatched_names: str = ""
+    """Projects whose dependents spell them in ways the bundled pip cannot match to one lock
+    line (`bundler.wheelhouse.names.LockNames.describe_conflicts`), '' when none."""
 
     @property
     def reason(self) -> str:
         if not self.needed:
             return f"the target's bundled pip {self.bundled_pip} reads every chosen wheel"
-        shown = ", ".join(self.unreadable[:3]) + (", ..." if len(self.unreadable) > 3 else "")
+        what = []
+        if self.unreadable:
+            shown = ", ".join(self.unreadable[:3]) + (", ..." if len(self.unreadable) > 3 else "")
+            what.append(f"cannot install {shown}")
+        if self.unmatched_names:
+            what.append(f"cannot match the names of {self.unmatched_names}")
         return (
-            f"the target's bundled pip {self.bundled_pip} cannot install {shown}: "
+            f"the target's bundled pip {self.bundled_pip} {' and '.join(what)}: "
             f"pip >= {self.min_pip} is bootstrapped from the wheelhouse first"
         )
 
@@ -62,15 +70,31 @@ class BootstrapDecision:
         }
 
 
-def decide(target: Target, filenames: Iterable[str]) -> BootstrapDecision:
-    """Can `target`'s bundled pip install every wheel in `filenames`?"""
+def decide(
+    target: Target,
+    filenames: Iterable[str],
+    *,
+    names_need: Version | None = None,
+    unmatched_names: str = "",
+) -> BootstrapDecision:
+    """Can `target`'s bundled pip install every wheel in `filenames`?
+
+    `names_need`: the oldest pip that matches the lock's names (`LockNames.min_pip`; None when
+    every pip does), with `unmatched_names` saying which projects need it.
+    """
     names = sorted(filenames)
     unreadable = tuple(f for f in names if not target.installer_reads(f))
+    oldest = min_pip(target, names)
+    bundled = Version(target.installer_pip)
+    name_problem = names_need is not None and bundled < names_need
+    if names_need is not None:
+        oldest = max(oldest, names_need)
     return BootstrapDecision(
-        needed=bool(unreadable),
+        needed=bool(unreadable) or name_problem,
         bundled_pip=target.installer_pip,
-        min_pip=str(min_pip(target, names)),
+        min_pip=str(oldest),
         unreadable=unreadable,
+        unmatched_names=unmatched_names if name_problem else "",
     )
 
 
