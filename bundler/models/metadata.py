@@ -15,6 +15,7 @@ from packaging.version import InvalidVersion, Version
 
 from bundler.errors import IndexUnavailable, RequirementError
 from bundler.models.link import parse_specifier, try_parse_filename
+from bundler.policy.licenses import package_license
 
 
 @dataclass(frozen=True)
@@ -27,9 +28,18 @@ class Metadata:
     requires_python: SpecifierSet | None
     summary: str | None
     license: str | None
+    """The `License` field as written."""
     home_page: str | None
     requires_python_text: str | None = None
     """Requires-Python as written (compared as text with another copy of the metadata)."""
+    license_expression: str | None = None
+    """PEP 639 `License-Expression` as written."""
+    classifiers: tuple[str, ...] = ()
+
+    @property
+    def spdx_license(self) -> str | None:
+        """The license as one SPDX expression where possible (`policy.licenses`)."""
+        return package_license(self.license_expression, self.license, self.classifiers)
 
     def differences(self, other: Metadata) -> list[str]:
         """The fields where `other` (e.g. the wheel's own METADATA) disagrees with this one
@@ -85,6 +95,8 @@ def parse_metadata(body: bytes, origin: str) -> Metadata:
         license=_optional(msg.get("License")),
         home_page=_optional(msg.get("Home-page")),
         requires_python_text=None if requires_python is None else str(requires_python),
+        license_expression=_optional(msg.get("License-Expression")),
+        classifiers=tuple(str(c).strip() for c in msg.get_all("Classifier") or ()),
     )
 
 

@@ -530,7 +530,7 @@ def _record(
         role=role,
         requires=tuple(sorted(canonicalize_name(d) for d in pin.dependencies)),
         via=tuple(resolution.via(pin.name)),
-        license=meta.license,
+        license=meta.spdx_license,
         summary=meta.summary,
         built_from=f"local project {local[key].name}" if key in local else pin.built_from,
         yanked=pin.file.yanked,

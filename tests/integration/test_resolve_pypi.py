@@ -135,3 +135,17 @@ def test_opencv_cp36m_on_manylinux1(tmp_path: Path) -> None:
     pin = got.pins["opencv-python"]
     assert (pin.version, pin.file.filename) == (version, filename)
     assert str(version) == "4.2.0.34"  # the field-facts value, still what PyPI implies
+
+
+def test_cryptography_license_is_its_expression(tmp_path: Path) -> None:
+    """ansible-core's wheelhouse for 3.11 (pinned as resolved on 2026-11-30): cryptography
+    states its SPDX expression in `License`, cffi in PEP 639 `License-Expression`, pycparser in
+    `License-Expression` too; none of them is left without a license."""
+    target = Target.from_spec("3.11", "manylinux2014")
+    index = Index([DEFAULT_INDEX], [], Cache(tmp_path / "cache"))
+    roots = [Requirement(r) for r in ("cryptography==44.0.0", "cffi==2.1.1", "pycparser==3.12")]
+    pins = resolve(roots, target, index).pins
+    assert pins["cryptography"].metadata.spdx_license == "Apache-2.0 OR BSD-3-Clause"
+    assert pins["cffi"].metadata.license_expression == "MIT-0"
+    assert pins["cffi"].metadata.spdx_license == "MIT-0"
+    assert pins["pycparser"].metadata.spdx_license == "BSD-3-Clause"
