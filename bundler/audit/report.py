@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from packaging.tags import Tag
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 
 from bundler.audit.elf import ElfObject, is_elf, parse_bytes
@@ -74,6 +75,8 @@ class Profile:
     """Non-numeric versions it provides too (e.g. CXXABI_TM_1)."""
     base_packages: frozenset[str]
     """Packages on every install of the distro: their libraries are never listed as needs."""
+    package_format: str = "rpm"
+    """'rpm' (installs by capability, `capability`) or 'deb'."""
 
 
 def known_distros() -> list[str]:
@@ -97,6 +100,7 @@ def load_profile(name: str) -> Profile:
         symbol_versions={k: _version_tuple(v) for k, v in row["symbol_versions"].items()},
         named_versions={k: frozenset(v) for k, v in row.get("named_versions", {}).items()},
         base_packages=frozenset(row["base_packages"]),
+        package_format="rpm" if row["family"] == "RedHat" else "deb",
     )
 
 
@@ -115,6 +119,16 @@ def package_for(soname: str, column: str) -> str | None:
     """The package providing `soname` in `column` ('centos7', 'debian'), None when unknown."""
     row = load_json("sonames.json")["sonames"].get(soname)
     return None if row is None else row.get(column)
+
+
+_RPM_64BIT = frozenset({"x86_64", "aarch64", "ppc64le", "s390x"})
+
+
+def capability(soname: str, machine: str) -> str:
+    """The RPM capability a package shipping `soname` for `machine` provides: rpm's elfdeps
+    marks 64-bit ELF objects with '()(64bit)' (rpm tools/elfdeps.c, `mark64`), 32-bit ones
+    carry the bare soname; e.g. 'libodbc.so.2()(64bit)'."""
+    return f"{soname}()(64bit)" if machine in _RPM_64BIT else soname
 
 
 def is_known_soname(soname: str) -> bool:
@@ -139,6 +153,8 @@ class WheelAudit:
     """Sonames of the profile's base packages (present on every install)."""
     symbol_versions: dict[str, str]
     """Highest numeric version required per family, e.g. {'GLIBC': '2.14'}."""
+    provided_by_wheels: dict[str, str] = field(default_factory=dict)
+    """Sonames another wheel of the wheelhouse provides -> that wheel's file name."""
     load_problems: list[str] = field(default_factory=list)
     """Why the wheel cannot load on the profile (too new glibc/libstdc++, wrong platform)."""
     unmapped_problems: list[str] = field(default_factory=list)
@@ -156,6 +172,7 @@ class WheelAudit:
             "needs": dict(sorted(self.needs.items())),
             "needed_by": {s: sorted(m) for s, m in sorted(self.system.items()) if s in self.needs},
             "provided_by_base": sorted(self.provided_by_base),
+            "provided_by_wheels": dict(sorted(self.provided_by_wheels.items())),
             "symbol_versions": dict(sorted(self.symbol_versions.items())),
             "elf_objects": self.elf_objects,
             "loadable": self.loadable,
@@ -200,6 +217,24 @@ class AuditReport:
             out[fam] = sorted(p for p in pkgs if p and p not in prof.base_packages)
         return out
 
+    def capabilities_by_family(self) -> dict[str, list[str]]:
+        """For RPM families, what to install by capability: each soname the wheels need from
+        the system (not glibc's, not the base packages') as RPM's automatic dependency
+        `soname()(64bit)` (`capability`). yum resolves each from the enabled repos, so a soname
+        the table does not know is still installed from the media repo."""
+        out = {}
+        for fam, prof in family_profiles().items():
+            if prof.package_format != "rpm":
+                continue
+            sonames = {
+                s
+                for w in self.wheels
+                for s in w.system
+                if package_for(s, prof.column) not in prof.base_packages
+            }
+            out[fam] = sorted(capability(s, prof.machine) for s in sonames)
+        return out
+
     def unmapped_by_family(self) -> dict[str, list[str]]:
         """For each ansible_os_family, the sonames its reference profile has no package for."""
         return {
@@ -228,6 +263,7 @@ class AuditReport:
             "unmapped": self.unmapped,
             "wheels": {w.filename: w.to_dict() for w in self.wheels},
             "unmapped_by_family": self.unmapped_by_family(),
+            "system_capabilities_by_family": self.capabilities_by_family(),
             "pulled_by": self.pulled_by,
             "profile": {
                 "description": self.profile.description,
@@ -271,9 +307,69 @@ def audit_directory(
     wheels = sorted(directory.glob("*.whl"))
     if not wheels:
         raise BadInput(f"{directory} is not a wheelhouse: it holds no .whl files")
+    for path in wheels:
+        _wheel_tags(path)  # a bad file name is named before any wheel is read
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        audits = [audit_wheel(p, profile, pool, cache) for p in wheels]
+        members = {p: _members(p, pool, cache) for p in wheels}
+    siblings = Siblings.of({p.name: m for p, m in members.items()})
+    audits = [audit_wheel(p, profile, members=members[p], siblings=siblings) for p in wheels]
     return AuditReport(directory=directory, profile=profile, wheels=audits, notes=_notes(audits))
+
+
+def _members(path: Path, pool: Executor | None, cache: Cache | None) -> dict[str, ElfObject]:
+    return cached_elf_members(path, cache, pool) if cache else read_elf_members(path, pool)
+
+
+@dataclass(frozen=True)
+class Siblings:
+    """The shared libraries every wheel of a wheelhouse installs, to tell which sonames one
+    wheel gets from another (torch from nvidia-* wheels, a plugin from its host package).
+
+    `paths`: install path (relative to site-packages) -> wheel file name; `names`: file name
+    and DT_SONAME of each ELF member -> wheel file name (the first wheel, by name, wins)."""
+
+    paths: dict[str, str]
+    names: dict[str, str]
+
+    @classmethod
+    def of(cls, wheels: dict[str, dict[str, ElfObject]]) -> Siblings:
+        paths: dict[str, str] = {}
+        names: dict[str, str] = {}
+        for wheel, members in sorted(wheels.items()):
+            for member, obj in members.items():
+                where = install_path(member)
+                paths.setdefault(where, wheel)
+                names.setdefault(posixpath.basename(where), wheel)
+                if obj.soname:
+                    names.setdefault(obj.soname, wheel)
+        return cls(paths, names)
+
+    def provider(self, wheel: str, member: str, obj: ElfObject, soname: str) -> str | None:
+        """The other wheel that gives `member` of `wheel` the library `soname`, if any.
+
+        First through the member's RPATH/RUNPATH ($ORIGIN entries resolved inside
+        site-packages), then any other wheel shipping a library of that name or soname (the
+        loader reuses a library an earlier import loaded, the way auditwheel's grafted
+        libraries find each other)."""
+        origin = posixpath.dirname(install_path(member))
+        for entry in obj.search_path:
+            directory = _expand_origin(entry, origin)
+            if directory is None:
+                continue
+            found = self.paths.get(posixpath.normpath(posixpath.join(directory, soname)))
+            if found is not None and found != wheel:
+                return found
+        found = self.names.get(soname)
+        return found if found is not None and found != wheel else None
+
+
+def install_path(member: str) -> str:
+    """Where a wheel member lands relative to site-packages: `*.data/purelib/` and
+    `*.data/platlib/` prefixes dropped (PEP 427)."""
+    head, _, rest = member.partition("/")
+    if head.endswith(".data") and rest.startswith(("purelib/", "platlib/")):
+        return rest.partition("/")[2]
+    return member
 
 
 def write_system_packages(report: AuditReport) -> Path:
@@ -289,15 +385,29 @@ def write_system_packages(report: AuditReport) -> Path:
 
 
 def audit_wheel(
-    path: Path, profile: Profile, pool: Executor | None = None, cache: Cache | None = None
+    path: Path,
+    profile: Profile,
+    pool: Executor | None = None,
+    cache: Cache | None = None,
+    *,
+    members: dict[str, ElfObject] | None = None,
+    siblings: Siblings | None = None,
 ) -> WheelAudit:
-    """Audit one wheel file for `profile` (BadInput naming it when unreadable)."""
-    try:
-        name, _version, _build, tags = parse_wheel_filename(path.name)
-    except InvalidWheelFilename as exc:
-        raise BadInput(f"{path.name}: not a wheel file name ({exc})") from None
-    members = cached_elf_members(path, cache, pool) if cache else read_elf_members(path, pool)
+    """Audit one wheel file for `profile` (BadInput naming it when unreadable).
+
+    `members`: its parsed ELF members when already read; `siblings`: the wheelhouse's other
+    libraries (a soname one of them provides is not a system need)."""
+    name, tags = _wheel_tags(path)
+    if members is None:
+        members = _members(path, pool, cache)
     system = system_needs(members)
+    from_wheels: dict[str, str] = {}
+    if siblings is not None:
+        for soname, users in list(system.items()):
+            found = {siblings.provider(path.name, user, members[user], soname) for user in users}
+            if None not in found:
+                from_wheels[soname] = sorted(str(f) for f in found)[0]
+                del system[soname]
     wheel = WheelAudit(
         filename=path.name,
         project=str(name),
@@ -306,6 +416,7 @@ def audit_wheel(
         needs={},
         provided_by_base=[],
         symbol_versions={},
+        provided_by_wheels=from_wheels,
     )
     _map_needs(wheel, profile)
     versions = required_versions(members)
@@ -315,6 +426,15 @@ def audit_wheel(
     wheel.load_problems += _machine_problems(path.name, members, profile)
     wheel.load_problems += _version_problems(path.name, members, versions, profile)
     return wheel
+
+
+def _wheel_tags(path: Path) -> tuple[str, frozenset[Tag]]:
+    """(project, tags) from the wheel's file name; BadInput naming it when malformed."""
+    try:
+        name, _version, _build, tags = parse_wheel_filename(path.name)
+    except InvalidWheelFilename as exc:
+        raise BadInput(f"{path.name}: not a wheel file name ({exc})") from None
+    return str(name), tags
 
 
 # -- reading wheels -------------------------------------------------------------------------
@@ -407,12 +527,16 @@ def _is_bundled(
 
 
 def _expand_origin(entry: str, origin: str) -> str | None:
-    """An RPATH/RUNPATH entry as a directory inside the wheel; None when it points outside."""
+    """An $ORIGIN RPATH/RUNPATH entry as a directory relative to the wheel's root (the
+    site-packages directory, shared by every wheel); None for other entries and for ones that
+    leave the root."""
     for token in ("${ORIGIN}", "$ORIGIN"):
         if entry.startswith(token):
             rest = entry[len(token) :].lstrip("/")
             joined = posixpath.normpath(posixpath.join(origin or ".", rest))
-            return None if joined.startswith("..") else ("" if joined == "." else joined)
+            if joined.startswith(".."):
+                return None
+            return "" if joined == "." else joined
     return None
 
 

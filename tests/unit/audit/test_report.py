@@ -352,6 +352,85 @@ def test_bad_wheel_filename_and_unknown_distro(tmp_path: Path) -> None:
         audit.audit_directory(tmp_path, "centos6")
 
 
+# -- libraries another wheel of the wheelhouse provides ------------------------------------------
+
+
+def test_a_sibling_wheel_reached_through_rpath_provides_the_soname(
+    tmp_path: Path, built: dict[str, Path]
+) -> None:
+    """app/ext.so has RPATH $ORIGIN/../demo.libs; demo.libs/ is another wheel's folder."""
+    wheel(tmp_path, f"app-1.0-{MANYLINUX1}.whl", {"app/ext.so": built["ext_rpath.so"]})
+    wheel(
+        tmp_path,
+        f"demo-1.0-{MANYLINUX1}.whl",
+        {
+            "demo.libs/libfoo.so.1": built["libfoo.so.1"],
+            "demo.libs/libbar.so.1": built["libbar.so.1"],
+        },
+    )
+    report = audit.audit_directory(tmp_path)
+    app = next(w for w in report.wheels if w.project == "app")
+    assert app.system == {} and app.needs == {}
+    assert app.provided_by_wheels == {
+        "libbar.so.1": f"demo-1.0-{MANYLINUX1}.whl",
+        "libfoo.so.1": f"demo-1.0-{MANYLINUX1}.whl",
+    }
+    assert report.unmapped == []
+    assert report.problems(strict=True) == []  # audit --strict passes on a working wheelhouse
+
+
+def test_a_library_another_wheel_ships_by_that_name_is_provided(
+    tmp_path: Path, built: dict[str, Path]
+) -> None:
+    wheel(tmp_path, f"plug-1.0-{MANYLINUX1}.whl", {"plug/ext.so": built["ext_runpath.so"]})
+    wheel(
+        tmp_path,
+        f"host-1.0-{MANYLINUX1}.whl",
+        {
+            "host/lib/libfoo.so.1": built["libfoo.so.1"],
+            "host/lib/libbar.so.1": built["libbar.so.1"],
+        },
+    )
+    plug = next(w for w in audit.audit_directory(tmp_path).wheels if w.project == "plug")
+    assert set(plug.provided_by_wheels) == {"libfoo.so.1", "libbar.so.1"}
+    assert plug.system == {}
+
+
+def test_without_the_sibling_the_sonames_are_unmapped_system_needs(
+    tmp_path: Path, built: dict[str, Path]
+) -> None:
+    wheel(tmp_path, f"app-1.0-{MANYLINUX1}.whl", {"app/ext.so": built["ext_rpath.so"]})
+    report = audit.audit_directory(tmp_path)
+    assert report.unmapped == ["libbar.so.1", "libfoo.so.1"]
+    assert len(report.problems(strict=True)) == 2
+
+
+def test_install_path_drops_data_purelib_and_platlib() -> None:
+    assert audit.install_path("x-1.0.data/platlib/x/ext.so") == "x/ext.so"
+    assert audit.install_path("x-1.0.data/scripts/tool") == "x-1.0.data/scripts/tool"
+    assert audit.install_path("x/ext.so") == "x/ext.so"
+
+
+# -- RPM capabilities ---------------------------------------------------------------------------
+
+
+def test_capabilities_list_every_system_soname_mapped_or_not(
+    tmp_path: Path, built: dict[str, Path]
+) -> None:
+    wheel(tmp_path, f"app-1.0-{MANYLINUX1}.whl", {"app/ext.so": built["ext_rpath.so"]})
+    wheel(tmp_path, f"gui-1.0-{MANYLINUX1}.whl", {"gui/gui.so": built["gui.so"]})
+    report = audit.audit_directory(tmp_path)
+    assert report.capabilities_by_family() == {
+        "RedHat": ["libSM.so.6()(64bit)", "libbar.so.1()(64bit)", "libfoo.so.1()(64bit)"]
+    }
+    assert report.to_dict()["system_capabilities_by_family"]["RedHat"][0] == "libSM.so.6()(64bit)"
+
+
+def test_capability_marks_64_bit_like_rpm() -> None:
+    assert audit.capability("libodbc.so.2", "x86_64") == "libodbc.so.2()(64bit)"
+    assert audit.capability("libodbc.so.2", "i686") == "libodbc.so.2"
+
+
 # -- the policy data ------------------------------------------------------------------------
 
 
