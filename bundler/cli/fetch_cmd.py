@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from bundler.cli.options import cache_dir_option, json_option, make_target, target_options
+from bundler.errors import CheckFailed
 
 if TYPE_CHECKING:
     from bundler.wheelhouse.fetch import FetchResult
@@ -122,6 +123,16 @@ two equal; importing that module would load requests)."""
 )
 @click.option("--distro", default="centos7", show_default=True, help="Audit profile.")
 @click.option("--no-audit", is_flag=True, help="Skip the system-library audit at the end.")
+@click.option(
+    "--rehearse",
+    "rehearse",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    metavar="PYTHON",
+    help="Rehearse the install with this interpreter at the end [default: the exact target "
+    "version from pyenv or PATH, when present].",
+)
+@click.option("--no-rehearse", is_flag=True, help="Skip the install rehearsal at the end.")
 @json_option("Print the result as one JSON object on stdout instead of the summary.")
 def fetch_cmd(
     requirements: tuple[str, ...],
@@ -148,6 +159,8 @@ def fetch_cmd(
     distro: str,
     no_audit: bool,
     as_json: bool,
+    rehearse: Path | None,
+    no_rehearse: bool,
 ) -> None:
     """Resolve and download a wheelhouse for the target into -o DIR.
 
@@ -159,12 +172,14 @@ def fetch_cmd(
     from bundler.index.client import DEFAULT_INDEX
     from bundler.net.settings import NetworkSettings
     from bundler.wheelhouse.fetch import FetchOptions, fetch
+    from bundler.wheelhouse.interpreters import find_interpreter
 
     target = make_target(python, platform, abi, implementation)
     if not as_json:
         click.echo(f"target: {target.describe()}")
         for note in target.notes:
             click.echo(f"note: {note}")
+    rehearse_with = None if no_rehearse else rehearse or find_interpreter(target.python_version)
     with _progress_bar() as on_progress:
         options = FetchOptions(
             target=target,
@@ -185,6 +200,7 @@ def fetch_cmd(
             audit=not no_audit,
             distro=distro,
             project=project,
+            rehearse=rehearse_with,
             on_progress=on_progress,
             on_step=_on_step,
         )
@@ -195,6 +211,31 @@ def fetch_cmd(
         for warning in result.warnings:
             click.echo(f"bundler: warning: {warning}", err=True)
         _summary(result)
+        _rehearsal_summary(result, target.python_version)
+    _rehearsal_check(result)
+
+
+def _rehearsal_summary(result: FetchResult, version: str) -> None:
+    """One line on the rehearsal (its problems are raised by `_rehearsal_check`)."""
+    rehearsal = result.rehearsal
+    if rehearsal is None:
+        click.echo(f"  rehearsal: skipped (no CPython {version} here; --rehearse PYTHON)")
+    elif not rehearsal.problems:
+        click.echo(
+            f"  rehearsal ({rehearsal.python}, {rehearsal.offline}): installed offline, "
+            f"{len(rehearsal.imported)} module(s) imported"
+        )
+
+
+def _rehearsal_check(result: FetchResult) -> None:
+    """The rehearsal's problems fail the command (exit 1; the wheelhouse is kept)."""
+    rehearsal = result.rehearsal
+    if rehearsal is not None and rehearsal.problems:
+        raise CheckFailed(
+            f"{result.output}: the install rehearsal with {rehearsal.python} failed "
+            "(the wheelhouse is written; fix it or fetch again)",
+            rehearsal.problems,
+        )
 
 
 fetch_cmd.name = "fetch"

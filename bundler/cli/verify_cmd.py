@@ -18,7 +18,16 @@ import click
     default=None,
     help="Leave the kit unpacked in this new (or empty) directory (only when it verifies).",
 )
-def verify(kit: tuple[Path, ...], unpack_to: Path | None) -> None:
+@click.option(
+    "--rehearse",
+    "rehearse",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    metavar="PYTHON",
+    help="Also install the wheelhouse offline with this interpreter (the target's version) "
+    "into a throwaway venv and import every top-level module; each failure is a problem.",
+)
+def verify(kit: tuple[Path, ...], unpack_to: Path | None, rehearse: Path | None) -> None:
     """Verify KIT (kit-NAME.tar.gz, its .part000 or all its parts) or an unpacked DIR, offline.
 
     Checks every checksum, every wheel's tags against the target, that the lock and the
@@ -30,7 +39,7 @@ def verify(kit: tuple[Path, ...], unpack_to: Path | None) -> None:
     """
     from bundler.kit import verify as verify_mod
 
-    report = verify_mod.verify(list(kit), unpack_to=unpack_to)
+    report = verify_mod.verify(list(kit), unpack_to=unpack_to, rehearse=rehearse)
     for note in report.notes:
         click.echo(f"note: {note}", err=True)
     if report.operator_files:

@@ -51,6 +51,7 @@ from bundler.models.target import Target
 from bundler.policy.installers import installer_policy
 from bundler.policy.tables import bundled_pip
 from bundler.wheelhouse import lockfile
+from bundler.wheelhouse import rehearse as rehearse_mod
 
 SUMS = "SHA256SUMS"
 REQUIRED = (
@@ -204,24 +205,30 @@ def verify(
     paths: list[Path],
     limits: kitarchive.Limits | None = None,
     unpack_to: Path | None = None,
+    rehearse: Path | None = None,
 ) -> Report:
     """Verify a kit archive (or its parts), an unpacked kit directory, or a wheelhouse.
 
     With `unpack_to`, a clean archive is left unpacked there (a failing one is removed again).
-    Raises CheckFailed listing
-    every problem, BadInput when the input is not a kit at all.
+    With `rehearse` (an interpreter of the target's version), the wheelhouse is also installed
+    offline into a throwaway venv and every top-level module imported
+    (`bundler.wheelhouse.rehearse`); each failure is a problem.
+    Raises CheckFailed listing every problem, BadInput when the input is not a kit at all.
     """
     if len(paths) == 1 and paths[0].is_dir():
-        report = verify_dir(paths[0])
+        report = verify_dir(paths[0], rehearse=rehearse)
     else:
-        report = verify_archive(paths, limits or kitarchive.Limits(), unpack_to)
+        report = verify_archive(paths, limits or kitarchive.Limits(), unpack_to, rehearse)
     if report.problems:
         raise CheckFailed(f"{report.name}: {len(report.problems)} problem(s)", report.problems)
     return report
 
 
 def verify_archive(
-    paths: list[Path], limits: kitarchive.Limits, unpack_to: Path | None = None
+    paths: list[Path],
+    limits: kitarchive.Limits,
+    unpack_to: Path | None = None,
+    rehearse: Path | None = None,
 ) -> Report:
     parts = kitarchive.parts_of(paths)
     name = kitarchive.archive_name(parts)
@@ -234,9 +241,9 @@ def verify_archive(
         problems.append(f"{name}: sha256 differs from {name}.sha256 (damaged or replaced)")
     if unpack_to is None:
         with tempfile.TemporaryDirectory(prefix="airgap-kit-verify-") as tmp:
-            report = _scan_and_verify(parts, limits, Path(tmp) / "kit", name, problems)
+            report = _scan_and_verify(parts, limits, Path(tmp) / "kit", name, problems, rehearse)
     else:
-        report = _unpack_and_verify(parts, limits, unpack_to, name, problems)
+        report = _unpack_and_verify(parts, limits, unpack_to, name, problems, rehearse)
     report.kind, report.name = "archive", name
     report.problems = problems + report.problems
     report.notes = notes + report.notes
@@ -244,17 +251,27 @@ def verify_archive(
 
 
 def _scan_and_verify(
-    parts: list[Path], limits: kitarchive.Limits, dest: Path, name: str, problems: list[str]
+    parts: list[Path],
+    limits: kitarchive.Limits,
+    dest: Path,
+    name: str,
+    problems: list[str],
+    rehearse: Path | None = None,
 ) -> Report:
     listing = kitarchive.scan(parts, limits, dest=dest)
     problems += listing.problems
     if listing.top is None:
         raise BadInput(f"{name}: the archive is empty")
-    return verify_dir(dest / listing.top, operator_files=False)
+    return verify_dir(dest / listing.top, operator_files=False, rehearse=rehearse)
 
 
 def _unpack_and_verify(
-    parts: list[Path], limits: kitarchive.Limits, unpack_to: Path, name: str, problems: list[str]
+    parts: list[Path],
+    limits: kitarchive.Limits,
+    unpack_to: Path,
+    name: str,
+    problems: list[str],
+    rehearse: Path | None = None,
 ) -> Report:
     """Unpack into a stage next to `unpack_to` (`bundler.fs.staging`), verify there, and swap
     it into place only when clean: a truncated archive, a name clash or a failed check leave
@@ -268,18 +285,21 @@ def _unpack_and_verify(
         ):
             raise BadInput(f"{unpack_to} must be a new or empty directory to unpack into")
         with staging(unpack_to) as stage, user_errors(unpack_to, hide=stage.work):
-            report = _scan_and_verify(parts, limits, stage.content, name, problems)
+            report = _scan_and_verify(parts, limits, stage.content, name, problems, rehearse)
             if not (problems or report.problems):
                 stage.commit()
     return report
 
 
-def verify_dir(directory: Path, operator_files: bool = True) -> Report:
+def verify_dir(
+    directory: Path, operator_files: bool = True, rehearse: Path | None = None
+) -> Report:
     """Verify an unpacked kit (SHA256SUMS present) or a bare wheelhouse (manifest.json).
 
     With `operator_files` (an unpacked kit in use), the files the kit's README.txt has the
     operator create (bundler.kit.layout) are listed in `Report.operator_files` instead of
-    failing as extra files; without it (a kit just unpacked from an archive) they fail.
+    failing as extra files; without it (a kit just unpacked from an archive) they fail. With
+    `rehearse`, the wheelhouse's install is rehearsed with that interpreter too.
     """
     if (directory / SUMS).is_file():
         report = Report("kit directory", directory.name)
@@ -298,6 +318,15 @@ def verify_dir(directory: Path, operator_files: bool = True) -> Report:
         if prefix:
             report.problems += check_python_source(directory, report)
             report.problems += check_controller(directory, report)
+        if rehearse is not None:
+            rehearsal = rehearse_mod.rehearse(wheelhouse, rehearse, prefix=prefix)
+            report.problems += rehearsal.problems
+            report.notes.append(
+                f"rehearsal with {rehearse} ({rehearsal.offline}): install.sh and "
+                f"{len(rehearsal.imported)} import(s) ok"
+                if not rehearsal.problems
+                else f"rehearsal with {rehearse} ({rehearsal.offline}) found problems"
+            )
     return report
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +43,7 @@ from bundler.net.transport import Transport
 from bundler.resolve.model import Excluded, exclude_hint
 from bundler.resolve.resolver import Pin, Resolution, resolve
 from bundler.wheelhouse import build, compiled, installer, lockfile, pylock, reqfile
+from bundler.wheelhouse import rehearse as rehearse_mod
 from bundler.wheelhouse.names import LockNames, lock_names
 
 CONVERTER_DIR = Path(__file__).resolve().parents[2] / "converter"
@@ -82,6 +83,9 @@ class FetchOptions:
     distro: str = "centos7"
     project: Path | None = None
     """The local project bundled when no requirement is given (default: the repo's converter/)."""
+    rehearse: Path | None = None
+    """An interpreter of the target's version: rehearse the install with it at the end
+    (`bundler.wheelhouse.rehearse`); None skips the rehearsal."""
     on_progress: ProgressCallback | None = field(default=None, compare=False)
     """Download progress in bytes: (done, total)."""
     on_step: StepCallback | None = field(default=None, compare=False)
@@ -159,6 +163,8 @@ class FetchResult:
     """Requirements left out on purpose (--exclude, --no-deps) that apply to the target."""
     warnings: tuple[str, ...] = ()
     """One line each, e.g. a yanked release taken because it is pinned."""
+    rehearsal: rehearse_mod.Rehearsal | None = None
+    """The install rehearsal on the finished wheelhouse (None when not asked for)."""
 
     @property
     def total_size(self) -> int:
@@ -185,6 +191,16 @@ class FetchResult:
             "system_packages": list(self.audit.system_packages) if self.audit else None,
             "excluded": [e.to_dict() for e in self.excluded],
             "warnings": list(self.warnings),
+            "rehearsal": (
+                {
+                    "python": str(self.rehearsal.python),
+                    "offline": self.rehearsal.offline,
+                    "imported": list(self.rehearsal.imported),
+                    "problems": list(self.rehearsal.problems),
+                }
+                if self.rehearsal is not None
+                else None
+            ),
         }
 
 
@@ -218,7 +234,12 @@ def fetch(options: FetchOptions) -> FetchResult:
             _check_output(output, options)
             if options.audit:
                 audit_lib.load_profile(options.distro)  # a bad --distro fails before downloads
-            return _run(options, cache, stage)
+            result = _run(options, cache, stage)
+    if options.rehearse is None:
+        return result
+    # After the swap, outside the stage: the rehearsal reads the committed wheelhouse.
+    _step(options, f"rehearsing the install with {options.rehearse}")
+    return replace(result, rehearsal=rehearse_mod.rehearse(result.output, options.rehearse))
 
 
 def _run(options: FetchOptions, cache: Cache, stage: Stage) -> FetchResult:

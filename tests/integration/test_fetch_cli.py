@@ -42,7 +42,8 @@ def index(tmp_path: Path) -> Iterator[FakeIndex]:
 
 
 def _fetch(tmp_path: Path, fake: FakeIndex, *args: str) -> Result:
-    base = ["fetch", "--index-url", fake.url, "--cache-dir", str(tmp_path / "cache"), "--no-audit"]
+    base = ["fetch", "--index-url", fake.url, "--cache-dir", str(tmp_path / "cache"), "--no-audit",
+            "--no-rehearse"]  # fmt: skip
     return CliRunner().invoke(main, [*base, "-o", str(tmp_path / "wh"), *args])
 
 
@@ -117,7 +118,7 @@ def test_unknown_distro_is_exit_2_before_any_download(tmp_path: Path, index: Fak
     result = CliRunner().invoke(
         main,
         ["fetch", "app", "--index-url", index.url, "-o", str(tmp_path / "wh"),
-         "--cache-dir", str(tmp_path / "c"), "--distro", "windows95"],
+         "--cache-dir", str(tmp_path / "c"), "--distro", "windows95", "--no-rehearse"],
     )  # fmt: skip
     assert result.exit_code == 2
     assert result.stderr.startswith("bundler: error: unknown distro 'windows95'")
@@ -129,7 +130,7 @@ def test_audit_summary_names_the_system_packages_file(tmp_path: Path, index: Fak
     result = CliRunner().invoke(
         main,
         ["fetch", "app", "--index-url", index.url, "-o", str(tmp_path / "wh"),
-         "--cache-dir", str(tmp_path / "c")],
+         "--cache-dir", str(tmp_path / "c"), "--no-rehearse"],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     yml = (tmp_path / "wh" / "system-packages.yml").resolve()
@@ -142,7 +143,7 @@ def test_unreachable_index_is_exit_2(tmp_path: Path) -> None:
     result = CliRunner().invoke(
         main,
         ["fetch", "tiny", "--index-url", url, "-o", str(tmp_path / "wh"),
-         "--cache-dir", str(tmp_path / "c"), "--no-audit"],
+         "--cache-dir", str(tmp_path / "c"), "--no-audit", "--no-rehearse"],
     )  # fmt: skip
     assert result.exit_code == 2
     assert result.stderr.startswith(f"bundler: error: cannot reach {url}tiny/")
@@ -173,7 +174,7 @@ def test_sigint_during_download_leaves_the_output_untouched(
     cmd = [
         *DEFAULT_SIGINT, sys.executable, "-m", "bundler", "fetch", "app", "--index-url", index.url,
         "-o", str(tmp_path / "wh"), "--cache-dir", str(tmp_path / "cache"), "--no-audit",
-        "--timeout", "2", "--retries", "0",
+        "--no-rehearse", "--timeout", "2", "--retries", "0",
     ]  # fmt: skip
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
@@ -315,7 +316,8 @@ def test_progress_bar_only_on_a_terminal(tmp_path: Path, index: FakeIndex) -> No
     try:
         proc = subprocess.run(
             [sys.executable, "-m", "bundler", "fetch", "app", "--index-url", index.url,
-             "--cache-dir", str(tmp_path / "cache"), "--no-audit", "-o", str(tmp_path / "wh")],
+             "--cache-dir", str(tmp_path / "cache"), "--no-audit", "--no-rehearse",
+             "-o", str(tmp_path / "wh")],
             stdout=subprocess.PIPE, stderr=secondary, text=True, timeout=120, check=False,
         )  # fmt: skip
         os.close(secondary)

@@ -51,6 +51,7 @@ def _fetch_app(tmp_path: Path, index: FakeIndex, python: str) -> Path:
     fetched = _bundler(
         "fetch", "app", "--python", python, "--platform", "manylinux1",
         "--index-url", index.url, "--cache-dir", tmp_path / "cache", "-o", wh,
+        "--no-rehearse",  # the kit is installed for real by the tests below
     )  # fmt: skip
     assert fetched.exit_code == 0, fetched.output
     return wh

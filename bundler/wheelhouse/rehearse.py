@@ -1,0 +1,243 @@
+"""The install rehearsal: install a wheelhouse the way the target will, offline, then import it.
+
+`rehearse(wheelhouse, python)`:
+1. a throwaway venv made by `python` (its ensurepip: the target's own bundled pip);
+2. `sh install.sh --python PYTHON --venv VENV` with no network: inside `unshare -n` when this
+   machine allows it, otherwise with a `sitecustomize.py` in the venv that refuses every
+   non-Unix socket connection (install.sh runs Python with -I, which still imports site);
+3. `import` of every top-level module each application wheel declares (`top_level.txt`, else
+   the top-level entries of RECORD), one line of result per module;
+4. the venv removed, whatever happened.
+
+Each failure is a problem line naming the wheel (what `bundler verify --rehearse` reports with
+exit 1). A failure can come from this machine rather than the wheelhouse (a system library the
+target gets from system-packages.yml but this host lacks): the line says which library.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bundler.errors import BadInput
+from bundler.models import manifest as manifest_mod
+from bundler.wheelhouse.installer import INSTALL_SH
+
+TIMEOUT = 1800.0
+"""Seconds install.sh or the imports may take before the rehearsal gives up."""
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_MISSING_LIB = re.compile(r"(lib[^\s:]+\.so[.\d]*): cannot open shared object file")
+_BLOCK_NETWORK = '''\
+"""airgap-kit rehearsal: no network (installed by bundler verify --rehearse)."""
+import socket
+
+_connect = socket.socket.connect
+
+
+def _refuse(self, address):
+    if self.family != socket.AF_UNIX:
+        raise OSError(101, "network blocked by the airgap-kit rehearsal")
+    return _connect(self, address)
+
+
+socket.socket.connect = _refuse
+'''
+_IMPORTER = r"""
+import importlib, json, sys, traceback
+for line in sys.stdin:
+    wheel, module = json.loads(line)
+    print(json.dumps(["begin", wheel, module]), flush=True)
+    try:
+        importlib.import_module(module)
+    except BaseException as exc:
+        text = "".join(traceback.format_exception_only(type(exc), exc)).strip().splitlines()
+        print(json.dumps(["fail", wheel, module, text[-1] if text else repr(exc)]), flush=True)
+    else:
+        print(json.dumps(["ok", wheel, module]), flush=True)
+"""
+
+
+@dataclass
+class Rehearsal:
+    """What a rehearsal did: the imports that worked, and every problem (one line each)."""
+
+    python: Path
+    offline: str
+    """How the network was cut: 'unshare -n' or 'sitecustomize'."""
+    imported: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def unshare_works() -> bool:
+    """True when `unshare -n` can run a command here (root, or user namespaces allowed)."""
+    if shutil.which("unshare") is None:
+        return False
+    probe = subprocess.run(["unshare", "-n", "true"], capture_output=True, check=False)
+    return probe.returncode == 0
+
+
+def rehearse(wheelhouse: Path, python: Path, *, prefix: str = "") -> Rehearsal:
+    """Rehearse the install of `wheelhouse` with the interpreter `python` (see the module
+    docstring). `prefix` goes before each problem's file name ('wheelhouse/' in a kit).
+    Raises BadInput when `python` does not run or the wheelhouse has no install.sh."""
+    python = Path(python)
+    if not (wheelhouse / INSTALL_SH).is_file():
+        raise BadInput(f"{wheelhouse}: no {INSTALL_SH} to rehearse")
+    if shutil.which(str(python)) is None and not python.is_file():
+        raise BadInput(f"--rehearse {python}: no such interpreter")
+    isolate = ["unshare", "-n"] if unshare_works() else []
+    result = Rehearsal(python, "unshare -n" if isolate else "sitecustomize")
+    work = Path(tempfile.mkdtemp(prefix="airgap-kit-rehearse-"))
+    try:
+        venv = work / "venv"
+        made = _run([str(python), "-I", "-m", "venv", str(venv)])
+        if made.returncode != 0:
+            raise BadInput(f"--rehearse {python}: cannot create a venv ({_last_line(made)})")
+        if not isolate:
+            _install_network_block(venv)
+        install = _run(
+            [*isolate, "sh", str(wheelhouse / INSTALL_SH), "--python", str(python),
+             "--venv", str(venv)]
+        )  # fmt: skip
+        if install.returncode != 0:
+            result.problems.append(
+                f"{prefix}{INSTALL_SH}: the rehearsal's install failed "
+                f"(exit {install.returncode}): {_last_line(install)}"
+            )
+            return result
+        _imports(wheelhouse, venv, isolate, prefix, result)
+        return result
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def top_level_modules(wheel: Path) -> list[str]:
+    """The importable top-level names a wheel installs: its `top_level.txt`, else the top
+    entries of its RECORD (packages, modules, extension modules), sorted."""
+    try:
+        with zipfile.ZipFile(wheel) as zf:
+            names = zf.namelist()
+            top = [n for n in names if re.fullmatch(r"[^/]+\.dist-info/top_level\.txt", n)]
+            if top:
+                lines = zf.read(top[0]).decode("utf-8", errors="replace").splitlines()
+                found = {ln.strip().split("/")[0] for ln in lines}
+            else:
+                found = {_module_of(n) for n in names}
+    except (OSError, zipfile.BadZipFile) as exc:
+        raise BadInput(f"{wheel.name}: not a readable wheel ({exc})") from None
+    return sorted(n for n in found if n and _IDENTIFIER.match(n))
+
+
+def _module_of(member: str) -> str:
+    first, _, rest = member.partition("/")
+    if first.endswith((".dist-info", ".data")) or first == "__pycache__":
+        return ""
+    if rest:
+        return first  # a package directory (plain or namespace)
+    if first.endswith((".py", ".so", ".pyd")):
+        return first.split(".")[0]
+    return ""
+
+
+def _app_wheels(wheelhouse: Path) -> list[Path]:
+    """The application's wheels (manifest role 'app'), else every wheel of the folder."""
+    try:
+        packages = manifest_mod.load(wheelhouse).get("packages", [])
+        names = [
+            str(p["filename"])
+            for p in packages
+            if p.get("role", "app") == "app" and str(p.get("filename", "")).endswith(".whl")
+        ]
+    except (BadInput, KeyError, TypeError):
+        names = [p.name for p in wheelhouse.glob("*.whl")]
+    return [wheelhouse / n for n in sorted(names) if (wheelhouse / n).is_file()]
+
+
+def _imports(
+    wheelhouse: Path, venv: Path, isolate: list[str], prefix: str, result: Rehearsal
+) -> None:
+    jobs = [(w.name, m) for w in _app_wheels(wheelhouse) for m in top_level_modules(w)]
+    if not jobs:
+        return
+    feed = "".join(json.dumps(job) + "\n" for job in jobs)
+    proc = _run(
+        [*isolate, str(venv / "bin" / "python"), "-I", "-c", _IMPORTER], stdin=feed, cwd=venv
+    )
+    pending: tuple[str, str] | None = None
+    for line in proc.stdout.splitlines():
+        try:
+            kind, wheel, module, *rest = json.loads(line)
+        except (ValueError, TypeError):
+            continue
+        if kind == "begin":
+            pending = (wheel, module)
+        elif kind == "ok":
+            result.imported.append(module)
+            pending = None
+        else:
+            result.problems.append(_import_problem(prefix, wheel, module, str(rest[0])))
+            pending = None
+    if pending is not None:  # the interpreter died inside an import (a crash, not an error)
+        wheel, module = pending
+        why = f"the interpreter died (exit {proc.returncode}) {_last_line(proc)}".strip()
+        result.problems.append(_import_problem(prefix, wheel, module, why))
+
+
+def _import_problem(prefix: str, wheel: str, module: str, error: str) -> str:
+    line = f"{prefix}{wheel}: import {module} fails after an offline install: {error}"
+    missing = _MISSING_LIB.search(error)
+    if missing:
+        line += (
+            f" (the system library {missing.group(1)} is missing on this machine: "
+            "system-packages.yml says what provides it)"
+        )
+    return line
+
+
+def _install_network_block(venv: Path) -> None:
+    purelib = _run(
+        [str(venv / "bin" / "python"), "-I", "-c",
+         "import sysconfig; print(sysconfig.get_paths()['purelib'])"]
+    ).stdout.strip()  # fmt: skip
+    if purelib:
+        Path(purelib, "sitecustomize.py").write_text(_BLOCK_NETWORK, encoding="utf-8")
+
+
+def _run(
+    argv: list[str], stdin: str | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "PYTHON"))}
+    try:
+        return subprocess.run(
+            argv,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=cwd,
+            timeout=TIMEOUT,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return subprocess.CompletedProcess(argv, 124, "", f"timed out after {TIMEOUT:.0f} s")
+    except OSError as exc:
+        return subprocess.CompletedProcess(argv, 127, "", str(exc))
+
+
+def _last_line(proc: subprocess.CompletedProcess[str]) -> str:
+    """The most telling line of a failed step: pip's requirement that did not match (it names
+    the package) before the generic last error line."""
+    lines = [ln.strip() for ln in (proc.stdout + "\n" + proc.stderr).splitlines() if ln.strip()]
+    errors = [ln for ln in lines if "error" in ln.lower()]
+    last = (errors or lines or [""])[-1]
+    for i, line in enumerate(lines[:-1]):
+        if line.endswith("These do not:"):
+            return f"{lines[i + 1]}: not pinned for pip ({last})"
+    return last

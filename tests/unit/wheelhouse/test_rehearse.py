@@ -1,0 +1,126 @@
+"""bundler.wheelhouse.rehearse and `bundler verify --rehearse`: the real target interpreter
+(CPython 3.6.15) installs each wheelhouse offline and imports it; each broken case is exit 1
+with a line naming the package."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from bundler.cli import main
+from bundler.models.target import Target
+from bundler.wheelhouse import rehearse
+from bundler.wheelhouse.fetch import FetchOptions, fetch
+from tests.conftest import require_python
+from tests.fakeindex import FakeIndex, build_wheel
+
+pytestmark = pytest.mark.slow
+
+T36 = Target.from_spec("3.6", "manylinux1")
+
+
+def with_code(wheel: Path, module_code: str) -> Path:
+    """`wheel` again, its package's __init__.py replaced by `module_code` (RECORD updated)."""
+    with zipfile.ZipFile(wheel) as zf:
+        members = {n: zf.read(n) for n in zf.namelist()}
+    init = next(n for n in members if n.endswith("/__init__.py"))
+    members[init] = module_code.encode()
+    record = next(n for n in members if n.endswith(".dist-info/RECORD"))
+    lines = []
+    for name, data in members.items():
+        if name == record:
+            continue
+        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+        lines.append(f"{name},sha256={digest},{len(data)}")
+    members[record] = ("\n".join([*lines, f"{record},,"]) + "\n").encode()
+    with zipfile.ZipFile(wheel, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return wheel
+
+
+@pytest.fixture
+def index(tmp_path: Path) -> Iterator[FakeIndex]:
+    with FakeIndex(tmp_path / "fakeindex") as fake:
+        fake.add_wheel("good", "1.0", requires_dist=["helper"])
+        fake.add_wheel("helper", "1.0")
+        broken = build_wheel(tmp_path / "built", "needsdc", "1.0")
+        fake.add(with_code(broken, "import dataclasses\n"))  # 3.7+ stdlib: fails on 3.6
+        yield fake
+
+
+def _wheelhouse(tmp_path: Path, fake: FakeIndex, *reqs: str) -> Path:
+    options = FetchOptions(
+        target=T36,
+        requirements=reqs,
+        output=tmp_path / "wh",
+        index_urls=(fake.url,),
+        cache_dir=tmp_path / "cache",
+        audit=False,
+    )
+    return fetch(options).output
+
+
+def test_top_level_modules_from_top_level_txt_or_record(tmp_path: Path) -> None:
+    plain = build_wheel(tmp_path, "some-thing", "1.0")
+    assert rehearse.top_level_modules(plain) == ["some_thing"]
+    with zipfile.ZipFile(tmp_path / "x-1.0-py3-none-any.whl", "w") as zf:
+        zf.writestr("x-1.0.dist-info/top_level.txt", "alpha\n_beta\nnot-a-module\n")
+        zf.writestr("alpha/__init__.py", "")
+    assert rehearse.top_level_modules(tmp_path / "x-1.0-py3-none-any.whl") == ["_beta", "alpha"]
+    assert rehearse._module_of("ext.cpython-36m-x86_64-linux-gnu.so") == "ext"
+    assert rehearse._module_of("pkg-1.0.data/scripts/tool") == ""
+
+
+def test_a_good_wheelhouse_rehearses_clean(tmp_path: Path, index: FakeIndex) -> None:
+    python36 = require_python("3.6.15")
+    wh = _wheelhouse(tmp_path, index, "good")
+    result = rehearse.rehearse(wh, python36)
+    assert result.problems == []
+    assert sorted(result.imported) == ["good", "helper"]
+
+
+def test_an_import_failure_is_exit_1_naming_the_package(tmp_path: Path, index: FakeIndex) -> None:
+    python36 = require_python("3.6.15")
+    wh = _wheelhouse(tmp_path, index, "needsdc", "good")
+    verify = CliRunner().invoke(main, ["verify", str(wh)])
+    assert verify.exit_code == 0, verify.output  # the static checks cannot see it
+    result = CliRunner().invoke(main, ["verify", str(wh), "--rehearse", str(python36)])
+    assert result.exit_code == 1, result.output
+    assert (
+        "needsdc-1.0-py3-none-any.whl: import needsdc fails after an offline install: "
+        "ModuleNotFoundError: No module named 'dataclasses'"
+    ) in result.output
+    assert "good-1.0" not in result.output
+
+
+def test_an_install_that_old_pip_refuses_is_exit_1(tmp_path: Path) -> None:
+    """The ruamel.yaml case: a lock spelled canonically makes pip 18.1 stop."""
+    python36 = require_python("3.6.15")
+    links = tmp_path / "links"
+    build_wheel(links, "ruamel.yaml", "0.18.3", requires_dist=["ruamel.yaml.clib>=0.2.7"])
+    build_wheel(links, "ruamel.yaml.clib", "0.2.8", dist_name="ruamel.yaml.clib")
+    options = FetchOptions(
+        target=T36,
+        requirements=("ruamel.yaml",),
+        output=tmp_path / "wh",
+        index_urls=(),
+        find_links=(str(links),),
+        cache_dir=tmp_path / "cache",
+        audit=False,
+        rehearse=python36,
+    )
+    fetched = fetch(options)
+    assert fetched.rehearsal is not None and fetched.rehearsal.problems == []
+    lock = fetched.output / "requirements.lock"
+    lock.write_text(lock.read_text().replace("ruamel.yaml.clib==", "ruamel-yaml-clib=="))
+    result = rehearse.rehearse(fetched.output, python36)
+    (problem,) = result.problems
+    assert problem.startswith("install.sh: the rehearsal's install failed (exit 2)")
+    assert "ruamel.yaml.clib>=0.2.7" in problem  # names the package pip could not match
