@@ -151,8 +151,12 @@ def build_sdist(
     requires_dist: Iterable[str] = (),
     requires_python: str | None = None,
     compiled: bool = False,
+    static: bool = True,
 ) -> Path:
     """A real setuptools sdist `{name}-{version}.tar.gz`; `compiled=True` adds a C extension.
+
+    `static`: PKG-INFO says Metadata-Version 2.2 (PEP 643: its Requires-Dist is binding, so a
+    host build may be trusted); False says 2.1 (dynamic, like most sdists before 2022).
 
     It builds with `pip wheel --no-build-isolation` (or `python -m build -n`) given setuptools:
     pure -> `py3-none-any`, compiled -> a platform wheel (needs gcc and Python headers).
@@ -179,7 +183,9 @@ def build_sdist(
     files: dict[str, bytes] = {
         "PKG-INFO": _metadata_text(
             name, version, requires, requires_python, _extras_of(requires), "a test sdist"
-        ).encode(),
+        )
+        .replace("Metadata-Version: 2.1", f"Metadata-Version: {'2.2' if static else '2.1'}", 1)
+        .encode(),
         "setup.py": setup_py.encode(),
         "pyproject.toml": b'[build-system]\nrequires = ["setuptools"]\n'
         b'build-backend = "setuptools.build_meta"\n',

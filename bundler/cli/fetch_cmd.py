@@ -80,6 +80,15 @@ two equal; importing that module would load requests)."""
     "--exclude).",
 )
 @click.option(
+    "--build-python",
+    "build_python",
+    default=None,
+    metavar="PATH|host",
+    help="With --build-pure: the target's interpreter builds each sdist [default: the exact "
+    "target version from pyenv or PATH; 'host' or none found: this Python, for sdists with "
+    "static metadata (PEP 643) only].",
+)
+@click.option(
     "--jobs", type=click.IntRange(1, 64), default=8, show_default=True, help="Parallel downloads."
 )
 @click.option(
@@ -149,6 +158,7 @@ def fetch_cmd(
     build_pure: bool,
     exclude: tuple[str, ...],
     no_deps: bool,
+    build_python: str | None,
     jobs: int,
     timeout: float,
     deadline: float,
@@ -179,6 +189,7 @@ def fetch_cmd(
         click.echo(f"target: {target.describe()}")
         for note in target.notes:
             click.echo(f"note: {note}")
+    builder = _build_python(build_python, target.python_version) if build_pure else None
     rehearse_with = None if no_rehearse else rehearse or find_interpreter(target.python_version)
     with _progress_bar() as on_progress:
         options = FetchOptions(
@@ -197,6 +208,7 @@ def fetch_cmd(
             build_pure=build_pure,
             exclude=_names(exclude),
             no_deps=no_deps,
+            build_python=builder,
             audit=not no_audit,
             distro=distro,
             project=project,
@@ -213,6 +225,15 @@ def fetch_cmd(
         _summary(result)
         _rehearsal_summary(result, target.python_version)
     _rehearsal_check(result)
+
+
+def _build_python(choice: str | None, version: str) -> Path | None:
+    """--build-python: a path, 'host' (None), or by default the target's interpreter if here."""
+    if choice == "host":
+        return None
+    if choice is not None:
+        return Path(choice)
+    return find_interpreter(version)
 
 
 def _rehearsal_summary(result: FetchResult, version: str) -> None:

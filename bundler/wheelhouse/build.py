@@ -23,6 +23,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tarfile
 import tempfile
 import zipfile
 from collections.abc import Mapping, Sequence
@@ -34,6 +35,11 @@ from bundler.errors import BadInput, BundlerError
 from bundler.fs.atomic import atomic_copy
 from bundler.fs.hashing import sha256_file
 from bundler.wheelhouse import reproducible
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib  # type: ignore[import-not-found, no-redef, unused-ignore]
 
 # Variables that would make pip look somewhere else than it is told (this machine sets some).
 _PIP_SOURCE_VARS = (
@@ -254,3 +260,135 @@ def _wheel_info(wheel: Path) -> dict[str, str]:
         raise BadInput(f"{wheel}: unreadable wheel ({exc})") from None
     message = email.parser.Parser().parsestr(text)
     return {k: str(v) for k, v in message.items()}
+
+
+# -- sdists built for the target ------------------------------------------------------------------
+
+DEFAULT_BUILD_REQUIRES = ("setuptools>=40.8.0", "wheel")
+"""PEP 517's fallback when an sdist has no [build-system] requires (what pip uses)."""
+_MAX_SDIST_MEMBER = 1 << 20
+
+
+def sdist_member(sdist: Path, name: str) -> bytes | None:
+    """The top-level file `name` (PKG-INFO, pyproject.toml) of a .tar.gz or .zip sdist."""
+    try:
+        if sdist.name.endswith(".zip"):
+            with zipfile.ZipFile(sdist) as zf:
+                hits = [n for n in zf.namelist() if n.count("/") == 1 and n.endswith("/" + name)]
+                return zf.read(hits[0]) if hits else None
+        with tarfile.open(sdist) as tar:
+            for member in tar:
+                parts = member.name.split("/")
+                if len(parts) == 2 and parts[1] == name and member.isfile():
+                    if member.size > _MAX_SDIST_MEMBER:
+                        return None
+                    handle = tar.extractfile(member)
+                    return handle.read() if handle else None
+    except (OSError, tarfile.TarError, zipfile.BadZipFile, EOFError) as exc:
+        raise BadInput(f"{sdist.name}: unreadable sdist ({exc})") from None
+    return None
+
+
+def static_metadata_problem(sdist: Path) -> str | None:
+    """Why a host build of `sdist` may not give the target's dependencies (None: it gives
+    them): PEP 643 makes an sdist's PKG-INFO binding only from Metadata-Version 2.2 on, and
+    only for fields not listed as `Dynamic`."""
+    body = sdist_member(sdist, "PKG-INFO")
+    if body is None:
+        return "it has no PKG-INFO"
+    headers = email.parser.BytesParser().parsebytes(body, headersonly=True)
+    version = str(headers.get("Metadata-Version", "0")).strip()
+    try:
+        static = tuple(int(p) for p in version.split(".")[:2]) >= (2, 2)
+    except ValueError:
+        static = False
+    if not static:
+        return f"its metadata is not static (Metadata-Version {version}, PEP 643 needs 2.2)"
+    dynamic = {str(v).strip().lower() for v in headers.get_all("Dynamic") or []}
+    if "requires-dist" in dynamic:
+        return "its Requires-Dist is Dynamic (PEP 643)"
+    return None
+
+
+def build_requires(sdist: Path) -> list[str]:
+    """The sdist's PEP 518 `[build-system] requires` (PEP 517's default when absent)."""
+    body = sdist_member(sdist, "pyproject.toml")
+    if body is None:
+        return list(DEFAULT_BUILD_REQUIRES)
+    try:
+        doc = tomllib.loads(body.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise BadInput(f"{sdist.name}: unreadable pyproject.toml ({exc})") from None
+    requires = doc.get("build-system", {}).get("requires")
+    if not isinstance(requires, list):
+        return list(DEFAULT_BUILD_REQUIRES)
+    return [str(r) for r in requires]
+
+
+def build_with_target(
+    sdist: Path,
+    dest: Path,
+    *,
+    python: Path,
+    requirement_wheels: Sequence[Path],
+    cache_root: Path | None = None,
+) -> Path:
+    """Build `sdist` into one wheel in `dest` with the target interpreter `python`.
+
+    The build environment is a fresh venv of `python` holding exactly `requirement_wheels`
+    (its build requirements and a pip that builds PEP 517 projects, resolved for the target
+    by the caller), installed offline; then `pip wheel --no-build-isolation --no-deps
+    --no-index`. So `setup.py` runs under the target's version: `sys.version_info` decides
+    what it declares. Cached under a digest of the sdist and the interpreter's version.
+    Raises BuildFailed naming the sdist.
+    """
+    dest = Path(dest).resolve()
+    dest.mkdir(parents=True, exist_ok=True)
+    version = _interpreter_version(python)
+    digest = hashlib.sha256(f"target-python{version}\0{sha256_file(sdist)}".encode()).hexdigest()
+    cached = _cached_wheel(cache_root, digest)
+    if cached is not None:
+        return _copy_into(cached, dest)
+    with tempfile.TemporaryDirectory(prefix=".target-build-", dir=dest) as tmp:
+        work = Path(tmp)
+        venv = work / "venv"
+        env = pip_env(index_urls=[])
+        _checked_run([str(python), "-m", "venv", str(venv)], env, sdist, "creating the venv")
+        vpython = str(venv / "bin" / "python")
+        if requirement_wheels:
+            _checked_run(
+                [vpython, "-m", "pip", "install", "--no-index", "--no-deps",
+                 *map(str, requirement_wheels)],
+                env, sdist, "installing the build requirements",
+            )  # fmt: skip
+        out = work / "out"
+        proc = subprocess.run(
+            [vpython, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index",
+             "--wheel-dir", str(out), str(sdist)],
+            env=env, capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        wheels = sorted(out.glob("*.whl")) if out.is_dir() else []
+        if proc.returncode != 0 or len(wheels) != 1:
+            raise BuildFailed(
+                f"building {sdist.name} with {python} (Python {version}) failed: "
+                f"{_last_error(proc)}"
+            )
+        if cache_root is not None:
+            _copy_into(wheels[0], cache_root / "built" / digest)
+        return _copy_into(wheels[0], dest)
+
+
+def _interpreter_version(python: Path) -> str:
+    proc = subprocess.run(
+        [str(python), "-I", "-c", "import sys; print('%d.%d.%d' % sys.version_info[:3])"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if proc.returncode != 0:
+        raise BadInput(f"--build-python {python}: does not run as a Python interpreter")
+    return proc.stdout.strip()
+
+
+def _checked_run(argv: list[str], env: dict[str, str], sdist: Path, step: str) -> None:
+    proc = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise BuildFailed(f"building {sdist.name}: {step} failed: {_last_error(proc)}")

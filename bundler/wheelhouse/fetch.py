@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from packaging.requirements import Requirement
+from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name, parse_wheel_filename
 
 from bundler import __version__
@@ -83,6 +83,10 @@ class FetchOptions:
     distro: str = "centos7"
     project: Path | None = None
     """The local project bundled when no requirement is given (default: the repo's converter/)."""
+    build_python: Path | None = None
+    """With `build_pure`: the target's interpreter, which builds each sdist in a venv of build
+    requirements resolved for the target (`build.build_with_target`); None builds on the host,
+    which only sdists with static metadata (PEP 643) may use."""
     rehearse: Path | None = None
     """An interpreter of the target's version: rehearse the install with it at the end
     (`bundler.wheelhouse.rehearse`); None skips the rehearsal."""
@@ -379,6 +383,25 @@ def _sdist_builder(
     def builder(sdist: DistFile) -> Path:
         blob = fetch_blob(sdist, cache, index.transport, allow_unhashed=options.allow_unhashed)
         named = place(blob, dest.parent / "sdists", sdist.filename)
+        if options.build_python is not None:
+            wheels = _build_requirements(named, options, cache, index, dest.parent)
+            try:
+                return build.build_with_target(
+                    named,
+                    dest,
+                    python=options.build_python,
+                    requirement_wheels=wheels,
+                    cache_root=cache.root,
+                )
+            except build.BuildFailed as exc:
+                raise _not_buildable(sdist, named, exc) from None
+        problem = build.static_metadata_problem(named)
+        if problem is not None:
+            raise build.BuildFailed(
+                f"{sdist.filename}: {problem}, so a build with this host's Python may not state "
+                f"what it needs on the target; build it with the target's interpreter: "
+                f"--build-python PATH (CPython {options.target.python_version})"
+            )
         try:
             return _build(named, dest, cache, options)
         except build.BuildFailed as exc:
@@ -400,6 +423,32 @@ def _not_buildable(sdist: DistFile, path: Path, exc: build.BuildFailed) -> NoWhe
         versions=[version],
         hint=exclude_hint(sdist.project),
     )
+
+
+def _build_requirements(
+    sdist: Path, options: FetchOptions, cache: Cache, index: Index, work: Path
+) -> list[Path]:
+    """The sdist's build requirements plus wheel and pip (a pip that builds PEP 517
+    projects), resolved for the target from the fetch's own sources and downloaded
+    (hash-checked) into a folder of their own: the wheels of its build environment."""
+    texts = [*build.build_requires(sdist), "wheel", "pip"]
+    try:
+        roots = [Requirement(text) for text in texts]
+    except InvalidRequirement as exc:
+        raise BadInput(f"{sdist.name}: unreadable build requirement ({exc})") from None
+    resolution = resolve(roots, options.target, index)
+    files = [pin.file for pin in _pins(resolution)]
+    folder = work / "build-requirements" / sdist.name
+    download_all(
+        files,
+        folder,
+        cache,
+        offline=options.offline,
+        jobs=options.jobs,
+        retries=options.retries,
+        timeout=options.timeout,
+    )
+    return [folder / f.filename for f in files]
 
 
 def _project_dir(project: Path | None) -> Path:

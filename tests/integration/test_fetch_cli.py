@@ -288,7 +288,7 @@ def test_build_pure_builds_a_pure_sdist_and_refuses_a_compiled_one(
     assert refused.exit_code == 2 and "--build-pure" in refused.stderr
     assert not (tmp_path / "wh").exists()
 
-    result = _fetch(tmp_path, index, "withsrc", "--build-pure")
+    result = _fetch(tmp_path, index, "withsrc", "--build-pure", "--build-python", "host")
     assert result.exit_code == 0, result.output
     wh = tmp_path / "wh"
     assert (wh / "puresrc-2.0-py3-none-any.whl").is_file()
@@ -301,7 +301,7 @@ def test_build_pure_builds_a_pure_sdist_and_refuses_a_compiled_one(
     assert any(f.startswith("setuptools-") for f in index.downloads())  # the build's backend
 
     before = _tree(wh)
-    compiled = _fetch(tmp_path, index, "speedy", "--build-pure")
+    compiled = _fetch(tmp_path, index, "speedy", "--build-pure", "--build-python", "host")
     assert compiled.exit_code == 2
     assert "needs a compiler" in compiled.stderr and len(compiled.stderr.splitlines()) == 1
     assert _tree(wh) == before
