@@ -149,3 +149,26 @@ def test_cryptography_license_is_its_expression(tmp_path: Path) -> None:
     assert pins["cffi"].metadata.license_expression == "MIT-0"
     assert pins["cffi"].metadata.spdx_license == "MIT-0"
     assert pins["pycparser"].metadata.spdx_license == "BSD-3-Clause"
+
+
+def test_current_pip_keeps_abi3_wheels_with_abi_cp36m(tmp_path: Path) -> None:
+    """The README's dated claim about `pip download --abi cp36m` (re-checked by running the
+    dev venv's pip): it keeps cp36-abi3 wheels (opencv-python 4.6.0.66), resolved from PEP 658
+    metadata only (`--dry-run --report`, nothing downloaded)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
+    env["PIP_CONFIG_FILE"] = os.devnull
+    proc = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--quiet",
+         "--report", "-", "--target", str(tmp_path / "t"), "--python-version", "3.6",
+         "--platform", "manylinux2014_x86_64", "--abi", "cp36m", "--implementation", "cp",
+         "--only-binary=:all:", "--no-deps", "--index-url", DEFAULT_INDEX, "opencv-python"],
+        capture_output=True, text=True, env=env, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    (item,) = json.loads(proc.stdout)["install"]
+    filename = item["download_info"]["url"].rsplit("/", 1)[-1]
+    assert "-cp36-abi3-" in filename, filename
