@@ -48,8 +48,7 @@ def with_code(wheel: Path, module_code: str) -> Path:
 @pytest.fixture
 def index(tmp_path: Path) -> Iterator[FakeIndex]:
     with FakeIndex(tmp_path / "fakeindex") as fake:
-        fake.add_wheel("good", "1.0", requires_dist=["helper"])
-        fake.add_wheel("helper", "1.0")
+        fake.add_wheel("good", "1.0")
         broken = build_wheel(tmp_path / "built", "needsdc", "1.0")
         fake.add(with_code(broken, "import dataclasses\n"))  # 3.7+ stdlib: fails on 3.6
         yield fake
@@ -76,14 +75,6 @@ def test_top_level_modules_from_top_level_txt_or_record(tmp_path: Path) -> None:
     assert rehearse.top_level_modules(tmp_path / "x-1.0-py3-none-any.whl") == ["_beta", "alpha"]
     assert rehearse._module_of("ext.cpython-36m-x86_64-linux-gnu.so") == "ext"
     assert rehearse._module_of("pkg-1.0.data/scripts/tool") == ""
-
-
-def test_a_good_wheelhouse_rehearses_clean(tmp_path: Path, index: FakeIndex) -> None:
-    python36 = require_python("3.6.15")
-    wh = _wheelhouse(tmp_path, index, "good")
-    result = rehearse.rehearse(wh, python36)
-    assert result.problems == []
-    assert sorted(result.imported) == ["good", "helper"]
 
 
 def test_an_import_failure_is_exit_1_naming_the_package(tmp_path: Path, index: FakeIndex) -> None:
@@ -117,7 +108,8 @@ def test_an_install_that_old_pip_refuses_is_exit_1(tmp_path: Path) -> None:
         rehearse=python36,
     )
     fetched = fetch(options)
-    assert fetched.rehearsal is not None and fetched.rehearsal.problems == []
+    assert fetched.rehearsal is not None and fetched.rehearsal.problems == []  # a clean one
+    assert sorted(fetched.rehearsal.imported) == ["ruamel_yaml", "ruamel_yaml_clib"]
     lock = fetched.output / "requirements.lock"
     lock.write_text(lock.read_text().replace("ruamel.yaml.clib==", "ruamel-yaml-clib=="))
     result = rehearse.rehearse(fetched.output, python36)
