@@ -92,11 +92,13 @@ def build_wheel(
     summary: str = "a test wheel",
     payload: int = 0,
     dist_name: str | None = None,
+    extra_metadata: Iterable[str] = (),
 ) -> Path:
     """A real, installable wheel `{name}-{version}-{tags}.whl` holding one module.
 
     `dist_name` overrides the distribution part of the file and .dist-info names (default:
     the canonical name with underscores); e.g. 'ruamel.yaml.clib', as older wheels spell it.
+    `extra_metadata`: more METADATA header lines ('License-Expression: MIT', 'Classifier: ...').
 
     `tags` is the wheel's tag triple as it appears in the filename, compressed sets allowed
     (e.g. 'cp36-cp36m-manylinux1_x86_64.manylinux2010_x86_64'). `requires_dist` lines may
@@ -114,7 +116,9 @@ def build_wheel(
         **({f"{module}/payload.bin": random.Random(name).randbytes(payload)} if payload else {}),
         f"{dist}.dist-info/METADATA": _metadata_text(
             name, version, requires, requires_python, _extras_of(requires), summary
-        ).encode(),
+        )
+        .replace("\n\n", "".join(f"\n{line}" for line in extra_metadata) + "\n\n", 1)
+        .encode(),
         f"{dist}.dist-info/WHEEL": (
             "Wheel-Version: 1.0\nGenerator: fakeindex\n"
             f"Root-Is-Purelib: {'true' if pure else 'false'}\n"
