@@ -329,7 +329,7 @@ def _summary(result: FetchResult) -> None:
 
 
 def _audit_summary(result: FetchResult) -> None:
-    from bundler.audit.report import SYSTEM_PACKAGES_FILE
+    from bundler.audit.report import SYSTEM_PACKAGES_FILE, capability
 
     report = result.audit
     assert report is not None
@@ -338,6 +338,10 @@ def _audit_summary(result: FetchResult) -> None:
     click.echo(f"    system packages the wheels need: {packages}")
     if report.unmapped:
         click.echo(f"    sonames no package is known for: {', '.join(report.unmapped)}")
+        click.echo(
+            "    (the wheels role still installs them on RedHat hosts by RPM capability, "
+            f"e.g. {capability(report.unmapped[0], report.profile.machine)})"
+        )
     for problem in report.problems(strict=False):
         click.echo(f"    problem: {problem}")
 

@@ -116,3 +116,19 @@ def test_an_install_that_old_pip_refuses_is_exit_1(tmp_path: Path) -> None:
     (problem,) = result.problems
     assert problem.startswith("install.sh: the rehearsal's install failed (exit 2)")
     assert "ruamel.yaml.clib>=0.2.7" in problem  # names the package pip could not match
+
+
+def test_without_unshare_a_sitecustomize_blocks_the_network(
+    tmp_path: Path, index: FakeIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where `unshare -n` is not allowed, the venv's sitecustomize refuses every connection."""
+    python36 = require_python("3.6.15")
+    code = "import socket\nsocket.create_connection(('127.0.0.1', 9), timeout=5)\n"
+    index.add(with_code(build_wheel(tmp_path / "built", "dialer", "1.0"), code))
+    wh = _wheelhouse(tmp_path, index, "dialer")
+    monkeypatch.setattr(rehearse, "unshare_works", lambda: False)
+    result = rehearse.rehearse(wh, python36)
+    assert result.offline == "sitecustomize"
+    (problem,) = result.problems
+    assert problem.startswith("dialer-1.0-py3-none-any.whl: import dialer fails")
+    assert "network blocked by the airgap-kit rehearsal" in problem
