@@ -21,7 +21,7 @@ from packaging.version import Version
 from bundler import __version__
 from bundler.fs.atomic import atomic_write_text
 from bundler.models.target import Target
-from bundler.policy.tables import load_json
+from bundler.policy.installers import installer_policy
 from bundler.resolve.model import Excluded
 
 BOOTSTRAP_PROJECTS = ("pip", "setuptools", "wheel")
@@ -105,8 +105,8 @@ def bootstrap_possible(target: Target) -> bool:
 
 def min_pip(target: Target, filenames: Sequence[str]) -> Version:
     """The oldest pip (of the bundled one and each tag-feature release) reading all `filenames`."""
-    features = load_json("installers.json")["pip_features"].values()
-    candidates = sorted({Version(target.installer_pip), *(Version(v) for v in features)})
+    features = installer_policy().features.values()
+    candidates = sorted({Version(target.installer_pip), *features})
     for pip in candidates:
         probe = dataclasses.replace(target, installer_pip=str(pip))
         if all(probe.installer_reads(f) for f in filenames):
