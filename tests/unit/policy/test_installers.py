@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from packaging.version import Version
 
 from bundler.policy.installers import InstallerPolicy, installer_policy, name_key
@@ -49,3 +51,14 @@ def test_a_broken_table_is_refused_when_loaded() -> None:
         InstallerPolicy.from_json({**doc, "name_matching": [{"from": "1", "rule": "guess"}]})
     with pytest.raises(PolicyError):
         InstallerPolicy.from_json({**doc, "pip_features": {"manylinux1": "not a version"}})
+
+
+_NAMES = st.from_regex(r"[A-Za-z0-9]([A-Za-z0-9._-]{0,12}[A-Za-z0-9])?", fullmatch=True)
+
+
+@given(_NAMES, _NAMES)
+def test_names_old_pips_match_also_match_for_new_pips(a: str, b: str) -> None:
+    """What the lock spelling relies on: the old rule is finer than PEP 503's, so a spelling
+    that suits pip 18.1 suits every later pip too."""
+    if name_key("safe_name_lower", a) == name_key("safe_name_lower", b):
+        assert name_key("pep503", a) == name_key("pep503", b)

@@ -213,3 +213,49 @@ def test_isolated_build_takes_its_backend_from_find_links_without_an_index(
     # and without those sources the same build cannot find its backend (nothing else has it)
     with pytest.raises(BuildFailed, match="pip wheel exited"):
         build.build_wheel(project, tmp_path / "none", index_urls=[], find_links=[])
+
+
+# -- what a host build may be trusted with (PEP 643) --------------------------------------------
+
+
+def _sdist(tmp_path: Path, pkg_info: str, pyproject: str | None = None) -> Path:
+    import io
+    import tarfile
+
+    files = {"PKG-INFO": pkg_info, **({"pyproject.toml": pyproject} if pyproject else {})}
+    path = tmp_path / "demo-1.0.tar.gz"
+    with tarfile.open(path, "w:gz") as tar:
+        for name, text in files.items():
+            data = text.encode()
+            info = tarfile.TarInfo(f"demo-1.0/{name}")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("pkg_info", "problem"),
+    [
+        ("Metadata-Version: 2.2\nName: demo\nVersion: 1.0\nRequires-Dist: x\n\n", None),
+        ("Metadata-Version: 2.4\nName: demo\nVersion: 1.0\nDynamic: Summary\n\n", None),
+        ("Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n\n", "not static (Metadata-Version 2.1"),
+        ("Metadata-Version: 2.2\nName: demo\nVersion: 1.0\nDynamic: Requires-Dist\n\n",
+         "Requires-Dist is Dynamic"),
+        ("Metadata-Version: x\nName: demo\n\n", "not static"),
+    ],
+)  # fmt: skip
+def test_static_metadata_problem(tmp_path: Path, pkg_info: str, problem: str | None) -> None:
+    found = build.static_metadata_problem(_sdist(tmp_path, pkg_info))
+    assert found is None if problem is None else (found is not None and problem in found)
+
+
+def test_build_requires_from_pyproject_or_pep517s_default(tmp_path: Path) -> None:
+    info = "Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n\n"
+    with_pyproject = _sdist(tmp_path, info, '[build-system]\nrequires = ["flit_core>=3.2"]\n')
+    assert build.build_requires(with_pyproject) == ["flit_core>=3.2"]
+    (tmp_path / "b").mkdir()
+    assert build.build_requires(_sdist(tmp_path / "b", info)) == ["setuptools>=40.8.0", "wheel"]
+    (tmp_path / "c").mkdir()
+    broken = _sdist(tmp_path / "c", info, "[build-system\n")
+    with pytest.raises(BadInput, match=r"unreadable pyproject\.toml"):
+        build.build_requires(broken)
