@@ -116,8 +116,19 @@ def render(report: AuditReport) -> str:
     ]
     for family, pkgs in report.packages_by_family().items():
         lines.append(f"  {family}: {' '.join(pkgs) or '(none)'}")
+    for family, capabilities in report.capabilities_by_family().items():
+        if capabilities:
+            lines.append(f"  {family}, by RPM capability: {' '.join(capabilities)}")
     if report.unmapped:
         lines.append(f"unmapped sonames: {' '.join(report.unmapped)}")
+    provided = sorted(
+        {(s, w) for wheel in report.wheels for s, w in wheel.provided_by_wheels.items()}
+    )
+    if provided:
+        lines.append(
+            "provided by other wheels here: "
+            + ", ".join(f"{soname} ({wheel})" for soname, wheel in provided)
+        )
     lines += [f"note: {note}" for note in report.notes]
     wrote = f"wrote {report.directory / audit_lib.SYSTEM_PACKAGES_FILE}"
     if (report.directory / "manifest.json").exists():

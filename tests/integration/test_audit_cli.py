@@ -81,6 +81,9 @@ def test_unmapped_warns_exit_0_but_strict_exits_1(
     assert "warning: demo-1.0-" in lax.stderr and "libfoo.so.1" in lax.stderr
     assert "UNMAPPED" in lax.stdout
     assert "unmapped sonames: libbar.so.1 libfoo.so.1" in lax.stdout
+    # ... and still installed on RedHat hosts, by capability (yum resolves them from the ISO)
+    (line,) = [ln for ln in lax.stdout.splitlines() if ln.startswith("  RedHat, by RPM capab")]
+    assert {"libbar.so.1()(64bit)", "libfoo.so.1()(64bit)"} <= set(line.split(": ")[1].split())
 
     strict = CliRunner().invoke(main, ["audit", str(mapped_house), "--strict"])
     assert strict.exit_code == 1
