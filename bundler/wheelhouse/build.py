@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import email.parser
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -26,7 +27,7 @@ import sys
 import tarfile
 import tempfile
 import zipfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
@@ -330,17 +331,20 @@ def build_with_target(
     dest: Path,
     *,
     python: Path,
-    requirement_wheels: Sequence[Path],
+    provide: Callable[[Sequence[str]], Sequence[Path]],
     cache_root: Path | None = None,
 ) -> Path:
     """Build `sdist` into one wheel in `dest` with the target interpreter `python`.
 
-    The build environment is a fresh venv of `python` holding exactly `requirement_wheels`
-    (its build requirements and a pip that builds PEP 517 projects, resolved for the target
-    by the caller), installed offline; then `pip wheel --no-build-isolation --no-deps
-    --no-index`. So `setup.py` runs under the target's version: `sys.version_info` decides
-    what it declares. Cached under a digest of the sdist and the interpreter's version.
-    Raises BuildFailed naming the sdist.
+    The build environment is a fresh venv of `python`. `provide(requirements)` gives the wheels
+    (resolved for the target, downloaded) of a list of requirement strings: first the sdist's
+    `[build-system] requires` plus wheel and pip (a pip that builds PEP 517 projects), then,
+    if the backend's `get_requires_for_build_wheel` hook (PEP 517, run in the venv on the
+    unpacked sdist) asks for more (`setup_requires`, say), those as well; each set is
+    installed offline. Then `pip wheel --no-build-isolation --no-deps --no-index`. So
+    `setup.py` runs under the target's version: `sys.version_info` decides what it declares.
+    Cached under a digest of the sdist and the interpreter's version. Raises BuildFailed
+    naming the sdist.
     """
     dest = Path(dest).resolve()
     dest.mkdir(parents=True, exist_ok=True)
@@ -355,16 +359,16 @@ def build_with_target(
         env = pip_env(index_urls=[])
         _checked_run([str(python), "-m", "venv", str(venv)], env, sdist, "creating the venv")
         vpython = str(venv / "bin" / "python")
-        if requirement_wheels:
-            _checked_run(
-                [vpython, "-m", "pip", "install", "--no-index", "--no-deps",
-                 *map(str, requirement_wheels)],
-                env, sdist, "installing the build requirements",
-            )  # fmt: skip
+        wanted = [*build_requires(sdist), "wheel", "pip"]
+        _install_offline(vpython, provide(wanted), env, sdist)
+        source = _unpack_sdist(sdist, work / "src")
+        more = _hook_requires(vpython, source, sdist, env)
+        if set(more) - set(wanted):
+            _install_offline(vpython, provide([*wanted, *more]), env, sdist)
         out = work / "out"
         proc = subprocess.run(
             [vpython, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index",
-             "--wheel-dir", str(out), str(sdist)],
+             "--wheel-dir", str(out), str(source)],
             env=env, capture_output=True, text=True, check=False,
         )  # fmt: skip
         wheels = sorted(out.glob("*.whl")) if out.is_dir() else []
@@ -376,6 +380,86 @@ def build_with_target(
         if cache_root is not None:
             _copy_into(wheels[0], cache_root / "built" / digest)
         return _copy_into(wheels[0], dest)
+
+
+_HOOK = """
+import importlib, json, sys
+name, paths = sys.argv[1], json.loads(sys.argv[2])
+sys.path[:0] = paths
+module, _, attrs = name.partition(":")
+backend = importlib.import_module(module)
+for attr in filter(None, attrs.split(".")):
+    backend = getattr(backend, attr)
+hook = getattr(backend, "get_requires_for_build_wheel", None)
+print("AIRGAP-KIT-REQUIRES " + json.dumps(list(hook({})) if hook else []))
+"""
+DEFAULT_BACKEND = "setuptools.build_meta:__legacy__"
+"""PEP 517's fallback backend for an sdist without [build-system] build-backend (pip's)."""
+
+
+def _hook_requires(python: str, source: Path, sdist: Path, env: dict[str, str]) -> list[str]:
+    """The backend's `get_requires_for_build_wheel({})`, run by `python` in `source`."""
+    backend, paths = _backend(sdist)
+    proc = subprocess.run(
+        [python, "-c", _HOOK, backend, json.dumps([str(source / p) for p in paths])],
+        cwd=source, env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    for line in proc.stdout.splitlines():
+        if line.startswith("AIRGAP-KIT-REQUIRES "):
+            found = json.loads(line.split(" ", 1)[1])
+            return [str(r) for r in found] if isinstance(found, list) else []
+    raise BuildFailed(
+        f"building {sdist.name}: the backend's get_requires_for_build_wheel failed: "
+        f"{_last_error(proc)}"
+    )
+
+
+def _backend(sdist: Path) -> tuple[str, list[str]]:
+    """(build-backend, backend-path) of the sdist's pyproject.toml, PEP 517's default else."""
+    body = sdist_member(sdist, "pyproject.toml")
+    if body is None:
+        return DEFAULT_BACKEND, []
+    try:
+        system = tomllib.loads(body.decode("utf-8")).get("build-system", {})
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise BadInput(f"{sdist.name}: unreadable pyproject.toml ({exc})") from None
+    backend = system.get("build-backend")
+    paths = system.get("backend-path", [])
+    return (
+        str(backend) if isinstance(backend, str) and backend else DEFAULT_BACKEND,
+        [str(p) for p in paths] if isinstance(paths, list) else [],
+    )
+
+
+def _unpack_sdist(sdist: Path, dest: Path) -> Path:
+    """Unpack `sdist` into `dest` safely (tarfile's 'data' filter: no links out, no absolute
+    paths, no devices); returns its single top directory."""
+    dest.mkdir(parents=True)
+    try:
+        if sdist.name.endswith(".zip"):
+            with zipfile.ZipFile(sdist) as zf:
+                for name in zf.namelist():
+                    target = (dest / name).resolve()
+                    if not target.is_relative_to(dest.resolve()):
+                        raise BadInput(f"{sdist.name}: member {name!r} points outside")
+                zf.extractall(dest)
+        else:
+            with tarfile.open(sdist) as tar:
+                tar.extractall(dest, filter="data")
+    except (OSError, tarfile.TarError, zipfile.BadZipFile, EOFError) as exc:
+        raise BadInput(f"{sdist.name}: unreadable sdist ({exc})") from None
+    tops = [p for p in dest.iterdir() if p.is_dir()]
+    if len(tops) != 1:
+        raise BadInput(f"{sdist.name}: not one top directory in the sdist")
+    return tops[0]
+
+
+def _install_offline(python: str, wheels: Sequence[Path], env: dict[str, str], sdist: Path) -> None:
+    if wheels:
+        _checked_run(
+            [python, "-m", "pip", "install", "--no-index", "--no-deps", *map(str, wheels)],
+            env, sdist, "installing the build requirements",
+        )  # fmt: skip
 
 
 def _interpreter_version(python: Path) -> str:

@@ -384,14 +384,13 @@ def _sdist_builder(
         blob = fetch_blob(sdist, cache, index.transport, allow_unhashed=options.allow_unhashed)
         named = place(blob, dest.parent / "sdists", sdist.filename)
         if options.build_python is not None:
-            wheels = _build_requirements(named, options, cache, index, dest.parent)
+
+            def provide(requirements: Sequence[str]) -> list[Path]:
+                return _build_requirements(named, requirements, options, cache, index, dest)
+
             try:
                 return build.build_with_target(
-                    named,
-                    dest,
-                    python=options.build_python,
-                    requirement_wheels=wheels,
-                    cache_root=cache.root,
+                    named, dest, python=options.build_python, provide=provide, cache_root=cache.root
                 )
             except build.BuildFailed as exc:
                 raise _not_buildable(sdist, named, exc) from None
@@ -426,19 +425,23 @@ def _not_buildable(sdist: DistFile, path: Path, exc: build.BuildFailed) -> NoWhe
 
 
 def _build_requirements(
-    sdist: Path, options: FetchOptions, cache: Cache, index: Index, work: Path
+    sdist: Path,
+    texts: Sequence[str],
+    options: FetchOptions,
+    cache: Cache,
+    index: Index,
+    work: Path,
 ) -> list[Path]:
-    """The sdist's build requirements plus wheel and pip (a pip that builds PEP 517
-    projects), resolved for the target from the fetch's own sources and downloaded
-    (hash-checked) into a folder of their own: the wheels of its build environment."""
-    texts = [*build.build_requires(sdist), "wheel", "pip"]
+    """Build requirements of `sdist` (`texts`), resolved for the target from the fetch's own
+    sources and downloaded (hash-checked) into a folder of their own: the wheels of its build
+    environment."""
     try:
         roots = [Requirement(text) for text in texts]
     except InvalidRequirement as exc:
         raise BadInput(f"{sdist.name}: unreadable build requirement ({exc})") from None
     resolution = resolve(roots, options.target, index)
     files = [pin.file for pin in _pins(resolution)]
-    folder = work / "build-requirements" / sdist.name
+    folder = work.parent / "build-requirements" / sdist.name
     download_all(
         files,
         folder,

@@ -2,7 +2,9 @@
 the host only when the sdist's metadata is static (PEP 643).
 
 The sdist here is the issue's case: its setup.py adds `dataclasses` when
-`sys.version_info < (3, 7)`, and its PKG-INFO (Metadata-Version 2.1) says nothing binding. Built
+`sys.version_info < (3, 7)`, and its PKG-INFO (Metadata-Version 2.1) says nothing binding. It
+also has `setup_requires=["six"]`, which only the backend's get_requires_for_build_wheel hook
+reveals (its build_py imports six; the build env has no index to fetch it from). Built
 by 3.6.15 (build requirements setuptools/wheel/pip resolved for 3.6 from PyPI: network) the
 wheel requires dataclasses and the lock pins it; with only a host build possible, fetch refuses
 it in one line naming the sdist and --build-python.
@@ -27,12 +29,23 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 SETUP_PY = """\
 import sys
 from setuptools import setup
+from setuptools.command.build_py import build_py
+
+
+class BuildPy(build_py):
+    def run(self):
+        import six  # from setup_requires: there only if the backend's hook was asked
+
+        build_py.run(self)
+
 
 setup(
     name="dynsdist",
     version="1.0",
     packages=["dynsdist"],
     install_requires=["dataclasses"] if sys.version_info < (3, 7) else [],
+    setup_requires=["six"],
+    cmdclass={"build_py": BuildPy},
 )
 """
 
