@@ -144,21 +144,9 @@ def kit36_2014(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _fetch(out: Path, python: str, platform: str) -> None:
     bundler = REPO / ".venv" / "bin" / "bundler"
-    proc = subprocess.run(
-        [
-            str(bundler),
-            "fetch",
-            "--python",
-            python,
-            "--platform",
-            platform,
-            "-o",
-            str(out),
-            "--no-rehearse",
-        ],  # the playbook's own install and smoke test prove it here
-        capture_output=True,
-        text=True,
-    )
+    # --no-rehearse: the playbook's own install and smoke test prove the wheelhouse here
+    argv = [str(bundler), "fetch", "--python", python, "--platform", platform, "-o", str(out)]
+    proc = subprocess.run([*argv, "--no-rehearse"], capture_output=True, text=True)
     assert proc.returncode == 0, f"bundler fetch failed:\n{proc.stdout}\n{proc.stderr}"
     assert (out / "requirements.lock").is_file()
 

@@ -379,7 +379,8 @@ def test_round_trip_fetch_from_its_own_lock(tmp_path: Path, index: FakeIndex) ->
     second = CliRunner().invoke(
         main,
         ["fetch", "--index-url", index.url, "--cache-dir", str(tmp_path / "cache2"),
-         "--no-audit", "-o", str(again), "-r", str(wh / "requirements.lock"), *target],
+         "--no-audit", "--no-rehearse", "-o", str(again), "-r", str(wh / "requirements.lock"),
+         *target],
     )  # fmt: skip
     assert second.exit_code == 0, second.output
     for lock in ("requirements.lock", "bootstrap.lock", "pylock.toml"):
@@ -417,7 +418,7 @@ def test_exclude_installed_on_python36_pip_check_tolerates_exactly_it(
     fetched = CliRunner().invoke(
         main,
         ["fetch", "flaskish", "--exclude", "Speedy", "--index-url", index.url, "--no-audit",
-         "--cache-dir", str(tmp_path / "cache"), "-o", str(kit / "wheelhouse")],
+         "--no-rehearse", "--cache-dir", str(tmp_path / "cache"), "-o", str(kit / "wheelhouse")],
     )  # fmt: skip
     assert fetched.exit_code == 0, fetched.output
     line = "excluded: speedy>=1 (required by flaskish; --exclude)"
@@ -456,8 +457,8 @@ def test_yanked_pin_warning_on_stderr_and_in_inspect(tmp_path: Path, index: Fake
     kit = tmp_path / "kit"
     result = CliRunner().invoke(
         main,
-        ["fetch", "tiny==0.4", "--index-url", index.url, "--no-audit", "--cache-dir",
-         str(tmp_path / "cache"), "-o", str(kit / "wheelhouse")],
+        ["fetch", "tiny==0.4", "--index-url", index.url, "--no-audit", "--no-rehearse",
+         "--cache-dir", str(tmp_path / "cache"), "-o", str(kit / "wheelhouse")],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert result.stderr == (
