@@ -341,7 +341,8 @@ def build_with_target(
     `[build-system] requires` plus wheel and pip (a pip that builds PEP 517 projects), then,
     if the backend's `get_requires_for_build_wheel` hook (PEP 517, run in the venv on the
     unpacked sdist) asks for more (`setup_requires`, say), those as well; each set is
-    installed offline. Then `pip wheel --no-build-isolation --no-deps --no-index`. So
+    installed offline. Then `pip wheel --no-build-isolation --no-deps --no-index` with the
+    sdist's SOURCE_DATE_EPOCH and umask 022 (byte-reproducible, as host builds are). So
     `setup.py` runs under the target's version: `sys.version_info` decides what it declares.
     Cached under a digest of the sdist and the interpreter's version. Raises BuildFailed
     naming the sdist.
@@ -349,7 +350,9 @@ def build_with_target(
     dest = Path(dest).resolve()
     dest.mkdir(parents=True, exist_ok=True)
     version = _interpreter_version(python)
-    digest = hashlib.sha256(f"target-python{version}\0{sha256_file(sdist)}".encode()).hexdigest()
+    epoch = build_epoch(sdist)
+    key = f"target-python{version}\0{sha256_file(sdist)}\0SOURCE_DATE_EPOCH={epoch}"
+    digest = hashlib.sha256(key.encode()).hexdigest()
     cached = _cached_wheel(cache_root, digest)
     if cached is not None:
         return _copy_into(cached, dest)
@@ -357,20 +360,22 @@ def build_with_target(
         work = Path(tmp)
         venv = work / "venv"
         env = pip_env(index_urls=[])
+        env["SOURCE_DATE_EPOCH"] = str(epoch)  # byte-reproducible wheels, as on the host
         _checked_run([str(python), "-m", "venv", str(venv)], env, sdist, "creating the venv")
         vpython = str(venv / "bin" / "python")
         wanted = [*build_requires(sdist), "wheel", "pip"]
         _install_offline(vpython, provide(wanted), env, sdist)
         source = _unpack_sdist(sdist, work / "src")
+        reproducible.normalize_modes(source)
         more = _hook_requires(vpython, source, sdist, env)
         if set(more) - set(wanted):
             _install_offline(vpython, provide([*wanted, *more]), env, sdist)
         out = work / "out"
+        cmd = [vpython, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index",
+               "--wheel-dir", str(out), str(source)]  # fmt: skip
         proc = subprocess.run(
-            [vpython, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index",
-             "--wheel-dir", str(out), str(source)],
-            env=env, capture_output=True, text=True, check=False,
-        )  # fmt: skip
+            reproducible.with_umask(cmd), env=env, capture_output=True, text=True, check=False
+        )
         wheels = sorted(out.glob("*.whl")) if out.is_dir() else []
         if proc.returncode != 0 or len(wheels) != 1:
             raise BuildFailed(
