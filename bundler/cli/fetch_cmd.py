@@ -233,6 +233,8 @@ def _build_python(choice: str | None, version: str) -> Path | None:
         return None
     if choice is not None:
         return Path(choice)
+    from bundler.wheelhouse.interpreters import find_interpreter
+
     return find_interpreter(version)
 
 
