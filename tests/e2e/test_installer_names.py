@@ -145,3 +145,24 @@ def test_where_pip_starts_matching_names_canonically(
         capture_output=True, text=True, env=_env(),
     )  # fmt: skip
     assert (proc.returncode == 0) is dashes_match, proc.stdout + proc.stderr
+
+
+@pytest.mark.network
+def test_the_real_ruamel_yaml_from_pypi_installs_with_pip_18_1_offline(tmp_path: Path) -> None:
+    """The issue's own case, from the real PyPI: the lock spells the dependency as ruamel.yaml
+    states it and the fetch's rehearsal (install.sh under pip 18.1, offline) imports it."""
+    python36 = require_python("3.6.15")
+    options = FetchOptions(
+        target=T36,
+        requirements=("ruamel.yaml==0.18.3",),
+        output=tmp_path / "wh",
+        cache_dir=tmp_path / "cache",
+        audit=False,
+        rehearse=python36,
+    )
+    fetched = fetch(options)
+    lock = (fetched.output / "requirements.lock").read_text()
+    assert "\nruamel.yaml.clib==0.2.8 " in lock and "ruamel-yaml-clib" not in lock
+    assert fetched.rehearsal is not None
+    assert fetched.rehearsal.problems == []
+    assert "_ruamel_yaml" in fetched.rehearsal.imported  # the clib's extension module
