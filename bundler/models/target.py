@@ -24,8 +24,8 @@ from bundler.policy.manylinux import manylinux_policy
 from bundler.policy.tables import bundled_pip, known_python_versions, pip_feature_version
 
 _PLATFORM_RE = re.compile(
-    r"^(?:(?P<legacy>manylinux1|manylinux2010|manylinux2014)"
-    r"|manylinux_2_(?P<minor>\d+)|(?P<linux>linux))(?:_(?P<arch>[a-z0-9_]+))?$"
+    r"^(?:(?P<legacy>manylinux\d+)|manylinux_2_(?P<minor>\d+)|(?P<linux>linux))"
+    r"(?:_(?P<arch>[a-z0-9_]+))?$"
 )
 _ABI_RE = re.compile(r"^cp(?P<digits>\d+)(?P<flags>[a-z]*)$")
 _DEFAULT_MACHINE = "x86_64"
@@ -312,9 +312,9 @@ def _platform_tags(spec: str) -> tuple[str, str, tuple[int, int] | None, tuple[s
     """(machine, normalised ceiling name, glibc ceiling, ordered platform tags) for `spec`."""
     policy = manylinux_policy()
     m = _PLATFORM_RE.match(spec.strip().lower())
-    if not m:
+    if not m or (m["legacy"] and m["legacy"] not in policy.aliases):
         raise UnknownTarget(
-            f"unknown platform {spec!r}: expected manylinux1, manylinux2010, manylinux2014, "
+            f"unknown platform {spec!r}: expected {', '.join(policy.aliases)}, "
             "manylinux_2_N or linux_x86_64 (optionally with an _ARCH suffix)"
         )
     arch = m["arch"] or _DEFAULT_MACHINE

@@ -14,9 +14,9 @@ from typing import Any
 
 from bundler.policy.tables import PolicyError, load_json
 
+# Legacy names are any 'manylinuxNNNN'; which ones exist is the data's `manylinux_aliases`.
 _TAG = re.compile(
-    r"^(?:(?P<legacy>manylinux1|manylinux2010|manylinux2014)"
-    r"|manylinux_(?P<major>\d+)_(?P<minor>\d+))_(?P<arch>[a-z0-9_]+)$"
+    r"^(?:(?P<legacy>manylinux\d+)|manylinux_(?P<major>\d+)_(?P<minor>\d+))_(?P<arch>[a-z0-9_]+)$"
 )
 
 
@@ -83,6 +83,8 @@ class ManylinuxPolicy:
         if not match:
             return None
         if match["legacy"]:
+            if match["legacy"] not in self.aliases:
+                return None
             glibc = self.aliases[match["legacy"]]
         else:
             glibc = (int(match["major"]), int(match["minor"]))

@@ -26,6 +26,7 @@ def test_legacy_aliases_are_pep600s() -> None:
         ("manylinux2010_i686", ManylinuxLevel((2, 12), "i686")),
         ("manylinux_2_28_aarch64", ManylinuxLevel((2, 28), "aarch64")),
         ("linux_x86_64", None),
+        ("manylinux2015_x86_64", None),  # no such alias in the data
         ("musllinux_1_1_x86_64", None),
         ("any", None),
     ],
@@ -46,3 +47,20 @@ def test_a_broken_table_is_refused_when_loaded() -> None:
         ManylinuxPolicy.from_json({**doc, "manylinux_aliases": {"manylinux1": [2, 500]}})
     with pytest.raises(PolicyError):
         ManylinuxPolicy.from_json({k: v for k, v in doc.items() if k != "max_glibc_minor"})
+
+
+def test_a_new_alias_in_the_data_is_known_to_the_target_too(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The legacy names come from the data alone (the target's parser asks the policy)."""
+    from bundler.models import target as target_mod
+    from bundler.policy import manylinux as manylinux_mod
+
+    doc = dict(load_json("platforms.json"))
+    doc["manylinux_aliases"] = {**doc["manylinux_aliases"], "manylinux2099": [2, 28]}
+    monkeypatch.setattr(manylinux_mod, "manylinux_policy", lambda: ManylinuxPolicy.from_json(doc))
+    monkeypatch.setattr(target_mod, "manylinux_policy", manylinux_mod.manylinux_policy)
+    assert manylinux_mod.manylinux_policy().parse("manylinux2099_x86_64") == ManylinuxLevel(
+        (2, 28), "x86_64"
+    )
+    assert target_mod.Target.from_spec("3.11", "manylinux2099").glibc == (2, 28)
