@@ -164,12 +164,20 @@ def _imports(
     wheelhouse: Path, venv: Path, isolate: list[str], prefix: str, result: Rehearsal
 ) -> None:
     jobs = [(w.name, m) for w in _app_wheels(wheelhouse) for m in top_level_modules(w)]
-    if not jobs:
-        return
+    while jobs:  # one interpreter for all; after a crash, a new one for the modules left
+        jobs = _import_batch(jobs, venv, isolate, prefix, result)
+
+
+def _import_batch(
+    jobs: list[tuple[str, str]], venv: Path, isolate: list[str], prefix: str, result: Rehearsal
+) -> list[tuple[str, str]]:
+    """Import `jobs` ((wheel, module) pairs) in one interpreter of `venv`; the jobs still to
+    try when that interpreter died inside an import (a crash, not an exception), else []."""
     feed = "".join(json.dumps(job) + "\n" for job in jobs)
     proc = _run(
         [*isolate, str(venv / "bin" / "python"), "-I", "-c", _IMPORTER], stdin=feed, cwd=venv
     )
+    started = 0
     pending: tuple[str, str] | None = None
     for line in proc.stdout.splitlines():
         try:
@@ -178,16 +186,23 @@ def _imports(
             continue
         if kind == "begin":
             pending = (wheel, module)
+            started += 1
         elif kind == "ok":
             result.imported.append(module)
             pending = None
         else:
             result.problems.append(_import_problem(prefix, wheel, module, str(rest[0])))
             pending = None
-    if pending is not None:  # the interpreter died inside an import (a crash, not an error)
-        wheel, module = pending
+    if pending is None and started == len(jobs):
+        return []
+    if pending is None:  # died before the next import began: blame the interpreter, once
         why = f"the interpreter died (exit {proc.returncode}) {_last_line(proc)}".strip()
-        result.problems.append(_import_problem(prefix, wheel, module, why))
+        result.problems.extend(_import_problem(prefix, w, m, why) for w, m in jobs[started:])
+        return []
+    wheel, module = pending
+    why = f"the interpreter died (exit {proc.returncode}) {_last_line(proc)}".strip()
+    result.problems.append(_import_problem(prefix, wheel, module, why))
+    return jobs[started:]
 
 
 def _import_problem(prefix: str, wheel: str, module: str, error: str) -> str:

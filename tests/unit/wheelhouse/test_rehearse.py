@@ -51,6 +51,8 @@ def index(tmp_path: Path) -> Iterator[FakeIndex]:
         fake.add_wheel("good", "1.0")
         broken = build_wheel(tmp_path / "built", "needsdc", "1.0")
         fake.add(with_code(broken, "import dataclasses\n"))  # 3.7+ stdlib: fails on 3.6
+        aborts = build_wheel(tmp_path / "built", "aborter", "1.0")
+        fake.add(with_code(aborts, "import os\nos.abort()\n"))  # kills the interpreter
         yield fake
 
 
@@ -78,8 +80,10 @@ def test_top_level_modules_from_top_level_txt_or_record(tmp_path: Path) -> None:
 
 
 def test_an_import_failure_is_exit_1_naming_the_package(tmp_path: Path, index: FakeIndex) -> None:
+    """Each broken wheel is a line naming it: an exception, and a crash (SIGABRT) inside an
+    import, after which a new interpreter still imports the modules left."""
     python36 = require_python("3.6.15")
-    wh = _wheelhouse(tmp_path, index, "needsdc", "good")
+    wh = _wheelhouse(tmp_path, index, "needsdc", "good", "aborter")
     verify = CliRunner().invoke(main, ["verify", str(wh)])
     assert verify.exit_code == 0, verify.output  # the static checks cannot see it
     result = CliRunner().invoke(main, ["verify", str(wh), "--rehearse", str(python36)])
@@ -88,7 +92,14 @@ def test_an_import_failure_is_exit_1_naming_the_package(tmp_path: Path, index: F
         "needsdc-1.0-py3-none-any.whl: import needsdc fails after an offline install: "
         "ModuleNotFoundError: No module named 'dataclasses'"
     ) in result.output
+    assert (
+        "aborter-1.0-py3-none-any.whl: import aborter fails after an offline install: "
+        "the interpreter died (exit -6)"
+    ) in result.output
     assert "good-1.0" not in result.output
+    direct = rehearse.rehearse(wh, python36)
+    assert direct.imported == ["good"]  # imported after the crash, before needsdc failed
+    assert len(direct.problems) == 2
 
 
 def test_an_install_that_old_pip_refuses_is_exit_1(tmp_path: Path) -> None:
