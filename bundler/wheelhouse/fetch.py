@@ -442,15 +442,7 @@ def _build_requirements(
     resolution = resolve(roots, options.target, index)
     files = [pin.file for pin in _pins(resolution)]
     folder = work.parent / "build-requirements" / sdist.name
-    download_all(
-        files,
-        folder,
-        cache,
-        offline=options.offline,
-        jobs=options.jobs,
-        retries=options.retries,
-        timeout=options.timeout,
-    )
+    download_all(files, folder, cache, index.transport, allow_unhashed=options.allow_unhashed)
     return [folder / f.filename for f in files]
 
 
