@@ -127,7 +127,8 @@ def open_stream(parts: list[Path]) -> Iterator[tarfile.TarFile]:
     chain = _Chain(parts)
     try:
         tar = tarfile.open(fileobj=chain, mode="r|gz")  # noqa: SIM115 (closed in finally)
-    except (tarfile.TarError, OSError, EOFError) as exc:
+    except (tarfile.TarError, OSError, EOFError, TypeError) as exc:
+        # TypeError: a gzip header cut inside its flag bytes (tarfile's _Stream reads ord(b""))
         chain.close()
         raise BadInput(
             f"{archive_name(parts)}: not a gzip-compressed tar archive ({exc})"

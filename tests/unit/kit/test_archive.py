@@ -132,6 +132,11 @@ def test_random_archives_never_crash_nor_escape(
     _check_readers(_tar(members))
 
 
+def test_a_gzip_header_cut_in_its_flags_is_a_damaged_archive() -> None:
+    """Found by the property test below: tarfile's stream reader raised TypeError."""
+    _check_readers(b"\x1f\x8b\x08")
+
+
 @SETTINGS
 @given(data=st.data())
 def test_damaged_real_kits_never_crash_nor_escape(real_kit: bytes, data: st.DataObject) -> None:
