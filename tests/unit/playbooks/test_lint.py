@@ -256,3 +256,13 @@ def test_patched_host_check_is_python27_syntax(python27: Path) -> None:
         text=True,
     )
     assert proc.returncode == 0, proc.stderr
+
+
+def test_media_repo_keeps_the_iso_and_the_repo_out_of_aged_temporary_directories() -> None:
+    """systemd-tmpfiles ages /tmp (10 days) and /var/tmp (30 days) on EL7 (systemd 219's
+    tmpfiles.d/tmp.conf): the ISO copy, the extracted repo and the mount point default elsewhere
+    (an ISO the operator keeps there gets a tmpfiles.d exclusion: tests/e2e)."""
+    defaults = _yaml(PLAYBOOKS / "roles" / "media_repo" / "defaults" / "main.yml")
+    for name in ("media_repo_iso_dir", "media_repo_extract_dir", "media_repo_mount_point"):
+        assert defaults[name].startswith("/"), name
+        assert not re.match(r"^/(var/)?tmp(/|$)", defaults[name]), (name, defaults[name])
