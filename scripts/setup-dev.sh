@@ -31,6 +31,7 @@ APT_PACKAGES=(
   iproute2 util-linux         # ip netns, unshare -n, losetup
   e2fsprogs                   # playbooks e2e: mke2fs -d, an ext2 image standing in for the ISO (this kernel has no iso9660)
   openssh-server openssh-client sudo  # playbooks over real SSH to network-namespace hosts
+  acl                         # setfacl: Ansible's become from the SSH login user to python_build_user shares its temp files with it (CentOS 7 has acl in @core)
   nginx-light apache2         # the repo server role's web server, in a namespace
   minisign                    # the second signature format, checked with the real tool
   unixodbc libodbc2           # audit tests: a wheel needing libodbc.so.2 loads once the named package is there

@@ -17,8 +17,9 @@ The controller's key and known_hosts (`StrictHostKeyChecking=yes`) are in WORKDI
 Everything is removed at exit, also after a failure: the sshd processes (by the PIDs started
 here), the namespaces and veth devices, the sudoers file, the user. Names carry PREFIX so that
 parallel users of one machine do not collide; callers pass their own (the tests use
-`default_prefix()`: the checkout directory's name). Needs root, iproute2, openssh-server, sudo
-(scripts/setup-dev.sh installs them).
+`default_prefix()`: $KIT_TEST_PREFIX, else the checkout directory's name). Needs root,
+iproute2, openssh-server, sudo, and acl when a play becomes an unprivileged user other than the
+login user (scripts/setup-dev.sh installs them).
 """
 
 from __future__ import annotations
@@ -47,8 +48,12 @@ def missing_tools() -> list[str]:
 
 
 def default_prefix() -> str:
-    """A short name for this checkout (interface names have at most 15 characters)."""
-    name = re.sub(r"[^a-z0-9]", "", Path(__file__).resolve().parents[2].name.lower())
+    """A short name for this checkout (interface names have at most 15 characters):
+    $KIT_TEST_PREFIX when set (two checkouts of one name on a machine), else the checkout
+    directory's name."""
+    given = os.environ.get("KIT_TEST_PREFIX", "")
+    base = given or Path(__file__).resolve().parents[2].name
+    name = re.sub(r"[^a-z0-9]", "", base.lower())
     return (name or "kit")[:6]
 
 
