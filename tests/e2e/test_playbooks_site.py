@@ -258,6 +258,78 @@ def _module_python_version(result: Any) -> str:
     return str(facts["ansible_python_version"])
 
 
+def _build_vars(
+    root: Path, kit: Path, version: str, build_dir: Path, build_user: str
+) -> dict[str, Any]:
+    """site.yml building CPython VERSION from the kit into ROOT/prefix as BUILD_USER."""
+    return {
+        "kit_dir": str(kit),
+        "python_version": version,
+        "python_prefix": str(root / "prefix"),
+        "python_build": True,
+        "python_build_jobs": 2,
+        "python_build_workdir": str(build_dir),
+        "python_build_user": build_user,
+        "wheels_dest": str(root / "wheelhouse"),
+        "app_venv": str(root / "venv"),
+        "smoke_workers": 2,
+    }
+
+
+def _build_cycle(
+    inventory: Path,
+    extra: dict[str, Any],
+    runs: Path,
+    host: str = "localhost",
+    env: dict[str, str] | None = None,
+    roots: tuple[int, ...] = (),
+) -> tuple[PlayResult, PlayResult]:
+    """check (fresh), real with `make` killed half-way, re-run, check, real; returns the re-run
+    and the last run. The compile must have run as extra["python_build_user"]."""
+    prefix, venv = Path(extra["python_prefix"]), Path(extra["app_venv"])
+    srcdir = Path(extra["python_build_workdir"]) / f"Python-{extra['python_version']}"
+    offline = can_run_offline() and not env  # an SSH run needs the namespace's network
+    common: dict[str, Any] = {"offline": offline, "env": env}
+    check = run_playbook(inventory, extra, runs, check=True, timeout=600, **common)
+    _assert_check_fresh(check, host)
+    assert "Report that CPython would be built." in check.changed_tasks(host)
+    assert not prefix.exists() and not venv.exists()  # --check changed nothing
+
+    # Half-way: once 20 objects are compiled (a killed compiler removes its own output).
+    make = Fault(
+        ready=str(srcdir / "Objects" / "*.o"),
+        command=f"make -j{extra['python_build_jobs']}",
+        roots=roots,
+        matches=20,
+    )
+    faulty = run_playbook(inventory, extra, runs, timeout=1500, fault=make, **common)
+    _assert_failed_by(faulty, "Compile CPython.", host)
+    assert not (srcdir / ".airgap-kit-built").exists()
+    built_by = {pwd.getpwuid(p.stat().st_uid).pw_name for p in srcdir.glob("Objects/*.o")}
+    # compiled as the unprivileged user, not root
+    assert built_by == {extra["python_build_user"]}, built_by
+
+    first = run_playbook(inventory, extra, runs, timeout=1500, **common)
+    assert first.rc == 0, first.describe()
+    results = dict(first.task_results(host))
+    assert results["Compile CPython."]["changed"]  # compiled again (from make clean)...
+    assert not results["Configure CPython."]["changed"]  # ...in the tree configured before
+    check = run_playbook(inventory, extra, runs, check=True, timeout=600, **common)
+    _assert_check_clean(check, host)
+    second = run_playbook(inventory, extra, runs, timeout=600, **common)
+    _assert_clean_rerun(first, second, host)
+    assert "Compile CPython." not in [name for name, _res in second.task_results(host)]
+    assert not srcdir.exists()  # build tree removed
+    return first, second
+
+
+def _assert_build_record(prefix: Path, version: str) -> None:
+    """The completion record python_build writes after `make altinstall`: "VERSION DIGEST"."""
+    record = (prefix / "lib" / "python3.11" / "airgap-kit-build.txt").read_text().splitlines()
+    assert len(record) == 1 and record[0].split()[0] == version, record
+    assert re.fullmatch(r"[0-9a-f]{64}", record[0].split()[1]), record
+
+
 @pytest.mark.network
 def test_site_builds_cpython311_redoes_a_killed_compile_and_rerun_changes_nothing(
     tmp_path: Path, test_iso: Path, kit311: tuple[Path, str], build_user: str, build_dir: Path
@@ -266,46 +338,12 @@ def test_site_builds_cpython311_redoes_a_killed_compile_and_rerun_changes_nothin
     prefix = tmp_path / "prefix"
     extra = {
         **_media_vars(tmp_path, test_iso),
-        "kit_dir": str(kit),
-        "python_version": version,
-        "python_prefix": str(prefix),
-        "python_build": True,
+        **_build_vars(tmp_path, kit, version, build_dir, build_user),
         "python_build_enable_shared": True,
-        "python_build_jobs": 2,
-        "python_build_workdir": str(build_dir),
-        "python_build_user": build_user,
-        "wheels_dest": str(tmp_path / "wheelhouse"),
-        "app_venv": str(tmp_path / "venv"),
-        "smoke_workers": 2,
     }
     # Debian's python3 runs the modules: the build user cannot reach pyenv's under /root.
     inventory = write_inventory(tmp_path / "hosts.ini", "/usr/bin/python3")
-    offline = can_run_offline()
-    runs = tmp_path / "runs"
-    check = run_playbook(inventory, extra, runs, check=True, offline=offline, timeout=600)
-    _assert_check_fresh(check)
-    assert "Report that CPython would be built." in check.changed_tasks()
-    assert not prefix.exists() and not (tmp_path / "venv").exists()  # --check changed nothing
-
-    srcdir = build_dir / f"Python-{version}"
-    # Half-way: once 20 objects are compiled (a killed compiler removes its own output).
-    make = Fault(ready=str(srcdir / "Objects" / "*.o"), command="make -j2", matches=20)
-    faulty = run_playbook(inventory, extra, runs, offline=offline, timeout=1500, fault=make)
-    _assert_failed_by(faulty, "Compile CPython.")
-    assert not (srcdir / ".airgap-kit-built").exists()
-    built_by = {pwd.getpwuid(p.stat().st_uid).pw_name for p in srcdir.glob("Objects/*.o")}
-    assert built_by == {build_user}, built_by  # compiled as the unprivileged user, not root
-
-    first = run_playbook(inventory, extra, runs, offline=offline, timeout=1500)
-    assert first.rc == 0, first.describe()
-    results = dict(first.task_results())
-    assert results["Compile CPython."]["changed"]  # compiled again (from make clean)...
-    assert not results["Configure CPython."]["changed"]  # ...in the tree configured before
-    check = run_playbook(inventory, extra, runs, check=True, offline=offline, timeout=600)
-    _assert_check_clean(check)
-    second = run_playbook(inventory, extra, runs, offline=offline, timeout=600)
-    _assert_clean_rerun(first, second)
-    assert "Compile CPython." not in [name for name, _res in second.task_results()]
+    _build_cycle(inventory, extra, tmp_path / "runs")
 
     python = prefix / "bin" / "python3.11"
     probe = subprocess.run(
@@ -316,10 +354,7 @@ def test_site_builds_cpython311_redoes_a_killed_compile_and_rerun_changes_nothin
     assert probe.stdout.strip() == version, probe.stderr
     ldd = subprocess.run(["ldd", str(python)], capture_output=True, text=True).stdout
     assert f"libpython3.11.so.1.0 => {prefix}/lib/" in ldd  # shared build found via its rpath
-    assert not srcdir.exists()  # build tree removed
-    record = (prefix / "lib" / "python3.11" / "airgap-kit-build.txt").read_text().splitlines()
-    assert len(record) == 1 and record[0].split()[0] == version, record
-    assert re.fullmatch(r"[0-9a-f]{64}", record[0].split()[1]), record
+    _assert_build_record(prefix, version)
     _assert_repo_is_real(tmp_path)
     freeze = subprocess.run(
         [str(tmp_path / "venv" / "bin" / "python"), "-m", "pip", "--isolated", "freeze"],
@@ -426,18 +461,31 @@ def test_site_on_python36_target_with_python27_modules(
     _assert_repo_is_real(tmp_path)
 
 
+def _hide_on_host(host: hosts.SshHost, directory: Path) -> None:
+    """An empty tmpfs over DIRECTORY in the host's own mount namespace (`ip netns exec` gives
+    its sshd one): the host no longer sees what the controller sees there, as a real remote
+    host would not. Gone with the host's processes."""
+    namespace = f"/proc/{host.sshd_pid}/ns/mnt"
+    assert os.readlink(namespace) != os.readlink("/proc/self/ns/mnt"), "no mount namespace"
+    mount = ["mount", "-t", "tmpfs", "-o", "size=64k,mode=0755", f"{PREFIX}-hide", str(directory)]
+    subprocess.run(["nsenter", f"--mount={namespace}", *mount], check=True)
+
+
 @pytest.mark.network
 def test_site_over_ssh_to_a_namespace_host_as_a_sudo_user(
     tmp_path: Path, test_iso: Path, kit36: Path, python36: Path, python27: Path
 ) -> None:
     """The operator's way: SSH (key auth, known_hosts checked) as a non-root user, become root
-    with sudo, modules by 2.7.18; the host's paths under its own directory."""
-    missing = hosts.missing_tools()
+    with sudo, modules by 2.7.18; the host's paths under its own directory. The ISO is only on
+    the controller: media_repo checks it there and copies it into a media_repo_iso_dir that
+    does not exist yet."""
+    missing = hosts.missing_tools() + [t for t in ("nsenter",) if not shutil.which(t)]
     if missing:
         pytest.skip(f"missing tools (scripts/setup-dev.sh installs them): {missing}")
     with hosts.ssh_hosts(1, PREFIX) as fleet:
         (host,) = fleet.hosts
         root = host.root
+        _hide_on_host(host, test_iso.parent)
         extra = {
             **_media_vars(root, test_iso),
             **_python36_target_vars(root, kit36, python36, root / "venv"),
@@ -453,7 +501,59 @@ def test_site_over_ssh_to_a_namespace_host_as_a_sudo_user(
         assert facts["ansible_python_version"] == "2.7.18"
         assert host.address in facts["ansible_all_ipv4_addresses"]  # in its own namespace
         assert facts["ansible_env"]["SUDO_USER"] == fleet.user  # logged in unprivileged
+        results = dict(first.task_results(host.name))
+        assert not results["Compute the ISO's sha256 on the controller."].get("skipped")
+        copy = results["Copy the ISO from the controller."]  # ran, unchanged: copied before
+        assert copy.get("dest", copy.get("path")) == str(root / "isocopy" / test_iso.name), copy
+        assert _sha256(root / "isocopy" / test_iso.name) == _sha256(test_iso)
         _assert_repo_is_real(root)
+
+
+# The SSH build proves the role's way of building over SSH (become through sudo to the
+# unprivileged python_build_user, `make` killed half-way, resumed by a plain re-run), not
+# CPython's optimiser, which the local build above covers: role options (configure arguments)
+# that cut its compile time, unoptimised objects and no test modules.
+QUICK_BUILD = ["--disable-test-modules", "CFLAGS=-O0"]
+
+
+@pytest.mark.network
+def test_site_over_ssh_builds_cpython311_as_the_build_user_and_redoes_a_killed_compile(
+    tmp_path: Path, test_iso: Path, kit311: tuple[Path, str], build_user: str, build_dir: Path
+) -> None:
+    """The build over SSH as a non-root user with sudo: python_build's compile runs as
+    python_build_user (become from the login user: Ansible shares its temporary files with
+    setfacl, as on CentOS 7), is SIGKILLed half-way, and the plain re-run finishes it."""
+    missing = hosts.missing_tools() + [t for t in ("setfacl",) if not shutil.which(t)]
+    if missing:
+        pytest.skip(f"missing tools (scripts/setup-dev.sh installs them): {missing}")
+    kit, version = kit311
+    with hosts.ssh_hosts(1, PREFIX) as fleet:
+        (host,) = fleet.hosts
+        extra = {
+            **_media_vars(host.root, test_iso),
+            **_build_vars(host.root, kit, version, build_dir, build_user),
+            "python_build_configure_extra": QUICK_BUILD,
+        }
+        # Debian's python3 runs the modules: the build user cannot reach pyenv's under /root.
+        inventory = fleet.inventory(tmp_path / "hosts.ini", "/usr/bin/python3")
+        first, _second = _build_cycle(
+            inventory, extra, tmp_path / "runs", host.name, fleet.ansible_env(), (host.sshd_pid,)
+        )
+        facts = dict(first.task_results(host.name))["Gathering Facts"]["ansible_facts"]
+        assert host.address in facts["ansible_all_ipv4_addresses"]  # in its own namespace
+        assert facts["ansible_env"]["SUDO_USER"] == fleet.user  # logged in unprivileged
+        # host.root is removed when the fleet goes: check the deployment here.
+        prefix = host.root / "prefix"
+        python = prefix / "bin" / "python3.11"
+        config = subprocess.run(
+            [str(python), "-c", "import sys, sysconfig; print('%d.%d.%d' % sys.version_info[:3]); "
+             "print(sysconfig.get_config_var('CONFIG_ARGS'))"],
+            capture_output=True, text=True, env={"PATH": "/usr/bin:/bin"},
+        ).stdout.splitlines()  # fmt: skip
+        assert config[0] == version, config
+        assert all(arg in config[1] for arg in QUICK_BUILD), config  # the role passed the options
+        assert python.stat().st_uid == 0  # `make altinstall` as root
+        _assert_build_record(prefix, version)
 
 
 def _canonical(pins: list[str]) -> list[str]:
@@ -528,3 +628,9 @@ def test_wheels_and_smoke_alone_bootstrap_pip_for_a_manylinux2014_wheelhouse_on_
         pin for pin in bootstrap + _pins(wheelhouse / "requirements.lock") if pin not in installed
     ]
     assert not missing, (missing, installed)
+    if start == "pip_in_venv":
+        # smoke alone too: in the play above it could have read the wheels role's variables.
+        smoke_vars = {"smoke_python": extra["smoke_python"], "smoke_worker_count": 2}
+        alone = run_playbook(inventory, smoke_vars, runs, roles=["smoke"], offline=offline)
+        assert alone.rc == 0 and alone.stats()["changed"] == 0, alone.describe()
+        assert SELFTEST.match(alone.smoke_line() or ""), alone.describe()
