@@ -132,6 +132,7 @@ def render_install_sh(
     """
     template = _environment().get_template("install.sh.j2")
     tolerated = sorted({f"{e.required_by}:{e.name}" for e in excluded if e.required_by})
+    names = sorted(wheels)
     return template.render(
         tool_version=__version__,
         python_short=target.short_version,
@@ -140,7 +141,8 @@ def render_install_sh(
         bootstrap=decision.needed,
         min_pip=_version_tuple(decision.min_pip),
         min_pip_text=decision.min_pip,
-        wheels=sorted(wheels),
+        wheels=names,
+        pip_wheel=pip_wheel(names),
         requirements_lock=REQUIREMENTS_LOCK,
         bootstrap_lock=BOOTSTRAP_LOCK,
         package_count=package_count,
@@ -148,6 +150,18 @@ def render_install_sh(
         tolerated=tolerated,
         check_filter=PIP_CHECK_FILTER,
     )
+
+
+def pip_wheel(filenames: Iterable[str]) -> str:
+    """The pip wheel among `filenames` (the newest by version), or "" when there is none: what
+    install.sh runs pip from when the interpreter has none (fetched from the repo server's URL
+    with `--find-links`, checked against the lock's hashes)."""
+    found = []
+    for name in filenames:
+        parts = name.split("-")
+        if name.endswith(".whl") and len(parts) >= 5 and parts[0] == "pip":
+            found.append((Version(parts[1]), name))
+    return max(found)[1] if found else ""
 
 
 PIP_CHECK_FILTER = """\
