@@ -11,11 +11,18 @@
 - its own directory (`host.root`): namespaces share the file system, so every path a test
   deploys to must be per host.
 The controller's key and known_hosts (`StrictHostKeyChecking=yes`) are in WORKDIR.
+With `lan=True` the hosts also share a LAN that the controller is not on: a bridge
+`PREFIX-lan` inside the first host's namespace (the repo server of the fleet tests), with each
+other host's `PREFIX-hNl` veth joined to it (`PREFIX-hNm` on the bridge side), addresses
+172.31.N.x/24 (`host.lan_address`); no host has a default route, so the LAN is the only
+network a host reaches besides its SSH link.
 `inventory(...)` writes an Ansible inventory; modules should run with CPython 2.7.18
 (`python27` fixture), standing in for CentOS 7's /usr/bin/python.
 
 Everything is removed at exit, also after a failure: the sshd processes (by the PIDs started
-here), the namespaces and veth devices, the sudoers file, the user. Names carry PREFIX so that
+here), every process still running inside one of the namespaces (a daemon a play started there,
+such as the repo server's web server), the namespaces and veth devices, the sudoers file, the
+user. Names carry PREFIX so that
 parallel users of one machine do not collide; callers pass their own (the tests use
 `default_prefix()`: $KIT_TEST_PREFIX, else the checkout directory's name). Needs root,
 iproute2, openssh-server, sudo, and acl when a play becomes an unprivileged user other than the
@@ -25,6 +32,7 @@ login user (scripts/setup-dev.sh installs them).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import ipaddress
 import os
 import re
@@ -64,6 +72,7 @@ class SshHost:
     address: str
     root: Path
     sshd_pid: int
+    lan_address: str | None = None
 
 
 @dataclass
@@ -134,6 +143,48 @@ def _descendants(roots: list[int]) -> list[int]:
     return found
 
 
+def _netns_pids(name: str) -> list[int]:
+    """The processes whose network namespace is NAME (`ip netns pids`)."""
+    proc = subprocess.run(["ip", "netns", "pids", name], capture_output=True, text=True)
+    return [int(p) for p in proc.stdout.split() if p.isdigit()]
+
+
+def _end_namespace_processes(names: list[str]) -> None:
+    """SIGTERM, then SIGKILL, every process left inside the namespaces NAMES."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        pids = [pid for name in names for pid in _netns_pids(name)]
+        if not pids:
+            return
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, sig)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and any(_netns_pids(n) for n in names):
+            time.sleep(0.1)
+
+
+def _make_lan(prefix: str, hosts: list[SshHost], seed: int) -> list[SshHost]:
+    """A bridge in the first host's namespace and a veth from each other host to it."""
+    server = hosts[0].namespace
+    net = ipaddress.ip_network(f"172.31.{seed % 250}.0/24")
+    addresses = [str(a) for a in list(net.hosts())[: len(hosts)]]
+    bridge = f"{prefix}-lan"
+    _run("ip", "-n", server, "link", "add", bridge, "type", "bridge")
+    _run("ip", "-n", server, "addr", "add", f"{addresses[0]}/24", "dev", bridge)
+    _run("ip", "-n", server, "link", "set", bridge, "up")
+    out = [dataclasses.replace(hosts[0], lan_address=addresses[0])]
+    for index, host in enumerate(hosts[1:], start=2):
+        inside, port = f"{prefix}-h{index}l", f"{prefix}-h{index}m"
+        _run("ip", "-n", host.namespace, "link", "add", inside, "type", "veth", "peer", "name",
+             port, "netns", server)  # fmt: skip
+        _run("ip", "-n", server, "link", "set", port, "master", bridge)
+        _run("ip", "-n", server, "link", "set", port, "up")
+        _run("ip", "-n", host.namespace, "addr", "add", f"{addresses[index - 1]}/24", "dev", inside)
+        _run("ip", "-n", host.namespace, "link", "set", inside, "up")
+        out.append(dataclasses.replace(host, lan_address=addresses[index - 1]))
+    return out
+
+
 def _free_subnet(seed: int) -> ipaddress.IPv4Network:
     used = _used_networks()
     for step in range(4096):
@@ -172,8 +223,11 @@ LogLevel ERROR
 
 
 @contextlib.contextmanager
-def ssh_hosts(count: int, prefix: str, workdir: Path | None = None) -> Iterator[SshHosts]:
-    """COUNT SSH hosts named PREFIX-h1..N (see the module docstring); removed at exit."""
+def ssh_hosts(
+    count: int, prefix: str, workdir: Path | None = None, *, lan: bool = False
+) -> Iterator[SshHosts]:
+    """COUNT SSH hosts named PREFIX-h1..N (see the module docstring), with a LAN between them
+    when LAN; removed at exit."""
     if os.geteuid() != 0:
         raise RuntimeError("network-namespace SSH hosts need root")
     base = Path(tempfile.mkdtemp(prefix=f"{prefix}-hosts-", dir=workdir))
@@ -187,6 +241,7 @@ def ssh_hosts(count: int, prefix: str, workdir: Path | None = None) -> Iterator[
         home = base / "home"
         # A run killed before its cleanup may have left this prefix's user or namespaces.
         subprocess.run(["userdel", user], capture_output=True)
+        _end_namespace_processes([f"{prefix}-h{index}" for index in range(1, count + 1)])
         for index in range(1, count + 1):
             subprocess.run(["ip", "link", "del", f"{prefix}-h{index}a"], capture_output=True)
             subprocess.run(["ip", "netns", "del", f"{prefix}-h{index}"], capture_output=True)
@@ -244,6 +299,8 @@ def ssh_hosts(count: int, prefix: str, workdir: Path | None = None) -> Iterator[
             hosts.append(SshHost(name, name, inside, root, sshd.pid))
         known_hosts = base / "known_hosts"
         known_hosts.write_text("\n".join(known) + "\n")
+        if lan:
+            hosts = _make_lan(prefix, hosts, seed)
         yield SshHosts(hosts, user, key, known_hosts, base)
     finally:
         # The controller's ControlPersist masters (ansible's ssh), then each sshd with every
@@ -267,6 +324,7 @@ def ssh_hosts(count: int, prefix: str, workdir: Path | None = None) -> Iterator[
                 break
         for sshd in sshds:
             sshd.wait()
+        _end_namespace_processes(namespaces)
         for name in namespaces:
             subprocess.run(["ip", "link", "del", f"{name}a"], capture_output=True)
             subprocess.run(["ip", "netns", "del", name], capture_output=True)

@@ -20,7 +20,7 @@ from tests.e2e.playbookrun import can_run_offline
 
 REPO = Path(__file__).resolve().parents[3]
 PLAYBOOKS = REPO / "playbooks"
-ROLES = ("media_repo", "python_build", "wheels", "smoke")
+ROLES = ("media_repo", "python_build", "wheels", "smoke", "repo_server")
 PUBLIC_VARS = (
     "kit_dir",
     "python_version",
@@ -31,6 +31,9 @@ PUBLIC_VARS = (
     "media_iso",
     "app_venv",
     "smoke_workers",
+    "repo_server_address",
+    "repo_server_port",
+    "repo_server_url",
 )
 BIN = Path(sys.executable).parent
 
@@ -104,10 +107,15 @@ def test_group_vars_define_and_document_every_public_variable() -> None:
     assert set(defined) == set(PUBLIC_VARS), "group_vars/all.yml holds only the public names"
 
 
-def test_site_runs_the_four_roles_in_order_each_tagged() -> None:
-    (play,) = _yaml(PLAYBOOKS / "site.yml")
-    roles = [(r["role"], r["tags"]) for r in play["roles"]]
-    assert roles == [(name, [name]) for name in ROLES]
+def test_site_serves_from_the_repo_server_then_rolls_out_the_four_roles_in_batches() -> None:
+    server, rollout = _yaml(PLAYBOOKS / "site.yml")
+    assert server["hosts"] == "repo_server"
+    assert [r["role"] for r in server["roles"]] == ["media_repo", "repo_server"]
+    assert rollout["hosts"] == "all:!repo_server"  # --limit-friendly: groups, no host names
+    roles = [(r["role"], r["tags"]) for r in rollout["roles"]]
+    assert roles == [(name, [name]) for name in ROLES if name != "repo_server"]
+    assert "rollout_serial" in rollout["serial"]
+    assert "rollout_max_fail_percentage" in str(rollout["max_fail_percentage"])
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -184,7 +192,7 @@ def test_every_module_is_builtin_fqcn_and_every_task_named() -> None:
     keywords = {
         "name", "when", "register", "vars", "loop", "tags", "environment", "notify",
         "changed_when", "failed_when", "args", "block", "timeout", "become", "delegate_to",
-        "check_mode", "become_user",
+        "check_mode", "become_user", "loop_control", "listen",
     }  # fmt: skip
     for role in ROLES:
         for path, task in _tasks(role):
@@ -232,12 +240,12 @@ def test_yum_tasks_use_only_the_media_repo() -> None:
         for path, task in _tasks(role)
         if "ansible.builtin.yum" in task
     ]
-    assert len(yum_tasks) == 2  # build deps, system libraries for the wheels
+    assert len(yum_tasks) == 4  # build deps, the wheels' libraries, httpd, semanage
     for path, task in yum_tasks:
         args = task["ansible.builtin.yum"]
         assert "'*'" in args["disablerepo"], (path, task["name"])
         assert "yum_repos" in args["enablerepo"], (path, task["name"])
-    for role in ("python_build", "wheels"):
+    for role in ("python_build", "wheels", "repo_server"):
         default = _yaml(PLAYBOOKS / "roles" / role / "defaults" / "main.yml")[f"{role}_yum_repos"]
         assert "media_repo_enabled_ids" in default
 

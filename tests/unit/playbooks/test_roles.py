@@ -50,7 +50,7 @@ def test_readme_table_is_generated_from_the_argument_specs(role: str) -> None:
 def test_table_renders_types_choices_and_defaults() -> None:
     table = role_docs.table("media_repo")
     assert "| `media_repo_mode` | str | `mount` |" in table
-    assert "Choices: `mount`, `extract`, `none`." in table
+    assert "Choices: `mount`, `extract`, `http`, `none`." in table
     assert '| `media_repo_extract_tools` | list of str | `["xorriso", "bsdtar", "7z"]` |' in table
 
 

@@ -29,6 +29,7 @@ EXAMPLE = PLAYBOOKS / "inventory" / "hosts.example.ini"
 BIN = Path(sys.executable).parent
 APP01 = "app01.example.internal"
 APP02 = "app02.example.internal"
+REPO01 = "repo01.example.internal"
 SHOWN = (
     "kit_dir",
     "python_version",
@@ -38,6 +39,7 @@ SHOWN = (
     "media_iso",
     "app_venv",
     "smoke_workers",
+    "repo_server_url",
 )
 
 
@@ -82,16 +84,31 @@ def _copy_example(tmp_path: Path) -> Path:
 def test_example_inventory_resolves_to_the_documented_defaults(tmp_path: Path) -> None:
     defaults = _public_defaults()
     got = _resolve(_copy_example(tmp_path), tmp_path, [])
-    assert set(got) == {APP01, APP02}
+    assert set(got) == {REPO01, APP01, APP02}
     for host, values in got.items():
         for name in ("python_version", "python_prefix", "media_iso", "app_venv", "smoke_workers"):
             assert values[name] == defaults[name], (host, name)
         assert values["kit_dir"] == str(REPO)  # the directory playbooks/ is in
         short = ".".join(str(defaults["python_version"]).split(".")[:2])
         assert values["python_interpreter"] == f"{defaults['python_prefix']}/bin/python{short}"
-    assert got[APP01]["media_repo_mode"] == defaults["media_repo_mode"]
-    assert got[APP02]["media_repo_mode"] == "extract"  # the host line's override
-    assert defaults["media_repo_mode"] != "extract"
+    # With a [repo_server] group, every other host is its client; the server extracts (its
+    # host line's override).
+    for host in (APP01, APP02):
+        assert got[host]["media_repo_mode"] == "http", host
+        assert got[host]["repo_server_url"] == f"http://{REPO01}:80", host
+    assert got[REPO01]["media_repo_mode"] == "extract"
+
+
+def test_without_a_repo_server_every_host_mounts_its_own_iso(tmp_path: Path) -> None:
+    inventory = _copy_example(tmp_path)
+    text = inventory.read_text()
+    text = re.sub(r"(?ms)^\[repo_server\]\n.*?(?=^\[intranet\]$)", "", text)
+    text = re.sub(r"(?ms)^\[repo_server:vars\]\n.*?(?=^\[intranet:vars\]$)", "", text)
+    assert "\n[repo_server" not in text and "\nrepo01" not in text
+    inventory.write_text(text)
+    got = _resolve(inventory, tmp_path, [])
+    assert set(got) == {APP01, APP02}
+    assert {host: got[host]["media_repo_mode"] for host in got} == {APP01: "mount", APP02: "mount"}
 
 
 def test_documented_override_paths_win_and_vars_sections_do_not(tmp_path: Path) -> None:
@@ -115,7 +132,7 @@ def test_documented_override_paths_win_and_vars_sections_do_not(tmp_path: Path) 
     (inv_dir / "group_vars" / "all.yml").write_text(yaml.safe_dump({"app_venv": "/from/gv-all"}))
 
     got = _resolve(inventory, tmp_path, [])
-    for host in (APP01, APP02):
+    for host in (APP01, APP02):  # the [intranet] group's file
         assert got[host]["python_version"] == "3.9.18", host
         assert got[host]["python_prefix"] == "/opt/py", host
         # derived lazily from the overridden values, not from the defaults
@@ -124,7 +141,7 @@ def test_documented_override_paths_win_and_vars_sections_do_not(tmp_path: Path) 
         assert got[host]["app_venv"] == defaults["app_venv"], host
     assert got[APP01]["smoke_workers"] == 8
     assert got[APP02]["smoke_workers"] == defaults["smoke_workers"]  # not the 99 of [intranet:vars]
-    assert got[APP02]["media_repo_mode"] == "extract"
+    assert got[REPO01]["media_repo_mode"] == "extract"  # its host line
 
     # -e outranks every one of them.
     extra = ["-e", "smoke_workers=3", "-e", "python_prefix=/srv/py", "-e", "app_venv=/srv/venv"]

@@ -26,6 +26,7 @@ from __future__ import print_function
 import argparse
 import bz2
 import gzip
+import io
 import os
 import subprocess
 import sys
@@ -94,9 +95,46 @@ def _open_metadata(path):
     return open(path, "rb")
 
 
+def _open_url(url):
+    """A file object on URL's body, read whole (media_repo_mode http: the repo server's)."""
+    try:
+        from urllib.request import urlopen
+    except ImportError:  # Python 2.7, CentOS 7's /usr/bin/python
+        from urllib2 import urlopen
+    try:
+        response = urlopen(url, timeout=60)
+        try:
+            return io.BytesIO(response.read())
+        finally:
+            response.close()
+    except Exception as err:  # URLError, HTTPError, socket errors: one line
+        raise SystemExit("media_repo: cannot read %s: %s" % (url, getattr(err, "reason", err)))
+
+
+def _open_repo_file(top, relative):
+    """TOP/RELATIVE from a directory or an http(s) URL, decompressed by its name."""
+    if top.startswith(("http://", "https://")):
+        raw = _open_url(top.rstrip("/") + "/" + relative)
+        if relative.endswith(".gz"):
+            return gzip.GzipFile(fileobj=raw, mode="rb")
+        if relative.endswith(".bz2"):
+            return io.BytesIO(bz2.decompress(raw.read()))
+        if relative.endswith(".xz"):
+            import lzma
+
+            return lzma.LZMAFile(raw)
+        return raw
+    return _open_metadata(os.path.join(top, relative))
+
+
 def read_repository(top, arches):
-    """Every binary package of the yum repository at TOP (arch in ARCHES or noarch)."""
-    repomd = ET.parse(os.path.join(top, "repodata", "repomd.xml"))
+    """Every binary package of the yum repository at TOP, a directory or an http(s) URL (arch in
+    ARCHES or noarch)."""
+    handle = _open_repo_file(top, "repodata/repomd.xml")
+    try:
+        repomd = ET.parse(handle)
+    finally:
+        handle.close()
     href = None
     for data in repomd.getroot().findall(REPO_NS + "data"):
         if data.get("type") == "primary":
@@ -104,7 +142,7 @@ def read_repository(top, arches):
     if href is None:
         raise SystemExit("media_repo: %s/repodata/repomd.xml names no primary metadata" % top)
     packages = []
-    handle = _open_metadata(os.path.join(top, href))
+    handle = _open_repo_file(top, href)
     try:
         for _event, elem in ET.iterparse(handle):
             if elem.tag != COMMON_NS + "package":

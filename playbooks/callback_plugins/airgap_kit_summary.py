@@ -1,0 +1,106 @@
+"""The rollout summary of site.yml: one line per host at the end of every run.
+
+Loaded by ansible-playbook because it lies next to site.yml (a callback plugin beside the
+playbook, of type aggregate, that needs no enabling). At the end of the run it prints, for each
+host of the deployment play (and the repo server), what it is now: ok / failed (with the first
+failed task's message) / unreachable / not started, the application's Python version, the
+number of packages installed from the lock, and the smoke test's result with its throughput.
+When a batch failed (serial + max_fail_percentage), Ansible stops the playbook: the summary
+then names the hosts that failed and the hosts the rollout never started.
+
+Data: the per-host results Ansible reports to callbacks, and the custom stats the roles record
+with set_stats (`rollout`: the play's hosts and batches, `wheels`: Python and packages per
+host, `smoke`: the self-test line per host).
+"""
+
+import re
+
+from ansible import constants as C
+from ansible.plugins.callback import CallbackBase
+
+DOCUMENTATION = """
+    name: airgap_kit_summary
+    type: aggregate
+    short_description: per-host summary of an airgap-kit rollout
+    description:
+      - Prints host, result, Python version, packages installed and the smoke test's result
+        and throughput at the end of site.yml, and which hosts a stopped rollout never started.
+"""
+
+THROUGHPUT = re.compile(r"^selftest ok: \d+ frames, \d+ workers, ([\d.]+) frames/s")
+
+
+class CallbackModule(CallbackBase):
+    CALLBACK_VERSION = 2.0
+    CALLBACK_TYPE = "aggregate"
+    CALLBACK_NAME = "airgap_kit_summary"
+    CALLBACK_NEEDS_ENABLED = False
+
+    def __init__(self):
+        super().__init__()
+        self.first_failure = {}
+
+    def _failed(self, result, text):
+        host = result._host.get_name()
+        if host not in self.first_failure:
+            message = " ".join(str(text).split())[:300]
+            self.first_failure[host] = f"{result._task.get_name()}: {message}"
+
+    def v2_runner_on_failed(self, result, ignore_errors=False):
+        if not ignore_errors:
+            res = result._result
+            self._failed(result, res.get("msg") or res.get("stderr") or "failed")
+
+    def v2_runner_on_unreachable(self, result):
+        self._failed(result, result._result.get("msg", "unreachable"))
+
+    @staticmethod
+    def _state(stats, host):
+        summary = stats.summarize(host)
+        if summary["unreachable"]:
+            return "unreachable"
+        if summary["failures"]:
+            return "failed"
+        return f"ok (changed={summary['changed']})"
+
+    def rows(self, stats):
+        """(host, result, python, packages, smoke) for each host, in the rollout's order."""
+        custom = stats.custom.get("_run", {})
+        rollout = custom.get("rollout") or {}
+        wheels = custom.get("wheels") or {}
+        smoke = custom.get("smoke") or {}
+        hosts = list(rollout.get("hosts") or [])
+        hosts += sorted(h for h in stats.processed if h not in hosts)
+        out = []
+        for host in hosts:
+            if host not in stats.processed:
+                out.append((host, "not started", "-", "-", "-"))
+                continue
+            line = smoke.get(host) if isinstance(smoke, dict) else None
+            match = THROUGHPUT.match(line or "")
+            shown = f"ok, {match.group(1)} frames/s" if match else (line or "-")
+            facts = (wheels.get(host) if isinstance(wheels, dict) else None) or {}
+            python, packages = str(facts.get("python", "-")), str(facts.get("packages", "-"))
+            out.append((host, self._state(stats, host), python, packages, shown))
+        return out
+
+    def v2_playbook_on_stats(self, stats):
+        rows = self.rows(stats)
+        if not rows:
+            return
+        self._display.banner("AIRGAP-KIT SUMMARY")
+        header = ("HOST", "RESULT", "PYTHON", "PACKAGES", "SMOKE TEST")
+        widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+        for row in [header, *rows]:
+            self._display.display("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+        for host, state, *_rest in rows:
+            if state in ("failed", "unreachable") and host in self.first_failure:
+                self._display.display(f"{host}: {self.first_failure[host]}")
+        failed = [r[0] for r in rows if r[1] in ("failed", "unreachable")]
+        waiting = [r[0] for r in rows if r[1] == "not started"]
+        if failed:
+            line = f"rollout stopped: failed: {', '.join(failed)}"
+            if waiting:
+                line += f"; not started: {', '.join(waiting)}"
+            line += ". Fix the cause and run the same command again (done hosts: changed=0)."
+            self._display.display(line, color=C.COLOR_ERROR)
