@@ -4,13 +4,14 @@ Loaded by ansible-playbook because it lies next to site.yml (a callback plugin b
 playbook, of type aggregate, that needs no enabling). At the end of the run it prints, for each
 host of the deployment play (and the repo server), what it is now: ok / failed (with the first
 failed task's message) / unreachable / not started, the application's Python version, the
-number of packages installed from the lock, and the smoke test's result with its throughput.
+number of packages installed from the lock, and the smoke test's result with its throughput
+(the repo server: the URL it serves).
 When a batch failed (serial + max_fail_percentage), Ansible stops the playbook: the summary
 then names the hosts that failed and the hosts the rollout never started.
 
 Data: the per-host results Ansible reports to callbacks, and the custom stats the roles record
 with set_stats (`rollout`: the play's hosts and batches, `wheels`: Python and packages per
-host, `smoke`: the self-test line per host).
+host, `smoke`: the self-test line per host, `repo_server`: the server's URL).
 """
 
 import re
@@ -69,6 +70,7 @@ class CallbackModule(CallbackBase):
         rollout = custom.get("rollout") or {}
         wheels = custom.get("wheels") or {}
         smoke = custom.get("smoke") or {}
+        served = custom.get("repo_server") or {}
         hosts = list(rollout.get("hosts") or [])
         hosts += sorted(h for h in stats.processed if h not in hosts)
         out = []
@@ -79,6 +81,8 @@ class CallbackModule(CallbackBase):
             line = smoke.get(host) if isinstance(smoke, dict) else None
             match = THROUGHPUT.match(line or "")
             shown = f"ok, {match.group(1)} frames/s" if match else (line or "-")
+            if not line and isinstance(served, dict) and host in served:
+                shown = f"serves {served[host]}"
             facts = (wheels.get(host) if isinstance(wheels, dict) else None) or {}
             python, packages = str(facts.get("python", "-")), str(facts.get("packages", "-"))
             out.append((host, self._state(stats, host), python, packages, shown))

@@ -91,22 +91,37 @@ class SshHosts:
             "ANSIBLE_REMOTE_TEMP": "~/.ansible/tmp",
         }
 
-    def inventory(self, path: Path, module_python: Path | str, **host_vars: object) -> Path:
-        """An inventory of every host: SSH as the login user, become root with sudo."""
+    def inventory(
+        self,
+        path: Path,
+        module_python: Path | str,
+        *,
+        groups: dict[str, list[str]] | None = None,
+        per_host: dict[str, dict[str, object]] | None = None,
+        **host_vars: object,
+    ) -> Path:
+        """An inventory of every host: SSH as the login user, become root with sudo; HOST_VARS
+        on every host's line, PER_HOST[name] on that host's; GROUPS (name -> host names) as
+        [group] sections after the ungrouped hosts."""
         ssh_args = (
             f"-o UserKnownHostsFile={self.known_hosts} -o StrictHostKeyChecking=yes "
             "-o IdentitiesOnly=yes"
         )
-        lines = []
+        lines = {}
         for host in self.hosts:
-            extra = " ".join(f"{k}={v}" for k, v in host_vars.items())
-            lines.append(
+            own = {**host_vars, **(per_host or {}).get(host.name, {})}
+            extra = " ".join(f"{k}={v}" for k, v in own.items())
+            lines[host.name] = (
                 f"{host.name} ansible_host={host.address} ansible_user={self.user} "
                 f"ansible_ssh_private_key_file={self.key} ansible_become=true "
                 f"ansible_python_interpreter={module_python} "
                 f"ansible_ssh_common_args='{ssh_args}' {extra}".rstrip()
             )
-        path.write_text("\n".join(lines) + "\n")
+        grouped = {name for names in (groups or {}).values() for name in names}
+        out = [line for name, line in lines.items() if name not in grouped]
+        for group, names in (groups or {}).items():
+            out += ["", f"[{group}]", *(lines[name] for name in names)]
+        path.write_text("\n".join(out) + "\n")
         return path
 
     def pids(self) -> list[int]:

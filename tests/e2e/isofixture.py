@@ -233,18 +233,25 @@ def install_into_rpmdb(dbpath: Path, rpm_file: Path) -> None:
 
 
 def dnf_install(
-    reposdir: Path, repo_ids: list[str], installroot: Path, package: str
+    reposdir: Path,
+    repo_ids: list[str],
+    installroot: Path,
+    package: str,
+    netns: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """`dnf install PACKAGE` into INSTALLROOT using only REPO_IDS from REPOSDIR, gpgcheck on.
 
     dnf.conf says gpgcheck=0, so signature checking comes from the repo file alone;
     dnf imports the key from the repo's gpgkey URL into the installroot's rpm database.
+    With NETNS, dnf runs inside that network namespace (a fleet test's client host, whose
+    repo file names the repo server's URL).
     """
     conf = installroot.parent / f"{installroot.name}-dnf.conf"
     conf.write_text("[main]\ngpgcheck=0\nrepo_gpgcheck=0\n")
     enable = ",".join(repo_ids)
     return subprocess.run(
         [
+            *(["ip", "netns", "exec", netns] if netns else []),
             "dnf",
             "--assumeyes",
             "--config",

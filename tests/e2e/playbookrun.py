@@ -174,11 +174,13 @@ def run_playbook(
     fault: Fault | None = None,
     bin_dir: Path = BIN,
     playbooks: Path = PLAYBOOKS,
+    limit: str | None = None,
 ) -> PlayResult:
     """ansible-playbook site.yml (or ROLES alone) with EXTRA_VARS (a JSON file in WORKDIR).
 
     `bin_dir` holds the ansible-playbook to run (default: the dev venv's; an unpacked kit's
-    controller venv in tests/e2e/test_controller_real.py), `playbooks` the site.yml to run."""
+    controller venv in tests/e2e/test_controller_real.py), `playbooks` the site.yml to run,
+    `limit` is ansible-playbook's --limit."""
     workdir.mkdir(parents=True, exist_ok=True)
     vars_file = workdir / f"vars-{len(list(workdir.glob('vars-*.stdout')))}.json"
     vars_file.write_text(json.dumps(extra_vars, indent=2))
@@ -202,6 +204,8 @@ def run_playbook(
         argv += ["--tags", ",".join(tags)]
     if check:
         argv += ["--check", "--diff"]
+    if limit:
+        argv += ["--limit", limit]
     argv.append(str(role_playbook(workdir, roles) if roles else playbooks / "site.yml"))
     if offline:
         argv = ["unshare", "-n", *argv]

@@ -7,9 +7,10 @@ wheelhouse by default). On the far side: `bundler verify --unpack`, then the kit
 controller/setup.sh under `unshare -n` with pyenv's CPython 3.11.7 as the controller's Python
 makes a fresh venv from controller/wheelhouse alone; its ansible-playbook (2.16.x) runs the
 unpacked kit's site.yml (`--tags wheels,smoke`, python_build=false, the application on the
-real 3.6.15, every module under 2.7.18 like CentOS 7's /usr/bin/python) against localhost,
-again with no network, twice: the second run changes nothing.
-(Against a host over SSH in a network namespace: a later phase, with the namespace fixture.)
+real 3.6.15, every module under 2.7.18 like CentOS 7's /usr/bin/python) against a host over
+real SSH in a network namespace with no route out (tests/e2e/hosts.py: key authentication,
+known_hosts checked, a non-root user with sudo), twice: the second run changes nothing, and
+the kit's summary callback reports the host.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ import pytest
 import yaml
 
 from tests.conftest import require_python
-from tests.e2e.playbookrun import REPO, can_run_offline, run_playbook, write_inventory
+from tests.e2e import hosts
+from tests.e2e.playbookrun import REPO, can_run_offline, run_playbook
 
 pytestmark = [pytest.mark.e2e, pytest.mark.network, pytest.mark.slow]
 
@@ -104,37 +106,48 @@ def test_kit_controller_venv_runs_ansible_216_and_the_site_play_offline(
     pins = re.findall(r"(?m)^([a-z0-9][\w.-]*==\S+)", lock)
     assert len(pins) == int(count) and all(p in freeze.replace("_", "-") for p in pins), freeze
 
-    # -- that ansible-playbook deploys the unpacked kit: wheels + smoke on 3.6.15 ----------------
-    extra = {
-        "python_build": False,
-        "python_version": "3.6.15",
-        "python_interpreter": str(python36),
-        "wheels_dest": str(tmp_path / "hosts-wheelhouse"),
-        "app_venv": str(tmp_path / "app-venv"),
-        "smoke_workers": 2,
-    }  # kit_dir: the default, the kit these playbooks were unpacked with
-    inventory = write_inventory(tmp_path / "hosts.ini", python27)
-    runs = [
-        run_playbook(
-            inventory,
-            extra,
-            tmp_path / f"run{i}",
-            tags=["wheels", "smoke"],
-            offline=can_run_offline(),
-            timeout=600,
-            bin_dir=venv / "bin",
-            playbooks=kit_dir / "playbooks",
-        )
-        for i in (1, 2)
-    ]
+    # -- that ansible-playbook deploys the unpacked kit to a namespace host over SSH -------------
+    missing = hosts.missing_tools()
+    if missing:
+        pytest.skip(f"missing tools (scripts/setup-dev.sh installs them): {missing}")
+    with hosts.ssh_hosts(1, hosts.default_prefix()) as fleet:
+        (host,) = fleet.hosts
+        extra = {
+            "python_build": False,
+            "python_version": "3.6.15",
+            "python_interpreter": str(python36),
+            "wheels_dest": str(host.root / "wheelhouse"),
+            "app_venv": str(host.root / "app-venv"),
+            "smoke_workers": 2,
+        }  # kit_dir: the default, the kit these playbooks were unpacked with
+        inventory = fleet.inventory(tmp_path / "hosts.ini", python27)
+        runs = [
+            run_playbook(
+                inventory,
+                extra,
+                tmp_path / f"run{i}",
+                tags=["wheels", "smoke"],
+                timeout=600,
+                env=fleet.ansible_env(),
+                bin_dir=venv / "bin",
+                playbooks=kit_dir / "playbooks",
+            )
+            for i in (1, 2)
+        ]
     first_run, second_run = runs
+    name = host.name
     assert first_run.rc == 0, first_run.describe()
-    assert SELFTEST.match(first_run.smoke_line() or ""), first_run.describe()
-    facts = dict(first_run.task_results())["Gathering Facts"]["ansible_facts"]
+    assert SELFTEST.match(first_run.smoke_line(name) or ""), first_run.describe()
+    facts = dict(first_run.task_results(name))["Gathering Facts"]["ansible_facts"]
     assert facts["ansible_python_version"] == "2.7.18"
-    assert "Install the wheelhouse with its install.sh." in first_run.changed_tasks()
-    copied = dict(first_run.task_results())["Copy the wheelhouse to the host."]
+    assert facts["ansible_env"]["SUDO_USER"] == fleet.user  # logged in unprivileged, over SSH
+    assert host.address in facts["ansible_all_ipv4_addresses"]  # in its own namespace
+    assert "Install the wheelhouse with its install.sh." in first_run.changed_tasks(name)
+    copied = dict(first_run.task_results(name))["Copy the wheelhouse to the host."]
     assert str(kit_dir / "wheelhouse") in str(copied), copied  # the unpacked kit's own wheels
     assert second_run.rc == 0, second_run.describe()
-    assert second_run.stats()["changed"] == 0, second_run.changed_tasks()
-    assert SELFTEST.match(second_run.smoke_line() or ""), second_run.describe()
+    assert second_run.stats(name)["changed"] == 0, second_run.changed_tasks(name)
+    assert SELFTEST.match(second_run.smoke_line(name) or ""), second_run.describe()
+    # The kit's own summary callback (playbooks/callback_plugins/, loaded by that ansible-playbook)
+    summary = second_run.stdout.split("AIRGAP-KIT SUMMARY", 1)[1]
+    assert re.search(rf"(?m)^{re.escape(name)}\s+ok \(changed=0\)\s+3\.6\.15\s+\d+\s+ok, ", summary)

@@ -45,10 +45,10 @@ import pytest
 import yaml
 
 from tests.e2e import hosts
-from tests.e2e.isofixture import build_test_iso, dnf_install, missing_tools
+from tests.e2e.conftest import fetch_wheelhouse, require_playbook_host
+from tests.e2e.isofixture import dnf_install
 from tests.e2e.playbookrun import (
     PLAYBOOKS,
-    REPO,
     Fault,
     PlayResult,
     can_run_offline,
@@ -68,18 +68,8 @@ Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 """
 
 
-def _require_host() -> None:
-    if os.geteuid() != 0:
-        pytest.skip("the playbook e2e runs as root (apt build dependencies, like CI)")
-    missing = missing_tools() + [t for t in ("apt-get", "gcc", "make") if not shutil.which(t)]
-    if missing:
-        pytest.skip(f"missing tools (scripts/setup-dev.sh installs them): {missing}")
-
-
-@pytest.fixture(scope="module")
-def test_iso(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    _require_host()
-    return build_test_iso(tmp_path_factory.mktemp("iso")).path
+_require_host = require_playbook_host
+_fetch = fetch_wheelhouse
 
 
 def _apt_source_cpython(workdir: Path) -> Path:
@@ -128,27 +118,11 @@ def kit311(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
 
 
 @pytest.fixture(scope="module")
-def kit36(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    kit = tmp_path_factory.mktemp("kit36")
-    _fetch(kit / "wheelhouse", "3.6.15", "manylinux1")
-    return kit
-
-
-@pytest.fixture(scope="module")
 def kit36_2014(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A kit_dir with a cp36/manylinux2014 wheelhouse: it needs the pip bootstrap."""
     kit = tmp_path_factory.mktemp("kit36-2014")
     _fetch(kit / "wheelhouse", "3.6", "manylinux2014")
     return kit
-
-
-def _fetch(out: Path, python: str, platform: str) -> None:
-    bundler = REPO / ".venv" / "bin" / "bundler"
-    # --no-rehearse: the playbook's own install and smoke test prove the wheelhouse here
-    argv = [str(bundler), "fetch", "--python", python, "--platform", platform, "-o", str(out)]
-    proc = subprocess.run([*argv, "--no-rehearse"], capture_output=True, text=True)
-    assert proc.returncode == 0, f"bundler fetch failed:\n{proc.stdout}\n{proc.stderr}"
-    assert (out / "requirements.lock").is_file()
 
 
 def _media_vars(tmp: Path, iso: Path) -> dict[str, Any]:
