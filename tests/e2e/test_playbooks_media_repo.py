@@ -11,10 +11,14 @@ which this kernel cannot mount (no iso9660 driver): the same tree as an ext2 ima
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import hashlib
+import http.server
 import shutil
 import subprocess
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -170,6 +174,88 @@ def test_none_mode_writes_nothing(tmp_path: Path, iso: MediaIso) -> None:
     assert not (tmp_path / "media").exists()
     ran = [name for name, res in result.task_results() if not res.get("skipped")]
     assert "Check the media repo settings." in ran, ran
+
+
+def test_a_complete_extraction_needs_the_iso_no_more(tmp_path: Path, iso: MediaIso) -> None:
+    """Extract mode: once repodata/repomd.xml is in place the ISO is neither looked for nor
+    copied again (issue #13: a 10 GB copy on every run), so a run without it passes."""
+    first = _play(tmp_path, _vars(tmp_path, iso, media_repo_check_patched=False))
+    assert first.rc == 0, first.describe()
+    gone = {**_vars(tmp_path, iso, media_repo_check_patched=False)}
+    gone["media_repo_iso"] = str(tmp_path / "moved-away.iso")
+    again = _play(tmp_path, gone)
+    assert again.rc == 0, again.describe()
+    assert again.stats()["changed"] == 0, again.changed_tasks()
+    ran = {name for name, res in again.task_results() if not res.get("skipped")}
+    assert not {"Look for the ISO on the host.", "Copy the ISO from the controller.",
+                "Extract the ISO."} & ran, ran  # fmt: skip
+
+
+@contextlib.contextmanager
+def _served(tree: Path, workdir: Path) -> Iterator[str]:
+    """TREE served as http://127.0.0.1:PORT/c7-media/ (Python's http.server in a thread)."""
+    www = workdir / "www"
+    www.mkdir()
+    (www / "c7-media").symlink_to(tree)
+    handler = functools.partial(_QuietHandler, directory=str(www))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def _http_vars(tmp: Path, url: str, dbpath: Path) -> dict[str, Any]:
+    return {
+        "media_repo_mode": "http",
+        "media_repo_server_url": url,
+        "media_repo_reposdir": str(tmp / "yum.repos.d"),
+        "media_repo_check_patched": True,
+        "media_repo_check_python": str(RPM_PYTHON),
+        "media_repo_check_packages": ["openssl-devel"],
+        "media_repo_rpm_dbpath": str(dbpath),
+    }
+
+
+def test_http_mode_uses_the_servers_repo_and_checks_the_host_over_http(
+    tmp_path: Path, iso: MediaIso
+) -> None:
+    """media_repo_mode http: the repo file names the server (gpgcheck on, the key from the
+    server), dnf installs through it, the patched-host check reads the server's repodata;
+    nothing of the ISO is on the host."""
+    with _served(iso.tree, tmp_path) as url:
+        matching = _host_with_openssl_libs(tmp_path / "ok", ISO_OPENSSL_EVR)
+        result = _play(tmp_path / "ok", _http_vars(tmp_path / "ok", url, matching))
+        assert result.rc == 0, result.describe()
+        reposdir = tmp_path / "ok" / "yum.repos.d"
+        text = (reposdir / "c7-media.repo").read_text()
+        assert f"baseurl = {url}/c7-media/" in text and "gpgcheck = 1" in text, text
+        assert f"gpgkey = {url}/c7-media/RPM-GPG-KEY-CentOS-7" in text, text
+        ok = dnf_install(reposdir, ["c7-media"], tmp_path / "dnfroot", "airgap-probe")
+        assert ok.returncode == 0, ok.stdout + ok.stderr
+        patched = _host_with_openssl_libs(tmp_path / "patched", PATCHED_OPENSSL_EVR)
+        refused = _play(tmp_path / "patched", _http_vars(tmp_path / "patched", url, patched))
+        assert refused.rc != 0
+        (failure,) = refused.failures()
+        assert "openssl-libs 1:1.0.2k-26.el7_9 is installed, newer than the 1:1.0.2k-19.el7" in (
+            failure
+        )
+    assert not list((tmp_path / "ok").rglob("*.iso")) and not (tmp_path / "ok" / "media").exists()
+    (tmp_path / "down").mkdir()
+    down = _play(tmp_path / "down", _http_vars(tmp_path / "down", url, matching))
+    assert down.rc != 0
+    (failure,) = down.failures()
+    assert f"The repo server does not serve {url}/c7-media/repodata/repomd.xml" in failure
+    assert not (tmp_path / "down" / "yum.repos.d").exists()
 
 
 PREFIX = default_prefix()
