@@ -6,12 +6,18 @@ host of the deployment play (and the repo server), what it is now: ok / failed (
 failed task's message) / unreachable / not started, the application's Python version, the
 number of packages installed from the lock, and the smoke test's result with its throughput
 (the repo server: the URL it serves).
-When a batch failed (serial + max_fail_percentage), Ansible stops the playbook: the summary
-then names the hosts that failed and the hosts the rollout never started.
+When a play runs in batches (serial), each batch's hosts are printed as it starts
+(`AIRGAP-KIT BATCH N: host, ...`). When a batch failed (more than max_fail_percentage of it),
+Ansible stops the hosts left in that batch where the failure happened and starts no further
+batch: the summary then names the hosts that failed, the hosts stopped with their batch
+(Ansible's own recap counts them ok) and the hosts the rollout never started.
 
 Data: the per-host results Ansible reports to callbacks, and the custom stats the roles record
 with set_stats (`rollout`: the play's hosts and batches, `wheels`: Python and packages per
-host, `smoke`: the self-test line per host, `repo_server`: the server's URL).
+host, `smoke`: the self-test line per host, `repo_server`: the server's URL, `rollout_done`:
+the hosts that reached the end of the deployment play). Ansible's callback API is public; the
+batch's host list is read from the play's inventory (VariableManager._inventory), restricted to
+the batch by the playbook executor (ansible-core 2.16 executor/playbook_executor.py).
 """
 
 import re
@@ -40,12 +46,21 @@ class CallbackModule(CallbackBase):
     def __init__(self):
         super().__init__()
         self.first_failure = {}
+        self.batches = {}
 
     def _failed(self, result, text):
         host = result._host.get_name()
         if host not in self.first_failure:
             message = " ".join(str(text).split())[:300]
             self.first_failure[host] = f"{result._task.get_name()}: {message}"
+
+    def v2_playbook_on_play_start(self, play):
+        if not play.serial:
+            return
+        inventory = play.get_variable_manager()._inventory
+        hosts = [h.get_name() for h in inventory.get_hosts(play.hosts, order=play.order)]
+        number = self.batches[play.get_name()] = self.batches.get(play.get_name(), 0) + 1
+        self._display.display(f"AIRGAP-KIT BATCH {number}: {', '.join(hosts)}")
 
     def v2_runner_on_failed(self, result, ignore_errors=False):
         if not ignore_errors:
@@ -56,12 +71,14 @@ class CallbackModule(CallbackBase):
         self._failed(result, result._result.get("msg", "unreachable"))
 
     @staticmethod
-    def _state(stats, host):
+    def _state(stats, host, stopped):
         summary = stats.summarize(host)
         if summary["unreachable"]:
             return "unreachable"
         if summary["failures"]:
             return "failed"
+        if stopped:
+            return "stopped"
         return f"ok (changed={summary['changed']})"
 
     def rows(self, stats):
@@ -71,6 +88,7 @@ class CallbackModule(CallbackBase):
         wheels = custom.get("wheels") or {}
         smoke = custom.get("smoke") or {}
         served = custom.get("repo_server") or {}
+        done = custom.get("rollout_done") or {}
         hosts = list(rollout.get("hosts") or [])
         hosts += sorted(h for h in stats.processed if h not in hosts)
         out = []
@@ -85,7 +103,8 @@ class CallbackModule(CallbackBase):
                 shown = f"serves {served[host]}"
             facts = (wheels.get(host) if isinstance(wheels, dict) else None) or {}
             python, packages = str(facts.get("python", "-")), str(facts.get("packages", "-"))
-            out.append((host, self._state(stats, host), python, packages, shown))
+            stopped = host in (rollout.get("hosts") or []) and host not in done
+            out.append((host, self._state(stats, host, stopped), python, packages, shown))
         return out
 
     def v2_playbook_on_stats(self, stats):
@@ -96,15 +115,23 @@ class CallbackModule(CallbackBase):
         header = ("HOST", "RESULT", "PYTHON", "PACKAGES", "SMOKE TEST")
         widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
         for row in [header, *rows]:
-            self._display.display("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+            cells = (c.ljust(w) for c, w in zip(row, widths, strict=True))
+            self._display.display("  ".join(cells).rstrip())
         for host, state, *_rest in rows:
             if state in ("failed", "unreachable") and host in self.first_failure:
                 self._display.display(f"{host}: {self.first_failure[host]}")
         failed = [r[0] for r in rows if r[1] in ("failed", "unreachable")]
+        stopped = [r[0] for r in rows if r[1] == "stopped"]
         waiting = [r[0] for r in rows if r[1] == "not started"]
-        if failed:
+        if not failed:
+            return
+        if stopped or waiting:
             line = f"rollout stopped: failed: {', '.join(failed)}"
+            if stopped:
+                line += f"; stopped with their batch: {', '.join(stopped)}"
             if waiting:
                 line += f"; not started: {', '.join(waiting)}"
-            line += ". Fix the cause and run the same command again (done hosts: changed=0)."
-            self._display.display(line, color=C.COLOR_ERROR)
+        else:
+            line = f"rollout finished with failed hosts: {', '.join(failed)}"
+        line += ". Fix the cause and run the same command again (done hosts: changed=0)."
+        self._display.display(line, color=C.COLOR_ERROR)

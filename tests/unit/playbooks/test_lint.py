@@ -116,6 +116,10 @@ def test_site_serves_from_the_repo_server_then_rolls_out_the_four_roles_in_batch
     assert roles == [(name, [name]) for name in ROLES if name != "repo_server"]
     assert "rollout_serial" in rollout["serial"]
     assert "rollout_max_fail_percentage" in str(rollout["max_fail_percentage"])
+    # the summary's "stopped" needs a record of each host that got to the end of the play
+    (done,) = rollout["post_tasks"]
+    assert "rollout_done" in done["ansible.builtin.set_stats"]["data"]
+    assert done["tags"] == ["always"]
 
 
 @pytest.mark.parametrize("role", ROLES)
