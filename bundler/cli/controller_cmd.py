@@ -10,7 +10,7 @@ from bundler.cli.fetch_cmd import PYPI_SIMPLE
 from bundler.cli.options import cache_dir_option
 from bundler.cli.pack_cmd import CONTROLLER_DIR
 
-# bundler.kit.controller (the whole fetch pipeline) is imported inside the command.
+# bundler.kit.controller_fetch (the whole fetch pipeline) is imported inside the command.
 
 
 @click.command("fetch-controller")
@@ -60,13 +60,13 @@ def fetch_controller(
     puts DIR into the kit as controller/wheelhouse/ with controller/setup.sh.
     """
     from bundler.index.client import DEFAULT_INDEX
-    from bundler.kit import controller
+    from bundler.kit import controller, controller_fetch
 
     target = controller.controller_target(controller_python, controller_platform)
     click.echo(f"controller target: {target.describe()}")
     for note in target.notes:
         click.echo(f"note: {note}")
-    result = controller.fetch_wheelhouse(
+    result = controller_fetch.fetch_wheelhouse(
         output,
         target,
         index_urls=index_urls or (DEFAULT_INDEX,),

@@ -6,12 +6,11 @@ from pathlib import Path
 
 import click
 
-# bundler.kit.pack and bundler.kit.controller (jinja2, yaml, the SBOM library, the fetch
-# pipeline) are imported inside the command.
+# bundler.kit.pack (jinja2, yaml, the SBOM library) is imported inside the command.
 
 CONTROLLER_DIR = Path("controller-wheelhouse")
 """For --help and the default only: bundler.kit.controller.DEFAULT_DIR (a test keeps the two
-equal; importing that module would load the whole fetch pipeline)."""
+equal; `bundler pack --help` imports click alone)."""
 
 _DIR = click.Path(file_okay=False, path_type=Path)
 

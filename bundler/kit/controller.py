@@ -13,12 +13,18 @@ therefore carries a second wheelhouse, for the *controller* (not the hosts):
                                       `ansible-playbook --version` and prints how to run the
                                       playbooks with it
 
-How the wheels get there: `bundler fetch-controller` (`fetch_wheelhouse`) runs the ordinary
-fetch pipeline (`bundler.wheelhouse.fetch`, same cache, `--offline` capable) for the
-requirements and the controller target of `bundler/data/controller.json` into a directory
-(default `controller-wheelhouse/`); `bundler pack` only reads that directory (`prepare`), as it
-reads `wheelhouse/`. Pack never touches the network and two packs of the same directories are
+How the wheels get there: `bundler fetch-controller`
+(`bundler.kit.controller_fetch.fetch_wheelhouse`) runs the ordinary fetch pipeline
+(`bundler.wheelhouse.fetch`, same cache, `--offline` capable) for the requirements and the
+controller target of `bundler/data/controller.json` into a directory (default
+`controller-wheelhouse/`); `bundler pack` only reads that directory
+(`bundler.kit.controller_setup.prepare`, which also renders setup.sh), as it reads
+`wheelhouse/`. Pack never touches the network and two packs of the same directories are
 byte-identical; the directory is the controller's lock.
+
+This module is the policy and what a controller wheelhouse holds (`policy`, `controller_target`,
+`ControllerInfo`, the paths inside a kit): what pack, verify and inspect read. It imports neither
+the fetch pipeline nor jinja2, so `bundler verify` and `bundler inspect` do not load them.
 
 Why ansible-core 2.16 (`>=2.16,<2.17`) and which controller Pythons: `data/controller.json`
 and its `_source` (the ansible-core support matrix; ansible/ansible#81866 removed Python 2.7 and
@@ -28,26 +34,19 @@ per-version binary wheels), so setup.sh needs exactly that X.Y, one of 3.10-3.12
 
 from __future__ import annotations
 
-import shlex
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import jinja2
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from bundler import __version__
 from bundler.errors import BadInput, UnknownTarget
 from bundler.models import manifest as manifest_mod
 from bundler.models.target import Target
-from bundler.net.settings import NetworkSettings
 from bundler.policy.tables import load_json
-from bundler.wheelhouse import fetch as fetch_mod
 
 POLICY_FILE = "controller.json"
 DEFAULT_DIR = Path("controller-wheelhouse")
@@ -119,40 +118,6 @@ def controller_target(python: str | None = None, platform: str | None = None) ->
             f"{', '.join(rules.pythons)} only (ansible-core support matrix)"
         )
     return target
-
-
-def fetch_wheelhouse(
-    output: Path,
-    target: Target,
-    *,
-    index_urls: Sequence[str],
-    find_links: Sequence[str] = (),
-    cache_dir: Path | None = None,
-    offline: bool = False,
-    jobs: int = 8,
-    timeout: float = 30.0,
-    retries: int = 3,
-    on_step: fetch_mod.StepCallback | None = None,
-) -> fetch_mod.FetchResult:
-    """Fetch the controller wheelhouse into `output` with the kit's fetch pipeline.
-
-    The policy's requirements for `target` (from `controller_target`), audited for CentOS 7 (the
-    controller may be one). Staged and swapped like every fetch: `output` changes only when the
-    whole fetch succeeded. Raises what `bundler.wheelhouse.fetch.fetch` raises.
-    """
-    options = fetch_mod.FetchOptions(
-        target=target,
-        requirements=tuple(policy().requirement_texts()),
-        output=output,
-        index_urls=tuple(index_urls),
-        find_links=tuple(find_links),
-        cache_dir=cache_dir,
-        network=NetworkSettings(offline=offline, jobs=jobs, timeout=timeout, retries=retries),
-        audit=True,
-        distro="centos7",
-        on_step=on_step,
-    )
-    return fetch_mod.fetch(options)
 
 
 @dataclass(frozen=True)
@@ -235,69 +200,3 @@ class ControllerInfo:
             "requirements": list(self.requirements),
             "setup": SETUP_SH,
         }
-
-
-@dataclass(frozen=True)
-class ControllerPart:
-    """The controller part of a kit about to be packed."""
-
-    directory: Path
-    """The controller wheelhouse on disk (goes to controller/wheelhouse/)."""
-    info: ControllerInfo
-    setup_sh: str
-    """The text of controller/setup.sh."""
-
-
-def prepare(directory: Path) -> ControllerPart:
-    """Read a controller wheelhouse for `bundler pack` (nothing is fetched here).
-
-    Raises BadInput when `directory` is missing (naming `bundler fetch-controller` and
-    `--no-controller`), is not a wheelhouse, or is not one of the policy (no ansible-core 2.16.x,
-    a controller Python ansible-core 2.16 does not run on).
-    """
-    if not directory.is_dir():
-        raise BadInput(
-            f"no controller wheelhouse at {directory}: run `bundler fetch-controller -o "
-            f"{directory}` first (ansible-core for the controller's Python), or pack with "
-            "--no-controller"
-        )
-    for required in REQUIRED_FILES:
-        if not (directory / required).is_file():
-            raise BadInput(
-                f"controller wheelhouse {directory} has no {required} (run `bundler "
-                "fetch-controller`)"
-            )
-    info = ControllerInfo.from_directory(directory)
-    problems = info.problems()
-    if problems:
-        raise BadInput(f"controller wheelhouse {directory}: {'; '.join(problems)}")
-    return ControllerPart(directory, info, render_setup_sh(info))
-
-
-def render_setup_sh(info: ControllerInfo) -> str:
-    """controller/setup.sh for the controller wheelhouse `info` describes."""
-    return (
-        _environment()
-        .get_template("controller-setup.sh.j2")
-        .render(
-            tool_version=__version__,
-            description=info.describe(),
-            python_short=info.target.short_version,
-            ansible_core=info.ansible_core or "",
-            ansible_core_requirement=str(policy().ansible_core),
-            pythons=", ".join(policy().pythons),
-        )
-    )
-
-
-def _environment() -> jinja2.Environment:
-    source = resources.files("bundler").joinpath("templates")
-    loader = jinja2.FunctionLoader(lambda name: source.joinpath(name).read_text(encoding="utf-8"))
-    env = jinja2.Environment(
-        loader=loader,
-        autoescape=False,  # a shell script: values go through `shquote`
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-    )
-    env.filters["shquote"] = shlex.quote
-    return env

@@ -24,7 +24,7 @@ from bundler.fs.regular import read_regular
 from bundler.kit import archive as kitarchive
 from bundler.kit import controller as controller_mod
 from bundler.kit import sources, verify
-from bundler.kit.pack import template
+from bundler.kit.templates import template
 from bundler.models import manifest as manifest_mod
 from bundler.models import system_packages
 from bundler.models.manifest import Manifest, Package

@@ -7,7 +7,7 @@ Layout (one top directory, see docs/DESIGN.md "The kit"):
     kit-NAME/sbom.cdx.json     CycloneDX SBOM (bundler.kit.sbom)
     kit-NAME/wheelhouse/...    the fetched wheelhouse (wheels, locks, manifest, install.sh, ...)
     kit-NAME/controller/...    ansible-core for the controller: wheelhouse/ + setup.sh
-                               (bundler.kit.controller; absent with controller_wheelhouse=None)
+                               (bundler.kit.controller_setup; absent without controller_wheelhouse)
     kit-NAME/sources/...       source tarballs from `bundler fetch-source` (may be empty)
     kit-NAME/playbooks/...     the Ansible playbooks (with inventory/hosts.example.ini)
     kit-NAME/Vagrantfile       a local CentOS 7 box to rehearse the deployment
@@ -44,15 +44,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-import jinja2
-
 from bundler.errors import BadInput
 from bundler.fs import regular
 from bundler.fs.hashing import CHUNK, sha256_file
 from bundler.fs.regular import open_regular
 from bundler.fs.staging import deferred_signals, staging
 from bundler.kit import controller as controller_mod
-from bundler.kit import layout, sbom, sources, verify
+from bundler.kit import controller_setup, layout, sbom, sources, verify
+from bundler.kit.templates import template
 from bundler.models import manifest as manifest_mod
 from bundler.models import system_packages
 from bundler.models.target import Target
@@ -165,7 +164,7 @@ def pack(
     manifest = _check_wheelhouse(wheelhouse)
     notes: list[str] = []
     files = _collect(wheelhouse, "wheelhouse", executable={"install.sh"})
-    part = controller_mod.prepare(controller_wheelhouse) if controller_wheelhouse else None
+    part = controller_setup.prepare(controller_wheelhouse) if controller_wheelhouse else None
     if part is not None:
         files += _controller_files(part)
     if not (wheelhouse / "system-packages.yml").is_file():
@@ -264,19 +263,6 @@ def _present(files: list[KitFile]) -> set[str]:
         parts = f.arcname.split("/")
         found.update("/".join(parts[:i]) + "/" for i in range(1, len(parts)))
     return found
-
-
-def template(name: str) -> jinja2.Template:
-    """A template from bundler/templates (strict: an undefined name is an error)."""
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("bundler", "templates"),
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        autoescape=jinja2.select_autoescape(["html"]),
-    )
-    return env.get_template(name)
 
 
 # -- collecting inputs ---------------------------------------------------------------------
@@ -442,7 +428,7 @@ def _python_source(
     return None
 
 
-def _controller_files(part: controller_mod.ControllerPart) -> list[KitFile]:
+def _controller_files(part: controller_setup.ControllerPart) -> list[KitFile]:
     """controller/wheelhouse/ (checked like verify checks it) and controller/setup.sh."""
     report = verify.Report("controller wheelhouse", part.directory.name)
     problems = verify.check_wheelhouse(part.directory, f"{part.directory}/", report)
@@ -458,7 +444,7 @@ def _controller_files(part: controller_mod.ControllerPart) -> list[KitFile]:
 
 
 def _controller_python(
-    part: controller_mod.ControllerPart | None, files: list[KitFile], notes: list[str]
+    part: controller_setup.ControllerPart | None, files: list[KitFile], notes: list[str]
 ) -> verify.PythonSource | None:
     """The CPython tarball of the controller's X.Y in sources/ (what a CentOS 7 controller
     builds with the python_build role before setup.sh), with a note when there is none."""

@@ -18,7 +18,7 @@ import json
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from bundler.errors import BadInput, HashMismatch
 from bundler.fs.atomic import atomic_write_text
@@ -27,8 +27,10 @@ from bundler.fs.oserrors import user_errors
 from bundler.fs.staging import staging
 from bundler.models.link import BadFilename, check_basename
 from bundler.net.settings import NetworkSettings
-from bundler.net.transport import Transport, check_status, with_retries
 from bundler.policy.tables import load_json
+
+if TYPE_CHECKING:
+    from bundler.net.transport import Transport
 
 INDEX = "index.json"
 SCHEMA = "airgap-kit/sources"
@@ -166,7 +168,7 @@ def fetch(
                 got = _copy(from_file, tmp)
             else:
                 url = f"{mirror.rstrip('/')}/{source.filename}" if mirror else source.url
-                got = _download(url, tmp, transport or Transport(NetworkSettings(jobs=1)))
+                got = _download(url, tmp, transport)
             if got != source.sha256:
                 where = str(from_file) if from_file is not None else source.filename
                 raise HashMismatch(
@@ -267,8 +269,15 @@ def _copy(src: Path, tmp: Path) -> str:
     return h.hexdigest()
 
 
-def _download(url: str, tmp: Path, transport: Transport) -> str:
-    """Stream `url` into `tmp` (restarted on a transient failure); its sha256."""
+def _download(url: str, tmp: Path, transport: Transport | None) -> str:
+    """Stream `url` into `tmp` (restarted on a transient failure); its sha256.
+
+    The transport (requests, urllib3) is imported here, not at the top: pack, verify and
+    inspect read this module's table and records and must not load the HTTP stack
+    (tests/unit/cli/test_imports.py)."""
+    from bundler.net.transport import Transport, check_status, with_retries
+
+    transport = transport or Transport(NetworkSettings(jobs=1))
     settings = transport.settings
     what = f"cannot download {url}"
 

@@ -19,13 +19,12 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name, parse_wheel_filename
 
 from bundler import __version__
-from bundler.audit import report as audit_lib
 from bundler.errors import BadInput, BundlerError, MetadataMismatch, NoWheelForTarget
 from bundler.fs.cache import Cache
 from bundler.fs.hashing import sha256_file
@@ -45,6 +44,9 @@ from bundler.resolve.resolver import Pin, Resolution, resolve
 from bundler.wheelhouse import build, compiled, installer, lockfile, pylock, reqfile
 from bundler.wheelhouse import rehearse as rehearse_mod
 from bundler.wheelhouse.names import LockNames, lock_names
+
+if TYPE_CHECKING:  # the audit (yaml, pyelftools) is imported only when it runs: not for --no-audit
+    from bundler.audit.report import AuditReport
 
 CONVERTER_DIR = Path(__file__).resolve().parents[2] / "converter"
 """The payload project of this repository (bundled when no requirement is given)."""
@@ -161,7 +163,7 @@ class FetchResult:
     pylock: Path
     """pylock.toml (PEP 751): the same application lock in the standard format."""
     install_sh: Path
-    audit: audit_lib.AuditReport | None = None
+    audit: AuditReport | None = None
     """The system-library audit (None with --no-audit)."""
     excluded: tuple[Excluded, ...] = ()
     """Requirements left out on purpose (--exclude, --no-deps) that apply to the target."""
@@ -237,7 +239,9 @@ def fetch(options: FetchOptions) -> FetchResult:
         with staging(output) as stage, user_errors(output, hide=stage.work):
             _check_output(output, options)
             if options.audit:
-                audit_lib.load_profile(options.distro)  # a bad --distro fails before downloads
+                from bundler.audit.report import load_profile  # not loaded for --no-audit
+
+                load_profile(options.distro)  # a bad --distro fails before downloads
             result = _run(options, cache, stage)
     if options.rehearse is None:
         return result
@@ -722,10 +726,14 @@ def _package_key(p: PackageRecord) -> tuple[int, str]:
 # -- audit --------------------------------------------------------------------------------------
 
 
-def _audit(directory: Path, distro: str, cache: Cache) -> audit_lib.AuditReport:
+def _audit(directory: Path, distro: str, cache: Cache) -> AuditReport:
     """Run the system-library audit on the staged wheelhouse (writes system-packages.yml and
     manifest["audit"]); a bad --distro fails the fetch before anything is swapped in. The
-    cache keeps each wheel's parsed ELF facts, so a re-fetch only hashes the wheels."""
+    cache keeps each wheel's parsed ELF facts, so a re-fetch only hashes the wheels.
+
+    Imported here, not at the top: `fetch --no-audit` then loads neither yaml nor pyelftools."""
+    from bundler.audit import report as audit_lib
+
     return audit_lib.run(directory, distro=distro, cache=cache)
 
 

@@ -28,7 +28,7 @@ from packaging.version import Version
 
 from bundler.cli import main
 from bundler.errors import BadInput, CheckFailed, UnknownTarget
-from bundler.kit import controller, sbom, verify
+from bundler.kit import controller, controller_setup, sbom, verify
 from bundler.kit import info as kitinfo
 from bundler.models import manifest as manifest_mod
 from tests.conftest import require_python
@@ -400,7 +400,7 @@ def test_inspect_shows_the_controller_in_text_json_and_html(
 
 def test_setup_sh_is_posix_sh(controller_wh: Path, tmp_path: Path) -> None:
     script = tmp_path / "setup.sh"
-    script.write_text(controller.prepare(controller_wh).setup_sh)
+    script.write_text(controller_setup.prepare(controller_wh).setup_sh)
     checked = subprocess.run(
         ["shellcheck", "-s", "sh", str(script)], capture_output=True, text=True
     )
