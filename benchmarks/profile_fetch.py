@@ -64,9 +64,9 @@ ALL_THREADS = [
     ("lock waits (futures, queues, joins)", "~", "<method 'acquire' of '_thread.lock' objects>"),
     ("zlib inflate", "~", "<method 'decompress' of 'zlib.Decompress' objects>"),
     ("fsync", "~", "<built-in method posix.fsync>"),
-    ("audit: ELF members read", "bundler/audit/report.py", "read_elf_members"),
-    ("audit: ELF parsed", "bundler/audit/elf.py", "parse_bytes"),
-    ("audit: cached ELF facts", "bundler/audit/report.py", "cached_elf_members"),
+    ("audit: ELF members read", "bundler/audit/members.py", "read_elf_members"),
+    ("audit: ELF parsed", "bundler/audit/elf.py", "parse"),
+    ("audit: cached ELF facts", "bundler/audit/members.py", "cached_elf_members"),
     ("yaml dump", "yaml/__init__.py", "dump"),
 ]
 
@@ -79,6 +79,7 @@ class HashLedger:
         self.lock = threading.Lock()
 
     def install(self) -> None:
+        import bundler.audit.members  # noqa: F401  (imported by the fetch only when it audits)
         from bundler.fs import hashing
 
         original = hashing.sha256_file

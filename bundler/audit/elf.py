@@ -22,7 +22,7 @@ import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import IO, Any
 
 from elftools.common.exceptions import ELFError, ELFParseError
 from elftools.construct import ConstructError
@@ -128,7 +128,7 @@ def is_elf(head: bytes) -> bool:
     return head[:4] == MAGIC
 
 
-def parse(stream: BinaryIO, name: str) -> ElfObject:
+def parse(stream: IO[bytes], name: str) -> ElfObject:
     """Parse the ELF object in the seekable `stream`; `name` is only used in error messages.
 
     Raises BadInput naming `name` when the bytes are not a readable ELF object.

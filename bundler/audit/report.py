@@ -1,8 +1,10 @@
 """`bundler audit`: what a wheelhouse asks of the target system, and whether each wheel can load.
 
-The walk, per wheel (read in memory, never extracted):
+The walk, per wheel (never extracted):
 
-1. Every member that starts with the ELF magic is parsed (`bundler.audit.elf`).
+1. Every member that starts with the ELF magic is parsed (`bundler.audit.elf`); members named
+   like a known non-ELF format are not opened (`bundler.audit.members`, which also spools big
+   members to disk and keeps the facts by the wheel's sha256).
 2. A DT_NEEDED soname is *bundled* when the wheel itself provides it: a member found through
    the object's `$ORIGIN` RPATH/RUNPATH, or a member of a `*.libs/` directory with that file name
    or DT_SONAME (auditwheel's layout; the loader also satisfies a soname that an earlier object
@@ -20,14 +22,10 @@ The walk, per wheel (read in memory, never extracted):
 
 from __future__ import annotations
 
-import contextlib
-import functools
 import posixpath
 import re
-import zipfile
-import zlib
-from collections.abc import Iterable
-from concurrent.futures import Executor, ThreadPoolExecutor
+from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -37,11 +35,12 @@ import yaml
 from packaging.tags import Tag
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 
-from bundler.audit.elf import ElfObject, is_elf, parse_bytes
+from bundler.audit.elf import ElfObject
+from bundler.audit.members import ELF_FACTS as ELF_FACTS  # the fact cache's kind, re-exported
+from bundler.audit.members import cached_elf_members, read_elf_members
 from bundler.errors import BadInput
 from bundler.fs.atomic import atomic_write_text
 from bundler.fs.cache import Cache
-from bundler.fs.hashing import sha256_file
 from bundler.models import manifest
 from bundler.policy.manylinux import manylinux_policy
 from bundler.policy.tables import load_json
@@ -50,8 +49,6 @@ SYSTEM_PACKAGES_FILE = "system-packages.yml"
 FAMILIES = ("GLIBC", "GLIBCXX", "CXXABI", "GCC")
 _SYMBOL_VERSION = re.compile(r"^(GLIBCXX|GLIBC|CXXABI|GCC)_(.+)$")
 _NUMERIC = re.compile(r"^\d+(?:\.\d+)*$")
-ELF_FACTS = "audit-elf-v1"
-"""Cache kind of a wheel's parsed ELF members (bump the version when ElfObject changes)."""
 
 
 # -- policy data ----------------------------------------------------------------------------
@@ -279,9 +276,16 @@ class AuditReport:
 # -- entry points ---------------------------------------------------------------------------
 
 
-def run(directory: Path, distro: str = "centos7", cache: Cache | None = None) -> AuditReport:
-    """Audit DIR's wheels; write DIR/system-packages.yml and manifest["audit"] atomically."""
-    report = audit_directory(directory, distro, cache=cache)
+def run(
+    directory: Path,
+    distro: str = "centos7",
+    cache: Cache | None = None,
+    digests: Mapping[str, str] | None = None,
+) -> AuditReport:
+    """Audit DIR's wheels; write DIR/system-packages.yml and manifest["audit"] atomically.
+
+    `digests` ({wheel file name: sha256}, see `audit_directory`) spares hashing known wheels."""
+    report = audit_directory(directory, distro, cache=cache, digests=digests)
     has_manifest = (directory / manifest.FILENAME).exists()
     if has_manifest:
         manifest.load(directory)  # refuse a broken manifest before writing anything
@@ -292,14 +296,21 @@ def run(directory: Path, distro: str = "centos7", cache: Cache | None = None) ->
 
 
 def audit_directory(
-    directory: Path, distro: str = "centos7", workers: int = 2, cache: Cache | None = None
+    directory: Path,
+    distro: str = "centos7",
+    workers: int = 2,
+    cache: Cache | None = None,
+    digests: Mapping[str, str] | None = None,
 ) -> AuditReport:
     """Audit every *.whl in DIR for `distro`, writing nothing in DIR.
 
-    ELF members are inflated and parsed by `workers` threads (zlib releases the GIL; one big
-    wheel such as opencv's dominates, so members, not wheels, are spread; benchmarks/audit.py).
-    With `cache`, each wheel's parsed ELF members are kept under its sha256 (they depend on
-    its bytes alone), so auditing the same wheel again only hashes it.
+    Each wheel's ELF members are read by one task on `workers` threads (zlib inflates without
+    the GIL), the largest wheels first so that one big wheel such as opencv's does not start
+    last; each task opens only the members that may be ELF (`bundler.audit.members`). With
+    `cache`, each wheel's parsed ELF members are kept under its sha256 (they depend on its
+    bytes alone), taken from `digests` ({file name: sha256} of wheels whose bytes the caller
+    has hash-checked, e.g. the fetch's downloads) or else computed, so auditing the same wheel
+    again reads no member.
     """
     profile = load_profile(distro)
     if not directory.is_dir():
@@ -309,15 +320,27 @@ def audit_directory(
         raise BadInput(f"{directory} is not a wheelhouse: it holds no .whl files")
     for path in wheels:
         _wheel_tags(path)  # a bad file name is named before any wheel is read
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        members = {p: _members(p, pool, cache) for p in wheels}
+    known = digests or {}
+    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="audit") as pool:
+        futures = {
+            p: pool.submit(_members, p, cache, known.get(p.name))
+            for p in sorted(wheels, key=_size, reverse=True)
+        }
+        members = {p: futures[p].result() for p in wheels}
     siblings = Siblings.of({p.name: m for p, m in members.items()})
     audits = [audit_wheel(p, profile, members=members[p], siblings=siblings) for p in wheels]
     return AuditReport(directory=directory, profile=profile, wheels=audits, notes=_notes(audits))
 
 
-def _members(path: Path, pool: Executor | None, cache: Cache | None) -> dict[str, ElfObject]:
-    return cached_elf_members(path, cache, pool) if cache else read_elf_members(path, pool)
+def _members(path: Path, cache: Cache | None, sha256: str | None = None) -> dict[str, ElfObject]:
+    return cached_elf_members(path, cache, sha256) if cache else read_elf_members(path)
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0  # reading it names the unreadable file
 
 
 @dataclass(frozen=True)
@@ -387,19 +410,20 @@ def write_system_packages(report: AuditReport) -> Path:
 def audit_wheel(
     path: Path,
     profile: Profile,
-    pool: Executor | None = None,
     cache: Cache | None = None,
+    sha256: str | None = None,
     *,
     members: dict[str, ElfObject] | None = None,
     siblings: Siblings | None = None,
 ) -> WheelAudit:
     """Audit one wheel file for `profile` (BadInput naming it when unreadable).
 
-    `members`: its parsed ELF members when already read; `siblings`: the wheelhouse's other
-    libraries (a soname one of them provides is not a system need)."""
+    `cache` and `sha256` (the wheel's, when known) as in `audit_directory`; `members`: its
+    parsed ELF members when already read; `siblings`: the wheelhouse's other libraries (a
+    soname one of them provides is not a system need)."""
     name, tags = _wheel_tags(path)
     if members is None:
-        members = _members(path, pool, cache)
+        members = _members(path, cache, sha256)
     system = system_needs(members)
     from_wheels: dict[str, str] = {}
     if siblings is not None:
@@ -435,57 +459,6 @@ def _wheel_tags(path: Path) -> tuple[str, frozenset[Tag]]:
     except InvalidWheelFilename as exc:
         raise BadInput(f"{path.name}: not a wheel file name ({exc})") from None
     return str(name), tags
-
-
-# -- reading wheels -------------------------------------------------------------------------
-
-
-def cached_elf_members(
-    path: Path, cache: Cache, pool: Executor | None = None
-) -> dict[str, ElfObject]:
-    """`read_elf_members`, remembered in `cache` under the wheel's sha256."""
-    try:
-        digest = sha256_file(path)
-    except OSError as exc:
-        raise BadInput(f"{path.name}: cannot read ({exc.strerror or exc})") from None
-    facts = cache.get_facts(ELF_FACTS, digest)
-    if isinstance(facts, dict):
-        try:
-            return {member: ElfObject.from_dict(obj) for member, obj in facts.items()}
-        except (KeyError, TypeError, ValueError):
-            pass  # written by something else: parse again and overwrite
-    members = read_elf_members(path, pool)
-    with contextlib.suppress(OSError):  # a read-only or full cache only costs speed next time
-        cache.put_facts(ELF_FACTS, digest, {m: obj.to_dict() for m, obj in members.items()})
-    return members
-
-
-def read_elf_members(path: Path, pool: Executor | None = None) -> dict[str, ElfObject]:
-    """Every ELF member of the wheel at `path`, parsed from memory: {member path: object}.
-
-    With `pool`, members are inflated and parsed concurrently (ZipFile serialises the raw
-    reads of its shared file handle; inflating and parsing run in parallel).
-    """
-    try:
-        with zipfile.ZipFile(path) as archive:
-            infos = [i for i in archive.infolist() if not i.is_dir() and i.file_size >= 16]
-            parse = functools.partial(_parse_member, archive, path.name)
-            parsed = pool.map(parse, infos) if pool else map(parse, infos)
-            return {info.filename: obj for info, obj in zip(infos, parsed, strict=True) if obj}
-    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:
-        raise BadInput(f"{path.name}: corrupt wheel ({exc})") from None
-    except OSError as exc:
-        raise BadInput(f"{path.name}: cannot read ({exc.strerror or exc})") from None
-
-
-def _parse_member(archive: zipfile.ZipFile, wheel: str, info: zipfile.ZipInfo) -> ElfObject | None:
-    """The member parsed as ELF, or None when it does not start with the ELF magic."""
-    with archive.open(info) as member:
-        head = member.read(4)
-        if not is_elf(head):
-            return None
-        data = head + member.read()
-    return parse_bytes(data, f"{wheel}: {info.filename}")
 
 
 # -- the walk -------------------------------------------------------------------------------

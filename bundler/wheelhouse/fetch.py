@@ -257,7 +257,7 @@ def _run(options: FetchOptions, cache: Cache, stage: Stage) -> FetchResult:
     packages = _download(options, plan, cache, staged, transport)
     _check_pep658(plan, staged)
     written = _write_outputs(options, plan, packages, staged)
-    report = _audit(staged, options.distro, cache) if options.audit else None
+    report = _audit(staged, options.distro, cache, packages) if options.audit else None
     output = stage.dest
     _step(options, f"moving the wheelhouse into {output}")
     stage.commit(keep=KEPT_FILES)
@@ -726,15 +726,19 @@ def _package_key(p: PackageRecord) -> tuple[int, str]:
 # -- audit --------------------------------------------------------------------------------------
 
 
-def _audit(directory: Path, distro: str, cache: Cache) -> AuditReport:
+def _audit(
+    directory: Path, distro: str, cache: Cache, packages: Sequence[PackageRecord]
+) -> AuditReport:
     """Run the system-library audit on the staged wheelhouse (writes system-packages.yml and
     manifest["audit"]); a bad --distro fails the fetch before anything is swapped in. The
-    cache keeps each wheel's parsed ELF facts, so a re-fetch only hashes the wheels.
+    cache keeps each wheel's parsed ELF facts under the sha256 the download checked (the
+    records'), so a re-fetch neither hashes nor reads the wheels again.
 
     Imported here, not at the top: `fetch --no-audit` then loads neither yaml nor pyelftools."""
     from bundler.audit import report as audit_lib
 
-    return audit_lib.run(directory, distro=distro, cache=cache)
+    digests = {p.filename: p.sha256 for p in packages}
+    return audit_lib.run(directory, distro=distro, cache=cache, digests=digests)
 
 
 # -- the output folder ------------------------------------------------------------------------

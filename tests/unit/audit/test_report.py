@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bundler.audit import elf
+from bundler.audit import elf, members
 from bundler.audit import report as audit
 from bundler.errors import BadInput
 from bundler.fs.cache import Cache
@@ -537,11 +537,11 @@ def test_cache_keeps_parsed_elf_facts_by_wheel_hash(
     facts = sorted((cache.root / "facts" / audit.ELF_FACTS).rglob("*.json"))
     assert len(facts) == 3
 
-    def no_parsing(path: Path, pool: object = None) -> None:
+    def no_parsing(path: Path, *, every_member: bool = False) -> None:
         raise AssertionError(f"{path.name} parsed again")
 
     with monkeypatch.context() as m:
-        m.setattr(audit, "read_elf_members", no_parsing)
+        m.setattr(members, "read_elf_members", no_parsing)
         again = audit.audit_directory(house, "centos7", cache=cache)
     assert again.to_dict() == first.to_dict()
 
