@@ -10,7 +10,7 @@ honours XDG_CACHE_HOME; or --cache-dir):
     tmp/*.part                     files being received or written, each held by a lock
 
 Blobs are only ever added after their hash was checked, atomically, so a blob present under a
-name *is* that content (and `verify_blob` re-checks it before use). Pages are what lets
+name *is* that content: a hit checks its size only (`stored_blob`). Pages are what lets
 `--offline` resolve again without the network; they are answers of an index, parsed and checked
 like a fresh answer when read back. Facts are pure functions of content, so they never go
 stale; `kind` carries a format version. `sweep()` removes the temp files of killed runs.
@@ -22,6 +22,7 @@ import fcntl
 import hashlib
 import json
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -92,8 +93,25 @@ class Cache:
         os.replace(tmp, dest)
         return dest
 
+    def stored_blob(self, sha256: str, size: int | None = None) -> Path | None:
+        """The blob stored under `sha256` (of `size` bytes, when given), else None. Not
+        re-hashed: a blob is renamed into place only after its hash matched (`adopt_blob`), so
+        its presence is its content. A blob of another size was damaged since: it is not used
+        (the caller downloads it again, replacing it). Damage that keeps the size is caught
+        end to end: `bundler pack` and `bundler verify` re-hash every wheel against the sha256
+        manifest.json records (benchmarks/PROFILE.md, finding 6)."""
+        path = self.blob_path(sha256)
+        try:
+            found = path.stat()
+        except OSError:
+            return None
+        if not stat.S_ISREG(found.st_mode) or (size is not None and found.st_size != size):
+            return None
+        return path
+
     def verify_blob(self, sha256: str) -> bool:
-        """Re-hash a stored blob; a corrupt one is removed so it is fetched again."""
+        """Re-hash a stored blob; a corrupt one is removed so it is fetched again (a full check,
+        for callers that must not trust the store; the fetch uses `stored_blob`)."""
         path = self.blob_path(sha256)
         if not path.is_file():
             return False

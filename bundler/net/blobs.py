@@ -4,7 +4,10 @@ distribution file enter the kit.
 Used by the index client (a wheel's METADATA when there is no PEP 658 file) and by the
 downloader (`bundler.net.download`); it imports only the transport, the model and the cache.
 
-- A cached blob is re-hashed before use (a corrupt one is dropped and fetched again).
+- A cached blob of the right size is used as it is (`Cache.stored_blob`): blobs are renamed
+  into the store only after their hash matched, so one hash pass per file, while it streams;
+  one of another size is fetched again. Damage that keeps the size is caught end to end by
+  `bundler pack` and `bundler verify`, which re-hash every wheel against manifest.json.
 - A remote file must have a sha256 from its index (`DistFile.sha256`) unless the caller allows
   unhashed files (`--allow-unhashed`): then it is stored under the hash of what was received.
 - A local file (a `file:` URL) is read only when it was listed by a local source the user named
@@ -49,10 +52,11 @@ def fetch_blob(
     deadline), `Cancelled`; OSError from the cache (named by the caller).
     """
     settings = transport.settings
-    if file.sha256 and cache.verify_blob(file.sha256):
+    cached = cache.stored_blob(file.sha256, file.size) if file.sha256 else None
+    if cached is not None:
         if on_bytes:
-            on_bytes(file.size or cache.blob_path(file.sha256).stat().st_size)
-        return cache.blob_path(file.sha256)
+            on_bytes(file.size or cached.stat().st_size)
+        return cached
     if file.local:
         return _adopt(file, cache, lambda: _read_local(file), on_bytes, cancel, remote=False)
     if local_path(file.url) is not None:

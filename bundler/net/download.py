@@ -1,10 +1,10 @@
 """The downloader: a batch of files into an output folder, in parallel, hash-checked, atomic.
 
-Every file goes through the content-addressed cache (`bundler.net.blobs.fetch_blob`: re-hashed
-on a hit, streamed and checked on a miss). Files reach the output folder as copies (a reflink
-where the filesystem can), never hard links, so a byte flipped in the cache later cannot change
-a delivered wheel; each copy is written under a temp name and renamed, at a path that cannot
-leave the folder (`models.link.path_in`). The folder itself is a staging area
+Every file goes through the content-addressed cache (`bundler.net.blobs.fetch_blob`: size
+checked on a hit, streamed and hash-checked on a miss). Files reach the output folder as copies
+(a reflink where the filesystem can), never hard links, so a byte flipped in the cache later
+cannot change a delivered wheel; each copy is written under a temp name and renamed, at a path
+that cannot leave the folder (`models.link.path_in`). The folder itself is a staging area
 (`bundler.fs.staging`): the caller swaps it into place when everything is there.
 
 Nothing here interprets an index's answer: entries were checked by `bundler.index.pages` (names,

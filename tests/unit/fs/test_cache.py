@@ -31,6 +31,22 @@ def test_blob_is_stored_under_its_hash_and_a_corrupt_one_is_dropped(tmp_path: Pa
     assert not cache.has_blob(sha)
 
 
+def test_stored_blob_checks_presence_and_size_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = Cache(tmp_path)
+    data = b"wheel bytes"
+    sha = hashlib.sha256(data).hexdigest()
+    assert cache.stored_blob(sha) is None
+    (tmp_path / "incoming").write_bytes(data)
+    cache.adopt_blob(tmp_path / "incoming", sha)
+    monkeypatch.setattr("bundler.fs.cache.sha256_file", lambda p: pytest.fail("re-hashed"))
+    assert cache.stored_blob(sha) == cache.stored_blob(sha, len(data)) == cache.blob_path(sha)
+    assert cache.stored_blob(sha, len(data) + 1) is None  # damaged since: fetched again
+    cache.blob_path(sha).write_bytes(b"X" * len(data))  # same size: trusted here, caught by
+    assert cache.stored_blob(sha, len(data)) == cache.blob_path(sha)  # pack/verify end to end
+
+
 def test_pages_round_trip_by_url(tmp_path: Path) -> None:
     cache = Cache(tmp_path)
     assert cache.get_page("https://example.invalid/simple/x/") is None

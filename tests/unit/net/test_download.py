@@ -87,6 +87,26 @@ def test_corrupt_cache_blob_is_fetched_again(fake_index: FakeIndex, tmp_path: Pa
     assert fake_index.downloads().count(files[0].filename) == 2
 
 
+def test_a_cache_hit_is_not_hashed_again(
+    fake_index: FakeIndex, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A blob was adopted only after its hash matched: a hit checks its size, reads nothing.
+    Damage that keeps the size is caught by pack and verify (tests/unit/kit/test_pack.py)."""
+    fake_index.add_wheel("foo", "1.0")
+    files = listed(fake_index, tmp_path, "foo")
+    cache = Cache(tmp_path / "cache")
+    download_all(files, tmp_path / "one", cache, net())
+
+    def no_hashing(*args: object) -> None:
+        raise AssertionError("a cached blob was hashed again")
+
+    monkeypatch.setattr(hashlib, "sha256", no_hashing)
+    monkeypatch.setattr("bundler.fs.cache.sha256_file", no_hashing)
+    again = download_all(files, tmp_path / "two", cache, net())
+    assert again[0].read_bytes() == (tmp_path / "one" / files[0].filename).read_bytes()
+    assert fake_index.downloads().count(files[0].filename) == 1
+
+
 def test_hash_mismatch_leaves_nothing(fake_index: FakeIndex, tmp_path: Path) -> None:
     fake_index.add_wheel("good", "1.0")
     bad = fake_index.add_wheel("bad", "1.0", tamper=True)
