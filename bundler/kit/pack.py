@@ -164,6 +164,7 @@ def pack(
     manifest = _check_wheelhouse(wheelhouse)
     notes: list[str] = []
     files = _collect(wheelhouse, "wheelhouse", executable={"install.sh"})
+    _check_recorded(manifest, files, "wheelhouse", wheelhouse)
     part = controller_setup.prepare(controller_wheelhouse) if controller_wheelhouse else None
     if part is not None:
         files += _controller_files(part)
@@ -297,6 +298,32 @@ def _check_wheelhouse(wheelhouse: Path) -> manifest_mod.Manifest:
         if not (wheelhouse / required).is_file():
             raise BadInput(f"wheelhouse {wheelhouse} has no {required} (run `bundler fetch`)")
     return manifest
+
+
+def _check_recorded(
+    manifest: manifest_mod.Manifest, files: list[KitFile], prefix: str, wheelhouse: Path
+) -> None:
+    """Every file manifest.json records is among `files` with that sha256 (and size): the
+    hashes `_collect` computed for SHA256SUMS, so no byte is read again. A wheel changed since
+    fetch (e.g. a cache blob damaged after it was adopted, which fetch no longer re-hashes:
+    benchmarks/PROFILE.md, finding 6) never leaves the machine. BadInput listing the files."""
+    collected = {f.arcname: f for f in files}
+    problems = []
+    for package in manifest.packages:
+        found = collected.get(f"{prefix}/{package.filename}")
+        if found is None:
+            problems.append(f"{package.filename}: recorded in manifest.json but missing")
+        elif found.sha256 != package.sha256 or package.size not in (None, found.size):
+            problems.append(
+                f"{package.filename}: sha256 {found.sha256} differs from manifest.json's "
+                f"{package.sha256}"
+            )
+    if problems:
+        more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
+        raise BadInput(
+            f"wheelhouse {wheelhouse}: {'; '.join(problems[:3])}{more}: changed since `bundler "
+            "fetch` (run it again); nothing was packed"
+        )
 
 
 def _walk(root: Path) -> Iterator[Path]:

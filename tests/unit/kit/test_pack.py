@@ -8,6 +8,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
+import re
 import stat
 import subprocess
 import tarfile
@@ -17,8 +18,12 @@ import pytest
 from click.testing import CliRunner
 
 from bundler.cli import main
-from bundler.errors import BadInput
-from bundler.kit import pack
+from bundler.errors import BadInput, CheckFailed
+from bundler.fs.cache import Cache
+from bundler.kit import pack, verify
+from bundler.models.target import Target
+from bundler.wheelhouse.fetch import FetchOptions, fetch
+from tests.fakeindex import FakeIndex
 from tests.mounts import mounted_tmpfs
 from tests.unit.kit.handmade_kit import handmade_inputs
 from tests.unit.kit.handmade_kit import pack_inputs as _pack
@@ -199,6 +204,64 @@ def test_source_changed_since_fetch_source_is_refused(
     with pytest.raises(BadInput, match=r"zlib-9\.9\.tar\.gz: sha256 .* differs"):
         _pack(inputs, tmp_path / "kit-demo.tar.gz")
     assert not (tmp_path / "kit-demo.tar.gz").exists()
+
+
+def test_a_wheel_changed_since_fetch_is_refused(inputs: dict[str, Path], tmp_path: Path) -> None:
+    """Pack compares each wheel's sha256 (computed for SHA256SUMS) with manifest.json."""
+    wheel = inputs["wheelhouse"] / "demolib-1.2-cp36-cp36m-manylinux1_x86_64.whl"
+    data = bytearray(wheel.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # same size: only the hash can tell
+    wheel.write_bytes(bytes(data))
+    with pytest.raises(
+        BadInput, match=rf"{re.escape(wheel.name)}: sha256 .* differs from manifest"
+    ):
+        _pack(inputs, tmp_path / "kit-demo.tar.gz")
+    assert not (tmp_path / "kit-demo.tar.gz").exists()
+    wheel.unlink()
+    with pytest.raises(BadInput, match=rf"{re.escape(wheel.name)}: recorded in manifest.json but"):
+        _pack(inputs, tmp_path / "kit-demo.tar.gz")
+
+
+def test_a_cache_blob_damaged_after_adoption_never_leaves_the_machine(
+    tmp_path: Path, fake_index: FakeIndex
+) -> None:
+    """A warm fetch trusts a cached blob of the right size (it was adopted only after its hash
+    matched), so a blob damaged later in place reaches the wheelhouse; pack refuses it and
+    verify names it."""
+    fake_index.add_wheel("app", "1.0", requires_dist=["lib"])
+    fake_index.add_wheel("lib", "1.0", tags="cp36-cp36m-manylinux1_x86_64")
+    cache = tmp_path / "cache"
+
+    def fetched(out: Path) -> Path:
+        options = FetchOptions(
+            target=Target.from_spec("3.6", "manylinux1"),
+            requirements=("app",),
+            output=out,
+            index_urls=(fake_index.url,),
+            cache_dir=cache,
+        )
+        return fetch(options).output
+
+    first = fetched(tmp_path / "wh1")
+    lib = next(first.glob("lib-*.whl"))
+    blob = Cache(cache).blob_path(hashlib.sha256(lib.read_bytes()).hexdigest())
+    data = bytearray(blob.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # damaged in place, same size
+    blob.unlink()  # wh1's copy is a hardlink of it: keep wh1 intact
+    blob.write_bytes(bytes(data))
+    second = fetched(tmp_path / "wh2")
+    assert (second / lib.name).read_bytes() == bytes(data)  # trusted by size, as designed
+    inputs = handmade_inputs(tmp_path / "in")
+    inputs["wheelhouse"] = second
+    with pytest.raises(BadInput, match=rf"{re.escape(lib.name)}: sha256 .* differs from manifest"):
+        _pack(inputs, tmp_path / "kit-demo.tar.gz")
+    assert not (tmp_path / "kit-demo.tar.gz").exists()
+    with pytest.raises(CheckFailed) as failed:
+        verify.verify([second])
+    assert f"{lib.name}: sha256 differs from manifest.json" in failed.value.problems
+    assert _pack(
+        {**inputs, "wheelhouse": first}, tmp_path / "kit-demo.tar.gz"
+    ).archive.exists()  # the undamaged wheelhouse packs
 
 
 def test_cli_pack_reports_missing_cpython_source(tmp_path: Path) -> None:
