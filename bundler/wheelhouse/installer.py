@@ -14,8 +14,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import jinja2
 from packaging.version import Version
 
 from bundler import __version__
@@ -23,6 +23,9 @@ from bundler.fs.atomic import atomic_write_text
 from bundler.models.target import Target
 from bundler.policy.installers import installer_policy
 from bundler.resolve.model import Excluded
+
+if TYPE_CHECKING:
+    import jinja2
 
 BOOTSTRAP_PROJECTS = ("pip", "setuptools", "wheel")
 """What the bootstrap carries: the newest releases of these that support the target Python."""
@@ -205,6 +208,10 @@ def _version_tuple(version: str) -> str:
 
 
 def _environment() -> jinja2.Environment:
+    # jinja2 is imported here, not at the top: the rehearsal (and through it `bundler verify`)
+    # reads this module's file names and must not load it (tests/unit/cli/test_imports.py)
+    import jinja2
+
     source = resources.files("bundler").joinpath("templates")
     loader = jinja2.FunctionLoader(lambda name: source.joinpath(name).read_text(encoding="utf-8"))
     env = jinja2.Environment(
