@@ -16,6 +16,8 @@ What the server speaks (the parts of the simple-repository API the kit reads):
 - `GET /files/<filename>` the file, `GET /files/<filename>.metadata` its METADATA.
 - `GET /find-links/` one flat HTML page linking every file (a `--find-links URL` source).
 
+`write_tree()` writes the same pages to disk instead (a `file:` index, bandersnatch's layout).
+
 Failure modes (set per filename, all *simulated* on purpose): `served.tamper = True` serves
 bytes that differ from the advertised sha256 (`tamper_metadata`: the same for the .metadata
 file); `cut_after[filename] = n` sends a full Content-Length then only n bytes and closes the
@@ -447,6 +449,24 @@ class FakeIndex:
             rows.append(f"<a {' '.join(attrs)}>{escape(f.filename)}</a><br/>")
         body = "<!DOCTYPE html><html><body>\n" + "\n".join(rows) + "\n</body></html>\n"
         return body.encode()
+
+    def write_tree(self, *, html: bool = True, pep691: bool = False) -> Path:
+        """The same index as a tree on disk (issue #12's `--index-url file:///.../simple/`), in
+        bandersnatch's layout: `root/simple/<project>/index.html` (PEP 503, what pip reads)
+        and/or `index.v1_json` (PEP 691), linking `../../files/<filename>` (+ `.metadata`
+        beside each wheel when PEP 658 is on). Needs no server. Returns `root/simple`."""
+        simple = self.root / "simple"
+        for project in sorted({f.project for f in self.files}):
+            page = simple / project
+            page.mkdir(parents=True, exist_ok=True)
+            if html:
+                (page / "index.html").write_bytes(self.html_page(project))
+            if pep691:
+                (page / "index.v1_json").write_bytes(self.json_page(project))
+            for f in self.project_files(project):
+                if self.offers_metadata(f):
+                    Path(f"{f.path}.metadata").write_bytes(wheel_metadata(f.path))
+        return simple
 
     def record(self, path: str) -> None:
         with self._lock:

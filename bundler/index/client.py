@@ -18,6 +18,7 @@ directory the user named is listed here and hashed locally.
 from __future__ import annotations
 
 import json
+import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
@@ -40,6 +41,7 @@ from bundler.errors import (
 )
 from bundler.fs.cache import Cache
 from bundler.fs.hashing import sha256_file
+from bundler.fs.regular import NotRegular, read_regular
 from bundler.index.pages import Link, parse_html_page, parse_json_page
 from bundler.models.link import DistFile, check_filename, parse_filename, try_parse_filename
 from bundler.models.metadata import Metadata, parse_metadata, read_wheel_metadata
@@ -49,6 +51,7 @@ from bundler.models.source import (
     SourceKind,
     find_links_source,
     index_source,
+    local_path,
 )
 from bundler.net.blobs import fetch_blob
 from bundler.net.settings import NetworkSettings
@@ -59,6 +62,10 @@ T = TypeVar("T")
 JSON_TYPE = "application/vnd.pypi.simple.v1+json"
 ACCEPT = f"{JSON_TYPE}, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.1"
 DEFAULT_INDEX = "https://pypi.org/simple/"
+LOCAL_PAGE_FILES = (("index.v1_json", True), ("index.html", False), ("index.v1_html", False))
+"""A `file:` index's project page, first found wins: PEP 691 JSON as bandersnatch names it
+(`src/bandersnatch/simple.py`: pip has no name for JSON on disk), then PEP 503 HTML as pip
+reads a `file:` directory URL (its `index.html`, pip's `index/collector.py`)."""
 
 
 class _Memo:
@@ -135,7 +142,7 @@ class Index:
         local_projects: Mapping[str, str | Path] | None = None,
         allow_unhashed: bool = False,
     ) -> None:
-        self.sources = [_index_url(u) for u in index_urls]
+        self.sources = [index_source(u) for u in index_urls]
         self.find_links = [find_links_source(x) for x in find_links]
         self.local_projects: dict[str, Source] = {
             str(canonicalize_name(name)): Source(SourceKind.LOCAL_PROJECT, str(source))
@@ -192,7 +199,10 @@ class Index:
                 raise PackageNotFound(f"no file of the local project {project!r} in {local}")
             return list(by_filename.values())
         for source in self.sources:
-            links = self._project_page(urljoin(source.location, name + "/"), source)
+            if source.kind is SourceKind.LOCAL_INDEX:
+                links = self._local_project_page(source, name)
+            else:
+                links = self._project_page(urljoin(source.location, name + "/"), source)
             if links is None:
                 continue
             found = True
@@ -236,6 +246,11 @@ class Index:
 
     def _find_links(self, source: Source) -> list[Link]:
         path = source.path
+        if source.kind is SourceKind.LOCAL_PAGE:
+            assert path is not None
+            if not path.is_file():
+                raise IndexUnavailable(f"find-links page {path} does not exist")
+            return parse_html_page(self._read_local_page(path, source), path.as_uri(), source)
         if path is not None:
             return self._scan_dir(path, source)
         page = self._get(source.location)
@@ -270,6 +285,42 @@ class Index:
                 )
             )
         return links
+
+    # -- file: indexes and pages ---------------------------------------------------------------
+
+    def _local_project_page(self, source: Source, name: str) -> list[Link] | None:
+        """The checked entries of `name`'s page in a `file:` index (None: the index has no
+        such project). The page is `<index>/<name>/` + the first of `LOCAL_PAGE_FILES`."""
+        assert source.path is not None
+        project = source.path / name
+        if not project.is_dir():
+            return None
+        for filename, is_json in LOCAL_PAGE_FILES:
+            page = project / filename
+            if not os.path.lexists(page):
+                continue
+            body = self._read_local_page(page, source)
+            if is_json:
+                return parse_json_page(body, page.as_uri(), source)
+            return parse_html_page(body, page.as_uri(), source)
+        return None
+
+    def _read_local_page(self, path: Path, source: Source) -> bytes:
+        """The bytes of a page of a local source: a regular file inside its tree, at most
+        `max_page_bytes`; `BadAnswer` otherwise, `IndexUnavailable` when unreadable."""
+        real = Path(os.path.realpath(path))
+        if not source.contains(real):
+            raise BadAnswer(f"{path}: leads outside the local source's tree {source.root}")
+        limit = self.settings.max_page_bytes
+        try:
+            body = read_regular(real, limit)
+        except NotRegular as exc:
+            raise BadAnswer(str(exc)) from None
+        except BadInput as exc:
+            raise IndexUnavailable(str(exc)) from None
+        if len(body) > limit:
+            raise BadAnswer(f"{path}: larger than {limit} bytes: not an index page")
+        return body
 
     # -- HTTP with the page cache ------------------------------------------------------------
 
@@ -330,6 +381,8 @@ class Index:
         """The .metadata body (None when the index lists it but serves 404)."""
         assert file.metadata_url is not None
         url = file.metadata_url
+        if file.local:
+            return self._local_metadata_body(file)
         cached = self.cache.get_page(url)
         if cached is not None and _hash_ok(cached, file.metadata_sha256):
             return cached
@@ -356,6 +409,23 @@ class Index:
         self.cache.put_page(url, body)
         return body
 
+    def _local_metadata_body(self, file: DistFile) -> bytes | None:
+        """A local source's PEP 658 file, read like its pages (None when it is absent: the
+        wheel's own METADATA is read instead), sha256-checked when the page gave one."""
+        assert file.metadata_url is not None and file.source is not None
+        path = local_path(file.metadata_url)
+        if path is None or not os.path.lexists(path):
+            return None
+        body = self._read_local_page(path, file.source)
+        if len(body) > self.settings.max_metadata_bytes:
+            raise BadAnswer(f"{path}: larger than {self.settings.max_metadata_bytes} bytes")
+        if not _hash_ok(body, file.metadata_sha256):
+            raise HashMismatch(
+                f"hash mismatch for {file.filename}.metadata at {path}: expected sha256 "
+                f"{file.metadata_sha256}, got {sha256(body).hexdigest()}"
+            )
+        return body
+
     @staticmethod
     def _check_identity(meta: Metadata, file: DistFile) -> None:
         name, version = parse_filename(file.filename)
@@ -364,16 +434,6 @@ class Index:
                 f"{file.filename}: its metadata says {meta.name} {meta.version}, "
                 "not what the filename says"
             )
-
-
-def _index_url(url: str) -> Source:
-    scheme = urlsplit(url).scheme.lower()
-    if scheme not in REMOTE_SCHEMES:
-        raise BadInput(
-            f"--index-url {url}: only http:// and https:// index URLs are supported "
-            "(a local directory of files goes to --find-links)"
-        )
-    return index_source(url)
 
 
 def _hash_local(path: Path) -> str:

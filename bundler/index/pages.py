@@ -6,8 +6,10 @@ module is where they are checked, once, before anything downstream sees them:
 - PEP 691 JSON pages are validated against `PEP691_SCHEMA` (jsonschema; the v1 fields of
   https://peps.python.org/pep-0691/, `size`/`upload-time` of PEP 700, `core-metadata` of
   PEP 714); PEP 503 HTML pages (and find-links pages) are parsed into anchors.
-- Every entry: its URL is joined to the page URL and must be http(s); `file:` only for a
-  location the user named locally (`Source.allows_file_urls`) and only inside it. Its file name
+- Every entry: its URL is joined to the page URL and must be http(s) for a remote source; a
+  local source the user named (a `file:` index or page, `Source.allows_file_urls`) may only
+  link to `file:` URLs inside its own tree (`Source.root`; checked on the real path, so neither
+  `../` nor a symbolic link leads out of it, and no http(s) URL leads to the network). Its file name
   must be a plain base name equal to the URL's last path segment and a valid wheel/sdist name
   (`models.link.check_filename`). A sha256 (JSON `hashes`, or a `#sha256=` fragment) must be 64
   hex digits; so must a PEP 658 metadata hash.
@@ -20,11 +22,9 @@ then ignored by the client, as pip ignores them.
 from __future__ import annotations
 
 import json
-import os
 import re
 from dataclasses import dataclass
 from html.parser import HTMLParser
-from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
@@ -180,6 +180,11 @@ def _join(base: str, ref: str, source: Source, entry: Any) -> tuple[str, str | N
     scheme = parts.scheme.lower()
     if scheme == "file":
         _check_local(parts.geturl(), source, base, entry)
+    elif source.allows_file_urls:
+        raise _reject(
+            base, entry, f"{scheme or 'scheme-less'} URL refused (a local source may only link "
+            f"inside its tree {source.root})"
+        )  # fmt: skip
     elif scheme not in REMOTE_SCHEMES:
         raise _reject(base, entry, f"URL scheme {scheme or 'none'!r} refused (only http/https)")
     elif not parts.hostname:
@@ -190,18 +195,15 @@ def _join(base: str, ref: str, source: Source, entry: Any) -> tuple[str, str | N
 
 
 def _check_local(url: str, source: Source, base: str, entry: Any) -> None:
-    """A file: URL is followed only inside a local source the user named."""
-    root = source.path
+    """A file: URL is followed only inside the tree of a local source the user named."""
+    root = source.root
     if not source.allows_file_urls or root is None:
         raise _reject(base, entry, "file: URL refused from a remote source")
     path = local_path(url)
-    if path is None or not _inside(path, root):
-        raise _reject(base, entry, f"file: URL outside the local source {root}")
-
-
-def _inside(path: Path, root: Path) -> bool:
-    real, top = os.path.realpath(path), os.path.realpath(root)
-    return os.path.commonpath([real, top]) == top
+    if path is None:
+        raise _reject(base, entry, "file: URL naming another host refused")
+    if not source.contains(path):
+        raise _reject(base, entry, f"file: URL outside the local source's tree {root}")
 
 
 def _filename(filename: str, segment: str, page_url: str, entry: Any) -> str:

@@ -11,7 +11,9 @@ downloader (`bundler.net.download`); it imports only the transport, the model an
 - A remote file must have a sha256 from its index (`DistFile.sha256`) unless the caller allows
   unhashed files (`--allow-unhashed`): then it is stored under the hash of what was received.
 - A local file (a `file:` URL) is read only when it was listed by a local source the user named
-  (`DistFile.local`); it is hashed here.
+  (`DistFile.local`), only if it is a regular file, and -- for a `file:` index or page -- only
+  if its real path is inside that source's tree (checked again when it is opened); it is
+  hashed here, and a sha256 or size its page gave must match.
 - A remote body is streamed through a locked `.part` file under the cache's `tmp/`, bounded in
   size and time (`Transport.stream`), checked against the advertised size and sha256, and only
   then renamed into the store.
@@ -20,13 +22,15 @@ downloader (`bundler.net.download`); it imports only the transport, the model an
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from bundler.errors import BadAnswer, BundlerError, HashMismatch, IndexUnavailable
+from bundler.errors import BadAnswer, BadInput, BundlerError, HashMismatch, IndexUnavailable
 from bundler.fs.cache import Cache
 from bundler.fs.hashing import CHUNK
+from bundler.fs.regular import open_regular
 from bundler.models.link import DistFile
 from bundler.models.source import local_path
 from bundler.net.transport import Cancelled, TransientError, Transport, check_status, with_retries
@@ -100,9 +104,17 @@ def fetch_blob(
 def _read_local(file: DistFile) -> Iterator[bytes]:
     path = local_path(file.url)
     if path is None:
-        raise BadAnswer(f"{file.filename}: {file.url} is not a file: URL")
+        raise BadAnswer(f"{file.filename}: {file.url} is not a local file: URL")
+    real = Path(os.path.realpath(path))
+    source = file.source
+    if source is not None and source.confined and not source.contains(real):
+        raise BadAnswer(f"{file.filename}: {path} leads outside the local source's tree")
     try:
-        with path.open("rb") as f:
+        f = open_regular(real)
+    except BadInput as exc:
+        raise IndexUnavailable(str(exc)) from None
+    try:
+        with f:
             yield from iter(lambda: f.read(CHUNK), b"")
     except OSError as exc:
         raise IndexUnavailable(f"cannot read {path}: {exc.strerror or exc}") from None
@@ -158,5 +170,7 @@ def _adopt(
                 f"hash mismatch for {file.filename} from {file.url}: "
                 f"expected sha256 {file.sha256}, got {got}"
             )
+        if file.size is not None and size != file.size:  # a local file: not transient
+            raise BadAnswer(f"{file.url} has {size} bytes; its index says {file.size}")
         tmp.chmod(0o644)
         return cache.adopt_blob(tmp, got)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 from pathlib import Path
 
@@ -9,13 +10,14 @@ import pytest
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
-from bundler.errors import HashMismatch, IndexUnavailable, PackageNotFound
+from bundler.errors import BadAnswer, BadInput, HashMismatch, IndexUnavailable, PackageNotFound
 from bundler.fs.cache import Cache
 from bundler.fs.hashing import sha256_file
 from bundler.index.client import Index
 from bundler.index.pages import parse_html_page, parse_json_page
 from bundler.models.metadata import parse_metadata, read_wheel_metadata
 from bundler.models.source import Source, SourceKind
+from bundler.net.blobs import fetch_blob
 from bundler.net.settings import NetworkSettings
 from tests.fakeindex import FakeIndex, build_sdist, build_wheel
 
@@ -306,3 +308,169 @@ def test_local_project_directory_without_its_wheel_is_package_not_found(
     )
     with pytest.raises(PackageNotFound, match="local project 'asciivideo'"):
         index.files("asciivideo")
+
+
+# -- file: indexes and local find-links pages (issue #12) ------------------------------------
+
+
+def file_index(tmp_path: Path, *, pep691: bool = False, html: bool = True) -> tuple[Path, Index]:
+    """A bandersnatch-layout tree (root/simple/<p>/index.*, root/files/*) and an Index on it."""
+    fake = FakeIndex(tmp_path / "mirror")
+    fake.add_wheel("foo", "1.0", requires_dist=["bar"], requires_python=">=3.6", yanked="bad")
+    fake.add_wheel("foo", "2.0", requires_dist=["bar>=2"])
+    fake.add_sdist("foo", "2.0")
+    fake.add_wheel("bar", "2.0")
+    simple = fake.write_tree(pep691=pep691, html=html)
+    return simple, Index([simple.as_uri()], [], Cache(tmp_path / "cache"))
+
+
+@pytest.mark.parametrize("pep691", [False, True], ids=["pep503-html", "pep691-json"])
+def test_file_index_tree_on_disk(tmp_path: Path, pep691: bool) -> None:
+    """`--index-url file:///.../simple/` reads `<project>/index.v1_json` or `index.html`; the
+    files may lie beside `simple/` (the mirror's tree is its parent); every field of the page
+    is kept, PEP 658 files are read from disk and hash-checked."""
+    simple, index = file_index(tmp_path, pep691=pep691, html=not pep691)
+    files = {f.filename: f for f in index.files("foo")}
+    assert set(files) == {"foo-1.0-py3-none-any.whl", "foo-2.0-py3-none-any.whl", "foo-2.0.tar.gz"}
+    old = files["foo-1.0-py3-none-any.whl"]
+    assert old.url == (simple.parent / "files" / old.filename).as_uri()
+    assert old.sha256 == sha256_file(simple.parent / "files" / old.filename)
+    assert (old.requires_python, old.yanked) == (">=3.6", "bad")
+    assert old.source is not None and old.source.kind is SourceKind.LOCAL_INDEX
+    assert old.local and old.hash_source == "local"
+    assert [str(r) for r in index.metadata(files["foo-2.0-py3-none-any.whl"]).requires_dist] == [
+        "bar>=2"
+    ]
+    with pytest.raises(PackageNotFound, match=r"no package named 'nope' on file:///"):
+        index.files("nope")
+
+
+def test_file_index_metadata_hash_is_checked(tmp_path: Path) -> None:
+    simple, index = file_index(tmp_path)
+    wheel = next(f for f in index.files("bar") if f.is_wheel)
+    meta = simple.parent / "files" / f"{wheel.filename}.metadata"
+    meta.write_bytes(meta.read_bytes().replace(b"Summary:", b"Summary: changed"))
+    with pytest.raises(HashMismatch, match=r"bar-2\.0-py3-none-any\.whl\.metadata at /"):
+        index.metadata(wheel)
+
+
+def test_file_index_without_metadata_files_reads_the_wheel(tmp_path: Path) -> None:
+    simple, index = file_index(tmp_path)
+    for meta in (simple.parent / "files").glob("*.metadata"):
+        meta.unlink()
+    wheel = next(f for f in index.files("foo") if f.filename == "foo-2.0-py3-none-any.whl")
+    assert [str(r) for r in index.metadata(wheel).requires_dist] == ["bar>=2"]
+
+
+def _page(simple: Path, project: str, body: str) -> None:
+    (simple / project).mkdir(parents=True, exist_ok=True)
+    (simple / project / "index.html").write_text(body)
+
+
+HOSTILE_TREES = {
+    "dotdot": ('<a href="../../../outside/evil-1.0.tar.gz">e</a>', "outside the local source"),
+    "absolute": ('<a href="file://{outside}/evil-1.0.tar.gz">e</a>', "outside the local source"),
+    "symlink-file": ('<a href="../../files/evil-1.0.tar.gz">e</a>', "outside the local source"),
+    "other-host": ('<a href="file://server/share/evil-1.0.tar.gz">e</a>', "another host"),
+    "https": ('<a href="https://files.example/evil-1.0.tar.gz">e</a>', "https URL refused"),
+    "base-href": (
+        '<base href="file://{outside}/"><a href="evil-1.0.tar.gz">e</a>',
+        "outside the local source",
+    ),
+}
+
+
+@pytest.mark.parametrize("mode", sorted(HOSTILE_TREES))
+def test_a_file_index_only_links_inside_its_tree(tmp_path: Path, mode: str) -> None:
+    """No `../`, no absolute file: URL elsewhere, no symbolic link out of the tree, no other
+    host, no network: one BadAnswer naming the page and the entry."""
+    outside = tmp_path / "outside"
+    build_sdist(outside, "evil", "1.0")
+    simple = tmp_path / "mirror" / "simple"
+    (simple.parent / "files").mkdir(parents=True)
+    (simple.parent / "files" / "evil-1.0.tar.gz").symlink_to(outside / "evil-1.0.tar.gz")
+    body, message = HOSTILE_TREES[mode]
+    _page(simple, "evil", body.format(outside=outside))
+    index = Index([simple.as_uri()], [], Cache(tmp_path / "cache"))
+    with pytest.raises(BadAnswer, match=rf"{simple}/evil/index\.html: entry .* {message}"):
+        index.files("evil")
+
+
+def test_a_page_outside_the_tree_or_not_a_file_is_refused(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    build_sdist(outside, "evil", "1.0")
+    (outside / "index.html").write_text('<a href="evil-1.0.tar.gz">e</a>')
+    simple = tmp_path / "mirror" / "simple"
+    simple.mkdir(parents=True)
+    (simple / "evil").symlink_to(outside)  # the project's directory is a link out
+    (simple / "fifo").mkdir()
+    os.mkfifo(simple / "fifo" / "index.html")  # would block a plain open() forever
+    _page(simple, "big", "<a>" * 400)
+    index = Index(
+        [simple.as_uri()],
+        [],
+        Cache(tmp_path / "cache"),
+        settings=NetworkSettings(max_page_bytes=1000),
+    )
+    with pytest.raises(BadAnswer, match=r"evil/index\.html: leads outside the local source"):
+        index.files("evil")
+    with pytest.raises(BadAnswer, match=r"fifo/index\.html: fifo refused"):
+        index.files("fifo")
+    with pytest.raises(BadAnswer, match=r"big/index\.html: larger than 1000 bytes"):
+        index.files("big")
+
+
+def test_a_file_swapped_for_a_link_after_listing_is_refused_when_read(tmp_path: Path) -> None:
+    """The tree is checked again when a file is opened: a link planted between the page's
+    parse and the read leads nowhere."""
+    simple, index = file_index(tmp_path)
+    wheel = next(f for f in index.files("bar") if f.is_wheel)
+    secret = tmp_path / "secret"
+    secret.write_bytes(b"not yours")
+    path = simple.parent / "files" / wheel.filename
+    path.unlink()
+    path.symlink_to(secret)
+    with pytest.raises(BadAnswer, match=r"leads outside the local source's tree"):
+        fetch_blob(wheel, index.cache, index.transport)
+
+
+def test_a_changed_file_fails_its_page_hash(tmp_path: Path) -> None:
+    simple, index = file_index(tmp_path)
+    wheel = next(f for f in index.files("bar") if f.is_wheel)
+    path = simple.parent / "files" / wheel.filename
+    path.write_bytes(path.read_bytes() + b"x")
+    with pytest.raises(HashMismatch, match=rf"{wheel.filename} from file:///.*expected sha256"):
+        fetch_blob(wheel, index.cache, index.transport)
+
+
+def test_find_links_file_page(tmp_path: Path) -> None:
+    """`--find-links file:///.../index.html` (or its path) is an HTML page of links on disk,
+    confined to its directory like a file: index."""
+    local = tmp_path / "vendor"
+    build_wheel(local, "foo", "1.0")
+    build_sdist(tmp_path, "foo", "0.9")
+    page = local / "index.html"
+    page.write_text('<a href="foo-1.0-py3-none-any.whl">foo</a>')
+    for given in (page.as_uri(), str(page)):
+        files = Index([], [given], Cache(tmp_path / "cache")).files("foo")
+        assert [(f.filename, f.source.kind if f.source else None) for f in files] == [
+            ("foo-1.0-py3-none-any.whl", SourceKind.LOCAL_PAGE)
+        ]
+    page.write_text('<a href="../foo-0.9.tar.gz">foo</a>')
+    with pytest.raises(BadAnswer, match=r"outside the local source's tree"):
+        Index([], [page.as_uri()], Cache(tmp_path / "cache")).files("foo")
+    with pytest.raises(IndexUnavailable, match=r"find-links page .*/nothere\.html does not exist"):
+        Index([], [str(local / "nothere.html")], Cache(tmp_path / "cache")).files("foo")
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("ftp://mirror.example/simple/", r"only http://, https:// and file:// index URLs"),
+        ("srv/mirror/simple", r"a simple tree on disk is file:///.*/srv/mirror/simple/"),
+        ("file://server/simple/", r"a file: URL on another host is not a local path"),
+    ],
+)
+def test_index_urls_the_kit_does_not_read(tmp_path: Path, url: str, message: str) -> None:
+    with pytest.raises(BadInput, match=message):
+        Index([url], [], Cache(tmp_path / "cache"))

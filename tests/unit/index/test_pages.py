@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -13,7 +15,7 @@ from bundler.errors import BundlerError
 from bundler.index import pages
 from bundler.index.pages import Link, parse_html_page, parse_json_page
 from bundler.models.link import path_in
-from bundler.models.source import Source, SourceKind
+from bundler.models.source import Source, SourceKind, local_path
 
 PAGE = "https://idx.example/simple/alpha/"
 REMOTE = Source(SourceKind.INDEX, "https://idx.example/simple/")
@@ -110,6 +112,60 @@ def test_file_urls_are_followed_only_inside_a_local_source(tmp_path: Path) -> No
         assert "outside the local source" in str(exc)
     else:
         raise AssertionError("a file: URL outside the local source was accepted")
+
+
+@pytest.fixture(scope="module")
+def local_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """root/{simple/alpha, files, files/out -> ../../outside, files/up -> ..}: a mirror's tree
+    with a link that leads out of it and one that stays inside."""
+    top = tmp_path_factory.mktemp("tree")
+    root = top / "root"
+    (root / "simple" / "alpha").mkdir(parents=True)
+    (root / "files").mkdir()
+    (top / "outside").mkdir()
+    (root / "files" / "out").symlink_to(top / "outside")
+    (root / "files" / "up").symlink_to(root)
+    return root
+
+
+segments = st.sampled_from(
+    ["..", ".", "", "files", "out", "up", "simple", "alpha", "%2e%2e", "%2F", "outside", "root"]
+)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(segments, max_size=8),
+    st.sampled_from(["", "/", "file://", "file:///", "file://localhost/", "https://x/"]),
+    st.sampled_from(["index.html", ""]),
+    st.booleans(),
+)
+def test_a_local_index_never_links_out_of_its_tree(
+    local_tree: Path, parts: list[str], prefix: str, page: str, as_json: bool
+) -> None:
+    """Whatever the href (`..`, links out and back in, absolute or schemed), an entry of a
+    `file:` index either names a file whose real path is inside the tree, or is refused."""
+    source = Source(SourceKind.LOCAL_INDEX, (local_tree / "simple").as_uri() + "/")
+    href = prefix + "/".join([*parts, "alpha-1.0.tar.gz"])
+    if prefix.startswith("file://") and prefix != "file://":
+        href = prefix + str(local_tree).lstrip("/") + "/" + "/".join([*parts, "alpha-1.0.tar.gz"])
+    page_url = (local_tree / "simple" / "alpha").as_uri() + "/" + page
+    entry = {"filename": "alpha-1.0.tar.gz", "url": href, "hashes": {}}
+    body = (
+        json.dumps({"files": [entry]}).encode() if as_json else f'<a href="{href}">a</a>'.encode()
+    )
+    parse = parse_json_page if as_json else parse_html_page
+    try:
+        links = parse(body, page_url, source)
+    except BundlerError:
+        return
+    for link in links:
+        path = local_path(link.url)
+        assert path is not None
+        real = os.path.realpath(path)
+        assert os.path.commonpath([real, os.path.realpath(local_tree)]) == os.path.realpath(
+            local_tree
+        ), (href, link.url)
 
 
 page_values = st.recursive(
