@@ -42,13 +42,21 @@ two equal; importing that module would load requests)."""
     "index_urls",
     multiple=True,
     metavar="URL",
-    help=f"Simple-API index (repeatable, first wins) [default: {PYPI_SIMPLE}].",
+    help="Simple-API index: http(s), or a PEP 503/691 tree on disk as file:///DIR/ "
+    f"(repeatable, first wins) [default: {PYPI_SIMPLE}].",
+)
+@click.option(
+    "--no-index",
+    is_flag=True,
+    help="Ask no index: only --find-links folders and pages on disk (and the local project); "
+    "no network request at all.",
 )
 @click.option(
     "--find-links",
     multiple=True,
     metavar="DIR_OR_URL",
-    help="Also look for files in a local directory or an HTML page of links (repeatable).",
+    help="Also look for files in a local directory, an HTML page of links on disk (path or "
+    "file: URL) or on a server (http(s)) (repeatable).",
 )
 @click.option(
     "-o",
@@ -151,6 +159,7 @@ def fetch_cmd(
     abi: str | None,
     implementation: str,
     index_urls: tuple[str, ...],
+    no_index: bool,
     find_links: tuple[str, ...],
     output: Path,
     cache_dir: Path | None,
@@ -184,6 +193,8 @@ def fetch_cmd(
     from bundler.wheelhouse.fetch import FetchOptions, fetch
     from bundler.wheelhouse.interpreters import find_interpreter
 
+    if no_index and index_urls:
+        raise click.UsageError("--no-index and --index-url exclude each other")
     target = make_target(python, platform, abi, implementation)
     if not as_json:
         click.echo(f"target: {target.describe()}")
@@ -197,7 +208,7 @@ def fetch_cmd(
             requirements=requirements,
             requirement_files=requirement_files,
             output=output,
-            index_urls=index_urls or (DEFAULT_INDEX,),
+            index_urls=() if no_index else index_urls or (DEFAULT_INDEX,),
             find_links=find_links,
             cache_dir=cache_dir,
             network=NetworkSettings(

@@ -13,7 +13,11 @@ Schema is `bundler/data/manifest.schema.json`:
                     "bootstrap": ["pip", "setuptools", "wheel"] | [], "reason": "..."},
       "packages": [                                # one per chosen file, sorted by name
         {"name": "numpy", "version": "1.19.5", "filename": "...whl", "sha256": "...",
-         "size": 123, "url": "https://..." | null (built here), "role": "app" | "bootstrap",
+         "size": 123, "url": "https://..." | null (read from a local source, or built here),
+         "source": "remote" | "local" | "built",  # downloaded from url / read from a local
+                          # source the user named (--find-links folder or page, file: index)
+                          # / built on this machine (built_from); absent in older manifests
+         "role": "app" | "bootstrap",
          "requires": ["..."], "via": ["opencv-python"], "license": "BSD" | null,
          "summary": "...", "built_from": null | "sdist filename (--build-pure / local project)",
          "yanked": null | "reason",                # a yanked release pinned with == (PEP 592)
@@ -96,6 +100,9 @@ class Package:
     built_from: str | None
     yanked: str | None = None
     """The index's yank reason ('' when none given) of a yanked release pinned with ==."""
+    source: str | None = None
+    """'remote' (downloaded from `url`), 'local' (read from a local source the user named),
+    'built' (built on the fetching machine); None in a manifest written before it existed."""
 
     @property
     def key(self) -> str:
@@ -307,6 +314,7 @@ def _package(p: Mapping[str, Any]) -> Package:
         summary=p.get("summary"),
         built_from=p.get("built_from"),
         yanked=p.get("yanked"),
+        source=p.get("source"),
     )
 
 

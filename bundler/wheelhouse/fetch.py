@@ -34,6 +34,7 @@ from bundler.index.client import DEFAULT_INDEX, Index
 from bundler.models import manifest
 from bundler.models.link import DistFile
 from bundler.models.metadata import read_wheel_metadata
+from bundler.models.source import find_links_source, index_source
 from bundler.models.target import Target
 from bundler.net.blobs import fetch_blob
 from bundler.net.download import download_all, place
@@ -67,7 +68,9 @@ class FetchOptions:
     requirement_files: tuple[Path, ...] = ()
     output: Path = Path("wheelhouse")
     index_urls: tuple[str, ...] = (DEFAULT_INDEX,)
+    """Simple indexes, http(s) or `file:` (a PEP 503/691 tree on disk); none = --no-index."""
     find_links: tuple[str, ...] = ()
+    """Local directories, local HTML pages (path or `file:` URL) or http(s) pages of links."""
     cache_dir: Path | None = None
     network: NetworkSettings = field(default_factory=NetworkSettings)
     """Timeouts, deadlines, size limits, retries, parallel jobs, offline (one frozen value)."""
@@ -101,6 +104,11 @@ class FetchOptions:
     def offline(self) -> bool:
         return self.network.offline
 
+    @property
+    def no_index(self) -> bool:
+        """--no-index: only --find-links and the local project are asked."""
+        return not self.index_urls
+
 
 @dataclass(frozen=True)
 class PackageRecord:
@@ -112,8 +120,9 @@ class PackageRecord:
     sha256: str
     size: int
     url: str | None
-    """Where the file came from; None for wheels built on this machine (the local project,
-    --build-pure sdists): their origin is ``built_from``, and host paths must not leak."""
+    """The http(s) URL the file was downloaded from; None for a file read from a local source
+    (``source`` "local") or built on this machine (``source`` "built", origin in
+    ``built_from``): a host path is not a portable URL and must not leak into the kit."""
     role: str
     """'app' (requirements.lock) or 'bootstrap' (bootstrap.lock)."""
     requires: tuple[str, ...]
@@ -128,6 +137,9 @@ class PackageRecord:
     """'index' (the index gave the sha256), 'local' (hashed here from a local source or a
     build), 'requirements' (no index hash, but a hashed -r file's --hash matched) or
     'computed' (a remote file without an index hash, --allow-unhashed)."""
+    source: str = "remote"
+    """'remote' (downloaded from ``url``), 'local' (read from a local source the user named:
+    a --find-links directory or page, a `file:` index) or 'built' (built here)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -145,6 +157,7 @@ class PackageRecord:
             "built_from": self.built_from,
             "yanked": self.yanked,
             "hash_source": self.hash_source,
+            "source": self.source,
         }
 
 
@@ -233,6 +246,7 @@ def fetch(options: FetchOptions) -> FetchResult:
     read-only or busy place, a missing permission.
     """
     output = Path(options.output).resolve()
+    _check_sources(options)
     cache = Cache(options.cache_dir)
     with user_errors(output):
         cache.sweep()
@@ -248,6 +262,21 @@ def fetch(options: FetchOptions) -> FetchResult:
     # After the swap, outside the stage: the rehearsal reads the committed wheelhouse.
     _step(options, f"rehearsing the install with {options.rehearse}")
     return replace(result, rehearsal=rehearse_mod.rehearse(result.output, options.rehearse))
+
+
+def _check_sources(options: FetchOptions) -> None:
+    """Every --index-url and --find-links is one the kit reads (BadInput otherwise); with
+    --no-index, none is remote: the promise is no network request at all."""
+    for url in options.index_urls:
+        index_source(url)
+    if not options.no_index:
+        return
+    for text in options.find_links:
+        if find_links_source(text).remote:
+            raise BadInput(
+                f"--no-index reads only local sources, but --find-links {text} is a remote "
+                "page (drop --no-index to read it, or give a local folder or file: page)"
+            )
 
 
 def _run(options: FetchOptions, cache: Cache, stage: Stage) -> FetchResult:
@@ -470,7 +499,9 @@ def _build(source: Path, dest: Path, cache: Cache, options: FetchOptions) -> Pat
     return build.build_wheel(
         source,
         dest,
-        isolated=not options.offline,
+        # with no index (--offline, --no-index) the host's installed backend builds, as
+        # `pip wheel --no-build-isolation`: there is nowhere to fetch a build environment from
+        isolated=not (options.offline or options.no_index),
         cache_root=cache.root,
         index_urls=options.index_urls,
         find_links=options.find_links,
@@ -589,13 +620,14 @@ def _record(
     key = canonicalize_name(pin.name)
     meta = pin.metadata
     built = key in local or pin.built_from is not None
+    origin = "built" if built else "local" if pin.file.local else "remote"
     return PackageRecord(
         name=names.name(key) if names is not None else pin.name,
         version=str(pin.version),
         filename=pin.file.filename,
         sha256=pin.file.sha256 or sha256_file(path),
         size=path.stat().st_size,
-        url=None if key in local or pin.built_from else pin.file.url,
+        url=pin.file.url if origin == "remote" else None,
         role=role,
         requires=tuple(sorted(canonicalize_name(d) for d in pin.dependencies)),
         via=tuple(resolution.via(pin.name)),
@@ -604,6 +636,7 @@ def _record(
         built_from=f"local project {local[key].name}" if key in local else pin.built_from,
         yanked=pin.file.yanked,
         hash_source="local" if built else "requirements" if vouched else pin.file.hash_source,
+        source=origin,
     )
 
 

@@ -13,9 +13,11 @@ standard format, written beside requirements.lock.
     dependencies = [{name = "..."}]   # the chosen direct dependencies
     [[packages.wheels]]               # only the wheel chosen for the target
     name = "numpy-1.19.5-cp36-cp36m-manylinux1_x86_64.whl"
-    url = "https://files.pythonhosted.org/..."   # where it came from; or, for a wheel built
-    path = "./asciivideo-0.1.0-py3-none-any.whl" # here or found in a local --find-links
-                                                 # folder, its path beside this file
+    url = "https://files.pythonhosted.org/..."   # where it was downloaded from; or, for a
+    path = "./asciivideo-0.1.0-py3-none-any.whl" # wheel built here or read from a local
+                                                 # source (--find-links folder or page on
+                                                 # disk, file: index), its path beside this
+                                                 # file (PEP 751 `packages.wheels.path`)
     size = 13355728
     hashes = {sha256 = "..."}
 
@@ -62,8 +64,8 @@ class LockedWheel:
     sha256: str
     size: int
     url: str | None
-    """Where it was downloaded from; None for a wheel built here. For None or a `file:` URL
-    (a local --find-links folder) `path` is written instead: no host path leaks."""
+    """The http(s) URL it was downloaded from; None for a wheel built here or read from a
+    local source. For None (or a `file:` URL) `path` is written instead: no host path leaks."""
     requires_python: str | None
     dependencies: tuple[str, ...]
     """Canonical names of the chosen direct dependencies."""

@@ -26,7 +26,7 @@ from bundler.net.settings import NetworkSettings
 from bundler.wheelhouse import build, lockfile
 from bundler.wheelhouse import fetch as fetch_mod
 from bundler.wheelhouse.fetch import FetchOptions, fetch
-from tests.fakeindex import FakeIndex
+from tests.fakeindex import FakeIndex, build_wheel
 from tests.localproject import make_project
 
 T36 = Target.from_spec("3.6", "manylinux1")
@@ -473,3 +473,38 @@ def test_a_hashed_requirement_file_vouches_for_files_the_index_gives_no_hash_for
     result = fetch(_options(tmp_path, index, requirement_files=(path,)))
     assert [p.hash_source for p in result.packages] == ["requirements"]
     assert result.warnings == ()
+
+
+def test_local_files_are_recorded_as_local_without_a_host_path(
+    tmp_path: Path, index: FakeIndex
+) -> None:
+    """A wheel from a local --find-links folder next to a remote index: manifest.json says
+    `source: local` with no URL (the remote ones keep theirs), pylock.toml gives its path
+    beside the lock; the fetching machine's paths appear nowhere."""
+    vendor = tmp_path / "vendor"
+    build_wheel(vendor, "tiny", "0.4")  # newer than the index's 0.3: the local one wins
+    result = fetch(_options(tmp_path, index, "app", find_links=(str(vendor),), audit=False))
+    by_name = {p.name: p for p in result.packages}
+    assert (by_name["tiny"].version, by_name["tiny"].source, by_name["tiny"].url) == (
+        "0.4",
+        "local",
+        None,
+    )
+    assert by_name["tiny"].hash_source == "local"
+    assert (by_name["lib"].source, by_name["lib"].hash_source) == ("remote", "index")
+    assert by_name["lib"].url == f"{index.base}/files/lib-2.0-py3-none-any.whl"
+    wh = tmp_path / "wh"
+    manifest = json.loads((wh / "manifest.json").read_text())
+    assert {p["name"]: p["source"] for p in manifest["packages"]} == {
+        "app": "remote", "lib": "remote", "numpyish": "remote", "tiny": "local"
+    }  # fmt: skip
+    assert 'path = "./tiny-0.4-py3-none-any.whl"' in (wh / "pylock.toml").read_text()
+    for name in ("manifest.json", "pylock.toml", "requirements.lock"):
+        assert str(tmp_path) not in (wh / name).read_text()
+
+
+def test_no_index_refuses_a_remote_find_links_page(tmp_path: Path, index: FakeIndex) -> None:
+    options = _options(tmp_path, index, "app", index_urls=(), find_links=(index.find_links_url,))
+    with pytest.raises(BadInput, match=r"--no-index reads only local sources, but --find-links"):
+        fetch(options)
+    assert index.requests == [] and not (tmp_path / "wh").exists()
