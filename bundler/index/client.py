@@ -176,7 +176,7 @@ class Index:
     def describe_sources(self) -> str:
         sources = [str(s) for s in self.sources + self.find_links]
         sources += sorted({str(s) for s in self.local_projects.values()})
-        return ", ".join(sources) if sources else "no index or find-links source"
+        return ", ".join(sources) if sources else "no source (no index, no find-links)"
 
     def files(self, project: str) -> list[DistFile]:
         """Every wheel/sdist of `project` from every source, first source first.
@@ -292,6 +292,8 @@ class Index:
         """The checked entries of `name`'s page in a `file:` index (None: the index has no
         such project). The page is `<index>/<name>/` + the first of `LOCAL_PAGE_FILES`."""
         assert source.path is not None
+        if not source.path.is_dir():
+            raise IndexUnavailable(f"file: index {source.path} is not a directory")
         project = source.path / name
         if not project.is_dir():
             return None

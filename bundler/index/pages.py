@@ -201,7 +201,7 @@ def _check_local(url: str, source: Source, base: str, entry: Any) -> None:
         raise _reject(base, entry, "file: URL refused from a remote source")
     path = local_path(url)
     if path is None:
-        raise _reject(base, entry, "file: URL naming another host refused")
+        raise _reject(base, entry, "file: URL naming another host (or no absolute path)")
     if not source.contains(path):
         raise _reject(base, entry, f"file: URL outside the local source's tree {root}")
 

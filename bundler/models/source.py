@@ -162,9 +162,10 @@ def file_url_path(url: str, what: str) -> Path:
 
 
 def local_path(url: str) -> Path | None:
-    """The filesystem path of a local `file:` URL, else None (another scheme, or a `file:`
-    URL naming another host)."""
+    """The absolute filesystem path of a local `file:` URL, else None (another scheme, a
+    `file:` URL naming another host, or a relative one)."""
     parts = urlsplit(url)
     if parts.scheme.lower() != "file" or parts.netloc not in ("", "localhost"):
         return None
-    return Path(unquote(parts.path))
+    path = Path(unquote(parts.path))
+    return path if path.is_absolute() else None

@@ -15,6 +15,7 @@ directory. Operating-system errors a user can cause (a full disk, a read-only ca
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -25,7 +26,13 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name, parse_wheel_filename
 
 from bundler import __version__
-from bundler.errors import BadInput, BundlerError, MetadataMismatch, NoWheelForTarget
+from bundler.errors import (
+    BadInput,
+    BundlerError,
+    MetadataMismatch,
+    NoWheelForTarget,
+    ResolutionError,
+)
 from bundler.fs.cache import Cache
 from bundler.fs.hashing import sha256_file
 from bundler.fs.oserrors import user_errors
@@ -359,14 +366,29 @@ def _plan(options: FetchOptions, cache: Cache, work: Path, transport: Transport)
         boot = None
         if decision.needed:
             _step(options, "resolving the pip bootstrap: " + " ".join(installer.BOOTSTRAP_PROJECTS))
-            boot = (
-                speculative.result()
-                if speculative
-                else _resolve(boot_roots, options, index, builder)
-            )
+            try:
+                boot = (
+                    speculative.result()
+                    if speculative
+                    else _resolve(boot_roots, options, index, builder)
+                )
+            except ResolutionError as exc:
+                raise _in_bootstrap(exc, decision) from None
     if boot is not None:
         names["bootstrap"] = lock_names(boot)
     return _Plan(tuple(str(r) for r in roots), given, resolution, decision, boot, local, names)
+
+
+def _in_bootstrap(exc: ResolutionError, decision: installer.BootstrapDecision) -> ResolutionError:
+    """A failure of the pip bootstrap's resolution, saying why the bootstrap is needed (with
+    local sources only, its wheels must be among them)."""
+    other = copy.copy(exc)
+    other.reason = f"{exc.reason} (for the pip bootstrap: {decision.reason})"
+    other.hint = exc.hint or (
+        "add wheels of " + ", ".join(installer.BOOTSTRAP_PROJECTS) + " that run on the "
+        "target to the sources (with --no-index: to a --find-links folder)"
+    )
+    return other
 
 
 def _resolve(
@@ -503,7 +525,7 @@ def _build(source: Path, dest: Path, cache: Cache, options: FetchOptions) -> Pat
         # `pip wheel --no-build-isolation`: there is nowhere to fetch a build environment from
         isolated=not (options.offline or options.no_index),
         cache_root=cache.root,
-        index_urls=options.index_urls,
+        index_urls=tuple(index_source(u).location for u in options.index_urls),  # file: quoted
         find_links=options.find_links,
     )
 

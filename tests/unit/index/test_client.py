@@ -474,3 +474,9 @@ def test_find_links_file_page(tmp_path: Path) -> None:
 def test_index_urls_the_kit_does_not_read(tmp_path: Path, url: str, message: str) -> None:
     with pytest.raises(BadInput, match=message):
         Index([url], [], Cache(tmp_path / "cache"))
+
+
+def test_a_file_index_that_is_not_a_directory(tmp_path: Path) -> None:
+    index = Index([(tmp_path / "nothere").as_uri()], [], Cache(tmp_path / "cache"))
+    with pytest.raises(IndexUnavailable, match=r"file: index .*/nothere is not a directory"):
+        index.files("foo")

@@ -508,3 +508,28 @@ def test_no_index_refuses_a_remote_find_links_page(tmp_path: Path, index: FakeIn
     with pytest.raises(BadInput, match=r"--no-index reads only local sources, but --find-links"):
         fetch(options)
     assert index.requests == [] and not (tmp_path / "wh").exists()
+
+
+def test_no_index_without_the_bootstrap_wheels_says_why_they_are_needed(tmp_path: Path) -> None:
+    """A manylinux2014 wheel needs pip >= 19.3 on a 3.6 target: with --no-index and a folder
+    without pip, the error says it is for the bootstrap and what to add."""
+    folder = tmp_path / "wheels"
+    build_wheel(folder, "wide", "1.0", tags="cp36-cp36m-manylinux2014_x86_64")
+    options = FetchOptions(
+        target=Target.from_spec("3.6", "manylinux2014"),
+        requirements=("wide",),
+        output=tmp_path / "wh",
+        index_urls=(),
+        find_links=(str(folder),),
+        cache_dir=tmp_path / "cache",
+        audit=False,
+    )
+    with pytest.raises(PackageNotFound) as caught:
+        fetch(options)
+    message = str(caught.value)
+    assert message.startswith(f"no package named 'pip' on {folder} (for the pip bootstrap: ")
+    assert "pip 18.1 cannot install wide-1.0-cp36-cp36m-manylinux2014_x86_64.whl" in message
+    assert message.endswith(
+        "hint: add wheels of pip, setuptools, wheel that run on the target to the sources "
+        "(with --no-index: to a --find-links folder)"
+    )
