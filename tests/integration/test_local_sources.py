@@ -59,7 +59,8 @@ def _bundler(*args: str | Path, offline_ns: bool = True) -> subprocess.Completed
 
 def _fetch(tmp_path: Path, out: str, *args: str | Path) -> Path:
     wh = tmp_path / out
-    proc = _bundler("fetch", *args, "-o", wh, "--cache-dir", tmp_path / f"cache-{out}")
+    cache = tmp_path / f"cache-{out}"
+    proc = _bundler("fetch", *args, "-o", wh, "--cache-dir", cache, "--no-rehearse")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stderr == ""
     return wh
