@@ -19,7 +19,6 @@ from bundler.cli import main
 from bundler.fs.hashing import sha256_file
 from tests.conftest import require_python
 from tests.fakeindex import FakeIndex
-from tests.localproject import make_project
 
 BUNDLER = (sys.executable, "-m", "bundler")
 T36 = ("--python", "3.6", "--platform", "manylinux1")
@@ -102,12 +101,27 @@ def test_local_only_fetch_under_unshare(tmp_path: Path, sources: dict[str, str],
     _records_no_host_path(wh, str(origin.parent), str(tmp_path))
 
 
+def _setuptools_project(root: Path) -> Path:
+    """A project with the converter's build-system (setuptools < 69 + wheel): with no index,
+    the host's installed backend must build it."""
+    (root / "myapp").mkdir(parents=True)
+    (root / "myapp" / "__init__.py").write_text("")
+    (root / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["setuptools>=61,<69", "wheel"]\n'
+        'build-backend = "setuptools.build_meta"\n\n'
+        '[project]\nname = "myapp"\nversion = "0.2.0"\nrequires-python = ">=3.6"\n'
+        'dependencies = ["app"]\n\n[tool.setuptools]\npackages = ["myapp"]\n'
+    )
+    return root
+
+
 def test_round_trip_from_its_own_lock_under_unshare(
     tmp_path: Path, sources: dict[str, str]
 ) -> None:
     """fetch -> fetch -r WH/requirements.lock --no-index --find-links WH -> the same locks,
-    the same bytes; the local project (built here, no index) included."""
-    project = make_project(tmp_path / "proj", "myapp", "0.2.0", ("app",))
+    the same bytes; the local project (a setuptools project, built with the host's backend:
+    there is no index to fetch a build environment from) included."""
+    project = _setuptools_project(tmp_path / "proj")
     first = _fetch(tmp_path, "wh", "--project", project, "--no-index",
                    "--find-links", sources["folder"], *T36)  # fmt: skip
     assert {p.name for p in first.glob("*.whl")} == {*APP_FILES, "myapp-0.2.0-py3-none-any.whl"}
