@@ -234,7 +234,7 @@ def fetch_cmd(
         for warning in result.warnings:
             click.echo(f"bundler: warning: {warning}", err=True)
         _summary(result)
-        _rehearsal_summary(result, target.python_version)
+        _rehearsal_summary(result, target.python_version, no_rehearse)
     _rehearsal_check(result)
 
 
@@ -249,10 +249,12 @@ def _build_python(choice: str | None, version: str) -> Path | None:
     return find_interpreter(version)
 
 
-def _rehearsal_summary(result: FetchResult, version: str) -> None:
+def _rehearsal_summary(result: FetchResult, version: str, skipped: bool) -> None:
     """One line on the rehearsal (its problems are raised by `_rehearsal_check`)."""
     rehearsal = result.rehearsal
-    if rehearsal is None:
+    if rehearsal is None and skipped:
+        click.echo("  rehearsal: skipped (--no-rehearse)")
+    elif rehearsal is None:
         click.echo(f"  rehearsal: skipped (no CPython {version} here; --rehearse PYTHON)")
     elif not rehearsal.problems:
         click.echo(

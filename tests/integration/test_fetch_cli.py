@@ -59,6 +59,7 @@ def test_fetch_prints_a_summary_and_writes_the_wheelhouse(tmp_path: Path, index:
     assert "note: --python 3.6 means 3.6.15" in out
     assert "4 packages for app" in out
     assert "pip bootstrap: no" in out
+    assert "rehearsal: skipped (--no-rehearse)" in out  # not "no CPython 3.6.15 here"
     assert f"wheelhouse: {(tmp_path / 'wh').resolve()} (for CPython 3.6.15 (cp36m)" in out
     assert result.stderr == ""
     wh = tmp_path / "wh"
