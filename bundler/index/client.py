@@ -20,16 +20,17 @@ from __future__ import annotations
 import json
 import os
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
-from functools import partial
+from functools import lru_cache, partial
 from hashlib import sha256
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urljoin, urlsplit
 
 from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
 
 from bundler.errors import (
     BadAnswer,
@@ -42,7 +43,7 @@ from bundler.errors import (
 from bundler.fs.cache import Cache
 from bundler.fs.hashing import sha256_file
 from bundler.fs.regular import NotRegular, read_regular
-from bundler.index.pages import Link, parse_html_page, parse_json_page
+from bundler.index.pages import Link, Page, read_html_page, read_json_page
 from bundler.models.link import DistFile, check_filename, parse_filename, try_parse_filename
 from bundler.models.metadata import Metadata, parse_metadata, read_wheel_metadata
 from bundler.models.source import (
@@ -73,9 +74,9 @@ class _Memo:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._futures: dict[str, Future[Any]] = {}
+        self._futures: dict[Hashable, Future[Any]] = {}
 
-    def get(self, key: str, compute: Callable[[], T]) -> T:
+    def get(self, key: Hashable, compute: Callable[[], T]) -> T:
         with self._lock:
             fut = self._futures.get(key)
             owner = fut is None
@@ -118,6 +119,51 @@ class _Page:
         if urlsplit(page.url).scheme.lower() not in REMOTE_SCHEMES:
             raise BadAnswer(f"{url}: the cached answer names a non-http URL {page.url[:200]!r}")
         return page
+
+
+class ProjectFiles:
+    """The files of one project from every source, grouped by the version their names claim.
+
+    `versions` (newest first) come from the entries' file names alone (split on '-', the
+    version parsed once per distinct string); `files(version)` checks that version's entries
+    (`Page.link`: every check of `bundler.index.pages`, `BadAnswer` on the first rejected one)
+    and turns them into `DistFile`s, once, on first use. An entry whose checked name is not
+    the project at that version is left out, as are entries of other projects and file kinds
+    (an `.exe`); the first source listing a file name wins. `all()` is every entry checked,
+    in source and page order (what `Index.files` gives).
+    """
+
+    def __init__(self, name: str, pages: list[tuple[Source, Page]]) -> None:
+        self.name = name
+        self._pages = pages
+        groups: dict[Version, list[tuple[int, int]]] = {}
+        for p, (_, page) in enumerate(pages):
+            for i, claimed in enumerate(page.names):
+                claim = claimed_dist(claimed)
+                if claim is not None and claim[0] == name:
+                    groups.setdefault(claim[1], []).append((p, i))
+        self._groups = groups
+        self.versions: list[Version] = sorted(groups, reverse=True)
+        """Every version some entry's file name claims, newest first."""
+        self._files = _Memo()
+
+    def files(self, version: Version) -> list[DistFile]:
+        """The checked files of `version` (empty when no entry claims it)."""
+        return list(self._files.get(version, partial(self._check, version)))
+
+    def _check(self, version: Version) -> list[DistFile]:
+        by_filename: dict[str, DistFile] = {}
+        for p, i in self._groups.get(version, []):
+            source, page = self._pages[p]
+            _add(by_filename, self.name, [page.link(i)], source, version)
+        return list(by_filename.values())
+
+    def all(self) -> list[DistFile]:
+        """Every entry of every source checked (the first rejected one raises), in order."""
+        by_filename: dict[str, DistFile] = {}
+        for source, page in self._pages:
+            _add(by_filename, self.name, page.links(), source)
+        return list(by_filename.values())
 
 
 class Index:
@@ -179,84 +225,70 @@ class Index:
         return ", ".join(sources) if sources else "no source (no index, no find-links)"
 
     def files(self, project: str) -> list[DistFile]:
-        """Every wheel/sdist of `project` from every source, first source first.
+        """Every wheel/sdist of `project` from every source, first source first, each entry
+        checked (`project(name).all()`).
 
         `PackageNotFound` when no source knows the project; `IndexUnavailable` when a source
         cannot be read (or, offline, was never cached); `BadAnswer` when it answers something
         that breaks the rules (see `bundler.index.pages`).
         """
-        name = canonicalize_name(project)
-        return list(self._files.get(name, lambda: self._collect(project, name)))
+        return self.project(project).all()
 
-    def _collect(self, project: str, name: str) -> list[DistFile]:
-        found = False
-        by_filename: dict[str, DistFile] = {}
+    def project(self, project: str) -> ProjectFiles:
+        """The files of `project` grouped by version, each version's entries checked on first
+        use (`ProjectFiles`); memoised, one per project for every thread. Raises as `files`
+        does, for a page that cannot be had or whose structure is refused."""
+        name = canonicalize_name(project)
+        return self._files.get(name, lambda: self._collect(project, name))
+
+    def _collect(self, project: str, name: str) -> ProjectFiles:
         local = self.local_projects.get(name)
         if local is not None:
             listing = self._listings.get(str(local), partial(self._find_links, local))
-            self._add(by_filename, name, listing, local)
-            if not by_filename:
+            files = ProjectFiles(name, [(local, listing)])
+            if not files.versions:
                 raise PackageNotFound(f"no file of the local project {project!r} in {local}")
-            return list(by_filename.values())
+            return files
+        pages: list[tuple[Source, Page]] = []
+        found = False
         for source in self.sources:
             if source.kind is SourceKind.LOCAL_INDEX:
-                links = self._local_project_page(source, name)
+                page = self._local_project_page(source, name)
             else:
-                links = self._project_page(urljoin(source.location, name + "/"), source)
-            if links is None:
+                page = self._project_page(urljoin(source.location, name + "/"), source)
+            if page is None:
                 continue
             found = True
-            self._add(by_filename, name, links, source)
+            pages.append((source, page))
         for source in self.find_links:
-            links = self._listings.get(str(source), partial(self._find_links, source))
-            matching = [x for x in links if (p := try_parse_filename(x.filename)) and p[0] == name]
-            if matching:
-                found = True
-                self._add(by_filename, name, matching, source)
-        if not found:
+            listing = self._listings.get(str(source), partial(self._find_links, source))
+            pages.append((source, listing))
+        files = ProjectFiles(name, pages)
+        if not found and not files.versions:
             raise PackageNotFound(f"no package named {project!r} on {self.describe_sources()}")
-        return list(by_filename.values())
+        return files
 
-    def _add(self, into: dict[str, DistFile], name: str, links: list[Link], source: Source) -> None:
-        for link in links:
-            parsed = try_parse_filename(link.filename)
-            if parsed is None or parsed[0] != name or link.filename in into:
-                continue
-            meta = link.metadata
-            into[link.filename] = DistFile(
-                project=name,
-                filename=link.filename,
-                url=link.url,
-                sha256=link.sha256,
-                size=link.size,
-                requires_python=link.requires_python,
-                yanked=link.yanked,
-                metadata_url=link.url + ".metadata" if meta else None,
-                metadata_sha256=meta if isinstance(meta, str) else None,
-                source=source,
-            )
-
-    def _project_page(self, url: str, source: Source) -> list[Link] | None:
+    def _project_page(self, url: str, source: Source) -> Page | None:
         page = self._get(url)
         if page is None:
             return None
         if page.content_type.split(";")[0].strip() == JSON_TYPE:
-            return parse_json_page(page.body, page.url, source)
-        return parse_html_page(page.body, page.url, source)
+            return read_json_page(page.body, page.url, source)
+        return read_html_page(page.body, page.url, source)
 
-    def _find_links(self, source: Source) -> list[Link]:
+    def _find_links(self, source: Source) -> Page:
         path = source.path
         if source.kind is SourceKind.LOCAL_PAGE:
             assert path is not None
             if not path.is_file():
                 raise IndexUnavailable(f"find-links page {path} does not exist")
-            return parse_html_page(self._read_local_page(path, source), path.as_uri(), source)
+            return read_html_page(self._read_local_page(path, source), path.as_uri(), source)
         if path is not None:
-            return self._scan_dir(path, source)
+            return Page.of_links(self._scan_dir(path, source))
         page = self._get(source.location)
         if page is None:
             raise IndexUnavailable(f"find-links page {source} not found (HTTP 404)")
-        return parse_html_page(page.body, page.url, source)
+        return read_html_page(page.body, page.url, source)
 
     def _scan_dir(self, path: Path, source: Source) -> list[Link]:
         """The wheels and sdists of a local directory, each hashed here."""
@@ -288,7 +320,7 @@ class Index:
 
     # -- file: indexes and pages ---------------------------------------------------------------
 
-    def _local_project_page(self, source: Source, name: str) -> list[Link] | None:
+    def _local_project_page(self, source: Source, name: str) -> Page | None:
         """The checked entries of `name`'s page in a `file:` index (None: the index has no
         such project). The page is `<index>/<name>/` + the first of `LOCAL_PAGE_FILES`."""
         assert source.path is not None
@@ -303,8 +335,8 @@ class Index:
                 continue
             body = self._read_local_page(page, source)
             if is_json:
-                return parse_json_page(body, page.as_uri(), source)
-            return parse_html_page(body, page.as_uri(), source)
+                return read_json_page(body, page.as_uri(), source)
+            return read_html_page(body, page.as_uri(), source)
         return None
 
     def _read_local_page(self, path: Path, source: Source) -> bytes:
@@ -436,6 +468,70 @@ class Index:
                 f"{file.filename}: its metadata says {meta.name} {meta.version}, "
                 "not what the filename says"
             )
+
+
+def _add(
+    into: dict[str, DistFile],
+    name: str,
+    links: list[Link],
+    source: Source,
+    version: Version | None = None,
+) -> None:
+    """Checked `links` of project `name` (at `version`, if given) as `DistFile`s in `into`,
+    keyed by file name, the first one listed kept."""
+    for link in links:
+        parsed = try_parse_filename(link.filename)
+        if parsed is None or parsed[0] != name or link.filename in into:
+            continue
+        if version is not None and parsed[1] != version:
+            continue
+        meta = link.metadata
+        into[link.filename] = DistFile(
+            project=name,
+            filename=link.filename,
+            url=link.url,
+            sha256=link.sha256,
+            size=link.size,
+            requires_python=link.requires_python,
+            yanked=link.yanked,
+            metadata_url=link.url + ".metadata" if meta else None,
+            metadata_sha256=meta if isinstance(meta, str) else None,
+            source=source,
+        )
+
+
+def claimed_dist(filename: str) -> tuple[str, Version] | None:
+    """(canonical name, version) an unchecked file name claims, or None: the wheel's first two
+    '-'-separated fields (PEP 427), an sdist's name and version around its last '-' (as
+    `packaging.utils.parse_sdist_filename`). Only for picking entries: `Page.link` checks
+    the name before any `DistFile` is made of it."""
+    if filename.endswith(".whl"):
+        parts = filename.split("-", 2)
+        if len(parts) < 3:
+            return None
+        name, version = parts[0], parts[1]
+    else:
+        for suffix in (".tar.gz", ".zip"):
+            if filename.endswith(suffix):
+                name, _, version = filename[: -len(suffix)].rpartition("-")
+                break
+        else:
+            return None
+    parsed = _version(version)
+    return None if parsed is None else (_canonical(name), parsed)
+
+
+@lru_cache(maxsize=1 << 16)
+def _version(text: str) -> Version | None:
+    try:
+        return Version(text)
+    except InvalidVersion:
+        return None
+
+
+@lru_cache(maxsize=1 << 12)
+def _canonical(name: str) -> str:
+    return str(canonicalize_name(name))
 
 
 def _hash_local(path: Path) -> str:

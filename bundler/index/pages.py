@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from typing import Any
@@ -91,8 +92,56 @@ class Link:
     """True (offered, no hash), a sha256 hex string (offered, hashed), or None."""
 
 
+class Page:
+    """A project (or find-links) page whose structure is checked, its entries checked lazily.
+
+    Reading a page checks what the whole answer must be (PEP 691: `PEP691_SCHEMA`; PEP 503:
+    parsable HTML, a checked `<base href>`); `names` are the file names the entries *claim*
+    (JSON `filename`, or the unquoted last segment of an anchor's `href`), unchecked, which a
+    reader may only use to pick entries (e.g. by the version the name claims). `link(i)` runs
+    every check of entry `i` (URL, scheme, base name, hashes: see the module docstring) and
+    gives its `Link`, or raises `BadAnswer`; nothing else of an entry is reachable. So a
+    resolution checks the entries of the versions it looks at, not the thousands of files of
+    versions it never considers (pip's lazy `FoundCandidates` does the same with its links).
+    """
+
+    def __init__(self, names: list[str], check: Callable[[int], Link]) -> None:
+        self.names = names
+        self._check = check
+        self._links: dict[int, Link] = {}
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def link(self, i: int) -> Link:
+        """Entry `i`, checked (once; a rejected entry raises `BadAnswer` every time)."""
+        link = self._links.get(i)
+        if link is None:
+            link = self._links[i] = self._check(i)
+        return link
+
+    def links(self) -> list[Link]:
+        """Every entry, checked, in page order (the first rejected one raises)."""
+        return [self.link(i) for i in range(len(self.names))]
+
+    @classmethod
+    def of_links(cls, links: list[Link]) -> Page:
+        """A page of entries already checked (a scanned local directory)."""
+        return cls([x.filename for x in links], links.__getitem__)
+
+
 def parse_json_page(body: bytes, page_url: str, source: Source) -> list[Link]:
     """The checked entries of a PEP 691 JSON project page; BadAnswer otherwise."""
+    return read_json_page(body, page_url, source).links()
+
+
+def parse_html_page(body: bytes, page_url: str, source: Source) -> list[Link]:
+    """The checked entries linked from a PEP 503 HTML page (also a find-links page)."""
+    return read_html_page(body, page_url, source).links()
+
+
+def read_json_page(body: bytes, page_url: str, source: Source) -> Page:
+    """A PEP 691 JSON project page, its structure checked (`PEP691_SCHEMA`), entries lazily."""
     try:
         data = json.loads(body)
     except (ValueError, RecursionError) as exc:
@@ -106,29 +155,34 @@ def parse_json_page(body: bytes, page_url: str, source: Source) -> list[Link]:
         where = "/".join(str(p) for p in path) or "the page"
         message = f"{page_url}: not a PEP 691 page: {where}: {_short(error.message)}"
         raise BadAnswer(_oneline(message))
-    links = []
-    for entry in data["files"]:
-        url, fragment_hash, segment = _join(page_url, entry["url"], source, entry)
-        hashes = entry["hashes"]
-        sha256 = hashes.get("sha256", fragment_hash)
-        yanked = entry.get("yanked", False)
-        meta = entry.get("core-metadata", entry.get("dist-info-metadata"))
-        links.append(
-            Link(
-                filename=_filename(entry["filename"], segment, page_url, entry),
-                url=url,
-                sha256=_sha256(sha256, page_url, entry),
-                size=entry.get("size"),
-                requires_python=entry.get("requires-python"),
-                yanked=None if yanked is False else ("" if yanked is True else yanked),
-                metadata=_metadata_flag(meta, page_url, entry),
-            )
-        )
-    return links
+    entries: list[dict[str, Any]] = data["files"]
+
+    def check(i: int) -> Link:
+        return _json_link(entries[i], page_url, source)
+
+    return Page([entry["filename"] for entry in entries], check)
 
 
-def parse_html_page(body: bytes, page_url: str, source: Source) -> list[Link]:
-    """The checked entries linked from a PEP 503 HTML page (also a find-links page)."""
+def _json_link(entry: dict[str, Any], page_url: str, source: Source) -> Link:
+    url, fragment_hash, segment = _join(page_url, entry["url"], source, entry)
+    hashes = entry["hashes"]
+    sha256 = hashes.get("sha256", fragment_hash)
+    yanked = entry.get("yanked", False)
+    meta = entry.get("core-metadata", entry.get("dist-info-metadata"))
+    return Link(
+        filename=_filename(entry["filename"], segment, page_url, entry),
+        url=url,
+        sha256=_sha256(sha256, page_url, entry),
+        size=entry.get("size"),
+        requires_python=entry.get("requires-python"),
+        yanked=None if yanked is False else ("" if yanked is True else yanked),
+        metadata=_metadata_flag(meta, page_url, entry),
+    )
+
+
+def read_html_page(body: bytes, page_url: str, source: Source) -> Page:
+    """A PEP 503 HTML page (or find-links page): anchors parsed and `<base href>` checked
+    now, each anchor's entry checked lazily."""
     parser = _AnchorParser()
     try:
         parser.feed(body.decode("utf-8", errors="replace"))
@@ -138,30 +192,40 @@ def parse_html_page(body: bytes, page_url: str, source: Source) -> list[Link]:
     base = page_url
     if parser.base:
         base, _, _ = _join(page_url, parser.base, source, "<base href>")
-    links = []
-    for attrs in parser.anchors:
-        href = attrs.get("href")
-        if not href:
-            continue
-        entry = f'<a href="{href}">'
-        url, digest, segment = _join(base, href, source, entry)
-        meta_attr = attrs.get("data-core-metadata", attrs.get("data-dist-info-metadata"))
-        meta: bool | str | None = None
-        if meta_attr is not None and meta_attr != "false":
-            meta = _metadata_flag(_hash_attr(meta_attr) or True, page_url, entry)
-        yanked = attrs.get("data-yanked")
-        links.append(
-            Link(
-                filename=_filename(segment, segment, page_url, entry),
-                url=url,
-                sha256=_sha256(digest, page_url, entry),
-                size=None,
-                requires_python=_bounded(attrs.get("data-requires-python")),
-                yanked=None if "data-yanked" not in attrs else _bounded(yanked) or "",
-                metadata=meta,
-            )
-        )
-    return links
+    anchors = [(attrs, href) for attrs in parser.anchors if (href := attrs.get("href"))]
+
+    def check(i: int) -> Link:
+        attrs, href = anchors[i]
+        return _html_link(attrs, href, base, page_url, source)
+
+    return Page([_claimed_segment(href) for _, href in anchors], check)
+
+
+def _html_link(
+    attrs: dict[str, str | None], href: str, base: str, page_url: str, source: Source
+) -> Link:
+    entry = f'<a href="{href}">'
+    url, digest, segment = _join(base, href, source, entry)
+    meta_attr = attrs.get("data-core-metadata", attrs.get("data-dist-info-metadata"))
+    meta: bool | str | None = None
+    if meta_attr is not None and meta_attr != "false":
+        meta = _metadata_flag(_hash_attr(meta_attr) or True, page_url, entry)
+    yanked = attrs.get("data-yanked")
+    return Link(
+        filename=_filename(segment, segment, page_url, entry),
+        url=url,
+        sha256=_sha256(digest, page_url, entry),
+        size=None,
+        requires_python=_bounded(attrs.get("data-requires-python")),
+        yanked=None if "data-yanked" not in attrs else _bounded(yanked) or "",
+        metadata=meta,
+    )
+
+
+def _claimed_segment(href: str) -> str:
+    """The file name an href claims (its path's last segment, unquoted), unchecked."""
+    path = href.split("#", 1)[0].split("?", 1)[0]
+    return unquote(path.rsplit("/", 1)[-1])
 
 
 # -- the checks --------------------------------------------------------------------------------

@@ -61,7 +61,7 @@ def explain(causes: Sequence[Any], provider: Provider) -> ResolutionError:
     if python:
         return _no_python(python, provider)
     for name, infos in by_name.items():
-        releases = provider.releases(name)
+        releases = list(provider.releases(name))
         if all(r.file is None for r in releases):
             return no_wheel(name, infos, releases, provider)
         for req, _ in infos:
@@ -172,7 +172,8 @@ def no_wheel(
     admitted = set(spec.filter([r.version for r in releases]))
     shown = [r for r in releases if r.version in admitted]
     versions = {r.version for r in shown}
-    files = [f for f in provider.index.files(name) if f.version in versions]
+    project = provider.index.project(name)
+    files = [f for v in sorted(versions, reverse=True) for f in project.files(v)]
     excluded = sorted({r.excluded for r in shown if r.excluded and r.excluded != NO_WHEEL})
     listed = [r.version for r in shown[:SHOWN_VERSIONS]]
     return NoWheelForTarget(

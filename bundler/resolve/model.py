@@ -10,7 +10,9 @@ pip's `resolution/resolvelib/candidates.py` `ExtrasCandidate`).
 
 from __future__ import annotations
 
+import threading
 from collections import deque
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from packaging.requirements import Requirement
@@ -136,6 +138,39 @@ class Release:
     yanked: bool
     excluded: str | None
     """Why the version cannot be used as is: 'yanked', 'requires Python ...', NO_WHEEL."""
+
+
+class Releases:
+    """Every version of one project, each `Release` made on first use (then kept).
+
+    `versions` is newest first and comes from the index's file names alone; `release(v)`
+    calls `make(v)` once per version, whichever thread asks first (the others wait for it),
+    so a resolution builds the records and ranks the tags of the versions it looks at, not
+    of every version the project ever had. Iterating gives every release, newest first.
+    """
+
+    def __init__(self, versions: Sequence[Version], make: Callable[[Version], Release]) -> None:
+        self.versions = list(versions)
+        self._make = make
+        self._made: dict[Version, Release] = {}
+        self._locks: dict[Version, threading.Lock] = {}
+        self._lock = threading.Lock()
+
+    def release(self, version: Version) -> Release:
+        """What `version` offers the target (made once; `make`'s errors are raised)."""
+        made = self._made.get(version)
+        if made is not None:
+            return made
+        with self._lock:
+            lock = self._locks.setdefault(version, threading.Lock())
+        with lock:
+            made = self._made.get(version)
+            if made is None:
+                made = self._made[version] = self._make(version)
+        return made
+
+    def __iter__(self) -> Iterator[Release]:
+        return (self.release(v) for v in self.versions)
 
 
 # -- the result -------------------------------------------------------------------------------

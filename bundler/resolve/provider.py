@@ -14,6 +14,7 @@ With `build_pure=True`, a version that only has an sdist becomes a candidate too
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -42,6 +43,7 @@ from bundler.resolve.model import (
     PythonCandidate,
     PythonReq,
     Release,
+    Releases,
     exclude_hint,
 )
 from bundler.resolve.speculation import Speculator
@@ -89,7 +91,8 @@ class Provider(_ProviderBase):
             skip=self.exclude,
             follow_dependencies=not no_deps,
         )
-        self._releases: dict[str, list[Release]] = {}
+        self._releases: dict[str, Releases] = {}
+        self._releases_lock = threading.Lock()
         self._built: dict[str, tuple[DistFile, Metadata]] = {}
 
     # resolvelib interface -------------------------------------------------------------------
@@ -115,7 +118,10 @@ class Provider(_ProviderBase):
         identifier: str,
         requirements: Mapping[str, Iterator[AnyReq]],
         incompatibilities: Mapping[str, Iterator[AnyCandidate]],
-    ) -> list[AnyCandidate]:
+    ) -> Callable[[], Iterator[AnyCandidate]] | list[AnyCandidate]:
+        """The candidates, newest first, as a factory resolvelib iterates lazily (like pip's
+        `FoundCandidates`): a version's `Release` is made only when the iteration reaches it,
+        which it does only while the resolver wants another candidate."""
         reqs = list(requirements[identifier])
         if identifier == PYTHON_KEY:
             python = PythonCandidate(self.target.version)
@@ -125,18 +131,31 @@ class Provider(_ProviderBase):
         name, extras = projects[0].name, projects[0].extras
         bad = {c.version for c in incompatibilities[identifier]}
         pinned = any(r.exact_pin for r in projects)
-        usable = {
-            rel.version: rel.file
-            for rel in self.releases_for(name)
-            if rel.file is not None and rel.version not in bad and (not rel.yanked or pinned)
-        }
+        releases = self.releases_for(name)
         spec = SpecifierSet()
         for r in projects:
             spec &= r.specifier
-        chosen = sorted(spec.filter(usable), reverse=True)
-        if chosen:
-            self.speculator.warm_metadata(usable[chosen[0]])  # asked for next
-        return [ProjectCandidate(name, v, usable[v], extras) for v in chosen]
+
+        def matches() -> Iterator[AnyCandidate]:
+            files: dict[Version, DistFile] = {}
+
+            def usable() -> Iterator[Version]:
+                for version in releases.versions:
+                    if version in bad or not spec.contains(version, prereleases=True):
+                        continue
+                    rel = releases.release(version)
+                    if rel.file is not None and (not rel.yanked or pinned):
+                        files[version] = rel.file
+                        yield version
+
+            # The usable versions through the specifier's own filter: pre-releases only when
+            # it asks for them or no final release is usable (packaging's rule, as before).
+            for n, version in enumerate(spec.filter(usable())):
+                if n == 0:
+                    self.speculator.warm_metadata(files[version])  # asked for next
+                yield ProjectCandidate(name, version, files[version], extras)
+
+        return matches
 
     def is_satisfied_by(self, requirement: AnyReq, candidate: AnyCandidate) -> bool:
         return requirement.specifier.contains(candidate.version, prereleases=True)
@@ -163,7 +182,7 @@ class Provider(_ProviderBase):
         for each in deps:
             if isinstance(each, ProjectReq):
                 self.parents.setdefault(each.name, candidate.name)
-                self.prefetch(each.name)
+                self.prefetch(each.name, each.specifier)
         return deps
 
     def applicable_dependencies(
@@ -186,13 +205,14 @@ class Provider(_ProviderBase):
 
     # speculation ------------------------------------------------------------------------------
 
-    def prefetch(self, name: str) -> None:
-        """Start fetching `name`'s likely tree in the background (`Speculator.prefetch`)."""
-        self.speculator.prefetch(name)
+    def prefetch(self, name: str, specifier: SpecifierSet | None = None) -> None:
+        """Start fetching `name`'s likely tree in the background (`Speculator.prefetch`), the
+        newest version `specifier` admits."""
+        self.speculator.prefetch(name, specifier)
 
     # data -----------------------------------------------------------------------------------
 
-    def releases_for(self, name: str) -> list[Release]:
+    def releases_for(self, name: str) -> Releases:
         """`releases`, with the chain that asked for `name` added to a not-found error."""
         try:
             return self.releases(name)
@@ -201,21 +221,20 @@ class Provider(_ProviderBase):
                 raise
             raise exc.with_context(name, self.chain(name)[:-1]) from None
 
-    def releases(self, name: str) -> list[Release]:
-        """Every version of `name` with what it offers the target, newest first (cached;
-        thread-safe enough: the worst case is computing the same list twice)."""
-        cached = self._releases.get(name)
+    def releases(self, name: str) -> Releases:
+        """Every version of `name` with what it offers the target, newest first, each
+        `Release` made on first use (`Releases`); one object per project for every thread."""
+        with self._releases_lock:
+            cached = self._releases.get(name)
         if cached is not None:
             return cached
-        by_version: dict[Version, list[DistFile]] = {}
-        for f in self.index.files(name):
-            by_version.setdefault(f.version, []).append(f)
+        files = self.index.project(name)
         allowed = self.prefer_hashes.get(name, frozenset())
-        result = [
-            self._release(v, fs, allowed) for v, fs in sorted(by_version.items(), reverse=True)
-        ]
-        self._releases[name] = result
-        return result
+        made = Releases(
+            files.versions, lambda version: self._release(version, files.files(version), allowed)
+        )
+        with self._releases_lock:
+            return self._releases.setdefault(name, made)
 
     def _release(self, version: Version, files: list[DistFile], allowed: frozenset[str]) -> Release:
         python = self.target.version

@@ -82,7 +82,7 @@ def resolve(
     )
     for req in active:
         provider.parents[req.name] = None
-        provider.prefetch(req.name)
+        provider.prefetch(req.name, req.specifier)
     try:
         try:
             resolver: Resolver[AnyReq, AnyCandidate, str] = Resolver(provider, BaseReporter())

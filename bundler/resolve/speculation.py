@@ -5,10 +5,13 @@ project...), so a cold resolution would wait for every round trip in turn. `Spec
 fetches, in a thread pool, a project's page, the metadata of its newest usable wheel and, from
 that metadata, the same for each dependency that applies to the target: the likely tree arrives
 in parallel and the resolver mostly finds its answers waiting in the index's per-key memo. Per
-project only one file is speculated on: its newest usable wheel, whose metadata comes from the
-PEP 658 file or, on an index without them, from the wheel itself (which the resolver would
-download next anyway, one at a time). Only pages and metadata are speculative, never a download
-the resolver would not make. A failure here is left for the resolver to meet.
+project only one file is speculated on: the newest usable wheel of a version the specifier known
+at prefetch time admits (the root requirement's, or the one in the `Requires-Dist` that named
+the project), whose metadata comes from the PEP 658 file or, on an index without them, from the
+wheel itself (which the resolver would download next anyway, one at a time). So `jupyterlab==
+4.2.5` prefetches 4.2.5, not the newest jupyterlab and its new dependencies. Only pages and
+metadata are speculative, never a download the resolver would not make. A failure here is left
+for the resolver to meet.
 """
 
 from __future__ import annotations
@@ -17,12 +20,13 @@ import threading
 from collections.abc import Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
 
+from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 
 from bundler.index.client import Index
 from bundler.models.link import DistFile
 from bundler.models.target import Target
-from bundler.resolve.model import Release
+from bundler.resolve.model import Releases
 
 
 class Speculator:
@@ -36,7 +40,7 @@ class Speculator:
         self,
         target: Target,
         index: Index,
-        releases: Callable[[str], list[Release]],
+        releases: Callable[[str], Releases],
         pool: ThreadPoolExecutor,
         *,
         skip: Collection[str] = (),
@@ -51,34 +55,26 @@ class Speculator:
         self._started: set[str] = set()
         self._lock = threading.Lock()
 
-    def prefetch(self, name: str) -> None:
-        """Start fetching `name`'s page and its likely tree, once per project."""
+    def prefetch(self, name: str, specifier: SpecifierSet | None = None) -> None:
+        """Start fetching `name`'s page and its likely tree, once per project: the newest
+        version `specifier` admits (pre-releases only if it names one; any version when
+        None), as the first caller knew it."""
         if name in self.skip:
             return
         with self._lock:
             if name in self._started:
                 return
             self._started.add(name)
-        self.pool.submit(self._tree, name)
+        self.pool.submit(self._tree, name, specifier or SpecifierSet())
 
     def warm_metadata(self, file: DistFile) -> None:
         """Fetch `file`'s metadata in the background (the resolver asks for it next)."""
         if file.is_wheel:
             self.pool.submit(self.index.metadata, file)
 
-    def _tree(self, name: str) -> None:
+    def _tree(self, name: str, specifier: SpecifierSet) -> None:
         try:
-            best = next(
-                (
-                    rel.file
-                    for rel in self.releases(name)
-                    if rel.file is not None
-                    and rel.file.is_wheel
-                    and not rel.yanked
-                    and not rel.version.is_prerelease
-                ),
-                None,
-            )
+            best = self.likely(name, specifier)
             if best is None:
                 return
             metadata = self.index.metadata(best)
@@ -88,4 +84,17 @@ class Speculator:
             return
         for requirement in metadata.requires_dist:
             if not requirement.url and self.target.evaluate(requirement.marker, frozenset()):
-                self.prefetch(canonicalize_name(requirement.name))
+                self.prefetch(canonicalize_name(requirement.name), requirement.specifier)
+
+    def likely(self, name: str, specifier: SpecifierSet) -> DistFile | None:
+        """The wheel the resolver will most likely pick for `name` under `specifier`: that of
+        the newest admitted version that has one and is not yanked (each version's `Release`
+        made only as far as the search goes)."""
+        releases = self.releases(name)
+        for version in releases.versions:
+            if not specifier.contains(version):  # pre-releases only if it names one
+                continue
+            rel = releases.release(version)
+            if rel.file is not None and rel.file.is_wheel and not rel.yanked:
+                return rel.file
+        return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 from pathlib import Path
@@ -13,8 +14,8 @@ from packaging.version import Version
 from bundler.errors import BadAnswer, BadInput, HashMismatch, IndexUnavailable, PackageNotFound
 from bundler.fs.cache import Cache
 from bundler.fs.hashing import sha256_file
-from bundler.index.client import Index
-from bundler.index.pages import parse_html_page, parse_json_page
+from bundler.index.client import Index, ProjectFiles, claimed_dist
+from bundler.index.pages import parse_html_page, parse_json_page, read_html_page, read_json_page
 from bundler.models.metadata import parse_metadata, read_wheel_metadata
 from bundler.models.source import Source, SourceKind
 from bundler.net.blobs import fetch_blob
@@ -480,3 +481,83 @@ def test_a_file_index_that_is_not_a_directory(tmp_path: Path) -> None:
     index = Index([(tmp_path / "nothere").as_uri()], [], Cache(tmp_path / "cache"))
     with pytest.raises(IndexUnavailable, match=r"file: index .*/nothere is not a directory"):
         index.files("foo")
+
+
+# -- lazy candidates: a version's entries are checked when it is used ------------------------------
+
+
+def _page_of(*entries: dict[str, object]) -> bytes:
+    return json.dumps(
+        {"meta": {"api-version": "1.1"}, "name": "a", "files": list(entries)}
+    ).encode()
+
+
+def _entry(filename: str, **override: object) -> dict[str, object]:
+    entry: dict[str, object] = {
+        "filename": filename,
+        "url": filename,
+        "hashes": {"sha256": "ab" * 32},
+    }
+    entry.update(override)
+    return entry
+
+
+def test_project_files_check_only_the_versions_asked_for() -> None:
+    """Versions come from the names alone; a refused entry of an unused version is never read,
+    one of a used version is refused before any DistFile is made; `all()` refuses it too."""
+    body = _page_of(
+        _entry("a-2.0-py3-none-any.whl"),
+        _entry("a-2.0.tar.gz"),
+        _entry("a-1.0-py3-none-any.whl", url="file:///etc/passwd"),
+        _entry("b-9.0-py3-none-any.whl"),
+        _entry("a-3.0rc1-py3-none-any.whl", hashes={"sha256": "../etc"}),
+        _entry("a-setup.exe"),
+    )
+    page = read_json_page(body, "https://idx.example/simple/a/", REMOTE)
+    files = ProjectFiles("a", [(REMOTE, page)])
+    assert files.versions == [Version("3.0rc1"), Version("2.0"), Version("1.0")]
+    assert page._links == {}  # nothing checked yet
+    got = files.files(Version("2.0"))
+    assert [f.filename for f in got] == ["a-2.0-py3-none-any.whl", "a-2.0.tar.gz"]
+    assert {f.url for f in got} == {"https://idx.example/simple/a/a-2.0-py3-none-any.whl",
+                                    "https://idx.example/simple/a/a-2.0.tar.gz"}  # fmt: skip
+    assert sorted(page._links) == [0, 1]  # only version 2.0's entries were checked
+    with pytest.raises(BadAnswer, match=r"file: URL refused from a remote source"):
+        files.files(Version("1.0"))
+    with pytest.raises(BadAnswer, match=r"sha256 is not 64 hex digits"):
+        files.files(Version("3.0rc1"))
+    assert files.files(Version("4.0")) == []
+    with pytest.raises(BadAnswer, match=r"file: URL refused"):
+        files.all()
+
+
+def test_a_claimed_version_is_checked_against_the_real_name() -> None:
+    """An HTML href whose segment claims 1.0 but whose real name (after checking) is not a
+    distribution of `a` at 1.0 gives no file, and a traversal is refused when 1.0 is used."""
+    body = (
+        b'<a href="/f/a-1.0-1%2F..%2F..%2FPWNED-py3-none-any.whl#sha256=' + b"0" * 64 + b'">x</a>'
+        b'<a href="/f/a-2.0-py3-none-any.whl#sha256=' + b"1" * 64 + b'">y</a>'
+    )
+    page = read_html_page(body, "https://idx.example/simple/a/", REMOTE)
+    files = ProjectFiles("a", [(REMOTE, page)])
+    assert files.versions == [Version("2.0"), Version("1.0")]
+    assert [f.filename for f in files.files(Version("2.0"))] == ["a-2.0-py3-none-any.whl"]
+    with pytest.raises(BadAnswer, match=r"path separator"):
+        files.files(Version("1.0"))
+
+
+@pytest.mark.parametrize(
+    ("filename", "claim"),
+    [
+        ("Foo_Bar-1.0-py3-none-any.whl", ("foo-bar", "1.0")),
+        ("foo-1.0-1-cp36-cp36m-manylinux1_x86_64.whl", ("foo", "1.0")),
+        ("foo-bar-2.0.post1.tar.gz", ("foo-bar", "2.0.post1")),
+        ("foo-1.0.zip", ("foo", "1.0")),
+        ("foo.whl", None),
+        ("foo-notaversion-py3-none-any.whl", None),
+        ("foo-1.0.exe", None),
+    ],
+)
+def test_claimed_dist(filename: str, claim: tuple[str, str] | None) -> None:
+    got = claimed_dist(filename)
+    assert (None if got is None else (got[0], str(got[1]))) == claim
