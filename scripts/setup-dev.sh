@@ -36,6 +36,7 @@ APT_PACKAGES=(
   minisign                    # the second signature format, checked with the real tool
   unixodbc libodbc2           # audit tests: a wheel needing libodbc.so.2 loads once the named package is there
   hyperfine                   # benchmarks
+  openssl                     # tests/unit/net/test_transport.py: a self-signed certificate for the local HTTPS server
 )
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

@@ -19,7 +19,9 @@ use it and never each other. Every request it makes is bounded, whatever the ser
 
 from __future__ import annotations
 
+import os
 import socket
+import ssl
 import threading
 import time
 import weakref
@@ -33,6 +35,8 @@ import requests
 import urllib3.connection
 import urllib3.connectionpool
 from requests.adapters import HTTPAdapter
+from requests.utils import DEFAULT_CA_BUNDLE_PATH
+from urllib3.util.ssl_ import create_urllib3_context
 
 from bundler import __version__
 from bundler.errors import BadAnswer, BundlerError, IndexUnavailable
@@ -203,9 +207,75 @@ class _HTTPSPool(urllib3.connectionpool.HTTPSConnectionPool):
 
 
 class _WatchedAdapter(HTTPAdapter):
+    """requests' adapter with watched connections and one TLS context per CA bundle.
+
+    requests hands urllib3 the CA bundle's *path* (`verify`: REQUESTS_CA_BUNDLE,
+    CURL_CA_BUNDLE, else certifi's), and urllib3 loads that file into a fresh `SSLContext`
+    for every new connection: ~35 ms of CPU each with OpenSSL 3 (python/cpython#95031), 10-16
+    times a cold fetch (issue #17, benchmarks/PROFILE.md finding 2). Here the bundle is loaded
+    once into a context (`tls_context`) that every https pool of the adapter shares, and the
+    path is taken out of the pool and connection arguments so urllib3 does not load it again
+    into that context (its `ssl_wrap_socket` would: urllib3/urllib3#4983 is its own, unmerged
+    cache). Verification is unchanged: CERT_REQUIRED and urllib3's hostname check, against
+    the same bundle requests would use. pip keeps one context per session the same way
+    (pypa/pip#13199); requests itself only preloads when no bundle variable is set
+    (psf/requests#6667).
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._contexts: dict[str, ssl.SSLContext] = {}
+        self._tls_lock = threading.Lock()
+        super().__init__(*args, **kwargs)
+
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         super().init_poolmanager(*args, **kwargs)
         self.poolmanager.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
+
+    def tls_context(self, bundle: str) -> ssl.SSLContext:
+        """The context holding CA bundle `bundle` (a file, or a directory as for OpenSSL's
+        -CApath), loaded on first use; OSError when it cannot be read."""
+        with self._tls_lock:
+            context = self._contexts.get(bundle)
+            if context is None:
+                context = create_urllib3_context(cert_reqs=ssl.CERT_REQUIRED)
+                if os.path.isdir(bundle):
+                    context.load_verify_locations(capath=bundle)
+                else:
+                    context.load_verify_locations(cafile=bundle)
+                self._contexts[bundle] = context
+            return context
+
+    def build_connection_pool_key_attributes(
+        self, request: Any, verify: Any, cert: Any = None
+    ) -> Any:
+        base: Any = super()
+        host_params, pool_kwargs = base.build_connection_pool_key_attributes(request, verify, cert)
+        bundle = _bundle(verify)
+        if host_params.get("scheme") == "https" and bundle is not None:
+            pool_kwargs.pop("ca_certs", None)
+            pool_kwargs.pop("ca_cert_dir", None)
+            try:
+                pool_kwargs["ssl_context"] = self.tls_context(bundle)
+            except (OSError, ssl.SSLError) as exc:  # one line, not requests' raw OSError
+                raise IndexUnavailable(
+                    f"cannot read the TLS CA bundle {bundle} (REQUESTS_CA_BUNDLE, "
+                    f"CURL_CA_BUNDLE, else certifi's): {exc.strerror or exc}"
+                ) from None
+        return host_params, pool_kwargs
+
+    def cert_verify(self, conn: Any, url: str, verify: Any, cert: Any) -> None:
+        base: Any = super()
+        base.cert_verify(conn, url, verify, cert)
+        if url.lower().startswith("https") and _bundle(verify) is not None:
+            conn.ca_certs = None  # already in the pool's ssl_context (see the class docstring)
+            conn.ca_cert_dir = None
+
+
+def _bundle(verify: Any) -> str | None:
+    """The CA bundle requests verifies against for `verify` (None: no verification)."""
+    if verify is True:
+        return str(DEFAULT_CA_BUNDLE_PATH)
+    return verify if isinstance(verify, str) and verify else None
 
 
 def make_session(pool_size: int = 16) -> requests.Session:

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import socket
+import ssl
+import subprocess
 import threading
 import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from bundler.errors import BadAnswer
+from bundler.errors import BadAnswer, IndexUnavailable
 from bundler.net.settings import NetworkSettings
 from bundler.net.transport import Cancellation, Cancelled, DeadlineExceeded, Transport
 from tests.fakeindex import FakeIndex
@@ -89,3 +95,92 @@ def test_the_session_pool_covers_downloads_and_speculation(
         for t in threads:
             t.join()
     assert "Connection pool is full" not in caplog.text
+
+
+# -- TLS: one context per CA bundle, loaded once (issue #17, finding 2) ----------------------------
+
+
+@pytest.fixture(scope="module")
+def tls_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path, list[int]]]:
+    """An HTTPS server on 127.0.0.1 with a self-signed certificate (openssl CLI) that closes
+    every connection after one answer: (base URL, the certificate as a CA bundle, a list with
+    the number of TLS connections accepted)."""
+    root = tmp_path_factory.mktemp("tls")
+    cert, key = root / "cert.pem", root / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+         "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "2", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    accepted = [0]
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            body = b"hello " + self.path.encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.write(body)
+            self.close_connection = True
+
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+
+    class Server(ThreadingHTTPServer):
+        daemon_threads = True
+
+        def get_request(self) -> tuple[socket.socket, object]:
+            sock, addr = super().get_request()
+            accepted[0] += 1
+            return context.wrap_socket(sock, server_side=True), addr
+
+    server = Server(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"https://127.0.0.1:{server.server_address[1]}", cert, accepted
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_the_ca_bundle_is_loaded_once_per_session(
+    tls_server: tuple[str, Path, list[int]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With REQUESTS_CA_BUNDLE set (as on this machine and many corporate ones), five new TLS
+    connections load the bundle once, not five times, and still verify against it."""
+    url, cert, accepted = tls_server
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(cert))
+    loads: list[object] = []
+    real = ssl.SSLContext.load_verify_locations
+
+    def counted(self: ssl.SSLContext, *args: Any, **kwargs: Any) -> None:
+        loads.append(args or kwargs)
+        real(self, *args, **kwargs)
+
+    monkeypatch.setattr(ssl.SSLContext, "load_verify_locations", counted)
+    transport = Transport(NetworkSettings(retries=0))
+    before = accepted[0]
+    for n in range(5):
+        assert _get(transport, f"{url}/page{n}") == f"hello /page{n}".encode()
+    assert accepted[0] - before == 5  # the server closed each: five TLS handshakes
+    assert loads == [{"cafile": str(cert)}]
+
+
+def test_verification_still_refuses_an_unknown_certificate(
+    tls_server: tuple[str, Path, list[int]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The shared context verifies: against the system bundle, the self-signed server is
+    refused (one line, no traceback), and a missing bundle is an error, not 'no check'."""
+    url, _, _ = tls_server
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
+    with pytest.raises(IndexUnavailable, match=r"CERTIFICATE_VERIFY_FAILED|certificate verify"):
+        _get(Transport(NetworkSettings(retries=0)), f"{url}/x")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/nonexistent/bundle.pem")
+    with pytest.raises(IndexUnavailable, match=r"cannot read the TLS CA bundle /nonexistent/"):
+        _get(Transport(NetworkSettings(retries=0)), f"{url}/x")
