@@ -41,7 +41,7 @@ from packaging.version import InvalidVersion, Version
 from bundler.audit.elf import is_elf
 from bundler.audit.report import read_elf_members
 from bundler.fs.atomic import atomic_write_bytes
-from bundler.fs.cache import Cache
+from bundler.fs.cache import PAGE_MAGIC, Cache
 from bundler.fs.hashing import sha256_file
 from bundler.index.client import Index
 from bundler.index.pages import parse_json_page
@@ -66,7 +66,10 @@ def cached_pages(cache: Cache) -> list[tuple[str, bytes, str]]:
     for path in sorted((cache.root / "pages").rglob("*")):
         if not path.is_file():
             continue
-        head, _, body = path.read_bytes().partition(b"\n")
+        raw = path.read_bytes()
+        if raw.startswith(PAGE_MAGIC):  # the entry's header (length, sha256), then the page
+            raw = raw.partition(b"\n")[2]
+        head, _, body = raw.partition(b"\n")
         try:
             meta = json.loads(head)
         except ValueError:

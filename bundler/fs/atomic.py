@@ -21,13 +21,20 @@ _FICLONE = 0x40049409
 
 @contextmanager
 def atomic_open(
-    path: Path, mode: int = 0o644, *, tmp_dir: Path | None = None
+    path: Path, mode: int = 0o644, *, tmp_dir: Path | None = None, durable: bool = True
 ) -> Iterator[BinaryIO]:
     """Write `path` through a locked temp file, renamed into place on success.
 
     The temp file lies next to `path`, or in `tmp_dir` (same filesystem). On any exception it
     is removed and `path` is untouched. Raises OSError; one without a file name (a write that
     hit a full disk) gets `path` as its `filename`, so the caller can name it.
+
+    `durable=True` fsyncs the data before the rename, so after a crash `path` is the old or
+    the new content. `durable=False` skips that fsync (the rename is still atomic for every
+    other process): for re-derivable caches only, whose readers check what they read and
+    treat a damaged entry as a miss (a crash may leave an empty or partly written file; see
+    the ext4 `auto_da_alloc` notes in ext4(5)). An fsync costs milliseconds on a busy disk
+    and made every page wait for it (issue #17, benchmarks/PROFILE.md finding 3).
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     where = tmp_dir if tmp_dir is not None else path.parent
@@ -38,7 +45,8 @@ def atomic_open(
         with os.fdopen(fd, "wb") as f:
             yield f
             f.flush()
-            os.fsync(f.fileno())
+            if durable:
+                os.fsync(f.fileno())
         os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException as exc:
@@ -49,9 +57,14 @@ def atomic_open(
 
 
 def atomic_write_bytes(
-    path: Path, data: bytes, mode: int = 0o644, *, tmp_dir: Path | None = None
+    path: Path,
+    data: bytes,
+    mode: int = 0o644,
+    *,
+    tmp_dir: Path | None = None,
+    durable: bool = True,
 ) -> None:
-    with atomic_open(path, mode, tmp_dir=tmp_dir) as f:
+    with atomic_open(path, mode, tmp_dir=tmp_dir, durable=durable) as f:
         f.write(data)
 
 

@@ -4,7 +4,8 @@ Layout under the cache root (default: platformdirs' user cache dir for "airgap-k
 honours XDG_CACHE_HOME; or --cache-dir):
 
     blobs/sha256/ab/abcdef...      a downloaded file, stored under its own sha256
-    pages/<sha256 of URL>          the body of an index page or a .metadata file, by URL
+    pages/<sha256 of URL>          the body of an index page or a .metadata file, by URL, after a
+                                   header with its length and sha256 (written without fsync)
     facts/<kind>/ab/abcdef....json facts derived from a blob's bytes alone (e.g. the ELF
                                    objects of a wheel for `bundler audit`), by the blob's sha256
     tmp/*.part                     files being received or written, each held by a lock
@@ -36,6 +37,13 @@ from bundler.fs.hashing import sha256_file
 from bundler.fs.staging import sweep_parts
 
 APP_NAME = "airgap-kit"
+PAGE_MAGIC = b"airgap-kit-page-v1 "
+"""First bytes of a page entry: then '<length> <sha256 hex>\\n' and the body."""
+
+
+class DamagedEntry(ValueError):
+    """A cache entry that is not what was written (a crash before the data reached the disk,
+    or a change on disk); it was removed: treat it as a miss."""
 
 
 def default_root() -> Path:
@@ -127,14 +135,30 @@ class Cache:
         return self.root / "pages" / key[:2] / key
 
     def get_page(self, url: str) -> bytes | None:
+        """The body stored for `url`; None when there is none; `DamagedEntry` (the entry is
+        removed first) when it is not a whole entry: a miss, which the caller words.
+
+        Entries are written without fsync (`put_page`), so after a crash one may be empty,
+        cut or zero-filled; each carries its length and sha256 after `PAGE_MAGIC`, checked
+        here (an entry without that header, e.g. from an older kit, counts as damaged).
+        """
         path = self.page_path(url)
         try:
-            return path.read_bytes()
+            raw = path.read_bytes()
         except FileNotFoundError:
             return None
+        body = _page_body(raw) if raw.startswith(PAGE_MAGIC) else None
+        if body is None:
+            path.unlink(missing_ok=True)
+            raise DamagedEntry(f"damaged cache entry {path} for {url}")
+        return body
 
     def put_page(self, url: str, body: bytes) -> None:
-        atomic_write_bytes(self.page_path(url), body, tmp_dir=self.tmp)
+        """Store `body` for `url`, with its length and sha256, without fsync (re-derivable:
+        a damaged entry is a miss for `get_page`)."""
+        digest = hashlib.sha256(body).hexdigest()
+        head = PAGE_MAGIC + f"{len(body)} {digest}\n".encode("ascii")
+        atomic_write_bytes(self.page_path(url), head + body, tmp_dir=self.tmp, durable=False)
 
     # -- facts ----------------------------------------------------------------------------------
 
@@ -150,4 +174,14 @@ class Cache:
 
     def put_facts(self, kind: str, sha256: str, facts: Any) -> None:
         data = json.dumps(facts, sort_keys=True, separators=(",", ":")).encode("utf-8")
-        atomic_write_bytes(self.facts_path(kind, sha256), data, tmp_dir=self.tmp)
+        # Re-derivable from the blob: no fsync; damaged JSON reads back as None (a miss).
+        atomic_write_bytes(self.facts_path(kind, sha256), data, tmp_dir=self.tmp, durable=False)
+
+
+def _page_body(raw: bytes) -> bytes | None:
+    """The body of a `PAGE_MAGIC` entry whose length and sha256 match, else None."""
+    head, sep, body = raw[len(PAGE_MAGIC) :].partition(b"\n")
+    size, _, digest = head.partition(b" ")
+    if not sep or not size.isdigit() or int(size) != len(body):
+        return None
+    return body if hashlib.sha256(body).hexdigest().encode("ascii") == digest else None

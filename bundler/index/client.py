@@ -40,7 +40,7 @@ from bundler.errors import (
     PackageNotFound,
     RequirementError,
 )
-from bundler.fs.cache import Cache
+from bundler.fs.cache import Cache, DamagedEntry
 from bundler.fs.hashing import sha256_file
 from bundler.fs.regular import NotRegular, read_regular
 from bundler.index.pages import Link, Page, read_html_page, read_json_page
@@ -112,10 +112,7 @@ class _Page:
         except (ValueError, KeyError, TypeError, RecursionError):
             page = None
         if page is None or not sep or page.status not in (200, 404):
-            raise BadAnswer(
-                f"{url}: the cached answer is unreadable (damaged cache entry): fetch once "
-                "with the network to replace it"
-            )
+            raise _damaged(url)
         if urlsplit(page.url).scheme.lower() not in REMOTE_SCHEMES:
             raise BadAnswer(f"{url}: the cached answer names a non-http URL {page.url[:200]!r}")
         return page
@@ -365,7 +362,10 @@ class Index:
 
     def _get_uncached(self, url: str) -> _Page:
         if self.offline:
-            raw = self.cache.get_page(url)
+            try:
+                raw = self.cache.get_page(url)
+            except DamagedEntry:  # a miss, and offline nothing replaces it
+                raise _damaged(url) from None
             if raw is None:
                 raise IndexUnavailable(
                     f"{url} is not in the cache (--offline): fetch once with the network first"
@@ -417,7 +417,10 @@ class Index:
         url = file.metadata_url
         if file.local:
             return self._local_metadata_body(file)
-        cached = self.cache.get_page(url)
+        try:
+            cached = self.cache.get_page(url)
+        except DamagedEntry:  # a miss: fetched again (or, offline, read from the wheel)
+            cached = None
         if cached is not None and _hash_ok(cached, file.metadata_sha256):
             return cached
         if self.offline:
@@ -532,6 +535,13 @@ def _version(text: str) -> Version | None:
 @lru_cache(maxsize=1 << 12)
 def _canonical(name: str) -> str:
     return str(canonicalize_name(name))
+
+
+def _damaged(url: str) -> BadAnswer:
+    return BadAnswer(
+        f"{url}: the cached answer is unreadable (damaged cache entry): fetch once "
+        "with the network to replace it"
+    )
 
 
 def _hash_local(path: Path) -> str:

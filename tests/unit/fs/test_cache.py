@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
 import pytest
 
-from bundler.fs.cache import Cache, default_root
+from bundler.fs.atomic import atomic_write_bytes
+from bundler.fs.cache import Cache, DamagedEntry, default_root
 
 
 def test_default_root_honours_xdg_cache_home(
@@ -52,3 +54,34 @@ def test_pages_round_trip_by_url(tmp_path: Path) -> None:
     assert cache.get_page("https://example.invalid/simple/x/") is None
     cache.put_page("https://example.invalid/simple/x/", b"{}")
     assert cache.get_page("https://example.invalid/simple/x/") == b"{}"
+
+
+def test_pages_and_facts_skip_fsync_and_a_damaged_page_is_a_miss(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Re-derivable entries are written without fsync (issue #17, finding 3); what a crash
+    can leave of one (empty, cut, zero-filled) reads back as a miss and is removed, while an
+    entry of an older kit (no header) is still read."""
+    synced: list[int] = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: synced.append(fd) or real_fsync(fd))
+    cache = Cache(tmp_path)
+    url = "https://example.invalid/simple/x/"
+    body = b'{"files": []}' * 100
+    cache.put_page(url, body)
+    cache.put_facts("kind-v1", "ab" * 32, {"x": 1})
+    assert synced == []
+    assert cache.get_page(url) == body and cache.get_facts("kind-v1", "ab" * 32) == {"x": 1}
+    path = cache.page_path(url)
+    whole = path.read_bytes()
+    damages = (b"", whole[:40], whole[:-1], whole[:-1] + b"X", b"\0" * len(whole), body)
+    for damaged in damages:
+        path.write_bytes(damaged)
+        with pytest.raises(DamagedEntry):
+            cache.get_page(url)
+        assert not path.exists()  # removed: the next fetch writes it again
+        assert cache.get_page(url) is None
+        cache.put_page(url, body)
+    assert cache.get_page(url) == body
+    atomic_write_bytes(tmp_path / "out.json", b"{}")  # outputs stay durable
+    assert len(synced) == 1

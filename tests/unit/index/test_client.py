@@ -258,6 +258,31 @@ def test_offline_metadata_from_cache(fake_index: FakeIndex, tmp_path: Path) -> N
     assert offline.metadata(offline.files("old")[0]).name == "old"
 
 
+def test_a_damaged_cache_entry_is_a_miss(fake_index: FakeIndex, tmp_path: Path) -> None:
+    """Pages and .metadata bodies are cached without fsync (issue #17, finding 3): an entry a
+    crash cut short is fetched again online; offline, the metadata comes from the cached
+    wheel, and a damaged page is one line naming it (nothing can replace it offline)."""
+    fake_index.add_wheel("foo", "1.0", requires_dist=["bar"])
+    index = make_index(fake_index, tmp_path)
+    file = index.files("foo")[0]
+    assert file.metadata_url
+    index.metadata(file)
+    cache = index.cache
+    entry = cache.page_path(file.metadata_url)
+    entry.write_bytes(entry.read_bytes()[:-5])
+    again = make_index(fake_index, tmp_path)
+    assert [str(r) for r in again.metadata(again.files("foo")[0]).requires_dist] == ["bar"]
+    assert fake_index.requests.count("/files/foo-1.0-py3-none-any.whl.metadata") == 2
+    fetch_blob(file, cache, index.transport)  # the wheel is cached too
+    entry.write_bytes(b"")
+    offline = make_index(fake_index, tmp_path, offline=True)
+    assert [str(r) for r in offline.metadata(offline.files("foo")[0]).requires_dist] == ["bar"]
+    page = cache.page_path(fake_index.url + "foo/")
+    page.write_bytes(b"\0" * 100)
+    with pytest.raises(BadAnswer, match=r"simple/foo/: the cached answer is unreadable"):
+        make_index(fake_index, tmp_path, offline=True).files("foo")
+
+
 def test_metadata_must_match_filename(tmp_path: Path) -> None:
     wheel = build_wheel(tmp_path / "w", "foo", "1.0")
     wrong = wheel.with_name("foo-1.1-py3-none-any.whl")
