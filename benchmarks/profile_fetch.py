@@ -44,14 +44,16 @@ STAGES = [
 """(label, file suffix, function) of the main thread's pipeline."""
 
 ALL_THREADS = [
-    ("JSON project pages parsed", "bundler/index/pages.py", "parse_json_page"),
-    ("HTML project pages parsed", "bundler/index/pages.py", "parse_html_page"),
-    ("Index.files (page + DistFile records)", "bundler/index/client.py", "files"),
+    ("JSON project pages read (structure checked)", "bundler/index/pages.py", "read_json_page"),
+    ("HTML project pages read (anchors parsed)", "bundler/index/pages.py", "read_html_page"),
+    ("entries checked (Page.link)", "bundler/index/pages.py", "link"),
+    ("Index.project (pages grouped by version)", "bundler/index/client.py", "project"),
+    ("DistFile records of used versions", "bundler/index/client.py", "_check"),
     ("page fetch or cache read", "bundler/index/client.py", "_get_uncached"),
     ("Index.metadata", "bundler/index/client.py", "_load_metadata"),
     ("core metadata parsed", "bundler/models/metadata.py", "parse_metadata"),
     ("METADATA read from a wheel", "bundler/models/metadata.py", "read_wheel_metadata"),
-    ("candidate releases built", "bundler/resolve/provider.py", "releases"),
+    ("candidate releases built (per version used)", "bundler/resolve/model.py", "release"),
     ("provider.get_dependencies", "bundler/resolve/provider.py", "get_dependencies"),
     ("fetch_blob (download or cached)", "bundler/net/blobs.py", "fetch_blob"),
     ("Cache.verify_blob (re-hash a cached blob)", "bundler/fs/cache.py", "verify_blob"),

@@ -72,13 +72,22 @@ def atomic_write_text(path: Path, text: str, mode: int = 0o644) -> None:
     atomic_write_bytes(path, text.encode("utf-8"), mode)
 
 
-def atomic_copy(src: Path, dest: Path, mode: int = 0o644, *, tmp_dir: Path | None = None) -> Path:
+def atomic_copy(
+    src: Path,
+    dest: Path,
+    mode: int = 0o644,
+    *,
+    tmp_dir: Path | None = None,
+    durable: bool = True,
+) -> Path:
     """Copy `src` to `dest` atomically: a reflink where the filesystem can, else a byte copy.
 
     Never a hard link: the copy has its own inode, so a later change to `src` (a cache blob
-    flipped on disk) cannot reach `dest`. Raises OSError.
+    flipped on disk) cannot reach `dest`. `durable=False` (see `atomic_open`): for a copy into
+    a stage, whose commit flushes the filesystem once (`fs.staging.flush_filesystem`).
+    Raises OSError.
     """
-    with atomic_open(dest, mode, tmp_dir=tmp_dir) as out, src.open("rb") as inp:
+    with atomic_open(dest, mode, tmp_dir=tmp_dir, durable=durable) as out, src.open("rb") as inp:
         if not _reflink(inp.fileno(), out.fileno()):
             shutil.copyfileobj(inp, out, 1 << 20)
     return dest

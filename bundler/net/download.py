@@ -58,7 +58,8 @@ def download_all(
 
     `transport.settings.jobs` downloads run at once. The first failure cancels the rest and
     is raised (`HashMismatch`, `UnhashedFile`, `IndexUnavailable`, ...); `dest` then holds only
-    complete, verified files.
+    complete, verified files. They are not fsynced one by one (`place`): `dest` is a stage's
+    content, which `Stage.commit` flushes before the swap.
     """
     dest.mkdir(parents=True, exist_ok=True)
     jobs = max(transport.settings.jobs, 1)
@@ -104,5 +105,7 @@ def _first_error(futures: list[Future[Path]]) -> BaseException:
 
 
 def place(blob: Path, directory: Path, filename: str) -> Path:
-    """Copy `blob` to `directory/filename` (a checked base name) atomically; the path."""
-    return atomic_copy(blob, path_in(directory, filename))
+    """Copy `blob` to `directory/filename` (a checked base name) atomically; the path.
+
+    `directory` is a stage's content: no fsync per file, `Stage.commit` flushes them all."""
+    return atomic_copy(blob, path_in(directory, filename), durable=False)

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from bundler.fs import staging
+from bundler.fs.atomic import atomic_copy
 from bundler.fs.staging import JOURNAL, OWNED, Stage, deferred_signals, exchange, sweep
 
 REPO = Path(__file__).resolve().parents[3]
@@ -253,3 +254,31 @@ def test_a_kill_at_any_point_leaves_a_complete_tree(tmp_path: Path, seed: int, h
     versions = {p.read_text() for p in dest.iterdir()}
     assert len(list(dest.iterdir())) == 40 and len(versions) == 1, versions
     assert _leftovers(tmp_path) == []
+
+
+def test_the_commit_flushes_what_was_written_without_fsync(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Wheels go into a stage without an fsync each (issue #17, finding 3); the commit flushes
+    the filesystem once, before the swap, so DEST is never a tree of unwritten files."""
+    synced: list[int] = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: synced.append(fd) or real_fsync(fd))
+    events: list[str] = []
+    real_flush = staging.flush_filesystem
+
+    def flush(path: Path) -> None:
+        events.append(f"flush {path.name.startswith('.out' + staging.STAGE_MARK)}")
+        real_flush(path)  # the real syncfs(2): it must not fail either
+
+    monkeypatch.setattr(staging, "flush_filesystem", flush)
+    blob = tmp_path / "blob"
+    blob.write_bytes(b"wheel" * 1000)
+    with staging.staging(tmp_path / "out") as stage:
+        for n in range(5):
+            atomic_copy(blob, stage.content / f"w-{n}.whl", durable=False)  # as net.download.place
+        assert synced == [] and events == []
+        stage.commit()
+        events.append(f"committed {(tmp_path / 'out').is_dir()}")
+    assert events == ["flush True", "committed True"]
+    assert len(list((tmp_path / "out").iterdir())) == 5

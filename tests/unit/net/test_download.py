@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from bundler.fs.cache import Cache
 from bundler.index.client import Index
 from bundler.models.link import DistFile
 from bundler.net.blobs import UnhashedFile
-from bundler.net.download import download_all
+from bundler.net.download import download_all, place
 from bundler.net.settings import NetworkSettings
 from bundler.net.transport import Transport
 from tests.fakeindex import FakeIndex, build_wheel
@@ -212,3 +213,15 @@ def test_unhashed_file_allowed_is_stored_under_its_own_hash(
     out = download_all(files, tmp_path / "out", cache, net(), allow_unhashed=True)
     assert out[0].read_bytes() == served.data
     assert cache.has_blob(hashlib.sha256(served.data).hexdigest())
+
+
+def test_place_leaves_the_flush_to_the_stage_commit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No fsync per wheel (issue #17, finding 3): `Stage.commit` flushes the stage once."""
+    synced: list[int] = []
+    monkeypatch.setattr(os, "fsync", synced.append)
+    blob = tmp_path / "blob"
+    blob.write_bytes(b"x" * 100)
+    placed = place(blob, tmp_path / "content", "w-1.0-py3-none-any.whl")
+    assert placed.read_bytes() == b"x" * 100 and synced == []
