@@ -39,6 +39,7 @@ from bundler.audit.elf import ElfObject
 from bundler.audit.members import ELF_FACTS as ELF_FACTS  # the fact cache's kind, re-exported
 from bundler.audit.members import cached_elf_members, read_elf_members
 from bundler.errors import BadInput
+from bundler.fs import sums
 from bundler.fs.atomic import atomic_write_text
 from bundler.fs.cache import Cache
 from bundler.models import manifest
@@ -292,6 +293,7 @@ def run(
     write_system_packages(report)
     if has_manifest:
         manifest.update(directory, "audit", report.to_dict())
+    sums.refresh_directory(directory)  # the wheelhouse's own SHA256SUMS stays true
     return report
 
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from bundler.cli import gate_report
 from bundler.cli.options import cache_dir_option, json_option, make_target, target_options
 from bundler.errors import CheckFailed
 
@@ -151,6 +152,27 @@ two equal; importing that module would load requests)."""
 )
 @click.option("--no-rehearse", is_flag=True, help="Skip the install rehearsal at the end.")
 @json_option("Print the result as one JSON object on stdout instead of the summary.")
+@click.option(
+    "--policy",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    default=None,
+    help="Policy gate (TOML: licenses, vulnerabilities, size); a violation exits 1 after the "
+    "wheelhouse is written.",
+)
+@click.option(
+    "--vuln-db",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    default=None,
+    help="An OSV export zip (e.g. PyPI/all.zip) to match against, offline and reproducible "
+    "[default: query the OSV API].",
+)
+@click.option(
+    "--osv-url",
+    default=None,
+    metavar="URL",
+    help="OSV API base URL (POST /v1/querybatch) [default: the policy's osv_url, "
+    "https://api.osv.dev].",
+)
 def fetch_cmd(
     requirements: tuple[str, ...],
     requirement_files: tuple[Path, ...],
@@ -180,6 +202,9 @@ def fetch_cmd(
     as_json: bool,
     rehearse: Path | None,
     no_rehearse: bool,
+    policy: Path | None,
+    vuln_db: Path | None,
+    osv_url: str | None,
 ) -> None:
     """Resolve and download a wheelhouse for the target into -o DIR.
 
@@ -224,6 +249,9 @@ def fetch_cmd(
             distro=distro,
             project=project,
             rehearse=rehearse_with,
+            policy=policy,
+            vuln_db=vuln_db,
+            osv_url=osv_url,
             on_progress=on_progress,
             on_step=_on_step,
         )
@@ -235,7 +263,11 @@ def fetch_cmd(
             click.echo(f"bundler: warning: {warning}", err=True)
         _summary(result)
         _rehearsal_summary(result, target.python_version, no_rehearse)
+        if result.gate is not None:
+            gate_report.echo(result.gate)
     _rehearsal_check(result)
+    if result.gate is not None:
+        gate_report.fail_on_violations(result.gate, f"fetch into {result.output}")
 
 
 def _build_python(choice: str | None, version: str) -> Path | None:

@@ -15,7 +15,7 @@ import re
 from collections.abc import Sequence
 from functools import cache
 
-from license_expression import (  # type: ignore[import-untyped]  # no stubs
+from license_expression import (  # no stubs: pyproject.toml's mypy override
     ExpressionError,
     Licensing,
     get_spdx_licensing,

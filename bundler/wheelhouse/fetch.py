@@ -16,6 +16,7 @@ directory. Operating-system errors a user can cause (a full disk, a read-only ca
 from __future__ import annotations
 
 import copy
+import datetime as dt
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -33,10 +34,15 @@ from bundler.errors import (
     NoWheelForTarget,
     ResolutionError,
 )
+from bundler.fs import sums
 from bundler.fs.cache import Cache
 from bundler.fs.hashing import sha256_file
 from bundler.fs.oserrors import user_errors
 from bundler.fs.staging import PRESERVED, STAGE_MARK, Stage, staging
+from bundler.gate import osv, snapshot
+from bundler.gate import policy as gate_policy
+from bundler.gate.evaluate import GateResult, PackageLicense, evaluate
+from bundler.gate.policy import Policy
 from bundler.index.client import DEFAULT_INDEX, Index
 from bundler.models import manifest
 from bundler.models.link import DistFile
@@ -102,6 +108,12 @@ class FetchOptions:
     rehearse: Path | None = None
     """An interpreter of the target's version: rehearse the install with it at the end
     (`bundler.wheelhouse.rehearse`); None skips the rehearsal."""
+    policy: Path | None = None
+    """The policy gate's TOML file (bundler.gate.policy); None: no gate."""
+    vuln_db: Path | None = None
+    """An OSV export zip to match against instead of the OSV API."""
+    osv_url: str | None = None
+    """The OSV API base URL (default: the policy's osv_url)."""
     on_progress: ProgressCallback | None = field(default=None, compare=False)
     """Download progress in bytes: (done, total)."""
     on_step: StepCallback | None = field(default=None, compare=False)
@@ -191,6 +203,8 @@ class FetchResult:
     """One line each, e.g. a yanked release taken because it is pinned."""
     rehearsal: rehearse_mod.Rehearsal | None = None
     """The install rehearsal on the finished wheelhouse (None when not asked for)."""
+    gate: GateResult | None = None
+    """The policy gate's verdict (None without --policy); the wheelhouse is written either way."""
 
     @property
     def total_size(self) -> int:
@@ -254,6 +268,7 @@ def fetch(options: FetchOptions) -> FetchResult:
     """
     output = Path(options.output).resolve()
     _check_sources(options)
+    policy = gate_policy.load(options.policy) if options.policy else None  # before downloads
     cache = Cache(options.cache_dir)
     with user_errors(output):
         cache.sweep()
@@ -263,7 +278,7 @@ def fetch(options: FetchOptions) -> FetchResult:
                 from bundler.audit.report import load_profile  # not loaded for --no-audit
 
                 load_profile(options.distro)  # a bad --distro fails before downloads
-            result = _run(options, cache, stage)
+            result = _run(options, cache, stage, policy)
     if options.rehearse is None:
         return result
     # After the swap, outside the stage: the rehearsal reads the committed wheelhouse.
@@ -286,7 +301,7 @@ def _check_sources(options: FetchOptions) -> None:
             )
 
 
-def _run(options: FetchOptions, cache: Cache, stage: Stage) -> FetchResult:
+def _run(options: FetchOptions, cache: Cache, stage: Stage, policy: Policy | None) -> FetchResult:
     transport = Transport(options.network)
     staged = stage.content
     plan = _plan(options, cache, stage.scratch, transport)
@@ -294,6 +309,8 @@ def _run(options: FetchOptions, cache: Cache, stage: Stage) -> FetchResult:
     _check_pep658(plan, staged)
     written = _write_outputs(options, plan, packages, staged)
     report = _audit(staged, options.distro, cache, packages) if options.audit else None
+    verdict = _gate(options, policy, staged, packages) if policy else None
+    sums.write_directory(staged)  # last: install.sh checks every file against it
     output = stage.dest
     _step(options, f"moving the wheelhouse into {output}")
     stage.commit(keep=KEPT_FILES)
@@ -311,6 +328,7 @@ def _run(options: FetchOptions, cache: Cache, stage: Stage) -> FetchResult:
         audit=report,
         excluded=plan.resolution.excluded,
         warnings=(*_yank_warnings(packages), *_unhashed_warnings(packages)),
+        gate=verdict,
     )
 
 
@@ -794,6 +812,34 @@ def _audit(
 
     digests = {p.filename: p.sha256 for p in packages}
     return audit_lib.run(directory, distro=distro, cache=cache, digests=digests)
+
+
+# -- the policy gate ----------------------------------------------------------------------------
+
+
+def _gate(
+    options: FetchOptions, policy: Policy, staged: Path, packages: tuple[PackageRecord, ...]
+) -> GateResult:
+    """Look every pinned package up in OSV, write the findings snapshot into the wheelhouse,
+    and evaluate the policy as of today (UTC); the caller decides what a violation means."""
+    pins = [osv.Pinned(p.name, p.version) for p in packages]
+    _step(options, f"checking {len(pins)} package(s) against the policy {options.policy}")
+    found = snapshot.gather(
+        policy,
+        pins,
+        vuln_db=options.vuln_db,
+        osv_url=options.osv_url,
+        timeout=options.network.timeout,
+        retries=options.network.retries,
+    )
+    snapshot.write(staged, found)
+    records = [PackageLicense.from_record(r) for r in manifest.load(staged).get("packages", [])]
+    size = sum(p.stat().st_size for p in staged.iterdir() if p.is_file())
+    return evaluate(policy, records, found, _today(), kit_bytes=size, measured="the wheelhouse")
+
+
+def _today() -> dt.date:
+    return dt.datetime.now(dt.timezone.utc).date()
 
 
 # -- the output folder ------------------------------------------------------------------------

@@ -71,6 +71,7 @@ def test_fetch_writes_wheels_lock_manifest_and_install_sh(tmp_path: Path, index:
     assert result.output == out.resolve()
     names = sorted(p.name for p in out.iterdir())
     assert names == [
+        "SHA256SUMS",
         "app-1.0-py3-none-any.whl",
         "install.sh",
         "lib-2.0-py3-none-any.whl",

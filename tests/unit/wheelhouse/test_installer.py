@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from bundler.fs import sums
 from bundler.fs.hashing import sha256_file
 from bundler.models.target import Target
 from bundler.wheelhouse import build, installer, lockfile
@@ -88,6 +89,7 @@ def _host_wheelhouse(tmp_path: Path, *, force_bootstrap: bool) -> Path:
         decision = dataclasses.replace(decision, needed=True, min_pip="19.3")
         lockfile.write(house / installer.BOOTSTRAP_LOCK, [entry])
     installer.write_install_sh(house, _render(target, decision, [wheel.name]))
+    sums.write_directory(house)  # as fetch does, last
     return house
 
 
@@ -129,6 +131,22 @@ def test_install_sh_names_a_missing_wheelhouse_file(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert f"missing wheelhouse file(s) in {house}: {wheel.name}" in proc.stderr
     assert not (tmp_path / "v").exists()
+
+
+def test_install_sh_refuses_a_wheelhouse_that_differs_from_its_sha256sums(tmp_path: Path) -> None:
+    house = _host_wheelhouse(tmp_path, force_bootstrap=False)
+    lock = house / installer.REQUIREMENTS_LOCK
+    lock.write_text(lock.read_text() + "# edited on the way\n")
+    (house / "extra-1.0-py3-none-any.whl").write_bytes(b"not listed")
+    proc = _run("sh", house / "install.sh", "--python", sys.executable, "--venv", tmp_path / "v")
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "install.sh: requirements.lock: sha256 differs from SHA256SUMS" in proc.stderr
+    assert "install.sh: extra-1.0-py3-none-any.whl: not listed in SHA256SUMS" in proc.stderr
+    assert "does not match its SHA256SUMS (damaged or altered): nothing was installed" in proc.stderr
+    assert not (tmp_path / "v").exists()
+    (house / "SHA256SUMS").unlink()
+    proc = _run("sh", house / "install.sh", "--python", sys.executable, "--venv", tmp_path / "v")
+    assert proc.returncode == 2 and "SHA256SUMS is missing" in proc.stderr
 
 
 def test_install_sh_rejects_unknown_arguments_and_missing_python(tmp_path: Path) -> None:

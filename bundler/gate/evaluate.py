@@ -1,0 +1,230 @@
+"""The gate's decision: a policy, the wheelhouse's packages and a findings snapshot, on a date.
+
+`evaluate` is pure (no network, no clock: `today` is given), so the connected side and the far
+side reach the same verdict from the same inputs, and an ignore that expired since fetch fails
+on the far side. One line per violation, each naming the package and the rule.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from packaging.utils import canonicalize_name
+
+from bundler.gate import licenses as license_rules
+from bundler.gate import osv
+from bundler.gate.policy import SEVERITIES, Ignore, Policy
+from bundler.gate.snapshot import Finding, Snapshot
+
+LICENSE_FIELDS = ("license_expression", "license")
+"""manifest.json package fields read for the license, first present wins."""
+
+
+@dataclass(frozen=True)
+class PackageLicense:
+    name: str
+    version: str
+    license: str | None
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any]) -> PackageLicense:
+        """From a manifest.json package record (see bundler/models/manifest.py)."""
+        text = next((record[k] for k in LICENSE_FIELDS if record.get(k)), None)
+        return cls(str(record.get("name", "?")), str(record.get("version", "?")), text)
+
+
+@dataclass(frozen=True)
+class VulnStatus:
+    """One finding and what the policy makes of it."""
+
+    finding: Finding
+    status: str
+    """'violation' | 'ignored' | 'warning' | 'below threshold'."""
+    detail: str
+    ignore: Ignore | None = None
+
+
+@dataclass
+class GateResult:
+    """Everything a reviewer reads first."""
+
+    policy: Policy
+    today: dt.date
+    violations: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    licenses: list[license_rules.LicenseFinding] = field(default_factory=list)
+    license_exceptions: list[tuple[Ignore, str]] = field(default_factory=list)
+    """(exception, 'used' | 'unused' | 'expired')."""
+    vulnerabilities: list[VulnStatus] = field(default_factory=list)
+    ignores: list[tuple[Ignore, str]] = field(default_factory=list)
+    """(ignore entry, 'used' | 'unused' | 'expired')."""
+    database: osv.Database | None = None
+    kit_bytes: int | None = None
+
+    @property
+    def unknown_licenses(self) -> list[license_rules.LicenseFinding]:
+        return [f for f in self.licenses if f.verdict == license_rules.Verdict.UNKNOWN]
+
+    @property
+    def ok(self) -> bool:
+        return not self.violations
+
+
+def evaluate(
+    policy: Policy,
+    packages: Iterable[PackageLicense],
+    snapshot: Snapshot | None,
+    today: dt.date,
+    kit_bytes: int | None = None,
+    measured: str = "the kit",
+) -> GateResult:
+    """The verdict of `policy` on `packages` and the carried `snapshot` as of `today`;
+    `kit_bytes` (the size of what `measured` names: the archive, or at fetch the wheelhouse,
+    a lower bound of the kit) is checked against the size budget when given."""
+    packages = sorted(packages, key=lambda p: _canon(p.name))
+    result = GateResult(policy, today, kit_bytes=kit_bytes)
+    if policy.licenses is not None:
+        _check_licenses(result, packages)
+    if policy.vulnerabilities is not None:
+        _check_vulnerabilities(result, packages, snapshot)
+    if snapshot is not None:
+        result.database = snapshot.database
+    budget = policy.max_kit_bytes
+    if budget is not None and kit_bytes is not None and kit_bytes > budget:
+        result.violations.append(
+            f"size: {measured} is {kit_bytes:,} bytes, over the budget of {budget:,} bytes "
+            "([size] max_kit)"
+        )
+    return result
+
+
+def _check_licenses(result: GateResult, packages: list[PackageLicense]) -> None:
+    rules = result.policy.licenses
+    assert rules is not None
+    exceptions = {e.key: e for e in rules.exceptions}
+    used: set[str] = set()
+    for package in packages:
+        finding = license_rules.judge(package.name, package.version, package.license, rules)
+        result.licenses.append(finding)
+        failing = finding.verdict in (
+            license_rules.Verdict.DENIED,
+            license_rules.Verdict.NOT_ALLOWED,
+        )
+        rule = rules.unknown if finding.verdict == license_rules.Verdict.UNKNOWN else None
+        if not failing and rule != "deny" and rule != "warn":
+            continue
+        line = f"license: {package.name} {package.version}: {_license_text(finding)}"
+        exception = exceptions.get(_canon(package.name))
+        if exception is not None:
+            used.add(exception.key)
+            if not exception.expired(result.today):
+                continue
+            result.violations.append(
+                f"{line}; its exception expired on {exception.expires} ({exception.reason})"
+            )
+        elif failing or rule == "deny":
+            result.violations.append(line)
+        else:
+            result.warnings.append(line)
+    for exception in rules.exceptions:
+        state = _state(exception, exception.key in used, result.today)
+        result.license_exceptions.append((exception, state))
+        if state == "unused":
+            result.warnings.append(
+                f"license exception for {exception.key} matches no package in the wheelhouse"
+            )
+
+
+def _license_text(finding: license_rules.LicenseFinding) -> str:
+    if finding.verdict == license_rules.Verdict.UNKNOWN:
+        return f"license unknown ({finding.detail}{_shown(finding.text)})"
+    return f"{finding.expression}: {finding.detail}"
+
+
+def _shown(text: str | None) -> str:
+    if not text:
+        return ""
+    first = text.strip().splitlines()[0]
+    return f": {first[:60]!r}"
+
+
+def _check_vulnerabilities(
+    result: GateResult, packages: list[PackageLicense], snapshot: Snapshot | None
+) -> None:
+    rules = result.policy.vulnerabilities
+    assert rules is not None
+    if snapshot is None or snapshot.database.kind == "none":
+        result.violations.append(
+            "vulnerabilities: the wheelhouse carries no vulnerability snapshot "
+            "(run bundler fetch --policy with --vuln-db FILE or the OSV API)"
+        )
+        return
+    checked = {(_canon(p.name), p.version) for p in snapshot.checked}
+    for package in packages:
+        if (_canon(package.name), package.version) not in checked:
+            result.violations.append(
+                f"vulnerabilities: {package.name} {package.version} was not looked up in the "
+                "snapshot's database (the wheelhouse changed since fetch --policy)"
+            )
+    threshold = SEVERITIES.index(rules.deny_severity)
+    used: set[str] = set()
+    for finding in snapshot.findings:
+        ignore = next((i for i in rules.ignore if i.key in finding.names), None)
+        status = _vuln_status(finding, ignore, threshold, rules.unknown_severity, result.today)
+        result.vulnerabilities.append(status)
+        if ignore is not None:
+            used.add(ignore.key)
+        line = f"vulnerability: {finding.package} {finding.version}: {finding.id} {status.detail}"
+        if status.status == "violation":
+            result.violations.append(line)
+        elif status.status == "warning":
+            result.warnings.append(line)
+    for ignore in rules.ignore:
+        state = _state(ignore, ignore.key in used, result.today)
+        result.ignores.append((ignore, state))
+        if state == "unused":
+            result.warnings.append(f"ignore {ignore.key} matches no finding in the snapshot")
+
+
+def _vuln_status(
+    finding: Finding, ignore: Ignore | None, threshold: int, unknown: str, today: dt.date
+) -> VulnStatus:
+    severity = finding.severity or "unknown severity"
+    fixed = f"; fixed in {', '.join(finding.fixed)}" if finding.fixed else "; no fixed version"
+    if ignore is not None:
+        if ignore.expired(today):
+            return VulnStatus(
+                finding,
+                "violation",
+                f"({severity}{fixed}): its ignore expired on {ignore.expires} ({ignore.reason})",
+                ignore,
+            )
+        return VulnStatus(
+            finding,
+            "ignored",
+            f"({severity}) ignored until {ignore.expires}: {ignore.reason}",
+            ignore,
+        )
+    if finding.severity is None:
+        status = "violation" if unknown == "deny" else "warning"
+        return VulnStatus(finding, status, f"(severity unknown{fixed})")
+    if SEVERITIES.index(finding.severity) >= threshold:
+        return VulnStatus(
+            finding,
+            "violation",
+            f"({finding.severity}, at or above {SEVERITIES[threshold]}{fixed})",
+        )
+    return VulnStatus(finding, "below threshold", f"({finding.severity}{fixed})")
+
+
+def _state(entry: Ignore, used: bool, today: dt.date) -> str:
+    if entry.expired(today):
+        return "expired"
+    return "used" if used else "unused"
+
+
+def _canon(name: str) -> str:
+    return str(canonicalize_name(name))
