@@ -23,6 +23,7 @@ LAYERS = [
     "index",
     "resolve",
     "audit",
+    "gate",
     "wheelhouse",
     "kit",
     "cli",

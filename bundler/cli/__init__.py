@@ -154,6 +154,11 @@ COMMANDS: dict[str, Entry] = {
         "audit",
         "Find the system libraries DIR's wheels need and the distro packages that provide them.",
     ),
+    "keygen": Entry(
+        "bundler.cli.keygen_cmd",
+        "keygen",
+        "Make a kit signing key pair: PREFIX.key.asc (secret, mode 0600) and PREFIX.pub.asc.",
+    ),
     "pack": Entry(
         "bundler.cli.pack_cmd",
         "pack",

@@ -91,3 +91,13 @@ def cache_dir_option(help_text: str) -> Callable[[F], F]:
         default=None,
         help=f"{help_text} [default: $XDG_CACHE_HOME/airgap-kit].",
     )
+
+
+def policy_option(help_text: str) -> Callable[[F], F]:
+    """--policy FILE: the policy gate's TOML file; the command receives `policy: Path | None`."""
+    return click.option(
+        "--policy",
+        type=click.Path(path_type=Path, dir_okay=False, exists=True),
+        default=None,
+        help=help_text,
+    )

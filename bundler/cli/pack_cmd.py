@@ -6,7 +6,11 @@ from pathlib import Path
 
 import click
 
-# bundler.kit.pack (jinja2, yaml, the SBOM library) is imported inside the command.
+from bundler.cli import gate_report
+from bundler.cli.options import policy_option
+
+# bundler.kit.pack, bundler.kit.signing and bundler.gate (jinja2, yaml, the SBOM library, the
+# policy gate) are imported inside the command.
 
 CONTROLLER_DIR = Path("controller-wheelhouse")
 """For --help and the default only: bundler.kit.controller.DEFAULT_DIR (a test keeps the two
@@ -69,6 +73,24 @@ _DIR = click.Path(file_okay=False, path_type=Path)
     default=None,
     help="Cut the archive into parts of at most SIZE (e.g. 700M, 4G, 4GB) for size-limited media.",
 )
+@click.option(
+    "--sign",
+    "sign_keys",
+    multiple=True,
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="Secret key (bundler keygen; OpenPGP or minisign) signing SHA256SUMS and the "
+    "archive's .sha256 (repeatable: one key per format).",
+)
+@click.option(
+    "--passphrase-file",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    default=None,
+    help="Passphrase of a protected OpenPGP secret key (first line of FILE).",
+)
+@policy_option(
+    "Policy gate: re-evaluate the wheelhouse's carried findings (and the kit's size); a "
+    "violation exits 1 and leaves no kit."
+)
 def pack(
     wheelhouse: Path,
     sources_dir: Path,
@@ -78,13 +100,24 @@ def pack(
     no_controller: bool,
     output: Path | None,
     split: str | None,
+    sign_keys: tuple[Path, ...],
+    passphrase_file: Path | None,
+    policy: Path | None,
 ) -> None:
-    """Pack one reproducible kit-NAME.tar.gz with SHA256SUMS, an SBOM and a README.txt."""
+    """Pack one reproducible kit-NAME.tar.gz with SHA256SUMS, an SBOM and a README.txt.
+
+    With --sign, the kit is signed too (SHA256SUMS.asc inside, kit-NAME.tar.gz.sha256.asc
+    beside it); signatures carry a time, so a signed kit is reproducible except for them.
+    """
+    from bundler.gate import policy as gate_policy
     from bundler.kit import pack as pack_mod
+    from bundler.kit import signing
 
     split_size = pack_mod.parse_size(split) if split else None
     if controller_wheelhouse is None:
         controller_wheelhouse = wheelhouse.parent / CONTROLLER_DIR
+    keys = [signing.load_key(k, passphrase_file) for k in sign_keys]
+    rules = gate_policy.load(policy) if policy else None
     if output is None:
         output = Path(pack_mod.default_name(wheelhouse) + pack_mod.SUFFIX)
     result = pack_mod.pack(
@@ -95,6 +128,8 @@ def pack(
         vagrantfile=vagrantfile,
         split=split_size,
         controller_wheelhouse=None if no_controller else controller_wheelhouse,
+        sign=keys,
+        policy=rules,
     )
     for note in result.notes:
         click.echo(f"note: {note}", err=True)
@@ -105,6 +140,10 @@ def pack(
         click.echo(f"controller: {result.controller.describe()}")
     else:
         click.echo("controller: NONE (--no-controller: bring ansible-core 2.16 another way)")
+    for signature, signer in zip(result.signatures, result.signers, strict=True):
+        click.echo(f"signed: {signature} (and SHA256SUMS inside) by {signer}")
+    if result.gate is not None:
+        gate_report.echo(result.gate)
     if result.python_source:
         click.echo(f"CPython source: sources/{result.python_source}")
     else:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 import click
 
-# bundler.kit.verify is imported inside the command.
+from bundler.cli import gate_report
+from bundler.cli.options import policy_option
+
+# bundler.kit.verify, bundler.kit.signing and the policy gate are imported inside the command.
 
 
 @click.command()
@@ -27,24 +31,63 @@ import click
     help="Also install the wheelhouse offline with this interpreter (the target's version) "
     "into a throwaway venv and import every top-level module; each failure is a problem.",
 )
-def verify(kit: tuple[Path, ...], unpack_to: Path | None, rehearse: Path | None) -> None:
+@click.option(
+    "--key",
+    "keys",
+    multiple=True,
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="Trusted public key (OpenPGP or minisign): the kit must carry a valid signature by "
+    "it (repeatable; any key of a format may have signed).",
+)
+@policy_option(
+    "Policy gate: re-evaluate the carried findings offline (licenses, vulnerabilities with "
+    "their ignores' expiry, size)."
+)
+@click.option(
+    "--as-of",
+    "as_of",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Evaluate the policy as of this date (YYYY-MM-DD) [default: today, UTC].",
+)
+def verify(
+    kit: tuple[Path, ...],
+    unpack_to: Path | None,
+    keys: tuple[Path, ...],
+    policy: Path | None,
+    as_of: datetime | None,
+    rehearse: Path | None,
+) -> None:
     """Verify KIT (kit-NAME.tar.gz, its .part000 or all its parts) or an unpacked DIR, offline.
 
     Checks every checksum, every wheel's tags against the target, that the lock and the
-    manifest agree, and that the dependency closure is complete for the target's markers.
+    manifest agree, and that the dependency closure is complete for the target's markers;
+    with --key, the signatures; with --policy, the policy gate on the carried findings.
     In an unpacked kit, the files its README.txt has the operator create
     (inventory/hosts.ini, inventory/host_vars/, inventory/group_vars/, .vagrant/) are listed
     as operator files and do not fail. Exit 0 when clean, 1 listing each bad file, 2 when the
     input is not a kit.
     """
+    from bundler.gate import policy as gate_policy
+    from bundler.kit import signing
     from bundler.kit import verify as verify_mod
+    from bundler.kit.trust import Trust
 
-    report = verify_mod.verify(list(kit), unpack_to=unpack_to, rehearse=rehearse)
+    trust = Trust(
+        keys=tuple(signing.load_key(k) for k in keys),
+        policy=gate_policy.load(policy) if policy else None,
+        today=as_of.date() if as_of else None,
+    )
+    report = verify_mod.verify(list(kit), unpack_to=unpack_to, rehearse=rehearse, trust=trust)
     for note in report.notes:
         click.echo(f"note: {note}", err=True)
     if report.operator_files:
         shown = ", ".join(report.operator_files)
         click.echo(f"operator files (not part of the kit): {shown}")
+    for signer in report.signers:
+        click.echo(f"signature: good, by trusted key {signer}")
+    if report.gate is not None:
+        gate_report.echo(report.gate)
     click.echo(
         f"ok: {report.name} ({report.kind}): {report.files} checksummed files, "
         f"{report.wheels} wheels for {report.target}"

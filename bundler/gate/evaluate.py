@@ -16,8 +16,9 @@ from packaging.utils import canonicalize_name
 
 from bundler.gate import licenses as license_rules
 from bundler.gate import osv
+from bundler.gate import policy as policy_mod
 from bundler.gate.policy import SEVERITIES, Ignore, Policy
-from bundler.gate.snapshot import Finding, Snapshot
+from bundler.gate.snapshot import FILENAME, Finding, Snapshot
 
 LICENSE_FIELDS = ("license_expression", "license")
 """manifest.json package fields read for the license, first present wins."""
@@ -228,3 +229,24 @@ def _state(entry: Ignore, used: bool, today: dt.date) -> str:
 
 def _canon(name: str) -> str:
     return str(canonicalize_name(name))
+
+
+def evaluate_carried(
+    policy: Policy | None,
+    manifest: Mapping[str, Any],
+    carried: Snapshot | None,
+    today: dt.date,
+    kit_bytes: int | None = None,
+    measured: str = "the kit",
+) -> GateResult | None:
+    """The verdict on a wheelhouse as carried: its manifest.json and policy-findings.json.
+
+    With `policy` None, the policy recorded in the snapshot at fetch is used; None when there
+    is neither (no gate). Raises BadInput when the carried policy is malformed."""
+    if policy is None:
+        if carried is None:
+            return None
+        policy = policy_mod.from_dict(carried.policy, f"the policy carried in {FILENAME}")
+    records = manifest.get("packages") or []
+    packages = [PackageLicense.from_record(r) for r in records if isinstance(r, Mapping)]
+    return evaluate(policy, packages, carried, today, kit_bytes, measured)

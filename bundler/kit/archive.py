@@ -110,6 +110,11 @@ def archive_sha256(parts: list[Path]) -> str:
     return h.hexdigest()
 
 
+def sidecar(parts: list[Path]) -> Path:
+    """`kit-NAME.tar.gz.sha256` beside the archive (or its parts); it may not exist."""
+    return parts[0].with_name(archive_name(parts) + ".sha256")
+
+
 def recorded_sha256(parts: list[Path]) -> str | None:
     """The hash in `kit-NAME.tar.gz.sha256` beside the archive, if that file is there."""
     sidecar = parts[0].with_name(archive_name(parts) + ".sha256")

@@ -31,6 +31,7 @@ most that many bytes each (rejoin with `cat kit-NAME.tar.gz.part* > kit-NAME.tar
 
 from __future__ import annotations
 
+import datetime as dt
 import glob
 import gzip
 import hashlib
@@ -39,18 +40,22 @@ import os
 import re
 import stat
 import tarfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from bundler.errors import BadInput
-from bundler.fs import regular
+from bundler.errors import BadInput, CheckFailed
+from bundler.fs import regular, sums
+from bundler.fs.atomic import atomic_write_bytes
 from bundler.fs.hashing import CHUNK, sha256_file
 from bundler.fs.regular import open_regular
 from bundler.fs.staging import deferred_signals, staging
+from bundler.gate import snapshot as gate_snapshot
+from bundler.gate.evaluate import GateResult, evaluate_carried
+from bundler.gate.policy import Policy, parse_bytes
 from bundler.kit import controller as controller_mod
-from bundler.kit import controller_setup, layout, sbom, sources, verify
+from bundler.kit import controller_setup, layout, sbom, signing, sources, verify
 from bundler.kit.templates import template
 from bundler.models import manifest as manifest_mod
 from bundler.models import system_packages
@@ -72,7 +77,6 @@ PLAYBOOK_ITEMS = (
 """What README.txt names under playbooks/ (each only when the kit holds it)."""
 _SKIP_NAMES = {"__pycache__", ".ansible", ".pytest_cache", ".mypy_cache"}
 _SKIP_SUFFIXES = (".part", ".pyc", ".retry", ".swp")
-_SIZE = re.compile(r"^\s*(\d+)\s*([KMGT]?)(i?B?)\s*$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -113,6 +117,12 @@ class PackResult:
     notes: list[str] = field(default_factory=list)
     controller: controller_mod.ControllerInfo | None = None
     """The controller wheelhouse packed as controller/ (None with --no-controller)."""
+    gate: GateResult | None = None
+    """The policy gate's verdict at pack time (None: no --policy and no carried snapshot)."""
+    signatures: list[Path] = field(default_factory=list)
+    """Detached signatures written beside the archive (the sidecar's)."""
+    signers: list[str] = field(default_factory=list)
+    """Fingerprint / key id of each signing key."""
 
     @property
     def python_source(self) -> str | None:
@@ -122,13 +132,10 @@ class PackResult:
 
 def parse_size(text: str) -> int:
     """'700M', '4G', '4GB', '1000000' -> bytes (K, M, G, T, KiB... are 1024-based; KB... 1000)."""
-    m = _SIZE.match(text)
-    if not m:
-        raise BadInput(f"cannot read size {text!r}: expected e.g. 700M, 4G, 4GB or a byte count")
-    number, unit, rest = int(m[1]), m[2].upper(), m[3]
-    base = 1000 if rest.upper() == "B" and unit else 1024
-    power = " KMGT".index(unit) if unit else 0
-    size: int = number * base**power
+    try:
+        size = parse_bytes(text)
+    except ValueError as exc:
+        raise BadInput(str(exc)) from None
     if size < 1024:
         raise BadInput(f"--split {text!r} is too small (at least 1K)")
     return size
@@ -153,16 +160,28 @@ def pack(
     split: int | None = None,
     timestamp: int | None = None,
     controller_wheelhouse: Path | None = None,
+    sign: Sequence[signing.Key] = (),
+    policy: Policy | None = None,
+    today: dt.date | None = None,
 ) -> PackResult:
     """Write the kit archive `output` (kit-NAME.tar.gz) from the given inputs.
 
     `controller_wheelhouse` (from `bundler fetch-controller`) becomes controller/wheelhouse/
     with controller/setup.sh; None packs no controller part.
-    """
+    `sign`: secret keys (one per format) whose detached signatures cover SHA256SUMS (inside
+    the kit) and the archive's .sha256 sidecar (beside it). `policy`: the gate re-evaluated on
+    the wheelhouse's carried findings as of `today` (UTC by default); a violation raises
+    CheckFailed, before anything is written (licenses, vulnerabilities) or after, removing the
+    kit again (the size budget). Without `policy`, the policy carried in the snapshot gives
+    the SBOM's vulnerability analysis but fails nothing."""
     name = _kit_name(output)
     epoch = _epoch(timestamp)
     manifest = _check_wheelhouse(wheelhouse)
     notes: list[str] = []
+    notes += _check_wheelhouse_sums(wheelhouse)
+    gate = _gate(wheelhouse, manifest, policy, today)
+    if policy is not None and gate is not None:
+        _refuse_violations(gate, name)
     files = _collect(wheelhouse, "wheelhouse", executable={"install.sh"})
     _check_recorded(manifest, files, "wheelhouse", wheelhouse)
     part = controller_setup.prepare(controller_wheelhouse) if controller_wheelhouse else None
@@ -185,7 +204,9 @@ def pack(
     python = _python_source(source_files, target, wheelhouse, notes)
     sbom_entries = _sbom_sources(source_files, sources_dir)
     controller_manifest = dict(manifest_mod.read(part.directory).data) if part else None
-    sbom_text = sbom.render(name, dict(manifest.data), sbom_entries, epoch, controller_manifest)
+    sbom_text = sbom.render(
+        name, dict(manifest.data), sbom_entries, epoch, controller_manifest, gate=gate
+    )
     files.append(_file_from_bytes(sbom.FILENAME, sbom_text.encode()))
     system = _system_packages(wheelhouse)
     controller_python = _controller_python(part, source_files, notes)
@@ -199,11 +220,20 @@ def pack(
         notes,
         controller=part.info if part else None,
         controller_python=controller_python,
+        signed=[k.format for k in sign],
     )
     files.append(_file_from_bytes(README, readme.encode()))
-    files.append(_file_from_bytes(SUMS, checksums(files).encode()))
+    sums_text = checksums(files)
+    files.append(_file_from_bytes(SUMS, sums_text.encode()))
+    signatures, signers = _sign_sums(sums_text.encode(), sign)
+    files += signatures
+    _remove_stale_signatures(output)
     result = _write(name, output, files, epoch, split, python, notes)
     result.controller = part.info if part else None
+    result.gate, result.signers = gate, signers
+    result.signatures = _sign_sidecar(result.checksum_file, sign)
+    if policy is not None:
+        _check_size(result, wheelhouse, manifest, policy, today)
     return result
 
 
@@ -224,6 +254,7 @@ def render_readme(
     *,
     controller: controller_mod.ControllerInfo | None = None,
     controller_python: verify.PythonSource | None = None,
+    signed: list[str] | None = None,
 ) -> str:
     """README.txt: what is inside (only what `files` holds) and the steps on the other side."""
     openssl = sorted(
@@ -232,6 +263,7 @@ def render_readme(
         if re.fullmatch(r"sources/openssl-[^/]+\.tar\.gz", f.arcname)
     )
     return template("README.txt.j2").render(
+        signed=signed or [],
         name=name,
         target=target,
         manifest=manifest,
@@ -264,6 +296,94 @@ def _present(files: list[KitFile]) -> set[str]:
         parts = f.arcname.split("/")
         found.update("/".join(parts[:i]) + "/" for i in range(1, len(parts)))
     return found
+
+
+# -- trust: signatures and the policy gate ----------------------------------------------------
+
+
+def _sign_sums(sums_bytes: bytes, keys: Sequence[signing.Key]) -> tuple[list[KitFile], list[str]]:
+    """SHA256SUMS.asc / SHA256SUMS.minisig inside the kit (not listed in SHA256SUMS), and
+    each signer's fingerprint / key id."""
+    formats = [k.format for k in keys]
+    if len(set(formats)) != len(formats):
+        raise BadInput("--sign: give at most one key per format (OpenPGP, minisign)")
+    files, signers = [], []
+    for key in keys:
+        signature, signer = signing.sign_bytes(key, sums_bytes)
+        files.append(_file_from_bytes(SUMS + key.suffix, signature))
+        signers.append(signer)
+    return files, signers
+
+
+def _sign_sidecar(checksum_file: Path, keys: Sequence[signing.Key]) -> list[Path]:
+    """kit-NAME.tar.gz.sha256.asc / .minisig beside the archive, each written atomically."""
+    out = []
+    for key in keys:
+        signature = checksum_file.with_name(checksum_file.name + key.suffix)
+        data, _ = signing.sign_bytes(key, checksum_file.read_bytes())
+        atomic_write_bytes(signature, data)
+        out.append(signature)
+    return out
+
+
+def _remove_stale_signatures(output: Path) -> None:
+    """Signatures of an earlier pack of the same name would not match this archive."""
+    for suffix in signing.SUFFIX.values():
+        output.with_name(output.name + ".sha256" + suffix).unlink(missing_ok=True)
+
+
+def _check_wheelhouse_sums(wheelhouse: Path) -> list[str]:
+    """The wheelhouse's own SHA256SUMS (install.sh checks it on the host) must still hold."""
+    if not (wheelhouse / sums.FILENAME).is_file():
+        return [f"wheelhouse has no {sums.FILENAME} (fetched by an older bundler): re-fetch"]
+    problems = sums.check_directory(wheelhouse, "wheelhouse/")
+    if problems:
+        raise BadInput(
+            f"{wheelhouse}/{sums.FILENAME} no longer matches the wheelhouse ({problems[0]}"
+            f"{f'; and {len(problems) - 1} more' if len(problems) > 1 else ''}): "
+            "re-run bundler fetch (or bundler audit, which refreshes it)"
+        )
+    return []
+
+
+def _gate(
+    wheelhouse: Path,
+    manifest: manifest_mod.Manifest,
+    policy: Policy | None,
+    today: dt.date | None,
+) -> GateResult | None:
+    carried = gate_snapshot.read(wheelhouse)
+    return evaluate_carried(policy, manifest.data, carried, today or _today())
+
+
+def _refuse_violations(gate: GateResult, name: str) -> None:
+    if gate.violations:
+        raise CheckFailed(
+            f"{name}: not packed: {len(gate.violations)} policy violation(s)", gate.violations
+        )
+
+
+def _check_size(
+    result: PackResult,
+    wheelhouse: Path,
+    manifest: manifest_mod.Manifest,
+    policy: Policy,
+    today: dt.date | None,
+) -> None:
+    """The size budget needs the archive: over it, the kit is removed again."""
+    carried = gate_snapshot.read(wheelhouse)
+    gate = evaluate_carried(
+        policy, manifest.data, carried, today or _today(), kit_bytes=result.size
+    )
+    if gate is None or not gate.violations:
+        return
+    for path in [*result.parts, result.archive, result.checksum_file, *result.signatures]:
+        path.unlink(missing_ok=True)
+    _refuse_violations(gate, result.name)
+
+
+def _today() -> dt.date:
+    return dt.datetime.now(dt.timezone.utc).date()
 
 
 # -- collecting inputs ---------------------------------------------------------------------

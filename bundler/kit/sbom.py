@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from decimal import Decimal
 from typing import Any
 
 from cyclonedx.model import (
@@ -30,12 +31,25 @@ from cyclonedx.model import (
 from cyclonedx.model.bom import Bom, BomMetaData
 from cyclonedx.model.component import Component, ComponentType
 from cyclonedx.model.dependency import Dependency
+from cyclonedx.model.impact_analysis import ImpactAnalysisAffectedStatus, ImpactAnalysisState
+from cyclonedx.model.vulnerability import (
+    BomTarget,
+    BomTargetVersionRange,
+    Vulnerability,
+    VulnerabilityAnalysis,
+    VulnerabilityRating,
+    VulnerabilityReference,
+    VulnerabilityScoreSource,
+    VulnerabilitySeverity,
+    VulnerabilitySource,
+)
 from cyclonedx.output.json import JsonV1Dot6
 from packageurl import PackageURL
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from bundler import __version__
+from bundler.gate.evaluate import GateResult
 
 try:  # cyclonedx-python-lib >= 11 moved the factory; older releases only have the first path
     from cyclonedx.contrib.license.factories import LicenseFactory
@@ -63,9 +77,11 @@ def render(
     sources: Iterable[SourceEntry],
     timestamp: int,
     controller: dict[str, Any] | None = None,
+    gate: GateResult | None = None,
 ) -> str:
     """The SBOM's JSON text (CycloneDX 1.6) for a kit named `kit_name`; `controller` is the
-    controller wheelhouse's manifest.json (None: no controller part)."""
+    controller wheelhouse's manifest.json (None: no controller part); with `gate`, the
+    carried vulnerability findings as `vulnerabilities` (see `_vulnerabilities`)."""
     wheels = {_canon(p["name"]): _wheel_component(p) for p in manifest.get("packages", [])}
     tools = {
         _canon(p["name"]): _wheel_component(p, part="controller")
@@ -94,6 +110,8 @@ def render(
         _add_edges(bom, part, components)
     for tarball in tarballs:
         bom.dependencies.add(Dependency(ref=tarball.bom_ref))
+    for vulnerability in _vulnerabilities(gate, wheels):
+        bom.vulnerabilities.add(vulnerability)
     bom.serial_number = _serial(kit_name, manifest, tarballs, controller)
     text: str = JsonV1Dot6(bom).output_as_string(indent=2)
     return text + "\n"
@@ -164,6 +182,103 @@ def _source_component(source: SourceEntry) -> Component:
         external_references=refs,
         properties=[Property(name="airgap-kit:source-tarball", value=source.filename)],
     )
+
+
+def _vulnerabilities(gate: GateResult | None, wheels: dict[str, Component]) -> list[Vulnerability]:
+    """One CycloneDX vulnerability per finding (OSV id, aliases as references, CVSS rating,
+    the affected component and version, the fixed versions as the recommendation). An ignored
+    finding carries an analysis: state `in_triage` (accepted for now, to be looked at again by
+    its expiry date) with the policy's reason and expiry as the detail; the gate's status
+    of every finding is the property `airgap-kit:gate`."""
+    if gate is None:
+        return []
+    out = []
+    for status in gate.vulnerabilities:
+        finding = status.finding
+        component = wheels.get(_canon(finding.package))
+        if component is None:
+            continue
+        analysis = None
+        if status.ignore is not None and status.status == "ignored":
+            analysis = VulnerabilityAnalysis(
+                state=ImpactAnalysisState.IN_TRIAGE,
+                detail=f"ignored by the policy until {status.ignore.expires}: "
+                f"{status.ignore.reason}",
+            )
+        out.append(
+            Vulnerability(
+                bom_ref=f"vuln:{finding.id}:{_canon(finding.package)}",
+                id=finding.id,
+                source=_osv_source(finding.id),
+                references=[
+                    VulnerabilityReference(id=a, source=_osv_source(a)) for a in finding.aliases
+                ],
+                ratings=[_rating(finding.severity, finding.score, finding.vector)],
+                description=finding.summary or None,
+                recommendation=(
+                    f"upgrade {finding.package} to {' or '.join(finding.fixed)}"
+                    if finding.fixed
+                    else None
+                ),
+                published=_time(finding.published),
+                updated=_time(finding.modified),
+                affects=[
+                    BomTarget(
+                        ref=f"pypi:{_canon(finding.package)}",
+                        versions=[
+                            BomTargetVersionRange(
+                                version=finding.version,
+                                status=ImpactAnalysisAffectedStatus.AFFECTED,
+                            )
+                        ],
+                    )
+                ],
+                analysis=analysis,
+                properties=[
+                    Property(name="airgap-kit:gate", value=status.status),
+                    *[Property(name="airgap-kit:affected", value=r) for r in finding.affected],
+                ],
+            )
+        )
+    return out
+
+
+def _osv_source(vuln_id: str) -> VulnerabilitySource:
+    return VulnerabilitySource(name="OSV", url=XsUri(f"https://osv.dev/vulnerability/{vuln_id}"))
+
+
+def _rating(severity: str | None, score: float | None, vector: str | None) -> VulnerabilityRating:
+    method = None
+    if vector:
+        method = next(
+            (m for prefix, m in _CVSS_METHODS if vector.startswith(prefix)),
+            VulnerabilityScoreSource.CVSS_V2,
+        )
+    return VulnerabilityRating(
+        source=VulnerabilitySource(name="OSV"),
+        score=Decimal(str(score)) if score is not None else None,
+        severity=VulnerabilitySeverity(severity) if severity else VulnerabilitySeverity.UNKNOWN,
+        method=method,
+        vector=vector,
+    )
+
+
+_CVSS_METHODS = (
+    ("CVSS:4.0/", VulnerabilityScoreSource.CVSS_V4),
+    ("CVSS:3.1/", VulnerabilityScoreSource.CVSS_V3_1),
+    ("CVSS:3.0/", VulnerabilityScoreSource.CVSS_V3),
+)
+
+
+def _time(text: str | None) -> datetime | None:
+    """An OSV timestamp (RFC 3339, 'Z' suffix) as an aware datetime; None if unreadable."""
+    if not text:
+        return None
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
 def _licenses(text: str | None) -> list[Any]:

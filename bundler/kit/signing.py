@@ -23,6 +23,7 @@ raises `SignatureError` naming the key id that signed when it is not a trusted o
 
 from __future__ import annotations
 
+import base64
 import os
 import re
 import shutil
@@ -164,23 +165,25 @@ def minisign_key_id(public: Path) -> str:
 # -- signing ------------------------------------------------------------------------------------
 
 
-def sign_bytes(key: Key, data: bytes) -> bytes:
-    """The detached signature (armored for OpenPGP) of `data` made with secret `key`."""
+def sign_bytes(key: Key, data: bytes) -> tuple[bytes, str]:
+    """(detached signature, signer's fingerprint or key id) of `data` made with secret `key`
+    (armored for OpenPGP)."""
     with tempfile.TemporaryDirectory(prefix="airgap-kit-sign-") as tmp:
         subject = Path(tmp) / "data"
         subject.write_bytes(data)
         signature = Path(tmp) / ("data" + key.suffix)
-        sign_file(key, subject, signature)
-        return signature.read_bytes()
+        signer = sign_file(key, subject, signature)
+        return signature.read_bytes(), signer
 
 
-def sign_file(key: Key, subject: Path, signature: Path) -> None:
-    """Write the detached signature of `subject` to `signature`."""
+def sign_file(key: Key, subject: Path, signature: Path) -> str:
+    """Write the detached signature of `subject` to `signature`; the signer's OpenPGP
+    fingerprint or minisign key id."""
     if key.format == MINISIGN:
         tool = require_tool(MINISIGN)
         _run([tool, "-S", "-s", str(key.path), "-m", str(subject), "-x", str(signature)],
              f"minisign -S with {key.path}", stdin=b"")  # fmt: skip
-        return
+        return minisign_signature_key_id(signature.read_bytes())
     with _gnupghome() as home:
         _gpg(home, "--import", str(key.path))
         secrets = _fingerprints(home, secret=True)
@@ -196,6 +199,21 @@ def sign_file(key: Key, subject: Path, signature: Path) -> None:
         )
         _gpg(home, *passphrase, "--local-user", secrets[0], "--digest-algo", DIGEST,
              "--armor", "--detach-sign", "--output", str(signature), str(subject))  # fmt: skip
+        return secrets[0]
+
+
+def minisign_signature_key_id(signature: bytes) -> str:
+    """The key id in a minisign signature: its second line is base64 of the algorithm (2
+    bytes), the key id (8 bytes, little-endian) and the Ed25519 signature (minisign's
+    documented signature format, https://jedisct1.github.io/minisign/)."""
+    lines = signature.decode(errors="replace").splitlines()
+    try:
+        raw = base64.b64decode(lines[1], validate=True)
+    except (IndexError, ValueError):
+        raise BadInput("not a minisign signature") from None
+    if len(raw) < 10:
+        raise BadInput("not a minisign signature")
+    return raw[2:10][::-1].hex().upper()
 
 
 # -- verifying ----------------------------------------------------------------------------------

@@ -43,9 +43,11 @@ from bundler.fs import regular
 from bundler.fs.hashing import sha256_file
 from bundler.fs.oserrors import user_errors
 from bundler.fs.staging import PRESERVED, STAGE_MARK, staging
+from bundler.gate.evaluate import GateResult
 from bundler.kit import archive as kitarchive
 from bundler.kit import controller as controller_mod
-from bundler.kit import layout, sources
+from bundler.kit import layout, signing, sources
+from bundler.kit import trust as trust_mod
 from bundler.models import manifest as manifest_mod
 from bundler.models.target import Target
 from bundler.policy.installers import installer_policy
@@ -61,6 +63,8 @@ REQUIRED = (
     "wheelhouse/requirements.lock",
     "wheelhouse/install.sh",
 )
+SUMS_SIGNATURES = tuple(SUMS + suffix for suffix in signing.SUFFIX.values())
+"""Detached signatures of SHA256SUMS: in the kit, not listed in SHA256SUMS (bundler.kit.trust)."""
 _SUM_LINE = re.compile(r"^(?P<sha>[0-9a-f]{64}) [ *](?P<path>.+)$")
 _MAX_METADATA = 16 << 20
 _MAX_SUMS = 64 << 20
@@ -199,6 +203,16 @@ class Report:
     """The controller wheelhouse checked (ControllerInfo.describe), '' when the kit has none."""
     operator_files: list[str] = field(default_factory=list)
     """Operator files found in an unpacked kit (bundler.kit.layout): listed, not failed."""
+    signers: list[str] = field(default_factory=list)
+    """Fingerprints / key ids of the trusted keys whose signatures verified."""
+    gate: GateResult | None = None
+    """The policy gate's verdict (with --policy)."""
+
+    def add(self, found: trust_mod.Findings) -> None:
+        self.problems += found.problems
+        self.notes += found.notes
+        self.signers += [s for s in found.signers if s not in self.signers]
+        self.gate = found.gate or self.gate
 
 
 def verify(
@@ -206,19 +220,22 @@ def verify(
     limits: kitarchive.Limits | None = None,
     unpack_to: Path | None = None,
     rehearse: Path | None = None,
+    trust: trust_mod.Trust = trust_mod.NO_TRUST,
 ) -> Report:
     """Verify a kit archive (or its parts), an unpacked kit directory, or a wheelhouse.
 
     With `unpack_to`, a clean archive is left unpacked there (a failing one is removed again).
     With `rehearse` (an interpreter of the target's version), the wheelhouse is also installed
     offline into a throwaway venv and every top-level module imported
-    (`bundler.wheelhouse.rehearse`); each failure is a problem.
-    Raises CheckFailed listing every problem, BadInput when the input is not a kit at all.
+    (`bundler.wheelhouse.rehearse`); each failure is a problem. `trust`: public keys whose
+    signatures must be there and valid, and a policy re-evaluated on the carried findings
+    (bundler.kit.trust). Raises CheckFailed listing every problem, BadInput when the input is
+    not a kit at all.
     """
     if len(paths) == 1 and paths[0].is_dir():
-        report = verify_dir(paths[0], rehearse=rehearse)
+        report = verify_dir(paths[0], trust, rehearse=rehearse)
     else:
-        report = verify_archive(paths, limits or kitarchive.Limits(), unpack_to, rehearse)
+        report = verify_archive(paths, limits or kitarchive.Limits(), unpack_to, rehearse, trust)
     if report.problems:
         raise CheckFailed(f"{report.name}: {len(report.problems)} problem(s)", report.problems)
     return report
@@ -229,6 +246,7 @@ def verify_archive(
     limits: kitarchive.Limits,
     unpack_to: Path | None = None,
     rehearse: Path | None = None,
+    trust: trust_mod.Trust = trust_mod.NO_TRUST,
 ) -> Report:
     parts = kitarchive.parts_of(paths)
     name = kitarchive.archive_name(parts)
@@ -241,9 +259,11 @@ def verify_archive(
         problems.append(f"{name}: sha256 differs from {name}.sha256 (damaged or replaced)")
     if unpack_to is None:
         with tempfile.TemporaryDirectory(prefix="airgap-kit-verify-") as tmp:
-            report = _scan_and_verify(parts, limits, Path(tmp) / "kit", name, problems, rehearse)
+            report = _scan_and_verify(
+                parts, limits, Path(tmp) / "kit", name, problems, rehearse, trust
+            )
     else:
-        report = _unpack_and_verify(parts, limits, unpack_to, name, problems, rehearse)
+        report = _unpack_and_verify(parts, limits, unpack_to, name, problems, rehearse, trust)
     report.kind, report.name = "archive", name
     report.problems = problems + report.problems
     report.notes = notes + report.notes
@@ -257,12 +277,18 @@ def _scan_and_verify(
     name: str,
     problems: list[str],
     rehearse: Path | None = None,
+    trust: trust_mod.Trust = trust_mod.NO_TRUST,
 ) -> Report:
     listing = kitarchive.scan(parts, limits, dest=dest)
     problems += listing.problems
     if listing.top is None:
         raise BadInput(f"{name}: the archive is empty")
-    return verify_dir(dest / listing.top, operator_files=False, rehearse=rehearse)
+    kit_bytes = sum(p.stat().st_size for p in parts)
+    report = verify_dir(
+        dest / listing.top, trust, kit_bytes, operator_files=False, rehearse=rehearse
+    )
+    report.add(trust_mod.check_archive_sidecar(kitarchive.sidecar(parts), trust))
+    return report
 
 
 def _unpack_and_verify(
@@ -272,10 +298,12 @@ def _unpack_and_verify(
     name: str,
     problems: list[str],
     rehearse: Path | None = None,
+    trust: trust_mod.Trust = trust_mod.NO_TRUST,
 ) -> Report:
     """Unpack into a stage next to `unpack_to` (`bundler.fs.staging`), verify there, and swap
-    it into place only when clean: a truncated archive, a name clash or a failed check leave
-    nothing behind; a full disk or a read-only place is one `FilesystemError` line."""
+    it into place only when clean: a truncated archive, a name clash, a failed check or a bad
+    signature leave nothing behind; a full disk or a read-only place is one `FilesystemError`
+    line."""
     with user_errors(unpack_to):
         if unpack_to.exists() and (
             not unpack_to.is_dir()
@@ -285,14 +313,18 @@ def _unpack_and_verify(
         ):
             raise BadInput(f"{unpack_to} must be a new or empty directory to unpack into")
         with staging(unpack_to) as stage, user_errors(unpack_to, hide=stage.work):
-            report = _scan_and_verify(parts, limits, stage.content, name, problems, rehearse)
+            report = _scan_and_verify(parts, limits, stage.content, name, problems, rehearse, trust)
             if not (problems or report.problems):
                 stage.commit()
     return report
 
 
 def verify_dir(
-    directory: Path, operator_files: bool = True, rehearse: Path | None = None
+    directory: Path,
+    trust: trust_mod.Trust = trust_mod.NO_TRUST,
+    kit_bytes: int | None = None,
+    operator_files: bool = True,
+    rehearse: Path | None = None,
 ) -> Report:
     """Verify an unpacked kit (SHA256SUMS present) or a bare wheelhouse (manifest.json).
 
@@ -301,7 +333,8 @@ def verify_dir(
     failing as extra files; without it (a kit just unpacked from an archive) they fail. With
     `rehearse`, the wheelhouse's install is rehearsed with that interpreter too.
     """
-    if (directory / SUMS).is_file():
+    if (directory / SUMS).is_file() and not (directory / manifest_mod.FILENAME).is_file():
+        # (a wheelhouse has a SHA256SUMS of its own, and a manifest.json beside it)
         report = Report("kit directory", directory.name)
         report.problems += check_sums(directory, report, operator_files)
         for required in REQUIRED:
@@ -327,7 +360,18 @@ def verify_dir(
                 if not rehearsal.problems
                 else f"rehearsal with {rehearse} ({rehearsal.offline}) found problems"
             )
+    report.add(_trust(directory, prefix, trust, kit_bytes))
     return report
+
+
+def _trust(
+    directory: Path, prefix: str, trust: trust_mod.Trust, kit_bytes: int | None
+) -> trust_mod.Findings:
+    if not prefix:
+        return trust_mod.check_wheelhouse_directory(directory, trust)
+    if kit_bytes is None:
+        kit_bytes = sum(p.stat().st_size for p in directory.rglob("*") if p.is_file())
+    return trust_mod.check_kit_directory(directory, trust, kit_bytes)
 
 
 # -- SHA256SUMS ----------------------------------------------------------------------------------
@@ -364,7 +408,7 @@ def check_sums(directory: Path, report: Report, operator_files: bool = True) -> 
             problems.append(f"{path}: listed in {SUMS} but missing")
         elif sha256_file(directory / path) != sha:
             problems.append(f"{path}: sha256 differs from {SUMS} (modified or damaged)")
-    for path in sorted(present - set(listed) - {SUMS} - operator):
+    for path in sorted(present - set(listed) - {SUMS, *SUMS_SIGNATURES} - operator):
         problems.append(f"{path}: extra file, not listed in {SUMS}")
     for path in sorted(links - operator):
         problems.append(f"{path}: symbolic link inside the kit")

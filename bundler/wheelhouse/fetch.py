@@ -268,6 +268,8 @@ def fetch(options: FetchOptions) -> FetchResult:
     """
     output = Path(options.output).resolve()
     _check_sources(options)
+    if (options.vuln_db or options.osv_url) and not options.policy:
+        raise BadInput("--vuln-db and --osv-url need --policy FILE (the rules to check against)")
     policy = gate_policy.load(options.policy) if options.policy else None  # before downloads
     cache = Cache(options.cache_dir)
     with user_errors(output):

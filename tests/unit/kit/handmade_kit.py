@@ -17,6 +17,7 @@ from pathlib import Path
 
 import yaml
 
+from bundler.fs import sums
 from bundler.kit import pack, sources
 from bundler.models import manifest
 from bundler.models.target import Target
@@ -124,6 +125,7 @@ def handmade_wheelhouse(root: Path) -> Path:
             }
         )
     )
+    sums.write_directory(wh)  # as fetch does, last
     return wh
 
 

@@ -9,6 +9,7 @@ import hashlib
 from collections.abc import Iterable
 from pathlib import Path
 
+from bundler.fs import sums
 from bundler.models import manifest
 from bundler.wheelhouse import lockfile
 from tests.fakeindex import build_wheel
@@ -45,4 +46,5 @@ def rebuild_demoapp(
         for e in lockfile.read(wheelhouse / "requirements.lock")
     ]
     lockfile.write(wheelhouse / "requirements.lock", entries)
+    sums.refresh_directory(wheelhouse)
     return wheel

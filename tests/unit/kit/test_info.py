@@ -46,7 +46,7 @@ def test_reads_archive_without_unpacking(tmp_path: Path) -> None:
     assert info.target is not None and info.target.python_version == "3.6.15"
     assert (info.count("app"), info.count("bootstrap")) == (2, 0)
     assert info.python_source == "Python-3.6.15.tgz"
-    assert len(info.files) == 15
+    assert len(info.files) == 16
     assert info.system.packages == ("glib2", "libSM")
     zlib = next(r for r in info.source_rows if r["filename"] == "zlib-9.9.tar.gz")
     assert zlib["project"] == "zlib" and zlib["version"] == "9.9" and len(zlib["sha256"]) == 64
@@ -55,7 +55,7 @@ def test_reads_archive_without_unpacking(tmp_path: Path) -> None:
 def test_summary_lines(tmp_path: Path) -> None:
     lines = kitinfo.read([_kit(tmp_path).archive]).lines()
     text = "\n".join(lines)
-    assert lines[0].startswith("kit: kit-demo  (15 files, ")
+    assert lines[0].startswith("kit: kit-demo  (16 files, ")
     assert "target: CPython 3.6.15 (cp36m), manylinux1_x86_64" in text
     assert "python: 3.6.15  CPython source: Python-3.6.15.tgz" in text
     assert "packages: 2 app, 0 pip bootstrap" in text

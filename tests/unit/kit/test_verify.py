@@ -63,7 +63,7 @@ def _problems(paths: list[Path], **kwargs: object) -> list[str]:
 def test_clean_archive_verifies(kit: Path) -> None:
     report = verify.verify([kit])
     assert report.kind == "archive" and report.problems == []
-    assert report.files == 14 and report.wheels == 2
+    assert report.files == 15 and report.wheels == 2
     assert report.target.startswith("CPython 3.6.15")
 
 
@@ -194,7 +194,12 @@ def _swap_package(wh: Path, name: str, wheel: Path, lock_version: str | None = N
 
 @pytest.fixture
 def wheelhouse(kit: Path, tmp_path: Path) -> Path:
-    return _unpacked(kit, tmp_path) / "wheelhouse"
+    """The kit's wheelhouse without its own SHA256SUMS: these tests change files the way a
+    consistent rewrite would, to reach the checks behind the checksums (tested on their own in
+    tests/unit/fs/test_sums.py and by test_wheelhouse_sums_are_checked below)."""
+    wh = _unpacked(kit, tmp_path) / "wheelhouse"
+    (wh / "SHA256SUMS").unlink()
+    return wh
 
 
 def test_wheel_for_another_python_is_named(wheelhouse: Path, tmp_path: Path) -> None:
@@ -294,7 +299,7 @@ def test_cli_exit_codes(kit: Path, tmp_path: Path) -> None:
     runner = CliRunner()
     ok = runner.invoke(main, ["verify", str(kit)])
     assert ok.exit_code == 0, ok.output
-    assert ok.stdout.startswith("ok: kit-demo.tar.gz (archive): 14 checksummed files, 2 wheels")
+    assert ok.stdout.startswith("ok: kit-demo.tar.gz (archive): 15 checksummed files, 2 wheels")
     kit_dir = _unpacked(kit, tmp_path)
     (kit_dir / "sbom.cdx.json").write_text(json.dumps({"tampered": True}))
     bad = runner.invoke(main, ["verify", str(kit_dir)])
@@ -322,7 +327,7 @@ def test_kit_with_a_same_minor_cpython_source_verifies(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["verify", str(kit)])
     assert result.exit_code == 0, result.output
     assert f"note: sources/Python-3.6.10.tgz: {FIT_3_6_10}" in result.output
-    assert "ok: kit-demo.tar.gz (archive): 14 checksummed files, 2 wheels" in result.output
+    assert "ok: kit-demo.tar.gz (archive): 15 checksummed files, 2 wheels" in result.output
 
 
 def test_same_minor_source_the_wheelhouse_does_not_hold_for_is_named(tmp_path: Path) -> None:

@@ -142,7 +142,9 @@ def test_install_sh_refuses_a_wheelhouse_that_differs_from_its_sha256sums(tmp_pa
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert "install.sh: requirements.lock: sha256 differs from SHA256SUMS" in proc.stderr
     assert "install.sh: extra-1.0-py3-none-any.whl: not listed in SHA256SUMS" in proc.stderr
-    assert "does not match its SHA256SUMS (damaged or altered): nothing was installed" in proc.stderr
+    assert (
+        "does not match its SHA256SUMS (damaged or altered): nothing was installed" in proc.stderr
+    )
     assert not (tmp_path / "v").exists()
     (house / "SHA256SUMS").unlink()
     proc = _run("sh", house / "install.sh", "--python", sys.executable, "--venv", tmp_path / "v")
