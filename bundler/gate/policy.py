@@ -126,7 +126,8 @@ def parse(data: bytes, where: str) -> Policy:
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise BadInput(f"{where}: not a TOML policy file ({exc})") from None
     sha = hashlib.sha256(data).hexdigest()
-    return build(doc, where, f"{where} (sha256 {sha[:16]})", sha)
+    name = Path(where).name  # the source carried in the kit names no host directory
+    return build(doc, where, f"{name} (sha256 {sha[:16]})", sha)
 
 
 def from_dict(carried: Any, where: str) -> Policy:

@@ -9,6 +9,7 @@ dependency graph, no external assets).
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -21,6 +22,9 @@ from packaging.utils import canonicalize_name
 from bundler.errors import BadInput
 from bundler.fs.atomic import atomic_write_text
 from bundler.fs.regular import read_regular
+from bundler.gate import snapshot as gate_snapshot
+from bundler.gate.evaluate import GateResult, evaluate_carried
+from bundler.gate.policy import Policy
 from bundler.kit import archive as kitarchive
 from bundler.kit import controller as controller_mod
 from bundler.kit import sources, verify
@@ -33,7 +37,10 @@ from bundler.models.target import Target
 MANIFEST = "wheelhouse/manifest.json"
 SYSTEM = "wheelhouse/system-packages.yml"
 SOURCES_INDEX = "sources/index.json"
-WANTED = frozenset({MANIFEST, SYSTEM, SOURCES_INDEX, "SHA256SUMS", controller_mod.MANIFEST})
+FINDINGS = f"wheelhouse/{gate_snapshot.FILENAME}"
+WANTED = frozenset(
+    {MANIFEST, SYSTEM, SOURCES_INDEX, "SHA256SUMS", controller_mod.MANIFEST, FINDINGS}
+)
 _MAX_READ = 64 << 20
 """The most inspect reads of one of the WANTED files (larger ones are refused by their reader)."""
 _NODE_W, _NODE_H, _COL_GAP, _ROW_GAP, _BULGE = 190, 26, 70, 12, 24
@@ -52,6 +59,22 @@ class KitInfo:
     warnings: list[str] = field(default_factory=list)
     controller_manifest: dict[str, Any] = field(default_factory=dict)
     """controller/wheelhouse/manifest.json ({} when the kit has no controller part)."""
+    findings: bytes | None = None
+    """wheelhouse/policy-findings.json as carried (None: fetched without --policy)."""
+
+    def evaluate_gate(
+        self, policy: Policy | None = None, today: dt.date | None = None
+    ) -> GateResult | None:
+        """The policy gate on the carried findings (the carried policy unless `policy`), as
+        of `today` (UTC by default); an unreadable snapshot becomes a warning and None."""
+        try:
+            carried = gate_snapshot.loads(self.findings, FINDINGS) if self.findings else None
+            today = today or dt.datetime.now(dt.timezone.utc).date()
+            data = self.manifest.data if self.manifest else {}
+            return evaluate_carried(policy, data, carried, today, sum(self.files.values()))
+        except BadInput as exc:
+            self.warnings.append(str(exc))
+            return None
 
     @property
     def target(self) -> Target | None:
@@ -240,7 +263,9 @@ def _build(
             controller = manifest_mod.check(document, controller_mod.MANIFEST)
         except manifest_mod.BadManifest as exc:
             warnings.append(str(exc))
-    return KitInfo(name, files, manifest, system, rows, warnings, controller)
+    return KitInfo(
+        name, files, manifest, system, rows, warnings, controller, contents.get(FINDINGS)
+    )
 
 
 def _source_rows(
@@ -318,8 +343,8 @@ def _sums(data: bytes) -> dict[str, str]:
 # -- the HTML report ------------------------------------------------------------------------------
 
 
-def render_html(info: KitInfo) -> str:
-    """The self-contained review page."""
+def render_html(info: KitInfo, gate: GateResult | None = None) -> str:
+    """The self-contained review page; `gate` (KitInfo.evaluate_gate) opens it."""
     target = info.target
     packages = sorted(info.packages, key=lambda p: (p.role, p.name.lower()))
     return template("report.html.j2").render(
@@ -331,11 +356,12 @@ def render_html(info: KitInfo) -> str:
         system=info.system,
         sources=info.source_rows,
         files=sorted(info.files.items()),
+        gate=gate,
     )
 
 
-def write_html(info: KitInfo, path: Path) -> Path:
-    atomic_write_text(path, render_html(info))
+def write_html(info: KitInfo, path: Path, gate: GateResult | None = None) -> Path:
+    atomic_write_text(path, render_html(info, gate))
     return path
 
 

@@ -155,11 +155,29 @@ def _minisign_keygen(secret: Path, public: Path) -> KeyPair:
 
 
 def minisign_key_id(public: Path) -> str:
-    """The key id a minisign public key file names in its comment line (16 hex digits)."""
-    m = re.search(r"minisign public key ([0-9A-F]{16})", public.read_text(errors="replace"))
-    if not m:
-        raise BadInput(f"{public}: not a minisign public key")
-    return m[1]
+    """The key id of a minisign public key file, as minisign prints it (hex, no leading
+    zeros): its second line is base64 of the algorithm (2 bytes), the key id (8 bytes,
+    little-endian) and the Ed25519 public key (https://jedisct1.github.io/minisign/)."""
+    try:
+        return _minisign_id(public.read_bytes())
+    except BadInput:
+        raise BadInput(f"{public}: not a minisign public key") from None
+
+
+def minisign_signature_key_id(signature: bytes) -> str:
+    """The key id in a minisign signature (same layout as the public key's second line)."""
+    return _minisign_id(signature)
+
+
+def _minisign_id(text: bytes) -> str:
+    lines = text.decode(errors="replace").splitlines()
+    try:
+        raw = base64.b64decode(lines[1], validate=True)
+    except (IndexError, ValueError):
+        raise BadInput("not a minisign key or signature") from None
+    if len(raw) < 10:
+        raise BadInput("not a minisign key or signature")
+    return f"{int.from_bytes(raw[2:10], 'little'):X}"
 
 
 # -- signing ------------------------------------------------------------------------------------
@@ -200,20 +218,6 @@ def sign_file(key: Key, subject: Path, signature: Path) -> str:
         _gpg(home, *passphrase, "--local-user", secrets[0], "--digest-algo", DIGEST,
              "--armor", "--detach-sign", "--output", str(signature), str(subject))  # fmt: skip
         return secrets[0]
-
-
-def minisign_signature_key_id(signature: bytes) -> str:
-    """The key id in a minisign signature: its second line is base64 of the algorithm (2
-    bytes), the key id (8 bytes, little-endian) and the Ed25519 signature (minisign's
-    documented signature format, https://jedisct1.github.io/minisign/)."""
-    lines = signature.decode(errors="replace").splitlines()
-    try:
-        raw = base64.b64decode(lines[1], validate=True)
-    except (IndexError, ValueError):
-        raise BadInput("not a minisign signature") from None
-    if len(raw) < 10:
-        raise BadInput("not a minisign signature")
-    return raw[2:10][::-1].hex().upper()
 
 
 # -- verifying ----------------------------------------------------------------------------------
@@ -286,7 +290,7 @@ def _minisign_verify(keys: Sequence[Key], subject: Path, signature: Path) -> str
         if proc.returncode == 0:
             return minisign_key_id(key.path)
         text = (proc.stdout + proc.stderr).decode(errors="replace")
-        m = re.search(r"Signature key id in \S+ is ([0-9A-F]{16})", text)
+        m = re.search(r"Signature key id in \S+ is ([0-9A-F]{1,16})", text)
         if m:
             signer = m[1]
     if signer is not None:

@@ -140,4 +140,3 @@ def _check_wheelhouse(
     found.gate = gate
     if gate is not None:
         found.problems += [f"policy: {v}" for v in gate.violations]
-        found.notes += [f"policy: {w}" for w in gate.warnings]

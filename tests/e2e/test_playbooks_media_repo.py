@@ -67,6 +67,7 @@ def _vars(tmp: Path, iso: MediaIso, **more: Any) -> dict[str, Any]:
         "media_repo_check_patched": True,
         "media_repo_check_python": str(RPM_PYTHON),
         "media_repo_check_packages": ["openssl-devel"],
+        "kit_allow_unsigned": True,  # no kit here: the repository checkout
         **more,
     }
 

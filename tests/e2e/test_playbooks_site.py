@@ -238,6 +238,7 @@ def _build_vars(
     """site.yml building CPython VERSION from the kit into ROOT/prefix as BUILD_USER."""
     return {
         "kit_dir": str(kit),
+        "kit_allow_unsigned": True,  # a wheelhouse + sources, not a packed kit
         "python_version": version,
         "python_prefix": str(root / "prefix"),
         "python_build": True,
@@ -346,6 +347,7 @@ def _python36_target_vars(tmp_path: Path, kit: Path, python36: Path, venv: Path)
     """The real CPython 3.6.15 as the application's interpreter: nothing built."""
     return {
         "kit_dir": str(kit),
+        "kit_allow_unsigned": True,  # a wheelhouse + sources, not a packed kit
         "python_build": False,
         "python_version": "3.6.15",
         "python_interpreter": str(python36),
