@@ -1,0 +1,152 @@
+"""site.yml's first play for real: the kit verified on the controller before any host is touched.
+
+ansible-playbook runs site.yml against localhost with a tag no deploy role has, so only the
+`always`-tagged kit_verify play (and the deploy play's fact gathering, when it is reached) can
+run: a refused kit must stop the run before the deploy play starts. The kit is a real signed
+kit from tests/trustkit.py, unpacked as the operator would; CPython 2.7.18 (CentOS 7's
+/usr/bin/python stand-in) runs the modules, as in tests/e2e/test_playbooks_site.py.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import tarfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bundler.fs import sums
+from bundler.models import manifest
+from tests.e2e.playbookrun import PlayResult, run_playbook, write_inventory
+from tests.fakeindex import FakeIndex
+from tests.trustkit import Side, add_packages, connected_side
+
+pytestmark = [pytest.mark.e2e]
+
+NO_DEPLOY_TAG = ["kit-verify-only"]
+"""No role of site.yml has this tag: only `always` tasks (kit_verify) run."""
+
+
+@pytest.fixture(scope="module")
+def side(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Side]:
+    root = tmp_path_factory.mktemp("trust-e2e")
+    with FakeIndex(root / "fakeindex") as fake:
+        add_packages(fake)
+        yield connected_side(root / "connected", fake)
+
+
+def _unpacked(side: Side, dest: Path) -> Path:
+    with tarfile.open(side.kit) as tar:
+        tar.extractall(dest, filter="data")
+    return dest / "kit-app"
+
+
+def _play(tmp: Path, python27: Path, kit_dir: Path, **more: Any) -> PlayResult:
+    tmp.mkdir(parents=True, exist_ok=True)
+    inventory = write_inventory(tmp / "hosts.ini", python27)
+    extra = {"kit_dir": str(kit_dir), **more}
+    return run_playbook(inventory, extra, tmp / "run", tags=NO_DEPLOY_TAG, timeout=300)
+
+
+DEPLOY_PLAY = "PLAY [Deploy the airgap kit.]"
+
+
+def _roles(result: PlayResult) -> set[str | None]:
+    """The roles of every task that ran (None: a play's own task, e.g. fact gathering)."""
+    return {task["task"]["role"] for play in result.data.get("plays", []) for task in play["tasks"]}
+
+
+def _trust(result: PlayResult) -> str:
+    return str(result.data.get("global_custom_stats", {}).get("kit_trust", ""))
+
+
+def test_signed_kit_passes_and_the_signer_is_recorded(
+    side: Side, tmp_path: Path, python27: Path
+) -> None:
+    kit_dir = _unpacked(side, tmp_path / "far")
+    result = _play(tmp_path, python27, kit_dir, kit_signing_key=str(side.pub_a))
+    assert result.rc == 0, result.describe()
+    assert _trust(result).startswith(f"signed by OpenPGP key {side.fpr_a}"), result.data
+    assert result.changed_tasks() == []
+    assert DEPLOY_PLAY in result.stdout and None in _roles(result)  # the deploy play was reached
+    homes = [r["path"] for n, r in result.task_results() if n == "Make a throw-away keyring."]
+    assert homes and not Path(homes[0]).exists()
+
+
+def test_rewritten_kit_is_refused_before_any_host(
+    side: Side, tmp_path: Path, python27: Path
+) -> None:
+    """A wheel, the lock, the manifest, the wheelhouse's and the kit's SHA256SUMS rewritten
+    consistently: sha256sum -c passes, the signature does not, and no host is touched."""
+    kit_dir = _unpacked(side, tmp_path / "far")
+    wh = kit_dir / "wheelhouse"
+    tiny = next(wh.glob("tiny-*.whl"))
+    tiny.write_bytes(tiny.read_bytes() + b"\0")
+    sha = hashlib.sha256(tiny.read_bytes()).hexdigest()
+    data = manifest.load(wh)
+    old = next(p["sha256"] for p in data["packages"] if p["name"] == "tiny")
+    for p in data["packages"]:
+        if p["name"] == "tiny":
+            p.update(sha256=sha, size=tiny.stat().st_size)
+    manifest.save(wh, data)
+    lock = wh / "requirements.lock"
+    lock.write_text(lock.read_text().replace(old, sha))
+    sums.write_directory(wh)
+    rows = [
+        (p.relative_to(kit_dir).as_posix(), hashlib.sha256(p.read_bytes()).hexdigest())
+        for p in sorted(kit_dir.rglob("*"))
+        if p.is_file() and not (p.parent == kit_dir and p.name.startswith("SHA256SUMS"))
+    ]
+    (kit_dir / "SHA256SUMS").write_text(sums.render(rows))
+
+    result = _play(tmp_path, python27, kit_dir, kit_signing_key=str(side.pub_a))
+    assert result.rc != 0, result.describe()
+    failures = result.failures()
+    assert any("BAD signature: SHA256SUMS changed after it was signed" in f for f in failures), (
+        result.describe()
+    )
+    assert DEPLOY_PLAY not in result.stdout and _roles(result) == {"kit_verify"}
+
+
+def test_kit_signed_by_another_key_is_refused_naming_it(
+    side: Side, tmp_path: Path, python27: Path
+) -> None:
+    kit_dir = _unpacked(side, tmp_path / "far")
+    result = _play(tmp_path, python27, kit_dir, kit_signing_key=str(side.pub_b))
+    assert result.rc != 0
+    assert any(
+        f"SHA256SUMS.asc is signed by key {side.fpr_a[-16:]}, which is not the trusted "
+        f"kit_signing_key {side.pub_b}" in f
+        for f in result.failures()
+    ), result.describe()
+    assert DEPLOY_PLAY not in result.stdout and _roles(result) == {"kit_verify"}
+
+
+def test_unsigned_kit_needs_kit_allow_unsigned_and_is_warned_about(
+    side: Side, tmp_path: Path, python27: Path
+) -> None:
+    kit_dir = _unpacked(side, tmp_path / "far")
+    for signature in kit_dir.glob("SHA256SUMS.*"):
+        signature.unlink()
+    refused = _play(tmp_path / "a", python27, kit_dir)
+    assert refused.rc != 0
+    assert any("kit_signing_key is not set" in f for f in refused.failures()), refused.describe()
+    missing = _play(tmp_path / "b", python27, kit_dir, kit_signing_key=str(side.pub_a))
+    assert missing.rc != 0
+    assert any("SHA256SUMS.asc is missing" in f for f in missing.failures()), missing.describe()
+    allowed = _play(tmp_path / "c", python27, kit_dir, kit_allow_unsigned=True)
+    assert allowed.rc == 0, allowed.describe()
+    assert _trust(allowed).startswith("WARNING: UNSIGNED kit accepted"), allowed.data
+    assert "CUSTOM STATS" in allowed.stdout and "UNSIGNED kit accepted" in allowed.stdout
+    (kit_dir / "wheelhouse" / "extra.whl").write_bytes(b"added on the way")
+    (kit_dir / "sources").mkdir(exist_ok=True)
+    shutil.copy(kit_dir / "README.txt", kit_dir / "sources" / "stowaway.txt")
+    added = _play(tmp_path / "d", python27, kit_dir, kit_allow_unsigned=True)
+    assert added.rc != 0
+    assert any(
+        "not listed in" in f and "sources/stowaway.txt" in f and "wheelhouse/extra.whl" in f
+        for f in added.failures()
+    ), added.describe()
