@@ -23,6 +23,8 @@ PLAYBOOKS = REPO / "playbooks"
 ROLES = ("media_repo", "python_build", "wheels", "smoke", "repo_server")
 PUBLIC_VARS = (
     "kit_dir",
+    "kit_signing_key",
+    "kit_allow_unsigned",
     "python_version",
     "python_prefix",
     "python_build",
@@ -108,7 +110,10 @@ def test_group_vars_define_and_document_every_public_variable() -> None:
 
 
 def test_site_serves_from_the_repo_server_then_rolls_out_the_four_roles_in_batches() -> None:
-    server, rollout = _yaml(PLAYBOOKS / "site.yml")
+    verify, server, rollout = _yaml(PLAYBOOKS / "site.yml")
+    # first, whatever --tags say, the kit is verified once on the controller (kit_verify)
+    assert [(r["role"], r["tags"]) for r in verify["roles"]] == [("kit_verify", ["always"])]
+    assert verify["any_errors_fatal"] is True
     assert server["hosts"] == "repo_server"
     assert [r["role"] for r in server["roles"]] == ["media_repo", "repo_server"]
     assert rollout["hosts"] == "all:!repo_server"  # --limit-friendly: groups, no host names
@@ -122,7 +127,7 @@ def test_site_serves_from_the_repo_server_then_rolls_out_the_four_roles_in_batch
     assert done["tags"] == ["always"]
 
 
-@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("role", (*ROLES, "kit_verify"))
 def test_role_defaults_are_role_prefixed(role: str) -> None:
     defaults = _yaml(PLAYBOOKS / "roles" / role / "defaults" / "main.yml")
     assert defaults, role
@@ -130,7 +135,7 @@ def test_role_defaults_are_role_prefixed(role: str) -> None:
     assert not wrong, f"{role}/defaults/main.yml: not prefixed with {role}_: {wrong}"
 
 
-@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("role", (*ROLES, "kit_verify"))
 def test_role_meta_lists_el7_and_debian(role: str) -> None:
     meta = _yaml(PLAYBOOKS / "roles" / role / "meta" / "main.yml")
     platforms = {p["name"]: p["versions"] for p in meta["galaxy_info"]["platforms"]}
