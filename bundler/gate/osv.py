@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import requests
 from cvss import CVSS2, CVSS3, CVSS4, CVSSError
 from packaging.utils import canonicalize_name
@@ -114,16 +115,81 @@ class Database:
 # -- parsing -----------------------------------------------------------------------------------
 
 
+_STRINGS = {"type": "array", "items": {"type": "string"}}
+_EVENT = {
+    "type": "object",
+    "minProperties": 1,
+    "maxProperties": 1,
+    "additionalProperties": {"type": "string"},
+}
+_SEVERITY = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "required": ["type", "score"],
+        "properties": {"type": {"type": "string"}, "score": {"type": "string"}},
+    },
+}
+ADVISORY_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["id"],
+    "properties": {
+        "id": {"type": "string", "minLength": 1},
+        "modified": {"type": "string"},
+        "published": {"type": "string"},
+        "withdrawn": {"type": "string"},
+        "summary": {"type": "string"},
+        "details": {"type": "string"},
+        "aliases": _STRINGS,
+        "severity": _SEVERITY,
+        "database_specific": {"type": "object"},
+        "affected": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "package": {
+                        "type": "object",
+                        "properties": {
+                            "ecosystem": {"type": "string"},
+                            "name": {"type": "string"},
+                        },
+                    },
+                    "versions": _STRINGS,
+                    "severity": _SEVERITY,
+                    "ranges": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "required": ["type", "events"],
+                            "properties": {
+                                "type": {"type": "string"},
+                                "events": {"type": "array", "items": _EVENT},
+                            },
+                        },
+                    },
+                },
+            },
+        },
+    },
+}
+"""The parts of the OSV schema (https://ossf.github.io/osv-schema/) the gate reads, typed."""
+_VALIDATOR = jsonschema.Draft202012Validator(ADVISORY_SCHEMA)
+
+
 def parse_advisory(data: Any, where: str) -> Advisory | None:
-    """The Advisory in an OSV JSON document; None if withdrawn or not about PyPI."""
-    if not isinstance(data, dict) or not isinstance(data.get("id"), str):
-        raise BadInput(f"{where}: not an OSV advisory (no id)")
+    """The Advisory in an OSV JSON document; None if withdrawn or not about PyPI; BadInput
+    naming the field when the parts read do not have the OSV schema's types."""
+    error = jsonschema.exceptions.best_match(_VALIDATOR.iter_errors(data))
+    if error is not None:
+        field = "/".join(str(p) for p in error.absolute_path) or "(top)"
+        raise BadInput(f"{where}: not an OSV advisory ({field}: {error.message[:120]})")
     if data.get("withdrawn"):
         return None
     affected = tuple(
         e
         for e in data.get("affected") or []
-        if isinstance(e, dict) and (e.get("package") or {}).get("ecosystem") == ECOSYSTEM
+        if (e.get("package") or {}).get("ecosystem") == ECOSYSTEM
     )
     if not affected:
         return None

@@ -314,6 +314,9 @@ def _gnupghome() -> Iterator[Path]:
     require_tool(OPENPGP)
     home = Path(tempfile.mkdtemp(prefix="akg-"))  # short: the agent's socket path is limited
     os.chmod(home, 0o700)
+    # The agent re-protects an imported secret key with its own, calibrated KDF (seconds per
+    # passphrase-protected key); this keyring lives for one operation, in a 0700 directory.
+    (home / "gpg-agent.conf").write_text("s2k-count 65536\n")
     try:
         yield home
     finally:

@@ -1,0 +1,57 @@
+"""fs/sums.py: a directory's SHA256SUMS, in the format `sha256sum -c` reads."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from bundler.fs import sums
+
+
+def _dir(tmp_path: Path) -> Path:
+    d = tmp_path / "wh"
+    d.mkdir()
+    (d / "a.whl").write_bytes(b"a")
+    (d / "requirements.lock").write_text("a==1\n")
+    (d / ".gitkeep").write_text("")
+    (d / "sub").mkdir()
+    return d
+
+
+def test_written_sums_are_what_sha256sum_checks(tmp_path: Path) -> None:
+    d = _dir(tmp_path)
+    sums.write_directory(d)
+    names = [line.split("  ")[1] for line in (d / "SHA256SUMS").read_text().splitlines()]
+    assert names == ["a.whl", "requirements.lock"]  # not hidden files, not itself
+    assert (
+        subprocess.run(["sha256sum", "--quiet", "--strict", "-c", "SHA256SUMS"], cwd=d).returncode
+        == 0
+    )
+    assert sums.check_directory(d) == []
+
+
+def test_changes_are_named(tmp_path: Path) -> None:
+    d = _dir(tmp_path)
+    sums.write_directory(d)
+    (d / "a.whl").write_bytes(b"b")
+    (d / "requirements.lock").unlink()
+    (d / "new.whl").write_bytes(b"n")
+    (d / "SHA256SUMS.asc").write_text("a signature is not listed, nor an extra file")
+    with (d / "SHA256SUMS").open("a") as f:
+        f.write("not a line\n" + "0" * 64 + "  ../escape\n")
+    assert sums.check_directory(d, "wheelhouse/") == [
+        "wheelhouse/SHA256SUMS:3: not a '<sha256>  <path>' line",
+        "wheelhouse/SHA256SUMS:4: path '../escape' points outside the directory",
+        "wheelhouse/a.whl: sha256 differs from wheelhouse/SHA256SUMS",
+        "wheelhouse/requirements.lock: listed in SHA256SUMS but missing",
+        "wheelhouse/new.whl: not listed in wheelhouse/SHA256SUMS",
+    ]
+
+
+def test_refresh_only_rewrites_an_existing_file(tmp_path: Path) -> None:
+    d = _dir(tmp_path)
+    assert sums.refresh_directory(d) is None and not (d / "SHA256SUMS").exists()
+    sums.write_directory(d)
+    (d / "a.whl").write_bytes(b"changed by a tool")
+    assert sums.refresh_directory(d) == d / "SHA256SUMS"
+    assert sums.check_directory(d) == []

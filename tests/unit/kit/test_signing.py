@@ -1,0 +1,116 @@
+"""kit/signing.py with the real gpg and minisign: keys, detached signatures, refusals."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from bundler.errors import BadInput
+from bundler.kit import signing
+
+
+@pytest.fixture(scope="module")
+def keys(tmp_path_factory: pytest.TempPathFactory) -> dict[str, signing.KeyPair]:
+    root = tmp_path_factory.mktemp("keys")
+    return {
+        "a": signing.keygen(root / "a", "Kit A <a@example.org>"),
+        "b": signing.keygen(root / "b", "Kit B <b@example.org>"),
+        "m": signing.keygen(root / "m", "", signing.MINISIGN),
+    }
+
+
+def test_keygen_writes_private_secret_keys_in_the_right_formats(
+    keys: dict[str, signing.KeyPair],
+) -> None:
+    a, m = keys["a"], keys["m"]
+    assert a.secret.name == "a.key.asc" and a.public.name == "a.pub.asc"
+    assert m.secret.name == "m.key" and m.public.name == "m.pub"
+    for pair in (a, m):
+        assert pair.secret.stat().st_mode & 0o777 == 0o600
+        assert pair.public.stat().st_mode & 0o077 == 0o044
+    assert signing.key_format(a.secret) == signing.key_format(a.public) == signing.OPENPGP
+    assert signing.key_format(m.public) == signing.MINISIGN
+    assert len(a.key_id) == 40 and a.key_id == a.key_id.upper()
+    assert signing.minisign_key_id(m.public) == m.key_id
+    # gpg itself reads the public key as RSA 3072 (what CentOS 7's gnupg2 2.0 verifies)
+    home = a.public.parent / "show-home"
+    home.mkdir(mode=0o700, exist_ok=True)
+    show = ["gpg", "--homedir", str(home), "--batch", "--with-colons", "--show-keys"]
+    shown = subprocess.run([*show, str(a.public)], capture_output=True, text=True)
+    pub = next(line for line in shown.stdout.splitlines() if line.startswith("pub:"))
+    assert pub.split(":")[2:4] == ["3072", "1"]  # length, algorithm 1 = RSA
+
+
+def test_keygen_never_overwrites(keys: dict[str, signing.KeyPair]) -> None:
+    with pytest.raises(BadInput, match="refusing to overwrite a key"):
+        signing.keygen(keys["a"].secret.parent / "a", "again")
+
+
+@pytest.mark.parametrize("name", ["a", "m"])
+def test_sign_and_verify(keys: dict[str, signing.KeyPair], tmp_path: Path, name: str) -> None:
+    pair = keys[name]
+    subject = tmp_path / "SHA256SUMS"
+    subject.write_text("0" * 64 + "  file\n")
+    secret = signing.load_key(pair.secret)
+    signature = tmp_path / ("SHA256SUMS" + secret.suffix)
+    assert signing.sign_file(secret, subject, signature) == pair.key_id
+    public = [signing.load_key(pair.public)]
+    assert signing.verify_file(public, subject, signature) == pair.key_id
+    subject.write_text("1" * 64 + "  file\n")
+    with pytest.raises(signing.SignatureError, match="BAD signature: SHA256SUMS changed"):
+        signing.verify_file(public, subject, signature)
+    with pytest.raises(signing.SignatureError, match="missing"):
+        signing.verify_file(public, subject, tmp_path / "nothing.asc")
+
+
+def test_foreign_openpgp_key_is_named(keys: dict[str, signing.KeyPair], tmp_path: Path) -> None:
+    subject = tmp_path / "data"
+    subject.write_bytes(b"data")
+    signature, signer = signing.sign_bytes(signing.load_key(keys["a"].secret), b"data")
+    (tmp_path / "data.asc").write_bytes(signature)
+    assert signer == keys["a"].key_id
+    with pytest.raises(signing.SignatureError) as exc:
+        signing.verify_file([signing.load_key(keys["b"].public)], subject, tmp_path / "data.asc")
+    assert f"signed by key {keys['a'].key_id}, which is not a trusted key" in str(exc.value)
+    # any of several trusted keys may have signed
+    both = [signing.load_key(keys["b"].public), signing.load_key(keys["a"].public)]
+    assert signing.verify_file(both, subject, tmp_path / "data.asc") == keys["a"].key_id
+
+
+def test_key_file_with_two_secret_keys_is_refused(
+    keys: dict[str, signing.KeyPair], tmp_path: Path
+) -> None:
+    both = tmp_path / "both.asc"
+    both.write_text(keys["a"].secret.read_text() + keys["b"].secret.read_text())
+    with pytest.raises(BadInput, match="expected one OpenPGP secret key, found 2"):
+        signing.sign_bytes(signing.load_key(both), b"x")
+
+
+def test_passphrase_protected_key_signs_with_its_passphrase_file(tmp_path: Path) -> None:
+    home = tmp_path / "g"
+    home.mkdir(mode=0o700)
+    (home / "gpg-agent.conf").write_text("s2k-count 65536\n")  # the minimum: a fast test
+    gpg = ["gpg", "--homedir", str(home), "--batch", "--pinentry-mode", "loopback"]
+    try:
+        subprocess.run([*gpg, "--passphrase", "s3cret", "--quick-generate-key", "P <p@example.org>",
+                        "rsa3072", "sign", "never"], check=True, capture_output=True)  # fmt: skip
+        export = [*gpg, "--passphrase", "s3cret", "--armor", "--export-secret-keys"]
+        secret = subprocess.run(export, check=True, capture_output=True).stdout
+    finally:
+        subprocess.run(["gpgconf", "--homedir", str(home), "--kill", "all"], check=False)
+    (tmp_path / "p.key.asc").write_bytes(secret)
+    (tmp_path / "pass").write_text("s3cret\n")
+    with pytest.raises(BadInput, match="gpg --local-user failed"):
+        signing.sign_bytes(signing.load_key(tmp_path / "p.key.asc"), b"x")
+    key = signing.load_key(tmp_path / "p.key.asc", tmp_path / "pass")
+    signature, _ = signing.sign_bytes(key, b"x")
+    assert signature.startswith(b"-----BEGIN PGP SIGNATURE-----")
+
+
+def test_not_a_key_is_refused(tmp_path: Path) -> None:
+    junk = tmp_path / "junk"
+    junk.write_text("hello")
+    with pytest.raises(BadInput, match="neither an OpenPGP key nor a minisign key"):
+        signing.key_format(junk)
