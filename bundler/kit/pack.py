@@ -262,8 +262,16 @@ def render_readme(
         for f in files
         if re.fullmatch(r"sources/openssl-[^/]+\.tar\.gz", f.arcname)
     )
+    signed = signed or []
+    if "openpgp" in signed:
+        trust_option = "-e kit_signing_key=/path/to/kit-signing.pub.asc"
+    elif signed:
+        trust_option = "-e kit_signing_key=/path/to/kit-signing.pub"
+    else:
+        trust_option = "-e kit_allow_unsigned=true"
     return template("README.txt.j2").render(
-        signed=signed or [],
+        signed=signed,
+        trust_option=trust_option,
         name=name,
         target=target,
         manifest=manifest,

@@ -27,7 +27,10 @@ from bundler.models import manifest
 from bundler.wheelhouse import lockfile
 from tests.fakeindex import FakeIndex, build_wheel
 from tests.fakeosv import NEWEST_PYPI, OsvServer
+from tests.integration.test_report_chromium import read_png
 from tests.trustkit import EXPIRES, TODAY, Side, add_packages, bundler, connected_side, policy_text
+
+RED = (0xC5, 0x30, 0x30)  # .verdict.fail in report.html.j2
 
 
 @pytest.fixture(scope="module")
@@ -337,3 +340,20 @@ def test_policy_section_read_first_in_headless_chromium(side: Side, tmp_path: Pa
     assert "expired" in ignores
     unknown = html[html.index('id="gate-unknown-licenses"') :]
     assert "<b>tiny</b> 0.3: no license recorded" in unknown
+    # and painted: the FAIL verdict's red at the top of the first screen
+    shot = tmp_path / "top.png"
+    subprocess.run(
+        [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+         "--no-first-run", "--disable-background-networking", "--disable-component-update",
+         "--disable-sync", f"--user-data-dir={tmp_path / 'profile2'}", f"--screenshot={shot}",
+         "--window-size=1280,400", report.as_uri()],
+        capture_output=True, timeout=120, env={**os.environ, "HOME": str(tmp_path)},
+    )  # fmt: skip
+    _, _, rows = read_png(shot)
+    red = sum(
+        1
+        for row in rows[::2]
+        for i in range(0, len(row), 6)
+        if all(abs(row[i + k] - RED[k]) <= 6 for k in range(3))
+    )
+    assert red > 300, f"only {red} sampled pixels of the FAIL verdict's red in the first 400 px"
