@@ -18,7 +18,7 @@ step_done() {
 APT_PACKAGES=(
   ffmpeg                      # converter tests: clips in H.264/MJPG/mp4v made by a real encoder
   xorriso createrepo-c dnf rpm  # playbooks e2e: a real ISO with real yum metadata, checked by dnf
-  gnupg python3-rpm           # playbooks e2e: signing the test ISO's RPMs; rpm bindings for the patched-host check
+  gnupg python3-rpm           # playbooks e2e: signing the test ISO's RPMs, and kit signatures (bundler keygen/pack --sign/verify --key, kit_verify role); rpm bindings for the patched-host check
   python3-dnf                 # wheels role e2e: Ansible's dnf backend installs by RPM capability (tests/e2e/test_wheels_capabilities.py)
   libssl-dev zlib1g-dev libbz2-dev libffi-dev liblzma-dev libsqlite3-dev libreadline-dev libncurses-dev tk-dev libgdbm-dev libdb-dev uuid-dev pkg-config xz-utils  # playbooks e2e: CPython build deps (the role's apt task finds them, so the play can run offline under unshare -n)
   vagrant vagrant-libvirt     # `vagrant validate` of the kit's Vagrantfile (needs one usable provider: libvirt)
