@@ -19,10 +19,11 @@ from typing import Any
 import pytest
 
 from bundler.fs import sums
+from bundler.kit.signing import minisign_key_id
 from bundler.models import manifest
 from tests.e2e.playbookrun import PlayResult, run_playbook, write_inventory
 from tests.fakeindex import FakeIndex
-from tests.trustkit import Side, add_packages, connected_side
+from tests.trustkit import Side, add_packages, bundler, connected_side
 
 pytestmark = [pytest.mark.e2e]
 
@@ -150,3 +151,25 @@ def test_unsigned_kit_needs_kit_allow_unsigned_and_is_warned_about(
         "not listed in" in f and "sources/stowaway.txt" in f and "wheelhouse/extra.whl" in f
         for f in added.failures()
     ), added.describe()
+
+
+def test_minisign_signed_kit_passes_and_a_foreign_minisign_key_is_refused(
+    side: Side, tmp_path: Path, python27: Path
+) -> None:
+    kit = tmp_path / "out" / "kit-app.tar.gz"
+    assert side.pack(kit, "--sign", side.mini_key).exit_code == 0
+    with tarfile.open(kit) as tar:
+        tar.extractall(tmp_path / "far", filter="data")
+    kit_dir = tmp_path / "far" / "kit-app"
+    ok = _play(tmp_path / "ok", python27, kit_dir, kit_signing_key=str(side.mini_pub))
+    assert ok.rc == 0, ok.describe()
+    assert _trust(ok).startswith(f"signed by minisign key {minisign_key_id(side.mini_pub)}")
+    other = tmp_path / "other"
+    assert bundler("keygen", other, "--format", "minisign").exit_code == 0
+    refused = _play(tmp_path / "no", python27, kit_dir, kit_signing_key=f"{other}.pub")
+    assert refused.rc != 0
+    assert any(
+        "SHA256SUMS.minisig does not verify" in f and minisign_key_id(side.mini_pub) in f
+        for f in refused.failures()
+    ), refused.describe()
+    assert DEPLOY_PLAY not in refused.stdout

@@ -19,6 +19,7 @@ from click.testing import CliRunner
 
 from bundler.cli import main
 from bundler.errors import BadInput, CheckFailed
+from bundler.fs import sums
 from bundler.fs.cache import Cache
 from bundler.kit import pack, verify
 from bundler.models.target import Target
@@ -632,3 +633,27 @@ def test_a_killed_packs_leftovers_are_swept_by_the_next_pack(
     result = _pack(inputs, out)
     assert sorted(os.listdir(out.parent)) == ["kit-demo.tar.gz", "kit-demo.tar.gz.sha256"]
     assert CliRunner().invoke(main, ["verify", str(result.archive)]).exit_code == 0
+
+
+def test_a_wheelhouse_changed_since_fetch_is_refused(
+    inputs: dict[str, Path], tmp_path: Path
+) -> None:
+    """install.sh checks the wheelhouse's own SHA256SUMS on the host: pack must not ship a
+    wheelhouse that would fail there."""
+    (inputs["wheelhouse"] / "install.sh").write_text("#!/bin/sh\necho edited\n")
+    with pytest.raises(BadInput) as exc:
+        _pack(inputs, tmp_path / "kit-demo.tar.gz")
+    assert "SHA256SUMS no longer matches the wheelhouse (wheelhouse/install.sh: sha256" in str(
+        exc.value
+    )
+    assert not (tmp_path / "kit-demo.tar.gz").exists()
+
+
+def test_audit_keeps_the_wheelhouse_sums_true(inputs: dict[str, Path], tmp_path: Path) -> None:
+    wheelhouse = inputs["wheelhouse"]
+    before = (wheelhouse / "SHA256SUMS").read_text()
+    audited = CliRunner().invoke(main, ["audit", str(wheelhouse), "--distro", "debian12"])
+    assert audited.exit_code == 0, audited.output
+    assert (wheelhouse / "SHA256SUMS").read_text() != before  # system-packages.yml changed
+    assert sums.check_directory(wheelhouse) == []
+    assert _pack(inputs, tmp_path / "kit-demo.tar.gz").archive.is_file()
