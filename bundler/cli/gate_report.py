@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import TYPE_CHECKING
 
 import click
@@ -34,7 +33,3 @@ def fail_on_violations(result: GateResult, what: str) -> None:
         raise CheckFailed(
             f"{what}: {len(result.violations)} policy violation(s)", list(result.violations)
         )
-
-
-def today_utc() -> dt.date:
-    return dt.datetime.now(dt.timezone.utc).date()
