@@ -221,6 +221,7 @@ def pack(
         controller=part.info if part else None,
         controller_python=controller_python,
         signed=[k.format for k in sign],
+        gate=gate,
     )
     files.append(_file_from_bytes(README, readme.encode()))
     sums_text = checksums(files)
@@ -255,6 +256,7 @@ def render_readme(
     controller: controller_mod.ControllerInfo | None = None,
     controller_python: verify.PythonSource | None = None,
     signed: list[str] | None = None,
+    gate: GateResult | None = None,
 ) -> str:
     """README.txt: what is inside (only what `files` holds) and the steps on the other side."""
     openssl = sorted(
@@ -270,6 +272,7 @@ def render_readme(
     else:
         trust_option = "-e kit_allow_unsigned=true"
     return template("README.txt.j2").render(
+        gate=gate,
         signed=signed,
         trust_option=trust_option,
         name=name,

@@ -90,6 +90,12 @@ def test_signed_kit_verifies_with_its_key_and_by_hand(side: Side, tmp_path: Path
     readme = (kit_dir / "README.txt").read_text()
     assert "gpg2 --verify SHA256SUMS.asc SHA256SUMS && sha256sum -c SHA256SUMS" in readme
     assert f"gpg2 --verify {side.kit.name}.sha256.asc {side.kit.name}.sha256" in readme
+    assert "kit_signing_key=/path/to/kit-signing.pub.asc" in readme
+    assert (
+        "- GHSA-lib1-crit-0001 in lib 1.0: (critical) ignored until "
+        f"{EXPIRES}: lib's vulnerable parser is never called by the payload\n"
+    ) in readme
+    assert "bundler verify kit-app.tar.gz --key PUBKEY --policy policy.toml" in readme
 
 
 def test_kit_signed_by_another_key_is_refused_naming_the_key(side: Side) -> None:
