@@ -84,7 +84,7 @@ class Side:
         return bundler(
             "pack", "--wheelhouse", wheelhouse or self.wheelhouse, "--sources",
             self.root / "no-sources", "--playbooks", REPO / "playbooks", "--vagrantfile",
-            REPO / "Vagrantfile", "-o", output, *more,
+            REPO / "Vagrantfile", "--no-controller", "-o", output, *more,
         )  # fmt: skip
 
 

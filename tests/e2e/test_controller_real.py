@@ -119,6 +119,7 @@ def test_kit_controller_venv_runs_ansible_216_and_the_site_play_offline(
             "wheels_dest": str(host.root / "wheelhouse"),
             "app_venv": str(host.root / "app-venv"),
             "smoke_workers": 2,
+            "kit_allow_unsigned": True,  # an unsigned kit: kit_verify checks its SHA256SUMS only
         }  # kit_dir: the default, the kit these playbooks were unpacked with
         inventory = fleet.inventory(tmp_path / "hosts.ini", python27)
         runs = [

@@ -198,9 +198,9 @@ def test_readme_controller_build_command_selects_media_repo_and_python_build(
     controller_wh: Path, tmp_path: Path
 ) -> None:
     """README.txt's CentOS 7 command, as printed, from the kit's real playbooks/: it parses
-    (inventory `localhost,`, `-c local`, the -e values) and selects exactly the media_repo and
-    python_build roles (--list-tasks: nothing is run; the build itself is proven on localhost
-    by tests/e2e/test_playbooks_site.py)."""
+    (inventory `localhost,`, `-c local`, the -e values) and selects kit_verify, then the
+    media_repo and python_build roles (--list-tasks: nothing is run; the build itself is proven
+    on localhost by tests/e2e/test_playbooks_site.py)."""
     inputs = handmade_inputs(tmp_path / "in")
     inputs["playbooks"] = REPO / "playbooks"
     (inputs["sources"] / "Python-3.11.9.tgz").write_bytes(b"placeholder, not CPython\n")
@@ -221,7 +221,9 @@ def test_readme_controller_build_command_selects_media_repo_and_python_build(
         for ln in listed.stdout.splitlines()
         if " : " in ln and "Validating arguments against arg spec" not in ln
     }
-    assert roles == {"media_repo", "python_build"}, listed.stdout
+    # kit_verify (tagged always) checks the kit first: the command carries kit_allow_unsigned
+    assert roles == {"kit_verify", "media_repo", "python_build"}, listed.stdout
+    assert "kit_allow_unsigned=true" in argv
     assert "python_build : Check the Python build settings." in listed.stdout
 
 
