@@ -241,7 +241,19 @@ class FetchResult:
                 if self.rehearsal is not None
                 else None
             ),
+            "policy": _gate_dict(self.gate) if self.gate else None,
         }
+
+
+def _gate_dict(gate: GateResult) -> dict[str, Any]:
+    """The policy gate's verdict in `fetch --json` (the findings are in policy-findings.json)."""
+    return {
+        "source": gate.policy.source,
+        "as_of": gate.today.isoformat(),
+        "violations": list(gate.violations),
+        "warnings": list(gate.warnings),
+        "vulnerabilities": {v.finding.id: v.status for v in gate.vulnerabilities},
+    }
 
 
 @dataclass

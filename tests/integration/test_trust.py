@@ -236,6 +236,14 @@ def test_fetch_with_violations_exits_1_and_still_writes_the_wheelhouse(
         "version)",
     ]
     assert (out / "manifest.json").is_file() and (out / "policy-findings.json").is_file()
+    as_json = side.fetch(out, "--policy", strict, "--vuln-db", side.vuln_db, "--json")
+    assert as_json.exit_code == 1
+    policy = json.loads(as_json.stdout)["policy"]
+    assert policy["vulnerabilities"] == {
+        "GHSA-lib1-crit-0001": "ignored",
+        "GHSA-tiny-medi-0002": "violation",
+    }
+    assert len(policy["violations"]) == 5
     assert bundler("verify", out).exit_code == 0  # written whole, so it can be inspected
 
 
