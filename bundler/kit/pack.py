@@ -340,7 +340,9 @@ def _sign_sidecar(checksum_file: Path, keys: Sequence[signing.Key]) -> list[Path
 def _remove_stale_signatures(output: Path) -> None:
     """Signatures of an earlier pack of the same name would not match this archive."""
     for suffix in signing.SUFFIX.values():
-        output.with_name(output.name + ".sha256" + suffix).unlink(missing_ok=True)
+        stale = output.with_name(output.name + ".sha256" + suffix)
+        if stale.is_file():  # (unlink of a missing file fails on a read-only folder too)
+            stale.unlink()
 
 
 def _check_wheelhouse_sums(wheelhouse: Path) -> list[str]:

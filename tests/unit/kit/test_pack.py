@@ -564,6 +564,7 @@ def test_readme_lists_only_what_is_inside(tmp_path: Path, with_sources: bool) ->
         for f in inputs["sources"].iterdir():
             f.unlink()
     (inputs["wheelhouse"] / "system-packages.yml").unlink()
+    sums.refresh_directory(inputs["wheelhouse"])  # as a fetch --no-audit writes it
     (inputs["playbooks"] / "roles" / "smoke").mkdir(parents=True)
     (inputs["playbooks"] / "roles" / "smoke" / "main.yml").write_text("---\n")
     inputs["vagrantfile"] = tmp_path / "none"
