@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 
 PLAYBOOKS = Path(__file__).resolve().parents[3] / "playbooks"
-ROLES = ("media_repo", "python_build", "wheels", "smoke", "repo_server")
+ROLES = ("kit_verify", "media_repo", "python_build", "wheels", "smoke", "repo_server")
 BEGIN = "<!-- generated from meta/argument_specs.yml: begin -->"
 END = "<!-- generated from meta/argument_specs.yml: end -->"
 
