@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from bundler.fs import sums
 from bundler.fs.hashing import sha256_file
 from bundler.models.target import Target
 from bundler.wheelhouse import build, installer, lockfile
@@ -45,6 +46,7 @@ def _wheelhouse(tmp_path: Path, *, with_pip_wheel: bool = False) -> Path:
         decision = installer.BootstrapDecision(True, decision.bundled_pip, "19.3")
     text = installer.render_install_sh(target, decision, wheels, package_count=1)
     installer.write_install_sh(house, text)
+    sums.write_directory(house)  # as fetch does, last (install.sh checks it first)
     return house
 
 
@@ -87,6 +89,7 @@ def test_check_reports_then_install_then_check_is_clean(tmp_path: Path) -> None:
     # Another lock (same pins, other bytes): the marker no longer matches.
     lock = house / "requirements.lock"
     lock.write_text(lock.read_text() + "# a comment changes the lock's sha256\n")
+    sums.write_directory(house)  # a new lock shipped as such, not one altered on the way
     changed = _check(house, venv)
     assert changed.returncode == 3
     assert "does not record this lock's sha256" in changed.stdout
