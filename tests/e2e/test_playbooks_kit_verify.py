@@ -45,11 +45,13 @@ def _unpacked(side: Side, dest: Path) -> Path:
     return dest / "kit-app"
 
 
-def _play(tmp: Path, python27: Path, kit_dir: Path, **more: Any) -> PlayResult:
+def _play(
+    tmp: Path, python27: Path, kit_dir: Path, *, check: bool = False, **more: Any
+) -> PlayResult:
     tmp.mkdir(parents=True, exist_ok=True)
     inventory = write_inventory(tmp / "hosts.ini", python27)
     extra = {"kit_dir": str(kit_dir), **more}
-    return run_playbook(inventory, extra, tmp / "run", tags=NO_DEPLOY_TAG, timeout=300)
+    return run_playbook(inventory, extra, tmp / "run", tags=NO_DEPLOY_TAG, timeout=300, check=check)
 
 
 DEPLOY_PLAY = "PLAY [Deploy the airgap kit.]"
@@ -110,6 +112,11 @@ def test_rewritten_kit_is_refused_before_any_host(
         result.describe()
     )
     assert DEPLOY_PLAY not in result.stdout and _roles(result) == {"kit_verify"}
+    # an operator's dry run (--check) is refused the same way: the probes run in check mode too
+    dry = _play(tmp_path / "check", python27, kit_dir, kit_signing_key=str(side.pub_a), check=True)
+    assert dry.rc != 0, dry.describe()
+    assert any("BAD signature" in f for f in dry.failures()), dry.describe()
+    assert DEPLOY_PLAY not in dry.stdout
 
 
 def test_kit_signed_by_another_key_is_refused_naming_it(
