@@ -24,6 +24,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from bundler.cli import main
+from bundler.fs import sums
 from bundler.fs.hashing import sha256_file
 from bundler.models.target import Target
 from bundler.net.settings import NetworkSettings
@@ -65,8 +66,9 @@ def _complete(wheelhouse: Path) -> set[str]:
     files = {p["filename"]: p["sha256"] for p in manifest["packages"]}
     for name, digest in files.items():
         assert sha256_file(wheelhouse / name) == digest, name
-    fixed = {"manifest.json", "requirements.lock", "pylock.toml", "install.sh"}
+    fixed = {"manifest.json", "requirements.lock", "pylock.toml", "install.sh", sums.FILENAME}
     assert {p.name for p in wheelhouse.iterdir()} == set(files) | fixed
+    assert sums.check_directory(wheelhouse) == []  # written last: it covers this fetch's files
     return {p["name"] for p in manifest["packages"]}
 
 
