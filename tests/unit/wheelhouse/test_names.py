@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from bundler.errors import CheckFailed
+from bundler.fs import sums
 from bundler.kit import verify
 from bundler.models.target import Target
 from bundler.wheelhouse import lockfile
@@ -64,6 +65,7 @@ def test_verify_names_a_lock_that_pip_18_cannot_match(tmp_path: Path, index: Fak
     out = _fetch(tmp_path, index, "ruamel.yaml")
     lock = out / "requirements.lock"
     lock.write_text(lock.read_text().replace("ruamel.yaml.clib==", "ruamel-yaml-clib=="))
+    sums.write_directory(lock.parent)  # a lock shipped so, not altered on the way
     with pytest.raises(CheckFailed) as exc:
         verify.verify([out])
     (problem,) = exc.value.problems

@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from bundler.cli import main
+from bundler.fs import sums
 from bundler.models.target import Target
 from bundler.wheelhouse import rehearse
 from bundler.wheelhouse.fetch import FetchOptions, fetch
@@ -123,6 +124,7 @@ def test_an_install_that_old_pip_refuses_is_exit_1(tmp_path: Path) -> None:
     assert sorted(fetched.rehearsal.imported) == ["ruamel_yaml", "ruamel_yaml_clib"]
     lock = fetched.output / "requirements.lock"
     lock.write_text(lock.read_text().replace("ruamel.yaml.clib==", "ruamel-yaml-clib=="))
+    sums.write_directory(lock.parent)  # a lock shipped so, not altered on the way
     result = rehearse.rehearse(fetched.output, python36)
     (problem,) = result.problems
     assert problem.startswith("install.sh: the rehearsal's install failed (exit 2)")
