@@ -25,7 +25,7 @@ import pytest
 from bundler.wheelhouse import installer
 from tests.unit.wheelhouse.test_install_sh_modes import _wheelhouse
 
-LOCAL_FILES = ("install.sh", "requirements.lock", "bootstrap.lock")
+LOCAL_FILES = ("install.sh", "requirements.lock", "bootstrap.lock", "SHA256SUMS")
 
 
 class _Quiet(http.server.SimpleHTTPRequestHandler):
@@ -48,7 +48,7 @@ def _serve(directory: Path) -> Iterator[str]:
 
 
 def _client_copy(house: Path, dest: Path) -> Path:
-    """What the wheels role copies to a client: install.sh and the lock files, no wheel."""
+    """What the wheels role copies to a client: install.sh, the locks, SHA256SUMS; no wheel."""
     dest.mkdir()
     for name in LOCAL_FILES:
         if (house / name).exists():
