@@ -26,17 +26,18 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jsonschema
-import requests
 from cvss import CVSS2, CVSS3, CVSS4, CVSSError
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from bundler.errors import BadInput, IndexUnavailable
 from bundler.gate.policy import SEVERITIES
-from bundler.net.transport import check_status, make_session, with_retries
+
+if TYPE_CHECKING:  # the HTTP stack is imported by the API calls only (verify reads no API)
+    import requests
 
 ECOSYSTEM = "PyPI"
 MAX_ADVISORY = 4 << 20
@@ -380,6 +381,8 @@ def query_api(
     """Every advisory affecting `pins` from the OSV API at `base_url` (IndexUnavailable naming
     the URL when it cannot be reached or answers something unusable)."""
     pins = list(pins)
+    from bundler.net.transport import make_session
+
     session = session or make_session(8)
     base = base_url.rstrip("/")
     ids: set[str] = set()
@@ -440,6 +443,8 @@ def _get_json(
     timeout: float,
     retries: int,
 ) -> Any:
+    from bundler.net.transport import check_status, with_retries
+
     def attempt() -> Any:
         if body is None:
             response = session.get(url, timeout=timeout, stream=True)
