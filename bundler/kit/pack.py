@@ -178,12 +178,12 @@ def pack(
     epoch = _epoch(timestamp)
     manifest = _check_wheelhouse(wheelhouse)
     notes: list[str] = []
-    notes += _check_wheelhouse_sums(wheelhouse)
+    files = _collect(wheelhouse, "wheelhouse", executable={"install.sh"})
+    _check_recorded(manifest, files, "wheelhouse", wheelhouse)
+    notes += _check_wheelhouse_sums(wheelhouse, files)
     gate = _gate(wheelhouse, manifest, policy, today)
     if policy is not None and gate is not None:
         _refuse_violations(gate, name)
-    files = _collect(wheelhouse, "wheelhouse", executable={"install.sh"})
-    _check_recorded(manifest, files, "wheelhouse", wheelhouse)
     part = controller_setup.prepare(controller_wheelhouse) if controller_wheelhouse else None
     if part is not None:
         files += _controller_files(part)
@@ -345,11 +345,30 @@ def _remove_stale_signatures(output: Path) -> None:
             stale.unlink()
 
 
-def _check_wheelhouse_sums(wheelhouse: Path) -> list[str]:
-    """The wheelhouse's own SHA256SUMS (install.sh checks it on the host) must still hold."""
-    if not (wheelhouse / sums.FILENAME).is_file():
+def _check_wheelhouse_sums(wheelhouse: Path, files: list[KitFile]) -> list[str]:
+    """The wheelhouse's own SHA256SUMS (install.sh checks it on the host) must still hold,
+    judged on the hashes `_collect` computed (no byte is read twice)."""
+    path = wheelhouse / sums.FILENAME
+    if not path.is_file():
         return [f"wheelhouse has no {sums.FILENAME} (fetched by an older bundler): re-fetch"]
-    problems = sums.check_directory(wheelhouse, "wheelhouse/")
+    listed, problems = sums.parse(path.read_text(encoding="utf-8", errors="replace"))
+    collected = {
+        f.arcname.split("/", 1)[1]: f.sha256
+        for f in files
+        if f.arcname.count("/") == 1
+        and not f.arcname.split("/", 1)[1].startswith((".", "SHA256SUMS"))
+    }
+    for listed_name, sha in sorted(listed.items()):
+        if listed_name not in collected:
+            problems.append(f"wheelhouse/{listed_name}: listed in {sums.FILENAME} but missing")
+        elif collected[listed_name] != sha:
+            problems.append(
+                f"wheelhouse/{listed_name}: sha256 differs from wheelhouse/{sums.FILENAME}"
+            )
+    problems += [
+        f"wheelhouse/{n}: not listed in wheelhouse/{sums.FILENAME}"
+        for n in sorted(set(collected) - set(listed))
+    ]
     if problems:
         raise BadInput(
             f"{wheelhouse}/{sums.FILENAME} no longer matches the wheelhouse ({problems[0]}"
