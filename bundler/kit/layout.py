@@ -9,11 +9,20 @@ docs.ansible.com/ansible/2.16/inventory_guide/intro_inventory.html), and `vagran
 developer.hashicorp.com/vagrant/docs/other/environmental-variables#vagrant_dotfile_path).
 Those are *operator files*: never packed, never listed in SHA256SUMS; `verify` of an unpacked
 kit lists them without failing, and refuses them inside an archive (pack never writes them).
+README.txt has the operator write `bundler inspect --html` reports beside the archive, outside
+the kit: a review page is not an operator file (a page left in the kit could claim anything).
+
+A wheelhouse holds what its manifest.json lists plus its own files (`WHEELHOUSE_FILES`);
+`unaccounted` names anything else, which `pack` refuses and `verify` fails.
 """
 
 from __future__ import annotations
 
-from pathlib import PurePosixPath
+import os
+from pathlib import Path, PurePosixPath
+
+from bundler.fs.staging import PART_SUFFIX, PRESERVED, STAGE_MARK
+from bundler.models.manifest import Manifest
 
 OPERATOR_FILES = ("playbooks/inventory/hosts.ini",)
 """Single files the operator creates (paths relative to the kit's top directory)."""
@@ -49,3 +58,44 @@ def operator_entries(paths: set[str] | list[str]) -> list[str]:
         f"{key} ({count} file{'s' if count != 1 else ''})" if key.endswith("/") else key
         for key, count in sorted(shown.items())
     ]
+
+
+WHEELHOUSE_FILES = (
+    "manifest.json",
+    "requirements.lock",
+    "bootstrap.lock",
+    "pylock.toml",
+    "install.sh",
+    "system-packages.yml",
+    "SHA256SUMS",
+    "SHA256SUMS.asc",
+    "SHA256SUMS.minisig",
+)
+"""A wheelhouse's own files besides the files its manifest.json lists (`bundler fetch` writes
+them; `bundler audit` writes system-packages.yml; SHA256SUMS and its detached signatures,
+`bundler.fs.sums`): see docs/DESIGN.md "The wheelhouse"."""
+
+
+def is_staging_leftover(name: str) -> bool:
+    """A name the staging primitive uses inside a folder (a work directory `.X.stage-*`, a
+    hidden `.X.*.part` temp file, a mount point's `lost+found`): swept, never a kit file."""
+    return (
+        name in PRESERVED
+        or (name.startswith(".") and STAGE_MARK in name)
+        or (name.startswith(".") and name.endswith(PART_SUFFIX))
+    )
+
+
+def unaccounted(wheelhouse: Path, manifest: Manifest) -> list[str]:
+    """The entries of `wheelhouse` (top level, sorted; a folder as 'NAME/') that are neither a
+    file manifest.json lists nor one of `WHEELHOUSE_FILES` (staging leftovers aside): a stray
+    script, a nested kit archive, a folder. OSError propagates (callers map it)."""
+    accounted = {p.filename for p in manifest.packages} | set(WHEELHOUSE_FILES)
+    found = []
+    for entry in os.scandir(wheelhouse):
+        if entry.name in accounted and not entry.is_dir(follow_symlinks=False):
+            continue
+        if is_staging_leftover(entry.name):
+            continue
+        found.append(entry.name + ("/" if entry.is_dir(follow_symlinks=False) else ""))
+    return sorted(found)

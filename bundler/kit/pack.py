@@ -60,6 +60,7 @@ from bundler.kit.templates import template
 from bundler.models import manifest as manifest_mod
 from bundler.models import system_packages
 from bundler.models.target import Target
+from bundler.models.wheel import check_wheel_members
 
 DEFAULT_EPOCH = 315532800  # 1980-01-01T00:00:00Z
 SUMS = "SHA256SUMS"
@@ -178,7 +179,7 @@ def pack(
     epoch = _epoch(timestamp)
     manifest = _check_wheelhouse(wheelhouse)
     notes: list[str] = []
-    files = _collect(wheelhouse, "wheelhouse", executable={"install.sh"})
+    files = _collect_wheelhouse(wheelhouse, manifest, "wheelhouse")
     _check_recorded(manifest, files, "wheelhouse", wheelhouse)
     notes += _check_wheelhouse_sums(wheelhouse, files)
     gate = _gate(wheelhouse, manifest, policy, today)
@@ -523,6 +524,30 @@ def _collect(
     return out
 
 
+def _collect_wheelhouse(
+    directory: Path, manifest: manifest_mod.Manifest, prefix: str
+) -> list[KitFile]:
+    """The wheelhouse's files for the kit: exactly what manifest.json lists plus the
+    wheelhouse's own files (`layout.WHEELHOUSE_FILES`). Any other file (a stray script, an
+    earlier kit archive packed into it, a sub-folder) is refused with one BadInput line naming
+    it, and so is a listed wheel with a member outside the install root (`UnsafeWheel`).
+    Hidden and editor/bytecode files are skipped as everywhere (`_walk`): never packed."""
+    files = _collect(directory, prefix, executable={"install.sh"})
+    listed = {p.filename for p in manifest.packages}
+    accounted = listed | set(layout.WHEELHOUSE_FILES)
+    for f in files:
+        rel = f.arcname.removeprefix(prefix + "/")
+        if rel not in accounted:
+            raise BadInput(
+                f"{directory / rel}: not a wheelhouse file (manifest.json does not list it, "
+                f"and it is none of {', '.join(layout.WHEELHOUSE_FILES)}): pack carries only "
+                f"what the manifest accounts for; move it out of {directory}"
+            )
+        if rel in listed and rel.endswith(".whl"):
+            check_wheel_members(directory / rel, name=str(directory / rel))
+    return files
+
+
 def _collect_sources(directory: Path | None) -> list[KitFile]:
     if directory is None or not directory.is_dir():
         return []
@@ -614,7 +639,8 @@ def _controller_files(part: controller_setup.ControllerPart) -> list[KitFile]:
     if problems:
         more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
         raise BadInput(f"controller wheelhouse: {'; '.join(problems[:3])}{more}")
-    files = _collect(part.directory, controller_mod.WHEELHOUSE, executable={"install.sh"})
+    manifest = manifest_mod.read(part.directory)
+    files = _collect_wheelhouse(part.directory, manifest, controller_mod.WHEELHOUSE)
     data = part.setup_sh.encode()
     setup = KitFile(
         controller_mod.SETUP_SH, None, data, len(data), hashlib.sha256(data).hexdigest(), True

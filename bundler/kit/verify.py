@@ -6,7 +6,11 @@ Checks, each problem a line naming the file:
 - the wheelhouse: every wheel's tags against the manifest's target (`Target.from_dict`), and
   readable by the target's bundled pip when the wheelhouse carries no pip bootstrap;
   manifest.json, requirements.lock (+ bootstrap.lock) and the files on disk agree (names,
-  versions, sha256);
+  versions, sha256); nothing in the folder that the manifest does not account for (its files
+  plus `layout.WHEELHOUSE_FILES`); no wheel with a member outside the install root
+  (`bundler.models.wheel`); each file and each project (per role) listed once; each package's
+  `requires` equal to the names its wheel's Requires-Dist gives on the target (markers and the
+  extras it is reached with evaluated, self-references and recorded exclusions left out);
 - the closure: every Requires-Dist of every app wheel that holds on the target (markers
   evaluated with `Target.evaluate`, extras followed from the roots) names a locked project at a
   version its specifier admits, and every app wheel's Requires-Python admits the target;
@@ -23,11 +27,13 @@ Checks, each problem a line naming the file:
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 import stat
 import tempfile
 import zipfile
 from collections.abc import Iterable
+from contextlib import suppress
 from dataclasses import dataclass, field
 from email.message import Message
 from email.parser import HeaderParser
@@ -50,6 +56,7 @@ from bundler.kit import layout, signing, sources
 from bundler.kit import trust as trust_mod
 from bundler.models import manifest as manifest_mod
 from bundler.models.target import Target
+from bundler.models.wheel import UnsafeWheel, check_wheel_members
 from bundler.policy.installers import installer_policy
 from bundler.policy.tables import bundled_pip
 from bundler.wheelhouse import lockfile
@@ -333,16 +340,17 @@ def verify_dir(
     failing as extra files; without it (a kit just unpacked from an archive) they fail. With
     `rehearse`, the wheelhouse's install is rehearsed with that interpreter too.
     """
+    name = shown_name(directory)
     if (directory / SUMS).is_file() and not (directory / manifest_mod.FILENAME).is_file():
         # (a wheelhouse has a SHA256SUMS of its own, and a manifest.json beside it)
-        report = Report("kit directory", directory.name)
+        report = Report("kit directory", name)
         report.problems += check_sums(directory, report, operator_files)
         for required in REQUIRED:
             if not (directory / required).is_file():
                 report.problems.append(f"{required}: missing from the kit")
         wheelhouse, prefix = directory / "wheelhouse", "wheelhouse/"
     elif (directory / manifest_mod.FILENAME).is_file():
-        report = Report("wheelhouse", directory.name)
+        report = Report("wheelhouse", name)
         wheelhouse, prefix = directory, ""
     else:
         raise BadInput(f"{directory} is neither a kit (no {SUMS}) nor a wheelhouse")
@@ -372,6 +380,12 @@ def _trust(
     if kit_bytes is None:
         kit_bytes = sum(p.stat().st_size for p in directory.rglob("*") if p.is_file())
     return trust_mod.check_kit_directory(directory, trust, kit_bytes)
+
+
+def shown_name(directory: Path) -> str:
+    """How a report names a folder: its own name, also for '.' or 'kit/..' (the absolute
+    path's last part); '/' for the root."""
+    return Path(os.path.abspath(directory)).name or os.path.abspath(directory)
 
 
 # -- SHA256SUMS ----------------------------------------------------------------------------------
@@ -451,12 +465,15 @@ def check_wheelhouse(wheelhouse: Path, prefix: str, report: Report) -> list[str]
         return [f"{prefix}manifest.json: {exc.detail}"]
     target = manifest.target
     report.target = target.describe()
-    problems = _check_files(wheelhouse, prefix, manifest, report)
+    problems = check_unique(prefix, manifest.packages)
+    problems += _check_files(wheelhouse, prefix, manifest, report)
     locks = _read_locks(wheelhouse, prefix, problems)
     problems += _check_lock_agreement(prefix, manifest.packages, locks)
     app_lock = locks.get("requirements.lock")
+    reached: dict[str, set[str]] = {}
     if app_lock is not None:
-        problems += check_closure(wheelhouse, prefix, manifest, target, app_lock)
+        problems += check_closure(wheelhouse, prefix, manifest, target, app_lock, reached)
+    problems += check_requires(wheelhouse, prefix, manifest, target, reached)
     problems += check_requires_python(wheelhouse, prefix, manifest.packages, target)
     return list(dict.fromkeys(problems))  # an unreadable wheel is named once
 
@@ -515,10 +532,22 @@ def _check_files(
     problems = []
     target = manifest.target
     listed = {p.filename: p for p in manifest.packages}
-    on_disk = {p.name for p in wheelhouse.glob("*.whl")}
     bootstrap = bool(manifest.installer.bootstrap)
-    for name in sorted(on_disk - set(listed)):
-        problems.append(f"{prefix}{name}: not recorded in manifest.json")
+    try:
+        extra = layout.unaccounted(wheelhouse, manifest)
+    except OSError as exc:
+        extra = []
+        problems.append(f"{prefix or './'}: cannot read the folder ({exc.strerror or exc})")
+    for name in extra:
+        if name.endswith("/"):
+            problems.append(f"{prefix}{name}: a folder in the wheelhouse, not in manifest.json")
+        elif name.endswith(".whl"):
+            problems.append(f"{prefix}{name}: not recorded in manifest.json")
+        else:
+            problems.append(
+                f"{prefix}{name}: not a wheelhouse file (manifest.json does not list it, and "
+                "it is none of the wheelhouse's own files)"
+            )
     for name, package in sorted(listed.items()):
         path = wheelhouse / name
         if path.is_symlink() or not path.is_file():
@@ -529,6 +558,10 @@ def _check_files(
         if not name.endswith(".whl"):
             continue
         report.wheels += 1
+        try:
+            check_wheel_members(path, name=f"{prefix}{name}")
+        except UnsafeWheel as exc:
+            problems.append(str(exc))
         if target.wheel_rank(name) is None:
             problems.append(f"{prefix}{name}: no tag of this wheel fits {target.describe()}")
         elif not bootstrap and not target.installer_reads(name):
@@ -604,9 +637,12 @@ def check_closure(
     manifest: manifest_mod.Manifest,
     target: Target,
     lock: dict[str, lockfile.LockEntry],
+    reached: dict[str, set[str]] | None = None,
 ) -> list[str]:
     """Every requirement that holds on the target is met by the lock (extras followed), under
-    the name the oldest pip that installs the lock matches it by (`installer_pip`)."""
+    the name the oldest pip that installs the lock matches it by (`installer_pip`).
+    `reached` (when given) is filled with canonical name -> the extras each app wheel is
+    reached with from the roots (what `check_requires` evaluates markers with)."""
     problems: list[str] = []
     pip = installer_pip(manifest, target)
     wheels = {p.key: p.filename for p in manifest.app if p.is_wheel}
@@ -626,6 +662,8 @@ def check_closure(
         if (name, extras) in done or name not in wheels:
             continue
         done.add((name, extras))
+        if reached is not None:
+            reached.setdefault(name, set()).update(extras)
         where = f"{prefix}{wheels[name]}"
         try:
             requires = requires_dist(wheelhouse / wheels[name])
@@ -680,6 +718,83 @@ def _admits(
     if not req.specifier.contains(version, prereleases=True):
         return [f"{where}: requires {req}, but the lock pins {entry.name}=={entry.version}"]
     return []
+
+
+def check_unique(prefix: str, packages: tuple[manifest_mod.Package, ...]) -> list[str]:
+    """manifest.json lists each file once, and each project once per role (a project may be
+    both an app package and a pip bootstrap package, in two locks)."""
+    problems = []
+    files: dict[str, int] = {}
+    projects: dict[tuple[str, str], list[str]] = {}
+    for package in packages:
+        files[package.filename] = files.get(package.filename, 0) + 1
+        projects.setdefault((package.role, package.key), []).append(package.filename)
+    for filename, count in sorted(files.items()):
+        if count > 1:
+            problems.append(
+                f"{prefix}manifest.json: {filename} is listed {count} times in packages"
+            )
+    for (role, key), filenames in sorted(projects.items()):
+        if len(set(filenames)) > 1:
+            problems.append(
+                f"{prefix}manifest.json: {key} has {len(set(filenames))} {role} files in "
+                f"packages ({', '.join(sorted(set(filenames)))}); a lock pins one"
+            )
+    return problems
+
+
+def check_requires(
+    wheelhouse: Path,
+    prefix: str,
+    manifest: manifest_mod.Manifest,
+    target: Target,
+    reached: dict[str, set[str]],
+) -> list[str]:
+    """Each wheel's recorded `requires` (canonical names) equals what its own METADATA gives
+    for the target: the Requires-Dist whose marker holds with the extras the wheel is reached
+    with (`reached`, from `check_closure`), canonical names, less the project itself and the
+    requirements recorded as `excluded` for it. A wheelhouse fetched with --no-deps (only
+    roots, none recording a dependency) only has to record no dependency it does not have.
+    An unreadable METADATA is named by the closure check, not here."""
+    problems = []
+    roots = set()
+    for text in manifest.requirements:
+        with suppress(InvalidRequirement):  # an unreadable root is named by check_closure
+            roots.add(_canon(Requirement(text).name))
+    no_deps = all(not p.requires and p.key in roots for p in manifest.app)
+    left_out: dict[str, set[str]] = {}
+    for row in manifest.excluded:
+        if row.get("required_by"):
+            left_out.setdefault(_canon(str(row["required_by"])), set()).add(
+                _canon(str(row.get("name", "")))
+            )
+    for package in manifest.packages:
+        path = wheelhouse / package.filename
+        if not package.is_wheel or path.is_symlink() or not path.is_file():
+            continue
+        try:
+            declared = requires_dist(path)
+        except BadInput:
+            continue
+        extras = frozenset(reached.get(package.key, ()))
+        wanted = {_canon(r.name) for r in declared if target.evaluate(r.marker, extras)}
+        wanted -= {package.key} | left_out.get(package.key, set())
+        recorded = {_canon(n) for n in package.requires}
+        unknown = recorded - wanted
+        missing = set() if no_deps and package.role == "app" else wanted - recorded
+        if unknown or missing:
+            problems.append(
+                f"{prefix}{package.filename}: manifest.json records requires "
+                f"{_names(recorded)}, but its METADATA's Requires-Dist gives {_names(wanted)} "
+                "on the target"
+            )
+    return problems
+
+
+def _names(names: set[str]) -> str:
+    shown = ", ".join(_cut(n, 60) for n in sorted(names)[:20])
+    more = f", and {len(names) - 20} more" if len(names) > 20 else ""
+    return f"[{shown}{more}]"
 
 
 def check_requires_python(

@@ -87,7 +87,7 @@ def handmade_wheelhouse(root: Path) -> Path:
                 "size": wheel.stat().st_size,
                 "url": f"https://files.example.invalid/{wheel.name}",
                 "role": "app",
-                "requires": [],
+                "requires": ["demolib"] if name == "demoapp" else [],
                 "via": via,
                 "license": "MIT",
                 "summary": f"{name} (hand-made test wheel)",

