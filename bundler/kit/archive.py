@@ -17,7 +17,7 @@ import os
 import re
 import tarfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import IO
@@ -136,7 +136,7 @@ def open_stream(parts: list[Path]) -> Iterator[tarfile.TarFile]:
         # TypeError: a gzip header cut inside its flag bytes (tarfile's _Stream reads ord(b""))
         chain.close()
         raise BadInput(
-            f"{archive_name(parts)}: not a gzip-compressed tar archive ({exc})"
+            f"{archive_name(parts)}: not a gzip-compressed tar archive ({_why(exc, parts)})"
         ) from None
     try:
         yield tar
@@ -147,6 +147,20 @@ def open_stream(parts: list[Path]) -> Iterator[tarfile.TarFile]:
     finally:
         tar.close()
         chain.close()
+
+
+def _why(exc: BaseException, parts: list[Path]) -> str:
+    """tarfile's reason, except its "empty file" for a file that is not empty: tarfile says
+    so whenever the gzip stream yields no tar data, e.g. for a kit cut after its gzip header."""
+    if str(exc) != "empty file":
+        return str(exc)
+    size = 0
+    for part in parts:
+        with suppress(OSError):
+            size += part.stat().st_size
+    if size == 0:
+        return "empty file"
+    return f"cut short or damaged: its {size} bytes hold no tar data"
 
 
 def scan(

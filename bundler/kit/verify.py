@@ -310,7 +310,10 @@ def _unpack_and_verify(
     """Unpack into a stage next to `unpack_to` (`bundler.fs.staging`), verify there, and swap
     it into place only when clean: a truncated archive, a name clash, a failed check or a bad
     signature leave nothing behind; a full disk or a read-only place is one `FilesystemError`
-    line."""
+    line. A symbolic link to a directory (e.g. `/media/usb` -> `/mnt/usb`) stands for that
+    directory: the stage and the swap are made there, not in the link's place."""
+    if unpack_to.is_symlink() and unpack_to.is_dir():
+        unpack_to = Path(os.path.realpath(unpack_to))
     with user_errors(unpack_to):
         if unpack_to.exists() and (
             not unpack_to.is_dir()

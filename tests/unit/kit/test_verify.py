@@ -640,3 +640,24 @@ def test_verify_dot_names_the_folder(kit: Path, tmp_path: Path) -> None:
         assert "ok: wheelhouse (wheelhouse)" in CliRunner().invoke(main, ["verify", "."]).stdout
     finally:
         os.chdir(cwd)
+
+
+def test_a_kit_cut_after_its_gzip_header_is_not_called_empty(kit: Path) -> None:
+    kit.write_bytes(kit.read_bytes()[:10])
+    result = CliRunner().invoke(main, ["verify", str(kit)])
+    assert result.exit_code == 2, result.output
+    assert result.stderr == (
+        "bundler: error: kit-demo.tar.gz: not a gzip-compressed tar archive (cut short or "
+        "damaged: its 10 bytes hold no tar data)\n"
+    )
+
+
+def test_unpack_into_a_link_to_an_empty_directory_unpacks_there(kit: Path, tmp_path: Path) -> None:
+    real = tmp_path / "media" / "usb"
+    real.mkdir(parents=True)
+    link = tmp_path / "usb"
+    link.symlink_to(real)
+    result = CliRunner().invoke(main, ["verify", str(kit), "--unpack", str(link)])
+    assert result.exit_code == 0, result.output
+    assert link.is_symlink() and (real / "kit-demo" / "SHA256SUMS").is_file()
+    assert sorted(p.name for p in real.parent.iterdir()) == ["usb"], "no stage left beside it"
