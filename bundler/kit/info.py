@@ -27,7 +27,7 @@ from bundler.gate.evaluate import GateResult, evaluate_carried
 from bundler.gate.policy import Policy
 from bundler.kit import archive as kitarchive
 from bundler.kit import controller as controller_mod
-from bundler.kit import sources, verify
+from bundler.kit import layout, sources, verify
 from bundler.kit.templates import template
 from bundler.models import manifest as manifest_mod
 from bundler.models import system_packages
@@ -361,6 +361,16 @@ def render_html(info: KitInfo, gate: GateResult | None = None) -> str:
 
 
 def write_html(info: KitInfo, path: Path, gate: GateResult | None = None) -> Path:
+    """Write the review page to `path` (atomically). Refused (BadInput, nothing written) when
+    `path` lies inside an unpacked kit or a wheelhouse (`layout.kit_containing`): the page
+    would be an extra file there, and `bundler verify` would then fail the kit."""
+    inside = layout.kit_containing(path)
+    if inside is not None:
+        beside = inside.parent / f"{inside.name}-report.html"
+        raise BadInput(
+            f"{path}: inside {inside}, where `bundler verify` fails on any file the kit does "
+            f"not list; write the report outside it (e.g. --html {beside})"
+        )
     atomic_write_text(path, render_html(info, gate))
     return path
 

@@ -99,3 +99,18 @@ def unaccounted(wheelhouse: Path, manifest: Manifest) -> list[str]:
             continue
         found.append(entry.name + ("/" if entry.is_dir(follow_symlinks=False) else ""))
     return sorted(found)
+
+
+def kit_containing(path: Path) -> Path | None:
+    """The unpacked kit (a folder with SHA256SUMS and wheelhouse/manifest.json) or the
+    wheelhouse (manifest.json and requirements.lock) that a new file at `path` would land in,
+    the nearest first; None when neither. A file written there that is not an operator path
+    fails `bundler verify` as an extra file."""
+    here = Path(os.path.abspath(path)).parent
+    for folder in (here, *here.parents):
+        if (folder / "SHA256SUMS").is_file() and (folder / "wheelhouse/manifest.json").is_file():
+            rel = Path(os.path.abspath(path)).relative_to(folder).as_posix()
+            return None if is_operator_path(rel) else folder
+        if (folder / "manifest.json").is_file() and (folder / "requirements.lock").is_file():
+            return folder
+    return None

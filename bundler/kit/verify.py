@@ -290,10 +290,11 @@ def _scan_and_verify(
     problems += listing.problems
     if listing.top is None:
         raise BadInput(f"{name}: the archive is empty")
+    top = dest / listing.top
+    if listing.problems and not (top / SUMS).is_file() and not (top / "wheelhouse").is_dir():
+        return Report("archive", name)  # reading stopped early (a limit): its problems say why
     kit_bytes = sum(p.stat().st_size for p in parts)
-    report = verify_dir(
-        dest / listing.top, trust, kit_bytes, operator_files=False, rehearse=rehearse
-    )
+    report = verify_dir(top, trust, kit_bytes, operator_files=False, rehearse=rehearse)
     report.add(trust_mod.check_archive_sidecar(kitarchive.sidecar(parts), trust))
     return report
 

@@ -170,3 +170,53 @@ def test_cpython_source_of_another_minor_is_none(tmp_path: Path) -> None:
     assert info.python_source is None
     assert info.summary()["python_source_fit"] is None
     assert "CPython source: NONE" in "\n".join(info.lines())
+
+
+# -- README.txt's steps keep the kit valid (review of #18: defect 6) ---------------------------
+
+
+def test_readme_txt_steps_leave_a_kit_that_verifies(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Step 1 of the kit's own README.txt, run as written in the archive's folder: the
+    report lands beside the archive, and the unpacked kit still verifies."""
+    archive = _kit(tmp_path).archive
+    monkeypatch.chdir(archive.parent)
+    with tarfile.open(archive) as tar:
+        tar.extractall(".", filter="data")
+    readme = Path("kit-demo/README.txt").read_text()
+    step = next(line.strip() for line in readme.splitlines() if "`bundler inspect" in line)
+    command = re.search(r"`bundler (inspect [^`]+)`", step)
+    assert command is not None, step
+    result = CliRunner().invoke(main, command[1].split())
+    assert result.exit_code == 0, result.output
+    assert Path("kit-demo-report.html").is_file()
+    for kit in ("kit-demo", "kit-demo.tar.gz"):
+        verified = CliRunner().invoke(main, ["verify", kit])
+        assert verified.exit_code == 0, verified.output
+
+
+def test_a_report_written_inside_the_kit_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reviewer's steps: `cd kit-demo`, then `inspect ... --html report.html`. Refused in
+    one line (the page would make verify fail); nothing written; verify still passes."""
+    archive = _kit(tmp_path).archive
+    with tarfile.open(archive) as tar:
+        tar.extractall(archive.parent, filter="data")
+    kit_dir = archive.parent / "kit-demo"
+    monkeypatch.chdir(kit_dir)
+    for inspected in ("../kit-demo.tar.gz", "."):
+        result = CliRunner().invoke(main, ["inspect", inspected, "--html", "report.html"])
+        assert result.exit_code == 2, result.output
+        assert result.stderr == (
+            f"bundler: error: report.html: inside {kit_dir}, where `bundler verify` fails on "
+            "any file the kit does not list; write the report outside it (e.g. --html "
+            f"{archive.parent / 'kit-demo-report.html'})\n"
+        )
+    ok = CliRunner().invoke(main, ["inspect", ".", "--html", ".vagrant/report.html"])
+    assert ok.exit_code == 0, ok.output  # an operator folder: verify lists, never fails it
+    assert sorted(p.name for p in kit_dir.iterdir() if p.is_file()) == [
+        "README.txt", "SHA256SUMS", "Vagrantfile", "sbom.cdx.json"
+    ]  # fmt: skip
+    assert CliRunner().invoke(main, ["verify", "."]).exit_code == 0
