@@ -650,6 +650,7 @@ def check_closure(
     problems: list[str] = []
     pip = installer_pip(manifest, target)
     wheels = {p.key: p.filename for p in manifest.app if p.is_wheel}
+    left_out = _excluded_pairs(manifest)
     pending: list[tuple[str, frozenset[str], str]] = []
     for text in manifest.requirements:
         try:
@@ -657,6 +658,8 @@ def check_closure(
         except InvalidRequirement:
             problems.append(f"{prefix}manifest.json: unreadable requirement {_cut(text)!r}")
             continue
+        if ("", _canon(root.name)) in left_out:
+            continue  # --exclude of a root requirement: recorded, installed by other means
         if target.evaluate(root.marker):
             problems += _admits(root, lock, f"{prefix}manifest.json (root {text!r})")
             pending.append((_canon(root.name), frozenset(root.extras), "root"))
@@ -675,13 +678,25 @@ def check_closure(
             problems.append(f"{where}: {exc}")
             continue
         for req in requires:
-            if not target.evaluate(req.marker, extras):
-                continue
+            if not target.evaluate(req.marker, extras) or (name, _canon(req.name)) in left_out:
+                continue  # off on the target, or left out on purpose (manifest `excluded`)
             found = _admits(req, lock, where, pip)
             problems += found
             if not found:
                 pending.append((_canon(req.name), frozenset(req.extras), name))
     return problems
+
+
+def _excluded_pairs(manifest: manifest_mod.Manifest) -> set[tuple[str, str]]:
+    """(canonical required_by or "" for a root, canonical name) of each requirement the
+    manifest records as left out (`--exclude`, `--no-deps`): install.sh installs with
+    `--no-deps` and its pip check tolerates exactly these, so the closure does too."""
+    pairs: set[tuple[str, str]] = set()
+    for record in manifest.excluded:
+        name, by = record.get("name"), record.get("required_by")
+        if isinstance(name, str) and (by is None or isinstance(by, str)):
+            pairs.add((_canon(by) if by else "", _canon(name)))
+    return pairs
 
 
 def installer_pip(manifest: manifest_mod.Manifest, target: Target) -> Version:

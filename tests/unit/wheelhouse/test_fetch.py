@@ -420,6 +420,9 @@ def test_exclude_is_recorded_in_the_manifest_and_install_sh(
     assert [e.to_dict() for e in result.excluded] == [record]
     script = (tmp_path / "wh" / "install.sh").read_text()
     assert "pip_install --no-deps -r" in script and " flaskish:speedy" in script
+    from bundler.kit import verify
+
+    assert verify.verify([tmp_path / "wh"]).problems == []  # the recorded exclusion is no gap
     plain = fetch(_options(tmp_path, index, "lib"))
     assert plain.excluded == () and "--no-deps" not in (tmp_path / "wh" / "install.sh").read_text()
 
