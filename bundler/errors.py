@@ -294,6 +294,29 @@ class BadInput(BundlerError):
     """A file or directory given on the command line is not what the command needs."""
 
 
+class WrongBase(BadInput):
+    """A delta kit given a base (`--onto`) other than the kit it was made from.
+
+    `delta` is the delta archive's name; `expected` and `found` describe the base by
+    `name`, `sums_sha256` (its SHA256SUMS) and `archive_sha256` (None where unknown)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        delta: str,
+        expected: Mapping[str, str | None],
+        found: Mapping[str, str | None],
+    ) -> None:
+        super().__init__(message)
+        self.delta = delta
+        self.expected = dict(expected)
+        self.found = dict(found)
+
+    def fields(self) -> dict[str, Any]:
+        return {"delta": self.delta, "expected": self.expected, "found": self.found}
+
+
 class CheckFailed(Exception):
     """A check ran and found problems (verify, strict audit): exit status 1.
 

@@ -169,6 +169,11 @@ COMMANDS: dict[str, Entry] = {
         "verify",
         "Verify KIT (kit-NAME.tar.gz, its .part000 or all its parts) or an unpacked DIR, offline.",
     ),
+    "unpack": Entry(
+        "bundler.cli.unpack_cmd",
+        "unpack",
+        "Verify KIT and unpack it into a new directory; nothing is left unless it verifies.",
+    ),
     "inspect": Entry(
         "bundler.cli.inspect_cmd",
         "inspect_kit",

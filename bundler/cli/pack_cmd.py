@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from bundler.cli import gate_report
 from bundler.cli.options import policy_option
 
-# bundler.kit.pack, bundler.kit.signing and bundler.gate (jinja2, yaml, the SBOM library, the
-# policy gate) are imported inside the command.
+if TYPE_CHECKING:
+    from bundler.kit import delta as delta_mod
+
+# bundler.kit.pack, bundler.kit.delta, bundler.kit.controller, bundler.kit.signing and
+# bundler.gate (jinja2, yaml, the SBOM library, the fetch pipeline, the policy gate) are
+# imported inside the command.
 
 CONTROLLER_DIR = Path("controller-wheelhouse")
 """For --help and the default only: bundler.kit.controller.DEFAULT_DIR (a test keeps the two
@@ -91,6 +96,14 @@ _DIR = click.Path(file_okay=False, path_type=Path)
     "Policy gate: re-evaluate the wheelhouse's carried findings (and the kit's size); a "
     "violation exits 1 and leaves no kit."
 )
+@click.option(
+    "--base",
+    type=click.Path(exists=True, path_type=Path),
+    default=None,
+    metavar="OLD_KIT_OR_SUMS",
+    help="Also write a delta kit (kit-NAME.delta.tar.gz) carrying only the files this old kit "
+    "lacks: its archive, its unpacked directory, or its SHA256SUMS.",
+)
 def pack(
     wheelhouse: Path,
     sources_dir: Path,
@@ -103,13 +116,17 @@ def pack(
     sign_keys: tuple[Path, ...],
     passphrase_file: Path | None,
     policy: Path | None,
+    base: Path | None,
 ) -> None:
     """Pack one reproducible kit-NAME.tar.gz with SHA256SUMS, an SBOM and a README.txt.
 
     With --sign, the kit is signed too (SHA256SUMS.asc inside, kit-NAME.tar.gz.sha256.asc
     beside it); signatures carry a time, so a signed kit is reproducible except for them.
+    With --base, also a delta kit beside it for hosts that have the old kit: `bundler unpack
+    kit-NAME.delta.tar.gz --onto OLD_KIT` assembles this very kit there.
     """
     from bundler.gate import policy as gate_policy
+    from bundler.kit import delta as delta_mod
     from bundler.kit import pack as pack_mod
     from bundler.kit import signing
 
@@ -120,17 +137,34 @@ def pack(
     rules = gate_policy.load(policy) if policy else None
     if output is None:
         output = Path(pack_mod.default_name(wheelhouse) + pack_mod.SUFFIX)
-    result = pack_mod.pack(
-        wheelhouse,
-        output,
-        sources_dir=sources_dir,
-        playbooks=playbooks,
-        vagrantfile=vagrantfile,
-        split=split_size,
-        controller_wheelhouse=None if no_controller else controller_wheelhouse,
-        sign=keys,
-        policy=rules,
-    )
+    controller = None if no_controller else controller_wheelhouse
+    delta = None
+    if base is not None:
+        if keys or rules is not None:
+            raise click.UsageError("--sign/--policy are not yet supported with --base")
+        delta = delta_mod.pack_with_base(
+            base,
+            wheelhouse,
+            output,
+            sources_dir=sources_dir,
+            playbooks=playbooks,
+            vagrantfile=vagrantfile,
+            split=split_size,
+            controller_wheelhouse=controller,
+        )
+        result = delta.full
+    else:
+        result = pack_mod.pack(
+            wheelhouse,
+            output,
+            sources_dir=sources_dir,
+            playbooks=playbooks,
+            vagrantfile=vagrantfile,
+            split=split_size,
+            controller_wheelhouse=controller,
+            sign=keys,
+            policy=rules,
+        )
     for note in result.notes:
         click.echo(f"note: {note}", err=True)
     where = [str(p) for p in result.parts] or [str(result.archive)]
@@ -148,3 +182,22 @@ def pack(
         click.echo(f"CPython source: sources/{result.python_source}")
     else:
         click.echo("CPython source: NONE (the target must already have the interpreter)")
+    if delta is not None:
+        _delta_summary(delta)
+
+
+def _delta_summary(delta: delta_mod.DeltaResult) -> None:
+    from bundler.kit.delta import format_size
+
+    record, written = delta.record, delta.delta
+    where = [str(p) for p in written.parts] or [str(written.archive)]
+    carried = record.carried
+    click.echo(
+        f"delta kit: {', '.join(where)}: {len(carried)} of {len(record.files)} files carried "
+        f"({format_size(delta.carried_bytes)}), {len(record.from_base)} taken from "
+        f"the base {record.base.describe()}"
+    )
+    click.echo(
+        f"sha256 {written.sha256}  ({written.size} bytes, recorded in {written.checksum_file})"
+    )
+    click.echo(f"size: {delta.describe_saving()}")

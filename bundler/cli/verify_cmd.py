@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from bundler.cli import gate_report
 from bundler.cli.options import policy_option
 
-# bundler.kit.verify, bundler.kit.signing and the policy gate are imported inside the command.
+if TYPE_CHECKING:
+    from bundler.kit import verify as verify_mod
+
+# bundler.kit.verify, bundler.kit.unpack, bundler.kit.signing and the policy gate are imported
+# inside the command.
 
 
 @click.command()
@@ -30,6 +35,14 @@ from bundler.cli.options import policy_option
     metavar="PYTHON",
     help="Also install the wheelhouse offline with this interpreter (the target's version) "
     "into a throwaway venv and import every top-level module; each failure is a problem.",
+)
+@click.option(
+    "--onto",
+    type=click.Path(exists=True, path_type=Path),
+    default=None,
+    metavar="OLD_KIT",
+    help="KIT is a delta kit: assemble it onto this old kit (its directory or archive) in a "
+    "temporary place and verify the full kit (use `bundler unpack` to keep it).",
 )
 @click.option(
     "--key",
@@ -53,10 +66,11 @@ from bundler.cli.options import policy_option
 def verify(
     kit: tuple[Path, ...],
     unpack_to: Path | None,
+    rehearse: Path | None,
+    onto: Path | None,
     keys: tuple[Path, ...],
     policy: Path | None,
     as_of: datetime | None,
-    rehearse: Path | None,
 ) -> None:
     """Verify KIT (kit-NAME.tar.gz, its .part000 or all its parts) or an unpacked DIR, offline.
 
@@ -65,20 +79,41 @@ def verify(
     with --key, the signatures; with --policy, the policy gate on the carried findings.
     In an unpacked kit, the files its README.txt has the operator create
     (inventory/hosts.ini, inventory/host_vars/, inventory/group_vars/, .vagrant/) are listed
-    as operator files and do not fail. Exit 0 when clean, 1 listing each bad file, 2 when the
-    input is not a kit.
+    as operator files and do not fail. A delta kit (kit-NAME.delta.tar.gz) is checked on its
+    own, or with --onto assembled and checked as the full kit. Exit 0 when clean, 1 listing
+    each bad file, 2 when the input is not a kit or a delta's base is not OLD_KIT.
     """
     from bundler.gate import policy as gate_policy
     from bundler.kit import signing
     from bundler.kit import verify as verify_mod
     from bundler.kit.trust import Trust
 
+    paths = list(kit)
+    if _is_delta(paths):
+        if unpack_to is not None or rehearse is not None:
+            raise click.UsageError(
+                "a delta kit is unpacked by `bundler unpack DELTA --onto OLD_KIT`; verify "
+                "--unpack/--rehearse the kit it assembles"
+            )
+        if keys or policy is not None:
+            raise click.UsageError("--key/--policy are not yet supported for a delta kit")
+        _verify_delta(paths, onto)
+        return
+    if onto is not None:
+        raise click.UsageError("--onto is for a delta kit (kit-NAME.delta.tar.gz)")
     trust = Trust(
         keys=tuple(signing.load_key(k) for k in keys),
         policy=gate_policy.load(policy) if policy else None,
         today=as_of.date() if as_of else None,
     )
-    report = verify_mod.verify(list(kit), unpack_to=unpack_to, rehearse=rehearse, trust=trust)
+    report = verify_mod.verify(paths, unpack_to=unpack_to, rehearse=rehearse, trust=trust)
+    print_report(report)
+    if unpack_to is not None:
+        click.echo(f"unpacked into {unpack_to}")
+
+
+def print_report(report: verify_mod.Report) -> None:
+    """Notes on stderr, then the `ok:` lines."""
     for note in report.notes:
         click.echo(f"note: {note}", err=True)
     if report.operator_files:
@@ -94,5 +129,31 @@ def verify(
     )
     if report.controller:
         click.echo(f"ok: controller: {report.controller}")
-    if unpack_to is not None:
-        click.echo(f"unpacked into {unpack_to}")
+
+
+def _is_delta(paths: list[Path]) -> bool:
+    from bundler.kit import archive as kitarchive
+    from bundler.kit import unpack as unpack_mod
+
+    if len(paths) == 1 and paths[0].is_dir():
+        return False
+    return unpack_mod.read_record(kitarchive.parts_of(paths)) is not None
+
+
+def _verify_delta(paths: list[Path], onto: Path | None) -> None:
+    from bundler.kit import unpack as unpack_mod
+
+    if onto is None:
+        checked = unpack_mod.check_delta(paths)
+        for note in checked.notes:
+            click.echo(f"note: {note}", err=True)
+        click.echo(f"ok: {checked.delta} (delta kit): {checked.describe()}")
+        return
+    assembled = unpack_mod.verify_onto(paths, onto)
+    assert assembled.report is not None
+    assembled.report.kind = f"assembled from {assembled.delta} onto {onto}"
+    print_report(assembled.report)
+    click.echo(f"ok: {assembled.describe()}")
+    click.echo(
+        f"ok: it packs to {assembled.record.kit.archive}, sha256 {assembled.record.kit.sha256}"
+    )

@@ -43,7 +43,7 @@ import tarfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 from bundler.errors import BadInput, CheckFailed
 from bundler.fs import regular, sums
@@ -131,6 +131,25 @@ class PackResult:
         return self.python.filename if self.python else None
 
 
+@dataclass
+class KitPlan:
+    """A kit before it is written (`plan`): its name, files and member mtime."""
+
+    name: str
+    files: list[KitFile]
+    """Every file; SHA256SUMS (it lists all the others) then its detached signatures last."""
+    epoch: int
+    python: verify.PythonSource | None
+    notes: list[str]
+    controller: controller_mod.ControllerInfo | None
+    wheelhouse: Path | None = None
+    manifest: manifest_mod.Manifest | None = None
+    gate: GateResult | None = None
+    """The policy gate's verdict at plan time (see `PackResult.gate`)."""
+    signers: list[str] = field(default_factory=list)
+    """Fingerprint / key id of each key that signed SHA256SUMS."""
+
+
 def parse_size(text: str) -> int:
     """'700M', '4G', '4GB', '1000000' -> bytes (K, M, G, T, KiB... are 1024-based; KB... 1000)."""
     try:
@@ -175,6 +194,38 @@ def pack(
     CheckFailed, before anything is written (licenses, vulnerabilities) or after, removing the
     kit again (the size budget). Without `policy`, the policy carried in the snapshot gives
     the SBOM's vulnerability analysis but fails nothing."""
+    kit = plan(
+        wheelhouse,
+        output,
+        sources_dir=sources_dir,
+        playbooks=playbooks,
+        vagrantfile=vagrantfile,
+        timestamp=timestamp,
+        controller_wheelhouse=controller_wheelhouse,
+        sign=sign,
+        policy=policy,
+        today=today,
+    )
+    return write_kit(kit, output, split, sign=sign, policy=policy, today=today)
+
+
+def plan(
+    wheelhouse: Path,
+    output: Path,
+    *,
+    sources_dir: Path | None,
+    playbooks: Path,
+    vagrantfile: Path | None,
+    timestamp: int | None = None,
+    controller_wheelhouse: Path | None = None,
+    sign: Sequence[signing.Key] = (),
+    policy: Policy | None = None,
+    today: dt.date | None = None,
+) -> KitPlan:
+    """Every file of the kit `output` would hold (SHA256SUMS, then its signatures, last), read
+    and hashed, and what pack noticed; nothing is written but the signatures are made (they
+    are files of the kit). `write_kit` writes it, `bundler.kit.delta` compares it with a base
+    kit. Raises BadInput for unusable inputs, CheckFailed for a policy violation (see `pack`)."""
     name = _kit_name(output)
     epoch = _epoch(timestamp)
     manifest = _check_wheelhouse(wheelhouse)
@@ -198,7 +249,7 @@ def pack(
     if not any(f.arcname == INVENTORY_EXAMPLE for f in files):
         notes.append(f"{INVENTORY_EXAMPLE} is missing from {playbooks}")
     if vagrantfile is not None and vagrantfile.is_file():
-        files.append(_file_from_path(vagrantfile, "Vagrantfile", follow=True))
+        files.append(file_from_path(vagrantfile, "Vagrantfile", follow=True))
     else:
         notes.append("no Vagrantfile: the kit cannot be rehearsed in a local box")
     target = manifest.target
@@ -208,7 +259,7 @@ def pack(
     sbom_text = sbom.render(
         name, dict(manifest.data), sbom_entries, epoch, controller_manifest, gate=gate
     )
-    files.append(_file_from_bytes(sbom.FILENAME, sbom_text.encode()))
+    files.append(file_from_bytes(sbom.FILENAME, sbom_text.encode()))
     system = _system_packages(wheelhouse)
     controller_python = _controller_python(part, source_files, notes)
     readme = render_readme(
@@ -224,18 +275,35 @@ def pack(
         signed=[k.format for k in sign],
         gate=gate,
     )
-    files.append(_file_from_bytes(README, readme.encode()))
+    files.append(file_from_bytes(README, readme.encode()))
     sums_text = checksums(files)
-    files.append(_file_from_bytes(SUMS, sums_text.encode()))
+    files.append(file_from_bytes(SUMS, sums_text.encode()))
     signatures, signers = _sign_sums(sums_text.encode(), sign)
     files += signatures
-    _remove_stale_signatures(output)
-    result = _write(name, output, files, epoch, split, python, notes)
-    result.controller = part.info if part else None
-    result.gate, result.signers = gate, signers
-    result.signatures = _sign_sidecar(result.checksum_file, sign)
-    if policy is not None:
-        _check_size(result, wheelhouse, manifest, policy, today)
+    kit = KitPlan(name, files, epoch, python, notes, part.info if part else None)
+    kit.wheelhouse, kit.manifest, kit.gate, kit.signers = wheelhouse, manifest, gate, signers
+    return kit
+
+
+def write_kit(
+    kit: KitPlan,
+    output: Path,
+    split: int | None = None,
+    *,
+    sign: Sequence[signing.Key] = (),
+    policy: Policy | None = None,
+    today: dt.date | None = None,
+) -> PackResult:
+    """Write the planned kit as `output` (through the stage), sign its .sha256 sidecar with
+    `sign` (the keys `plan` signed SHA256SUMS with) and, with `policy`, check the size budget
+    (over it: the kit is removed again, CheckFailed)."""
+    remove_stale_signatures(output)
+    result = write_archive(kit.name, output, kit.files, kit.epoch, split, kit.python, kit.notes)
+    result.controller = kit.controller
+    result.gate, result.signers = kit.gate, kit.signers
+    result.signatures = sign_sidecar(result.checksum_file, sign)
+    if policy is not None and kit.wheelhouse is not None and kit.manifest is not None:
+        _check_size(result, kit.wheelhouse, kit.manifest, policy, today)
     return result
 
 
@@ -322,12 +390,12 @@ def _sign_sums(sums_bytes: bytes, keys: Sequence[signing.Key]) -> tuple[list[Kit
     files, signers = [], []
     for key in keys:
         signature, signer = signing.sign_bytes(key, sums_bytes)
-        files.append(_file_from_bytes(SUMS + key.suffix, signature))
+        files.append(file_from_bytes(SUMS + key.suffix, signature))
         signers.append(signer)
     return files, signers
 
 
-def _sign_sidecar(checksum_file: Path, keys: Sequence[signing.Key]) -> list[Path]:
+def sign_sidecar(checksum_file: Path, keys: Sequence[signing.Key]) -> list[Path]:
     """kit-NAME.tar.gz.sha256.asc / .minisig beside the archive, each written atomically."""
     out = []
     for key in keys:
@@ -338,7 +406,7 @@ def _sign_sidecar(checksum_file: Path, keys: Sequence[signing.Key]) -> list[Path
     return out
 
 
-def _remove_stale_signatures(output: Path) -> None:
+def remove_stale_signatures(output: Path) -> None:
     """Signatures of an earlier pack of the same name would not match this archive."""
     for suffix in signing.SUFFIX.values():
         stale = output.with_name(output.name + ".sha256" + suffix)
@@ -520,7 +588,7 @@ def _collect(
                 notes.append(f"{path} not packed: an operator file (made on the other side)")
             continue
         exe = rel in executable or bool(_lstat(path).st_mode & 0o111)
-        out.append(_file_from_path(path, arcname, exe))
+        out.append(file_from_path(path, arcname, exe))
     return out
 
 
@@ -563,7 +631,7 @@ def _collect_sources(directory: Path | None) -> list[KitFile]:
     return files
 
 
-def _file_from_path(
+def file_from_path(
     path: Path, arcname: str, executable: bool = False, follow: bool = False
 ) -> KitFile:
     """A regular file's size and sha256, read through one descriptor (`follow`: the path
@@ -587,7 +655,7 @@ def _lstat(path: Path) -> os.stat_result:
         raise BadInput(f"{path}: cannot read ({exc.strerror or exc})") from None
 
 
-def _file_from_bytes(arcname: str, data: bytes) -> KitFile:
+def file_from_bytes(arcname: str, data: bytes) -> KitFile:
     return KitFile(arcname, None, data, len(data), hashlib.sha256(data).hexdigest())
 
 
@@ -693,7 +761,7 @@ def _system_packages(wheelhouse: Path) -> system_packages.SystemPackages:
 # -- writing -------------------------------------------------------------------------------------
 
 
-def _write(
+def write_archive(
     name: str,
     output: Path,
     files: list[KitFile],
@@ -711,7 +779,7 @@ def _write(
         with staging(output) as stage:
             archive = stage.scratch / output.name
             with archive.open("wb") as raw:
-                _write_tar(raw, name, files, epoch)
+                write_tar(raw, name, files, epoch)
                 raw.flush()
                 os.fsync(raw.fileno())
             digest, size = sha256_file(archive), archive.stat().st_size
@@ -750,7 +818,7 @@ def _remove_stale(output: Path, parts: int | None) -> None:
             stale.unlink()
 
 
-def _write_tar(raw: BinaryIO, name: str, files: list[KitFile], epoch: int) -> None:
+def write_tar(raw: BinaryIO, name: str, files: list[KitFile], epoch: int) -> None:
     with (
         gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=6) as gz,
         tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar,
@@ -769,6 +837,34 @@ def _write_tar(raw: BinaryIO, name: str, files: list[KitFile], epoch: int) -> No
             info.mode = 0o755 if kit_file.executable else 0o644
             with kit_file.open() as f:
                 tar.addfile(info, _Exact(f, kit_file))
+
+
+def archive_digest(name: str, files: list[KitFile], epoch: int) -> tuple[str, int]:
+    """(sha256, size) of the archive `write_tar` makes of `files`, without writing it: pack
+    is reproducible, so this is the archive's identity (how `bundler unpack --onto` proves an
+    assembled kit is the one packed)."""
+    sink = _HashSink()
+    write_tar(cast(BinaryIO, sink), name, files, epoch)
+    return sink.hexdigest(), sink.size
+
+
+class _HashSink(io.RawIOBase):
+    """A write-only stream that keeps only the sha256 and the length of what it was given."""
+
+    def __init__(self) -> None:
+        self._h = hashlib.sha256()
+        self.size = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: bytes | bytearray | memoryview) -> int:  # type: ignore[override]
+        self._h.update(data)
+        self.size += len(data)
+        return len(data)
+
+    def hexdigest(self) -> str:
+        return self._h.hexdigest()
 
 
 def _members(name: str, files: list[KitFile]) -> list[tuple[str, KitFile | None]]:

@@ -497,14 +497,14 @@ def test_a_file_swapped_for_a_link_after_hashing_is_refused(
     """The check and the read are about the same file: a link appearing between the walk and
     the write is not followed (O_NOFOLLOW), it fails the pack."""
     target = inputs["playbooks"] / "site.yml"
-    real_write_tar = pack._write_tar
+    real_write_tar = pack.write_tar
 
     def swap_then_write(*args: object) -> None:
         target.unlink()
         target.symlink_to(_root_only_file(tmp_path))
         real_write_tar(*args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(pack, "_write_tar", swap_then_write)
+    monkeypatch.setattr(pack, "write_tar", swap_then_write)
     with pytest.raises(BadInput, match=r"site\.yml: symbolic link refused"):
         _pack(inputs, tmp_path / "kit-demo.tar.gz")
     assert sorted(os.listdir(tmp_path)) == ["in", "secret"]

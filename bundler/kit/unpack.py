@@ -1,0 +1,449 @@
+"""Delta kits, the far side: `bundler unpack DELTA --onto OLD_KIT` (and `bundler verify`).
+
+`unpack_onto` assembles the full new kit from a delta kit (`bundler.kit.delta`) and the old
+kit it was made from, in the staging primitive's work directory (`bundler.fs.staging`), and
+renames it into place only once it verified; a failure, Ctrl-C or SIGKILL leaves nothing at
+the output (the next run sweeps a killed run's work directory). In order:
+
+1. the delta archive's own `.sha256` beside it, when present, and DELTA.json parsed and
+   checked (`bundler.models.delta`: untrusted input, typed or refused);
+2. the base: `--onto` an unpacked kit directory (its SHA256SUMS digest must be the recorded
+   one) or the old kit archive (its sha256 too, when the delta recorded it). Another kit is
+   refused (`WrongBase`, exit 2) before anything is copied; the kit the delta assembles into
+   is told apart ("already is kit-NAME");
+3. the delta unpacked safely (`bundler.kit.archive.scan`: no links, no '..', size limits),
+   every member exactly one of DELTA.json's carried files or sidecars, with its sha256;
+4. the new kit assembled: carried files moved in, base files copied with their bytes hashed
+   on the way (a base file changed since it was packed fails the run), modes as recorded;
+5. verified twice: as any unpacked kit (`verify.verify_dir`: SHA256SUMS, the wheelhouse, the
+   closure, the controller part), and as *the* kit that was packed: pack is reproducible, so
+   the archive `pack.write_tar` makes of the assembled files must have the full archive's
+   recorded sha256 and size (`pack.archive_digest`). That is the same hash the full kit's
+   `.sha256` holds, and that its detached signature covers, so a signed kit assembled from
+   a delta verifies against the same key. `archive=True` writes that archive (and the
+   carried sidecars) beside the new kit: byte for byte the full kit.
+
+The base is never modified. Operator files of the old kit (its inventory: `kit.layout`) are
+not copied; the result lists them so the operator can bring them over.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bundler.errors import BadInput, CheckFailed, WrongBase
+from bundler.fs.hashing import CHUNK, sha256_file
+from bundler.fs.regular import open_regular, read_regular
+from bundler.fs.staging import deferred_signals, staging
+from bundler.kit import archive as kitarchive
+from bundler.kit import delta as delta_mod
+from bundler.kit import layout, verify
+from bundler.kit import pack as pack_mod
+from bundler.models import delta as delta_model
+from bundler.models.delta import Delta, FileRecord
+
+SUMS = delta_model.SUMS
+
+
+@dataclass
+class Assembly:
+    """What an unpack or a verify of a delta kit did."""
+
+    delta: str
+    """The delta archive's name."""
+    record: Delta
+    directory: Path | None = None
+    """The new kit's directory (None when only verified)."""
+    report: verify.Report | None = None
+    """The assembled kit's verify report (None for a delta checked alone)."""
+    archive: Path | None = None
+    """The full archive written beside the kit (`archive=True`)."""
+    sidecars: list[Path] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    operator_files: list[str] = field(default_factory=list)
+    """Operator files (inventory) of the base, not copied into the new kit."""
+    already: bool = False
+    """The output already held this kit: nothing was done."""
+
+    @property
+    def carried(self) -> tuple[int, int]:
+        """(files, bytes) carried in the delta."""
+        files = self.record.carried
+        return len(files), sum(f.size for f in files)
+
+    @property
+    def from_base(self) -> tuple[int, int]:
+        """(files, bytes) taken from the base kit."""
+        files = self.record.from_base
+        return len(files), sum(f.size for f in files)
+
+    def describe(self) -> str:
+        """e.g. 'kit-app from kit-app.delta.tar.gz: 3 files (1.1 MiB) carried, 41 from the
+        base (98.0 MiB)'."""
+        (n_in, b_in), (n_base, b_base) = self.carried, self.from_base
+        size = delta_mod.format_size
+        return (
+            f"{self.record.kit.name} from {self.delta}: {n_in} files ({size(b_in)}) "
+            f"carried, {n_base} from the base ({size(b_base)})"
+        )
+
+
+# -- reading a delta --------------------------------------------------------------------------
+
+
+def read_record(parts: list[Path]) -> Delta | None:
+    """The delta's DELTA.json (its first file member, as `delta.pack_with_base` writes it);
+    None when the archive is not a delta kit. Raises BadDelta for an unusable record and
+    BadInput for what is not a gzip tar at all."""
+    name = kitarchive.archive_name(parts)
+    with kitarchive.open_stream(parts) as tar:
+        for member in tar:
+            if not member.isfile():
+                continue
+            top, _, rest = member.name.partition("/")
+            if rest != delta_model.FILENAME:
+                return None
+            if member.size > delta_model.MAX_BYTES:
+                raise delta_model.BadDelta(f"{name}: {rest}", "larger than the limit")
+            stream = tar.extractfile(member)
+            raw = stream.read() if stream is not None else b""
+            record = delta_model.parse(delta_model.decode(raw, f"{name}: {rest}"), rest)
+            if top != record.kit.name + delta_mod.MARK:
+                raise delta_model.BadDelta(
+                    f"{name}: {rest}", f"the delta's folder {top!r} is not {record.kit.name}.delta"
+                )
+            return record
+    return None
+
+
+def check_delta(paths: list[Path], limits: kitarchive.Limits | None = None) -> Assembly:
+    """`bundler verify DELTA` without a base: the delta's own .sha256, DELTA.json, and every
+    member against it. Raises CheckFailed listing the problems, BadInput if not a delta."""
+    parts = kitarchive.parts_of(paths)
+    record, name = _record(parts)
+    problems = _own_sha256(parts)
+    listing = kitarchive.scan(parts, limits or kitarchive.Limits(), hash_all=True)
+    problems += listing.problems + _member_problems(record, listing)
+    if problems:
+        raise CheckFailed(f"{name}: {len(problems)} problem(s)", problems)
+    result = Assembly(name, record)
+    result.notes.append(
+        f"a delta kit: `bundler unpack {name} --onto OLD_KIT` assembles {record.kit.name} "
+        f"onto {record.base.describe()}"
+    )
+    return result
+
+
+# -- assembling -------------------------------------------------------------------------------
+
+
+def verify_onto(paths: list[Path], onto: Path, limits: kitarchive.Limits | None = None) -> Assembly:
+    """`bundler verify DELTA --onto OLD_KIT`: assemble in a temporary directory, verify, and
+    remove it again. Raises WrongBase, CheckFailed (problems), BadInput."""
+    parts = kitarchive.parts_of(paths)
+    record, name = _record(parts)
+    with tempfile.TemporaryDirectory(prefix="airgap-kit-delta-") as tmp:
+        into, scratch = Path(tmp) / "kit", Path(tmp) / "scratch"
+        into.mkdir()
+        scratch.mkdir()
+        result = _assemble(parts, record, name, onto, into, scratch, limits, archive=False)
+    result.directory = None
+    return result
+
+
+def unpack_onto(
+    paths: list[Path],
+    onto: Path,
+    output: Path | None = None,
+    *,
+    archive: bool = False,
+    limits: kitarchive.Limits | None = None,
+) -> Assembly:
+    """`bundler unpack DELTA --onto OLD_KIT [-o NEW_DIR] [--archive]`: the new kit as the
+    directory `output` (default: the kit's name next to OLD_KIT), staged and renamed into
+    place once verified; with `archive`, the full archive and its sidecars beside it.
+
+    An `output` that exists is refused, unless it already is this kit (its SHA256SUMS is the
+    recorded one: `Assembly.already`, nothing done). Raises WrongBase, CheckFailed,
+    BadInput (an OSError names `output`)."""
+    parts = kitarchive.parts_of(paths)
+    record, name = _record(parts)
+    if output is None:
+        output = onto.parent / record.kit.name
+    if os.path.lexists(output):
+        if _sums_digest(output) == record.kit.sums_sha256:
+            return Assembly(name, record, directory=output, already=True)
+        raise BadInput(
+            f"{output} exists: give -o a new directory for {record.kit.name} (the base kit "
+            "is never replaced)"
+        )
+    finals = _archive_paths(record, output.parent) if archive else []
+    for final in finals:
+        if os.path.lexists(final):
+            raise BadInput(f"{final} exists: remove it or unpack without --archive")
+    try:
+        with staging(output) as stage:
+            result = _assemble(
+                parts, record, name, onto, stage.content, stage.scratch, limits, archive
+            )
+            stage.commit()
+            built = _archive_paths(record, stage.scratch) if archive else []
+            with deferred_signals():
+                for src, final in zip(built, finals, strict=True):
+                    os.replace(src, final)
+    except OSError as exc:
+        raise BadInput(
+            f"{output}: cannot assemble the kit there ({exc.strerror or exc}); nothing was left"
+        ) from None
+    result.directory = output
+    if archive:
+        result.archive, result.sidecars = finals[0], finals[1:]
+    if result.report is not None:
+        result.report.name = output.name
+    return result
+
+
+def unpack_kit(
+    paths: list[Path], output: Path | None = None, limits: kitarchive.Limits | None = None
+) -> verify.Report:
+    """`bundler unpack KIT [-o DIR]` for a full kit: verified, then renamed into place as the
+    directory `output` (default: ./kit-NAME), through the staging primitive. Raises
+    CheckFailed, BadInput."""
+    parts = kitarchive.parts_of(paths)
+    name = kitarchive.archive_name(parts)
+    if output is None:
+        output = Path(name[: -len(pack_mod.SUFFIX)])
+    if os.path.lexists(output):
+        raise BadInput(f"{output} exists: give -o a new directory")
+    try:
+        with staging(output) as stage:
+            unpacked = stage.scratch / "kit"
+            report = verify.verify_archive(parts, limits or kitarchive.Limits(), unpacked)
+            if report.problems:
+                raise CheckFailed(
+                    f"{report.name}: {len(report.problems)} problem(s)", report.problems
+                )
+            (top,) = list(unpacked.iterdir())
+            stage.content.rmdir()
+            os.rename(top, stage.content)
+            stage.commit()
+    except OSError as exc:
+        raise BadInput(
+            f"{output}: cannot unpack the kit there ({exc.strerror or exc}); nothing was left"
+        ) from None
+    return report
+
+
+def _assemble(
+    parts: list[Path],
+    record: Delta,
+    name: str,
+    onto: Path,
+    into: Path,
+    scratch: Path,
+    limits: kitarchive.Limits | None,
+    archive: bool,
+) -> Assembly:
+    """Steps 1-5 of the module docstring, into the empty directory `into` (`scratch` for
+    the rest, same filesystem). Raises WrongBase, CheckFailed, BadInput."""
+    problems = _own_sha256(parts)
+    base_dir = _base_directory(record, name, onto, scratch, limits)
+    result = Assembly(name, record)
+    result.operator_files = layout.operator_entries(
+        {p for p in _relative_files(base_dir) if layout.is_operator_path(p)}
+    )
+    listing = kitarchive.scan(parts, limits or kitarchive.Limits(), dest=scratch / "delta")
+    problems += listing.problems + _member_problems(record, listing)
+    if problems:
+        raise CheckFailed(f"{name}: {len(problems)} problem(s)", problems)
+    delta_dir = scratch / "delta" / (record.kit.name + delta_mod.MARK)
+    for f in record.files:
+        problems += _place(f, delta_dir, base_dir, into)
+    if problems:
+        raise CheckFailed(f"{name}: cannot assemble {record.kit.name}", problems)
+    report = verify.verify_dir(into, operator_files=False)
+    report.name = record.kit.name
+    problems += report.problems
+    problems += _archive_problems(record, into, scratch, archive, delta_dir)
+    if problems:
+        raise CheckFailed(f"{name}: the assembled {record.kit.name} does not verify", problems)
+    result.report = report
+    return result
+
+
+def _record(parts: list[Path]) -> tuple[Delta, str]:
+    name = kitarchive.archive_name(parts)
+    record = read_record(parts)
+    if record is None:
+        raise BadInput(f"{name} is a full kit, not a delta kit (no DELTA.json)")
+    return record, name
+
+
+def _own_sha256(parts: list[Path]) -> list[str]:
+    name = kitarchive.archive_name(parts)
+    recorded = kitarchive.recorded_sha256(parts)
+    if recorded is not None and kitarchive.archive_sha256(parts) != recorded:
+        return [f"{name}: sha256 differs from {name}.sha256 (damaged or replaced)"]
+    return []
+
+
+def _base_directory(
+    record: Delta, name: str, onto: Path, scratch: Path, limits: kitarchive.Limits | None
+) -> Path:
+    """The base kit as a directory: `onto` itself, or the old archive unpacked into scratch;
+    refused (WrongBase) unless it is the delta's base."""
+    archive_sha = None
+    directory = onto
+    if not onto.is_dir():
+        if not onto.is_file():
+            raise BadInput(f"--onto {onto}: no such kit or kit directory")
+        base_parts = kitarchive.parts_of([onto])
+        archive_sha = kitarchive.archive_sha256(base_parts)
+        listing = kitarchive.scan(base_parts, limits or kitarchive.Limits(), dest=scratch / "base")
+        if listing.problems or listing.top is None:
+            shown = listing.problems[0] if listing.problems else "empty archive"
+            raise BadInput(f"--onto {onto}: not a usable kit archive ({shown})")
+        directory = scratch / "base" / listing.top
+    digest = _sums_digest(directory)
+    if digest is None:
+        raise BadInput(f"--onto {onto}: not a kit (no {SUMS})")
+    found = {"name": onto.name, "sums_sha256": digest, "archive_sha256": archive_sha}
+    expected = {
+        "name": record.base.name,
+        "sums_sha256": record.base.sums_sha256,
+        "archive_sha256": record.base.archive_sha256,
+    }
+    if digest == record.kit.sums_sha256:
+        raise WrongBase(
+            f"--onto {onto} already is {record.kit.name}, the kit {name} assembles: nothing "
+            "to do (give the kit it was made from)",
+            delta=name,
+            expected=expected,
+            found=found,
+        )
+    archive_differs = (
+        archive_sha is not None
+        and record.base.archive_sha256 is not None
+        and archive_sha != record.base.archive_sha256
+    )
+    if digest != record.base.sums_sha256 or archive_differs:
+        what = (
+            f"archive sha256 {archive_sha[:12]}..."
+            if archive_differs and archive_sha
+            else (f"SHA256SUMS sha256 {digest[:12]}...")
+        )
+        raise WrongBase(
+            f"{name} was made from {record.base.describe()}, but --onto {onto} is another "
+            f"kit ({what}): give the kit it was made from, or carry the full "
+            f"{record.kit.archive}",
+            delta=name,
+            expected=expected,
+            found=found,
+        )
+    return directory
+
+
+def _sums_digest(directory: Path) -> str | None:
+    path = directory / SUMS
+    if not path.is_file() or path.is_symlink():
+        return None
+    return hashlib.sha256(read_regular(path, 64 << 20)).hexdigest()
+
+
+def _member_problems(record: Delta, listing: kitarchive.Listing) -> list[str]:
+    """Every member of the delta is DELTA.json, a carried file or a sidecar, with its bytes."""
+    expected = {f"{delta_mod.KIT_DIR}/{f.path}": (f.sha256, f.size) for f in record.carried}
+    expected.update({s.name: (s.sha256, s.size) for s in record.sidecars})
+    problems = []
+    for rel, size in sorted(listing.files.items()):
+        if rel == delta_model.FILENAME:
+            continue
+        want = expected.pop(rel, None)
+        if want is None:
+            problems.append(f"{rel}: in the delta but not in {delta_model.FILENAME}")
+        elif listing.sha256.get(rel, want[0]) != want[0] or size != want[1]:
+            problems.append(f"{rel}: sha256 differs from {delta_model.FILENAME}")
+    for rel in sorted(expected):
+        problems.append(f"{rel}: listed in {delta_model.FILENAME} but missing from the delta")
+    return problems
+
+
+def _place(f: FileRecord, delta_dir: Path, base_dir: Path, into: Path) -> list[str]:
+    """Put one file of the new kit at `into/PATH`: moved from the delta or copied (hashed)
+    from the base; its mode as recorded."""
+    dest = into / f.path
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    if f.source == delta_model.DELTA:
+        os.replace(delta_dir / delta_mod.KIT_DIR / f.path, dest)
+    else:
+        assert f.base_path is not None
+        problem = _copy_checked(base_dir / f.base_path, dest, f)
+        if problem:
+            return [problem]
+    os.chmod(dest, 0o755 if f.executable else 0o644)
+    return []
+
+
+def _copy_checked(src: Path, dest: Path, f: FileRecord) -> str | None:
+    """Copy a base file, hashing what is read; a problem line when it is not the recorded one."""
+    where = f"--onto: {f.base_path}"
+    h = hashlib.sha256()
+    size = 0
+    try:
+        with open_regular(src, follow=False) as inp, dest.open("xb") as out:
+            for block in iter(lambda: inp.read(CHUNK), b""):
+                h.update(block)
+                size += len(block)
+                out.write(block)
+    except BadInput as exc:
+        return f"{where}: {str(exc).removeprefix(f'{src}: ')} (needed for {f.path})"
+    if h.hexdigest() != f.sha256 or size != f.size:
+        return (
+            f"{where}: sha256 differs from the base kit's {SUMS} (changed since it was "
+            f"packed; needed for {f.path})"
+        )
+    return None
+
+
+def _archive_problems(
+    record: Delta, into: Path, scratch: Path, archive: bool, delta_dir: Path
+) -> list[str]:
+    """The assembled files make the full archive that was packed (sha256 and size); with
+    `archive`, that archive and the carried sidecars are left in `scratch`."""
+    files = [
+        pack_mod.KitFile(f.path, into / f.path, None, f.size, f.sha256, f.executable)
+        for f in record.files
+    ]
+    kit = record.kit
+    if archive:
+        built = scratch / kit.archive
+        with built.open("wb") as raw:
+            pack_mod.write_tar(raw, kit.name, files, kit.epoch)
+        digest, size = sha256_file(built), built.stat().st_size
+        for sidecar in record.sidecars:
+            os.replace(delta_dir / sidecar.name, scratch / sidecar.name)
+    else:
+        digest, size = pack_mod.archive_digest(kit.name, files, kit.epoch)
+    if digest != kit.sha256 or size != kit.size:
+        return [
+            f"{kit.archive}: the assembled kit packs to sha256 {digest[:12]}... ({size} bytes), "
+            f"not the {kit.sha256[:12]}... ({kit.size} bytes) that was packed"
+        ]
+    return []
+
+
+def _archive_paths(record: Delta, folder: Path) -> list[Path]:
+    """The full archive and its sidecars, in `folder`."""
+    return [folder / record.kit.archive, *(folder / s.name for s in record.sidecars)]
+
+
+def _relative_files(directory: Path) -> set[str]:
+    return {
+        p.relative_to(directory).as_posix()
+        for p in directory.rglob("*")
+        if p.is_file() or p.is_symlink()
+    }
