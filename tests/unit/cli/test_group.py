@@ -17,7 +17,7 @@ from bundler.cli import COMMANDS, main
         ("verfiy", "Did you mean 'verify'?"),
         ("inspetc", "Did you mean 'inspect'?"),
         ("fetch-sorce", "Did you mean 'fetch-source' or 'fetch'?"),
-        ("pakc", "Did you mean 'pack'?"),
+        ("pakc", "Did you mean 'pack' or 'unpack'?"),
     ],
 )
 def test_a_subcommand_typo_gets_a_suggestion(typo: str, hint: str) -> None:

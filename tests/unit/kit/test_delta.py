@@ -1,0 +1,238 @@
+"""bundler.kit.delta / `bundler pack --base`: what a delta carries, its record, its refusals.
+
+Kit v1 is the HAND-MADE kit (tests/unit/kit/handmade_kit.py); v2 upgrades demolib and adds
+extrapkg (tests/unit/kit/delta_kit.py). The far side is tests/unit/kit/test_unpack.py.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tarfile
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from bundler.cli import main
+from bundler.errors import BadInput
+from bundler.kit import delta
+from bundler.models import delta as delta_model
+from tests.unit.kit.delta_kit import NEW_WHEELS, pack_v1_v2, upgrade
+from tests.unit.kit.handmade_kit import handmade_inputs, pack_inputs
+
+
+@pytest.fixture
+def inputs(tmp_path: Path) -> dict[str, Path]:
+    return handmade_inputs(tmp_path / "in")
+
+
+def _pack_delta(inputs: dict[str, Path], base: Path, output: Path) -> delta.DeltaResult:
+    return delta.pack_with_base(
+        base,
+        inputs["wheelhouse"],
+        output,
+        sources_dir=inputs["sources"],
+        playbooks=inputs["playbooks"],
+        vagrantfile=inputs["vagrantfile"],
+    )
+
+
+def _members(archive: Path) -> dict[str, bytes]:
+    """Regular members (path under the top directory -> bytes)."""
+    with tarfile.open(archive) as tar:
+        out = {}
+        for m in tar.getmembers():
+            if m.isfile():
+                f = tar.extractfile(m)
+                assert f is not None
+                out[m.name.split("/", 1)[1]] = f.read()
+        return out
+
+
+def test_delta_carries_only_new_files_and_records_the_base(
+    inputs: dict[str, Path], tmp_path: Path
+) -> None:
+    v1 = pack_inputs(inputs, tmp_path / "v1" / "kit-demo.tar.gz")
+    upgrade(inputs)
+    result = _pack_delta(inputs, v1.archive, tmp_path / "v2" / "kit-demo.tar.gz")
+
+    assert result.delta.archive == tmp_path / "v2" / "kit-demo.delta.tar.gz"
+    members = _members(result.delta.archive)
+    carried = sorted(name.removeprefix("kit/") for name in members if name.startswith("kit/"))
+    # the new wheels, and what always travels: SHA256SUMS, the manifest, the lock; README.txt
+    # and the SBOM list the new packages, so their bytes are new too
+    assert carried == sorted(
+        [
+            "README.txt",
+            "SHA256SUMS",
+            "sbom.cdx.json",
+            "wheelhouse/manifest.json",
+            "wheelhouse/requirements.lock",
+            *(f"wheelhouse/{w}" for w in NEW_WHEELS),
+        ]
+    )
+    assert set(members) - {f"kit/{c}" for c in carried} == {
+        "DELTA.json",
+        "kit-demo.tar.gz.sha256",
+    }
+    assert members["kit-demo.tar.gz.sha256"] == result.full.checksum_file.read_bytes()
+
+    record = delta_model.parse(json.loads(members["DELTA.json"]))
+    v1_sums = _members(v1.archive)["SHA256SUMS"]
+    assert record.base.sums_sha256 == hashlib.sha256(v1_sums).hexdigest()
+    assert record.base.archive_sha256 == v1.sha256
+    assert record.base.name == "kit-demo"
+    assert (record.kit.sha256, record.kit.size) == (result.full.sha256, result.full.size)
+    assert record.kit.archive == "kit-demo.tar.gz"
+    v2_files = _members(result.full.archive)
+    assert [f.path for f in record.files] == sorted(v2_files)
+    for f in record.files:
+        assert f.sha256 == hashlib.sha256(v2_files[f.path]).hexdigest(), f.path
+    taken = {f.path for f in record.from_base}
+    assert "wheelhouse/demoapp-1.0-py3-none-any.whl" in taken
+    assert "sources/Python-3.6.15.tgz" in taken
+    assert not any(w in p for p in taken for w in NEW_WHEELS)
+    assert all(f.base_path == f.path for f in record.from_base)  # nothing moved
+    install = next(f for f in record.files if f.path == "wheelhouse/install.sh")
+    assert install.executable and install.source == "base"
+    assert result.saved > 0 and result.delta.size < result.full.size
+
+
+def test_full_kit_beside_the_delta_is_the_plain_pack_and_the_delta_is_reproducible(
+    inputs: dict[str, Path], tmp_path: Path
+) -> None:
+    v1, full = pack_v1_v2(inputs, tmp_path)
+    first = _pack_delta(inputs, v1.archive, tmp_path / "a" / "kit-demo.tar.gz")
+    second = _pack_delta(inputs, v1.archive, tmp_path / "b" / "kit-demo.tar.gz")
+    assert first.full.archive.read_bytes() == full.archive.read_bytes()
+    assert first.delta.archive.read_bytes() == second.delta.archive.read_bytes()
+    assert first.delta.sha256 == second.delta.sha256
+
+
+@pytest.mark.parametrize("form", ["archive", "directory", "sums"])
+def test_each_form_of_base_gives_the_same_files(
+    inputs: dict[str, Path], tmp_path: Path, form: str
+) -> None:
+    v1 = pack_inputs(inputs, tmp_path / "v1" / "kit-demo.tar.gz")
+    with tarfile.open(v1.archive) as tar:
+        tar.extractall(tmp_path / "u", filter="data")
+    base = {
+        "archive": v1.archive,
+        "directory": tmp_path / "u" / "kit-demo",
+        "sums": tmp_path / "u" / "kit-demo" / "SHA256SUMS",
+    }[form]
+    upgrade(inputs)
+    record = _pack_delta(inputs, base, tmp_path / "v2" / "kit-demo.tar.gz").record
+    reference = _pack_delta(inputs, v1.archive, tmp_path / "ref" / "kit-demo.tar.gz").record
+    assert record.files == reference.files
+    assert record.base.sums_sha256 == reference.base.sums_sha256
+    # only an archive tells its own sha256; a folder tells its name, a lone SHA256SUMS neither
+    assert record.base.archive_sha256 == (v1.sha256 if form == "archive" else None)
+    assert record.base.name == (None if form == "sums" else "kit-demo")
+
+
+def test_a_file_moved_in_the_new_kit_is_taken_from_its_old_path(
+    inputs: dict[str, Path], tmp_path: Path
+) -> None:
+    v1 = pack_inputs(inputs, tmp_path / "v1" / "kit-demo.tar.gz")
+    src = inputs["sources"]
+    os.rename(src / "zlib-9.9.tar.gz", src / "zlib-9.9.tgz")
+    index = json.loads((src / "index.json").read_text())
+    for row in index.get("files", index if isinstance(index, list) else []):
+        if isinstance(row, dict) and row.get("filename") == "zlib-9.9.tar.gz":
+            row["filename"] = "zlib-9.9.tgz"
+    (src / "index.json").write_text(json.dumps(index))
+    record = _pack_delta(inputs, v1.archive, tmp_path / "v2" / "kit-demo.tar.gz").record
+    moved = next(f for f in record.files if f.path == "sources/zlib-9.9.tgz")
+    assert (moved.source, moved.base_path) == ("base", "sources/zlib-9.9.tar.gz")
+
+
+def test_refusals_write_nothing(inputs: dict[str, Path], tmp_path: Path) -> None:
+    v1 = pack_inputs(inputs, tmp_path / "v1" / "kit-demo.tar.gz")
+    out = tmp_path / "v2" / "kit-demo.tar.gz"
+    with pytest.raises(BadInput, match="the very kit being packed"):
+        _pack_delta(inputs, v1.archive, out)
+    upgrade(inputs)
+    made = _pack_delta(inputs, v1.archive, tmp_path / "d" / "kit-demo.tar.gz")
+    with pytest.raises(BadInput, match="a delta kit; give the full kit"):
+        _pack_delta(inputs, made.delta.archive, out)
+    garbage = tmp_path / "notes.txt"
+    garbage.write_text("not a checksum list\n")
+    with pytest.raises(BadInput, match="line 1 is not a '<sha256>  <path>' line"):
+        _pack_delta(inputs, garbage, out)
+    with pytest.raises(BadInput, match="no such kit"):
+        _pack_delta(inputs, tmp_path / "missing.tar.gz", out)
+    with tarfile.open(v1.archive) as tar:
+        tar.extractall(tmp_path / "u", filter="data")
+    changed = tmp_path / "u" / "kit-demo" / "playbooks" / "site.yml"
+    changed.write_text(changed.read_text() + "# edited after packing\n")
+    with pytest.raises(BadInput, match=r"playbooks/site\.yml is missing or differs"):
+        _pack_delta(inputs, tmp_path / "u" / "kit-demo", out)
+    assert not (tmp_path / "v2").exists() or not any((tmp_path / "v2").iterdir())
+
+
+def test_a_damaged_base_archive_is_refused(inputs: dict[str, Path], tmp_path: Path) -> None:
+    v1 = pack_inputs(inputs, tmp_path / "v1" / "kit-demo.tar.gz")
+    data = bytearray(v1.archive.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    v1.archive.write_bytes(bytes(data))
+    upgrade(inputs)
+    with pytest.raises(BadInput, match=r"differs from kit-demo\.tar\.gz\.sha256"):
+        _pack_delta(inputs, v1.archive, tmp_path / "v2" / "kit-demo.tar.gz")
+
+
+def test_split_applies_to_the_delta_too(inputs: dict[str, Path], tmp_path: Path) -> None:
+    v1 = pack_inputs(inputs, tmp_path / "v1" / "kit-demo.tar.gz")
+    upgrade(inputs)
+    result = delta.pack_with_base(
+        v1.archive,
+        inputs["wheelhouse"],
+        tmp_path / "v2" / "kit-demo.tar.gz",
+        sources_dir=inputs["sources"],
+        playbooks=inputs["playbooks"],
+        vagrantfile=inputs["vagrantfile"],
+        split=2048,
+    )
+    assert [p.name for p in result.delta.parts][:2] == [
+        "kit-demo.delta.tar.gz.part000",
+        "kit-demo.delta.tar.gz.part001",
+    ]
+    joined = b"".join(p.read_bytes() for p in result.delta.parts)
+    assert hashlib.sha256(joined).hexdigest() == result.delta.sha256
+
+
+def test_cli_pack_base_reports_the_delta_and_the_size_saved(
+    inputs: dict[str, Path], tmp_path: Path
+) -> None:
+    v1 = pack_inputs(inputs, tmp_path / "v1" / "kit-demo.tar.gz")
+    upgrade(inputs)
+    out = tmp_path / "v2" / "kit-demo.tar.gz"
+    result = CliRunner().invoke(
+        main,
+        [
+            "pack", "--wheelhouse", str(inputs["wheelhouse"]), "--sources", str(inputs["sources"]),
+            "--playbooks", str(inputs["playbooks"]), "--vagrantfile", str(inputs["vagrantfile"]),
+            "--no-controller", "-o", str(out), "--base", str(v1.archive),
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    full, part = out.stat().st_size, (out.parent / "kit-demo.delta.tar.gz").stat().st_size
+    assert f"packed 16 files into {out}" in result.output
+    assert (
+        f"delta kit: {out.parent / 'kit-demo.delta.tar.gz'}: 7 of 16 files carried" in result.output
+    )
+    assert "9 taken from the base kit-demo (SHA256SUMS sha256 " in result.output
+    assert (
+        f"({part} bytes, recorded in {out.parent / 'kit-demo.delta.tar.gz.sha256'})"
+        in result.output
+    )
+    assert (
+        f"size: delta {delta.format_size(part)} instead of {delta.format_size(full)}: "
+        in result.output
+    )
+    shutil.rmtree(out.parent)
+    missing = CliRunner().invoke(main, ["pack", "--base", str(tmp_path / "nope")])
+    assert missing.exit_code == 2

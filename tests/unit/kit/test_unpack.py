@@ -1,0 +1,298 @@
+"""bundler.kit.unpack / `bundler unpack --onto`, `bundler verify --onto`: the far side of a delta.
+
+Kit v1 is the HAND-MADE kit, v2 upgrades demolib and adds extrapkg (tests/unit/kit/delta_kit.py).
+The assembled kit must be the full v2 pack byte for byte; another base, a changed base file or a
+changed delta is refused, and nothing is left at the output unless the whole kit verified.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+import os
+import stat
+import tarfile
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from bundler.cli import main
+from bundler.errors import BadInput, CheckFailed, WrongBase
+from bundler.fs import staging
+from bundler.kit import delta, unpack
+from tests.unit.kit.delta_kit import pack_v1_v2
+from tests.unit.kit.handmade_kit import handmade_inputs
+
+
+class Kits:
+    """v1 (archive + unpacked), the full v2, and the v1 -> v2 delta, in one tmp folder."""
+
+    def __init__(self, tmp: Path) -> None:
+        inputs = handmade_inputs(tmp / "in")
+        self.v1, self.v2 = pack_v1_v2(inputs, tmp)
+        made = delta.pack_with_base(
+            self.v1.archive,
+            inputs["wheelhouse"],
+            tmp / "v2" / "kit-demo.tar.gz",
+            sources_dir=inputs["sources"],
+            playbooks=inputs["playbooks"],
+            vagrantfile=inputs["vagrantfile"],
+        )
+        self.delta = made.delta.archive
+        self.far = tmp / "far"
+        self.old = _extract(self.v1.archive, self.far)
+        self.full_v2 = _extract(self.v2.archive, tmp / "reference")
+
+
+@pytest.fixture
+def kits(tmp_path: Path) -> Kits:
+    return Kits(tmp_path)
+
+
+def _extract(archive: Path, dest: Path) -> Path:
+    with tarfile.open(archive) as tar:
+        tar.extractall(dest, filter="data")
+        top = tar.getnames()[0].split("/")[0]
+    return dest / top
+
+
+def _tree(root: Path) -> dict[str, tuple[bytes, int]]:
+    """Every file under `root`: bytes and permission bits."""
+    return {
+        p.relative_to(root).as_posix(): (p.read_bytes(), stat.S_IMODE(p.stat().st_mode))
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+def _bundler(*args: str | Path) -> Result:
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def _leftovers(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if staging.STAGE_MARK in p.name)
+
+
+def test_unpack_onto_v1_gives_the_full_v2_kit_byte_for_byte(kits: Kits) -> None:
+    new = kits.far / "kit-demo-v2"
+    result = unpack.unpack_onto([kits.delta], kits.old, new, archive=True)
+    assert result.directory == new and not result.already
+    assert _tree(new) == _tree(kits.full_v2)
+    assert result.archive == kits.far / "kit-demo.tar.gz"
+    assert result.archive.read_bytes() == kits.v2.archive.read_bytes()
+    sidecar = kits.far / "kit-demo.tar.gz.sha256"
+    assert result.sidecars == [sidecar]
+    assert sidecar.read_bytes() == kits.v2.checksum_file.read_bytes()
+    assert result.report is not None and result.report.problems == []
+    assert result.carried[0] == 7 and result.from_base[0] == 9
+    assert _leftovers(kits.far) == []
+    again = _bundler("verify", new)  # the assembled kit is an ordinary kit
+    assert again.exit_code == 0, again.output
+
+
+def test_onto_the_old_archive_and_from_split_parts(kits: Kits, tmp_path: Path) -> None:
+    parts = tmp_path / "parts"
+    parts.mkdir()
+    data = kits.delta.read_bytes()
+    for i in range(0, len(data), 1500):
+        (parts / f"kit-demo.delta.tar.gz.part{i // 1500:03d}").write_bytes(data[i : i + 1500])
+    unpack.unpack_onto([parts / "kit-demo.delta.tar.gz.part000"], kits.v1.archive, tmp_path / "new")
+    assert _tree(tmp_path / "new") == _tree(kits.full_v2)
+
+
+def test_a_wrong_base_is_refused_before_anything_is_written(kits: Kits, tmp_path: Path) -> None:
+    site = kits.old / "playbooks" / "site.yml"
+    site.write_text(site.read_text() + "# another kit\n")
+    sums = kits.old / "SHA256SUMS"  # a consistent kit, but not the one the delta was made from
+    lines = [
+        line if not line.endswith("playbooks/site.yml") else
+        f"{hashlib.sha256(site.read_bytes()).hexdigest()}  playbooks/site.yml"
+        for line in sums.read_text().splitlines()
+    ]  # fmt: skip
+    sums.write_text("\n".join(lines) + "\n")
+    assert _bundler("verify", kits.old).exit_code == 0
+    new = kits.far / "kit-demo-v2"
+    with pytest.raises(WrongBase, match=r"was made from kit-demo \(SHA256SUMS sha256 ") as info:
+        unpack.unpack_onto([kits.delta], kits.old, new)
+    fields = info.value.to_dict()
+    assert fields["exit_code"] == 2
+    assert fields["expected"]["sums_sha256"] != fields["found"]["sums_sha256"]
+    assert not new.exists() and _leftovers(kits.far) == []
+    cli = _bundler("unpack", kits.delta, "--onto", kits.old, "-o", new)
+    assert cli.exit_code == 2
+    assert "bundler: error: kit-demo.delta.tar.gz was made from kit-demo" in cli.output
+    assert "carry the full kit-demo.tar.gz" in cli.output
+    checked = _bundler("verify", kits.delta, "--onto", kits.old)
+    assert checked.exit_code == 2
+
+
+def test_another_archive_with_the_same_files_is_not_the_base(kits: Kits, tmp_path: Path) -> None:
+    """The delta recorded the base archive's sha256: an archive of the same files packed with
+    another timestamp is refused (its SHA256SUMS is the same, the archive is not)."""
+    with (
+        tarfile.open(kits.v1.archive) as src,
+        tarfile.open(tmp_path / "kit-demo.tar.gz", "w:gz") as out,
+    ):
+        for member in src.getmembers():
+            member.mtime += 1
+            out.addfile(member, src.extractfile(member) if member.isfile() else None)
+    with pytest.raises(WrongBase, match=r"another kit \(archive sha256 "):
+        unpack.verify_onto([kits.delta], tmp_path / "kit-demo.tar.gz")
+
+
+def test_the_new_kit_itself_is_told_apart(kits: Kits) -> None:
+    with pytest.raises(WrongBase, match=r"already is kit-demo, the kit kit-demo\.delta\.tar\.gz"):
+        unpack.verify_onto([kits.delta], kits.full_v2)
+    new = kits.far / "kit-demo-v2"
+    unpack.unpack_onto([kits.delta], kits.old, new)
+    before = _tree(new)
+    again = _bundler("unpack", kits.delta, "--onto", kits.old, "-o", new)
+    assert again.exit_code == 0, again.output
+    assert f"ok: {new} already is kit-demo: nothing to do" in again.output
+    assert _tree(new) == before
+    other = kits.far / "occupied"
+    other.mkdir()
+    with pytest.raises(BadInput, match="occupied exists: give -o a new directory"):
+        unpack.unpack_onto([kits.delta], kits.old, other)
+
+
+def test_a_base_file_changed_since_packing_fails_and_leaves_nothing(kits: Kits) -> None:
+    wheel = kits.old / "wheelhouse" / "demoapp-1.0-py3-none-any.whl"
+    data = bytearray(wheel.read_bytes())
+    data[-10] ^= 0xFF
+    wheel.write_bytes(bytes(data))
+    new = kits.far / "kit-demo-v2"
+    with pytest.raises(CheckFailed) as info:
+        unpack.unpack_onto([kits.delta], kits.old, new)
+    assert info.value.problems == [
+        "--onto: wheelhouse/demoapp-1.0-py3-none-any.whl: sha256 differs from the base kit's "
+        "SHA256SUMS (changed since it was packed; needed for "
+        "wheelhouse/demoapp-1.0-py3-none-any.whl)"
+    ]
+    assert not new.exists() and _leftovers(kits.far) == []
+    (kits.old / "sources" / "Python-3.6.15.tgz").unlink()
+    cli = _bundler("unpack", kits.delta, "--onto", kits.old, "-o", new)
+    assert cli.exit_code == 1
+    assert "--onto: sources/Python-3.6.15.tgz: " in cli.output
+
+
+def _rewrite_delta(src: Path, dest: Path, change: dict[str, bytes]) -> None:
+    """The delta archive with some members' bytes replaced (as damage in transit would)."""
+    raw = io.BytesIO()
+    with (
+        tarfile.open(src) as tar,
+        tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as out,
+    ):
+        for member in tar.getmembers():
+            rel = member.name.split("/", 1)[-1]
+            if member.isfile() and rel in change:
+                member.size = len(change[rel])
+                out.addfile(member, io.BytesIO(change[rel]))
+            else:
+                out.addfile(member, tar.extractfile(member) if member.isfile() else None)
+    dest.write_bytes(gzip.compress(raw.getvalue(), mtime=0))
+
+
+def test_a_changed_delta_member_is_named(kits: Kits, tmp_path: Path) -> None:
+    bad = tmp_path / "bad" / "kit-demo.delta.tar.gz"
+    bad.parent.mkdir()
+    wheel = "kit/wheelhouse/extrapkg-0.1-py3-none-any.whl"
+    _rewrite_delta(kits.delta, bad, {wheel: b"not the wheel"})
+    with pytest.raises(CheckFailed) as info:
+        unpack.unpack_onto([bad], kits.old, kits.far / "kit-demo-v2")
+    assert info.value.problems == [f"{wheel}: sha256 differs from DELTA.json"]
+    alone = _bundler("verify", bad)
+    assert alone.exit_code == 1 and f"{wheel}: sha256 differs from DELTA.json" in alone.output
+
+
+def test_a_record_that_does_not_pack_to_the_recorded_archive_fails(
+    kits: Kits, tmp_path: Path
+) -> None:
+    """Every file intact, but DELTA.json claims another archive (e.g. another epoch): the
+    assembled kit is not the kit that was packed, so it is not accepted as that kit."""
+    with tarfile.open(kits.delta) as tar:
+        member = tar.getmember("kit-demo.delta/DELTA.json")
+        stream = tar.extractfile(member)
+        assert stream is not None
+        doc = json.loads(stream.read())
+    doc["kit"]["epoch"] += 1
+    bad = tmp_path / "bad" / "kit-demo.delta.tar.gz"
+    bad.parent.mkdir()
+    _rewrite_delta(kits.delta, bad, {"DELTA.json": json.dumps(doc).encode()})
+    with pytest.raises(CheckFailed) as info:
+        unpack.verify_onto([bad], kits.old)
+    assert len(info.value.problems) == 1
+    assert info.value.problems[0].startswith("kit-demo.tar.gz: the assembled kit packs to sha256 ")
+
+
+def test_a_damaged_delta_archive_fails_its_own_sha256(kits: Kits, tmp_path: Path) -> None:
+    sidecar = kits.delta.with_name(kits.delta.name + ".sha256")
+    sidecar.write_text("0" * 64 + "  kit-demo.delta.tar.gz\n")
+    with pytest.raises(CheckFailed) as info:
+        unpack.unpack_onto([kits.delta], kits.old, kits.far / "new")
+    assert info.value.problems == [
+        "kit-demo.delta.tar.gz: sha256 differs from kit-demo.delta.tar.gz.sha256 (damaged or "
+        "replaced)"
+    ]
+
+
+def test_an_interrupted_assembly_leaves_nothing_and_the_next_run_sweeps_a_killed_one(
+    kits: Kits, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    new = kits.far / "kit-demo-v2"
+    real_place = unpack._place
+    calls = []
+
+    def place_then_interrupt(*args: object) -> list[str]:
+        calls.append(args)
+        if len(calls) == 5:
+            raise KeyboardInterrupt
+        return real_place(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(unpack, "_place", place_then_interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        unpack.unpack_onto([kits.delta], kits.old, new)
+    assert not new.exists() and _leftovers(kits.far) == []
+    monkeypatch.undo()
+    killed = kits.far / ".kit-demo-v2.stage-killed"  # a SIGKILLed run's: nobody holds its lock
+    (killed / "content" / "wheelhouse").mkdir(parents=True)
+    unpack.unpack_onto([kits.delta], kits.old, new)
+    assert _tree(new) == _tree(kits.full_v2)
+    assert _leftovers(kits.far) == []
+
+
+def test_operator_files_of_the_base_are_named_not_copied(kits: Kits) -> None:
+    (kits.old / "playbooks" / "inventory" / "hosts.ini").write_text("[intranet]\nhost1\n")
+    new = kits.far / "kit-demo-v2"
+    cli = _bundler("unpack", kits.delta, "--onto", kits.old, "-o", new)
+    assert cli.exit_code == 0, cli.output
+    assert "note: not copied from" in cli.output and "playbooks/inventory/hosts.ini" in cli.output
+    assert not (new / "playbooks" / "inventory" / "hosts.ini").exists()
+
+
+def test_cli_verify_and_unpack_of_a_delta(kits: Kits, tmp_path: Path) -> None:
+    alone = _bundler("verify", kits.delta)
+    assert alone.exit_code == 0, alone.output
+    assert (
+        "ok: kit-demo.delta.tar.gz (delta kit): kit-demo from kit-demo.delta.tar.gz: 7 files"
+        in (alone.output)
+    )
+    onto = _bundler("verify", kits.delta, "--onto", kits.old)
+    assert onto.exit_code == 0, onto.output
+    assert f"ok: it packs to kit-demo.tar.gz, sha256 {kits.v2.sha256}" in onto.output
+    assert not any(p.name.startswith("kit-demo") and p != kits.old for p in kits.far.iterdir())
+    no_base = _bundler("unpack", kits.delta)
+    assert no_base.exit_code == 2 and "is a delta kit for kit-demo: give --onto" in no_base.output
+    wrong = _bundler("verify", kits.delta, "--unpack", tmp_path / "x")
+    assert wrong.exit_code == 2 and "bundler unpack DELTA --onto OLD_KIT" in wrong.output
+    full_onto = _bundler("verify", kits.v2.archive, "--onto", kits.old)
+    assert full_onto.exit_code == 2 and "--onto is for a delta kit" in full_onto.output
+    unpacked = _bundler("unpack", kits.v2.archive, "-o", tmp_path / "plain")
+    assert unpacked.exit_code == 0, unpacked.output
+    assert _tree(tmp_path / "plain") == _tree(kits.full_v2)
+    os.chdir(tmp_path)
+    default = _bundler("unpack", kits.delta, "--onto", kits.old, "--archive")
+    assert default.exit_code == 2 and "kit-demo exists: give -o a new directory" in default.output
