@@ -35,13 +35,14 @@ lint:
 setup:
 	scripts/setup-dev.sh
 
-## bench: the three benchmarks (ratios against baselines measured in the same run; never asserted)
+## bench: the four benchmarks (ratios against baselines measured in the same run; never asserted)
 ## (fetch_tools.py: 30-35 min on a loaded 2-core machine; BENCH_FETCH_ARGS="--runs 1 --sets small" for a quick look)
 BENCH_FETCH_ARGS ?=
 bench: setup
 	.venv36/bin/python converter/benchmarks/bench_convert.py  # the target interpreter, 3.6.15
 	$(VENV)/bin/python benchmarks/audit.py
 	$(VENV)/bin/python benchmarks/fetch_tools.py $(BENCH_FETCH_ARGS)
+	$(VENV)/bin/python benchmarks/delta_size.py --scenario all
 
 ## vagrant-verify: boot a CentOS 7 box, provision twice (changed=0), smoke test (AIRGAP_ISO=... KEEP=1)
 vagrant-verify:

@@ -37,6 +37,7 @@ APT_PACKAGES=(
   unixodbc libodbc2           # audit tests: a wheel needing libodbc.so.2 loads once the named package is there
   hyperfine                   # benchmarks
   openssl                     # tests/unit/net/test_transport.py: a self-signed certificate for the local HTTPS server
+  xdelta3                     # benchmarks/delta_size.py: a generic binary diff (VCDIFF) of two kits, the delta kit's yardstick
 )
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
