@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -11,8 +12,11 @@ from bundler.cli import gate_report
 from bundler.cli.options import json_option, policy_option
 from bundler.errors import CheckFailed
 
-# bundler.kit.info (jinja2, yaml, the SBOM library) and the policy gate are imported inside the
-# command.
+if TYPE_CHECKING:
+    from bundler.models.delta import Delta
+
+# bundler.kit.info (jinja2, yaml, the SBOM library), the policy gate and bundler.kit.unpack are
+# imported inside the command.
 
 
 @click.command("inspect")
@@ -36,12 +40,26 @@ def inspect_kit(
     With the policy gate's verdict on the findings it carries (the carried policy, or --policy).
 
     Exit 0, or 1 after the summary when part of the kit is unusable (a manifest.json that does
-    not match its schema, an unsafe archive member, ...), each problem on its own line.
+    not match its schema, an unsafe archive member, ...), each problem on its own line. A delta
+    kit (from `pack --base`) is summarised from its DELTA.json: the kit it assembles, its base,
+    what it carries.
     """
+    from bundler.kit import archive as kitarchive
+    from bundler.kit import unpack as unpack_mod
+
+    paths = list(kit)
+    record = None
+    if not (len(paths) == 1 and paths[0].is_dir()):
+        record = unpack_mod.read_record(kitarchive.parts_of(paths))
+    if record is not None:
+        if html is not None:
+            raise click.UsageError("a delta kit has no report: inspect the kit it assembles")
+        _delta_summary(record, as_json)
+        return
     from bundler.gate import policy as gate_policy
     from bundler.kit import info as kitinfo
 
-    info = kitinfo.read(list(kit))
+    info = kitinfo.read(paths)
     gate = info.evaluate_gate(gate_policy.load(policy) if policy else None)
     if as_json:
         click.echo(json.dumps(info.summary(), indent=2, sort_keys=True))
@@ -57,3 +75,29 @@ def inspect_kit(
         click.echo(f"wrote {html}", err=True)
     if info.warnings:
         raise CheckFailed(f"{info.name}: {len(info.warnings)} problem(s)", info.warnings)
+
+
+def _delta_summary(record: Delta, as_json: bool) -> None:
+    from bundler.kit.delta import format_size as size
+
+    carried, base = record.carried, record.from_base
+    if as_json:
+        doc = {
+            "delta": True,
+            "kit": record.to_dict()["kit"],
+            "base": record.to_dict()["base"],
+            "carried": {"files": len(carried), "bytes": sum(f.size for f in carried)},
+            "from_base": {"files": len(base), "bytes": sum(f.size for f in base)},
+            "carried_files": [f.path for f in carried],
+        }
+        click.echo(json.dumps(doc, indent=2, sort_keys=True))
+        return
+    kit = record.kit
+    click.echo(f"delta kit for: {kit.name} ({kit.archive}, {size(kit.size)}, sha256 {kit.sha256})")
+    click.echo(f"base: {record.base.describe()}")
+    if record.base.archive_sha256:
+        click.echo(f"base archive sha256: {record.base.archive_sha256}")
+    click.echo(f"carried: {len(carried)} files ({size(sum(f.size for f in carried))})")
+    for f in carried:
+        click.echo(f"  {f.path}")
+    click.echo(f"from the base: {len(base)} files ({size(sum(f.size for f in base))})")

@@ -21,7 +21,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bundler.errors import BundlerError, CheckFailed
+from bundler.errors import BadInput, BundlerError, CheckFailed
 from bundler.kit import info as kitinfo
 from bundler.kit import verify
 from tests.jsonmutations import JSON, mutate, paths
@@ -163,3 +163,14 @@ def test_real_kits_with_a_mutated_manifest_never_crash(
     info.size = len(mutated)
     members[index] = (info, mutated)
     _check_readers(_tar(members))
+
+
+@pytest.mark.parametrize(
+    "head", [b"\x1f\x8b\x08\x04", b"\x1f\x8b\x08\x04\x00\x00\x00\x00\x00\x03\x05"]
+)
+def test_a_gzip_header_cut_in_its_extra_field_is_not_a_kit(tmp_path: Path, head: bytes) -> None:
+    """tarfile's stream reader raises TypeError there (CPython gh-107398): one BadInput line."""
+    archive = tmp_path / "kit-demo.tar.gz"
+    archive.write_bytes(head)
+    with pytest.raises(BadInput, match="not a gzip-compressed tar archive"):
+        verify.verify([archive])

@@ -14,13 +14,16 @@ import json
 import os
 import stat
 import tarfile
+import tempfile
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from bundler.cli import main
-from bundler.errors import BadInput, CheckFailed, WrongBase
+from bundler.errors import BadInput, BundlerError, CheckFailed, WrongBase
 from bundler.fs import staging
 from bundler.kit import delta, unpack
 from tests.unit.kit.delta_kit import pack_v1_v2
@@ -296,3 +299,47 @@ def test_cli_verify_and_unpack_of_a_delta(kits: Kits, tmp_path: Path) -> None:
     os.chdir(tmp_path)
     default = _bundler("unpack", kits.delta, "--onto", kits.old, "--archive")
     assert default.exit_code == 2 and "kit-demo exists: give -o a new directory" in default.output
+
+
+def test_inspect_summarises_a_delta_from_its_record(kits: Kits) -> None:
+    text = _bundler("inspect", kits.delta)
+    assert text.exit_code == 0, text.output
+    assert "delta kit for: kit-demo (kit-demo.tar.gz, " in text.output
+    assert f"sha256 {kits.v2.sha256})" in text.output
+    assert f"base archive sha256: {kits.v1.sha256}" in text.output
+    assert "carried: 7 files" in text.output and "from the base: 9 files" in text.output
+    assert "  wheelhouse/extrapkg-0.1-py3-none-any.whl" in text.output
+    doc = json.loads(_bundler("inspect", kits.delta, "--json").output)
+    assert doc["delta"] is True and doc["base"]["archive_sha256"] == kits.v1.sha256
+    assert doc["carried"]["files"] == 7 and doc["from_base"]["files"] == 9
+    no_html = _bundler("inspect", kits.delta, "--html", kits.far / "r.html")
+    assert no_html.exit_code == 2 and not (kits.far / "r.html").exists()
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(data=st.data())
+def test_damaged_deltas_fail_cleanly_and_leave_nothing(
+    kits: Kits, tmp_path: Path, data: st.DataObject
+) -> None:
+    """Random byte damage anywhere in the delta: unpack fails with an error of the kit's
+    family (exit 1 or 2, one line or problem lines), or -- when the damage is in gzip's slack
+    and changes nothing -- assembles the same kit; never a traceback, never a partial kit."""
+    raw = bytearray(kits.delta.read_bytes())
+    for _ in range(data.draw(st.integers(1, 3))):
+        at = data.draw(st.integers(0, len(raw) - 1))
+        raw[at] = data.draw(st.integers(0, 255))
+    case = Path(tempfile.mkdtemp(dir=tmp_path))
+    damaged = case / "kit-demo.delta.tar.gz"
+    damaged.write_bytes(bytes(raw))
+    new = case / "new"
+    try:
+        unpack.unpack_onto([damaged], kits.old, new)
+    except (BundlerError, CheckFailed):
+        assert not new.exists()
+    else:
+        assert _tree(new) == _tree(kits.full_v2)
+    assert _leftovers(case) == []
