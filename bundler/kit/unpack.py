@@ -126,7 +126,9 @@ def check_delta(paths: list[Path], limits: kitarchive.Limits | None = None) -> A
     parts = kitarchive.parts_of(paths)
     record, name = _record(parts)
     problems = _own_sha256(parts)
-    listing = kitarchive.scan(parts, limits or kitarchive.Limits(), hash_all=True)
+    listing = kitarchive.scan(
+        parts, limits or kitarchive.Limits(), read=_sidecar_read(record), hash_all=True
+    )
     problems += listing.problems + _member_problems(record, listing)
     if problems:
         raise CheckFailed(f"{name}: {len(problems)} problem(s)", problems)
@@ -256,7 +258,9 @@ def _assemble(
     result.operator_files = layout.operator_entries(
         {p for p in _relative_files(base_dir) if layout.is_operator_path(p)}
     )
-    listing = kitarchive.scan(parts, limits or kitarchive.Limits(), dest=scratch / "delta")
+    listing = kitarchive.scan(
+        parts, limits or kitarchive.Limits(), read=_sidecar_read(record), dest=scratch / "delta"
+    )
     problems += listing.problems + _member_problems(record, listing)
     if problems:
         raise CheckFailed(f"{name}: {len(problems)} problem(s)", problems)
@@ -369,7 +373,16 @@ def _member_problems(record: Delta, listing: kitarchive.Listing) -> list[str]:
             problems.append(f"{rel}: sha256 differs from {delta_model.FILENAME}")
     for rel in sorted(expected):
         problems.append(f"{rel}: listed in {delta_model.FILENAME} but missing from the delta")
+    sidecar = record.kit.archive + ".sha256"
+    words = listing.contents.get(sidecar, b"").decode("utf-8", errors="replace").split()
+    if sidecar in listing.contents and words != [record.kit.sha256, record.kit.archive]:
+        problems.append(f"{sidecar}: does not record {record.kit.archive}'s sha256 of DELTA.json")
     return problems
+
+
+def _sidecar_read(record: Delta) -> frozenset[str]:
+    """The full archive's .sha256, read while the delta streams by (it is checked above)."""
+    return frozenset({record.kit.archive + ".sha256"})
 
 
 def _place(f: FileRecord, delta_dir: Path, base_dir: Path, into: Path) -> list[str]:

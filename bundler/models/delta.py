@@ -246,6 +246,8 @@ def consistency_problem(delta: Delta) -> str | None:
         if not s.name.startswith(delta.kit.archive + ".sha256") or s.name in names:
             return f"sidecars[{i}].name: {s.name[:80]!r} is not a sidecar of {delta.kit.archive}"
         names.add(s.name)
+    if not any(s.name == delta.kit.archive + ".sha256" for s in delta.sidecars):
+        return f"sidecars: {delta.kit.archive}.sha256 is missing"
     return None
 
 

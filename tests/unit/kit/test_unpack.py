@@ -231,6 +231,28 @@ def test_a_record_that_does_not_pack_to_the_recorded_archive_fails(
     assert info.value.problems[0].startswith("kit-demo.tar.gz: the assembled kit packs to sha256 ")
 
 
+def test_a_sidecar_naming_another_archive_is_refused(kits: Kits, tmp_path: Path) -> None:
+    """The full archive's .sha256 carried in the delta, consistent with DELTA.json's own hash
+    of it, but recording another sha256 than DELTA.json's kit.sha256: refused."""
+    forged = f"{'0' * 64}  kit-demo.tar.gz\n".encode()
+    with tarfile.open(kits.delta) as tar:
+        stream = tar.extractfile("kit-demo.delta/DELTA.json")
+        assert stream is not None
+        doc = json.loads(stream.read())
+    doc["sidecars"][0].update(sha256=hashlib.sha256(forged).hexdigest(), size=len(forged))
+    bad = tmp_path / "bad" / "kit-demo.delta.tar.gz"
+    bad.parent.mkdir()
+    change = {"DELTA.json": json.dumps(doc).encode(), "kit-demo.tar.gz.sha256": forged}
+    _rewrite_delta(kits.delta, bad, change)
+    expected = ["kit-demo.tar.gz.sha256: does not record kit-demo.tar.gz's sha256 of DELTA.json"]
+    with pytest.raises(CheckFailed) as info:
+        unpack.unpack_onto([bad], kits.old, tmp_path / "new")
+    assert info.value.problems == expected
+    with pytest.raises(CheckFailed) as info:
+        unpack.check_delta([bad])
+    assert info.value.problems == expected
+
+
 def test_a_damaged_delta_archive_fails_its_own_sha256(kits: Kits, tmp_path: Path) -> None:
     sidecar = kits.delta.with_name(kits.delta.name + ".sha256")
     sidecar.write_text("0" * 64 + "  kit-demo.delta.tar.gz\n")

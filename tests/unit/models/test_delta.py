@@ -99,6 +99,7 @@ def test_parse_gives_typed_records_and_dumps_round_trips() -> None:
         (lambda d: d["kit"].update(archive="other.tar.gz"), "not named after kit"),
         (lambda d: d["sidecars"][0].update(name="kit-app.tar.gz.evil"), r"sidecars\[0\]\.name"),
         (lambda d: d["sidecars"][0].update(name="../x"), r"sidecars\[0\]\.name"),
+        (lambda d: d["sidecars"].clear(), r"sidecars: kit-app\.tar\.gz\.sha256 is missing"),
         (lambda d: d["kit"].update(sha256="A" * 64), r"kit\.sha256"),
         (lambda d: d["kit"].update(size=-1), r"kit\.size"),
         (lambda d: d.update(schema_version=2), "made by another version"),
