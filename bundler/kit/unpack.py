@@ -179,9 +179,11 @@ def unpack_onto(
     if os.path.lexists(output):
         if _sums_digest(output) == record.kit.sums_sha256:
             return Assembly(name, record, directory=output, already=True)
+        same = os.path.realpath(output) == os.path.realpath(onto)
+        what = f" (it is the base kit: the new kit has the same name, {record.kit.name})"
         raise BadInput(
-            f"{output} exists: give -o a new directory for {record.kit.name} (the base kit "
-            "is never replaced)"
+            f"{output} exists{what if same else ''}: give -o a new directory, e.g. "
+            f"{output}.{record.kit.sums_sha256[:8]} (the base kit is never replaced)"
         )
     finals = _archive_paths(record, output.parent) if archive else []
     for final in finals:
