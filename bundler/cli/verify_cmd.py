@@ -132,11 +132,11 @@ def print_report(report: verify_mod.Report) -> None:
 
 
 def _is_delta(paths: list[Path]) -> bool:
+    if len(paths) == 1 and paths[0].is_dir():
+        return False
     from bundler.kit import archive as kitarchive
     from bundler.kit import unpack as unpack_mod
 
-    if len(paths) == 1 and paths[0].is_dir():
-        return False
     return unpack_mod.read_record(kitarchive.parts_of(paths)) is not None
 
 

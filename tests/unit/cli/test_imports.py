@@ -107,6 +107,14 @@ CASES = [
         "bundler.kit.verify",
     ),
     _case(
+        "unpack",
+        ["unpack", EMPTY],
+        set(),
+        "bundler.kit.unpack",
+        fix="kit/unpack.py imports kit/verify.py (requests and the fetch pipeline, as verify) "
+        "and kit/pack.py for its archive writer (jinja2, the SBOM library) at module level",
+    ),
+    _case(
         "pack",
         ["pack", "--wheelhouse", EMPTY, "-o", f"{EMPTY}/kit-x.tar.gz"],
         {"jinja2", "yaml", "cyclonedx"},
