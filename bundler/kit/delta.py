@@ -6,7 +6,7 @@ tarball, the same playbooks. `pack_with_base` packs the new kit in full (kit-NAM
 a *delta kit* `kit-NAME.delta.tar.gz` that carries only
 
 - the files of the new kit whose bytes (sha256) the base kit does not hold,
-- always the new SHA256SUMS, manifests and locks (`ALWAYS_CARRIED`: the delta tells what the
+- always the new SHA256SUMS, manifests and locks (`always_carried`: the delta tells what the
   new kit is even before it is assembled), and
 - the full archive's `.sha256` sidecar (and its detached signatures, when the kit is signed),
 
@@ -54,19 +54,21 @@ KIT_DIR = "kit"
 """The delta's folder holding the carried files under their paths in the new kit."""
 MARK = ".delta"
 """kit-NAME.tar.gz -> kit-NAME.delta.tar.gz (top directory kit-NAME.delta/)."""
-ALWAYS_CARRIED = frozenset(
-    {
-        SUMS,
-        *(
-            f"{where}/{name}"
-            for where in ("wheelhouse", "controller/wheelhouse")
-            for name in ("manifest.json", "requirements.lock", "bootstrap.lock", "pylock.toml")
-        ),
-    }
-)
-"""Carried even when the base holds the same bytes: the delta alone tells what the new kit
-is (its file list, its packages and pins), e.g. for `bundler verify DELTA` before the base
-is at hand."""
+DESCRIBING = frozenset({"manifest.json", "requirements.lock", "bootstrap.lock", "pylock.toml"})
+"""File names that say what a wheelhouse is (its packages and pins)."""
+WHEELHOUSES = ("wheelhouse/", "controller/wheelhouse/")
+
+
+def always_carried(path: str) -> bool:
+    """Carried even when the base holds the same bytes: SHA256SUMS, and each manifest and lock
+    (`DESCRIBING`) anywhere under the kit's wheelhouses (a wheelhouse with one folder per
+    target keeps its own). The delta alone then tells what the new kit is (its file list, its
+    packages and pins), e.g. for `bundler verify DELTA` before the base is at hand."""
+    if path == SUMS:
+        return True
+    return path.startswith(WHEELHOUSES) and PurePosixPath(path).name in DESCRIBING
+
+
 SIGNATURE_SUFFIXES = (".asc", ".minisig")
 """Detached signatures of the full archive's .sha256 carried along (OpenPGP, minisign)."""
 _SUM_LINE = re.compile(r"^(?P<sha>[0-9a-f]{64}) [ *](?P<path>.+)$")
@@ -285,7 +287,7 @@ def make_record(
     for f in sorted(kit.files, key=lambda f: f.arcname):
         if layout.is_operator_path(f.arcname):  # pragma: no cover - pack never collects them
             continue
-        from_base = f.arcname not in ALWAYS_CARRIED and f.sha256 in by_sha
+        from_base = not always_carried(f.arcname) and f.sha256 in by_sha
         if from_base:
             same_path = base.files.get(f.arcname) == f.sha256
             base_path = f.arcname if same_path else by_sha[f.sha256]

@@ -153,6 +153,46 @@ def test_a_file_moved_in_the_new_kit_is_taken_from_its_old_path(
     assert (moved.source, moved.base_path) == ("base", "sources/zlib-9.9.tar.gz")
 
 
+def test_manifests_and_locks_travel_even_when_unchanged(
+    inputs: dict[str, Path], tmp_path: Path
+) -> None:
+    """Only a playbook changes: its bytes, SHA256SUMS and README.txt (which lists the files)
+    would be enough, but the wheelhouse's manifest and lock travel too (the delta says what
+    the new kit is); the wheels, sources and Vagrantfile come from the base."""
+    v1 = pack_inputs(inputs, tmp_path / "v1" / "kit-demo.tar.gz")
+    site = inputs["playbooks"] / "site.yml"
+    site.write_text(site.read_text() + "  gather_facts: false\n")
+    record = _pack_delta(inputs, v1.archive, tmp_path / "v2" / "kit-demo.tar.gz").record
+    v1_files = _members(v1.archive)
+    carried = {f.path for f in record.carried}
+    assert carried >= {"SHA256SUMS", "playbooks/site.yml"}
+    unchanged = {"wheelhouse/manifest.json", "wheelhouse/requirements.lock"}
+    assert unchanged <= carried
+    for path in unchanged:  # the base holds these very bytes
+        f = next(f for f in record.files if f.path == path)
+        assert hashlib.sha256(v1_files[path]).hexdigest() == f.sha256
+    assert not any(p.endswith(".whl") or p.startswith("sources/") for p in carried), carried
+    assert "Vagrantfile" not in carried
+
+
+@pytest.mark.parametrize(
+    ("path", "carried"),
+    [
+        ("SHA256SUMS", True),
+        ("wheelhouse/manifest.json", True),
+        ("wheelhouse/cp311-manylinux2014/requirements.lock", True),  # a per-target folder
+        ("controller/wheelhouse/pylock.toml", True),
+        ("wheelhouse/bootstrap.lock", True),
+        ("wheelhouse/demolib-1.2-cp36-cp36m-manylinux1_x86_64.whl", False),
+        ("playbooks/manifest.json", False),  # not a wheelhouse's
+        ("wheelhouse/SHA256SUMS", False),
+        ("sources/requirements.lock", False),
+    ],
+)
+def test_always_carried_names_what_describes_a_wheelhouse(path: str, carried: bool) -> None:
+    assert delta.always_carried(path) is carried
+
+
 def test_refusals_write_nothing(inputs: dict[str, Path], tmp_path: Path) -> None:
     v1 = pack_inputs(inputs, tmp_path / "v1" / "kit-demo.tar.gz")
     out = tmp_path / "v2" / "kit-demo.tar.gz"
