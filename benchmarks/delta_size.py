@@ -106,15 +106,15 @@ def scenario(name: str, work: Path, v1: Path, sources: Path, cache: list[str], r
     wh2 = work / f"wh2-{name}"
     if name == "app":
         project = converter_011(work / "converter-0.1.1")
-        run([*BUNDLER, "fetch", *TARGET, *cache, "--project", project, "-o", wh2])
+        run([*BUNDLER, "fetch", *TARGET, "--no-rehearse", *cache, "--project", project, "-o", wh2])
     else:
         local = work / "local-wheel"
-        run([*BUNDLER, "fetch", *TARGET, *cache, "-o", work / "wh-tmp"])
+        run([*BUNDLER, "fetch", *TARGET, "--no-rehearse", *cache, "-o", work / "wh-tmp"])
         local.mkdir(exist_ok=True)
         for wheel in (work / "wh-tmp").glob("asciivideo-*.whl"):
             shutil.copy2(wheel, local)
         run([
-            *BUNDLER, "fetch", *TARGET, *cache, "--find-links", local, "-o", wh2,
+            *BUNDLER, "fetch", *TARGET, "--no-rehearse", *cache, "--find-links", local, "-o", wh2,
             "asciivideo==0.1.0", OPENCV_OTHER,
         ])  # fmt: skip
     full_times, delta_times, unpack_full, unpack_delta = [], [], [], []
@@ -168,7 +168,7 @@ def main() -> None:
         work = Path(tmp)
         sources = args.sources or work / "no-sources"
         sources.mkdir(exist_ok=True)
-        run([*BUNDLER, "fetch", *TARGET, *cache, "-o", work / "wh1"])
+        run([*BUNDLER, "fetch", *TARGET, "--no-rehearse", *cache, "-o", work / "wh1"])
         v1 = work / "v1" / "kit-converter.tar.gz"
         run(pack_args(work / "wh1", sources, v1))
         run([*BUNDLER, "unpack", v1, "-o", work / "far-v1"])

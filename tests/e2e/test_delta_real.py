@@ -60,9 +60,11 @@ def _converter_011(dest: Path) -> Path:
 
 
 def _fetch(out: Path, *args: str | Path) -> None:
+    # --no-rehearse: install.sh and the self-test below prove the assembled wheelhouse
     proc = _run(
-        BUNDLER, "fetch", "--python", "3.6.15", "--platform", "manylinux1", "-o", out, *args
-    )
+        BUNDLER, "fetch", "--python", "3.6.15", "--platform", "manylinux1", "--no-rehearse",
+        "-o", out, *args,
+    )  # fmt: skip
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
