@@ -312,6 +312,8 @@ def test_cli_verify_and_unpack_of_a_delta(kits: Kits, tmp_path: Path) -> None:
     assert no_base.exit_code == 2 and "is a delta kit for kit-demo: give --onto" in no_base.output
     wrong = _bundler("verify", kits.delta, "--unpack", tmp_path / "x")
     assert wrong.exit_code == 2 and "bundler unpack DELTA --onto OLD_KIT" in wrong.output
+    rehearse = _bundler("verify", kits.delta, "--rehearse", tmp_path / "python3.6")
+    assert rehearse.exit_code == 2 and "--rehearse the kit it assembles" in rehearse.output
     full_onto = _bundler("verify", kits.v2.archive, "--onto", kits.old)
     assert full_onto.exit_code == 2 and "--onto is for a delta kit" in full_onto.output
     unpacked = _bundler("unpack", kits.v2.archive, "-o", tmp_path / "plain")
