@@ -44,12 +44,12 @@ def inspect_kit(
     kit (from `pack --base`) is summarised from its DELTA.json: the kit it assembles, its base,
     what it carries.
     """
-    from bundler.kit import archive as kitarchive
-    from bundler.kit import unpack as unpack_mod
-
     paths = list(kit)
     record = None
-    if not (len(paths) == 1 and paths[0].is_dir()):
+    if not (len(paths) == 1 and paths[0].is_dir()):  # a directory is never a delta
+        from bundler.kit import archive as kitarchive
+        from bundler.kit import unpack as unpack_mod
+
         record = unpack_mod.read_record(kitarchive.parts_of(paths))
     if record is not None:
         if html is not None:

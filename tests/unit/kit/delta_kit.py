@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+from bundler.fs import sums
 from bundler.kit import pack
 from bundler.models import manifest
 from bundler.wheelhouse import lockfile
@@ -55,6 +56,7 @@ def upgrade(inputs: dict[str, Path]) -> None:
             for p in data["packages"]
         ],
     )
+    sums.refresh_directory(wh)  # as a fetch writes it
 
 
 def pack_v1_v2(inputs: dict[str, Path], out: Path) -> tuple[pack.PackResult, pack.PackResult]:

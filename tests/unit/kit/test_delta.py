@@ -65,13 +65,14 @@ def test_delta_carries_only_new_files_and_records_the_base(
     assert result.delta.archive == tmp_path / "v2" / "kit-demo.delta.tar.gz"
     members = _members(result.delta.archive)
     carried = sorted(name.removeprefix("kit/") for name in members if name.startswith("kit/"))
-    # the new wheels, and what always travels: SHA256SUMS, the manifest, the lock; README.txt
-    # and the SBOM list the new packages, so their bytes are new too
+    # the new wheels, and what always travels: SHA256SUMS, the manifest, the lock; README.txt,
+    # the SBOM and the wheelhouse's own SHA256SUMS list the new packages, so their bytes are new
     assert carried == sorted(
         [
             "README.txt",
             "SHA256SUMS",
             "sbom.cdx.json",
+            "wheelhouse/SHA256SUMS",
             "wheelhouse/manifest.json",
             "wheelhouse/requirements.lock",
             *(f"wheelhouse/{w}" for w in NEW_WHEELS),
@@ -263,9 +264,9 @@ def test_cli_pack_base_reports_the_delta_and_the_size_saved(
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     full, part = out.stat().st_size, (out.parent / "kit-demo.delta.tar.gz").stat().st_size
-    assert f"packed 16 files into {out}" in result.output
+    assert f"packed 17 files into {out}" in result.output
     assert (
-        f"delta kit: {out.parent / 'kit-demo.delta.tar.gz'}: 7 of 16 files carried" in result.output
+        f"delta kit: {out.parent / 'kit-demo.delta.tar.gz'}: 8 of 17 files carried" in result.output
     )
     assert "9 taken from the base kit-demo (SHA256SUMS sha256 " in result.output
     assert (

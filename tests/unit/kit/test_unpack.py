@@ -89,7 +89,7 @@ def test_unpack_onto_v1_gives_the_full_v2_kit_byte_for_byte(kits: Kits) -> None:
     assert result.sidecars == [sidecar]
     assert sidecar.read_bytes() == kits.v2.checksum_file.read_bytes()
     assert result.report is not None and result.report.problems == []
-    assert result.carried[0] == 7 and result.from_base[0] == 9
+    assert result.carried[0] == 8 and result.from_base[0] == 9
     assert _leftovers(kits.far) == []
     again = _bundler("verify", new)  # the assembled kit is an ordinary kit
     assert again.exit_code == 0, again.output
@@ -301,7 +301,7 @@ def test_cli_verify_and_unpack_of_a_delta(kits: Kits, tmp_path: Path) -> None:
     alone = _bundler("verify", kits.delta)
     assert alone.exit_code == 0, alone.output
     assert (
-        "ok: kit-demo.delta.tar.gz (delta kit): kit-demo from kit-demo.delta.tar.gz: 7 files"
+        "ok: kit-demo.delta.tar.gz (delta kit): kit-demo from kit-demo.delta.tar.gz: 8 files"
         in (alone.output)
     )
     onto = _bundler("verify", kits.delta, "--onto", kits.old)
@@ -333,11 +333,11 @@ def test_inspect_summarises_a_delta_from_its_record(kits: Kits) -> None:
     assert "delta kit for: kit-demo (kit-demo.tar.gz, " in text.output
     assert f"sha256 {kits.v2.sha256})" in text.output
     assert f"base archive sha256: {kits.v1.sha256}" in text.output
-    assert "carried: 7 files" in text.output and "from the base: 9 files" in text.output
+    assert "carried: 8 files" in text.output and "from the base: 9 files" in text.output
     assert "  wheelhouse/extrapkg-0.1-py3-none-any.whl" in text.output
     doc = json.loads(_bundler("inspect", kits.delta, "--json").output)
     assert doc["delta"] is True and doc["base"]["archive_sha256"] == kits.v1.sha256
-    assert doc["carried"]["files"] == 7 and doc["from_base"]["files"] == 9
+    assert doc["carried"]["files"] == 8 and doc["from_base"]["files"] == 9
     no_html = _bundler("inspect", kits.delta, "--html", kits.far / "r.html")
     assert no_html.exit_code == 2 and not (kits.far / "r.html").exists()
 
