@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 if TYPE_CHECKING:
+    from bundler.kit.trust import Trust
     from bundler.models.target import Target
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -100,4 +102,42 @@ def policy_option(help_text: str) -> Callable[[F], F]:
         type=click.Path(path_type=Path, dir_okay=False, exists=True),
         default=None,
         help=help_text,
+    )
+
+
+def trust_options(func: F) -> F:
+    """--key (repeatable), --policy, --as-of: what the far side trusts (bundler.kit.trust).
+    The command receives `keys: tuple[Path, ...]`, `policy: Path | None`, `as_of: datetime |
+    None`; `make_trust` turns them into a `Trust`."""
+    func = click.option(
+        "--as-of",
+        "as_of",
+        type=click.DateTime(formats=["%Y-%m-%d"]),
+        default=None,
+        help="Evaluate the policy as of this date (YYYY-MM-DD) [default: today, UTC].",
+    )(func)
+    func = policy_option(
+        "Policy gate: re-evaluate the carried findings offline (licenses, vulnerabilities with "
+        "their ignores' expiry, size)."
+    )(func)
+    return click.option(
+        "--key",
+        "keys",
+        multiple=True,
+        type=click.Path(path_type=Path, dir_okay=False, exists=True),
+        help="Trusted public key (OpenPGP or minisign): the kit must carry a valid signature by "
+        "it (repeatable; any key of a format may have signed).",
+    )(func)
+
+
+def make_trust(keys: tuple[Path, ...], policy: Path | None, as_of: datetime | None) -> Trust:
+    """The `Trust` of the --key/--policy/--as-of options (keys' formats sniffed, policy read)."""
+    from bundler.gate import policy as gate_policy
+    from bundler.kit import signing
+    from bundler.kit.trust import Trust
+
+    return Trust(
+        keys=tuple(signing.load_key(k) for k in keys),
+        policy=gate_policy.load(policy) if policy else None,
+        today=as_of.date() if as_of else None,
     )

@@ -13,9 +13,8 @@ from bundler.cli.options import policy_option
 if TYPE_CHECKING:
     from bundler.kit import delta as delta_mod
 
-# bundler.kit.pack, bundler.kit.delta, bundler.kit.controller, bundler.kit.signing and
-# bundler.gate (jinja2, yaml, the SBOM library, the fetch pipeline, the policy gate) are
-# imported inside the command.
+# bundler.kit.pack, bundler.kit.delta, bundler.kit.signing and bundler.gate (jinja2, yaml, the
+# SBOM library, the policy gate) are imported inside the command.
 
 CONTROLLER_DIR = Path("controller-wheelhouse")
 """For --help and the default only: bundler.kit.controller.DEFAULT_DIR (a test keeps the two
@@ -84,7 +83,7 @@ _DIR = click.Path(file_okay=False, path_type=Path)
     multiple=True,
     type=click.Path(path_type=Path, dir_okay=False, exists=True),
     help="Secret key (bundler keygen; OpenPGP or minisign) signing SHA256SUMS and the "
-    "archive's .sha256 (repeatable: one key per format).",
+    "archive's .sha256 (repeatable: one key per format). With --base, the delta is signed too.",
 )
 @click.option(
     "--passphrase-file",
@@ -140,8 +139,6 @@ def pack(
     controller = None if no_controller else controller_wheelhouse
     delta = None
     if base is not None:
-        if keys or rules is not None:
-            raise click.UsageError("--sign/--policy are not yet supported with --base")
         delta = delta_mod.pack_with_base(
             base,
             wheelhouse,
@@ -151,6 +148,8 @@ def pack(
             vagrantfile=vagrantfile,
             split=split_size,
             controller_wheelhouse=controller,
+            sign=keys,
+            policy=rules,
         )
         result = delta.full
     else:
@@ -200,4 +199,6 @@ def _delta_summary(delta: delta_mod.DeltaResult) -> None:
     click.echo(
         f"sha256 {written.sha256}  ({written.size} bytes, recorded in {written.checksum_file})"
     )
+    for signature in written.signatures:
+        click.echo(f"signed: {signature} (the delta's .sha256)")
     click.echo(f"size: {delta.describe_saving()}")

@@ -9,9 +9,10 @@ from typing import TYPE_CHECKING
 import click
 
 from bundler.cli import gate_report
-from bundler.cli.options import policy_option
+from bundler.cli.options import make_trust, trust_options
 
 if TYPE_CHECKING:
+    from bundler.kit import trust as trust_mod
     from bundler.kit import verify as verify_mod
 
 # bundler.kit.verify, bundler.kit.unpack, bundler.kit.signing and the policy gate are imported
@@ -44,25 +45,7 @@ if TYPE_CHECKING:
     help="KIT is a delta kit: assemble it onto this old kit (its directory or archive) in a "
     "temporary place and verify the full kit (use `bundler unpack` to keep it).",
 )
-@click.option(
-    "--key",
-    "keys",
-    multiple=True,
-    type=click.Path(path_type=Path, dir_okay=False, exists=True),
-    help="Trusted public key (OpenPGP or minisign): the kit must carry a valid signature by "
-    "it (repeatable; any key of a format may have signed).",
-)
-@policy_option(
-    "Policy gate: re-evaluate the carried findings offline (licenses, vulnerabilities with "
-    "their ignores' expiry, size)."
-)
-@click.option(
-    "--as-of",
-    "as_of",
-    type=click.DateTime(formats=["%Y-%m-%d"]),
-    default=None,
-    help="Evaluate the policy as of this date (YYYY-MM-DD) [default: today, UTC].",
-)
+@trust_options
 def verify(
     kit: tuple[Path, ...],
     unpack_to: Path | None,
@@ -83,11 +66,9 @@ def verify(
     own, or with --onto assembled and checked as the full kit. Exit 0 when clean, 1 listing
     each bad file, 2 when the input is not a kit or a delta's base is not OLD_KIT.
     """
-    from bundler.gate import policy as gate_policy
-    from bundler.kit import signing
     from bundler.kit import verify as verify_mod
-    from bundler.kit.trust import Trust
 
+    trust = make_trust(keys, policy, as_of)
     paths = list(kit)
     if _is_delta(paths):
         if unpack_to is not None or rehearse is not None:
@@ -95,17 +76,10 @@ def verify(
                 "a delta kit is unpacked by `bundler unpack DELTA --onto OLD_KIT`; verify "
                 "--unpack/--rehearse the kit it assembles"
             )
-        if keys or policy is not None:
-            raise click.UsageError("--key/--policy are not yet supported for a delta kit")
-        _verify_delta(paths, onto)
+        _verify_delta(paths, onto, trust)
         return
     if onto is not None:
         raise click.UsageError("--onto is for a delta kit (kit-NAME.delta.tar.gz)")
-    trust = Trust(
-        keys=tuple(signing.load_key(k) for k in keys),
-        policy=gate_policy.load(policy) if policy else None,
-        today=as_of.date() if as_of else None,
-    )
     report = verify_mod.verify(paths, unpack_to=unpack_to, rehearse=rehearse, trust=trust)
     print_report(report)
     if unpack_to is not None:
@@ -113,7 +87,7 @@ def verify(
 
 
 def print_report(report: verify_mod.Report) -> None:
-    """Notes on stderr, then the `ok:` lines."""
+    """Notes on stderr, then the signers, the gate's verdict and the `ok:` lines."""
     for note in report.notes:
         click.echo(f"note: {note}", err=True)
     if report.operator_files:
@@ -140,17 +114,23 @@ def _is_delta(paths: list[Path]) -> bool:
     return unpack_mod.read_record(kitarchive.parts_of(paths)) is not None
 
 
-def _verify_delta(paths: list[Path], onto: Path | None) -> None:
+def _verify_delta(paths: list[Path], onto: Path | None, trust: trust_mod.Trust) -> None:
     from bundler.kit import unpack as unpack_mod
 
     if onto is None:
-        checked = unpack_mod.check_delta(paths)
+        checked = unpack_mod.check_delta(paths, trust=trust)
         for note in checked.notes:
             click.echo(f"note: {note}", err=True)
+        for signer in checked.signers:
+            click.echo(f"signature: good, by trusted key {signer}")
         click.echo(f"ok: {checked.delta} (delta kit): {checked.describe()}")
         return
-    assembled = unpack_mod.verify_onto(paths, onto)
+    assembled = unpack_mod.verify_onto(paths, onto, trust=trust)
     assert assembled.report is not None
+    for note in assembled.notes:
+        click.echo(f"note: {note}", err=True)
+    for signer in assembled.signers:
+        click.echo(f"signature: good, the delta's by trusted key {signer}")
     assembled.report.kind = f"assembled from {assembled.delta} onto {onto}"
     print_report(assembled.report)
     click.echo(f"ok: {assembled.describe()}")

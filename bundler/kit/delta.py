@@ -33,6 +33,7 @@ SHA256SUMS; the far side checks each byte it copies.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import hashlib
 import re
 from collections.abc import Sequence
@@ -42,8 +43,9 @@ from pathlib import Path, PurePosixPath
 from bundler.errors import BadInput
 from bundler.fs.hashing import sha256_file
 from bundler.fs.regular import read_regular
+from bundler.gate.policy import Policy
 from bundler.kit import archive as kitarchive
-from bundler.kit import layout
+from bundler.kit import layout, signing
 from bundler.kit import pack as pack_mod
 from bundler.models import delta as delta_model
 from bundler.models.delta import BaseRecord, Delta, FileRecord, KitRecord, Sidecar
@@ -223,12 +225,18 @@ def pack_with_base(
     split: int | None = None,
     timestamp: int | None = None,
     controller_wheelhouse: Path | None = None,
+    sign: Sequence[signing.Key] = (),
+    policy: Policy | None = None,
+    today: dt.date | None = None,
 ) -> DeltaResult:
     """Pack the full kit `output` and the delta kit beside it (`delta_output(output)`).
 
     The base is read first: an unusable one fails before anything is written. Both archives
-    go through `pack.write_archive` (the staging primitive); `split` applies to both.
-    Raises BadInput (inputs, base, or a write that failed).
+    go through `pack.write_archive` (the staging primitive); `split` applies to both. `sign`
+    and `policy` as for `pack.pack`: the full kit is signed as `pack --sign` signs it (its
+    SHA256SUMS.asc is a file of the new kit, so the delta carries it; its .sha256.asc is a
+    sidecar the delta carries), and the delta's own .sha256 is signed with the same keys.
+    Raises BadInput (inputs, base, or a write that failed), CheckFailed (the policy).
     """
     base = read_base(base_path)
     target = delta_output(output)
@@ -240,16 +248,19 @@ def pack_with_base(
         vagrantfile=vagrantfile,
         timestamp=timestamp,
         controller_wheelhouse=controller_wheelhouse,
+        sign=sign,
+        policy=policy,
+        today=today,
     )
     if base.record.sums_sha256 == _sums_file(kit).sha256:
         raise BadInput(
             f"--base {base.given} is the very kit being packed (same {SUMS}): nothing to carry"
         )
-    full = pack_mod.write_archive(
-        kit.name, output, kit.files, kit.epoch, split, kit.python, kit.notes
-    )
-    full.controller = kit.controller
-    return write_delta(kit, full, base, target, split)
+    full = pack_mod.write_kit(kit, output, split, sign=sign, policy=policy, today=today)
+    result = write_delta(kit, full, base, target, split, full.signatures)
+    result.delta.signatures = pack_mod.sign_sidecar(result.delta.checksum_file, sign)
+    result.delta.signers = full.signers
+    return result
 
 
 def write_delta(
@@ -274,6 +285,7 @@ def write_delta(
     files += [pack_mod.file_from_path(p, p.name) for p in [full.checksum_file, *sidecars]]
     files.append(pack_mod.file_from_bytes(RECORD, delta_model.dumps(record).encode()))
     name = output.name[: -len(pack_mod.SUFFIX)]
+    pack_mod.remove_stale_signatures(output)
     written = pack_mod.write_archive(name, output, files, kit.epoch, split, None, [])
     return DeltaResult(full, written, record, base)
 

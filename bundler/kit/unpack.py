@@ -5,8 +5,10 @@ kit it was made from, in the staging primitive's work directory (`bundler.fs.sta
 renames it into place only once it verified; a failure, Ctrl-C or SIGKILL leaves nothing at
 the output (the next run sweeps a killed run's work directory). In order:
 
-1. the delta archive's own `.sha256` beside it, when present, and DELTA.json parsed and
-   checked (`bundler.models.delta`: untrusted input, typed or refused);
+1. the delta archive's own `.sha256` beside it, when present (with `--key`: required, and its
+   detached signature by a trusted key, `bundler.kit.trust`; that signature covers the whole
+   delta), and DELTA.json parsed and checked (`bundler.models.delta`: untrusted input, typed
+   or refused);
 2. the base: `--onto` an unpacked kit directory (its SHA256SUMS digest must be the recorded
    one) or the old kit archive (its sha256 too, when the delta recorded it). Another kit is
    refused (`WrongBase`, exit 2) before anything is copied; the kit the delta assembles into
@@ -21,7 +23,11 @@ the output (the next run sweeps a killed run's work directory). In order:
    recorded sha256 and size (`pack.archive_digest`). That is the same hash the full kit's
    `.sha256` holds, and that its detached signature covers, so a signed kit assembled from
    a delta verifies against the same key. `archive=True` writes that archive (and the
-   carried sidecars) beside the new kit: byte for byte the full kit.
+   carried sidecars) beside the new kit: byte for byte the full kit;
+6. with `trust` (`--key`, `--policy`): the assembled kit's SHA256SUMS.asc/.minisig (carried:
+   a file of the new kit) and the carried full archive's `.sha256` signature against the
+   trusted keys, and the policy gate on the new wheelhouse's carried findings, as
+   `bundler verify --key` checks the full kit.
 
 The base is never modified. Operator files of the old kit (its inventory: `kit.layout`) are
 not copied; the result lists them so the operator can bring them over.
@@ -43,6 +49,7 @@ from bundler.kit import archive as kitarchive
 from bundler.kit import delta as delta_mod
 from bundler.kit import layout, verify
 from bundler.kit import pack as pack_mod
+from bundler.kit import trust as trust_mod
 from bundler.models import delta as delta_model
 from bundler.models.delta import Delta, FileRecord
 
@@ -68,6 +75,9 @@ class Assembly:
     """Operator files (inventory) of the base, not copied into the new kit."""
     already: bool = False
     """The output already held this kit: nothing was done."""
+    signers: list[str] = field(default_factory=list)
+    """Fingerprints / key ids of the trusted keys whose signatures over the delta verified
+    (the assembled kit's own signers are in `report.signers`)."""
 
     @property
     def carried(self) -> tuple[int, int]:
@@ -120,19 +130,27 @@ def read_record(parts: list[Path]) -> Delta | None:
     return None
 
 
-def check_delta(paths: list[Path], limits: kitarchive.Limits | None = None) -> Assembly:
+def check_delta(
+    paths: list[Path],
+    limits: kitarchive.Limits | None = None,
+    trust: trust_mod.Trust = trust_mod.NO_TRUST,
+) -> Assembly:
     """`bundler verify DELTA` without a base: the delta's own .sha256, DELTA.json, and every
-    member against it. Raises CheckFailed listing the problems, BadInput if not a delta."""
+    member against it; with `trust.keys`, the signatures of the delta's .sha256 (beside it)
+    and of the new kit's SHA256SUMS (carried). Raises CheckFailed listing the problems,
+    BadInput if not a delta."""
     parts = kitarchive.parts_of(paths)
     record, name = _record(parts)
     problems = _own_sha256(parts)
-    listing = kitarchive.scan(
-        parts, limits or kitarchive.Limits(), read=_sidecar_read(record), hash_all=True
-    )
+    found = trust_mod.check_archive_sidecar(kitarchive.sidecar(parts), trust)
+    read = _sidecar_read(record) | _carried_sums(record)
+    listing = kitarchive.scan(parts, limits or kitarchive.Limits(), read=read, hash_all=True)
     problems += listing.problems + _member_problems(record, listing)
+    problems += found.problems
+    result = Assembly(name, record, notes=list(found.notes), signers=list(found.signers))
+    _check_carried_sums(record, listing, trust, result, problems)
     if problems:
         raise CheckFailed(f"{name}: {len(problems)} problem(s)", problems)
-    result = Assembly(name, record)
     result.notes.append(
         f"a delta kit: `bundler unpack {name} --onto OLD_KIT` assembles {record.kit.name} "
         f"onto {record.base.describe()}"
@@ -140,19 +158,54 @@ def check_delta(paths: list[Path], limits: kitarchive.Limits | None = None) -> A
     return result
 
 
+def _carried_sums(record: Delta) -> frozenset[str]:
+    """The new kit's SHA256SUMS and its signatures, as members of the delta."""
+    names = {SUMS, *verify.SUMS_SIGNATURES}
+    return frozenset(f"{delta_mod.KIT_DIR}/{f.path}" for f in record.carried if f.path in names)
+
+
+def _check_carried_sums(
+    record: Delta,
+    listing: kitarchive.Listing,
+    trust: trust_mod.Trust,
+    result: Assembly,
+    problems: list[str],
+) -> None:
+    """The carried SHA256SUMS's signatures against the trusted keys (a note without keys)."""
+    carried = {m.removeprefix(f"{delta_mod.KIT_DIR}/"): m for m in _carried_sums(record)}
+    if SUMS not in carried or SUMS not in {n for n in carried if carried[n] in listing.contents}:
+        return  # (a missing SHA256SUMS member is already a problem)
+    with tempfile.TemporaryDirectory(prefix="airgap-kit-delta-sums-") as tmp:
+        for rel, member in carried.items():
+            if member in listing.contents:
+                (Path(tmp) / rel).write_bytes(listing.contents[member])
+        found = trust_mod.check_archive_sidecar(Path(tmp) / SUMS, trust)
+    problems += [f"{delta_mod.KIT_DIR}/{p}" for p in found.problems]
+    result.notes += [f"{delta_mod.KIT_DIR}/{n}" for n in found.notes]
+    result.signers += [s for s in found.signers if s not in result.signers]
+
+
 # -- assembling -------------------------------------------------------------------------------
 
 
-def verify_onto(paths: list[Path], onto: Path, limits: kitarchive.Limits | None = None) -> Assembly:
-    """`bundler verify DELTA --onto OLD_KIT`: assemble in a temporary directory, verify, and
-    remove it again. Raises WrongBase, CheckFailed (problems), BadInput."""
+def verify_onto(
+    paths: list[Path],
+    onto: Path,
+    limits: kitarchive.Limits | None = None,
+    trust: trust_mod.Trust = trust_mod.NO_TRUST,
+) -> Assembly:
+    """`bundler verify DELTA --onto OLD_KIT [--key ...]`: assemble in a temporary directory,
+    verify (with `trust`, as `_assemble` says), and remove it again. Raises WrongBase,
+    CheckFailed (problems), BadInput."""
     parts = kitarchive.parts_of(paths)
     record, name = _record(parts)
     with tempfile.TemporaryDirectory(prefix="airgap-kit-delta-") as tmp:
         into, scratch = Path(tmp) / "kit", Path(tmp) / "scratch"
         into.mkdir()
         scratch.mkdir()
-        result = _assemble(parts, record, name, onto, into, scratch, limits, archive=False)
+        result = _assemble(
+            parts, record, name, onto, into, scratch, limits, archive=False, trust=trust
+        )
     result.directory = None
     return result
 
@@ -164,6 +217,7 @@ def unpack_onto(
     *,
     archive: bool = False,
     limits: kitarchive.Limits | None = None,
+    trust: trust_mod.Trust = trust_mod.NO_TRUST,
 ) -> Assembly:
     """`bundler unpack DELTA --onto OLD_KIT [-o NEW_DIR] [--archive]`: the new kit as the
     directory `output` (default: the kit's name next to OLD_KIT), staged and renamed into
@@ -192,7 +246,7 @@ def unpack_onto(
     try:
         with staging(output) as stage:
             result = _assemble(
-                parts, record, name, onto, stage.content, stage.scratch, limits, archive
+                parts, record, name, onto, stage.content, stage.scratch, limits, archive, trust
             )
             stage.commit()
             built = _archive_paths(record, stage.scratch) if archive else []
@@ -212,7 +266,10 @@ def unpack_onto(
 
 
 def unpack_kit(
-    paths: list[Path], output: Path | None = None, limits: kitarchive.Limits | None = None
+    paths: list[Path],
+    output: Path | None = None,
+    limits: kitarchive.Limits | None = None,
+    trust: trust_mod.Trust = trust_mod.NO_TRUST,
 ) -> verify.Report:
     """`bundler unpack KIT [-o DIR]` for a full kit: verified, then renamed into place as the
     directory `output` (default: ./kit-NAME), through the staging primitive. Raises
@@ -226,7 +283,9 @@ def unpack_kit(
     try:
         with staging(output) as stage:
             unpacked = stage.scratch / "kit"
-            report = verify.verify_archive(parts, limits or kitarchive.Limits(), unpacked)
+            report = verify.verify_archive(
+                parts, limits or kitarchive.Limits(), unpacked, trust=trust
+            )
             if report.problems:
                 raise CheckFailed(
                     f"{report.name}: {len(report.problems)} problem(s)", report.problems
@@ -251,12 +310,15 @@ def _assemble(
     scratch: Path,
     limits: kitarchive.Limits | None,
     archive: bool,
+    trust: trust_mod.Trust = trust_mod.NO_TRUST,
 ) -> Assembly:
-    """Steps 1-5 of the module docstring, into the empty directory `into` (`scratch` for
+    """Steps 1-6 of the module docstring, into the empty directory `into` (`scratch` for
     the rest, same filesystem). Raises WrongBase, CheckFailed, BadInput."""
     problems = _own_sha256(parts)
+    signed = trust_mod.check_archive_sidecar(kitarchive.sidecar(parts), trust)
+    problems += signed.problems
     base_dir = _base_directory(record, name, onto, scratch, limits)
-    result = Assembly(name, record)
+    result = Assembly(name, record, notes=list(signed.notes), signers=list(signed.signers))
     result.operator_files = layout.operator_entries(
         {p for p in _relative_files(base_dir) if layout.is_operator_path(p)}
     )
@@ -267,12 +329,16 @@ def _assemble(
     if problems:
         raise CheckFailed(f"{name}: {len(problems)} problem(s)", problems)
     delta_dir = scratch / "delta" / (record.kit.name + delta_mod.MARK)
+    full_signed = trust_mod.check_archive_sidecar(
+        delta_dir / (record.kit.archive + ".sha256"), trust
+    )
     for f in record.files:
         problems += _place(f, delta_dir, base_dir, into)
     if problems:
         raise CheckFailed(f"{name}: cannot assemble {record.kit.name}", problems)
-    report = verify.verify_dir(into, operator_files=False)
+    report = verify.verify_dir(into, trust, record.kit.size, operator_files=False)
     report.name = record.kit.name
+    report.add(full_signed)
     problems += report.problems
     problems += _archive_problems(record, into, scratch, archive, delta_dir)
     if problems:
