@@ -76,6 +76,8 @@ def verify(
                 "a delta kit is unpacked by `bundler unpack DELTA --onto OLD_KIT`; verify "
                 "--unpack/--rehearse the kit it assembles"
             )
+        if onto is None and policy is not None:
+            raise click.UsageError("--policy judges the kit a delta assembles: add --onto OLD_KIT")
         _verify_delta(paths, onto, trust)
         return
     if onto is not None:

@@ -314,6 +314,10 @@ def test_cli_verify_and_unpack_of_a_delta(kits: Kits, tmp_path: Path) -> None:
     assert wrong.exit_code == 2 and "bundler unpack DELTA --onto OLD_KIT" in wrong.output
     rehearse = _bundler("verify", kits.delta, "--rehearse", tmp_path / "python3.6")
     assert rehearse.exit_code == 2 and "--rehearse the kit it assembles" in rehearse.output
+    policy = tmp_path / "policy.toml"
+    policy.write_text("[size]\nmax_kit = '4G'\n", encoding="utf-8")
+    no_gate = _bundler("verify", kits.delta, "--policy", policy)  # the delta alone has no wheels
+    assert no_gate.exit_code == 2 and "add --onto OLD_KIT" in no_gate.output
     full_onto = _bundler("verify", kits.v2.archive, "--onto", kits.old)
     assert full_onto.exit_code == 2 and "--onto is for a delta kit" in full_onto.output
     unpacked = _bundler("unpack", kits.v2.archive, "-o", tmp_path / "plain")
