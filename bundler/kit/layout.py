@@ -22,6 +22,7 @@ import os
 from pathlib import Path, PurePosixPath
 
 from bundler.fs.staging import PART_SUFFIX, PRESERVED, STAGE_MARK
+from bundler.gate import snapshot as gate_snapshot
 from bundler.models.manifest import Manifest
 
 OPERATOR_FILES = ("playbooks/inventory/hosts.ini",)
@@ -67,6 +68,7 @@ WHEELHOUSE_FILES = (
     "pylock.toml",
     "install.sh",
     "system-packages.yml",
+    gate_snapshot.FILENAME,  # policy-findings.json: the gate's findings (`fetch --policy`)
     "SHA256SUMS",
     "SHA256SUMS.asc",
     "SHA256SUMS.minisig",

@@ -682,8 +682,8 @@ def test_a_kit_packed_into_the_wheelhouse_is_refused_by_the_next_pack(
     assert result.stderr == (
         f"bundler: error: {wh / 'kit-x.tar.gz'}: not a wheelhouse file (manifest.json does "
         "not list it, and it is none of manifest.json, requirements.lock, bootstrap.lock, "
-        "pylock.toml, install.sh, system-packages.yml, SHA256SUMS, SHA256SUMS.asc, "
-        "SHA256SUMS.minisig): pack carries only what the manifest "
+        "pylock.toml, install.sh, system-packages.yml, policy-findings.json, SHA256SUMS, "
+        "SHA256SUMS.asc, SHA256SUMS.minisig): pack carries only what the manifest "
         f"accounts for; move it out of {wh}\n"
     )
     assert not out.exists()
