@@ -38,7 +38,7 @@ from bundler.fs import sums
 from bundler.fs.cache import Cache
 from bundler.fs.hashing import sha256_file
 from bundler.fs.oserrors import user_errors
-from bundler.fs.staging import PRESERVED, STAGE_MARK, Stage, staging
+from bundler.fs.staging import Stage, staging
 from bundler.gate import osv, snapshot
 from bundler.gate import policy as gate_policy
 from bundler.gate.evaluate import GateResult, PackageLicense, evaluate
@@ -56,6 +56,7 @@ from bundler.net.transport import Transport
 from bundler.resolve.model import Excluded, exclude_hint
 from bundler.resolve.resolver import Pin, Resolution, resolve
 from bundler.wheelhouse import build, compiled, installer, lockfile, pylock, reqfile
+from bundler.wheelhouse import output as output_mod
 from bundler.wheelhouse import rehearse as rehearse_mod
 from bundler.wheelhouse.names import LockNames, lock_names
 
@@ -64,9 +65,6 @@ if TYPE_CHECKING:  # the audit (yaml, pyelftools) is imported only when it runs:
 
 CONVERTER_DIR = Path(__file__).resolve().parents[2] / "converter"
 """The payload project of this repository (bundled when no requirement is given)."""
-
-KEPT_FILES = (".gitkeep", ".gitignore")
-"""Files an output folder may hold besides a wheelhouse; they survive a fetch into it."""
 
 ProgressCallback = Callable[[int, int], None]
 StepCallback = Callable[[str], None]
@@ -327,7 +325,7 @@ def _run(options: FetchOptions, cache: Cache, stage: Stage, policy: Policy | Non
     sums.write_directory(staged)  # last: install.sh checks every file against it
     output = stage.dest
     _step(options, f"moving the wheelhouse into {output}")
-    stage.commit(keep=KEPT_FILES)
+    stage.commit(keep=output_mod.KEPT_FILES)
     return FetchResult(
         output=output,
         target=options.target,
@@ -860,49 +858,9 @@ def _today() -> dt.date:
 
 
 def _check_output(output: Path, options: FetchOptions) -> None:
-    """`-o` must be absent, empty, or a wheelhouse for this target (another target's only with
-    `replace`); never an unrelated directory."""
-    if output.exists() and not output.is_dir():
-        raise BadInput(f"-o {output}: exists and is not a directory")
-    if not output.is_dir():
-        return
-    if (output / manifest.FILENAME).is_file():
-        _check_same_target(output, options)
-        return
-    ignored = set(KEPT_FILES) | set(PRESERVED)
-    if any(p.name not in ignored and STAGE_MARK not in p.name for p in output.iterdir()):
-        raise BadInput(
-            f"-o {output}: not empty and not a wheelhouse (no {manifest.FILENAME}); "
-            "refusing to replace it"
-        )
-
-
-def _check_same_target(output: Path, options: FetchOptions) -> None:
-    """issue #18: a wheelhouse for another target is not replaced silently."""
-    if options.replace:
-        return
-    wanted = options.target.describe()
-    try:
-        old = Target.from_dict(manifest.load(output)["target"])
-        found = old.describe()
-        same = _target_key(old) == _target_key(options.target)
-    except (BundlerError, KeyError, TypeError, ValueError, IndexError, AttributeError):
-        found, same = "an unreadable target", False
-    if not same:
-        raise BadInput(
-            f"-o {output} holds a wheelhouse for {found}; this fetch is for {wanted}: "
-            "refusing to replace it (give --replace, or another -o)"
-        )
-
-
-def _target_key(target: Target) -> tuple[object, ...]:
-    return (
-        target.implementation,
-        target.python_version,
-        tuple(target.abis),
-        tuple(target.platforms),
-        target.machine,
-    )
+    """`-o` must be absent, empty, or a wheelhouse this kit wrote for this target (another
+    target's only with `replace`); never anything else (`bundler.wheelhouse.output`)."""
+    output_mod.check_output(output, options.target, replace=options.replace)
 
 
 def _step(options: FetchOptions, message: str) -> None:

@@ -115,6 +115,25 @@ def test_bad_input_is_one_line_exit_2_and_output_untouched(
     assert sorted(os.listdir(tmp_path)) == ["cache", "fakeindex", "wh"]
 
 
+def test_replace_never_wipes_a_folder_that_is_not_a_wheelhouse(
+    tmp_path: Path, index: FakeIndex
+) -> None:
+    """Review of #10/#18, defect 1, as the reviewer ran it: a project folder with its own
+    manifest.json, fetched into with and without --replace."""
+    proj = tmp_path / "wh"
+    (proj / "src").mkdir(parents=True)
+    (proj / "manifest.json").write_text('{"manifest_version":3}\n')
+    (proj / "src" / "main.js").write_text("x\n")
+    for extra in ((), ("--replace",)):
+        result = _fetch(tmp_path, index, "lib", *extra)
+        assert result.exit_code == 2, result.output
+        lines = result.stderr.splitlines()
+        assert len(lines) == 1, result.stderr
+        assert lines[0].startswith(f"bundler: error: -o {proj.resolve()}: not a wheelhouse ")
+        assert "even with --replace" in lines[0] and "give --replace" not in lines[0]
+    assert (proj / "src" / "main.js").read_text() == "x\n"
+
+
 def test_unknown_distro_is_exit_2_before_any_download(tmp_path: Path, index: FakeIndex) -> None:
     result = CliRunner().invoke(
         main,

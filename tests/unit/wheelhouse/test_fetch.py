@@ -236,6 +236,32 @@ def test_refuses_to_replace_a_directory_that_is_not_a_wheelhouse(
     assert (tmp_path / "wh" / "precious.txt").read_text() == "keep me"
 
 
+def test_a_folder_with_a_foreign_manifest_json_survives_even_replace(
+    tmp_path: Path, index: FakeIndex
+) -> None:
+    """Review of #10/#18, defect 1: any folder with a manifest.json passed for a wheelhouse
+    and `--replace` wiped it (src/main.js gone)."""
+    proj = tmp_path / "wh"
+    (proj / "src").mkdir(parents=True)
+    (proj / "manifest.json").write_text('{"manifest_version":3}\n')
+    (proj / "src" / "main.js").write_text("x\n")
+    for replace in (False, True):
+        with pytest.raises(BadInput, match=r"not a wheelhouse \(manifest\.json: not an airgap"):
+            fetch(_options(tmp_path, index, "tiny", replace=replace))
+    assert (proj / "src" / "main.js").read_text() == "x\n"
+    assert sorted(p.name for p in proj.iterdir()) == ["manifest.json", "src"]
+
+
+def test_a_wheelhouse_someone_added_a_file_to_is_not_replaced(
+    tmp_path: Path, index: FakeIndex
+) -> None:
+    fetch(_options(tmp_path, index, "tiny"))
+    (tmp_path / "wh" / "notes.txt").write_text("mine")
+    with pytest.raises(BadInput, match=r"not a wheelhouse \(notes\.txt is not a file a fetch"):
+        fetch(_options(tmp_path, index, "lib", replace=True))
+    assert (tmp_path / "wh" / "notes.txt").read_text() == "mine"
+
+
 def test_placeholder_files_of_the_output_survive(tmp_path: Path, index: FakeIndex) -> None:
     """The repo's wheelhouse/ holds only .gitkeep: `make fetch` writes into it and keeps it."""
     (tmp_path / "wh").mkdir()

@@ -1,0 +1,144 @@
+"""The output folder of `bundler fetch` (`-o DIR`): what may be replaced, and what never is.
+
+A fetch replaces DIR as a whole (`bundler.fs.staging`), so whatever DIR held is gone after the
+swap. DIR is therefore replaced only when it holds nothing, or nothing but a wheelhouse this kit
+wrote:
+
+- **absent or empty**: the fetch creates or fills it. Empty ignores `KEPT_FILES` (regular
+  files carried over into the new wheelhouse), the work directories of the staging primitive
+  and, when DIR is a mount point, the filesystem's own `lost+found`.
+- **a wheelhouse** (`recognise`): its manifest.json passes the manifest's JSON Schema
+  (`bundler.models.manifest.read`) AND every other entry of DIR is a regular file the kit
+  writes into a wheelhouse: a file named in the manifest's `packages`, or one of
+  `WHEELHOUSE_FILES`. A wheelhouse for the same target is replaced; one for another target
+  only with `--replace` (issue #18: never silently).
+- **anything else** (a `manifest.json` of another tool, a wheelhouse someone added a file to,
+  a sub-directory, a link): `NotAWheelhouse`, even with `--replace`. The kit never deletes
+  what it did not write; the message names the first entry (or manifest problem) that makes
+  DIR something else.
+
+A wheelhouse missing some of its own files (a wheel deleted by hand) is still one: replacing
+it deletes only files the kit wrote.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+from typing import Any
+
+from bundler.audit.report import SYSTEM_PACKAGES_FILE
+from bundler.errors import BadInput
+from bundler.fs import sums
+from bundler.fs.staging import JOURNAL, PRESERVED, STAGE_MARK
+from bundler.models import manifest
+from bundler.models.target import Target
+from bundler.wheelhouse import installer, pylock
+
+KEPT_FILES = (".gitkeep", ".gitignore")
+"""Files an output folder may hold besides a wheelhouse; they survive a fetch into it."""
+
+WHEELHOUSE_FILES = frozenset(
+    {
+        manifest.FILENAME,
+        installer.REQUIREMENTS_LOCK,
+        installer.BOOTSTRAP_LOCK,
+        installer.INSTALL_SH,
+        pylock.FILENAME,
+        SYSTEM_PACKAGES_FILE,
+        sums.FILENAME,
+    }
+)
+"""The files a fetch (and the audit it runs) writes into a wheelhouse besides its wheels
+(SHA256SUMS: `bundler.fs.sums`, written last)."""
+
+
+class NotAWheelhouse(BadInput):
+    """`-o DIR` is not empty and not a wheelhouse this kit wrote: never replaced.
+
+    `reason` is why, in a few words (`manifest.json: not an airgap-kit manifest`,
+    `src is a directory`)."""
+
+    def __init__(self, directory: Path, reason: str) -> None:
+        super().__init__(
+            f"-o {directory}: not a wheelhouse ({reason}): refusing to replace it, even with "
+            "--replace (a fetch replaces -o as a whole and never deletes what the kit did not "
+            "write); remove what it holds yourself, or choose another -o"
+        )
+        self.directory = directory
+        self.reason = reason
+
+    def fields(self) -> dict[str, Any]:
+        return {"directory": str(self.directory), "reason": self.reason}
+
+
+class OtherTarget(BadInput):
+    """`-o DIR` holds a wheelhouse for another target (replaced only with `--replace`)."""
+
+
+def check_output(output: Path, target: Target, *, replace: bool = False) -> None:
+    """Raise unless a fetch for `target` may replace `output` (see the module docstring).
+
+    Raises `BadInput` (`output` is not a directory), `NotAWheelhouse`, `OtherTarget`.
+    """
+    if not output.is_dir():
+        if os.path.lexists(output):
+            raise BadInput(f"-o {output}: exists and is not a directory")
+        return
+    if not _entries(output):
+        return
+    found = recognise(output)
+    if replace or _target_key(found.target) == _target_key(target):
+        return
+    raise OtherTarget(
+        f"-o {output} holds a wheelhouse for {found.target.describe()}; this fetch is for "
+        f"{target.describe()}: refusing to replace it (give --replace, or another -o)"
+    )
+
+
+def recognise(directory: Path) -> manifest.Manifest:
+    """The manifest of the wheelhouse in `directory`, if it is one this kit wrote: manifest.json
+    valid against its schema, every other entry a regular file named in it or in
+    `WHEELHOUSE_FILES`. Raises `NotAWheelhouse` naming the first reason it is not."""
+    if not os.path.lexists(directory / manifest.FILENAME):
+        raise NotAWheelhouse(directory, f"no {manifest.FILENAME}")
+    try:
+        found = manifest.read(directory)
+    except manifest.BadManifest as exc:
+        raise NotAWheelhouse(directory, f"{manifest.FILENAME}: {exc.detail}") from None
+    known = WHEELHOUSE_FILES | {p.filename for p in found.packages}
+    for name, mode in sorted(_entries(directory).items()):
+        if name not in known:
+            raise NotAWheelhouse(directory, f"{name} is not a file a fetch writes")
+        if not stat.S_ISREG(mode):
+            raise NotAWheelhouse(directory, f"{name} is not a regular file")
+    return found
+
+
+def _entries(directory: Path) -> dict[str, int]:
+    """DIR's entries (name -> lstat mode) but those a fetch ignores: `KEPT_FILES` that are
+    regular files, staging work directories and journal, and a mount point's `lost+found`."""
+    mount = os.path.ismount(directory)
+    found: dict[str, int] = {}
+    with os.scandir(directory) as it:
+        for entry in it:
+            mode = entry.stat(follow_symlinks=False).st_mode
+            if entry.name in KEPT_FILES and stat.S_ISREG(mode):
+                continue
+            if entry.name.startswith(".") and STAGE_MARK in entry.name:
+                continue
+            if entry.name == JOURNAL or (mount and entry.name in PRESERVED):
+                continue
+            found[entry.name] = mode
+    return found
+
+
+def _target_key(target: Target) -> tuple[object, ...]:
+    return (
+        target.implementation,
+        target.python_version,
+        tuple(target.abis),
+        tuple(target.platforms),
+        target.machine,
+    )
