@@ -41,8 +41,8 @@ from bundler.errors import (
     RequirementError,
 )
 from bundler.fs.cache import Cache, DamagedEntry
-from bundler.fs.hashing import sha256_file
-from bundler.fs.regular import NotRegular, read_regular
+from bundler.fs.hashing import CHUNK
+from bundler.fs.regular import NotRegular, open_regular, read_regular
 from bundler.index.pages import Link, Page, read_html_page, read_json_page
 from bundler.models.link import DistFile, check_filename, parse_filename, try_parse_filename
 from bundler.models.metadata import Metadata, parse_metadata, read_wheel_metadata
@@ -288,7 +288,13 @@ class Index:
         return read_html_page(page.body, page.url, source)
 
     def _scan_dir(self, path: Path, source: Source) -> list[Link]:
-        """The wheels and sdists of a local directory, each hashed here."""
+        """The wheels and sdists of a local directory, each hashed here.
+
+        Only regular files are read: an entry named like a distribution that is a symbolic
+        link (which could lead anywhere on the machine, e.g. `/etc/passwd`) is refused with
+        `BadInput` naming it, and the files are opened without following links
+        (`bundler.fs.regular`), so one swapped for a link after this scan is refused too.
+        """
         if not path.is_dir():
             raise IndexUnavailable(f"find-links directory {path} does not exist")
         links = []
@@ -297,17 +303,25 @@ class Index:
         except OSError as exc:
             raise IndexUnavailable(f"cannot list {path}: {exc.strerror or exc}") from None
         for entry in entries:
-            if not entry.is_file() or try_parse_filename(entry.name) is None:
+            if try_parse_filename(entry.name) is None:
+                continue
+            if entry.is_symlink():
+                raise BadInput(
+                    f"find-links directory {path}: {entry.name} is a symbolic link (to "
+                    f"{_link_target(entry)}); only regular files are read from a find-links "
+                    "directory (copy the file in)"
+                )
+            if not entry.is_file():
                 continue
             check_filename(entry.name)
-            resolved = entry.resolve()
-            digest = self._local_hashes.get(str(resolved), partial(_hash_local, resolved))
+            resolved = path.resolve() / entry.name
+            size, digest = self._local_hashes.get(str(resolved), partial(_hash_local, resolved))
             links.append(
                 Link(
                     filename=entry.name,
                     url=resolved.as_uri(),
                     sha256=digest,
-                    size=resolved.stat().st_size,
+                    size=size,
                     requires_python=None,
                     yanked=None,
                     metadata=None,
@@ -544,11 +558,25 @@ def _damaged(url: str) -> BadAnswer:
     )
 
 
-def _hash_local(path: Path) -> str:
+def _hash_local(path: Path) -> tuple[int, str]:
+    """(size, sha256) of regular file `path`, read without following a link (`NotRegular`)."""
+    digest = sha256()
+    size = 0
     try:
-        return sha256_file(path)
+        with open_regular(path) as f:
+            for block in iter(lambda: f.read(CHUNK), b""):
+                digest.update(block)
+                size += len(block)
     except OSError as exc:
         raise IndexUnavailable(f"cannot read {path}: {exc.strerror or exc}") from None
+    return size, digest.hexdigest()
+
+
+def _link_target(path: Path) -> str:
+    try:
+        return os.readlink(path)
+    except OSError:
+        return "?"
 
 
 def _hash_ok(body: bytes, expected: str | None) -> bool:

@@ -32,7 +32,7 @@ from bundler.fs.cache import Cache
 from bundler.fs.hashing import CHUNK
 from bundler.fs.regular import open_regular
 from bundler.models.link import DistFile
-from bundler.models.source import local_path
+from bundler.models.source import SourceKind, local_path
 from bundler.net.transport import Cancelled, TransientError, Transport, check_status, with_retries
 
 
@@ -109,8 +109,11 @@ def _read_local(file: DistFile) -> Iterator[bytes]:
     source = file.source
     if source is not None and source.confined and not source.contains(real):
         raise BadAnswer(f"{file.filename}: {path} leads outside the local source's tree")
+    # a find-links directory's files were listed as regular files (links refused): open the
+    # listed path without following one, so a file swapped for a link since is refused too
+    listed = source is not None and source.kind is SourceKind.LOCAL_DIR
     try:
-        f = open_regular(real)
+        f = open_regular(path if listed else real)
     except BadInput as exc:
         raise IndexUnavailable(str(exc)) from None
     try:

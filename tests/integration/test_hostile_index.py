@@ -164,3 +164,22 @@ def test_garbage_in_the_offline_cache_is_one_line(tmp_path: Path, old_wheelhouse
     line = _one_error_line(_fetch(tmp_path, url, "--offline"))
     assert "the cached answer is unreadable (damaged cache entry)" in line
     assert _snapshot(tmp_path) == before
+
+
+def test_a_link_in_a_find_links_folder_is_one_line_and_reads_nothing(
+    tmp_path: Path, old_wheelhouse: Path
+) -> None:
+    """Review of #10/#18, defect 3, as the reviewer ran it: a symbolic link named like a wheel
+    in a local find-links folder, pointing at /etc/passwd."""
+    shutil.copytree(old_wheelhouse, tmp_path / "work" / "wh")
+    links = tmp_path / "links"
+    links.mkdir()
+    (links / "alpha-2.0-py3-none-any.whl").symlink_to("/etc/passwd")
+    before = _snapshot(tmp_path)
+    with HostileIndex(tmp_path / "hostile", mode="honest") as hostile:
+        result = _fetch(tmp_path, hostile.url, "--find-links", str(links))
+    line = _one_error_line(result)
+    assert "alpha-2.0-py3-none-any.whl is a symbolic link (to /etc/passwd)" in line
+    assert _snapshot(tmp_path) == before
+    passwd = hashlib.sha256(Path("/etc/passwd").read_bytes()).hexdigest()
+    assert not list(tmp_path.rglob(passwd)) and passwd not in line

@@ -11,7 +11,14 @@ import pytest
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
-from bundler.errors import BadAnswer, BadInput, HashMismatch, IndexUnavailable, PackageNotFound
+from bundler.errors import (
+    BadAnswer,
+    BadInput,
+    BundlerError,
+    HashMismatch,
+    IndexUnavailable,
+    PackageNotFound,
+)
 from bundler.fs.cache import Cache
 from bundler.fs.hashing import sha256_file
 from bundler.index.client import Index, ProjectFiles, claimed_dist
@@ -156,6 +163,40 @@ def test_find_links_directory_and_page(fake_index: FakeIndex, tmp_path: Path) ->
     assert by_name["foo-1.0-py3-none-any.whl"].url.startswith(fake_index.base)
     local_sha = by_name["foo-2.0.tar.gz"].sha256
     assert local_sha is not None and len(local_sha) == 64
+
+
+def test_a_symbolic_link_in_a_find_links_directory_is_refused_and_never_read(
+    tmp_path: Path,
+) -> None:
+    """Review of #10/#18, defect 3: a link named like a wheel led the scan to a file outside
+    the folder (/etc/passwd was hashed into the cache)."""
+    links = tmp_path / "links"
+    build_wheel(links, "alpha", "1.0")
+    secret = tmp_path / "secret.txt"
+    secret.write_text("outside the folder")
+    (links / "alpha-2.0-py3-none-any.whl").symlink_to(secret)
+    index = make_index(None, tmp_path, find_links=[str(links)])
+    with pytest.raises(BadInput) as err:
+        index.files("alpha")
+    message = str(err.value)
+    assert f"find-links directory {links}: alpha-2.0-py3-none-any.whl is a symbolic link" in message
+    assert str(secret) in message and "\n" not in message
+    cache = tmp_path / "cache"
+    assert not cache.exists() or not [p for p in cache.rglob("*") if p.is_file()]
+
+
+def test_a_find_links_file_swapped_for_a_link_after_the_scan_is_not_followed(
+    tmp_path: Path,
+) -> None:
+    links = tmp_path / "links"
+    wheel = build_wheel(links, "alpha", "1.0")
+    index = make_index(None, tmp_path, find_links=[str(links)])
+    (listed,) = index.files("alpha")
+    wheel.unlink()
+    wheel.symlink_to("/etc/passwd")
+    with pytest.raises(BundlerError, match=r"alpha-1\.0-py3-none-any\.whl: symbolic link refused"):
+        fetch_blob(listed, index.cache, index.transport)
+    assert not [p for p in (tmp_path / "cache").rglob("*") if p.is_file()]
 
 
 def test_unknown_project_is_package_not_found(fake_index: FakeIndex, tmp_path: Path) -> None:
