@@ -32,6 +32,10 @@ MODES = {
     "redirect-loop": "the project page redirects to itself forever",
     "unhashed-swap": "HTML page without #sha256 serving another valid alpha wheel",
     "pep658-lie": "the .metadata drops a Requires-Dist (its advertised hash matches the lie)",
+    "pep658-extra": "the .metadata adds a Requires-Dist on gamma, a project no index has",
+    "pep658-ver": "the .metadata narrows Requires-Dist beta to beta<0.5 (no such version)",
+    "pep658-spelling": "not a lie: the .metadata spells Requires-Dist beta as 'Beta >= 0.1, != 0.2'"
+    " and the wheel as 'beta!=0.2,>=0.1' (the same requirement)",
     "huge-page": "an endless page body without Content-Length",
     "huge-length": "a page announcing a 300 MB Content-Length",
     "trickle": "the page body trickles one byte every 0.2 s",
@@ -58,7 +62,8 @@ class HostileIndex:
     def __post_init__(self) -> None:
         assert self.mode in MODES, self.mode
         files = self.root / "files"
-        self.wheel = build_wheel(files, "alpha", "1.0", requires_dist=["beta"])
+        requires = ["beta!=0.2,>=0.1"] if self.mode == "pep658-spelling" else ["beta"]
+        self.wheel = build_wheel(files, "alpha", "1.0", requires_dist=requires)
         self.other = build_wheel(files / "other", "alpha", "1.0", summary="attacker's")
         self.beta = build_wheel(files, "beta", "1.0")
 
@@ -120,8 +125,22 @@ class HostileIndex:
 
     def metadata(self, wheel: Path) -> bytes:
         body = wheel_metadata(wheel)
-        if self.mode == "pep658-lie" and wheel == self.wheel:
-            body = body.replace(b"Requires-Dist: beta\n", b"")
+        if wheel != self.wheel:
+            return body
+        line = b"Requires-Dist: beta\n"
+        lies = {
+            "pep658-lie": (line, b""),
+            "pep658-extra": (line, line + b"Requires-Dist: gamma\n"),
+            "pep658-ver": (line, b"Requires-Dist: beta<0.5\n"),
+            "pep658-spelling": (
+                b"Requires-Dist: beta!=0.2,>=0.1\n",
+                b"Requires-Dist: Beta >= 0.1, != 0.2\n",
+            ),
+        }
+        if self.mode in lies:
+            old, new = lies[self.mode]
+            assert old in body, body
+            body = body.replace(old, new)
         return body
 
     def page(self, project: str) -> tuple[bytes, str]:

@@ -37,6 +37,7 @@ from bundler.errors import (
     BadInput,
     HashMismatch,
     IndexUnavailable,
+    MetadataMismatch,
     PackageNotFound,
     RequirementError,
 )
@@ -205,6 +206,9 @@ class Index:
         self._metadata = _Memo()
         self._local_hashes = _Memo()
         self._listings = _Memo()
+        self._pep658_lock = threading.Lock()
+        self._pep658: set[str] = set()
+        """URLs of the wheels whose metadata came from their PEP 658 file (not the wheel)."""
 
     @property
     def index_urls(self) -> list[str]:
@@ -409,6 +413,8 @@ class Index:
             if body is not None:
                 meta = parse_metadata(body, file.metadata_url)
                 self._check_identity(meta, file)
+                with self._pep658_lock:
+                    self._pep658.add(file.url)
                 return meta
         if not file.is_wheel:
             raise RequirementError(
@@ -424,6 +430,27 @@ class Index:
         meta = read_wheel_metadata(blob, file.filename)
         self._check_identity(meta, file)
         return meta
+
+    def pep658_lie(self, file: DistFile) -> MetadataMismatch | None:
+        """What the PEP 658 file of wheel `file` said that its own METADATA does not, once the
+        wheel is downloaded (hash-checked, into the cache) and read; None when they agree or
+        when `file`'s metadata did not come from a PEP 658 file.
+
+        For a resolution that failed on that metadata: the failure may be the index's lie, not
+        a real conflict. Raises what `fetch_blob` and `read_wheel_metadata` raise.
+        """
+        with self._pep658_lock:
+            if file.url not in self._pep658:
+                return None
+        said = self.metadata(file)
+        blob = fetch_blob(
+            file,
+            self.cache,
+            self.transport,
+            allow_unhashed=self.allow_unhashed,
+            cancel=self.cancel,
+        )
+        return pep658_mismatch(file, said, read_wheel_metadata(blob, file.filename))
 
     def _metadata_body(self, file: DistFile) -> bytes | None:
         """The .metadata body (None when the index lists it but serves 404)."""
@@ -485,6 +512,19 @@ class Index:
                 f"{file.filename}: its metadata says {meta.name} {meta.version}, "
                 "not what the filename says"
             )
+
+
+def pep658_mismatch(file: DistFile, said: Metadata, own: Metadata) -> MetadataMismatch | None:
+    """The error for a wheel whose PEP 658 metadata (`said`) disagrees with its own METADATA
+    (`own`) on name, version, Requires-Dist or Requires-Python (`Metadata.differences`), or
+    None when they agree."""
+    differences = said.differences(own)
+    if not differences:
+        return None
+    return MetadataMismatch(
+        f"{file.filename}: the index's PEP 658 metadata ({file.metadata_url}) disagrees with "
+        f"the wheel's own METADATA: {'; '.join(differences)}"
+    )
 
 
 def _add(

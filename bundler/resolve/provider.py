@@ -83,6 +83,9 @@ class Provider(_ProviderBase):
         self.builder = builder
         self.parents: dict[str, str | None] = {}
         """First parent seen for each project (None = root): the chain for error messages."""
+        self.requirers: dict[str, list[ProjectCandidate]] = {}
+        """Every candidate whose metadata required each project, in the order asked: whose
+        word to check when a resolution fails on that project (`resolver`)."""
         self.speculator = Speculator(
             target,
             index,
@@ -182,6 +185,7 @@ class Provider(_ProviderBase):
         for each in deps:
             if isinstance(each, ProjectReq):
                 self.parents.setdefault(each.name, candidate.name)
+                self.requirers.setdefault(each.name, []).append(candidate)
                 self.prefetch(each.name, each.specifier)
         return deps
 

@@ -16,7 +16,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from resolvelib import BaseReporter, ResolutionImpossible, ResolutionTooDeep, Resolver
 
-from bundler.errors import RequirementError, ResolutionConflict
+from bundler.errors import BundlerError, MetadataMismatch, RequirementError, ResolutionConflict
 from bundler.index.client import Index
 from bundler.models.link import DistFile
 from bundler.models.target import Target
@@ -35,6 +35,8 @@ from bundler.resolve.model import (
 from bundler.resolve.provider import Provider
 
 MAX_ROUNDS = 2000
+MAX_LIE_CHECKS = 8
+"""Wheels downloaded at most to look for a PEP 658 lie behind a failed resolution."""
 PREFETCH_THREADS = 8
 
 __all__ = ["Pin", "Resolution", "resolve"]
@@ -88,7 +90,10 @@ def resolve(
             resolver: Resolver[AnyReq, AnyCandidate, str] = Resolver(provider, BaseReporter())
             result = resolver.resolve(active, max_rounds=MAX_ROUNDS)
         except ResolutionImpossible as exc:
-            raise explain(exc.causes, provider) from None
+            error = explain(exc.causes, provider)
+            raise _unmasked(error, provider, [c.parent for c in exc.causes]) from None
+        except RequirementError as exc:  # a project missing, a file refused, ...
+            raise _unmasked(exc, provider, []) from None
         except ResolutionTooDeep:
             raise ResolutionConflict(
                 f"gave up after {MAX_ROUNDS} rounds of backtracking: the requirements are too "
@@ -109,6 +114,41 @@ def resolve(
     everything = excluded | _left_out(resolution, provider)
     resolution.excluded = tuple(sorted(everything, key=Excluded.sort_key))
     return resolution
+
+
+def _unmasked(
+    error: RequirementError, provider: Provider, parents: Sequence[AnyCandidate | None]
+) -> BundlerError:
+    """`error`, unless it stems from an index's PEP 658 lie: then the lie, naming `error`.
+
+    A resolution failure may be the work of a `.metadata` file that says something its wheel
+    does not (a dependency that does not exist, a narrower specifier): believed as it stands,
+    the message would blame the index or the requirements. So before reporting, the wheels of
+    the candidates whose metadata stated the failing requirements (`parents`, from
+    resolvelib's causes, and every candidate that required `error.package`) are downloaded,
+    hash-checked, and their own METADATA compared with what the PEP 658 file said
+    (`Index.pep658_lie`), at most `MAX_LIE_CHECKS` of them. A wheel that cannot be checked
+    (unhashed, offline and not cached, unreachable) leaves `error` as it is.
+    """
+    involved = [p for p in parents if isinstance(p, ProjectCandidate)]
+    package = getattr(error, "package", None)
+    if package is not None:
+        involved += provider.requirers.get(str(canonicalize_name(package)), [])
+    checked: set[str] = set()
+    for candidate in involved:
+        file = candidate.file
+        if file.url in checked or not file.is_wheel:
+            continue
+        if len(checked) >= MAX_LIE_CHECKS:
+            break
+        checked.add(file.url)
+        try:
+            lie = provider.index.pep658_lie(file)
+        except BundlerError:
+            continue
+        if lie is not None:
+            return MetadataMismatch(f"{lie}; resolving with what it said failed: {error}")
+    return error
 
 
 def _left_out(resolution: Resolution, provider: Provider) -> set[Excluded]:

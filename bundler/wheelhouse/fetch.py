@@ -43,7 +43,7 @@ from bundler.gate import osv, snapshot
 from bundler.gate import policy as gate_policy
 from bundler.gate.evaluate import GateResult, PackageLicense, evaluate
 from bundler.gate.policy import Policy
-from bundler.index.client import DEFAULT_INDEX, Index
+from bundler.index.client import DEFAULT_INDEX, Index, pep658_mismatch
 from bundler.models import manifest
 from bundler.models.link import DistFile
 from bundler.models.metadata import read_wheel_metadata
@@ -634,12 +634,9 @@ def _check_pep658(plan: _Plan, staged: Path) -> None:
             own = read_wheel_metadata(staged / pin.file.filename, pin.file.filename)
         except BundlerError as exc:
             raise MetadataMismatch(f"{pin.file.filename}: {exc}") from None
-        differences = pin.metadata.differences(own)
-        if differences:
-            raise MetadataMismatch(
-                f"{pin.file.filename}: the index's PEP 658 metadata ({pin.file.metadata_url}) "
-                f"disagrees with the wheel's own METADATA: {'; '.join(differences)}"
-            )
+        lie = pep658_mismatch(pin.file, pin.metadata, own)
+        if lie is not None:
+            raise lie
 
 
 def _unique_files(files: Iterator[DistFile] | Sequence[DistFile]) -> list[DistFile]:

@@ -90,6 +90,13 @@ ATTACKS = {
     "unhashed-swap": r"alpha-1\.0-py3-none-any\.whl from http.*: the index gives no sha256",
     "pep658-lie": r"alpha-1\.0-py3-none-any\.whl: the index's PEP 658 metadata .* disagrees "
     r"with the wheel's own METADATA: Requires-Dist differs .*only in the wheel: \['beta'\]",
+    # review of #10/#18, defect 4: a lie the resolver acted on is named before the failure
+    "pep658-extra": r"alpha-1\.0-py3-none-any\.whl: the index's PEP 658 metadata .* disagrees "
+    r"with the wheel's own METADATA: Requires-Dist differs \(only here: \['gamma'\], only in "
+    r"the wheel: \[\]\); resolving with what it said failed: no package named 'gamma'",
+    "pep658-ver": r"alpha-1\.0-py3-none-any\.whl: the index's PEP 658 metadata .* disagrees "
+    r"with the wheel's own METADATA: Requires-Dist differs \(only here: \['beta<0\.5'\], only "
+    r"in the wheel: \['beta'\]\); resolving with what it said failed: no version of beta",
     "huge-page": r"/simple/alpha/: larger than the 33554432-byte limit",
     "huge-length": r"/simple/alpha/: 314572800 bytes is over the 33554432-byte limit",
     "trickle": r"/simple/alpha/: no complete answer within \d+ s \(deadline 2 s",

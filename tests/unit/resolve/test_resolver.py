@@ -3,16 +3,21 @@ tiny wheels (no server; the HTTP cases are in tests/integration/test_resolve_fak
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
-from bundler.errors import NoWheelForTarget, RequirementError
+from bundler.errors import MetadataMismatch, NoWheelForTarget, RequirementError
+from bundler.fs.cache import Cache
+from bundler.index.client import Index
 from bundler.models.link import DistFile
 from bundler.models.target import Target
+from bundler.net.settings import NetworkSettings
 from bundler.resolve.model import Excluded
 from bundler.resolve.resolver import resolve
 from tests.fakeindex import build_sdist, build_wheel
+from tests.hostileindex import HostileIndex
 from tests.unit.resolve.localindex import CP36, local_index, reqs, versions, wheel
 
 # -- semantics --------------------------------------------------------------------------------
@@ -201,3 +206,44 @@ def test_a_better_tag_beats_a_higher_build_tag(tmp_path: Path) -> None:
     _with_build_tags(tmp_path, "cp36-cp36m-manylinux1_x86_64", "1")
     chosen = resolve(reqs("bt"), CP36, local_index(tmp_path)).pins["bt"].file.filename
     assert chosen == "bt-1.0-1-cp36-cp36m-manylinux1_x86_64.whl"
+
+
+# -- a PEP 658 lie behind a failure (review of #10/#18, defect 4) -----------------------------
+
+
+def _hostile_index(hostile: HostileIndex, tmp_path: Path) -> Index:
+    return Index([hostile.url], [], Cache(tmp_path / "cache"), settings=NetworkSettings(retries=0))
+
+
+@pytest.mark.parametrize(
+    ("mode", "said", "failure"),
+    [
+        ("pep658-extra", r"\['gamma'\]", r"no package named 'gamma' on .* \(required by alpha\)"),
+        ("pep658-ver", r"\['beta<0\.5'\]", r"no version of beta matches beta<0\.5"),
+    ],
+)
+def test_a_failure_caused_by_a_pep658_lie_names_the_lie_first(
+    tmp_path: Path, mode: str, said: str, failure: str
+) -> None:
+    with HostileIndex(tmp_path / "hostile", mode=mode) as hostile:
+        with pytest.raises(MetadataMismatch) as err:
+            resolve(reqs("alpha"), CP36, _hostile_index(hostile, tmp_path))
+        assert "/files/alpha-1.0-py3-none-any.whl" in hostile.requests  # the wheel was read
+    message = str(err.value)
+    assert re.match(
+        r"alpha-1\.0-py3-none-any\.whl: the index's PEP 658 metadata \(http://\S+\.metadata\) "
+        rf"disagrees with the wheel's own METADATA: Requires-Dist differs \(only here: {said}, "
+        rf"only in the wheel: \[.*\]\); resolving with what it said failed: {failure}",
+        message,
+    ), message
+
+
+def test_a_real_failure_with_honest_pep658_metadata_is_reported_as_it_is(tmp_path: Path) -> None:
+    """The check does not invent a lie: alpha's .metadata is true, beta<0.5 really is missing."""
+    with (
+        HostileIndex(tmp_path / "hostile", mode="honest") as hostile,
+        pytest.raises(RequirementError) as err,
+    ):
+        resolve(reqs("alpha", "beta<0.5"), CP36, _hostile_index(hostile, tmp_path))
+    assert not isinstance(err.value, MetadataMismatch)
+    assert "beta<0.5" in str(err.value) and "PEP 658" not in str(err.value)
