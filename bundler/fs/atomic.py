@@ -1,7 +1,8 @@
 """Atomic file writes: nothing half-written is left where a later step trusts it.
 
-Temp files are named `.NAME.XXXXXXXX.part` next to their destination and held under an
-exclusive `flock` while written, so `bundler.fs.staging.sweep` removes only abandoned ones.
+Temp files are named `.NAME.XXXXXXXX.part` next to their destination (NAME cut to fit the
+filesystem's name limit: `bundler.fs.tempnames`) and held under an exclusive `flock` while
+written, so `bundler.fs.staging.sweep` removes only abandoned ones.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import BinaryIO
+
+from bundler.fs.tempnames import part_prefix
 
 _FICLONE = 0x40049409
 """ioctl(2) FICLONE (<linux/fs.h>): share the extents of another file (btrfs, XFS, ...)."""
@@ -39,7 +42,8 @@ def atomic_open(
     path.parent.mkdir(parents=True, exist_ok=True)
     where = tmp_dir if tmp_dir is not None else path.parent
     where.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=where)
+    prefix = part_prefix(path.name, where)  # a 255-byte name leaves no room for more
+    fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=".part", dir=where)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         with os.fdopen(fd, "wb") as f:

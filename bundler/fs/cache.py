@@ -35,6 +35,7 @@ import platformdirs
 from bundler.fs.atomic import atomic_write_bytes
 from bundler.fs.hashing import sha256_file
 from bundler.fs.staging import sweep_parts
+from bundler.fs.tempnames import part_prefix
 
 APP_NAME = "airgap-kit"
 PAGE_MAGIC = b"airgap-kit-page-v1 "
@@ -81,7 +82,8 @@ class Cache:
         OSErrors without a file name get the temp file's.
         """
         self.tmp.mkdir(parents=True, exist_ok=True)
-        fd, name_ = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=self.tmp)
+        prefix = part_prefix(name, self.tmp)  # a 255-byte wheel name leaves no room
+        fd, name_ = tempfile.mkstemp(prefix=prefix, suffix=".part", dir=self.tmp)
         tmp = Path(name_)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)

@@ -47,6 +47,8 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from bundler.fs.tempnames import RANDOM_CHARS, hidden_prefix, part_prefix
+
 STAGE_MARK = ".stage-"
 """Work directories are named `.<dest name>.stage-<random>`."""
 LEGACY_MARKS = (".fetch-",)
@@ -141,7 +143,7 @@ def staging(dest: Path) -> Iterator[Stage]:
     sweep(dest)
     parent = dest if inside else dest.parent
     parent.mkdir(parents=True, exist_ok=True)
-    work, fd = _new_work_dir(parent, f".{dest.name}{STAGE_MARK}")
+    work, fd = _new_work_dir(parent, work_prefix(dest, parent))
     try:
         stage = Stage(dest, work, fd, inside=inside)
     except BaseException:
@@ -152,6 +154,13 @@ def staging(dest: Path) -> Iterator[Stage]:
         yield stage
     finally:
         stage.close()
+
+
+def work_prefix(dest: Path, parent: Path) -> str:
+    """`.DEST.stage-`: the `mkdtemp` prefix of `dest`'s work directories in `parent` (DEST cut
+    to fit the name limit, `bundler.fs.tempnames`); sweeps recognise them by it."""
+    room = len(STAGE_MARK) + RANDOM_CHARS
+    return hidden_prefix(dest.name, room, parent) + STAGE_MARK
 
 
 def _new_work_dir(parent: Path, prefix: str) -> tuple[Path, int]:
@@ -219,18 +228,17 @@ def _sweep_in(place: Path, dest: Path) -> list[Path]:
         entries = list(os.scandir(place))
     except OSError:
         return removed
-    prefix = f".{dest.name}"
+    works = (work_prefix(dest, place), *(f".{dest.name}{mark}" for mark in LEGACY_MARKS))
+    parts = part_prefix(dest.name, place)
     for entry in entries:
         name = entry.name
-        if not name.startswith(prefix):
-            continue
         path = Path(entry.path)
-        rest = name[len(prefix) :]
-        if entry.is_dir(follow_symlinks=False) and rest.startswith((STAGE_MARK, *LEGACY_MARKS)):
+        if entry.is_dir(follow_symlinks=False) and name.startswith(works):
             if _abandon_dir(path, dest):
                 removed.append(path)
         elif (
             entry.is_file(follow_symlinks=False)
+            and name.startswith(parts)
             and name.endswith(PART_SUFFIX)
             and _unlocked_file(path)
         ):
@@ -398,7 +406,7 @@ def _roll_forward(dest: Path, *, check_lock: bool = False) -> None:
         return
     if (
         "/" in name
-        or not name.startswith(f".{dest.name}{STAGE_MARK}")
+        or not name.startswith(work_prefix(dest, dest))
         or any("/" in e or e in ("", ".", "..") for e in entries)
     ):
         journal.unlink()

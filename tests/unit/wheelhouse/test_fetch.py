@@ -563,3 +563,14 @@ def test_no_index_without_the_bootstrap_wheels_says_why_they_are_needed(tmp_path
         "hint: add wheels of pip, setuptools, wheel that run on the target to the sources "
         "(with --no-index: to a --find-links folder)"
     )
+
+
+def test_a_255_byte_wheel_name_is_fetched(tmp_path: Path, index: FakeIndex) -> None:
+    """Review of #10/#18, defect 7: a valid wheel name of 255 bytes (the filesystem's limit)
+    failed with ENAMETOOLONG: the temp names added a prefix and a suffix to it."""
+    served = index.add_wheel("longname", "1.0+" + "a" * 225)
+    assert len(served.filename.encode()) == 255, served.filename
+    result = fetch(_options(tmp_path, index, "longname"))
+    wheel = tmp_path / "wh" / served.filename
+    assert sha256_file(wheel) == hashlib.sha256(served.data).hexdigest()
+    assert [p.filename for p in result.packages] == [served.filename]
