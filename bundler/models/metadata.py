@@ -43,17 +43,19 @@ class Metadata:
 
     def differences(self, other: Metadata) -> list[str]:
         """The fields where `other` (e.g. the wheel's own METADATA) disagrees with this one
-        (e.g. the PEP 658 file): name, version, Requires-Dist, Requires-Python."""
+        (e.g. the PEP 658 file): name, version, Requires-Dist, Requires-Python. Each compares
+        meaning, not spelling: names normalised, versions and specifiers as parsed,
+        requirements by `requirement_key`; a difference is listed as written."""
         found = []
         if canonicalize_name(self.name) != canonicalize_name(other.name):
             found.append(f"Name {self.name!r} vs {other.name!r}")
         if self.version != other.version:
             found.append(f"Version {self.version} vs {other.version}")
-        mine = sorted({str(r) for r in self.requires_dist})
-        theirs = sorted({str(r) for r in other.requires_dist})
-        if mine != theirs:
-            extra = sorted(set(mine) - set(theirs))
-            missing = sorted(set(theirs) - set(mine))
+        mine = {requirement_key(r): str(r) for r in self.requires_dist}
+        theirs = {requirement_key(r): str(r) for r in other.requires_dist}
+        if mine.keys() != theirs.keys():
+            extra = sorted(text for key, text in mine.items() if key not in theirs)
+            missing = sorted(text for key, text in theirs.items() if key not in mine)
             found.append(
                 f"Requires-Dist differs (only here: {extra}, only in the wheel: {missing})"
             )
@@ -62,6 +64,20 @@ class Metadata:
                 f"Requires-Python {self.requires_python_text!r} vs {other.requires_python_text!r}"
             )
         return found
+
+
+def requirement_key(requirement: Requirement) -> tuple[object, ...]:
+    """What a requirement means, not how it is spelled: the name and extras normalised (PEP
+    503, PEP 685), the specifier set as a set of specifiers (`>= 0.1, != 0.2` is `!=0.2,>=0.1`;
+    packaging compares each one's version canonically), the URL, and the marker as packaging
+    parses and prints it (`python_version<'3.7'` is `python_version < "3.7"`)."""
+    return (
+        canonicalize_name(requirement.name),
+        frozenset(canonicalize_name(e) for e in requirement.extras),
+        frozenset(requirement.specifier),
+        requirement.url,
+        str(requirement.marker) if requirement.marker is not None else None,
+    )
 
 
 MAX_METADATA = 8 << 20

@@ -145,6 +145,18 @@ def test_the_honest_mode_of_the_fixture_fetches(tmp_path: Path, old_wheelhouse: 
     assert {p["hash_source"] for p in packages} == {"index"}
 
 
+def test_pep658_metadata_that_spells_a_requirement_differently_is_not_a_lie(
+    tmp_path: Path,
+) -> None:
+    """Review of #10/#18, defect 10: `Beta >= 0.1, != 0.2` in the .metadata and
+    `beta!=0.2,>=0.1` in the wheel are one requirement, not "Requires-Dist differs"."""
+    with HostileIndex(tmp_path / "hostile", mode="pep658-spelling") as hostile:
+        result = _fetch(tmp_path, hostile.url)
+    assert result.exit_code == 0, result.output
+    names = sorted(p.name for p in (tmp_path / "work" / "wh").glob("*.whl"))
+    assert names == ["alpha-1.0-py3-none-any.whl", "beta-1.0-py3-none-any.whl"]
+
+
 def test_allow_unhashed_takes_the_file_warns_and_records_it(
     tmp_path: Path, old_wheelhouse: Path
 ) -> None:
