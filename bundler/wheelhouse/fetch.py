@@ -282,6 +282,7 @@ def fetch(options: FetchOptions) -> FetchResult:
         raise BadInput("--vuln-db and --osv-url need --policy FILE (the rules to check against)")
     policy = gate_policy.load(options.policy) if options.policy else None  # before downloads
     cache = Cache(options.cache_dir)
+    output_mod.check_cache(output, cache.root)
     with user_errors(output):
         cache.sweep()
         with staging(output) as stage, user_errors(output, hide=stage.work):

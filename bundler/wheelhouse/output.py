@@ -18,7 +18,8 @@ wrote:
   DIR something else.
 
 A wheelhouse missing some of its own files (a wheel deleted by hand) is still one: replacing
-it deletes only files the kit wrote.
+it deletes only files the kit wrote. The download cache may not be DIR or lie inside it
+(`check_cache`): every fetch would silently discard it.
 """
 
 from __future__ import annotations
@@ -95,6 +96,20 @@ def check_output(output: Path, target: Target, *, replace: bool = False) -> None
         f"-o {output} holds a wheelhouse for {found.target.describe()}; this fetch is for "
         f"{target.describe()}: refusing to replace it (give --replace, or another -o)"
     )
+
+
+def check_cache(output: Path, cache_root: Path) -> None:
+    """Refuse a cache at `output` or inside it (`BadInput`): a fetch replaces `output` as a
+    whole, so such a cache would be thrown away, silently, on every run. Paths are compared
+    after resolving links (`os.path.realpath`)."""
+    out = Path(os.path.realpath(output))
+    cache = Path(os.path.realpath(cache_root))
+    if cache == out or out in cache.parents:
+        where = "is" if cache == out else "lies inside"
+        raise BadInput(
+            f"--cache-dir {cache_root} {where} -o {output}: a fetch replaces -o as a whole, so "
+            "the cache would be thrown away on every run; choose a cache outside -o"
+        )
 
 
 def recognise(directory: Path) -> manifest.Manifest:

@@ -574,3 +574,14 @@ def test_a_255_byte_wheel_name_is_fetched(tmp_path: Path, index: FakeIndex) -> N
     wheel = tmp_path / "wh" / served.filename
     assert sha256_file(wheel) == hashlib.sha256(served.data).hexdigest()
     assert [p.filename for p in result.packages] == [served.filename]
+
+
+@pytest.mark.parametrize("cache", ["wh", "wh/cache"])
+def test_a_cache_at_or_inside_the_output_is_refused_before_anything(
+    tmp_path: Path, index: FakeIndex, cache: str
+) -> None:
+    """Review of #10/#18, defect 11: --cache-dir equal to -o (or inside it) was accepted and
+    every run discarded the cache with the old wheelhouse."""
+    with pytest.raises(BadInput, match=r"--cache-dir .* -o .*: a fetch replaces -o as a whole"):
+        fetch(_options(tmp_path, index, "tiny", cache_dir=tmp_path / cache))
+    assert not (tmp_path / "wh").exists() and index.requests == []

@@ -18,6 +18,7 @@ from bundler.wheelhouse.output import (
     WHEELHOUSE_FILES,
     NotAWheelhouse,
     OtherTarget,
+    check_cache,
     check_output,
     recognise,
 )
@@ -162,3 +163,18 @@ def test_whatever_a_folder_holds_replace_never_loses_a_file_the_kit_did_not_writ
     for entry in os.scandir(folder):
         assert entry.is_file(follow_symlinks=False), entry.name
         assert entry.name in kit_files | {".gitkeep"}, entry.name
+
+
+def test_a_cache_at_or_inside_the_output_is_refused(tmp_path: Path) -> None:
+    out = tmp_path / "wh"
+    with pytest.raises(BadInput, match=r"--cache-dir .*/wh is -o .*/wh: a fetch replaces -o"):
+        check_cache(out, out)
+    with pytest.raises(BadInput, match=r"--cache-dir .*/wh/cache lies inside -o .*/wh"):
+        check_cache(out, out / "cache")
+    (tmp_path / "link").symlink_to(out)  # the same place through a link
+    out.mkdir()
+    with pytest.raises(BadInput, match="lies inside"):
+        check_cache(out, tmp_path / "link" / "c")
+    check_cache(out, tmp_path / "cache")
+    check_cache(out, tmp_path / "wh2")  # a sibling whose name starts the same
+    check_cache(out / "sub", out)  # -o inside the cache: the cache is not replaced
