@@ -49,6 +49,7 @@ from bundler.models.link import DistFile
 from bundler.models.metadata import read_wheel_metadata
 from bundler.models.source import find_links_source, index_source
 from bundler.models.target import Target
+from bundler.models.wheel import check_wheel_members
 from bundler.net.blobs import fetch_blob
 from bundler.net.download import download_all, place
 from bundler.net.settings import NetworkSettings
@@ -319,6 +320,7 @@ def _run(options: FetchOptions, cache: Cache, stage: Stage, policy: Policy | Non
     staged = stage.content
     plan = _plan(options, cache, stage.scratch, transport)
     packages = _download(options, plan, cache, staged, transport)
+    _check_wheels(packages, staged)
     _check_pep658(plan, staged)
     written = _write_outputs(options, plan, packages, staged)
     report = _audit(staged, options.distro, cache, packages) if options.audit else None
@@ -619,6 +621,15 @@ def _download(
         if r.role == "app":  # the bytes as downloaded (or built) against a --hash line
             plan.given.check_file(r.name, r.version, r.filename, r.sha256)
     return records
+
+
+def _check_wheels(packages: Sequence[PackageRecord], staged: Path) -> None:
+    """Every wheel of the wheelhouse holds only regular files and folders at relative paths
+    inside it (`bundler.models.wheel`): its hash says it is the file the index listed, not
+    that it is harmless to unpack."""
+    for p in packages:
+        if p.filename.endswith(".whl"):
+            check_wheel_members(staged / p.filename, p.filename)
 
 
 def _check_pep658(plan: _Plan, staged: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import stat
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +22,7 @@ from bundler.errors import (
 )
 from bundler.fs.hashing import sha256_file
 from bundler.models.target import Target
+from bundler.models.wheel import UnsafeWheel
 from bundler.net.blobs import UnhashedFile
 from bundler.net.settings import NetworkSettings
 from bundler.wheelhouse import build, lockfile
@@ -585,3 +587,34 @@ def test_a_cache_at_or_inside_the_output_is_refused_before_anything(
     with pytest.raises(BadInput, match=r"--cache-dir .* -o .*: a fetch replaces -o as a whole"):
         fetch(_options(tmp_path, index, "tiny", cache_dir=tmp_path / cache))
     assert not (tmp_path / "wh").exists() and index.requests == []
+
+
+@pytest.mark.parametrize(
+    ("member", "link", "why"),
+    [
+        ("../../PWNED.py", False, "leaves the wheel's root"),
+        ("tiny/passwd", True, "is a symbolic link"),
+    ],
+)
+def test_a_wheel_with_an_unsafe_member_is_refused_and_the_output_kept(
+    tmp_path: Path, index: FakeIndex, member: str, link: bool, why: str
+) -> None:
+    """Review of #10/#18, defect 12 (last point): a wheel with the right hash but a `../`
+    member or a symbolic link member was bundled silently."""
+    fetch(_options(tmp_path, index, "lib==1.0"))
+    before = _tree(tmp_path / "wh")
+    add_member(index.root / "files" / "tiny-0.3-py3-none-any.whl", member, link=link)
+    with pytest.raises(UnsafeWheel, match=rf"tiny-0\.3-py3-none-any\.whl: member '{member}' {why}"):
+        fetch(_options(tmp_path, index, "lib==1.0", cache_dir=tmp_path / "c2"))
+    assert _tree(tmp_path / "wh") == before
+    assert not list(tmp_path.rglob("PWNED*"))
+
+
+def add_member(wheel: Path, name: str, data: bytes = b"x", *, link: bool = False) -> Path:
+    """Append member `name` to `wheel` (a symbolic link to `data` with `link`)."""
+    info = zipfile.ZipInfo(name)
+    info.create_system = 3  # Unix: the high 16 bits of external_attr are st_mode
+    info.external_attr = ((stat.S_IFLNK | 0o777) if link else (stat.S_IFREG | 0o644)) << 16
+    with zipfile.ZipFile(wheel, "a") as zf:
+        zf.writestr(info, data)
+    return wheel
