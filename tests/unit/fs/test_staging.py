@@ -18,6 +18,7 @@ import pytest
 from bundler.fs import staging
 from bundler.fs.atomic import atomic_copy
 from bundler.fs.staging import JOURNAL, OWNED, Stage, deferred_signals, exchange, sweep
+from tests.childproc import DEFAULT_SIGINT
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -161,6 +162,21 @@ def test_a_running_stage_is_not_swept_by_another(tmp_path: Path) -> None:
         assert first.work.is_dir()
 
 
+@pytest.fixture
+def python_sigint() -> Iterator[None]:
+    """SIGINT raises KeyboardInterrupt in this process for the test, whatever pytest started
+    with: a pytest started with SIGINT ignored (`nohup make test &`) keeps it ignored, and
+    Python installs its handler only "if the parent process has not changed it" (the `signal`
+    module's documentation). The previous disposition is restored afterwards."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+@pytest.mark.signals
+@pytest.mark.usefixtures("python_sigint")
 def test_deferred_signals_arrive_after_the_block() -> None:
     seen: list[str] = []
     with pytest.raises(KeyboardInterrupt), deferred_signals():
@@ -227,18 +243,19 @@ for n in itertools.count(1):
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3, 4])
-@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGINT])
+@pytest.mark.parametrize(
+    "how", [signal.SIGKILL, pytest.param(signal.SIGINT, marks=pytest.mark.signals)]
+)
 def test_a_kill_at_any_point_leaves_a_complete_tree(tmp_path: Path, seed: int, how: int) -> None:
     dest = tmp_path / "out"
     dest.mkdir()
     for i in range(40):
         (dest / f"f{i}.txt").write_text("0")
-    child = subprocess.Popen(
-        [sys.executable, "-c", _CHILD, str(dest)],
+    child = subprocess.Popen(  # SIGINT at its default in the child (tests/childproc.py)
+        [*DEFAULT_SIGINT, sys.executable, "-c", _CHILD, str(dest)],
         cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         assert child.stdout is not None
