@@ -29,13 +29,16 @@ import stat
 from pathlib import Path
 from typing import Any
 
-from bundler.audit.report import SYSTEM_PACKAGES_FILE
 from bundler.errors import BadInput
 from bundler.fs import sums
 from bundler.fs.staging import JOURNAL, PRESERVED, STAGE_MARK
 from bundler.models import manifest
 from bundler.models.target import Target
 from bundler.wheelhouse import installer, pylock
+
+SYSTEM_PACKAGES_FILE = "system-packages.yml"
+"""What the audit at the end of a fetch writes (`bundler.audit.report.SYSTEM_PACKAGES_FILE`),
+named here so that `fetch --no-audit` does not import the audit (yaml, pyelftools)."""
 
 KEPT_FILES = (".gitkeep", ".gitignore")
 """Files an output folder may hold besides a wheelhouse; they survive a fetch into it."""

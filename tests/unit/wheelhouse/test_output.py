@@ -178,3 +178,9 @@ def test_a_cache_at_or_inside_the_output_is_refused(tmp_path: Path) -> None:
     check_cache(out, tmp_path / "cache")
     check_cache(out, tmp_path / "wh2")  # a sibling whose name starts the same
     check_cache(out / "sub", out)  # -o inside the cache: the cache is not replaced
+
+
+def test_the_audits_file_is_one_of_the_wheelhouse_files() -> None:
+    from bundler.audit.report import SYSTEM_PACKAGES_FILE
+
+    assert SYSTEM_PACKAGES_FILE in WHEELHOUSE_FILES
