@@ -40,6 +40,9 @@ SYSTEM_PACKAGES_FILE = "system-packages.yml"
 """What the audit at the end of a fetch writes (`bundler.audit.report.SYSTEM_PACKAGES_FILE`),
 named here so that `fetch --no-audit` does not import the audit (yaml, pyelftools)."""
 
+POLICY_FINDINGS_FILE = "policy-findings.json"
+"""What the policy gate of a fetch (`--policy`) writes (`bundler.gate.snapshot.FILENAME`)."""
+
 KEPT_FILES = (".gitkeep", ".gitignore")
 """Files an output folder may hold besides a wheelhouse; they survive a fetch into it."""
 
@@ -51,6 +54,7 @@ WHEELHOUSE_FILES = frozenset(
         installer.INSTALL_SH,
         pylock.FILENAME,
         SYSTEM_PACKAGES_FILE,
+        POLICY_FINDINGS_FILE,
         sums.FILENAME,
     }
 )

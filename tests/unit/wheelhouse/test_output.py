@@ -180,7 +180,8 @@ def test_a_cache_at_or_inside_the_output_is_refused(tmp_path: Path) -> None:
     check_cache(out / "sub", out)  # -o inside the cache: the cache is not replaced
 
 
-def test_the_audits_file_is_one_of_the_wheelhouse_files() -> None:
+def test_the_audits_and_the_gates_files_are_wheelhouse_files() -> None:
     from bundler.audit.report import SYSTEM_PACKAGES_FILE
+    from bundler.gate.snapshot import FILENAME
 
-    assert SYSTEM_PACKAGES_FILE in WHEELHOUSE_FILES
+    assert {SYSTEM_PACKAGES_FILE, FILENAME} <= WHEELHOUSE_FILES
