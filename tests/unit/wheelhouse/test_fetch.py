@@ -592,7 +592,7 @@ def test_a_cache_at_or_inside_the_output_is_refused_before_anything(
 @pytest.mark.parametrize(
     ("member", "link", "why"),
     [
-        ("../../PWNED.py", False, "leaves the wheel's root"),
+        ("../../PWNED.py", False, "has a '..' component"),
         ("tiny/passwd", True, "is a symbolic link"),
     ],
 )
