@@ -239,6 +239,9 @@ def verify_file(keys: Sequence[Key], subject: Path, signature: Path) -> str:
     return _gpg_verify(keys, subject, signature)
 
 
+_UNUSABLE_KEY = r"^\[GNUPG:\] (EXPKEYSIG|REVKEYSIG|EXPSIG|KEYREVOKED|KEYEXPIRED)\b"
+
+
 def _gpg_verify(keys: Sequence[Key], subject: Path, signature: Path) -> str:
     with _gnupghome() as home:
         for key in keys:
@@ -248,10 +251,17 @@ def _gpg_verify(keys: Sequence[Key], subject: Path, signature: Path) -> str:
                     "--verify", str(signature), str(subject), check=False)  # fmt: skip
     status = proc.stdout.decode(errors="replace")
     valid = re.search(r"^\[GNUPG:\] VALIDSIG (\S+) .* (\S+)$", status, re.MULTILINE)
-    if proc.returncode == 0 and valid:
+    where = signature.name
+    # gpg exits 0 with VALIDSIG also for a good signature by an expired or revoked key (or an
+    # expired signature); GOODSIG alone means good *and* made by a valid key (GnuPG's
+    # doc/DETAILS: "GOODSIG", "EXPSIG", "EXPKEYSIG", "REVKEYSIG").
+    unusable = re.search(_UNUSABLE_KEY, status, re.MULTILINE)
+    good = re.search(r"^\[GNUPG:\] GOODSIG ", status, re.MULTILINE)
+    if proc.returncode == 0 and valid and good and not unusable:
         primary = valid[2] if re.fullmatch(r"[0-9A-F]{40}", valid[2]) else valid[1]
         return primary
-    where = signature.name
+    if unusable:
+        raise SignatureError(f"{where}: made by an expired or revoked key ({unusable[1]})")
     if re.search(r"^\[GNUPG:\] BADSIG ", status, re.MULTILINE):
         raise SignatureError(f"{where}: BAD signature: {subject.name} changed after it was signed")
     signer = _unknown_signer(status)
@@ -260,8 +270,6 @@ def _gpg_verify(keys: Sequence[Key], subject: Path, signature: Path) -> str:
             f"{where}: signed by key {signer}, which is not a trusted key "
             f"(trusted: {', '.join(_short(f) for f in trusted) or 'none'})"
         )
-    if re.search(r"^\[GNUPG:\] (EXPKEYSIG|REVKEYSIG|KEYREVOKED|KEYEXPIRED)", status, re.MULTILINE):
-        raise SignatureError(f"{where}: made by an expired or revoked key")
     raise SignatureError(f"{where}: not a valid OpenPGP signature of {subject.name}")
 
 

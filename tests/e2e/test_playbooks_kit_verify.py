@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+import subprocess
 import tarfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -180,3 +181,31 @@ def test_minisign_signed_kit_passes_and_a_foreign_minisign_key_is_refused(
         for f in refused.failures()
     ), refused.describe()
     assert DEPLOY_PLAY not in refused.stdout
+
+
+def test_a_kit_signed_by_a_revoked_key_is_refused(
+    side: Side, tmp_path: Path, python27: Path
+) -> None:
+    """gpg exits 0 with VALIDSIG for a revoked key's good signature: the role asks GOODSIG."""
+    kit_dir = _unpacked(side, tmp_path / "far")
+    home = tmp_path / "gnupg"
+    home.mkdir(mode=0o700)
+    gpg = ["gpg", "--homedir", str(home), "--batch", "--yes", "--pinentry-mode", "loopback",
+           "--passphrase", ""]  # fmt: skip
+    subprocess.run([*gpg, "--quick-generate-key", "Gone <g@example.org>", "ed25519", "sign",
+                    "never"], check=True, capture_output=True)  # fmt: skip
+    subprocess.run([*gpg, "--armor", "--detach-sign", "-o", str(kit_dir / "SHA256SUMS.asc"),
+                    str(kit_dir / "SHA256SUMS")], check=True, capture_output=True)  # fmt: skip
+    (revocation,) = (home / "openpgp-revocs.d").glob("*.rev")
+    cert = tmp_path / "revocation.asc"
+    cert.write_text(revocation.read_text().replace(":-----BEGIN", "-----BEGIN"))
+    subprocess.run([*gpg, "--import", str(cert)], check=True, capture_output=True)
+    public = tmp_path / "revoked.pub.asc"
+    public.write_bytes(subprocess.run([*gpg, "--armor", "--export"], check=True,
+                                      capture_output=True).stdout)  # fmt: skip
+    result = _play(tmp_path, python27, kit_dir, kit_signing_key=str(public))
+    assert result.rc != 0
+    assert any("made by an expired or revoked key" in f for f in result.failures()), (
+        result.describe()
+    )
+    assert DEPLOY_PLAY not in result.stdout and _roles(result) == {"kit_verify"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -114,3 +115,39 @@ def test_not_a_key_is_refused(tmp_path: Path) -> None:
     junk.write_text("hello")
     with pytest.raises(BadInput, match="neither an OpenPGP key nor a minisign key"):
         signing.key_format(junk)
+
+
+def _gpg(home: Path, *args: str) -> bytes:
+    return subprocess.run(
+        ["gpg", "--homedir", str(home), "--batch", "--yes", "--pinentry-mode", "loopback",
+         "--passphrase", "", *args],
+        check=True, capture_output=True,
+    ).stdout  # fmt: skip
+
+
+@pytest.mark.parametrize("how", ["revoked", "expired"])
+def test_a_signature_by_a_revoked_or_expired_key_is_refused(tmp_path: Path, how: str) -> None:
+    """gpg exits 0 and prints VALIDSIG for a good signature by a revoked or expired key; only
+    GOODSIG means a good signature by a valid key (GnuPG doc/DETAILS: GOODSIG, EXPKEYSIG,
+    REVKEYSIG). Found by a review: `verify --key` said "good" for both."""
+    home = tmp_path / "gnupg"
+    home.mkdir(mode=0o700)
+    subject = tmp_path / "SHA256SUMS"
+    subject.write_text("0" * 64 + "  file\n")
+    signature = tmp_path / "SHA256SUMS.asc"
+    if how == "expired":  # made (and signed with) two days ago, valid for one day
+        past = ["--faked-system-time", f"{int(time.time()) - 2 * 86400}!"]
+        _gpg(home, *past, "--quick-generate-key", "Old <o@example.org>", "ed25519", "sign", "1d")
+        _gpg(home, *past, "--armor", "--detach-sign", "-o", str(signature), str(subject))
+    else:
+        _gpg(home, "--quick-generate-key", "Gone <g@example.org>", "ed25519", "sign", "never")
+        _gpg(home, "--armor", "--detach-sign", "-o", str(signature), str(subject))
+        (revocation,) = (home / "openpgp-revocs.d").glob("*.rev")
+        text = revocation.read_text().replace(":-----BEGIN", "-----BEGIN")  # gpg's guard
+        cert = tmp_path / "revocation.asc"
+        cert.write_text(text)
+        _gpg(home, "--import", str(cert))
+    public = tmp_path / "key.pub.asc"
+    public.write_bytes(_gpg(home, "--armor", "--export"))
+    with pytest.raises(signing.SignatureError, match="expired or revoked key"):
+        signing.verify_file([signing.load_key(public)], subject, signature)
