@@ -371,3 +371,24 @@ def test_policy_section_read_first_in_headless_chromium(side: Side, tmp_path: Pa
         if all(abs(row[i + k] - RED[k]) <= 6 for k in range(3))
     )
     assert red > 300, f"only {red} sampled pixels of the FAIL verdict's red in the first 400 px"
+
+
+def test_readme_txt_puts_the_signing_key_where_verify_still_passes(
+    side: Side, tmp_path: Path
+) -> None:
+    """README.txt names a file for kit_signing_key: following it must not break SHA256SUMS
+    (a review found it told operators to edit playbooks/group_vars/all.yml, which it lists)."""
+    with tarfile.open(side.kit) as tar:
+        tar.extractall(tmp_path, filter="data")
+    (kit_dir,) = tmp_path.iterdir()
+    readme = " ".join((kit_dir / "README.txt").read_text().split())
+    assert "never edit playbooks/group_vars/all.yml" in readme
+    named = "playbooks/inventory/group_vars/all.yml"
+    assert f"kit_signing_key with -e as in step 2, or in {named}" in readme
+    (kit_dir / named).parent.mkdir(parents=True, exist_ok=True)
+    (kit_dir / named).write_text(f"kit_signing_key: {side.pub_a}\n")
+    verified = bundler("verify", kit_dir, "--key", side.pub_a)
+    assert verified.exit_code == 0, verified.output
+    edited = kit_dir / "playbooks" / "group_vars" / "all.yml"
+    edited.write_text(edited.read_text() + f"kit_signing_key: {side.pub_a}\n")
+    assert bundler("verify", kit_dir, "--key", side.pub_a).exit_code == 1
