@@ -27,8 +27,9 @@ def render(rows: Iterable[tuple[str, str]]) -> str:
 
 
 def parse(text: str, where: str = FILENAME) -> tuple[dict[str, str], list[str]]:
-    """(path -> sha256, problems): lines that are not `<sha256>  <path>`, or whose path is
-    absolute or climbs out with '..', are problems naming `where:line`."""
+    """(path -> sha256, problems): lines that are not `<sha256>  <path>`, whose path is
+    absolute or climbs out with '..', or that list a path again, are problems naming
+    `where:line`."""
     listed: dict[str, str] = {}
     problems = []
     for lineno, line in enumerate(text.splitlines(), 1):
@@ -39,6 +40,11 @@ def parse(text: str, where: str = FILENAME) -> tuple[dict[str, str], list[str]]:
         pure = PurePosixPath(m["path"])
         if pure.is_absolute() or ".." in pure.parts:
             problems.append(f"{where}:{lineno}: path {m['path']!r} points outside the directory")
+            continue
+        if m["path"] in listed:
+            # sha256sum -c checks every line (a wrong duplicate FAILS there): never let the
+            # last line silently win, or the by-hand check and ours would disagree.
+            problems.append(f"{where}:{lineno}: path {m['path']!r} is listed twice")
             continue
         listed[m["path"]] = m["sha"]
     return listed, problems

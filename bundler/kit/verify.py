@@ -37,7 +37,7 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from email.message import Message
 from email.parser import HeaderParser
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
@@ -45,7 +45,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from bundler.errors import BadInput, CheckFailed
-from bundler.fs import regular
+from bundler.fs import regular, sums
 from bundler.fs.hashing import sha256_file
 from bundler.fs.oserrors import user_errors
 from bundler.fs.staging import PRESERVED, STAGE_MARK, staging
@@ -72,7 +72,6 @@ REQUIRED = (
 )
 SUMS_SIGNATURES = tuple(SUMS + suffix for suffix in signing.SUFFIX.values())
 """Detached signatures of SHA256SUMS: in the kit, not listed in SHA256SUMS (bundler.kit.trust)."""
-_SUM_LINE = re.compile(r"^(?P<sha>[0-9a-f]{64}) [ *](?P<path>.+)$")
 _MAX_METADATA = 16 << 20
 _MAX_SUMS = 64 << 20
 
@@ -396,26 +395,13 @@ def shown_name(directory: Path) -> str:
 
 
 def check_sums(directory: Path, report: Report, operator_files: bool = True) -> list[str]:
-    problems: list[str] = []
-    listed: dict[str, str] = {}
     try:
         raw = regular.read_regular(directory / SUMS, _MAX_SUMS)
     except BadInput as exc:
         return [str(exc)]
     if len(raw) > _MAX_SUMS:
         return [f"{SUMS}: larger than {_MAX_SUMS} bytes: not a checksum list"]
-    text = raw.decode("utf-8", errors="replace")
-    for lineno, line in enumerate(text.splitlines(), 1):
-        m = _SUM_LINE.match(line)
-        if not m:
-            problems.append(f"{SUMS}:{lineno}: not a '<sha256>  <path>' line")
-            continue
-        path = m["path"]
-        pure = PurePosixPath(path)
-        if pure.is_absolute() or ".." in pure.parts:
-            problems.append(f"{SUMS}:{lineno}: path {path!r} points outside the kit")
-            continue
-        listed[path] = m["sha"]
+    listed, problems = sums.parse(raw.decode("utf-8", errors="replace"), SUMS)
     present = _files(directory)
     links = _links(directory)
     operator = set()

@@ -55,3 +55,16 @@ def test_refresh_only_rewrites_an_existing_file(tmp_path: Path) -> None:
     (d / "a.whl").write_bytes(b"changed by a tool")
     assert sums.refresh_directory(d) == d / "SHA256SUMS"
     assert sums.check_directory(d) == []
+
+
+def test_a_path_listed_twice_is_a_problem_not_last_wins(tmp_path: Path) -> None:
+    """sha256sum -c checks every line: a wrong first line FAILS there. Letting the last line
+    win would make `bundler verify` pass a kit the by-hand check refuses."""
+    d = _dir(tmp_path)
+    sums.write_directory(d)
+    good = (d / "SHA256SUMS").read_text()
+    (d / "SHA256SUMS").write_text("0" * 64 + "  a.whl\n" + good)
+    assert sums.check_directory(d) == [
+        "SHA256SUMS:2: path 'a.whl' is listed twice",
+        "a.whl: sha256 differs from SHA256SUMS",  # the first line counts, as for sha256sum
+    ]

@@ -666,3 +666,11 @@ def test_unpack_into_a_link_to_an_empty_directory_unpacks_there(kit: Path, tmp_p
     assert result.exit_code == 0, result.output
     assert link.is_symlink() and (real / "kit-demo" / "SHA256SUMS").is_file()
     assert sorted(p.name for p in real.parent.iterdir()) == ["usb"], "no stage left beside it"
+
+
+def test_a_file_listed_twice_in_sha256sums_fails(kit: Path, tmp_path: Path) -> None:
+    kit_dir = _unpacked(kit, tmp_path)
+    listed = (kit_dir / "SHA256SUMS").read_text()
+    (kit_dir / "SHA256SUMS").write_text("0" * 64 + "  README.txt\n" + listed)
+    problems = _problems([kit_dir])
+    assert any("path 'README.txt' is listed twice" in p for p in problems), problems
