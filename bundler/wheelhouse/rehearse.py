@@ -5,8 +5,9 @@
 2. `sh install.sh --python PYTHON --venv VENV` with no network: inside `unshare -n` when this
    machine allows it, otherwise with a `sitecustomize.py` in the venv that refuses every
    non-Unix socket connection (install.sh runs Python with -I, which still imports site);
-3. `import` of every top-level module each application wheel declares (`top_level.txt`, else
-   the top-level entries of RECORD), one line of result per module;
+3. `import` of every module each application wheel installs (`importable_modules`: decided
+   from the wheel's files, a namespace package's own sub-packages; `top_level.txt` is only a
+   hint), one line of result per module;
 4. the venv removed, whatever happened.
 
 Each failure is a problem line naming the wheel (what `bundler verify --rehearse` reports with
@@ -118,32 +119,111 @@ def rehearse(wheelhouse: Path, python: Path, *, prefix: str = "") -> Rehearsal:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def top_level_modules(wheel: Path) -> list[str]:
-    """The importable top-level names a wheel installs: its `top_level.txt`, else the top
-    entries of its RECORD (packages, modules, extension modules), sorted."""
+def importable_modules(wheel: Path) -> list[str]:
+    """The modules a wheel's install makes importable, decided from the files it installs
+    (its RECORD: the zip's members, `NAME.data/purelib|platlib/` mapped to site-packages):
+    each top-level `NAME/__init__.py` package, `NAME.py` module and `NAME*.so` extension; for a
+    namespace package (a folder without `__init__.py`, PEP 420, or a pkgutil/pkg_resources one
+    named in `namespace_packages.txt` or whose `__init__.py` calls `extend_path` /
+    `declare_namespace`) the first level below it that is a package or module, so that the
+    distribution's own code is imported, not only the shared namespace. `top_level.txt` is only
+    a hint (setuptools lists `_openssl` for cryptography < 40 whose module lives in
+    `cryptography/hazmat/bindings/`) and is not read. Dotted names, sorted; raises BadInput for
+    an unreadable wheel."""
     try:
         with zipfile.ZipFile(wheel) as zf:
-            names = zf.namelist()
-            top = [n for n in names if re.fullmatch(r"[^/]+\.dist-info/top_level\.txt", n)]
-            if top:
-                lines = zf.read(top[0]).decode("utf-8", errors="replace").splitlines()
-                found = {ln.strip().split("/")[0] for ln in lines}
-            else:
-                found = {_module_of(n) for n in names}
-    except (OSError, zipfile.BadZipFile) as exc:
+            files = [f for f in (_installed_path(n) for n in zf.namelist()) if f]
+            declared = _declared_namespaces(zf)
+            inits = {
+                f: zf.read(m)
+                for m in zf.namelist()
+                for f in [_installed_path(m)]
+                if f.endswith("/__init__.py") and f.count("/") <= _NAMESPACE_DEPTH
+            }
+    except (OSError, zipfile.BadZipFile, KeyError) as exc:
         raise BadInput(f"{wheel.name}: not a readable wheel ({exc})") from None
-    return sorted(n for n in found if n and _IDENTIFIER.match(n))
+    tree = _Tree(files, inits, declared)
+    return sorted(tree.modules("", 0))
 
 
-def _module_of(member: str) -> str:
-    first, _, rest = member.partition("/")
-    if first.endswith((".dist-info", ".data")) or first == "__pycache__":
+_NAMESPACE_DEPTH = 4
+"""How deep nested namespace packages are followed (`a.b.c.pkg`)."""
+_NAMESPACE_CALL = re.compile(rb"\b(extend_path|declare_namespace)\s*\(")
+_EXTENSION = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(\.[A-Za-z0-9_-]+)?\.(so|pyd)$")
+_SOURCE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\.py$")
+_DATA_LIB = re.compile(r"^[^/]+\.data/(purelib|platlib)/(.+)$")
+
+
+def _installed_path(member: str) -> str:
+    """Where `member` lands relative to site-packages ('' for scripts, headers, metadata)."""
+    data = _DATA_LIB.match(member)
+    if data:
+        return data.group(2)
+    first = member.split("/", 1)[0]
+    if first.endswith((".dist-info", ".data")) or member.endswith("/"):
         return ""
-    if rest:
-        return first  # a package directory (plain or namespace)
-    if first.endswith((".py", ".so", ".pyd")):
-        return first.split(".")[0]
-    return ""
+    return member
+
+
+def _declared_namespaces(zf: zipfile.ZipFile) -> set[str]:
+    """setuptools' `namespace_packages.txt` entries (dotted names)."""
+    listed = [
+        n for n in zf.namelist() if re.fullmatch(r"[^/]+\.dist-info/namespace_packages\.txt", n)
+    ]
+    found: set[str] = set()
+    for name in listed:
+        text = zf.read(name).decode("utf-8", errors="replace")
+        found.update(ln.strip() for ln in text.splitlines() if ln.strip())
+    return found
+
+
+@dataclass
+class _Tree:
+    files: list[str]
+    inits: dict[str, bytes]
+    declared: set[str]
+
+    def modules(self, folder: str, depth: int) -> set[str]:
+        """The importable names directly in `folder` ('' = site-packages), descending into
+        namespace packages."""
+        base = f"{folder}/" if folder else ""
+        dotted = folder.replace("/", ".")
+        found: set[str] = set()
+        subdirs: set[str] = set()
+        for path in self.files:
+            if not path.startswith(base):
+                continue
+            head, sep, _ = path[len(base) :].partition("/")
+            if sep:
+                if _IDENTIFIER.match(head):
+                    subdirs.add(head)
+                continue
+            match = _SOURCE.match(head) or _EXTENSION.match(head)
+            if match and match.group(1) != "__init__":
+                found.add(f"{dotted}.{match.group(1)}" if dotted else match.group(1))
+        for sub in subdirs:
+            path = f"{base}{sub}"
+            name = path.replace("/", ".")
+            if self._is_package(path) and not self._is_namespace(path, name):
+                found.add(name)
+            elif depth < _NAMESPACE_DEPTH:
+                found.update(self.modules(path, depth + 1))
+        return found
+
+    def _is_package(self, path: str) -> bool:
+        return any(f == f"{path}/__init__.py" or _is_init_extension(f, path) for f in self.files)
+
+    def _is_namespace(self, path: str, name: str) -> bool:
+        code = self.inits.get(f"{path}/__init__.py")
+        return name in self.declared or (code is not None and bool(_NAMESPACE_CALL.search(code)))
+
+
+def _is_init_extension(member: str, path: str) -> bool:
+    head, sep, rest = member.partition(f"{path}/")
+    if head or not sep or "/" in rest:
+        return False
+    ext = _EXTENSION.match(rest)
+    return ext is not None and ext.group(1) == "__init__"
 
 
 def _app_wheels(wheelhouse: Path) -> list[Path]:
@@ -163,7 +243,7 @@ def _app_wheels(wheelhouse: Path) -> list[Path]:
 def _imports(
     wheelhouse: Path, venv: Path, isolate: list[str], prefix: str, result: Rehearsal
 ) -> None:
-    jobs = [(w.name, m) for w in _app_wheels(wheelhouse) for m in top_level_modules(w)]
+    jobs = [(w.name, m) for w in _app_wheels(wheelhouse) for m in importable_modules(w)]
     while jobs:  # one interpreter for all; after a crash, a new one for the modules left
         jobs = _import_batch(jobs, venv, isolate, prefix, result)
 

@@ -29,9 +29,16 @@ T36 = Target.from_spec("3.6", "manylinux1")
 def with_code(wheel: Path, module_code: str) -> Path:
     """`wheel` again, its package's __init__.py replaced by `module_code` (RECORD updated)."""
     with zipfile.ZipFile(wheel) as zf:
-        members = {n: zf.read(n) for n in zf.namelist()}
-    init = next(n for n in members if n.endswith("/__init__.py"))
-    members[init] = module_code.encode()
+        init = next(n for n in zf.namelist() if n.endswith("/__init__.py"))
+    return with_members(wheel, {init: module_code.encode()})
+
+
+def with_members(wheel: Path, files: dict[str, bytes], *, drop: str = "") -> Path:
+    """`wheel` again with `files` added or replaced, members under `drop` removed, RECORD
+    rewritten."""
+    with zipfile.ZipFile(wheel) as zf:
+        members = {n: zf.read(n) for n in zf.namelist() if not (drop and n.startswith(drop))}
+    members.update(files)
     record = next(n for n in members if n.endswith(".dist-info/RECORD"))
     lines = []
     for name, data in members.items():
@@ -69,15 +76,79 @@ def _wheelhouse(tmp_path: Path, fake: FakeIndex, *reqs: str) -> Path:
     return fetch(options).output
 
 
-def test_top_level_modules_from_top_level_txt_or_record(tmp_path: Path) -> None:
+def test_importable_modules_come_from_the_installed_files(tmp_path: Path) -> None:
+    """top_level.txt is a hint: cryptography 3.3.2 lists `_openssl` and `_padding`, which live
+    in cryptography/hazmat/bindings/; RECORD's files decide (packages, modules, extensions,
+    `.data/purelib|platlib`), and a namespace package's own sub-packages are imported."""
     plain = build_wheel(tmp_path, "some-thing", "1.0")
-    assert rehearse.top_level_modules(plain) == ["some_thing"]
-    with zipfile.ZipFile(tmp_path / "x-1.0-py3-none-any.whl", "w") as zf:
-        zf.writestr("x-1.0.dist-info/top_level.txt", "alpha\n_beta\nnot-a-module\n")
-        zf.writestr("alpha/__init__.py", "")
-    assert rehearse.top_level_modules(tmp_path / "x-1.0-py3-none-any.whl") == ["_beta", "alpha"]
-    assert rehearse._module_of("ext.cpython-36m-x86_64-linux-gnu.so") == "ext"
-    assert rehearse._module_of("pkg-1.0.data/scripts/tool") == ""
+    assert rehearse.importable_modules(plain) == ["some_thing"]
+    ext = "cryptography/hazmat/bindings/_openssl.abi3.so"
+    crypt = with_members(
+        build_wheel(tmp_path / "c", "cryptography", "3.3.2"),
+        {
+            "cryptography-3.3.2.dist-info/top_level.txt": b"_openssl\n_padding\ncryptography\n",
+            ext: b"\x7fELF",
+            "_cffi_backend.cpython-36m-x86_64-linux-gnu.so": b"\x7fELF",
+            "six.py": b"",
+            "cryptography-3.3.2.data/purelib/extra_mod/__init__.py": b"",
+            "cryptography-3.3.2.data/scripts/tool": b"",
+            "cryptography.libs/libssl-1a2b.so.1.1": b"\x7fELF",
+        },
+    )
+    assert rehearse.importable_modules(crypt) == [
+        "_cffi_backend",
+        "cryptography",
+        "extra_mod",
+        "six",
+    ]
+    pep420 = with_members(
+        build_wheel(tmp_path / "n", "nsx.child", "1.0"),
+        {"nsx/child/__init__.py": b"", "nsx/other.py": b"", "nsx/deep/er/pkg/__init__.py": b""},
+        drop="nsx_child/",
+    )
+    assert rehearse.importable_modules(pep420) == ["nsx.child", "nsx.deep.er.pkg", "nsx.other"]
+    pkgutil = with_members(
+        build_wheel(tmp_path / "z", "zope.interface", "5.0"),
+        {
+            "zope/__init__.py": b"__import__('pkg_resources').declare_namespace(__name__)\n",
+            "zope/interface/__init__.py": b"",
+            "zope/interface/_zic.cpython-36m-x86_64-linux-gnu.so": b"",
+        },
+        drop="zope_interface/",
+    )
+    assert rehearse.importable_modules(pkgutil) == ["zope.interface"]
+    listed = with_members(
+        build_wheel(tmp_path / "j", "jaraco.x", "1.0"),
+        {
+            "jaraco/__init__.py": b"",
+            "jaraco/x.py": b"",
+            "jaraco_x-1.0.dist-info/namespace_packages.txt": b"jaraco\n",
+        },
+        drop="jaraco_x/",
+    )
+    assert rehearse.importable_modules(listed) == ["jaraco.x"]
+
+
+def test_a_namespace_package_is_proved_by_importing_its_own_package(tmp_path: Path) -> None:
+    """`nsx.child` whose nsx/child/__init__.py needs 3.7's dataclasses fails on 3.6 (importing
+    only the namespace `nsx` would pass)."""
+    python36 = require_python("3.6.15")
+    links = tmp_path / "links"
+    built = build_wheel(links, "nsx.child", "1.0", dist_name="nsx.child")
+    with_members(built, {"nsx/child/__init__.py": b"import dataclasses\n"}, drop="nsx_child/")
+    options = FetchOptions(
+        target=T36,
+        requirements=("nsx.child",),
+        output=tmp_path / "wh",
+        index_urls=(),
+        find_links=(str(links),),
+        cache_dir=tmp_path / "cache",
+        audit=False,
+    )
+    result = rehearse.rehearse(fetch(options).output, python36)
+    (problem,) = result.problems
+    assert problem.startswith("nsx.child-1.0-py3-none-any.whl: import nsx.child fails")
+    assert "No module named 'dataclasses'" in problem
 
 
 def test_an_import_failure_is_exit_1_naming_the_package(tmp_path: Path, index: FakeIndex) -> None:
