@@ -348,34 +348,27 @@ def _size(path: Path) -> int:
 @dataclass(frozen=True)
 class Siblings:
     """The shared libraries every wheel of a wheelhouse installs, to tell which sonames one
-    wheel gets from another (torch from nvidia-* wheels, a plugin from its host package).
+    wheel gets from another (torch from nvidia-* wheels through `$ORIGIN/../../nvidia/...`).
 
-    `paths`: install path (relative to site-packages) -> wheel file name; `names`: file name
-    and DT_SONAME of each ELF member -> wheel file name (the first wheel, by name, wins)."""
+    `paths`: install path (relative to site-packages) -> wheel file name (the first wheel, by
+    name, wins)."""
 
     paths: dict[str, str]
-    names: dict[str, str]
 
     @classmethod
     def of(cls, wheels: dict[str, dict[str, ElfObject]]) -> Siblings:
         paths: dict[str, str] = {}
-        names: dict[str, str] = {}
         for wheel, members in sorted(wheels.items()):
-            for member, obj in members.items():
-                where = install_path(member)
-                paths.setdefault(where, wheel)
-                names.setdefault(posixpath.basename(where), wheel)
-                if obj.soname:
-                    names.setdefault(obj.soname, wheel)
-        return cls(paths, names)
+            for member in members:
+                paths.setdefault(install_path(member), wheel)
+        return cls(paths)
 
     def provider(self, wheel: str, member: str, obj: ElfObject, soname: str) -> str | None:
-        """The other wheel that gives `member` of `wheel` the library `soname`, if any.
-
-        First through the member's RPATH/RUNPATH ($ORIGIN entries resolved inside
-        site-packages), then any other wheel shipping a library of that name or soname (the
-        loader reuses a library an earlier import loaded, the way auditwheel's grafted
-        libraries find each other)."""
+        """The other wheel that gives `member` of `wheel` the library `soname`, if any: only
+        one installing `soname` in a folder the member's RPATH/RUNPATH reaches (`$ORIGIN`
+        expanded from the member's install location in site-packages), the way auditwheel's
+        `lddtree` resolves. A library another wheel merely ships under that name is not
+        found by the loader (unless that wheel happened to load it first), so it stays a need."""
         origin = posixpath.dirname(install_path(member))
         for entry in obj.search_path:
             directory = _expand_origin(entry, origin)
@@ -384,8 +377,7 @@ class Siblings:
             found = self.paths.get(posixpath.normpath(posixpath.join(directory, soname)))
             if found is not None and found != wheel:
                 return found
-        found = self.names.get(soname)
-        return found if found is not None and found != wheel else None
+        return None
 
 
 def install_path(member: str) -> str:

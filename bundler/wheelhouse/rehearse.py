@@ -7,7 +7,9 @@
    non-Unix socket connection (install.sh runs Python with -I, which still imports site);
 3. `import` of every module each application wheel installs (`importable_modules`: decided
    from the wheel's files, a namespace package's own sub-packages; `top_level.txt` is only a
-   hint), one line of result per module;
+   hint), one line of result per module: the pure wheels' modules in one interpreter, each
+   wheel with ELF objects in an interpreter of its own (a library it finds only because
+   another wheel loaded it first would be missing on the target);
 4. the venv removed, whatever happened.
 
 Each failure is a problem line naming the wheel (what `bundler verify --rehearse` reports with
@@ -243,9 +245,34 @@ def _app_wheels(wheelhouse: Path) -> list[Path]:
 def _imports(
     wheelhouse: Path, venv: Path, isolate: list[str], prefix: str, result: Rehearsal
 ) -> None:
-    jobs = [(w.name, m) for w in _app_wheels(wheelhouse) for m in importable_modules(w)]
-    while jobs:  # one interpreter for all; after a crash, a new one for the modules left
-        jobs = _import_batch(jobs, venv, isolate, prefix, result)
+    for batch in _batches(_app_wheels(wheelhouse)):
+        jobs = batch
+        while jobs:  # after a crash, a new interpreter for the modules left
+            jobs = _import_batch(jobs, venv, isolate, prefix, result)
+
+
+def _batches(wheels: list[Path]) -> list[list[tuple[str, str]]]:
+    """(wheel, module) jobs per interpreter: pure wheels share one; each wheel with ELF
+    objects gets its own, so that a library it finds only because another wheel loaded it
+    first (same soname, not on its RPATH) fails here as it would on the target."""
+    pure: list[tuple[str, str]] = []
+    own: list[list[tuple[str, str]]] = []
+    for wheel in wheels:
+        jobs = [(wheel.name, m) for m in importable_modules(wheel)]
+        if _has_elf(wheel):
+            own.append(jobs)
+        else:
+            pure.extend(jobs)
+    return [b for b in [pure, *own] if b]
+
+
+def _has_elf(wheel: Path) -> bool:
+    """Whether `wheel` holds a shared object (`*.so`, `*.so.N`); BadInput when unreadable."""
+    try:
+        with zipfile.ZipFile(wheel) as zf:
+            return any(re.search(r"\.so(\.[0-9]+)*$", n) for n in zf.namelist())
+    except (OSError, zipfile.BadZipFile) as exc:
+        raise BadInput(f"{wheel.name}: not a readable wheel ({exc})") from None
 
 
 def _import_batch(

@@ -379,9 +379,12 @@ def test_a_sibling_wheel_reached_through_rpath_provides_the_soname(
     assert report.problems(strict=True) == []  # audit --strict passes on a working wheelhouse
 
 
-def test_a_library_another_wheel_ships_by_that_name_is_provided(
+def test_a_library_another_wheel_ships_by_that_name_only_is_not_provided(
     tmp_path: Path, built: dict[str, Path]
 ) -> None:
+    """plug/ext.so's RUNPATH is $ORIGIN (plug/): host/lib/libfoo.so.1 shares the name but the
+    loader never looks there, so it stays an (unmapped) need; a sibling installing into plug/
+    does provide it."""
     wheel(tmp_path, f"plug-1.0-{MANYLINUX1}.whl", {"plug/ext.so": built["ext_runpath.so"]})
     wheel(
         tmp_path,
@@ -391,9 +394,15 @@ def test_a_library_another_wheel_ships_by_that_name_is_provided(
             "host/lib/libbar.so.1": built["libbar.so.1"],
         },
     )
+    report = audit.audit_directory(tmp_path)
+    plug = next(w for w in report.wheels if w.project == "plug")
+    assert plug.provided_by_wheels == {}
+    assert set(plug.system) == {"libfoo.so.1", "libbar.so.1"}
+    assert report.unmapped == ["libbar.so.1", "libfoo.so.1"]
+    wheel(tmp_path, f"plugdata-1.0-{MANYLINUX1}.whl", {"plug/libfoo.so.1": built["libfoo.so.1"]})
     plug = next(w for w in audit.audit_directory(tmp_path).wheels if w.project == "plug")
-    assert set(plug.provided_by_wheels) == {"libfoo.so.1", "libbar.so.1"}
-    assert plug.system == {}
+    assert plug.provided_by_wheels == {"libfoo.so.1": f"plugdata-1.0-{MANYLINUX1}.whl"}
+    assert set(plug.system) == {"libbar.so.1"}
 
 
 def test_without_the_sibling_the_sonames_are_unmapped_system_needs(

@@ -20,6 +20,7 @@ from bundler.wheelhouse import rehearse
 from bundler.wheelhouse.fetch import FetchOptions, fetch
 from tests.conftest import require_python
 from tests.fakeindex import FakeIndex, build_wheel
+from tests.unit.audit.test_elf import build_elf_fixtures
 
 pytestmark = pytest.mark.slow
 
@@ -172,6 +173,49 @@ def test_an_import_failure_is_exit_1_naming_the_package(tmp_path: Path, index: F
     direct = rehearse.rehearse(wh, python36)
     assert direct.imported == ["good"]  # imported after the crash, before needsdc failed
     assert len(direct.problems) == 2
+
+
+def test_a_library_only_another_wheel_loaded_first_is_missing(tmp_path: Path) -> None:
+    """uselib/_u.so needs libfoo.so.1 with no RPATH; provlib ships provlib/lib/libfoo.so.1 and
+    loads it. In one interpreter importing provlib first, uselib would import by luck; each
+    wheel with ELF objects gets its own interpreter, so uselib fails as on the target."""
+    python36 = require_python("3.6.15")
+    built = build_elf_fixtures(tmp_path / "elf")
+    links = tmp_path / "links"
+    tags = "cp36-cp36m-manylinux1_x86_64"
+    load = (
+        "import ctypes, os\nfor f in {}:\n"
+        "    ctypes.CDLL(os.path.join(os.path.dirname(__file__), f))\n"
+    )
+    with_members(
+        build_wheel(links, "provlib", "1.0", tags=tags),
+        {
+            "provlib/__init__.py": load.format("['lib/libfoo.so.1', 'lib/libbar.so.1']").encode(),
+            "provlib/lib/libfoo.so.1": built["libfoo.so.1"].read_bytes(),
+            "provlib/lib/libbar.so.1": built["libbar.so.1"].read_bytes(),
+        },
+    )
+    with_members(
+        build_wheel(links, "uselib", "1.0", tags=tags, requires_dist=["provlib"]),
+        {
+            "uselib/__init__.py": load.format("['_u.so']").encode(),
+            "uselib/_u.so": built["ext_nopath.so"].read_bytes(),
+        },
+    )
+    options = FetchOptions(
+        target=T36,
+        requirements=("uselib",),
+        output=tmp_path / "wh",
+        index_urls=(),
+        find_links=(str(links),),
+        cache_dir=tmp_path / "cache",
+        audit=False,
+    )
+    result = rehearse.rehearse(fetch(options).output, python36)
+    assert result.imported == ["provlib"]
+    (problem,) = result.problems
+    assert problem.startswith(f"uselib-1.0-{tags}.whl: import uselib fails")
+    assert "libfoo.so.1" in problem or "libbar.so.1" in problem
 
 
 def test_an_install_that_old_pip_refuses_is_exit_1(tmp_path: Path) -> None:
