@@ -162,7 +162,9 @@ def build_sdist(
     """A real setuptools sdist `{name}-{version}.tar.gz`; `compiled=True` adds a C extension.
 
     `static`: PKG-INFO says Metadata-Version 2.2 (PEP 643: its Requires-Dist is binding, so a
-    host build may be trusted); False says 2.1 (dynamic, like most sdists before 2022).
+    host build may be trusted) and, unless `compiled`, the project is a pyproject.toml
+    `[project]` table with no setup.py (a setup.py run by setuptools is never trusted); False
+    says 2.1 and has a setup.py (dynamic, like most sdists before 2022).
 
     It builds with `pip wheel --no-build-isolation` (or `python -m build -n`) given setuptools:
     pure -> `py3-none-any`, compiled -> a platform wheel (needs gcc and Python headers).
@@ -186,17 +188,26 @@ def build_sdist(
         + ext
         + ")\n"
     )
+    pyproject = (
+        '[build-system]\nrequires = ["setuptools"]\nbuild-backend = "setuptools.build_meta"\n'
+    )
+    if static and not compiled:  # static dependencies: a [project] table, no setup.py
+        pyproject = pyproject.replace('["setuptools"]', '["setuptools>=61"]') + (
+            f"\n[project]\nname = {name!r}\nversion = {version!r}\ndependencies = {requires!r}\n"
+            + (f"requires-python = {requires_python!r}\n" if requires_python else "")
+            + f"\n[tool.setuptools]\npackages = [{module!r}]\n"
+        )
     files: dict[str, bytes] = {
         "PKG-INFO": _metadata_text(
             name, version, requires, requires_python, _extras_of(requires), "a test sdist"
         )
         .replace("Metadata-Version: 2.1", f"Metadata-Version: {'2.2' if static else '2.1'}", 1)
         .encode(),
-        "setup.py": setup_py.encode(),
-        "pyproject.toml": b'[build-system]\nrequires = ["setuptools"]\n'
-        b'build-backend = "setuptools.build_meta"\n',
+        "pyproject.toml": pyproject.encode(),
         f"{module}/__init__.py": f"__version__ = {version!r}\n".encode(),
     }
+    if not (static and not compiled):
+        files["setup.py"] = setup_py.encode()
     if compiled:
         files["speedups.c"] = (
             "#include <Python.h>\n"

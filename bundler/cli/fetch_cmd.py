@@ -274,9 +274,13 @@ def _build_python(choice: str | None, version: str) -> Path | None:
     """--build-python: a path, 'host' (None), or by default the target's interpreter if here."""
     if choice == "host":
         return None
+    from bundler.wheelhouse.interpreters import check_interpreter, find_interpreter
+
     if choice is not None:
+        warning = check_interpreter(Path(choice), version)  # BadInput for another X.Y
+        if warning:
+            click.echo(f"bundler: warning: {warning}", err=True)
         return Path(choice)
-    from bundler.wheelhouse.interpreters import find_interpreter
 
     return find_interpreter(version)
 

@@ -293,7 +293,12 @@ def sdist_member(sdist: Path, name: str) -> bytes | None:
 def static_metadata_problem(sdist: Path) -> str | None:
     """Why a host build of `sdist` may not give the target's dependencies (None: it gives
     them): PEP 643 makes an sdist's PKG-INFO binding only from Metadata-Version 2.2 on, and
-    only for fields not listed as `Dynamic`."""
+    only for fields not listed as `Dynamic`. That is no proof for a setup.py run by setuptools:
+    a recent setuptools writes Metadata-Version 2.4 with no `Dynamic:` line even when the
+    setup.py picks `install_requires` by `sys.version_info` (an sdist so built, seen by the #11
+    review on 2026-11-30, lists no Requires-Dist when built on 3.11 though it needs
+    dataclasses on 3.6), so such an sdist, or one with a setup.py whose PKG-INFO lists no
+    Requires-Dist, is treated as dynamic. Raises BadInput for an unreadable pyproject.toml."""
     body = sdist_member(sdist, "PKG-INFO")
     if body is None:
         return "it has no PKG-INFO"
@@ -308,19 +313,41 @@ def static_metadata_problem(sdist: Path) -> str | None:
     dynamic = {str(v).strip().lower() for v in headers.get_all("Dynamic") or []}
     if "requires-dist" in dynamic:
         return "its Requires-Dist is Dynamic (PEP 643)"
+    if sdist_member(sdist, "setup.py") is None:
+        return None
+    backend = build_backend(sdist)
+    if backend.split(":")[0].split(".")[0] == "setuptools":
+        return (
+            f"it has a setup.py run by setuptools ({backend}), whose PKG-INFO does not say "
+            "whether the dependencies depend on the Python running it"
+        )
+    if not headers.get_all("Requires-Dist"):
+        return "it has a setup.py and its PKG-INFO lists no Requires-Dist"
     return None
 
 
-def build_requires(sdist: Path) -> list[str]:
-    """The sdist's PEP 518 `[build-system] requires` (PEP 517's default when absent)."""
+def build_backend(sdist: Path) -> str:
+    """The sdist's PEP 517 `build-backend`; PEP 517's fallback `setuptools.build_meta:__legacy__`
+    when pyproject.toml does not name one. Raises BadInput for an unreadable pyproject.toml."""
+    backend = _build_system(sdist).get("build-backend")
+    return backend if isinstance(backend, str) else "setuptools.build_meta:__legacy__"
+
+
+def _build_system(sdist: Path) -> dict[str, object]:
     body = sdist_member(sdist, "pyproject.toml")
     if body is None:
-        return list(DEFAULT_BUILD_REQUIRES)
+        return {}
     try:
         doc = tomllib.loads(body.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise BadInput(f"{sdist.name}: unreadable pyproject.toml ({exc})") from None
-    requires = doc.get("build-system", {}).get("requires")
+    table = doc.get("build-system", {})
+    return table if isinstance(table, dict) else {}
+
+
+def build_requires(sdist: Path) -> list[str]:
+    """The sdist's PEP 518 `[build-system] requires` (PEP 517's default when absent)."""
+    requires = _build_system(sdist).get("requires")
     if not isinstance(requires, list):
         return list(DEFAULT_BUILD_REQUIRES)
     return [str(r) for r in requires]

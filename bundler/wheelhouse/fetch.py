@@ -483,6 +483,8 @@ def _sdist_builder(
             except build.BuildFailed as exc:
                 raise _not_buildable(sdist, named, exc) from None
         problem = build.static_metadata_problem(named)
+        if problem is not None and compiled.evidence(named):  # not pure whoever builds it
+            raise _not_buildable(sdist, named, build.BuildFailed(problem))
         if problem is not None:
             raise build.BuildFailed(
                 f"{sdist.filename}: {problem}, so a build with this host's Python may not state "

@@ -13,6 +13,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from bundler.errors import BadInput
+
 _VERSION = "import sys; print('%d.%d.%d' % sys.version_info[:3])"
 
 
@@ -43,4 +45,21 @@ def find_interpreter(version: str) -> Path | None:
     for candidate in candidates:
         if candidate.is_file() and interpreter_version(candidate) == version:
             return candidate
+    return None
+
+
+def check_interpreter(python: Path, version: str, option: str = "--build-python") -> str | None:
+    """Check that `python` is CPython `version`'s X.Y (the target's, e.g. 3.6.15): None when
+    it is exactly `version`, a warning line when only the micro version differs. Raises
+    BadInput (one line naming `option`) when it does not run or its X.Y is another."""
+    found = interpreter_version(python)
+    if found is None:
+        raise BadInput(f"{option} {python}: not a runnable Python interpreter")
+    if found.split(".")[:2] != version.split(".")[:2]:
+        raise BadInput(
+            f"{option} {python}: it is Python {found}, the target is {version}; "
+            f"give a Python {'.'.join(version.split('.')[:2])} interpreter"
+        )
+    if found != version:
+        return f"{option} {python} is Python {found}, the target is {version} (same X.Y)"
     return None

@@ -218,11 +218,14 @@ def test_isolated_build_takes_its_backend_from_find_links_without_an_index(
 # -- what a host build may be trusted with (PEP 643) --------------------------------------------
 
 
-def _sdist(tmp_path: Path, pkg_info: str, pyproject: str | None = None) -> Path:
+def _sdist(
+    tmp_path: Path, pkg_info: str, pyproject: str | None = None, setup_py: str | None = None
+) -> Path:
     import io
     import tarfile
 
     files = {"PKG-INFO": pkg_info, **({"pyproject.toml": pyproject} if pyproject else {})}
+    files.update({"setup.py": setup_py} if setup_py is not None else {})
     path = tmp_path / "demo-1.0.tar.gz"
     with tarfile.open(path, "w:gz") as tar:
         for name, text in files.items():
@@ -246,6 +249,33 @@ def _sdist(tmp_path: Path, pkg_info: str, pyproject: str | None = None) -> Path:
 )  # fmt: skip
 def test_static_metadata_problem(tmp_path: Path, pkg_info: str, problem: str | None) -> None:
     found = build.static_metadata_problem(_sdist(tmp_path, pkg_info))
+    assert found is None if problem is None else (found is not None and problem in found)
+
+
+SETUP_PY = (
+    "import sys\nfrom setuptools import setup\n"
+    "setup(install_requires=['dataclasses'] if sys.version_info < (3, 7) else [])\n"
+)
+SETUPTOOLS = '[build-system]\nrequires = ["setuptools"]\nbuild-backend = "setuptools.build_meta"\n'
+HATCH = '[build-system]\nrequires = ["hatchling"]\nbuild-backend = "hatchling.build"\n'
+
+
+@pytest.mark.parametrize(
+    ("pkg_info", "pyproject", "problem"),
+    [
+        ("Metadata-Version: 2.4\nName: demo\nVersion: 1.0\n\n", None, "setup.py run by setuptools"),
+        ("Metadata-Version: 2.4\nName: demo\nVersion: 1.0\nRequires-Dist: x\n\n", SETUPTOOLS,
+         "setup.py run by setuptools (setuptools.build_meta)"),
+        ("Metadata-Version: 2.4\nName: demo\nVersion: 1.0\n\n", HATCH, "lists no Requires-Dist"),
+        ("Metadata-Version: 2.4\nName: demo\nVersion: 1.0\nRequires-Dist: x\n\n", HATCH, None),
+    ],
+)  # fmt: skip
+def test_a_setup_py_run_by_setuptools_is_dynamic_whatever_pkg_info_says(
+    tmp_path: Path, pkg_info: str, pyproject: str | None, problem: str | None
+) -> None:
+    """setuptools writes Metadata-Version 2.4 and no Dynamic line for a setup.py whose
+    install_requires depends on sys.version_info: not a proof of static dependencies."""
+    found = build.static_metadata_problem(_sdist(tmp_path, pkg_info, pyproject, SETUP_PY))
     assert found is None if problem is None else (found is not None and problem in found)
 
 
