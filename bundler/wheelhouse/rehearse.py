@@ -10,7 +10,8 @@
    hint), one line of result per module: the pure wheels' modules in one interpreter, each
    wheel with ELF objects in an interpreter of its own (a library it finds only because
    another wheel loaded it first would be missing on the target);
-4. the venv removed, whatever happened.
+4. the venv removed, whatever happened: each step runs in a process group of its own, killed
+   whole on a timeout, Ctrl-C or SIGTERM before the removal.
 
 Each failure is a problem line naming the wheel (what `bundler verify --rehearse` reports with
 exit 1). A failure can come from this machine rather than the wheelhouse (a system library the
@@ -19,10 +20,12 @@ target gets from system-packages.yml but this host lacks): the line says which l
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
 import zipfile
@@ -35,6 +38,7 @@ from bundler.wheelhouse.installer import INSTALL_SH
 
 TIMEOUT = 1800.0
 """Seconds install.sh or the imports may take before the rehearsal gives up."""
+_WORK_PREFIX = "airgap-kit-rehearse-"
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _MISSING_LIB = re.compile(r"(lib[^\s:]+\.so[.\d]*): cannot open shared object file")
 _BLOCK_NETWORK = '''\
@@ -97,17 +101,19 @@ def rehearse(wheelhouse: Path, python: Path, *, prefix: str = "") -> Rehearsal:
         raise BadInput(f"--rehearse {python}: no such interpreter")
     isolate = ["unshare", "-n"] if unshare_works() else []
     result = Rehearsal(python, "unshare -n" if isolate else "sitecustomize")
-    work = Path(tempfile.mkdtemp(prefix="airgap-kit-rehearse-"))
+    work = Path(tempfile.mkdtemp(prefix=_WORK_PREFIX))
     try:
         venv = work / "venv"
-        made = _run([str(python), "-I", "-m", "venv", str(venv)])
+        (work / "tmp").mkdir()
+        made = _run([str(python), "-I", "-m", "venv", str(venv)], work)
         if made.returncode != 0:
             raise BadInput(f"--rehearse {python}: cannot create a venv ({_last_line(made)})")
         if not isolate:
             _install_network_block(venv)
         install = _run(
             [*isolate, "sh", str(wheelhouse / INSTALL_SH), "--python", str(python),
-             "--venv", str(venv)]
+             "--venv", str(venv)],
+            work,
         )  # fmt: skip
         if install.returncode != 0:
             result.problems.append(
@@ -282,7 +288,10 @@ def _import_batch(
     try when that interpreter died inside an import (a crash, not an exception), else []."""
     feed = "".join(json.dumps(job) + "\n" for job in jobs)
     proc = _run(
-        [*isolate, str(venv / "bin" / "python"), "-I", "-c", _IMPORTER], stdin=feed, cwd=venv
+        [*isolate, str(venv / "bin" / "python"), "-I", "-c", _IMPORTER],
+        venv.parent,
+        stdin=feed,
+        cwd=venv,
     )
     started = 0
     pending: tuple[str, str] | None = None
@@ -326,31 +335,53 @@ def _import_problem(prefix: str, wheel: str, module: str, error: str) -> str:
 def _install_network_block(venv: Path) -> None:
     purelib = _run(
         [str(venv / "bin" / "python"), "-I", "-c",
-         "import sysconfig; print(sysconfig.get_paths()['purelib'])"]
+         "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        venv.parent,
     ).stdout.strip()  # fmt: skip
     if purelib:
         Path(purelib, "sitecustomize.py").write_text(_BLOCK_NETWORK, encoding="utf-8")
 
 
 def _run(
-    argv: list[str], stdin: str | None = None, cwd: Path | None = None
+    argv: list[str], work: Path, stdin: str | None = None, cwd: Path | None = None
 ) -> subprocess.CompletedProcess[str]:
+    """Run one step of the rehearsal whose work dir is `work` in a process group of its own
+    (`start_new_session`): on a timeout and on any exception here (Ctrl-C, the CLI's SIGTERM
+    `Terminated`) the whole group is killed and reaped before the caller removes the work dir,
+    so no grandchild (pip, venv's ensurepip) outlives the rehearsal and writes into it again.
+    TMPDIR is `work/tmp`: what a killed ensurepip or pip leaves goes with the work dir."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "PYTHON"))}
+    env["TMPDIR"] = str(work / "tmp")
     try:
-        return subprocess.run(
+        proc = subprocess.Popen(
             argv,
-            input=stdin,
-            capture_output=True,
+            stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
             env=env,
             cwd=cwd,
-            timeout=TIMEOUT,
-            check=False,
+            start_new_session=True,
         )
-    except subprocess.TimeoutExpired:
-        return subprocess.CompletedProcess(argv, 124, "", f"timed out after {TIMEOUT:.0f} s")
     except OSError as exc:
         return subprocess.CompletedProcess(argv, 127, "", str(exc))
+    try:
+        out, err = proc.communicate(stdin, timeout=TIMEOUT)
+    except subprocess.TimeoutExpired:
+        _kill_group(proc)
+        return subprocess.CompletedProcess(argv, 124, "", f"timed out after {TIMEOUT:.0f} s")
+    except BaseException:
+        _kill_group(proc)
+        raise
+    return subprocess.CompletedProcess(argv, proc.returncode, out, err)
+
+
+def _kill_group(proc: subprocess.Popen[str]) -> None:
+    """SIGKILL the process group `proc` leads (it is not reaped yet, so the group id is still
+    its own), then reap it."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
 
 
 def _last_line(proc: subprocess.CompletedProcess[str]) -> str:

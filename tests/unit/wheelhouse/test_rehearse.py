@@ -5,7 +5,13 @@ with a line naming the package."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
+import os
+import signal
+import subprocess
+import sys
+import time
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -260,3 +266,67 @@ def test_without_unshare_a_sitecustomize_blocks_the_network(
     (problem,) = result.problems
     assert problem.startswith("dialer-1.0-py3-none-any.whl: import dialer fails")
     assert "network blocked by the airgap-kit rehearsal" in problem
+
+
+def _descendants_in(root: Path) -> list[int]:
+    """PIDs of processes whose command line mentions `root` (the test's own temp tree)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmdline = (proc / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if str(root).encode() in cmdline:
+            found.append(int(proc.name))
+    return found
+
+
+def test_sigterm_during_a_rehearsal_leaves_no_venv_and_no_child(
+    tmp_path: Path, index: FakeIndex
+) -> None:
+    """SIGTERM to `bundler verify --rehearse` while install.sh's pip runs: every child of the
+    rehearsal is killed (its own process group) and the temp venv removed, for good."""
+    python36 = require_python("3.6.15")
+    wh = _wheelhouse(tmp_path, index, "good")
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    env = {**os.environ, "TMPDIR": str(temp)}
+
+    def default_sigint() -> None:
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bundler", "verify", str(wh), "--rehearse", str(python36)],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=default_sigint,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None:
+            if any(b"pip" in Path(f"/proc/{p}/cmdline").read_bytes() for p in _alive(temp)):
+                break
+            time.sleep(0.05)
+        assert proc.poll() is None, "the rehearsal ended before its pip ran"
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 143, err
+        time.sleep(2)  # what a surviving child would recreate, it would have by now
+        assert _descendants_in(temp) == []
+        assert list(temp.iterdir()) == []
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        for pid in _descendants_in(temp):  # only this test's processes (its own TMPDIR)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
+def _alive(root: Path) -> list[int]:
+    pids = []
+    for pid in _descendants_in(root):
+        with contextlib.suppress(OSError):
+            Path(f"/proc/{pid}/cmdline").read_bytes()
+            pids.append(pid)
+    return pids
