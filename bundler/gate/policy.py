@@ -174,8 +174,10 @@ def parse_expression(text: str) -> LicenseExpression:
     """An SPDX license expression, validated against the SPDX list (ValueError otherwise)."""
     try:
         info = LICENSING.validate(text, strict=False)
-    except ExpressionError as exc:  # pragma: no cover - validate reports, does not raise
-        raise ValueError(str(exc)) from None
+    except (ExpressionError, AttributeError) as exc:
+        # license-expression 30.x: a comma in free text ('BSD, see LICENSE') makes validate
+        # raise ExpressionError, whose handler then fails with AttributeError (found by f11)
+        raise ValueError(f"not an SPDX expression ({type(exc).__name__})") from None
     if info.errors:
         raise ValueError("; ".join(info.errors))
     try:

@@ -1,10 +1,14 @@
 """A package's license as one SPDX expression where possible.
 
 Order (PEP 639): the `License-Expression` field; else the `License` field when it is a valid
-SPDX expression; else the license trove classifiers that name exactly one license
-(`data/licenses.json`, each mapped to its SPDX id; several are joined with OR, as setuptools
-documents several license classifiers to mean a choice); else the `License` text as written
-(first line, at most 120 characters); else the names of the remaining license classifiers.
+SPDX expression; else one license trove classifier that names exactly one license
+(`data/licenses.json`, mapped to its SPDX id); else the `License` text as written (first line,
+at most 120 characters); else the license classifiers as a list. Several license classifiers
+declare no expression: PEP 639 ("Deprecate license classifiers") calls them ambiguous, so
+neither a choice (OR) nor a conjunction (AND) is invented; they are recorded as
+`classifiers: MIT, PSF-2.0 (no license expression declared)` (mapped ones by SPDX id, the
+others by name, none dropped), a text that is not an SPDX expression, so the policy gate
+(bundler/gate/licenses.py) judges it `unknown` rather than allowing either license.
 SPDX parsing and normalisation ('mit' -> 'MIT', 'apache-2.0 or mit' -> 'Apache-2.0 OR MIT')
 come from the `license-expression` library (its SPDX license list).
 """
@@ -49,10 +53,25 @@ def spdx_expression(text: str | None) -> str | None:
 
 
 def classifier_expression(classifiers: Sequence[str]) -> str | None:
-    """The SPDX ids of the license classifiers that name one license, joined with OR."""
+    """The SPDX id of the one license classifier when it names one license, else None."""
     table: dict[str, str] = load_json("licenses.json")["classifiers"]
-    ids = sorted({table[c] for c in classifiers if c in table})
-    return " OR ".join(ids) if ids else None
+    licenses = sorted({c for c in classifiers if c.startswith(_PREFIX)})
+    if len(licenses) == 1 and licenses[0] in table:
+        return table[licenses[0]]
+    return None
+
+
+def classifier_list(classifiers: Sequence[str]) -> str | None:
+    """Every license classifier, by SPDX id when mapped, else by its last part, sorted and
+    unique: the name alone for one, `classifiers: A, B (no license expression declared)` for
+    several (no operator invented); None when there is none."""
+    table: dict[str, str] = load_json("licenses.json")["classifiers"]
+    names = sorted(
+        {table.get(c) or c.rsplit(" :: ", 1)[-1] for c in classifiers if c.startswith(_PREFIX)}
+    )
+    if len(names) <= 1:
+        return names[0] if names else None
+    return f"classifiers: {', '.join(names)} (no license expression declared)"
 
 
 def package_license(
@@ -70,8 +89,7 @@ def package_license(
         return _first_line(expression)
     if license_text and license_text.strip() and license_text.strip() != "UNKNOWN":
         return _first_line(license_text)
-    names = sorted(c.rsplit(" :: ", 1)[-1] for c in classifiers if c.startswith(_PREFIX))
-    return " OR ".join(names) if names else None
+    return classifier_list(classifiers)
 
 
 def _first_line(text: str) -> str:

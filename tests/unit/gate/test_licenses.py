@@ -55,3 +55,13 @@ def test_finding_records_the_normalised_expression() -> None:
     finding = judge("p", "1", "mit OR apache-2.0", RULES)
     assert finding.expression == "MIT OR Apache-2.0"
     assert finding.to_dict()["verdict"] == "allowed"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["BSD, see LICENSE", "classifiers: MIT, PSF-2.0 (no license expression declared)"],
+)
+def test_free_text_with_a_comma_is_unknown_not_a_crash(text: str) -> None:
+    """license-expression raises inside its own error handler on these (AttributeError)."""
+    finding = judge("keyring", "23.4.1", text, LicenseRules(deny=("PSF-2.0",)))
+    assert finding.verdict == Verdict.UNKNOWN and finding.expression is None

@@ -13,6 +13,9 @@ from bundler.policy.tables import load_json
 MIT = "License :: OSI Approved :: MIT License"
 BSD = "License :: OSI Approved :: BSD License"  # names no single license: no SPDX id
 APACHE = "License :: OSI Approved :: Apache Software License"
+ISC = "License :: OSI Approved :: ISC License (ISCL)"
+PSF = "License :: OSI Approved :: Python Software Foundation License"
+NONE_DECLARED = "(no license expression declared)"
 
 
 @pytest.mark.parametrize(
@@ -22,7 +25,16 @@ APACHE = "License :: OSI Approved :: Apache Software License"
         ("apache-2.0 or bsd-3-clause", None, [], "Apache-2.0 OR BSD-3-Clause"),
         (None, "mit", [BSD], "MIT"),  # a valid SPDX License field wins over classifiers
         (None, "BSD", [MIT], "MIT"),  # free text loses to a classifier with an SPDX id
-        (None, None, [MIT, "License :: OSI Approved :: ISC License (ISCL)"], "ISC OR MIT"),
+        (None, None, [MIT, ISC], f"classifiers: ISC, MIT {NONE_DECLARED}"),  # no OR invented
+        (None, None, [MIT, PSF], f"classifiers: MIT, PSF-2.0 {NONE_DECLARED}"),  # keyring 23.4.1
+        (None, None, [MIT, BSD], f"classifiers: BSD License, MIT {NONE_DECLARED}"),  # none dropped
+        (
+            None,
+            None,
+            [BSD, APACHE],
+            f"classifiers: Apache Software License, BSD License {NONE_DECLARED}",
+        ),
+        (None, "see LICENSE", [MIT, PSF], "see LICENSE"),  # the text as written
         (None, "BSD", [BSD], "BSD"),  # nothing maps: the text as written
         (None, "UNKNOWN", [APACHE], "Apache Software License"),
         (None, None, [], None),
@@ -43,6 +55,18 @@ def test_cryptography_metadata_gives_its_expression() -> None:
         b"License-Expression: Apache-2.0 OR BSD-3-Clause\n\n"
     )
     assert parse_metadata(body, "x").spdx_license == "Apache-2.0 OR BSD-3-Clause"
+
+
+def test_several_classifiers_are_unknown_to_the_gate_not_a_choice() -> None:
+    """keyring 23.4.1 (MIT and PSF classifiers): with PSF-2.0 denied, `MIT OR PSF-2.0` would
+    pass as a choice; the list is no SPDX expression, so the gate says unknown."""
+    from bundler.gate.licenses import Verdict, judge
+    from bundler.gate.policy import LicenseRules
+
+    text = package_license(None, None, [MIT, PSF])
+    rules = LicenseRules(allow=(), deny=("PSF-2.0",))
+    assert judge("keyring", "23.4.1", text, rules).verdict == Verdict.UNKNOWN
+    assert judge("keyring", "23.4.1", "MIT OR PSF-2.0", rules).verdict == Verdict.ALLOWED
 
 
 def test_every_mapped_classifier_gives_a_valid_spdx_id() -> None:
