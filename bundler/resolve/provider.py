@@ -281,7 +281,10 @@ class Provider(_ProviderBase):
         try:
             wheel = self.builder(sdist)
         except ResolutionError as exc:  # the builder's own explanation (why it is compiled)
-            raise exc.with_context(candidate.name, self.chain(candidate.name)[:-1]) from None
+            # who asked for the sdist, then what the builder's error names (a build
+            # requirement's chain starts with 'the build of SDIST')
+            chain = (*self.chain(candidate.name)[:-1], *exc.chain)
+            raise exc.with_context(candidate.name, chain) from None
         _, _, _, tags = parse_wheel_filename(wheel.name)
         if not is_pure(tags) or self.target.wheel_rank(wheel.name) is None:
             raise NoWheelForTarget(

@@ -529,11 +529,24 @@ def _build_requirements(
         roots = [Requirement(text) for text in texts]
     except InvalidRequirement as exc:
         raise BadInput(f"{sdist.name}: unreadable build requirement ({exc})") from None
-    resolution = resolve(roots, options.target, index)
+    try:
+        resolution = resolve(roots, options.target, index)
+    except ResolutionError as exc:
+        raise _in_build(exc, sdist.name) from None
     files = [pin.file for pin in _pins(resolution)]
     folder = work.parent / "build-requirements" / sdist.name
     download_all(files, folder, cache, index.transport, allow_unhashed=options.allow_unhashed)
     return [folder / f.filename for f in files]
+
+
+def _in_build(exc: ResolutionError, sdist: str) -> ResolutionError:
+    """A failure to resolve a build requirement, naming the sdist whose build needs it (not
+    'your requirements')."""
+    other = copy.copy(exc)
+    other.chain = (f"the build of {sdist}", *exc.chain)
+    if other.package is None:
+        other.reason = f"{exc.reason} (for the build of {sdist})"
+    return other
 
 
 def _project_dir(project: Path | None) -> Path:

@@ -16,6 +16,7 @@ import pytest
 from bundler.errors import (
     BadInput,
     HashMismatch,
+    NoMatchingVersion,
     NoWheelForTarget,
     PackageNotFound,
     RequirementError,
@@ -28,6 +29,7 @@ from bundler.net.settings import NetworkSettings
 from bundler.wheelhouse import build, lockfile
 from bundler.wheelhouse import fetch as fetch_mod
 from bundler.wheelhouse.fetch import FetchOptions, fetch
+from tests.conftest import require_python
 from tests.fakeindex import FakeIndex, build_wheel
 from tests.localproject import make_project
 
@@ -431,6 +433,28 @@ def test_build_pure_failure_without_evidence_gives_the_backend_line(
     with pytest.raises(NoWheelForTarget, match=r"the build failed: pip wheel exited 1: error: "
                        r"invalid command 'bdist_wheel' .*hint: --exclude odd"):  # fmt: skip
         fetch(_options(tmp_path, index, "odd", build_pure=True))
+
+
+@pytest.mark.slow
+def test_a_build_requirement_without_a_version_names_the_sdist_whose_build_needs_it(
+    tmp_path: Path, index: FakeIndex
+) -> None:
+    """A target build (--build-python) of puresrc needs setuptools>=61, which the index does
+    not have for the target: the error says whose build needs it (it said 'withsrc', as if
+    withsrc itself required setuptools; for a root sdist, 'your requirements')."""
+    python36 = require_python("3.6.15")
+    index.add_wheel("withsrc", "1.0", requires_dist=["puresrc"])
+    index.add_sdist("puresrc", "2.0")
+    options = _options(
+        tmp_path, index, "withsrc", build_pure=True, build_python=python36, rehearse=None
+    )
+    with pytest.raises(NoMatchingVersion) as err:  # the index has setuptools 59.6.0 only
+        fetch(options)
+    message = str(err.value)
+    assert err.value.package == "setuptools", message
+    assert err.value.chain == ("withsrc", "the build of puresrc-2.0.tar.gz"), message
+    assert "(required by withsrc -> the build of puresrc-2.0.tar.gz)" in message
+    assert not (tmp_path / "wh").exists()
 
 
 def test_exclude_is_recorded_in_the_manifest_and_install_sh(
