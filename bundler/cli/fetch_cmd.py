@@ -285,6 +285,12 @@ def _build_python(choice: str | None, version: str) -> Path | None:
     return find_interpreter(version)
 
 
+def _not_imported(wheels: list[str]) -> str:
+    if not wheels:
+        return ""
+    return f"; not imported (they need excluded requirements): {', '.join(wheels)}"
+
+
 def _rehearsal_summary(result: FetchResult, version: str, skipped: bool) -> None:
     """One line on the rehearsal (its problems are raised by `_rehearsal_check`)."""
     rehearsal = result.rehearsal
@@ -295,7 +301,7 @@ def _rehearsal_summary(result: FetchResult, version: str, skipped: bool) -> None
     elif not rehearsal.problems:
         click.echo(
             f"  rehearsal ({rehearsal.python}, {rehearsal.offline}): installed offline, "
-            f"{len(rehearsal.imported)} module(s) imported"
+            f"{len(rehearsal.imported)} module(s) imported" + _not_imported(rehearsal.not_imported)
         )
 
 

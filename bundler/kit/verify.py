@@ -368,6 +368,12 @@ def verify_dir(
             report.notes.append(
                 f"rehearsal with {rehearse} ({rehearsal.offline}): install.sh and "
                 f"{len(rehearsal.imported)} import(s) ok"
+                + (
+                    f"; not imported (they need excluded requirements): "
+                    f"{', '.join(rehearsal.not_imported)}"
+                    if rehearsal.not_imported
+                    else ""
+                )
                 if not rehearsal.problems
                 else f"rehearsal with {rehearse} ({rehearsal.offline}) found problems"
             )

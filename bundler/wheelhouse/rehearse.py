@@ -31,6 +31,7 @@ import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from bundler.errors import BadInput
 from bundler.models import manifest as manifest_mod
@@ -80,6 +81,9 @@ class Rehearsal:
     """How the network was cut: 'unshare -n' or 'sitecustomize'."""
     imported: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    not_imported: list[str] = field(default_factory=list)
+    """Wheels not imported because they need, directly or through other wheels, a requirement
+    the manifest records as excluded (`--exclude`, `--no-deps`: installed by other means)."""
 
 
 def unshare_works() -> bool:
@@ -234,24 +238,55 @@ def _is_init_extension(member: str, path: str) -> bool:
     return ext is not None and ext.group(1) == "__init__"
 
 
-def _app_wheels(wheelhouse: Path) -> list[Path]:
-    """The application's wheels (manifest role 'app'), else every wheel of the folder."""
+def _app_wheels(wheelhouse: Path) -> tuple[list[Path], list[str]]:
+    """(the application's wheels to import (manifest role 'app', else every wheel of the
+    folder), the wheel names left out because they need an excluded requirement)."""
     try:
-        packages = manifest_mod.load(wheelhouse).get("packages", [])
-        names = [
-            str(p["filename"])
-            for p in packages
+        data = manifest_mod.load(wheelhouse)
+        packages = [
+            p
+            for p in data.get("packages", [])
             if p.get("role", "app") == "app" and str(p.get("filename", "")).endswith(".whl")
         ]
-    except (BadInput, KeyError, TypeError):
-        names = [p.name for p in wheelhouse.glob("*.whl")]
-    return [wheelhouse / n for n in sorted(names) if (wheelhouse / n).is_file()]
+        needy = _needing_excluded(packages, data.get("excluded") or [])
+        names = [str(p["filename"]) for p in packages if _canon(p.get("name")) not in needy]
+        left = sorted(str(p["filename"]) for p in packages if _canon(p.get("name")) in needy)
+    except (BadInput, KeyError, TypeError, AttributeError):
+        names, left = [p.name for p in wheelhouse.glob("*.whl")], []
+    return [wheelhouse / n for n in sorted(names) if (wheelhouse / n).is_file()], left
+
+
+def _canon(text: object) -> str:
+    """The PEP 503 name of a project name or of a requirement string's name part."""
+    match = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", str(text))
+    return re.sub(r"[-_.]+", "-", match[1] if match else str(text)).lower()
+
+
+def _needing_excluded(packages: list[dict[str, Any]], excluded: list[Any]) -> set[str]:
+    """Canonical names of the packages whose import needs an excluded requirement: the
+    `required_by` of each `excluded` record, then whatever requires one of those (manifest
+    `requires`), to a fixed point."""
+    needy = {
+        _canon(e["required_by"]) for e in excluded if isinstance(e, dict) and e.get("required_by")
+    }
+    requires = {
+        _canon(p.get("name")): {_canon(r) for r in p.get("requires") or []} for p in packages
+    }
+    grown = True
+    while grown:
+        grown = False
+        for name, deps in requires.items():
+            if name not in needy and deps & needy:
+                needy.add(name)
+                grown = True
+    return needy
 
 
 def _imports(
     wheelhouse: Path, venv: Path, isolate: list[str], prefix: str, result: Rehearsal
 ) -> None:
-    for batch in _batches(_app_wheels(wheelhouse)):
+    wheels, result.not_imported = _app_wheels(wheelhouse)
+    for batch in _batches(wheels):
         jobs = batch
         while jobs:  # after a crash, a new interpreter for the modules left
             jobs = _import_batch(jobs, venv, isolate, prefix, result)
