@@ -47,6 +47,7 @@ class CallbackModule(CallbackBase):
         super().__init__()
         self.first_failure = {}
         self.batches = {}
+        self.batched = set()  # hosts a batched (serial) play started on
 
     def _failed(self, result, text):
         host = result._host.get_name()
@@ -60,6 +61,7 @@ class CallbackModule(CallbackBase):
         inventory = play.get_variable_manager()._inventory
         hosts = [h.get_name() for h in inventory.get_hosts(play.hosts, order=play.order)]
         number = self.batches[play.get_name()] = self.batches.get(play.get_name(), 0) + 1
+        self.batched.update(hosts)
         self._display.display(f"AIRGAP-KIT BATCH {number}: {', '.join(hosts)}")
 
     def v2_runner_on_failed(self, result, ignore_errors=False):
@@ -90,10 +92,14 @@ class CallbackModule(CallbackBase):
         served = custom.get("repo_server") or {}
         done = custom.get("rollout_done") or {}
         hosts = list(rollout.get("hosts") or [])
+        hosts_of_rollout = set(hosts) if self.batched else set()
         hosts += sorted(h for h in stats.processed if h not in hosts)
         out = []
         for host in hosts:
-            if host not in stats.processed:
+            # The kit_verify play (hosts: all, run once on the controller) marks every host as
+            # processed: a host of the rollout started only if a batch of it started.
+            started = host in self.batched if host in hosts_of_rollout else True
+            if host not in stats.processed or not started:
                 out.append((host, "not started", "-", "-", "-"))
                 continue
             line = smoke.get(host) if isinstance(smoke, dict) else None

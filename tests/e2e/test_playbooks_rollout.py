@@ -52,6 +52,7 @@ def _run(tmp_path: Path, python27: Path, broken: str, extra: dict[str, Any]) -> 
     work = tmp_path / f"{broken}-{len(list(tmp_path.iterdir()))}"
     work.mkdir()
     inventory = _inventory(work / "hosts.ini", python27, broken, url)
+    extra = {"kit_allow_unsigned": True, **extra}  # no kit at all: only the rollout is tested
     return run_playbook(inventory, extra, work, tags=["media_repo"], timeout=600)
 
 
@@ -83,7 +84,9 @@ def test_default_batches_a_canary_then_a_quarter_and_a_failure_stops_the_next_ba
     result = _run(tmp_path, python27, "rollout3", {})
     assert result.rc != 0, result.describe()
     assert _batches(result) == [["rollout1"], ["rollout2"], ["rollout3"]], result.stdout[-3000:]
-    assert sorted(result.data["stats"]) == ["rollout1", "rollout2", "rollout3"]
+    # rollout4 is in the recap only through the kit_verify play (run once, on the controller)
+    # (the deploy play gathers facts first: it never did on rollout4)
+    assert "Gathering Facts" not in dict(result.task_results("rollout4"))
     (failure,) = result.failures("rollout3")
     assert "The repo server does not serve http://127.0.0.1:" in failure
     assert result.changed_tasks("rollout3") == []
