@@ -403,13 +403,24 @@ def query_api(
     return Database("osv-api", base, newest or retrieved, retrieved), advisories
 
 
+MAX_PAGES = 100
+"""Most `querybatch` rounds (pages) one fetch asks for; the API pages at 1,000 vulnerability
+ids per query (https://google.github.io/osv.dev/post-v1-querybatch/), far fewer than any real
+package has. A server that pages on is refused instead of followed for ever."""
+
+
 def _batch_ids(
     session: requests.Session, base: str, pins: list[Pinned], timeout: float, retries: int
 ) -> set[str]:
     url = f"{base}/v1/querybatch"
     ids: set[str] = set()
     pending: list[tuple[Pinned, str | None]] = [(p, None) for p in pins]
-    while pending:
+    seen: set[tuple[str, str, str]] = set()
+    for _round in range(MAX_PAGES + 1):
+        if not pending:
+            return ids
+        if _round == MAX_PAGES:
+            break
         queries = []
         for pin, token in pending:
             query: dict[str, Any] = {
@@ -431,9 +442,17 @@ def _batch_ids(
                     ids.add(vuln["id"])
             token = result.get("next_page_token")
             if isinstance(token, str) and token:
+                if (pin.name, pin.version, token) in seen:
+                    raise IndexUnavailable(
+                        f"{url}: page token {token[:40]!r} for {pin.name} {pin.version} "
+                        "came back again (the answer loops): refusing it"
+                    )
+                seen.add((pin.name, pin.version, token))
                 following.append((pin, token))
         pending = following
-    return ids
+    raise IndexUnavailable(
+        f"{url}: still paging after {MAX_PAGES} pages of results: refusing an endless answer"
+    )
 
 
 def _get_json(

@@ -176,3 +176,26 @@ def test_api_failure_names_the_url() -> None:
         url = server.url
     with pytest.raises(IndexUnavailable, match=f"{url}/v1/querybatch"):
         osv.query_api(url, PINS, timeout=2, retries=0)
+
+
+class _LoopingServer(OsvServer):
+    """Answers every query with one more page: a new token each time, or always the same."""
+
+    def __init__(self, same_token: bool) -> None:
+        super().__init__(lifetime=30)
+        self.same_token = same_token
+        self.pages = 0
+
+    def answer(self, query: dict[str, Any]) -> dict[str, Any]:
+        self.pages += 1
+        return {"vulns": [], "next_page_token": "again" if self.same_token else str(self.pages)}
+
+
+@pytest.mark.parametrize("same_token", [True, False])
+def test_an_api_that_pages_for_ever_is_refused(same_token: bool) -> None:
+    """Found by a review: a server always sending next_page_token held the fetch for ever."""
+    with _LoopingServer(same_token) as server:
+        with pytest.raises(IndexUnavailable, match=r"loops|still paging after 100 pages"):
+            osv.query_api(server.url, PINS, timeout=5, retries=0)
+        rounds = server.requests.count("POST /v1/querybatch")
+    assert rounds == (2 if same_token else osv.MAX_PAGES)
