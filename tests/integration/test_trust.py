@@ -244,7 +244,12 @@ def test_fetch_with_violations_exits_1_and_still_writes_the_wheelhouse(
         "GHSA-tiny-medi-0002": "violation",
     }
     assert len(policy["violations"]) == 5
-    assert bundler("verify", out).exit_code == 0  # written whole, so it can be inspected
+    # written whole, so it can be inspected; verify re-evaluates the policy it carries (a
+    # review found it silently skipped the gate without --policy): intact, but 5 violations
+    verified = bundler("verify", out)
+    assert verified.exit_code == 1, verified.output
+    problems = [line for line in verified.output.splitlines() if line.startswith("  ")]
+    assert len(problems) == 5 and all("policy: " in p for p in problems), verified.output
 
 
 def test_verify_re_evaluates_offline_expired_ignore_and_threshold(side: Side) -> None:
@@ -258,6 +263,10 @@ def test_verify_re_evaluates_offline_expired_ignore_and_threshold(side: Side) ->
         "policy: vulnerability: lib 1.0: GHSA-lib1-crit-0001 (critical; fixed in 1.1): its "
         f"ignore expired on {EXPIRES} (lib's vulnerable parser is never called by the payload)"
     ) in expired.output
+    # without --policy: the policy the kit carries, on the date --as-of gives (not ignored)
+    carried = bundler("verify", side.kit, "--as-of", str(later))
+    assert carried.exit_code == 1 and f"ignore expired on {EXPIRES}" in carried.output
+    assert bundler("verify", side.kit, "--as-of", str(EXPIRES)).exit_code == 0
     medium = side.root / "medium.toml"
     medium.write_text(policy_text(deny_severity="medium"))
     stricter = bundler("verify", side.kit, "--policy", medium)
