@@ -283,6 +283,7 @@ def _descendants_in(root: Path) -> list[int]:
     return found
 
 
+@pytest.mark.signals
 def test_sigterm_during_a_rehearsal_leaves_no_venv_and_no_child(
     tmp_path: Path, index: FakeIndex
 ) -> None:
@@ -293,13 +294,10 @@ def test_sigterm_during_a_rehearsal_leaves_no_venv_and_no_child(
     temp = tmp_path / "tmp"
     temp.mkdir()
     env = {**os.environ, "TMPDIR": str(temp)}
-
-    def default_sigint() -> None:
-        signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "bundler", "verify", str(wh), "--rehearse", str(python36)],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=default_sigint,
+    proc = subprocess.Popen(  # SIGINT at its default whatever this run started with
+        ["env", "--default-signal=INT", sys.executable, "-m", "bundler", "verify", str(wh),
+         "--rehearse", str(python36)],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )  # fmt: skip
     try:
         deadline = time.monotonic() + 120
