@@ -151,9 +151,13 @@ def test_profile_fetch_counts_every_hash_pass(fake_index: FakeIndex, tmp_path: P
     assert proc.returncode == 0, out + proc.stderr
     assert re.search(r"^ +[\d.]+ +resolve \(resolvelib \+ provider\)", out, re.M), out
     assert re.search(r"^ +[\d.]+ +audit +\(1 call", out, re.M), out
-    # 4 wheels, each hashed once while streaming, and no other whole-file pass
+    # 4 wheels, each hashed once while streaming; the only other whole-file pass is the
+    # wheelhouse's own SHA256SUMS (#15), written last over the 9 files of the output (it could
+    # reuse the streamed digests: issue #17, still open)
     passes = out.split("whole-file sha256 passes", 1)[1].split("\n\n", 1)[0].splitlines()[1:]
-    assert len(passes) == 1 and re.match(r"^ +4 x +[\d.]+ MiB  blobs.py:_adopt", passes[0]), out
+    assert len(passes) == 2, out
+    assert any(re.match(r"^ +4 x +[\d.]+ MiB  blobs.py:_adopt", p) for p in passes), out
+    assert any(re.match(r"^ +\d+ x +[\d.]+ MiB  sums.py:", p) for p in passes), out
 
 
 def test_spy_summary_charges_the_innermost_cost(tmp_path: Path) -> None:
