@@ -74,6 +74,7 @@ def test_the_role_installs_an_unknown_soname_by_capability(tmp_path: Path, repo:
     root = tmp_path / "root"
     extra = {
         "kit_dir": str(kit),
+        "kit_allow_unsigned": True,  # a wheelhouse folder, not a packed kit
         "wheels_os_family": "RedHat",
         "wheels_yum_backend": "yum4",  # the dnf backend (ansible-core 2.16 maps "dnf" to auto)
         "wheels_yum_repos": ["i11-test"],
