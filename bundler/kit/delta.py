@@ -41,6 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from bundler.errors import BadInput
+from bundler.fs import sums
 from bundler.fs.hashing import sha256_file
 from bundler.fs.regular import read_regular
 from bundler.gate.policy import Policy
@@ -73,7 +74,6 @@ def always_carried(path: str) -> bool:
 
 SIGNATURE_SUFFIXES = (".asc", ".minisig")
 """Detached signatures of the full archive's .sha256 carried along (OpenPGP, minisign)."""
-_SUM_LINE = re.compile(r"^(?P<sha>[0-9a-f]{64}) [ *](?P<path>.+)$")
 _MAX_SUMS = 64 << 20
 
 
@@ -191,18 +191,12 @@ def _base_from_sums(where: Path, raw: bytes, name: str | None, archive_sha256: s
     """The base's files from its SHA256SUMS bytes (`sha256sum -c` lines, as pack writes)."""
     if len(raw) > _MAX_SUMS:
         raise BadInput(f"--base {where}: larger than {_MAX_SUMS} bytes: not a {SUMS} file")
-    files: dict[str, str] = {}
-    text = raw.decode("utf-8", errors="replace")
-    for lineno, line in enumerate(text.splitlines(), 1):
-        m = _SUM_LINE.match(line)
-        path = m["path"] if m else ""
-        pure = PurePosixPath(path)
-        if not m or pure.is_absolute() or ".." in pure.parts or path in files:
-            raise BadInput(
-                f"--base {where}: line {lineno} is not a '<sha256>  <path>' line of a kit's "
-                f"{SUMS} (give the old kit, its unpacked directory or its {SUMS})"
-            )
-        files[path] = m["sha"]
+    files, problems = sums.parse(raw.decode("utf-8", errors="replace"), SUMS)
+    if problems:  # the shared parser: bad lines, paths outside, paths listed twice
+        raise BadInput(
+            f"--base {where}: {problems[0]} (give the old kit, its unpacked directory or its "
+            f"{SUMS})"
+        )
     if not files:
         raise BadInput(f"--base {where}: an empty {SUMS}")
     if name is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._+-]*", name):

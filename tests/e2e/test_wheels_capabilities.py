@@ -64,6 +64,8 @@ def test_the_role_installs_an_unknown_soname_by_capability(tmp_path: Path, repo:
     recorded = yaml.safe_load((kit / "wheelhouse" / "system-packages.yml").read_text())
     assert recorded["unmapped"] == [SONAME]  # the table does not know it...
     assert recorded["system_capabilities_by_family"]["RedHat"] == [f"{SONAME}()(64bit)"]
+    # gpgcheck=0: the RPM is built by this test with rpmbuild and never signed; what is under
+    # test is the capability lookup, not RPM signatures (the role's media repo keeps gpgcheck=1).
     reposdir = tmp_path / "yum.repos.d"
     reposdir.mkdir()
     (reposdir / "i11-test.repo").write_text(

@@ -205,7 +205,7 @@ def test_refusals_write_nothing(inputs: dict[str, Path], tmp_path: Path) -> None
         _pack_delta(inputs, made.delta.archive, out)
     garbage = tmp_path / "notes.txt"
     garbage.write_text("not a checksum list\n")
-    with pytest.raises(BadInput, match="line 1 is not a '<sha256>  <path>' line"):
+    with pytest.raises(BadInput, match="SHA256SUMS:1: not a '<sha256>  <path>' line"):
         _pack_delta(inputs, garbage, out)
     with pytest.raises(BadInput, match="no such kit"):
         _pack_delta(inputs, tmp_path / "missing.tar.gz", out)
