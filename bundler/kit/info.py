@@ -22,6 +22,7 @@ from packaging.utils import canonicalize_name
 from bundler.errors import BadInput
 from bundler.fs.atomic import atomic_write_text
 from bundler.fs.regular import read_regular
+from bundler.fs.sums import parse as parse_sums
 from bundler.gate import snapshot as gate_snapshot
 from bundler.gate.evaluate import GateResult, evaluate_carried
 from bundler.gate.policy import Policy
@@ -277,7 +278,10 @@ def _source_rows(
             index = _sources_index(contents[SOURCES_INDEX])
         except BadInput as exc:
             warnings.append(f"{SOURCES_INDEX}: {exc}")
-    sums = _sums(contents.get("SHA256SUMS", b""))
+    sums, problems = parse_sums(
+        contents.get("SHA256SUMS", b"").decode("utf-8", errors="replace"), "SHA256SUMS"
+    )
+    warnings.extend(problems)
     rows = []
     for path, size in sorted(files.items()):
         if not path.startswith("sources/") or path == SOURCES_INDEX:
@@ -329,15 +333,6 @@ def _one_line(text: str | None, limit: int = 60) -> str | None:
         return text
     first = text.strip().splitlines()[0] if text.strip() else ""
     return first if len(first) <= limit else first[: limit - 3] + "..."
-
-
-def _sums(data: bytes) -> dict[str, str]:
-    out = {}
-    for line in data.decode("utf-8", errors="replace").splitlines():
-        sha, _, path = line.partition("  ")
-        if len(sha) == 64 and path:
-            out[path] = sha
-    return out
 
 
 # -- the HTML report ------------------------------------------------------------------------------

@@ -220,3 +220,19 @@ def test_a_report_written_inside_the_kit_is_refused(
         "README.txt", "SHA256SUMS", "Vagrantfile", "sbom.cdx.json"
     ]  # fmt: skip
     assert CliRunner().invoke(main, ["verify", "."]).exit_code == 0
+
+
+def test_a_damaged_sha256sums_is_named_not_read_leniently(tmp_path: Path) -> None:
+    """inspect reads SHA256SUMS with the one shared parser (bundler.fs.sums.parse): a path
+    listed twice or a malformed line is a warning naming the line, not silently skipped."""
+    kit = _kit(tmp_path).archive
+    unpacked = tmp_path / "unpacked"
+    with tarfile.open(kit) as tar:
+        tar.extractall(unpacked, filter="data")
+    (root,) = unpacked.iterdir()
+    sums = root / "SHA256SUMS"
+    first = sums.read_text().splitlines()[0]
+    sums.write_text(sums.read_text() + first + "\nnot a line\n")
+    info = kitinfo.read([root])
+    assert any("is listed twice" in w for w in info.warnings), info.warnings
+    assert any("not a '<sha256>  <path>' line" in w for w in info.warnings), info.warnings
