@@ -299,9 +299,12 @@ def _rehearsal_summary(result: FetchResult, version: str, skipped: bool) -> None
     elif rehearsal is None:
         click.echo(f"  rehearsal: skipped (no CPython {version} here; --rehearse PYTHON)")
     elif not rehearsal.problems:
+        reused = " (reused: a passed rehearsal of the same inputs)" if rehearsal.reused else ""
         click.echo(
             f"  rehearsal ({rehearsal.python}, {rehearsal.offline}): installed offline, "
-            f"{len(rehearsal.imported)} module(s) imported" + _not_imported(rehearsal.not_imported)
+            f"{len(rehearsal.imported)} module(s) imported"
+            + _not_imported(rehearsal.not_imported)
+            + reused
         )
 
 

@@ -236,6 +236,7 @@ class FetchResult:
                     "offline": self.rehearsal.offline,
                     "imported": list(self.rehearsal.imported),
                     "problems": list(self.rehearsal.problems),
+                    "reused": self.rehearsal.reused,
                 }
                 if self.rehearsal is not None
                 else None
@@ -297,7 +298,8 @@ def fetch(options: FetchOptions) -> FetchResult:
         return result
     # After the swap, outside the stage: the rehearsal reads the committed wheelhouse.
     _step(options, f"rehearsing the install with {options.rehearse}")
-    return replace(result, rehearsal=rehearse_mod.rehearse(result.output, options.rehearse))
+    rehearsal = rehearse_mod.rehearse(result.output, options.rehearse, cache=cache)
+    return replace(result, rehearsal=rehearsal)
 
 
 def _check_sources(options: FetchOptions) -> None:

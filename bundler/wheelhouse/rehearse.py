@@ -13,6 +13,14 @@
 4. the venv removed, whatever happened: each step runs in a process group of its own, killed
    whole on a timeout, Ctrl-C or SIGTERM before the removal.
 
+With a `cache` (bundler fetch passes its own), a rehearsal that passed is remembered under a
+digest of everything it read (`inputs_digest`: the wheelhouse's SHA256SUMS, which lists
+install.sh, the locks, the manifest and every wheel by sha256; the interpreter's real path,
+the sha256 of its binary, its version and bundled pip; this host's `/etc/ld.so.cache`, which
+changes when a system library is added or removed; how the network is cut; this module's own
+code) and the next identical rehearsal is answered from it (`Rehearsal.reused`). A failed
+rehearsal is never remembered: it runs again.
+
 Each failure is a problem line naming the wheel (what `bundler verify --rehearse` reports with
 exit 1). A failure can come from this machine rather than the wheelhouse (a system library the
 target gets from system-packages.yml but this host lacks): the line says which library.
@@ -21,6 +29,7 @@ target gets from system-packages.yml but this host lacks): the line says which l
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import re
@@ -34,6 +43,9 @@ from pathlib import Path
 from typing import Any
 
 from bundler.errors import BadInput
+from bundler.fs.cache import Cache
+from bundler.fs.hashing import sha256_file
+from bundler.fs.sums import FILENAME as SUMS
 from bundler.models import manifest as manifest_mod
 from bundler.wheelhouse.installer import INSTALL_SH
 
@@ -84,6 +96,8 @@ class Rehearsal:
     not_imported: list[str] = field(default_factory=list)
     """Wheels not imported because they need, directly or through other wheels, a requirement
     the manifest records as excluded (`--exclude`, `--no-deps`: installed by other means)."""
+    reused: bool = False
+    """True when this is a passed rehearsal of identical inputs remembered in the cache."""
 
 
 def unshare_works() -> bool:
@@ -94,9 +108,12 @@ def unshare_works() -> bool:
     return probe.returncode == 0
 
 
-def rehearse(wheelhouse: Path, python: Path, *, prefix: str = "") -> Rehearsal:
+def rehearse(
+    wheelhouse: Path, python: Path, *, prefix: str = "", cache: Cache | None = None
+) -> Rehearsal:
     """Rehearse the install of `wheelhouse` with the interpreter `python` (see the module
     docstring). `prefix` goes before each problem's file name ('wheelhouse/' in a kit).
+    `cache`: answer from a passed rehearsal of identical inputs, remember a passed one.
     Raises BadInput when `python` does not run or the wheelhouse has no install.sh."""
     python = Path(python)
     if not (wheelhouse / INSTALL_SH).is_file():
@@ -104,7 +121,73 @@ def rehearse(wheelhouse: Path, python: Path, *, prefix: str = "") -> Rehearsal:
     if shutil.which(str(python)) is None and not python.is_file():
         raise BadInput(f"--rehearse {python}: no such interpreter")
     isolate = ["unshare", "-n"] if unshare_works() else []
-    result = Rehearsal(python, "unshare -n" if isolate else "sitecustomize")
+    offline = "unshare -n" if isolate else "sitecustomize"
+    key = inputs_digest(wheelhouse, python, offline, prefix) if cache is not None else None
+    if cache is not None and key is not None:
+        known = _remembered(cache.get_facts(_FACTS, key), python, offline)
+        if known is not None:
+            return known
+    result = _rehearse(wheelhouse, python, prefix, isolate, Rehearsal(python, offline))
+    if cache is not None and key is not None and not result.problems:
+        cache.put_facts(_FACTS, key, _facts(result))
+    return result
+
+
+_PROBE = "import sys, ensurepip; print(sys.version); print(ensurepip.version())"
+_FACTS = "rehearsal"
+"""The cache's facts kind for passed rehearsals (bundler.fs.cache.Cache.put_facts)."""
+
+
+def inputs_digest(wheelhouse: Path, python: Path, offline: str, prefix: str = "") -> str | None:
+    """sha256 (hex) of everything a rehearsal of `wheelhouse` with `python` reads (see the
+    module docstring), or None when part of it cannot be read (then nothing is remembered):
+    no SHA256SUMS in the wheelhouse, or an interpreter that does not answer."""
+    sums = wheelhouse / SUMS
+    binary = Path(shutil.which(str(python)) or python).resolve()
+    if not sums.is_file() or not binary.is_file():
+        return None
+    probe = subprocess.run(
+        [str(python), "-I", "-c", _PROBE], capture_output=True, text=True, check=False, timeout=60
+    )
+    if probe.returncode != 0:
+        return None
+    ld_cache = Path("/etc/ld.so.cache")
+    parts = [
+        "airgap-kit rehearsal 1",
+        sha256_file(Path(__file__)),
+        sha256_file(sums),
+        str(binary),
+        sha256_file(binary),
+        probe.stdout,
+        sha256_file(ld_cache) if ld_cache.is_file() else "no ld.so.cache",
+        offline,
+        prefix,
+    ]
+    return hashlib.sha256("\0".join(parts).encode("utf-8")).hexdigest()
+
+
+def _facts(result: Rehearsal) -> dict[str, Any]:
+    return {
+        "python": str(result.python),
+        "offline": result.offline,
+        "imported": list(result.imported),
+        "not_imported": list(result.not_imported),
+    }
+
+
+def _remembered(facts: Any, python: Path, offline: str) -> Rehearsal | None:
+    """A remembered passed rehearsal, or None for anything that is not one (a miss)."""
+    if not isinstance(facts, dict) or facts.get("offline") != offline:
+        return None
+    lists = [facts.get("imported"), facts.get("not_imported")]
+    if not all(isinstance(x, list) and all(isinstance(i, str) for i in x) for x in lists):
+        return None
+    return Rehearsal(python, offline, list(lists[0] or []), [], list(lists[1] or []), True)
+
+
+def _rehearse(
+    wheelhouse: Path, python: Path, prefix: str, isolate: list[str], result: Rehearsal
+) -> Rehearsal:
     work = Path(tempfile.mkdtemp(prefix=_WORK_PREFIX))
     try:
         venv = work / "venv"

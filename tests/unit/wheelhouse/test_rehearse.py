@@ -355,3 +355,49 @@ def test_wheels_that_need_an_excluded_requirement_are_not_imported(tmp_path: Pat
     assert done.problems == []
     assert done.imported == ["lib"]
     assert done.not_imported == ["flaskish-1.0-py3-none-any.whl", "outer-1.0-py3-none-any.whl"]
+
+
+def test_a_passed_rehearsal_is_remembered_only_for_identical_inputs(
+    tmp_path: Path, index: FakeIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a cache, a second rehearsal of the same wheelhouse bytes and interpreter is
+    answered from the first (reused) without installing anything; a changed wheelhouse
+    (SHA256SUMS differs), a damaged cache entry or a failed rehearsal run for real."""
+    from bundler.fs.cache import Cache
+
+    python36 = require_python("3.6.15")
+    cache = Cache(tmp_path / "rcache")
+    wh = _wheelhouse(tmp_path, index, "good")
+    first = rehearse.rehearse(wh, python36, cache=cache)
+    assert first.problems == [] and first.imported == ["good"] and not first.reused
+
+    real = rehearse._rehearse
+    runs: list[Path] = []
+
+    def counted(wheelhouse: Path, *args: object) -> rehearse.Rehearsal:
+        runs.append(wheelhouse)
+        return real(wheelhouse, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(rehearse, "_rehearse", counted)
+    again = rehearse.rehearse(wh, python36, cache=cache)
+    assert again.reused and again.imported == ["good"] and again.problems == []
+    assert runs == []
+
+    # Any byte of the wheelhouse that changes its SHA256SUMS is a new rehearsal.
+    with (wh / "requirements.lock").open("a") as lock:
+        lock.write("# an operator's note\n")
+    sums.write_directory(wh)
+    changed = rehearse.rehearse(wh, python36, cache=cache)
+    assert not changed.reused and runs == [wh]
+
+    # A damaged entry is a miss, never a pass.
+    key = rehearse.inputs_digest(wh, python36, changed.offline)
+    assert key is not None
+    cache.facts_path("rehearsal", key).write_text('{"offline": 1}')
+    assert not rehearse.rehearse(wh, python36, cache=cache).reused and len(runs) == 2
+
+    # A failed rehearsal is not remembered: the next one runs again.
+    bad = _wheelhouse(tmp_path / "bad", index, "needsdc")
+    assert rehearse.rehearse(bad, python36, cache=cache).problems
+    assert rehearse.rehearse(bad, python36, cache=cache).problems
+    assert runs.count(bad) == 2
