@@ -223,8 +223,11 @@ def importable_modules(wheel: Path) -> list[str]:
     `declare_namespace`) the first level below it that is a package or module, so that the
     distribution's own code is imported, not only the shared namespace. `top_level.txt` is only
     a hint (setuptools lists `_openssl` for cryptography < 40 whose module lives in
-    `cryptography/hazmat/bindings/`) and is not read. Dotted names, sorted; raises BadInput for
-    an unreadable wheel."""
+    `cryptography/hazmat/bindings/`) and is not read. A test suite the wheel ships beside its
+    code (a package or module named `tests` or `test`, e.g. matplotlib 3.3.4's
+    `mpl_toolkits.tests`, whose import raises OSError by design when the test images are not
+    installed) is left out unless it is all the wheel installs: the application never imports
+    it. Dotted names, sorted; raises BadInput for an unreadable wheel."""
     try:
         with zipfile.ZipFile(wheel) as zf:
             files = [f for f in (_installed_path(n) for n in zf.namelist()) if f]
@@ -237,8 +240,14 @@ def importable_modules(wheel: Path) -> list[str]:
             }
     except (OSError, zipfile.BadZipFile, KeyError) as exc:
         raise BadInput(f"{wheel.name}: not a readable wheel ({exc})") from None
-    tree = _Tree(files, inits, declared)
-    return sorted(tree.modules("", 0))
+    modules = _Tree(files, inits, declared).modules("", 0)
+    code = {m for m in modules if m.rsplit(".", 1)[-1] not in _TEST_SUITES}
+    return sorted(code or modules)
+
+
+_TEST_SUITES = frozenset({"tests", "test"})
+"""Last names of the test suites wheels ship beside their code (not `testing`: `zope.testing`
+is a distribution's own code)."""
 
 
 _NAMESPACE_DEPTH = 4

@@ -136,6 +136,35 @@ def test_importable_modules_come_from_the_installed_files(tmp_path: Path) -> Non
     assert rehearse.importable_modules(listed) == ["jaraco.x"]
 
 
+def test_a_shipped_test_suite_is_not_imported_unless_it_is_all_there_is(tmp_path: Path) -> None:
+    """matplotlib 3.3.4's `mpl_toolkits.tests` raises OSError on import when its baseline
+    images are not installed (always, from a wheel): the rehearsal imports the code beside it
+    (found in the 3.6 large set of benchmarks/fetch_tools.py, 2026-11-30); `zope.testing` is
+    code, and a wheel that installs only a test package still gets it imported."""
+    mpl = with_members(
+        build_wheel(tmp_path / "m", "matplotlib", "3.3.4"),
+        {
+            "mpl_toolkits/mplot3d/__init__.py": b"",
+            "mpl_toolkits/tests/__init__.py": b"raise OSError('no baseline images')\n",
+            "matplotlib/tests/__init__.py": b"",
+            "test.py": b"",
+        },
+    )
+    assert rehearse.importable_modules(mpl) == ["matplotlib", "mpl_toolkits.mplot3d"]
+    zope = with_members(
+        build_wheel(tmp_path / "z", "zope.testing", "4.0"),
+        {"zope/testing/__init__.py": b""},
+        drop="zope_testing/",
+    )
+    assert rehearse.importable_modules(zope) == ["zope.testing"]
+    only = with_members(
+        build_wheel(tmp_path / "o", "onlytests", "1.0"),
+        {"tests/__init__.py": b""},
+        drop="onlytests/",
+    )
+    assert rehearse.importable_modules(only) == ["tests"]
+
+
 def test_a_namespace_package_is_proved_by_importing_its_own_package(tmp_path: Path) -> None:
     """`nsx.child` whose nsx/child/__init__.py needs 3.7's dataclasses fails on 3.6 (importing
     only the namespace `nsx` would pass)."""
