@@ -40,10 +40,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from license_expression import ExpressionError, LicenseExpression, get_spdx_licensing
+from license_expression import AND, OR, LicenseExpression
 from packaging.utils import canonicalize_name
 
 from bundler.errors import BadInput
+from bundler.policy.licenses import parse_spdx, spdx_licensing
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -55,7 +56,7 @@ SEVERITIES = ("low", "medium", "high", "critical")
 RULES = ("deny", "warn", "allow")
 DEFAULT_OSV_URL = "https://api.osv.dev"
 _SIZE = re.compile(r"^\s*(\d+)\s*([KMGT]?)(i?B?)\s*$", re.IGNORECASE)
-LICENSING = get_spdx_licensing()
+LICENSING = spdx_licensing()
 """The SPDX license list as bundled by license-expression (ids, exceptions, aliases)."""
 
 
@@ -171,22 +172,9 @@ def parse_bytes(text: str) -> int:
 
 
 def parse_expression(text: str) -> LicenseExpression:
-    """An SPDX license expression, validated against the SPDX list (ValueError otherwise)."""
-    try:
-        info = LICENSING.validate(text, strict=False)
-    except (ExpressionError, AttributeError) as exc:
-        # license-expression 30.x: a comma in free text ('BSD, see LICENSE') makes validate
-        # raise ExpressionError, whose handler then fails with AttributeError (found by f11)
-        raise ValueError(f"not an SPDX expression ({type(exc).__name__})") from None
-    if info.errors:
-        raise ValueError("; ".join(info.errors))
-    try:
-        parsed = LICENSING.parse(info.normalized_expression, validate=True)
-    except ExpressionError as exc:
-        raise ValueError(str(exc)) from None
-    if parsed is None:
-        raise ValueError("empty license expression")
-    return parsed
+    """An SPDX license expression, validated against the SPDX list, `LicenseRef-` references
+    accepted (ValueError otherwise): `bundler.policy.licenses.parse_spdx`."""
+    return parse_spdx(text)
 
 
 # -- sections ------------------------------------------------------------------------------------
@@ -196,7 +184,7 @@ def _licenses(table: Any, where: str) -> LicenseRules:
     _only(table, {"allow", "deny", "unknown", "exception"}, where)
     return LicenseRules(
         allow=_spdx_list(table.get("allow", []), f"{where} allow"),
-        deny=_spdx_list(table.get("deny", []), f"{where} deny"),
+        deny=_spdx_list(table.get("deny", []), f"{where} deny", terms_only=True),
         unknown=_choice(table.get("unknown", "deny"), RULES, f"{where} unknown"),
         exceptions=_exceptions(table.get("exception", []), "package", f"{where} exception"),
     )
@@ -263,15 +251,24 @@ def _exceptions(entries: Any, key: str, where: str) -> tuple[Ignore, ...]:
     return tuple(out)
 
 
-def _spdx_list(values: Any, where: str) -> tuple[str, ...]:
+def _spdx_list(values: Any, where: str, terms_only: bool = False) -> tuple[str, ...]:
+    """Normalised SPDX expressions; with `terms_only` (deny), each must be one license (a `WITH`
+    or `-or-later` form or a `LicenseRef-` included): a denied `A AND B` or `A OR B` has no
+    meaning the gate could apply without guessing, so it is refused, naming the entry."""
     if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
         raise BadInput(f"{where}: expected an array of SPDX ids or expressions")
     out = []
     for value in values:
         try:
-            out.append(str(parse_expression(value)))
+            parsed = parse_expression(value)
         except ValueError as exc:
             raise BadInput(f"{where}: {value!r} is not an SPDX expression ({exc})") from None
+        if terms_only and isinstance(parsed, AND | OR):
+            raise BadInput(
+                f"{where}: {value!r} is an expression: deny lists license ids "
+                "(deny each one that must not be used)"
+            )
+        out.append(str(parsed))
     return tuple(out)
 
 

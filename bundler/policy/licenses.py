@@ -10,7 +10,8 @@ neither a choice (OR) nor a conjunction (AND) is invented; they are recorded as
 others by name, none dropped), a text that is not an SPDX expression, so the policy gate
 (bundler/gate/licenses.py) judges it `unknown` rather than allowing either license.
 SPDX parsing and normalisation ('mit' -> 'MIT', 'apache-2.0 or mit' -> 'Apache-2.0 OR MIT')
-come from the `license-expression` library (its SPDX license list).
+come from the `license-expression` library (its SPDX license list); SPDX custom references
+(`LicenseRef-Proprietary`, `DocumentRef-X:LicenseRef-Y`, SPDX 2.3 Annex D.2) are accepted too.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from functools import cache
 
 from license_expression import (  # no stubs: pyproject.toml's mypy override
     ExpressionError,
+    LicenseExpression,
+    LicenseWithExceptionSymbol,
     Licensing,
     get_spdx_licensing,
 )
@@ -35,8 +38,56 @@ _SPDX_CHARS = re.compile(r"^[A-Za-z0-9.+:()\- ]+$")
 
 
 @cache
-def _licensing() -> Licensing:
+def spdx_licensing() -> Licensing:
+    """The SPDX license list license-expression bundles (ids, exceptions, aliases), built once."""
     return get_spdx_licensing()
+
+
+LICENSE_REF = re.compile(r"^(?:DocumentRef-[A-Za-z0-9.\-]+:)?LicenseRef-[A-Za-z0-9.\-]+$")
+"""An SPDX custom license reference: `["DocumentRef-" idstring ":"] "LicenseRef-" idstring`,
+idstring = 1*(ALPHA / DIGIT / "-" / "."), SPDX 2.3 Annex D.2 (e.g. `LicenseRef-Proprietary`)."""
+_REF_PREFIX = re.compile(r"(?i)(?<![A-Za-z0-9.\-])(documentref-|licenseref-)")
+
+
+def parse_spdx(text: str) -> LicenseExpression:
+    """An SPDX license expression, validated against the SPDX list (ValueError otherwise).
+
+    SPDX ids and exceptions come out in the list's case; `LicenseRef-...` references (also
+    `DocumentRef-...:LicenseRef-...`) are accepted with their prefixes in SPDX's case and their
+    idstring as written (compared case-insensitively by the gate: SPDX 2.3 Annex D.2, "License
+    identifiers ... should be matched in a case-insensitive manner"); any other id the list does
+    not know is refused."""
+    licensing = spdx_licensing()
+    text = _REF_PREFIX.sub(lambda m: _PREFIX_CASE[m[1].lower()], text)
+    try:
+        parsed = licensing.parse(text)
+    except (ExpressionError, AttributeError, TypeError) as exc:
+        # license-expression 30.x: a comma in free text ('BSD, see LICENSE') makes the parser
+        # raise ExpressionError, whose handler then fails with AttributeError (found by f11)
+        raise ValueError(f"not an SPDX expression ({type(exc).__name__})") from None
+    if parsed is None:
+        raise ValueError("empty license expression")
+    unknown = [
+        str(k) for k in licensing.unknown_license_keys(parsed) if not LICENSE_REF.match(str(k))
+    ]
+    if unknown:
+        raise ValueError(f"Unknown license key(s): {', '.join(unknown)}")
+    for symbol in licensing.license_symbols(parsed, decompose=False):
+        if isinstance(symbol, LicenseWithExceptionSymbol):
+            exception = licensing.known_symbols.get(str(symbol.exception_symbol))
+            if exception is None or not exception.is_exception:
+                raise ValueError(f"{symbol.exception_symbol} is not an SPDX license exception")
+            known = licensing.known_symbols.get(str(symbol.license_symbol))
+            if known is not None and known.is_exception:
+                raise ValueError(f"{symbol.license_symbol} is an exception, not a license")
+        else:
+            known = licensing.known_symbols.get(str(symbol))
+            if known is not None and known.is_exception:
+                raise ValueError(f"{symbol} is an exception: only valid after WITH")
+    return parsed
+
+
+_PREFIX_CASE = {"documentref-": "DocumentRef-", "licenseref-": "LicenseRef-"}
 
 
 def spdx_expression(text: str | None) -> str | None:
@@ -44,12 +95,9 @@ def spdx_expression(text: str | None) -> str | None:
     if not text or not _SPDX_CHARS.match(text.strip()):
         return None
     try:
-        info = _licensing().validate(text.strip())
-    except (ExpressionError, AttributeError, ValueError):  # the library can fail on odd input
+        return str(parse_spdx(text.strip()))
+    except ValueError:
         return None
-    if info.errors or not info.normalized_expression:
-        return None
-    return str(info.normalized_expression)
 
 
 def classifier_expression(classifiers: Sequence[str]) -> str | None:

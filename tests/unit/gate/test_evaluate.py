@@ -88,7 +88,7 @@ def test_the_day_after_expiry_fails_with_the_reason() -> None:
         "2027-01-31 (parser not used)"
     ) in result.violations
     assert (
-        "license: odd-license 1.0: GPL-3.0-only: no choice of licenses is on the allow list; "
+        "license: odd-license 1.0: GPL-3.0-only: no way of satisfying it is on the allow list; "
         "its exception expired on 2027-01-31 (legal: LEGAL-7)"
     ) in result.violations
     assert "size: the kit is 1,001 bytes, over the budget of 1,000 bytes ([size] max_kit)" in (

@@ -79,3 +79,12 @@ def test_every_mapped_classifier_gives_a_valid_spdx_id() -> None:
 def test_any_license_text_gives_one_short_line_or_none(text: str) -> None:
     result = package_license(None, text, [])
     assert result is None or ("\n" not in result and len(result) <= max(MAX_TEXT, len(text)))
+
+
+def test_license_refs_in_metadata_are_spdx_expressions() -> None:
+    """PEP 639 License-Expression may name SPDX custom references (SPDX 2.3 Annex D.2)."""
+    assert package_license("mit AND licenseref-Proprietary", None) == (
+        "MIT AND LicenseRef-Proprietary"
+    )
+    assert package_license(None, "DocumentRef-x:LicenseRef-y") == "DocumentRef-x:LicenseRef-y"
+    assert spdx_expression("LicenseRef-") is None and spdx_expression("LicenseRef-a_b") is None
