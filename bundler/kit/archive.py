@@ -115,15 +115,49 @@ def sidecar(parts: list[Path]) -> Path:
     return parts[0].with_name(archive_name(parts) + ".sha256")
 
 
-def recorded_sha256(parts: list[Path]) -> str | None:
-    """The hash in `kit-NAME.tar.gz.sha256` beside the archive, if that file is there."""
+@dataclass(frozen=True)
+class Sidecar:
+    """What `kit-NAME.tar.gz.sha256` records: `sha256sum` format, `<sha256>  <name>` (`*<name>`
+    in binary mode), written by pack and covered by the kit's signature."""
+
+    sha256: str
+    name: str | None
+    """The archive's base name as packed and signed (None: a bare hash, no name)."""
+
+
+def recorded(parts: list[Path]) -> Sidecar | None:
+    """The sidecar beside the archive (None when there is none); BadInput when it is not one
+    sha256sum line."""
     sidecar = parts[0].with_name(archive_name(parts) + ".sha256")
     if not sidecar.is_file():
         return None
-    words = sidecar.read_text(encoding="utf-8", errors="replace").split()
-    if not words or not re.fullmatch(r"[0-9a-f]{64}", words[0]):
+    text = sidecar.read_text(encoding="utf-8", errors="replace").strip()
+    m = re.fullmatch(r"([0-9a-f]{64})(?:\s+\*?(\S[^\n]*))?", text)
+    if m is None:
         raise BadInput(f"{sidecar}: not a sha256sum line")
-    return words[0]
+    name = m[2].strip().rsplit("/", 1)[-1] if m[2] else None
+    return Sidecar(m[1], name)
+
+
+def recorded_sha256(parts: list[Path]) -> str | None:
+    """The hash in `kit-NAME.tar.gz.sha256` beside the archive, if that file is there."""
+    found = recorded(parts)
+    return found.sha256 if found else None
+
+
+def renamed(parts: list[Path]) -> str | None:
+    """A problem line when the sidecar names another archive than the one given: the name is
+    part of what was packed and signed, so a renamed kit is refused, naming both names (as
+    `sha256sum -c` would fail on it). Moving the archive and its sidecars to another folder is
+    fine; renaming them is not (rename them back to the recorded name)."""
+    found = recorded(parts)
+    name = archive_name(parts)
+    if found is None or found.name is None or found.name == name:
+        return None
+    return (
+        f"{name}: its {name}.sha256 names {found.name}: the archive was renamed after it was "
+        f"packed (and signed) as {found.name}; rename it and its sidecars back to use it"
+    )
 
 
 @contextmanager

@@ -358,9 +358,13 @@ def _record(parts: list[Path]) -> tuple[Delta, str]:
 def _own_sha256(parts: list[Path]) -> list[str]:
     name = kitarchive.archive_name(parts)
     recorded = kitarchive.recorded_sha256(parts)
+    problems = []
     if recorded is not None and kitarchive.archive_sha256(parts) != recorded:
-        return [f"{name}: sha256 differs from {name}.sha256 (damaged or replaced)"]
-    return []
+        problems.append(f"{name}: sha256 differs from {name}.sha256 (damaged or replaced)")
+    rename = kitarchive.renamed(parts)
+    if rename is not None:
+        problems.append(rename)
+    return problems
 
 
 def _base_directory(

@@ -1,7 +1,8 @@
 """`bundler verify KIT|DIR`: offline proof that a kit (or a wheelhouse) is complete and intact.
 
 Checks, each problem a line naming the file:
-- the archive: its `.sha256` sidecar when present, safe members only (bundler.kit.archive);
+- the archive: its `.sha256` sidecar when present (its hash, and the archive name it records:
+  a renamed kit is refused), safe members only (bundler.kit.archive);
 - SHA256SUMS: every listed file present with that sha256, no file that is not listed;
 - the wheelhouse: every wheel's tags against the manifest's target (`Target.from_dict`), and
   readable by the target's bundled pip when the wheelhouse carries no pip bootstrap;
@@ -263,6 +264,9 @@ def verify_archive(
         notes.append(f"no {name}.sha256 beside the archive: whole-archive hash not checked")
     elif kitarchive.archive_sha256(parts) != recorded:
         problems.append(f"{name}: sha256 differs from {name}.sha256 (damaged or replaced)")
+    rename = kitarchive.renamed(parts)
+    if rename is not None:
+        problems.append(rename)
     if unpack_to is None:
         with tempfile.TemporaryDirectory(prefix="airgap-kit-verify-") as tmp:
             report = _scan_and_verify(

@@ -153,6 +153,27 @@ def test_consistent_rewrite_passes_plain_verify_but_not_the_signature(
     assert unpacked.exit_code == 1 and "SHA256SUMS.asc: BAD signature" in unpacked.output
 
 
+def test_a_renamed_signed_kit_is_refused_naming_both_names(side: Side, tmp_path: Path) -> None:
+    """The signed sidecar names the archive it was packed as: a copy renamed with its sidecars
+    (kit-app -> kit-app-2) still matches every hash and signature, and is refused; the same
+    files moved to another folder under their names verify."""
+    moved, renamed = tmp_path / "moved", tmp_path / "renamed"
+    moved.mkdir(), renamed.mkdir()
+    for suffix in ("", ".sha256", ".sha256.asc"):
+        shutil.copy(side.kit.parent / f"kit-app.tar.gz{suffix}", moved)
+        shutil.copy(side.kit.parent / f"kit-app.tar.gz{suffix}",
+                    renamed / f"kit-app-2.tar.gz{suffix}")  # fmt: skip
+    assert bundler("verify", moved / "kit-app.tar.gz", "--key", side.pub_a).exit_code == 0
+    refused = bundler("verify", renamed / "kit-app-2.tar.gz", "--key", side.pub_a)
+    assert refused.exit_code == 1, refused.output
+    assert (
+        "kit-app-2.tar.gz: its kit-app-2.tar.gz.sha256 names kit-app.tar.gz: the archive was "
+        "renamed after it was packed (and signed) as kit-app.tar.gz" in refused.output
+    )
+    assert "signature: good" not in refused.output
+    assert bundler("verify", renamed / "kit-app-2.tar.gz").exit_code == 1  # unsigned check too
+
+
 def test_unsigned_kit_is_refused_when_a_key_is_given(side: Side, tmp_path: Path) -> None:
     kit = tmp_path / "kit-app.tar.gz"
     assert side.pack(kit).exit_code == 0

@@ -22,6 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bundler.errors import BadInput, BundlerError, CheckFailed
+from bundler.kit import archive as kitarchive
 from bundler.kit import info as kitinfo
 from bundler.kit import verify
 from tests.jsonmutations import JSON, mutate, paths
@@ -174,3 +175,24 @@ def test_a_gzip_header_cut_in_its_extra_field_is_not_a_kit(tmp_path: Path, head:
     archive.write_bytes(head)
     with pytest.raises(BadInput, match="not a gzip-compressed tar archive"):
         verify.verify([archive])
+
+
+@pytest.mark.parametrize(
+    ("line", "name"),
+    [
+        ("a" * 64 + "  kit-x.tar.gz\n", "kit-x.tar.gz"),
+        ("a" * 64 + " *kit-x.tar.gz\n", "kit-x.tar.gz"),  # sha256sum --binary
+        ("a" * 64 + "  out/kit-x.tar.gz\n", "kit-x.tar.gz"),
+        ("a" * 64 + "\n", None),
+    ],
+)
+def test_the_sidecar_records_the_archive_name(tmp_path: Path, line: str, name: str | None) -> None:
+    kit = tmp_path / "kit-y.tar.gz"
+    kit.write_bytes(b"x")
+    (tmp_path / "kit-y.tar.gz.sha256").write_text(line)
+    found = kitarchive.recorded([kit])
+    assert found is not None and found.sha256 == "a" * 64 and found.name == name
+    problem = kitarchive.renamed([kit])
+    assert (problem is None) == (name is None)
+    if problem:
+        assert "kit-y.tar.gz: its kit-y.tar.gz.sha256 names kit-x.tar.gz" in problem
