@@ -163,6 +163,7 @@ def _check_vulnerabilities(
             "(run bundler fetch --policy with --vuln-db FILE or the OSV API)"
         )
         return
+    _check_database(result, snapshot.database, rules.max_vuln_db_age_days)
     checked = {(_canon(p.name), p.version) for p in snapshot.checked}
     for package in packages:
         if (_canon(package.name), package.version) not in checked:
@@ -188,6 +189,34 @@ def _check_vulnerabilities(
         result.ignores.append((ignore, state))
         if state == "unused":
             result.warnings.append(f"ignore {ignore.key} matches no finding in the snapshot")
+
+
+def _check_database(result: GateResult, database: osv.Database, max_age: int | None) -> None:
+    """Rejected entries (a violation when the entry names a pinned package or no package can be
+    read from it, else a warning: `osv.Rejected`) and the database's age against
+    `max_vuln_db_age_days`, counted in whole days to `result.today` (the clock of the side
+    that evaluates, or its --as-of)."""
+    for entry in database.rejected:
+        line = f"vulnerabilities: database entry {entry.describe()}"
+        (result.violations if entry.problem else result.warnings).append(line)
+    if max_age is None:
+        return
+    current = database.current_as_of
+    try:
+        day = dt.date.fromisoformat(current[:10])
+    except ValueError:
+        result.violations.append(
+            f"vulnerabilities: the database's date {current[:40]!r} cannot be read, so its "
+            f"age cannot be checked against max_vuln_db_age_days = {max_age}"
+        )
+        return
+    age = (result.today - day).days
+    if age > max_age:
+        result.violations.append(
+            f"vulnerabilities: the database ({database.kind}, current as of {day}) is {age} "
+            f"days old on {result.today}, over max_vuln_db_age_days = {max_age}: fetch again "
+            "with a newer database"
+        )
 
 
 def _vuln_status(

@@ -13,7 +13,10 @@ schema's evaluation rule (events sorted; `introduced` opens, `fixed` and `last_a
 with PEP 440 ordering (`packaging.version`), the PyPI ecosystem's. Severity: the highest CVSS
 vector in `severity` (v4, v3, v2; scored by the `cvss` library), else the advisory's
 `database_specific.severity` (GitHub's LOW/MODERATE/HIGH/CRITICAL), else unknown. Withdrawn
-advisories are dropped. An advisory that is not an object with an `id` is rejected (`BadInput`).
+advisories are dropped. An entry that is not an advisory (not JSON, not the schema's types, too
+large) is rejected alone and listed in `Database.rejected` (`Rejected`: a problem when it names a
+pinned package or its package cannot be read, else a note), so one bad entry never hides the
+rest of the database.
 """
 
 from __future__ import annotations
@@ -111,6 +114,43 @@ class Database:
     """The newest `modified` time among the advisories read (ISO 8601, UTC)."""
     retrieved: str
     """When this run read them (ISO 8601, UTC)."""
+    rejected: tuple[Rejected, ...] = ()
+    """Entries that could not be read as advisories (each rejected alone, see `Rejected`)."""
+
+    @property
+    def current_as_of(self) -> str:
+        """The time the database is known to be current to (ISO 8601): an export's newest
+        advisory (when it was exported, give or take hours: the zip may be old), the API's
+        answer time (it is live)."""
+        return self.retrieved if self.kind == "osv-api" else self.date
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """One entry of the database that is not a usable advisory, rejected alone.
+
+    `problem` is True when the gate cannot rule it out: it names a pinned package, or no
+    package can be read from it (it could be about any); False (a note) when it names only
+    packages that are not pinned: whatever it says, it says nothing about this wheelhouse."""
+
+    file: str
+    """The zip member's name, or the API URL of the advisory."""
+    reason: str
+    packages: tuple[str, ...] | None
+    """The PyPI package names read from it, None when none can be read."""
+    problem: bool
+
+    def describe(self) -> str:
+        names = ", ".join(self.packages) if self.packages else "no readable package"
+        return f"{self.file} rejected ({self.reason}; names {names})"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "file": self.file,
+            "reason": self.reason,
+            "packages": list(self.packages) if self.packages is not None else None,
+            "problem": self.problem,
+        }
 
 
 # -- parsing -----------------------------------------------------------------------------------
@@ -322,12 +362,21 @@ def _range_text(events: list[Any]) -> tuple[list[str], list[str]]:
 # -- the export zip --------------------------------------------------------------------------
 
 
+MAX_REJECTED = 1000
+"""Entries an export may have rejected before the whole file is refused as not an OSV export."""
+
+
 def read_export(path: Path, pins: Iterable[Pinned]) -> tuple[Database, list[Advisory]]:
     """The advisories in an OSV export zip that affect any of `pins`, and the database record.
 
-    Raises BadInput when the file is not a zip of OSV advisories (or exceeds the limits)."""
+    Each `.json` member is parsed into an `Advisory` or rejected alone (not JSON, not the OSV
+    schema's types, larger than MAX_ADVISORY): `Database.rejected` lists it with its reason,
+    a problem when it names a pinned package or no package can be read from it (see
+    `Rejected`). Raises BadInput when the file is not a zip, exceeds MAX_EXPORT, rejects more
+    than MAX_REJECTED entries or holds no PyPI advisory at all."""
     wanted = {_canon(p.name) for p in pins}
     found: list[Advisory] = []
+    rejected: list[Rejected] = []
     newest = ""
     total = 0
     digest = hashlib.sha256()
@@ -339,32 +388,86 @@ def read_export(path: Path, pins: Iterable[Pinned]) -> tuple[Database, list[Advi
             for info in zf.infolist():
                 if info.is_dir() or not info.filename.endswith(".json"):
                     continue
-                if info.file_size > MAX_ADVISORY:
-                    raise BadInput(f"{path}: {info.filename} is implausibly large")
-                total += info.file_size
+                total += min(info.file_size, MAX_ADVISORY)
                 if total > MAX_EXPORT:
                     raise BadInput(f"{path}: more than {MAX_EXPORT} bytes of advisories")
-                advisory = _advisory_from_bytes(zf.read(info), f"{path}:{info.filename}")
+                try:
+                    advisory = _member_advisory(zf, info, f"{path.name}:{info.filename}")
+                except _Unusable as exc:
+                    rejected.append(_rejected(info.filename, exc, wanted))
+                    if len(rejected) > MAX_REJECTED:
+                        raise BadInput(
+                            f"--vuln-db {path}: more than {MAX_REJECTED} entries are not OSV "
+                            f"advisories (the first: {rejected[0].describe()})"
+                        ) from None
+                    continue
                 if advisory is None:
                     continue
                 newest = max(newest, advisory.modified)
                 names = {_canon(str(e["package"].get("name", ""))) for e in advisory.affected}
                 if names & wanted:
                     found.append(advisory)
-    except (OSError, zipfile.BadZipFile) as exc:
+    except (OSError, zipfile.BadZipFile, zipfile.LargeZipFile, EOFError) as exc:
         raise BadInput(f"--vuln-db {path}: not a readable OSV export zip ({exc})") from None
     if not newest:
         raise BadInput(f"--vuln-db {path}: no OSV advisory for the {ECOSYSTEM} ecosystem in it")
-    database = Database("osv-export", f"{path.name} (sha256 {digest.hexdigest()})", newest, _now())
+    source = f"{path.name} (sha256 {digest.hexdigest()})"
+    database = Database("osv-export", source, newest, _now(), tuple(rejected))
     return database, found
+
+
+class _Unusable(Exception):
+    """One entry that is not a usable advisory: the reason, and the JSON when it parsed."""
+
+    def __init__(self, reason: str, document: Any = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.document = document
+
+
+def _member_advisory(zf: zipfile.ZipFile, info: zipfile.ZipInfo, where: str) -> Advisory | None:
+    if info.file_size > MAX_ADVISORY:
+        raise _Unusable(f"{info.file_size} bytes, over {MAX_ADVISORY}")
+    try:
+        with zf.open(info) as member:
+            data = member.read(MAX_ADVISORY + 1)
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
+        raise _Unusable(f"cannot be read from the zip ({exc})") from None
+    if len(data) > MAX_ADVISORY:
+        raise _Unusable(f"over {MAX_ADVISORY} bytes")
+    return _advisory_from_bytes(data, where)
 
 
 def _advisory_from_bytes(data: bytes, where: str) -> Advisory | None:
     try:
         document = json.loads(data)
     except ValueError as exc:
-        raise BadInput(f"{where}: not JSON ({exc})") from None
-    return parse_advisory(document, where)
+        raise _Unusable(f"not JSON: {str(exc)[:80]}") from None
+    try:
+        return parse_advisory(document, where)
+    except BadInput as exc:
+        raise _Unusable(str(exc).removeprefix(f"{where}: ")[:200], document) from None
+
+
+def _rejected(file: str, exc: _Unusable, wanted: set[str]) -> Rejected:
+    packages = _loose_names(exc.document)
+    problem = packages is None or bool({_canon(n) for n in packages} & wanted)
+    return Rejected(file, exc.reason, packages, problem)
+
+
+def _loose_names(document: Any) -> tuple[str, ...] | None:
+    """The PyPI package names a malformed advisory names where they can be read
+    (`affected[].package.name` with ecosystem PyPI), None when none can be."""
+    if not isinstance(document, dict) or not isinstance(document.get("affected"), list):
+        return None
+    names = []
+    for entry in document["affected"]:
+        package = entry.get("package") if isinstance(entry, dict) else None
+        if not isinstance(package, dict) or not isinstance(package.get("name"), str):
+            return None  # an entry whose package cannot be read could be about any
+        if package.get("ecosystem") == ECOSYSTEM:
+            names.append(package["name"][:100])
+    return tuple(sorted(set(names))) if names else None
 
 
 # -- the API -------------------------------------------------------------------------------------
@@ -394,13 +497,22 @@ def query_api(
                      sorted(ids))
         )  # fmt: skip
     advisories = []
+    rejected = []
     for vuln_id, document in zip(sorted(ids), documents, strict=True):
-        advisory = parse_advisory(document, f"{base}/v1/vulns/{vuln_id}")
+        url = f"{base}/v1/vulns/{vuln_id}"
+        try:
+            advisory = parse_advisory(document, url)
+        except BadInput as exc:
+            # the API named this id for a pinned package: never a mere note
+            reason = str(exc).removeprefix(f"{url}: ")[:200]
+            rejected.append(Rejected(url, reason, _loose_names(document), True))
+            continue
         if advisory is not None:
             advisories.append(advisory)
     newest = max((a.modified for a in advisories), default="")
     retrieved = _now()
-    return Database("osv-api", base, newest or retrieved, retrieved), advisories
+    database = Database("osv-api", base, newest or retrieved, retrieved, tuple(rejected))
+    return database, advisories
 
 
 MAX_PAGES = 100

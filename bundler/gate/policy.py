@@ -14,6 +14,9 @@
     deny_severity = "high"            # a finding at or above fails: low | medium | high | critical
     unknown_severity = "deny"         # a finding with no severity in the database: deny | warn
     osv_url = "https://api.osv.dev"   # the OSV API base URL (POST /v1/querybatch)
+    max_vuln_db_age_days = 7          # fail when the database is older than this on the day
+                                      # the gate runs (the far side's clock, or --as-of);
+                                      # the age of an export is its newest advisory's
 
     [[vulnerabilities.ignore]]        # an accepted finding: OSV id or any alias, until `expires`
     id = "GHSA-xxxx-xxxx-xxxx"
@@ -92,6 +95,8 @@ class VulnerabilityRules:
     unknown_severity: str = "deny"
     osv_url: str = DEFAULT_OSV_URL
     ignore: tuple[Ignore, ...] = ()
+    max_vuln_db_age_days: int | None = None
+    """The oldest the database may be, in days, on the day the gate runs (None: no limit)."""
 
 
 @dataclass(frozen=True)
@@ -191,7 +196,14 @@ def _licenses(table: Any, where: str) -> LicenseRules:
 
 
 def _vulnerabilities(table: Any, where: str) -> VulnerabilityRules:
-    _only(table, {"deny_severity", "unknown_severity", "osv_url", "ignore"}, where)
+    _only(
+        table,
+        {"deny_severity", "unknown_severity", "osv_url", "ignore", "max_vuln_db_age_days"},
+        where,
+    )
+    age = table.get("max_vuln_db_age_days")
+    if age is not None and (not isinstance(age, int) or isinstance(age, bool) or age < 0):
+        raise BadInput(f"{where} max_vuln_db_age_days: expected a number of days, got {age!r}")
     url = table.get("osv_url", DEFAULT_OSV_URL)
     if not isinstance(url, str) or not re.match(r"^https?://[^\s/]+", url):
         raise BadInput(f"{where} osv_url: expected an http(s) URL, got {url!r}")
@@ -204,6 +216,7 @@ def _vulnerabilities(table: Any, where: str) -> VulnerabilityRules:
         ),
         osv_url=url.rstrip("/"),
         ignore=_exceptions(table.get("ignore", []), "id", f"{where} ignore"),
+        max_vuln_db_age_days=age,
     )
 
 

@@ -9,7 +9,9 @@ Written by `bundler fetch --policy` (connected side), read offline by `pack`, `v
      "created": "2026-11-30T17:00:00Z",
      "policy": {"source": "policy.toml (sha256 ...)", "sha256": "...", "document": {...}},
      "database": {"kind": "osv-export" | "osv-api" | "none", "source": "all.zip (sha256 ...)",
-                  "date": "<newest advisory modified>", "retrieved": "<when read>"},
+                  "date": "<newest advisory modified>", "retrieved": "<when read>",
+                  "rejected": [{"file", "reason", "packages" (or null), "problem"}]},
+                  # entries of the database that were not advisories (osv.Rejected; optional)
      "checked": [{"name": "numpy", "version": "1.19.5"}, ...],   # every pin looked up
      "vulnerabilities": [{"id", "aliases", "summary", "package", "version", "severity",
                           "score", "vector", "affected", "fixed", "modified", "published"}]}
@@ -58,6 +60,20 @@ SCHEMA: dict[str, Any] = {
                 "source": {"type": "string"},
                 "date": {"type": "string"},
                 "retrieved": {"type": "string"},
+                "rejected": {
+                    "type": "array",
+                    "maxItems": osv.MAX_REJECTED,
+                    "items": {
+                        "type": "object",
+                        "required": ["file", "reason", "packages", "problem"],
+                        "properties": {
+                            "file": {"type": "string", "maxLength": 4096},
+                            "reason": {"type": "string", "maxLength": 4096},
+                            "packages": {"type": ["array", "null"], "items": {"type": "string"}},
+                            "problem": {"type": "boolean"},
+                        },
+                    },
+                },
             },
         },
         "checked": {
@@ -162,6 +178,7 @@ class Snapshot:
                 "source": self.database.source,
                 "date": self.database.date,
                 "retrieved": self.database.retrieved,
+                "rejected": [r.to_dict() for r in self.database.rejected],
             },
             "checked": [{"name": p.name, "version": p.version} for p in self.checked],
             "vulnerabilities": [f.to_dict() for f in self.findings],
@@ -235,7 +252,21 @@ def loads(data: bytes, where: str) -> Snapshot:
     return Snapshot(
         created=doc["created"],
         policy=doc["policy"],
-        database=osv.Database(db["kind"], db["source"], db["date"], db["retrieved"]),
+        database=osv.Database(
+            db["kind"],
+            db["source"],
+            db["date"],
+            db["retrieved"],
+            tuple(
+                osv.Rejected(
+                    r["file"],
+                    r["reason"],
+                    tuple(r["packages"]) if r["packages"] is not None else None,
+                    r["problem"],
+                )
+                for r in db.get("rejected", [])
+            ),
+        ),
         checked=tuple(osv.Pinned(c["name"], c["version"]) for c in doc["checked"]),
         findings=tuple(
             Finding(

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
+import pytest
+
+from bundler.errors import BadInput
 from bundler.gate import osv, policy, snapshot
 from bundler.gate.evaluate import PackageLicense, evaluate, evaluate_carried
 
@@ -133,3 +137,55 @@ def test_carried_policy_is_used_when_none_is_given() -> None:
 def test_license_expression_field_wins_over_the_license_text() -> None:
     record = {"name": "x", "version": "1", "license": "BSD License", "license_expression": "MIT"}
     assert PackageLicense.from_record(record).license == "MIT"
+
+
+# -- rejected database entries and the database's age (issue #15 review) --------------------------
+
+
+def _with_database(database: osv.Database) -> snapshot.Snapshot:
+    return snapshot.Snapshot(SNAP.created, SNAP.policy, database, SNAP.checked, SNAP.findings)
+
+
+def test_rejected_entries_are_violations_or_warnings_as_recorded() -> None:
+    database = osv.Database(
+        "osv-export", "all.zip", "2027-01-01", "2027-01-01",
+        (osv.Rejected("A.json", "not JSON", None, True),
+         osv.Rejected("B.json", "bad", ("other",), False)),
+    )  # fmt: skip
+    result = evaluate(POLICY, PACKAGES, _with_database(database), DAY)
+    assert (
+        "vulnerabilities: database entry A.json rejected (not JSON; names no readable package)"
+        in result.violations
+    )
+    assert "vulnerabilities: database entry B.json rejected (bad; names other)" in result.warnings
+    # carried across the gap and read back: the same verdict
+    again = snapshot.loads(json.dumps(_with_database(database).to_dict()).encode(), "x")
+    assert again.database.rejected == database.rejected
+
+
+@pytest.mark.parametrize(
+    ("kind", "date", "retrieved", "ok"),
+    [
+        ("osv-export", "2027-01-24T10:00:00Z", "2027-01-31T00:00:00Z", True),  # 7 days: ok
+        ("osv-export", "2027-01-23T23:59:59Z", "2027-01-31T00:00:00Z", False),  # 8 days
+        ("osv-api", "2026-01-01T00:00:00Z", "2027-01-30T00:00:00Z", True),  # live: answer time
+        ("osv-api", "2027-01-30T00:00:00Z", "2027-01-20T00:00:00Z", False),
+        ("osv-export", "garbage", "2027-01-31", False),
+    ],
+)
+def test_the_database_may_be_at_most_max_vuln_db_age_days_old(
+    kind: str, date: str, retrieved: str, ok: bool
+) -> None:
+    strict = policy.parse(b"[vulnerabilities]\nmax_vuln_db_age_days = 7\n", "p.toml")
+    database = osv.Database(kind, "all.zip", date, retrieved)
+    result = evaluate(strict, PACKAGES, _with_database(database), DAY)
+    aged = [v for v in result.violations if "max_vuln_db_age_days = 7" in v]
+    assert (not aged) == ok, result.violations
+    no_limit = evaluate(POLICY, PACKAGES, _with_database(database), DAY)
+    assert not any("max_vuln_db_age_days" in v for v in no_limit.violations)
+
+
+@pytest.mark.parametrize("bad", ["-1", '"7"', "true", "1.5"])
+def test_max_vuln_db_age_days_must_be_a_day_count(bad: str) -> None:
+    with pytest.raises(BadInput, match="max_vuln_db_age_days"):
+        policy.parse(f"[vulnerabilities]\nmax_vuln_db_age_days = {bad}\n".encode(), "p.toml")

@@ -199,3 +199,67 @@ def test_an_api_that_pages_for_ever_is_refused(same_token: bool) -> None:
             osv.query_api(server.url, PINS, timeout=5, retries=0)
         rounds = server.requests.count("POST /v1/querybatch")
     assert rounds == (2 if same_token else osv.MAX_PAGES)
+
+
+# -- one bad entry is rejected alone (issue #15 review) -------------------------------------------
+
+
+def _export_with(tmp_path: Path, extra: dict[str, bytes]) -> Path:
+    path = write_export(tmp_path / "all.zip")
+    with zipfile.ZipFile(path, "a") as zf:
+        for name, data in extra.items():
+            zf.writestr(name, data)
+    return path
+
+
+BAD_FOR_LIB = {"id": "BAD-1", "affected": [{"package": {"ecosystem": "PyPI", "name": "Lib"},
+                                            "versions": "1.0"}]}  # fmt: skip
+BAD_FOR_OTHER = {"id": "BAD-2", "affected": [{"package": {"ecosystem": "PyPI", "name": "other"}}],
+                 "aliases": "CVE-x"}  # fmt: skip
+
+
+def test_a_malformed_entry_is_rejected_alone_and_reported(tmp_path: Path) -> None:
+    path = _export_with(
+        tmp_path,
+        {
+            "BAD-0.json": b"{not json",
+            "BAD-1.json": json.dumps(BAD_FOR_LIB).encode(),
+            "BAD-2.json": json.dumps(BAD_FOR_OTHER).encode(),
+            "BAD-3.json": json.dumps({"id": 7}).encode(),
+        },
+    )
+    database, advisories = osv.read_export(path, PINS)
+    # the good advisories are all still read
+    matched = [(p.name, a.id) for p, a in osv.match(PINS, advisories)]
+    assert matched == [("lib", "GHSA-lib1-crit-0001"), ("tiny", "GHSA-tiny-medi-0002")]
+    rejected = {r.file: r for r in database.rejected}
+    assert sorted(rejected) == ["BAD-0.json", "BAD-1.json", "BAD-2.json", "BAD-3.json"]
+    assert rejected["BAD-0.json"].reason.startswith("not JSON")
+    assert rejected["BAD-0.json"].packages is None and rejected["BAD-0.json"].problem
+    assert rejected["BAD-1.json"].packages == ("Lib",) and rejected["BAD-1.json"].problem
+    assert "affected/0/versions" in rejected["BAD-1.json"].reason
+    assert rejected["BAD-2.json"].packages == ("other",) and not rejected["BAD-2.json"].problem
+    assert rejected["BAD-3.json"].packages is None and rejected["BAD-3.json"].problem
+    assert rejected["BAD-2.json"].describe() == (
+        "BAD-2.json rejected (not an OSV advisory (aliases: 'CVE-x' is not of type 'array'); "
+        "names other)"
+    )
+
+
+def test_an_oversized_entry_is_rejected_not_the_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(osv, "MAX_ADVISORY", 2000)
+    path = _export_with(tmp_path, {"BIG.json": b" " * 3000})
+    database, _ = osv.read_export(path, PINS)
+    assert [(r.file, r.problem) for r in database.rejected] == [("BIG.json", True)]
+    assert "over 2000" in database.rejected[0].reason
+
+
+def test_too_many_rejected_entries_refuse_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(osv, "MAX_REJECTED", 2)
+    path = _export_with(tmp_path, {f"J{n}.json": b"junk" for n in range(3)})
+    with pytest.raises(BadInput, match="more than 2 entries are not OSV advisories"):
+        osv.read_export(path, PINS)
