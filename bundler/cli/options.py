@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import click
 
@@ -105,39 +107,106 @@ def policy_option(help_text: str) -> Callable[[F], F]:
     )
 
 
+@dataclass(frozen=True)
+class FreshnessArgs:
+    """--min-sequence/--not-before/--state/--allow-downgrade as given (bundler.kit.release)."""
+
+    min_sequence: int | None = None
+    not_before: datetime | None = None
+    state: Path | None = None
+    allow_downgrade: bool = False
+
+
 def trust_options(func: F) -> F:
-    """--key (repeatable), --policy, --as-of: what the far side trusts (bundler.kit.trust).
-    The command receives `keys: tuple[Path, ...]`, `policy: Path | None`, `as_of: datetime |
-    None`; `make_trust` turns them into a `Trust`."""
-    func = click.option(
+    """--key (repeatable), --policy, --as-of, and the freshness options: what the far side
+    trusts (bundler.kit.trust). The command receives `keys: tuple[Path, ...]`, `policy: Path |
+    None`, `as_of: datetime | None`, `freshness: FreshnessArgs`; `make_trust` turns them into a
+    `Trust`."""
+
+    @functools.wraps(func)
+    def wrapper(
+        *args: Any,
+        min_sequence: int | None,
+        not_before: datetime | None,
+        state: Path | None,
+        allow_downgrade: bool,
+        **kwargs: Any,
+    ) -> Any:
+        fresh = FreshnessArgs(min_sequence, not_before, state, allow_downgrade)
+        return func(*args, freshness=fresh, **kwargs)
+
+    wrapped: Any = wrapper
+    wrapped = click.option(
+        "--allow-downgrade",
+        is_flag=True,
+        help="Accept a kit older than the one --state records (a note instead of a problem); "
+        "the state file keeps the newer one.",
+    )(wrapped)
+    wrapped = click.option(
+        "--state",
+        type=click.Path(path_type=Path, dir_okay=False),
+        default=None,
+        help="State file on this side: a kit older than the last one accepted (recorded here "
+        "when a verify passes) is refused; created when missing.",
+    )(wrapped)
+    wrapped = click.option(
+        "--not-before",
+        "not_before",
+        type=click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%SZ"]),
+        default=None,
+        help="Refuse a kit created before this date (YYYY-MM-DD, UTC; kit-release.json).",
+    )(wrapped)
+    wrapped = click.option(
+        "--min-sequence",
+        type=click.IntRange(0, 2**63 - 1),
+        default=None,
+        help="Refuse a kit whose sequence (kit-release.json, pack --sequence) is lower.",
+    )(wrapped)
+    wrapped = click.option(
         "--as-of",
         "as_of",
         type=click.DateTime(formats=["%Y-%m-%d"]),
         default=None,
         help="Evaluate the policy as of this date (YYYY-MM-DD) [default: today, UTC].",
-    )(func)
-    func = policy_option(
+    )(wrapped)
+    wrapped = policy_option(
         "Policy gate: re-evaluate the carried findings offline (licenses, vulnerabilities with "
         "their ignores' expiry, size)."
-    )(func)
-    return click.option(
-        "--key",
-        "keys",
-        multiple=True,
-        type=click.Path(path_type=Path, dir_okay=False, exists=True),
-        help="Trusted public key (OpenPGP or minisign): the kit must carry a valid signature by "
-        "it (repeatable; any key of a format may have signed).",
-    )(func)
+    )(wrapped)
+    return cast(
+        F,
+        click.option(
+            "--key",
+            "keys",
+            multiple=True,
+            type=click.Path(path_type=Path, dir_okay=False, exists=True),
+            help="Trusted public key (OpenPGP or minisign): the kit must carry a valid signature "
+            "by it (repeatable; any key of a format may have signed).",
+        )(wrapped),
+    )
 
 
-def make_trust(keys: tuple[Path, ...], policy: Path | None, as_of: datetime | None) -> Trust:
-    """The `Trust` of the --key/--policy/--as-of options (keys' formats sniffed, policy read)."""
+def make_trust(
+    keys: tuple[Path, ...],
+    policy: Path | None,
+    as_of: datetime | None,
+    freshness: FreshnessArgs = FreshnessArgs(),
+) -> Trust:
+    """The `Trust` of the --key/--policy/--as-of/freshness options (keys' formats sniffed,
+    policy read)."""
     from bundler.gate import policy as gate_policy
-    from bundler.kit import signing
+    from bundler.kit import release, signing
     from bundler.kit.trust import Trust
 
+    not_before = freshness.not_before
     return Trust(
         keys=tuple(signing.load_key(k) for k in keys),
         policy=gate_policy.load(policy) if policy else None,
         today=as_of.date() if as_of else None,
+        freshness=release.Freshness(
+            min_sequence=freshness.min_sequence,
+            not_before=not_before.replace(tzinfo=timezone.utc) if not_before else None,
+            state_file=freshness.state,
+            allow_downgrade=freshness.allow_downgrade,
+        ),
     )

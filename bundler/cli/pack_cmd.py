@@ -96,6 +96,14 @@ _DIR = click.Path(file_okay=False, path_type=Path)
     "violation exits 1 and leaves no kit."
 )
 @click.option(
+    "--sequence",
+    type=click.IntRange(0, 2**63 - 1),
+    default=None,
+    help="The kit's place in its series, recorded in kit-release.json (signed with the kit); "
+    "the far side refuses a lower one (verify --min-sequence / --state) "
+    "[default with --sign: the creation time in seconds].",
+)
+@click.option(
     "--base",
     type=click.Path(exists=True, path_type=Path),
     default=None,
@@ -115,6 +123,7 @@ def pack(
     sign_keys: tuple[Path, ...],
     passphrase_file: Path | None,
     policy: Path | None,
+    sequence: int | None,
     base: Path | None,
 ) -> None:
     """Pack one reproducible kit-NAME.tar.gz with SHA256SUMS, an SBOM and a README.txt.
@@ -150,6 +159,7 @@ def pack(
             controller_wheelhouse=controller,
             sign=keys,
             policy=rules,
+            sequence=sequence,
         )
         result = delta.full
     else:
@@ -163,6 +173,7 @@ def pack(
             controller_wheelhouse=controller,
             sign=keys,
             policy=rules,
+            sequence=sequence,
         )
     for note in result.notes:
         click.echo(f"note: {note}", err=True)

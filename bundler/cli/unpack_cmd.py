@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from bundler.cli.options import make_trust, trust_options
+from bundler.cli.options import FreshnessArgs, make_trust, trust_options
 from bundler.cli.verify_cmd import print_report
 
 # bundler.kit.unpack (and through it the verifier and the pack writer) is imported inside the
@@ -47,6 +47,7 @@ def unpack(
     keys: tuple[Path, ...],
     policy: Path | None,
     as_of: datetime | None,
+    freshness: FreshnessArgs,
 ) -> None:
     """Verify KIT and unpack it into a new directory; nothing is left unless it verifies.
 
@@ -60,7 +61,7 @@ def unpack(
     from bundler.kit import archive as kitarchive
     from bundler.kit import unpack as unpack_mod
 
-    trust = make_trust(keys, policy, as_of)
+    trust = make_trust(keys, policy, as_of, freshness)
     parts = kitarchive.parts_of(list(kit))
     record = unpack_mod.read_record(parts)
     if record is None:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from bundler.cli import gate_report
-from bundler.cli.options import make_trust, trust_options
+from bundler.cli.options import FreshnessArgs, make_trust, trust_options
 
 if TYPE_CHECKING:
     from bundler.kit import trust as trust_mod
@@ -54,6 +54,7 @@ def verify(
     keys: tuple[Path, ...],
     policy: Path | None,
     as_of: datetime | None,
+    freshness: FreshnessArgs,
 ) -> None:
     """Verify KIT (kit-NAME.tar.gz, its .part000 or all its parts) or an unpacked DIR, offline.
 
@@ -68,7 +69,7 @@ def verify(
     """
     from bundler.kit import verify as verify_mod
 
-    trust = make_trust(keys, policy, as_of)
+    trust = make_trust(keys, policy, as_of, freshness)
     paths = list(kit)
     if _is_delta(paths):
         if unpack_to is not None or rehearse is not None:

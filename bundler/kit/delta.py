@@ -222,6 +222,7 @@ def pack_with_base(
     sign: Sequence[signing.Key] = (),
     policy: Policy | None = None,
     today: dt.date | None = None,
+    sequence: int | None = None,
 ) -> DeltaResult:
     """Pack the full kit `output` and the delta kit beside it (`delta_output(output)`).
 
@@ -245,6 +246,7 @@ def pack_with_base(
         sign=sign,
         policy=policy,
         today=today,
+        sequence=sequence,
     )
     if base.record.sums_sha256 == _sums_file(kit).sha256:
         raise BadInput(

@@ -55,7 +55,7 @@ from bundler.gate import snapshot as gate_snapshot
 from bundler.gate.evaluate import GateResult, evaluate_carried
 from bundler.gate.policy import Policy, parse_bytes
 from bundler.kit import controller as controller_mod
-from bundler.kit import controller_setup, layout, sbom, signing, sources, verify
+from bundler.kit import controller_setup, layout, release, sbom, signing, sources, verify
 from bundler.kit.templates import template
 from bundler.models import manifest as manifest_mod
 from bundler.models import system_packages
@@ -183,6 +183,7 @@ def pack(
     sign: Sequence[signing.Key] = (),
     policy: Policy | None = None,
     today: dt.date | None = None,
+    sequence: int | None = None,
 ) -> PackResult:
     """Write the kit archive `output` (kit-NAME.tar.gz) from the given inputs.
 
@@ -205,6 +206,7 @@ def pack(
         sign=sign,
         policy=policy,
         today=today,
+        sequence=sequence,
     )
     return write_kit(kit, output, split, sign=sign, policy=policy, today=today)
 
@@ -221,11 +223,14 @@ def plan(
     sign: Sequence[signing.Key] = (),
     policy: Policy | None = None,
     today: dt.date | None = None,
+    sequence: int | None = None,
 ) -> KitPlan:
     """Every file of the kit `output` would hold (SHA256SUMS, then its signatures, last), read
     and hashed, and what pack noticed; nothing is written but the signatures are made (they
     are files of the kit). `write_kit` writes it, `bundler.kit.delta` compares it with a base
-    kit. Raises BadInput for unusable inputs, CheckFailed for a policy violation (see `pack`)."""
+    kit. Raises BadInput for unusable inputs, CheckFailed for a policy violation (see `pack`).
+    With `sign` or `sequence`, the kit carries its release record (`bundler.kit.release`:
+    sequence, creation time), listed in SHA256SUMS and so signed."""
     name = _kit_name(output)
     epoch = _epoch(timestamp)
     manifest = _check_wheelhouse(wheelhouse)
@@ -276,6 +281,9 @@ def plan(
         gate=gate,
     )
     files.append(file_from_bytes(README, readme.encode()))
+    if sign or sequence is not None:
+        made = release.make(name, sequence, _release_time())
+        files.append(file_from_bytes(release.FILENAME, release.render(made)))
     sums_text = checksums(files)
     files.append(file_from_bytes(SUMS, sums_text.encode()))
     signatures, signers = _sign_sums(sums_text.encode(), sign)
@@ -497,6 +505,15 @@ def _kit_name(output: Path) -> str:
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._+-]*", name):
         raise BadInput(f"kit name {name!r}: use letters, digits, '.', '_', '+', '-'")
     return name
+
+
+def _release_time() -> dt.datetime:
+    """The kit's creation time: SOURCE_DATE_EPOCH when set (a reproducible build's declared
+    time), else now (UTC)."""
+    env = os.environ.get("SOURCE_DATE_EPOCH")
+    if env:
+        return dt.datetime.fromtimestamp(_epoch(None), dt.timezone.utc)
+    return dt.datetime.now(dt.timezone.utc)
 
 
 def _epoch(timestamp: int | None) -> int:

@@ -9,6 +9,9 @@
 - The policy gate (`--policy FILE`): the wheelhouse's carried findings snapshot and manifest
   re-evaluated offline as of `today` (an ignore that has expired since fetch is a violation),
   and the size budget against the kit's bytes.
+- Freshness (`--min-sequence`, `--not-before`, `--state`, `--allow-downgrade`): the kit's
+  signed release record against what this side requires and last accepted
+  (bundler.kit.release); `verify.verify` records a kit that passed in the state file.
 """
 
 from __future__ import annotations
@@ -19,9 +22,11 @@ from pathlib import Path
 
 from bundler.errors import BadInput
 from bundler.fs import sums
+from bundler.fs.hashing import sha256_file
 from bundler.gate import snapshot as gate_snapshot
 from bundler.gate.evaluate import GateResult, evaluate_carried
 from bundler.gate.policy import Policy
+from bundler.kit import release as release_mod
 from bundler.kit import signing
 from bundler.models import manifest as manifest_mod
 
@@ -36,6 +41,8 @@ class Trust:
     policy: Policy | None = None
     today: dt.date | None = None
     """The date the gate is evaluated on (default: today, UTC)."""
+    freshness: release_mod.Freshness = field(default_factory=release_mod.Freshness)
+    """What the kit's release record must satisfy (default: nothing)."""
 
     def by_format(self) -> dict[str, list[signing.Key]]:
         out: dict[str, list[signing.Key]] = {}
@@ -56,21 +63,46 @@ class Findings:
     notes: list[str] = field(default_factory=list)
     signers: list[str] = field(default_factory=list)
     gate: GateResult | None = None
+    release: release_mod.Release | None = None
+    """The kit's release record (None: it carries none)."""
+    sums_sha256: str | None = None
+    """sha256 of the kit's SHA256SUMS (what a state file records)."""
 
 
 def check_kit_directory(directory: Path, trust: Trust, kit_bytes: int | None) -> Findings:
     """An unpacked kit: SHA256SUMS signatures, the wheelhouse's sums, the gate."""
     found = Findings()
     _check_signatures(directory / SUMS, trust, found)
+    _check_release(directory, trust, found)
     wheelhouse = directory / "wheelhouse"
     if wheelhouse.is_dir():
         _check_wheelhouse(wheelhouse, "wheelhouse/", trust, kit_bytes, "the kit", found)
     return found
 
 
+def _check_release(directory: Path, trust: Trust, found: Findings) -> None:
+    """The kit's release record against `trust.freshness` (a malformed one is a problem)."""
+    try:
+        found.release = release_mod.read(directory)
+    except BadInput as exc:
+        found.problems.append(str(exc))
+        return
+    if (directory / SUMS).is_file():
+        found.sums_sha256 = sha256_file(directory / SUMS)
+    problems, notes = release_mod.check(found.release, trust.freshness, found.sums_sha256 or "")
+    found.problems += problems
+    found.notes += notes
+    if found.release is not None:
+        found.notes.append(f"release: {found.release.describe()}")
+
+
 def check_wheelhouse_directory(wheelhouse: Path, trust: Trust) -> Findings:
     """A bare wheelhouse: its sums and the gate (it carries no signature)."""
     found = Findings()
+    if trust.freshness.active:
+        found.problems.append(
+            f"{wheelhouse.name}: a bare wheelhouse carries no release record (verify the kit)"
+        )
     if trust.keys:
         found.problems.append(
             f"{wheelhouse.name}: a bare wheelhouse carries no signature (verify the signed kit)"

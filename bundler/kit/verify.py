@@ -36,6 +36,7 @@ import zipfile
 from collections.abc import Iterable
 from contextlib import suppress
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from email.message import Message
 from email.parser import HeaderParser
 from pathlib import Path
@@ -54,6 +55,7 @@ from bundler.gate.evaluate import GateResult
 from bundler.kit import archive as kitarchive
 from bundler.kit import controller as controller_mod
 from bundler.kit import layout, signing, sources
+from bundler.kit import release as release_mod
 from bundler.kit import trust as trust_mod
 from bundler.models import manifest as manifest_mod
 from bundler.models.target import Target
@@ -214,12 +216,17 @@ class Report:
     """Fingerprints / key ids of the trusted keys whose signatures verified."""
     gate: GateResult | None = None
     """The policy gate's verdict (with --policy)."""
+    release: release_mod.Release | None = None
+    """The kit's release record (bundler.kit.release), None when it carries none."""
+    sums_sha256: str | None = None
 
     def add(self, found: trust_mod.Findings) -> None:
         self.problems += found.problems
         self.notes += found.notes
         self.signers += [s for s in found.signers if s not in self.signers]
         self.gate = found.gate or self.gate
+        self.release = found.release or self.release
+        self.sums_sha256 = found.sums_sha256 or self.sums_sha256
 
 
 def verify(
@@ -245,7 +252,21 @@ def verify(
         report = verify_archive(paths, limits or kitarchive.Limits(), unpack_to, rehearse, trust)
     if report.problems:
         raise CheckFailed(f"{report.name}: {len(report.problems)} problem(s)", report.problems)
+    accept(report, trust)
     return report
+
+
+def accept(report: Report, trust: trust_mod.Trust) -> None:
+    """Record a kit that passed every check as the last one accepted (`--state FILE`)."""
+    state = trust.freshness.state_file
+    if state is None or report.release is None or report.sums_sha256 is None:
+        return
+    release_mod.record(state, report.release, report.sums_sha256, _now())
+    report.notes.append(f"recorded in {state} as the last kit accepted here")
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
 
 
 def verify_archive(

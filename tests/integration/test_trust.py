@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from click.testing import Result
 from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator
 
@@ -172,6 +173,52 @@ def test_a_renamed_signed_kit_is_refused_naming_both_names(side: Side, tmp_path:
     )
     assert "signature: good" not in refused.output
     assert bundler("verify", renamed / "kit-app-2.tar.gz").exit_code == 1  # unsigned check too
+
+
+def test_an_older_signed_kit_is_refused_after_a_newer_one(
+    side: Side, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rollback protection (TUF's version rule, apt's Date): the signed kit-release.json carries
+    the sequence and creation time; a state file on the far side remembers the last kit
+    accepted and refuses an older one unless --allow-downgrade."""
+    old, new, again = (tmp_path / d / "kit-app.tar.gz" for d in ("old", "new", "again"))
+    for kit, sequence in ((old, "5"), (new, "7"), (again, "7")):
+        if kit == again:  # created at another time: another SHA256SUMS
+            monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+        packed = side.pack(kit, "--sign", side.key_a, "--sequence", sequence)
+        assert packed.exit_code == 0, packed.output
+    monkeypatch.delenv("SOURCE_DATE_EPOCH")
+    state = tmp_path / "far" / "accepted.json"
+    state.parent.mkdir()
+
+    def verify(kit: Path, *more: str | Path) -> Result:
+        return bundler("verify", kit, "--key", side.pub_a, "--state", state, *more)
+
+    first = verify(new)
+    assert first.exit_code == 0, first.output
+    assert "release: kit-app sequence 7, created " in first.output
+    assert json.loads(state.read_text())["accepted"]["sequence"] == 7
+    refused = verify(old)
+    assert refused.exit_code == 1, refused.output
+    assert "kit-release.json: kit-app sequence 5, created " in refused.output
+    assert "is older than the last kit accepted here (kit-app sequence 7" in refused.output
+    allowed = verify(old, "--allow-downgrade")
+    assert allowed.exit_code == 0 and "(accepted: --allow-downgrade)" in allowed.output
+    assert json.loads(state.read_text())["accepted"]["sequence"] == 7  # the bar stays
+    reused = verify(again)  # another kit (created later) claiming sequence 7
+    assert reused.exit_code == 1 and "a kit that reuses a sequence is refused" in reused.output
+    assert verify(new).exit_code == 0  # the same kit again is fine
+    low = bundler("verify", old, "--key", side.pub_a, "--min-sequence", "6")
+    assert low.exit_code == 1 and "sequence 5 is below --min-sequence 6" in low.output
+    tomorrow = (TODAY + dt.timedelta(days=1)).isoformat()
+    late = bundler("verify", new, "--not-before", tomorrow)
+    assert late.exit_code == 1 and f"before --not-before {tomorrow}T00:00:00Z" in late.output
+    unsigned = tmp_path / "unsigned" / "kit-app.tar.gz"
+    assert side.pack(unsigned).exit_code == 0
+    with tarfile.open(unsigned) as tar:  # unsigned, no --sequence: reproducible as before
+        assert not [n for n in tar.getnames() if n.endswith("/kit-release.json")]
+    missing = bundler("verify", unsigned, "--min-sequence", "0")
+    assert missing.exit_code == 1 and "kit-release.json: missing" in missing.output
 
 
 def test_unsigned_kit_is_refused_when_a_key_is_given(side: Side, tmp_path: Path) -> None:
