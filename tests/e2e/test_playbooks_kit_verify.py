@@ -10,6 +10,7 @@ kit from tests/trustkit.py, unpacked as the operator would; CPython 2.7.18 (Cent
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 import subprocess
 import tarfile
@@ -20,6 +21,7 @@ from typing import Any
 import pytest
 
 from bundler.fs import sums
+from bundler.kit import release
 from bundler.kit.signing import minisign_key_id
 from bundler.models import manifest
 from tests.e2e.playbookrun import PlayResult, run_playbook, write_inventory
@@ -209,3 +211,47 @@ def test_a_kit_signed_by_a_revoked_key_is_refused(
         result.describe()
     )
     assert DEPLOY_PLAY not in result.stdout and _roles(result) == {"kit_verify"}
+
+
+def test_an_older_kit_and_a_stale_vulnerability_database_are_refused(
+    side: Side, tmp_path: Path, python27: Path
+) -> None:
+    """kit_verify's freshness checks: the signed kit-release.json against
+    kit_verify_min_sequence and the state file of the last kit accepted on the controller
+    (written by the first run), and the carried OSV snapshot's age."""
+    kit_dir = _unpacked(side, tmp_path / "far")
+    sequence = json.loads((kit_dir / "kit-release.json").read_text())["sequence"]
+    state = tmp_path / "accepted.json"
+    key = {"kit_signing_key": str(side.pub_a), "kit_verify_state_file": str(state)}
+    first = _play(tmp_path / "1", python27, kit_dir, kit_verify_max_vuln_db_age_days=3650, **key)
+    assert first.rc == 0, first.describe()
+    recorded = json.loads(state.read_text())
+    assert recorded["accepted"]["sequence"] == sequence
+    accepted = release.read_state(state)  # the same state file as bundler verify --state
+    assert accepted is not None and accepted.release.sequence == sequence
+    assert (
+        recorded["accepted"]["sums_sha256"]
+        == hashlib.sha256((kit_dir / "SHA256SUMS").read_bytes()).hexdigest()
+    )
+    low = _play(tmp_path / "2", python27, kit_dir, kit_verify_min_sequence=sequence + 1, **key)
+    assert low.rc != 0 and DEPLOY_PLAY not in low.stdout
+    assert any(f"is below kit_verify_min_sequence {sequence + 1}" in f for f in low.failures())
+    recorded["accepted"]["sequence"] = sequence + 1  # a newer kit was accepted since
+    state.write_text(json.dumps(recorded))
+    older = _play(tmp_path / "3", python27, kit_dir, **key)
+    assert older.rc != 0 and DEPLOY_PLAY not in older.stdout
+    assert any(
+        f"sequence {sequence} is older than that of the last kit accepted here" in f
+        for f in older.failures()
+    ), older.describe()
+    # --allow-downgrade passes the state check; the database (newest advisory 2026-11-21,
+    # tests/fakeosv.py) is older than a day
+    stale = _play(tmp_path / "4", python27, kit_dir, kit_verify_allow_downgrade=True,
+                  kit_verify_max_vuln_db_age_days=1, **key)  # fmt: skip
+    assert stale.rc != 0 and DEPLOY_PLAY not in stale.stdout
+    assert any(
+        "the vulnerability database (osv-export, current as of 2026-11-21) is" in f
+        and "over kit_verify_max_vuln_db_age_days 1" in f
+        for f in stale.failures()
+    ), stale.describe()
+    assert json.loads(state.read_text())["accepted"]["sequence"] == sequence + 1
