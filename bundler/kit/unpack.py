@@ -258,6 +258,8 @@ def unpack_onto(
             f"{output}: cannot assemble the kit there ({exc.strerror or exc}); nothing was left"
         ) from None
     result.directory = output
+    if result.report is not None:
+        verify.accept(result.report, trust)
     if archive:
         result.archive, result.sidecars = finals[0], finals[1:]
     if result.report is not None:
@@ -298,6 +300,7 @@ def unpack_kit(
         raise BadInput(
             f"{output}: cannot unpack the kit there ({exc.strerror or exc}); nothing was left"
         ) from None
+    verify.accept(report, trust)
     return report
 
 

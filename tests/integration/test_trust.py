@@ -208,6 +208,11 @@ def test_an_older_signed_kit_is_refused_after_a_newer_one(
     reused = verify(again)  # another kit (created later) claiming sequence 7
     assert reused.exit_code == 1 and "a kit that reuses a sequence is refused" in reused.output
     assert verify(new).exit_code == 0  # the same kit again is fine
+    unpacked = bundler("unpack", old, "-o", tmp_path / "u", "--key", side.pub_a, "--state", state)
+    assert unpacked.exit_code == 1 and not (tmp_path / "u").exists()  # unpack checks it too
+    other = tmp_path / "far" / "other.json"
+    unpacked = bundler("unpack", new, "-o", tmp_path / "u", "--key", side.pub_a, "--state", other)
+    assert unpacked.exit_code == 0 and json.loads(other.read_text())["accepted"]["sequence"] == 7
     low = bundler("verify", old, "--key", side.pub_a, "--min-sequence", "6")
     assert low.exit_code == 1 and "sequence 5 is below --min-sequence 6" in low.output
     tomorrow = (TODAY + dt.timedelta(days=1)).isoformat()
