@@ -122,6 +122,8 @@ def judge(package: str, version: str, text: str | None, rules: LicenseRules) -> 
     try:
         expression = parse_expression(text.strip())
         verdict = verdict_of(expression, rules)
+    except TooComplex as exc:
+        return LicenseFinding(package, version, text, None, Verdict.UNKNOWN, f"unknown ({exc})")
     except ValueError as exc:
         return LicenseFinding(
             package, version, text, None, Verdict.UNKNOWN, f"not an SPDX expression ({exc})"

@@ -211,3 +211,9 @@ def test_malformed_license_refs_are_refused(bad: str) -> None:
 def test_a_deny_entry_must_be_one_license() -> None:
     with pytest.raises(BadInput, match="deny lists license ids"):
         policy_mod.parse(b'[licenses]\ndeny = ["MIT AND GPL-3.0-only"]\n', "policy.toml")
+
+
+def test_an_expression_with_too_many_ways_is_unknown_not_a_hang() -> None:
+    text = " AND ".join(f"(MIT OR Apache-2.0 OR BSD-{n}-Clause)" for n in (2, 3) for _ in range(7))
+    finding = judge("p", "1", text, LicenseRules(deny=("GPL-3.0-only",)))
+    assert finding.verdict == Verdict.UNKNOWN and "more than 4096 ways" in finding.detail
