@@ -215,7 +215,7 @@ def test_an_older_signed_kit_is_refused_after_a_newer_one(
     assert unpacked.exit_code == 0 and json.loads(other.read_text())["accepted"]["sequence"] == 7
     low = bundler("verify", old, "--key", side.pub_a, "--min-sequence", "6")
     assert low.exit_code == 1 and "sequence 5 is below --min-sequence 6" in low.output
-    tomorrow = (TODAY + dt.timedelta(days=1)).isoformat()
+    tomorrow = (dt.datetime.now(dt.timezone.utc).date() + dt.timedelta(days=1)).isoformat()
     late = bundler("verify", new, "--not-before", tomorrow)
     assert late.exit_code == 1 and f"before --not-before {tomorrow}T00:00:00Z" in late.output
     unsigned = tmp_path / "unsigned" / "kit-app.tar.gz"
