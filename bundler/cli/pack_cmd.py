@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 CONTROLLER_DIR = Path("controller-wheelhouse")
 """For --help and the default only: bundler.kit.controller.DEFAULT_DIR (a test keeps the two
 equal; `bundler pack --help` imports click alone)."""
+BOOTSTRAP_DIR = Path("controller-bootstrap-wheelhouse")
+"""bundler.kit.controller.BOOTSTRAP_DIR, likewise."""
 
 _DIR = click.Path(file_okay=False, path_type=Path)
 
@@ -64,6 +66,19 @@ _DIR = click.Path(file_okay=False, path_type=Path)
     "--no-controller",
     is_flag=True,
     help="Pack no controller part (the controller brings its own ansible-core 2.16).",
+)
+@click.option(
+    "--controller-bootstrap-wheelhouse",
+    type=_DIR,
+    default=None,
+    help="ansible-core 2.11 for CentOS 7's python3, from `bundler fetch-controller "
+    "--bootstrap`, packed as controller/bootstrap/ with controller/bootstrap.sh [default: "
+    f"{BOOTSTRAP_DIR} next to --wheelhouse, when it exists].",
+)
+@click.option(
+    "--no-controller-bootstrap",
+    is_flag=True,
+    help="Pack no controller bootstrap (the controller already has CPython 3.10-3.12).",
 )
 @click.option(
     "-o",
@@ -118,6 +133,8 @@ def pack(
     vagrantfile: Path,
     controller_wheelhouse: Path | None,
     no_controller: bool,
+    controller_bootstrap_wheelhouse: Path | None,
+    no_controller_bootstrap: bool,
     output: Path | None,
     split: str | None,
     sign_keys: tuple[Path, ...],
@@ -146,6 +163,9 @@ def pack(
     if output is None:
         output = Path(pack_mod.default_name(wheelhouse) + pack_mod.SUFFIX)
     controller = None if no_controller else controller_wheelhouse
+    bootstrap = _bootstrap_dir(
+        wheelhouse, controller_bootstrap_wheelhouse, no_controller or no_controller_bootstrap
+    )
     delta = None
     if base is not None:
         delta = delta_mod.pack_with_base(
@@ -157,6 +177,7 @@ def pack(
             vagrantfile=vagrantfile,
             split=split_size,
             controller_wheelhouse=controller,
+            controller_bootstrap=bootstrap,
             sign=keys,
             policy=rules,
             sequence=sequence,
@@ -171,6 +192,7 @@ def pack(
             vagrantfile=vagrantfile,
             split=split_size,
             controller_wheelhouse=controller,
+            controller_bootstrap=bootstrap,
             sign=keys,
             policy=rules,
             sequence=sequence,
@@ -184,6 +206,14 @@ def pack(
         click.echo(f"controller: {result.controller.describe()}")
     else:
         click.echo("controller: NONE (--no-controller: bring ansible-core 2.16 another way)")
+    if result.controller_bootstrap is not None:
+        click.echo(f"controller bootstrap: {result.controller_bootstrap.describe()}")
+    elif result.controller is not None:
+        click.echo(
+            "controller bootstrap: NONE (a controller without CPython "
+            f"{result.controller.target.short_version} builds it another way; `bundler "
+            "fetch-controller --bootstrap` adds it)"
+        )
     for signature, signer in zip(result.signatures, result.signers, strict=True):
         click.echo(f"signed: {signature} (and SHA256SUMS inside) by {signer}")
     if result.gate is not None:
@@ -194,6 +224,17 @@ def pack(
         click.echo("CPython source: NONE (the target must already have the interpreter)")
     if delta is not None:
         _delta_summary(delta)
+
+
+def _bootstrap_dir(wheelhouse: Path, given: Path | None, skip: bool) -> Path | None:
+    """--controller-bootstrap-wheelhouse: the given one (pack refuses it when missing), else
+    BOOTSTRAP_DIR next to --wheelhouse when it exists; None with --no-controller(-bootstrap)."""
+    if skip:
+        return None
+    if given is not None:
+        return given
+    default = wheelhouse.parent / BOOTSTRAP_DIR
+    return default if default.is_dir() else None
 
 
 def _delta_summary(delta: delta_mod.DeltaResult) -> None:

@@ -106,6 +106,8 @@ def print_report(report: verify_mod.Report) -> None:
     )
     if report.controller:
         click.echo(f"ok: controller: {report.controller}")
+    if report.controller_bootstrap:
+        click.echo(f"ok: controller bootstrap: {report.controller_bootstrap}")
 
 
 def _is_delta(paths: list[Path]) -> bool:

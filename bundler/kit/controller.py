@@ -30,6 +30,18 @@ Why ansible-core 2.16 (`>=2.16,<2.17`) and which controller Pythons: `data/contr
 and its `_source` (the ansible-core support matrix; ansible/ansible#81866 removed Python 2.7 and
 3.6 targets in 2.17). The wheelhouse is for one X.Y (PyYAML, MarkupSafe and cffi ship
 per-version binary wheels), so setup.sh needs exactly that X.Y, one of 3.10-3.12.
+
+The bootstrap part (optional): a CentOS 7 controller has only python3 3.6, on which ansible-core
+2.16 does not run, and builds its Python >= 3.10 with the python_build role, which needs an
+Ansible first. `bundler fetch-controller --bootstrap` therefore fetches a second, small
+wheelhouse of the policy's `bootstrap` rows (ansible-core 2.11, the last release whose
+controller runs on Python 3.6, for CPython 3.6.8 / manylinux2014, `bootstrap_policy()`):
+
+    kit-NAME/controller/bootstrap/wheelhouse/   that wheelhouse (default source directory:
+                                                controller-bootstrap-wheelhouse/)
+    kit-NAME/controller/bootstrap.sh            POSIX sh, offline: python3 -> a venv with
+                                                ansible-core 2.11 -> playbooks/build-python.yml
+                                                (the kit's CPython + OpenSSL 1.1.1) -> setup.sh
 """
 
 from __future__ import annotations
@@ -56,6 +68,14 @@ WHEELHOUSE = f"{PREFIX}/wheelhouse"
 """The controller wheelhouse inside a kit."""
 SETUP_SH = f"{PREFIX}/setup.sh"
 MANIFEST = f"{WHEELHOUSE}/{manifest_mod.FILENAME}"
+BOOTSTRAP_DIR = Path("controller-bootstrap-wheelhouse")
+"""Where `bundler fetch-controller --bootstrap` writes and `bundler pack` looks, by default."""
+BOOTSTRAP_WHEELHOUSE = f"{PREFIX}/bootstrap/wheelhouse"
+"""The bootstrap wheelhouse inside a kit (ansible-core 2.11 for CentOS 7's python3)."""
+BOOTSTRAP_SH = f"{PREFIX}/bootstrap.sh"
+BOOTSTRAP_MANIFEST = f"{BOOTSTRAP_WHEELHOUSE}/{manifest_mod.FILENAME}"
+BUILD_PLAYBOOK = "playbooks/build-python.yml"
+"""The play bootstrap.sh runs with ansible-core 2.11 (kit_verify, media_repo, python_build)."""
 REQUIRED_FILES = ("manifest.json", "requirements.lock", "install.sh")
 ANSIBLE_CORE = "ansible-core"
 
@@ -70,7 +90,11 @@ class ControllerPolicy:
     """Controller CPython X.Y versions the ansible-core release supports ('3.10', ...)."""
     default_python: str
     default_platform: str
+    why: str
+    """Why this ansible-core range, for problem lines ('the last release whose ...')."""
     source: dict[str, str] = field(compare=False)
+    bootstrap: bool = False
+    """True for the bootstrap rows (ansible-core 2.11 for CentOS 7's python3)."""
 
     @property
     def ansible_core(self) -> Requirement:
@@ -85,10 +109,7 @@ class ControllerPolicy:
         return [str(r) for r in self.requirements]
 
 
-@cache
-def policy() -> ControllerPolicy:
-    """The shipped controller policy (parsed once per process)."""
-    data: dict[str, Any] = load_json(POLICY_FILE)
+def _load(data: dict[str, Any], source: dict[str, str], bootstrap: bool) -> ControllerPolicy:
     try:
         reqs = tuple(Requirement(text) for text in data["requirements"])
         loaded = ControllerPolicy(
@@ -96,7 +117,9 @@ def policy() -> ControllerPolicy:
             pythons=tuple(str(v) for v in data["controller_pythons"]),
             default_python=str(data["default_python"]),
             default_platform=str(data["default_platform"]),
-            source=dict(data["_source"]),
+            why=str(data["why"]),
+            source=source,
+            bootstrap=bootstrap,
         )
     except (KeyError, TypeError, InvalidRequirement) as exc:  # a broken package, not user input
         raise AssertionError(f"bundler/data/{POLICY_FILE} is malformed: {exc}") from exc
@@ -104,13 +127,36 @@ def policy() -> ControllerPolicy:
     return loaded
 
 
-def controller_target(python: str | None = None, platform: str | None = None) -> Target:
-    """The controller's target (default from the policy: CPython 3.11, manylinux2014).
+@cache
+def policy() -> ControllerPolicy:
+    """The shipped controller policy (parsed once per process): ansible-core 2.16."""
+    data: dict[str, Any] = load_json(POLICY_FILE)
+    return _load(data, dict(data["_source"]), bootstrap=False)
+
+
+@cache
+def bootstrap_policy() -> ControllerPolicy:
+    """The bootstrap rows of `controller.json` (its `bootstrap` object): ansible-core 2.11
+    for CPython 3.6 (CentOS 7's python3), default 3.6.8 / manylinux2014. Source: the
+    file's `_source.bootstrap` (ansible-core support matrix, CentOS 7 release notes)."""
+    data: dict[str, Any] = load_json(POLICY_FILE)
+    if not isinstance(data.get("bootstrap"), dict):
+        raise AssertionError(f"bundler/data/{POLICY_FILE} has no bootstrap object")
+    return _load(data["bootstrap"], dict(data["_source"]), bootstrap=True)
+
+
+def controller_target(
+    python: str | None = None,
+    platform: str | None = None,
+    rules: ControllerPolicy | None = None,
+) -> Target:
+    """The controller's target (default from `rules`, the main policy by default: CPython
+    3.11, manylinux2014; the bootstrap policy: CPython 3.6.8, manylinux2014).
 
     Raises UnknownTarget for an unknown version or platform, and for an X.Y the policy's
-    ansible-core does not run on (e.g. 3.9 or 3.13 for ansible-core 2.16).
+    ansible-core does not run on (e.g. 3.9 or 3.13 for ansible-core 2.16, 3.11 for 2.11).
     """
-    rules = policy()
+    rules = rules or policy()
     target = Target.from_spec(python or rules.default_python, platform or rules.default_platform)
     if target.short_version not in rules.pythons:
         raise UnknownTarget(
@@ -158,9 +204,10 @@ class ControllerInfo:
         except BadInput as exc:
             raise BadInput(f"{directory / manifest_mod.FILENAME}: {exc}") from None
 
-    def problems(self) -> list[str]:
-        """Why this is not a controller wheelhouse of the policy ([] when it is)."""
-        rules = policy()
+    def problems(self, rules: ControllerPolicy | None = None) -> list[str]:
+        """Why this is not a controller wheelhouse of `rules` (default: the main policy;
+        [] when it is)."""
+        rules = rules or policy()
         found = []
         if self.ansible_core is None:
             found.append(f"holds no {ANSIBLE_CORE}")
@@ -171,8 +218,7 @@ class ControllerInfo:
                 admitted = False
             if not admitted:
                 found.append(
-                    f"{ANSIBLE_CORE} {self.ansible_core} is not {rules.ansible_core} (the last "
-                    "release whose modules run on Python 2.7 and 3.6 hosts)"
+                    f"{ANSIBLE_CORE} {self.ansible_core} is not {rules.ansible_core} ({rules.why})"
                 )
         if self.target.short_version not in rules.pythons:
             found.append(

@@ -59,7 +59,7 @@ MARK = ".delta"
 """kit-NAME.tar.gz -> kit-NAME.delta.tar.gz (top directory kit-NAME.delta/)."""
 DESCRIBING = frozenset({"manifest.json", "requirements.lock", "bootstrap.lock", "pylock.toml"})
 """File names that say what a wheelhouse is (its packages and pins)."""
-WHEELHOUSES = ("wheelhouse/", "controller/wheelhouse/")
+WHEELHOUSES = ("wheelhouse/", "controller/wheelhouse/", "controller/bootstrap/wheelhouse/")
 
 
 def always_carried(path: str) -> bool:
@@ -219,6 +219,7 @@ def pack_with_base(
     split: int | None = None,
     timestamp: int | None = None,
     controller_wheelhouse: Path | None = None,
+    controller_bootstrap: Path | None = None,
     sign: Sequence[signing.Key] = (),
     policy: Policy | None = None,
     today: dt.date | None = None,
@@ -243,6 +244,7 @@ def pack_with_base(
         vagrantfile=vagrantfile,
         timestamp=timestamp,
         controller_wheelhouse=controller_wheelhouse,
+        controller_bootstrap=controller_bootstrap,
         sign=sign,
         policy=policy,
         today=today,

@@ -40,7 +40,15 @@ SYSTEM = "wheelhouse/system-packages.yml"
 SOURCES_INDEX = "sources/index.json"
 FINDINGS = f"wheelhouse/{gate_snapshot.FILENAME}"
 WANTED = frozenset(
-    {MANIFEST, SYSTEM, SOURCES_INDEX, "SHA256SUMS", controller_mod.MANIFEST, FINDINGS}
+    {
+        MANIFEST,
+        SYSTEM,
+        SOURCES_INDEX,
+        "SHA256SUMS",
+        controller_mod.MANIFEST,
+        controller_mod.BOOTSTRAP_MANIFEST,
+        FINDINGS,
+    }
 )
 _MAX_READ = 64 << 20
 """The most inspect reads of one of the WANTED files (larger ones are refused by their reader)."""
@@ -62,6 +70,8 @@ class KitInfo:
     """controller/wheelhouse/manifest.json ({} when the kit has no controller part)."""
     findings: bytes | None = None
     """wheelhouse/policy-findings.json as carried (None: fetched without --policy)."""
+    bootstrap_manifest: dict[str, Any] = field(default_factory=dict)
+    """controller/bootstrap/wheelhouse/manifest.json ({} when the kit has no bootstrap)."""
 
     def evaluate_gate(
         self, policy: Policy | None = None, today: dt.date | None = None
@@ -122,6 +132,16 @@ class KitInfo:
             return None
 
     @cached_property
+    def controller_bootstrap(self) -> controller_mod.ControllerInfo | None:
+        """The controller's bootstrap wheelhouse (ansible-core 2.11 for CentOS 7's python3)."""
+        if not self.bootstrap_manifest:
+            return None
+        try:
+            return controller_mod.ControllerInfo.from_manifest(self.bootstrap_manifest)
+        except BadInput:
+            return None
+
+    @cached_property
     def controller_python(self) -> verify.PythonSource | None:
         """The CPython tarball a controller without that Python builds, if the kit has one."""
         info = self.controller
@@ -137,6 +157,17 @@ class KitInfo:
             **info.to_dict(),
             "python_source": self.controller_python.filename if self.controller_python else None,
             "problems": info.problems(),
+            "bootstrap": self._bootstrap_summary(),
+        }
+
+    def _bootstrap_summary(self) -> dict[str, Any] | None:
+        boot = self.controller_bootstrap
+        if boot is None:
+            return None
+        return {
+            **boot.to_dict(),
+            "setup": controller_mod.BOOTSTRAP_SH,
+            "problems": boot.problems(controller_mod.bootstrap_policy()),
         }
 
     def summary(self) -> dict[str, Any]:
@@ -201,6 +232,18 @@ class KitInfo:
             f"  setup: sh {controller_mod.SETUP_SH}; CPython {info.target.short_version} source: "
             f"{source.filename if source else 'NONE'}",
             *(f"  problem: {p}" for p in info.problems()),
+            *self._bootstrap_lines(),
+        ]
+
+    def _bootstrap_lines(self) -> list[str]:
+        boot = self.controller_bootstrap
+        if boot is None:
+            return ["  bootstrap: none (a controller without that CPython builds it another way)"]
+        return [
+            f"  bootstrap: {boot.describe()}",
+            f"    run: sh {controller_mod.BOOTSTRAP_SH} (builds the CPython above with "
+            f"{controller_mod.BUILD_PLAYBOOK}, then setup.sh)",
+            *(f"    problem: {p}" for p in boot.problems(controller_mod.bootstrap_policy())),
         ]
 
 
@@ -255,18 +298,32 @@ def _build(
         except BadInput as exc:
             warnings.append(str(exc))
     rows = _source_rows(files, contents, warnings)
-    controller: dict[str, Any] = {}
-    if controller_mod.MANIFEST in contents:
-        try:  # schema-checked like the application's (ControllerInfo reads it as a dict)
-            document = manifest_mod.decode(
-                contents[controller_mod.MANIFEST], controller_mod.MANIFEST
-            )
-            controller = manifest_mod.check(document, controller_mod.MANIFEST)
-        except manifest_mod.BadManifest as exc:
-            warnings.append(str(exc))
+    controller = _controller_manifest(contents, controller_mod.MANIFEST, warnings)
+    bootstrap = _controller_manifest(contents, controller_mod.BOOTSTRAP_MANIFEST, warnings)
     return KitInfo(
-        name, files, manifest, system, rows, warnings, controller, contents.get(FINDINGS)
+        name,
+        files,
+        manifest,
+        system,
+        rows,
+        warnings,
+        controller,
+        contents.get(FINDINGS),
+        bootstrap,
     )
+
+
+def _controller_manifest(
+    contents: dict[str, bytes], path: str, warnings: list[str]
+) -> dict[str, Any]:
+    """A controller manifest, schema-checked like the application's ({} when absent)."""
+    if path not in contents:
+        return {}
+    try:  # ControllerInfo reads it as a dict
+        return manifest_mod.check(manifest_mod.decode(contents[path], path), path)
+    except manifest_mod.BadManifest as exc:
+        warnings.append(str(exc))
+        return {}
 
 
 def _source_rows(

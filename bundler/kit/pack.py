@@ -7,7 +7,8 @@ Layout (one top directory, see docs/DESIGN.md "The kit"):
     kit-NAME/sbom.cdx.json     CycloneDX SBOM (bundler.kit.sbom)
     kit-NAME/wheelhouse/...    the fetched wheelhouse (wheels, locks, manifest, install.sh, ...)
     kit-NAME/controller/...    ansible-core for the controller: wheelhouse/ + setup.sh
-                               (bundler.kit.controller_setup; absent without controller_wheelhouse)
+                               (bundler.kit.controller_setup; absent without controller_wheelhouse),
+                               and with controller_bootstrap: bootstrap/wheelhouse/ + bootstrap.sh
     kit-NAME/sources/...       source tarballs from `bundler fetch-source` (may be empty)
     kit-NAME/playbooks/...     the Ansible playbooks (with inventory/hosts.example.ini)
     kit-NAME/Vagrantfile       a local CentOS 7 box to rehearse the deployment
@@ -118,6 +119,8 @@ class PackResult:
     notes: list[str] = field(default_factory=list)
     controller: controller_mod.ControllerInfo | None = None
     """The controller wheelhouse packed as controller/ (None with --no-controller)."""
+    controller_bootstrap: controller_mod.ControllerInfo | None = None
+    """The bootstrap wheelhouse packed as controller/bootstrap/ (None when not packed)."""
     gate: GateResult | None = None
     """The policy gate's verdict at pack time (None: no --policy and no carried snapshot)."""
     signatures: list[Path] = field(default_factory=list)
@@ -144,6 +147,7 @@ class KitPlan:
     controller: controller_mod.ControllerInfo | None
     wheelhouse: Path | None = None
     manifest: manifest_mod.Manifest | None = None
+    controller_bootstrap: controller_mod.ControllerInfo | None = None
     gate: GateResult | None = None
     """The policy gate's verdict at plan time (see `PackResult.gate`)."""
     signers: list[str] = field(default_factory=list)
@@ -180,6 +184,7 @@ def pack(
     split: int | None = None,
     timestamp: int | None = None,
     controller_wheelhouse: Path | None = None,
+    controller_bootstrap: Path | None = None,
     sign: Sequence[signing.Key] = (),
     policy: Policy | None = None,
     today: dt.date | None = None,
@@ -188,7 +193,9 @@ def pack(
     """Write the kit archive `output` (kit-NAME.tar.gz) from the given inputs.
 
     `controller_wheelhouse` (from `bundler fetch-controller`) becomes controller/wheelhouse/
-    with controller/setup.sh; None packs no controller part.
+    with controller/setup.sh; None packs no controller part. `controller_bootstrap` (from
+    `bundler fetch-controller --bootstrap`, only with `controller_wheelhouse`) becomes
+    controller/bootstrap/wheelhouse/ with controller/bootstrap.sh; None packs no bootstrap.
     `sign`: secret keys (one per format) whose detached signatures cover SHA256SUMS (inside
     the kit) and the archive's .sha256 sidecar (beside it). `policy`: the gate re-evaluated on
     the wheelhouse's carried findings as of `today` (UTC by default); a violation raises
@@ -203,6 +210,7 @@ def pack(
         vagrantfile=vagrantfile,
         timestamp=timestamp,
         controller_wheelhouse=controller_wheelhouse,
+        controller_bootstrap=controller_bootstrap,
         sign=sign,
         policy=policy,
         today=today,
@@ -220,6 +228,7 @@ def plan(
     vagrantfile: Path | None,
     timestamp: int | None = None,
     controller_wheelhouse: Path | None = None,
+    controller_bootstrap: Path | None = None,
     sign: Sequence[signing.Key] = (),
     policy: Policy | None = None,
     today: dt.date | None = None,
@@ -241,7 +250,11 @@ def plan(
     gate = _gate(wheelhouse, manifest, policy, today)
     if policy is not None and gate is not None:
         _refuse_violations(gate, name)
-    part = controller_setup.prepare(controller_wheelhouse) if controller_wheelhouse else None
+    part = (
+        controller_setup.prepare(controller_wheelhouse, controller_bootstrap)
+        if controller_wheelhouse
+        else None
+    )
     if part is not None:
         files += _controller_files(part)
     if not (wheelhouse / "system-packages.yml").is_file():
@@ -277,6 +290,7 @@ def plan(
         notes,
         controller=part.info if part else None,
         controller_python=controller_python,
+        controller_bootstrap=part.bootstrap.info if part and part.bootstrap else None,
         signed=[k.format for k in sign],
         gate=gate,
     )
@@ -289,6 +303,7 @@ def plan(
     signatures, signers = _sign_sums(sums_text.encode(), sign)
     files += signatures
     kit = KitPlan(name, files, epoch, python, notes, part.info if part else None)
+    kit.controller_bootstrap = part.bootstrap.info if part and part.bootstrap else None
     kit.wheelhouse, kit.manifest, kit.gate, kit.signers = wheelhouse, manifest, gate, signers
     return kit
 
@@ -308,6 +323,7 @@ def write_kit(
     remove_stale_signatures(output)
     result = write_archive(kit.name, output, kit.files, kit.epoch, split, kit.python, kit.notes)
     result.controller = kit.controller
+    result.controller_bootstrap = kit.controller_bootstrap
     result.gate, result.signers = kit.gate, kit.signers
     result.signatures = sign_sidecar(result.checksum_file, sign)
     if policy is not None and kit.wheelhouse is not None and kit.manifest is not None:
@@ -332,6 +348,7 @@ def render_readme(
     *,
     controller: controller_mod.ControllerInfo | None = None,
     controller_python: verify.PythonSource | None = None,
+    controller_bootstrap: controller_mod.ControllerInfo | None = None,
     signed: list[str] | None = None,
     gate: GateResult | None = None,
 ) -> str:
@@ -370,6 +387,7 @@ def render_readme(
         notes=notes,
         controller=controller,
         controller_python=controller_python,
+        controller_bootstrap=controller_bootstrap,
         openssl=openssl[-1] if openssl else None,
         files=sorted(files, key=lambda f: f.arcname),
         total=sum(f.size for f in files),
@@ -718,19 +736,32 @@ def _python_source(
 
 
 def _controller_files(part: controller_setup.ControllerPart) -> list[KitFile]:
-    """controller/wheelhouse/ (checked like verify checks it) and controller/setup.sh."""
-    report = verify.Report("controller wheelhouse", part.directory.name)
-    problems = verify.check_wheelhouse(part.directory, f"{part.directory}/", report)
+    """controller/wheelhouse/ (checked like verify checks it) and controller/setup.sh; with
+    the bootstrap, controller/bootstrap/wheelhouse/ and controller/bootstrap.sh too."""
+    files = _checked_wheelhouse(part.directory, "controller wheelhouse", controller_mod.WHEELHOUSE)
+    files.append(_script(controller_mod.SETUP_SH, part.setup_sh))
+    if part.bootstrap is not None:
+        files += _checked_wheelhouse(
+            part.bootstrap.directory,
+            "controller bootstrap wheelhouse",
+            controller_mod.BOOTSTRAP_WHEELHOUSE,
+        )
+        files.append(_script(controller_mod.BOOTSTRAP_SH, part.bootstrap.bootstrap_sh))
+    return files
+
+
+def _checked_wheelhouse(directory: Path, what: str, arcdir: str) -> list[KitFile]:
+    report = verify.Report(what, directory.name)
+    problems = verify.check_wheelhouse(directory, f"{directory}/", report)
     if problems:
         more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
-        raise BadInput(f"controller wheelhouse: {'; '.join(problems[:3])}{more}")
-    manifest = manifest_mod.read(part.directory)
-    files = _collect_wheelhouse(part.directory, manifest, controller_mod.WHEELHOUSE)
-    data = part.setup_sh.encode()
-    setup = KitFile(
-        controller_mod.SETUP_SH, None, data, len(data), hashlib.sha256(data).hexdigest(), True
-    )
-    return [*files, setup]
+        raise BadInput(f"{what}: {'; '.join(problems[:3])}{more}")
+    return _collect_wheelhouse(directory, manifest_mod.read(directory), arcdir)
+
+
+def _script(arcname: str, text: str) -> KitFile:
+    data = text.encode()
+    return KitFile(arcname, None, data, len(data), hashlib.sha256(data).hexdigest(), True)
 
 
 def _controller_python(

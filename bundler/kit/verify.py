@@ -210,6 +210,8 @@ class Report:
     problems: list[str] = field(default_factory=list)
     controller: str = ""
     """The controller wheelhouse checked (ControllerInfo.describe), '' when the kit has none."""
+    controller_bootstrap: str = ""
+    """The controller's bootstrap wheelhouse checked, '' when the kit has none."""
     operator_files: list[str] = field(default_factory=list)
     """Operator files found in an unpacked kit (bundler.kit.layout): listed, not failed."""
     signers: list[str] = field(default_factory=list)
@@ -544,6 +546,37 @@ def check_controller(directory: Path, report: Report) -> list[str]:
         return problems  # check_wheelhouse named the unusable manifest
     problems += [f"{prefix}{manifest_mod.FILENAME}: {p}" for p in info.problems()]
     report.controller = f"{info.describe()}; {checked.wheels} wheels checked"
+    if (directory / controller_mod.BOOTSTRAP_WHEELHOUSE).exists():
+        problems += check_controller_bootstrap(directory, report)
+    return problems
+
+
+def check_controller_bootstrap(directory: Path, report: Report) -> list[str]:
+    """The unpacked kit's controller/bootstrap/wheelhouse/ (ansible-core 2.11 for CPython 3.6,
+    `controller_mod.bootstrap_policy()`), checked like the controller's own, bootstrap.sh
+    present, and the play it runs (playbooks/build-python.yml)."""
+    wheelhouse = directory / controller_mod.BOOTSTRAP_WHEELHOUSE
+    prefix = f"{controller_mod.BOOTSTRAP_WHEELHOUSE}/"
+    problems = [
+        f"{path}: missing from the kit"
+        for path in (controller_mod.BOOTSTRAP_SH, controller_mod.BUILD_PLAYBOOK)
+        if not (directory / path).is_file()
+    ]
+    for required in controller_mod.REQUIRED_FILES:
+        if not (wheelhouse / required).is_file():
+            problems.append(f"{prefix}{required}: missing from the kit")
+    if not (wheelhouse / manifest_mod.FILENAME).is_file():
+        return problems
+    checked = Report("controller bootstrap wheelhouse", directory.name)
+    problems += check_wheelhouse(wheelhouse, prefix, checked)
+    try:
+        manifest_mod.read(wheelhouse)
+        info = controller_mod.ControllerInfo.from_directory(wheelhouse)
+    except BadInput:
+        return problems
+    rules = controller_mod.bootstrap_policy()
+    problems += [f"{prefix}{manifest_mod.FILENAME}: {p}" for p in info.problems(rules)]
+    report.controller_bootstrap = f"{info.describe()}; {checked.wheels} wheels checked"
     return problems
 
 

@@ -121,7 +121,8 @@ class CallbackModule(CallbackBase):
         header = ("HOST", "RESULT", "PYTHON", "PACKAGES", "SMOKE TEST")
         widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
         for row in [header, *rows]:
-            cells = (c.ljust(w) for c, w in zip(row, widths, strict=True))
+            # no zip(strict=): the bootstrap's ansible-core 2.11 loads this on Python 3.6
+            cells = (c.ljust(w) for c, w in zip(row, widths))  # noqa: B905 - same lengths
             self._display.display("  ".join(cells).rstrip())
         for host, state, *_rest in rows:
             if state in ("failed", "unreachable") and host in self.first_failure:

@@ -187,3 +187,4 @@ def test_help_constants_match_the_library() -> None:
     assert sources_cmd.PROJECTS == sources.PROJECTS
     assert audit_cmd.known_distros() == known_distros()
     assert pack_cmd.CONTROLLER_DIR == controller.DEFAULT_DIR
+    assert pack_cmd.BOOTSTRAP_DIR == controller.BOOTSTRAP_DIR
