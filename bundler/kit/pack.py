@@ -266,6 +266,16 @@ def plan(
     files += _collect(playbooks, "playbooks", notes=notes)
     if not any(f.arcname == INVENTORY_EXAMPLE for f in files):
         notes.append(f"{INVENTORY_EXAMPLE} is missing from {playbooks}")
+    if (
+        part
+        and part.bootstrap
+        and not any(f.arcname == controller_mod.BUILD_PLAYBOOK for f in files)
+    ):
+        raise BadInput(
+            f"{playbooks} has no {controller_mod.BUILD_PLAYBOOK.removeprefix('playbooks/')}, "
+            "which controller/bootstrap.sh runs (pack with --no-controller-bootstrap, or the "
+            "kit's own playbooks/)"
+        )
     if vagrantfile is not None and vagrantfile.is_file():
         files.append(file_from_path(vagrantfile, "Vagrantfile", follow=True))
     else:

@@ -26,19 +26,28 @@ STAND_IN_VERSION = "2.16.99"
 
 
 def stand_in_ansible_core(
-    directory: Path, version: str = STAND_IN_VERSION, reports: str | None = None
+    directory: Path,
+    version: str = STAND_IN_VERSION,
+    reports: str | None = None,
+    requires_python: str = ">=3.10",
 ) -> Path:
     """ansible_core-VERSION-py3-none-any.whl whose ansible-playbook reports `reports`
-    (default: its own version)."""
+    (default: its own version); it records every argument it was given in
+    $STAND_IN_ARGV_LOG when that is set (one run per line)."""
     dist = f"ansible_core-{version}"
     script = (
         "#!python\nimport sys\n"
         f"print('ansible-playbook [core {reports or version}]')\n"
         "print('  python version = %s' % sys.version.split()[0])\n"
+        "import os\n"
+        "if os.environ.get('STAND_IN_ARGV_LOG'):\n"
+        "    with open(os.environ['STAND_IN_ARGV_LOG'], 'a') as log:\n"
+        "        log.write(' '.join(sys.argv[1:]) + '\\n')\n"
     )
     metadata = (
         f"Metadata-Version: 2.1\nName: ansible-core\nVersion: {version}\n"
-        "Summary: STAND-IN for tests, not Ansible\nLicense: GPLv3+\nRequires-Python: >=3.10\n"
+        "Summary: STAND-IN for tests, not Ansible\nLicense: GPLv3+\n"
+        f"Requires-Python: {requires_python}\n"
         "Requires-Dist: resolvelib<1.1.0,>=0.5.3\n"
     )
     files = {
@@ -89,3 +98,14 @@ def fetch_controller(index: FakeIndex, output: Path, *args: str) -> Result:
             *args,
         ],
     )
+
+
+BOOTSTRAP_VERSION = "2.11.99"
+
+
+def serve_bootstrap(index: FakeIndex, version: str = BOOTSTRAP_VERSION) -> None:
+    """The stand-in ansible-core `version` for CPython 3.6 and resolvelib 1.0.1 on `index`."""
+    wheel = stand_in_ansible_core(index.root / "files", version, requires_python=">=2.7")
+    index.add(wheel, requires_python=">=2.7")
+    if not any(f.project == "resolvelib" for f in index.files):
+        index.add_wheel("resolvelib", "1.0.1")
