@@ -284,8 +284,17 @@ def plan(
     python = _python_source(source_files, target, wheelhouse, notes)
     sbom_entries = _sbom_sources(source_files, sources_dir)
     controller_manifest = dict(manifest_mod.read(part.directory).data) if part else None
+    bootstrap_manifest = (
+        dict(manifest_mod.read(part.bootstrap.directory).data) if part and part.bootstrap else None
+    )
     sbom_text = sbom.render(
-        name, dict(manifest.data), sbom_entries, epoch, controller_manifest, gate=gate
+        name,
+        dict(manifest.data),
+        sbom_entries,
+        epoch,
+        controller_manifest,
+        gate=gate,
+        bootstrap=bootstrap_manifest,
     )
     files.append(file_from_bytes(sbom.FILENAME, sbom_text.encode()))
     system = _system_packages(wheelhouse)

@@ -5,7 +5,9 @@ one per source tarball (`pkg:generic/...` with its upstream URL), the dependency
 manifest.json, and the kit itself as the metadata component depending on the root
 requirements. The controller wheelhouse (ansible-core, `controller`) adds its wheels as
 components with bom-ref `controller:pypi:NAME` and property `airgap-kit:role` = controller, its
-own edges, and its roots under the kit. Reproducible: the serial number is derived from the
+own edges, and its roots under the kit; the controller's bootstrap wheelhouse (ansible-core 2.11
+for CentOS 7's python3) likewise as `controller-bootstrap:pypi:NAME` (role
+`controller-bootstrap`). Reproducible: the serial number is derived from the
 content (uuid5) and the timestamp is the kit's fixed timestamp, so the same inputs give the
 same bytes.
 """
@@ -78,14 +80,20 @@ def render(
     timestamp: int,
     controller: dict[str, Any] | None = None,
     gate: GateResult | None = None,
+    bootstrap: dict[str, Any] | None = None,
 ) -> str:
     """The SBOM's JSON text (CycloneDX 1.6) for a kit named `kit_name`; `controller` is the
-    controller wheelhouse's manifest.json (None: no controller part); with `gate`, the
-    carried vulnerability findings as `vulnerabilities` (see `_vulnerabilities`)."""
+    controller wheelhouse's manifest.json (None: no controller part), `bootstrap` the
+    controller bootstrap's (None: none); with `gate`, the carried vulnerability findings as
+    `vulnerabilities` (see `_vulnerabilities`)."""
     wheels = {_canon(p["name"]): _wheel_component(p) for p in manifest.get("packages", [])}
     tools = {
         _canon(p["name"]): _wheel_component(p, part="controller")
         for p in (controller or {}).get("packages", [])
+    }
+    boot = {
+        _canon(p["name"]): _wheel_component(p, part="controller-bootstrap")
+        for p in (bootstrap or {}).get("packages", [])
     }
     tarballs = [_source_component(s) for s in sorted(sources, key=lambda s: s.filename)]
     kit = Component(
@@ -96,7 +104,7 @@ def render(
         description=f"airgap-kit bundle for {_target_line(manifest)}",
     )
     bom = Bom(
-        components=[*wheels.values(), *tools.values(), *tarballs],
+        components=[*wheels.values(), *tools.values(), *boot.values(), *tarballs],
         metadata=BomMetaData(
             component=kit,
             timestamp=datetime.fromtimestamp(timestamp, tz=timezone.utc),
@@ -105,14 +113,19 @@ def render(
     )
     roots = [wheels[n] for n in _root_names(manifest) if n in wheels]
     roots += [tools[n] for n in _root_names(controller or {}) if n in tools]
+    roots += [boot[n] for n in _root_names(bootstrap or {}) if n in boot]
     bom.dependencies.add(Dependency(ref=kit.bom_ref, dependencies=_deps(roots + tarballs)))
-    for part, components in ((manifest, wheels), (controller or {}, tools)):
+    for part, components in (
+        (manifest, wheels),
+        (controller or {}, tools),
+        (bootstrap or {}, boot),
+    ):
         _add_edges(bom, part, components)
     for tarball in tarballs:
         bom.dependencies.add(Dependency(ref=tarball.bom_ref))
     for vulnerability in _vulnerabilities(gate, wheels):
         bom.vulnerabilities.add(vulnerability)
-    bom.serial_number = _serial(kit_name, manifest, tarballs, controller)
+    bom.serial_number = _serial(kit_name, manifest, tarballs, controller, bootstrap)
     text: str = JsonV1Dot6(bom).output_as_string(indent=2)
     return text + "\n"
 
@@ -317,6 +330,7 @@ def _serial(
     manifest: dict[str, Any],
     tarballs: list[Component],
     controller: dict[str, Any] | None = None,
+    bootstrap: dict[str, Any] | None = None,
 ) -> uuid.UUID:
     """A content-derived serial number: the same kit contents give the same SBOM bytes."""
     h = hashlib.sha256(kit_name.encode())
@@ -324,6 +338,8 @@ def _serial(
         h.update(f"{package['filename']}={package['sha256']}\n".encode())
     for package in sorted((controller or {}).get("packages", []), key=lambda p: p["filename"]):
         h.update(f"controller:{package['filename']}={package['sha256']}\n".encode())
+    for package in sorted((bootstrap or {}).get("packages", []), key=lambda p: p["filename"]):
+        h.update(f"controller-bootstrap:{package['filename']}={package['sha256']}\n".encode())
     for tarball in tarballs:
         h.update(f"{tarball.bom_ref.value}={next(iter(tarball.hashes)).content}\n".encode())
     return uuid.uuid5(uuid.NAMESPACE_URL, f"urn:airgap-kit:sbom:{h.hexdigest()}")

@@ -11,6 +11,21 @@ real 3.6.15, every module under 2.7.18 like CentOS 7's /usr/bin/python) against 
 real SSH in a network namespace with no route out (tests/e2e/hosts.py: key authentication,
 known_hosts checked, a non-root user with sudo), twice: the second run changes nothing, and
 the kit's summary callback reports the host.
+
+The CentOS 7 bootstrap (a controller whose only Python 3 is the ISO's python3 3.6): the same
+near side also runs `bundler fetch-controller --bootstrap` (ansible-core 2.11.x from PyPI, its
+sdist built by pyenv's CPython 3.6.15 into a wheel for CPython 3.6.8 / manylinux2014), which pack
+takes next to the wheelhouse. On the far side, under `unshare -n`, the kit's
+controller/bootstrap.sh with pyenv's CPython 3.6.15 STANDING IN for CentOS 7's python3 (3.6.8:
+same X.Y, pip 18.1 instead of CentOS's python3-pip 9.0.3) makes the bootstrap venv from
+controller/bootstrap/wheelhouse alone, and that real ansible-core 2.11 runs the kit's
+playbooks/build-python.yml against localhost (connection local, modules under 2.7.18): kit_verify
+checks every file against SHA256SUMS, media_repo is parsed and skipped (media_repo_mode=none: no
+ISO on this Debian host), python_build runs its verify path on pyenv's CPython 3.11.7 as the
+"built" interpreter (python_build=false: no 3.11 compile within the time budget); then setup.sh
+makes the ansible-core 2.16 venv with that 3.11.7. Run twice: the second run changes nothing.
+A --check run of build-python.yml with python_build=true under 2.11 goes through build.yml up
+to the point where check mode stops (the tarball found, the build user, "would be built").
 """
 
 from __future__ import annotations
@@ -32,6 +47,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.network, pytest.mark.slow]
 BUNDLER = REPO / ".venv" / "bin" / "bundler"
 SELFTEST = re.compile(r"^selftest ok: \d+ frames, 2 workers, [\d.]+ frames/s$")
 CORE_216 = re.compile(r"^ansible-playbook \[core (2\.16\.\d+)\]$")
+CORE_211 = re.compile(r"^ansible-playbook \[core (2\.11\.\d+)\] ?$")
+RECAP = re.compile(r"(?m)^localhost\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=0\s+failed=0\b")
 
 
 def _bundler(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -46,10 +63,11 @@ def _offline(argv: list[str]) -> list[str]:
     return ["unshare", "-n", *argv] if can_run_offline() else argv
 
 
-def test_kit_controller_venv_runs_ansible_216_and_the_site_play_offline(
-    tmp_path: Path, python36: Path, python27: Path
-) -> None:
-    python311 = require_python("3.11.7")
+@pytest.fixture(scope="module")
+def kit(tmp_path_factory: pytest.TempPathFactory, python36: Path) -> tuple[Path, str, str, str]:
+    """The connected side and `verify --unpack`: (unpacked kit, ansible-core 2.16.x, its
+    package count, the bootstrap's ansible-core 2.11.x)."""
+    tmp_path = tmp_path_factory.mktemp("controller-real")
     # -- the connected side --------------------------------------------------------------------
     near = tmp_path / "near"
     near.mkdir()
@@ -59,25 +77,42 @@ def test_kit_controller_venv_runs_ansible_216_and_the_site_play_offline(
     )  # fmt: skip
     fetched = _bundler("fetch-controller", cwd=near)  # -o controller-wheelhouse by default
     assert "controller target: CPython 3.11." in fetched.stdout
+    # ansible-core 2.11 is an sdist only: built by the 3.6 interpreter for CPython 3.6.8
+    boot = _bundler("fetch-controller", "--bootstrap", "--build-python", python36, cwd=near)
+    assert "controller bootstrap target: CPython 3.6.8 (cp36m), manylinux2014" in boot.stdout
+    boot_audit = near / "controller-bootstrap-wheelhouse" / "system-packages.yml"
+    assert yaml.safe_load(boot_audit.read_text())["system_packages"] == []
     # manylinux2014 wheels: the audit finds every one loadable on CentOS 7 (glibc 2.17), no
     # system package needed, nothing unmapped (a CentOS 7 controller needs no extra RPM)
     audit = yaml.safe_load((near / "controller-wheelhouse" / "system-packages.yml").read_text())
     assert (audit["distro"], audit["system_packages"], audit["unmapped"]) == ("centos7", [], [])
     assert all(w["loadable"] and not w["problems"] for w in audit["wheels"].values()), audit
-    kit = near / "out" / "kit-ctl.tar.gz"
+    archive = near / "out" / "kit-ctl.tar.gz"
     packed = _bundler(
         "pack", "--playbooks", REPO / "playbooks", "--vagrantfile", REPO / "Vagrantfile",
-        "-o", kit, cwd=near,
+        "-o", archive, cwd=near,
     )  # fmt: skip
     locked = re.search(r"controller: ansible-core (2\.16\.\d+) \((\d+) packages\)", packed.stdout)
     assert locked, packed.stdout
     version, count = locked.groups()
+    bootstrap = re.search(r"controller bootstrap: ansible-core (2\.11\.\d+) ", packed.stdout)
+    assert bootstrap, packed.stdout
 
-    # -- the far side: verify, unpack, the controller venv with no network -----------------------
+    # -- the far side: verify, unpack ------------------------------------------------------------
     far = tmp_path / "far"
-    verified = _bundler("verify", kit, "--unpack", far, cwd=tmp_path)
+    verified = _bundler("verify", archive, "--unpack", far, cwd=tmp_path)
     assert f"ok: controller: ansible-core {version} ({count} packages)" in verified.stdout
-    kit_dir = far / "kit-ctl"
+    assert f"ok: controller bootstrap: ansible-core {bootstrap.group(1)} " in verified.stdout
+    return far / "kit-ctl", version, count, bootstrap.group(1)
+
+
+def test_kit_controller_venv_runs_ansible_216_and_the_site_play_offline(
+    kit: tuple[Path, str, str, str], tmp_path: Path, python36: Path, python27: Path
+) -> None:
+    python311 = require_python("3.11.7")
+    kit_dir, version, count, _ = kit
+    far = kit_dir.parent
+    # -- the controller venv with no network -----------------------------------------------------
     venv = tmp_path / "controller-venv"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "ANSIBLE_"))}
     env["HOME"] = str(tmp_path / "home")
@@ -152,3 +187,91 @@ def test_kit_controller_venv_runs_ansible_216_and_the_site_play_offline(
     # The kit's own summary callback (playbooks/callback_plugins/, loaded by that ansible-playbook)
     summary = second_run.stdout.split("AIRGAP-KIT SUMMARY", 1)[1]
     assert re.search(rf"(?m)^{re.escape(name)}\s+ok \(changed=0\)\s+3\.6\.15\s+\d+\s+ok, ", summary)
+
+
+def _bootstrap(
+    kit_dir: Path, tmp_path: Path, python36: Path, *playbook_args: str
+) -> subprocess.CompletedProcess[str]:
+    """The kit's controller/bootstrap.sh under `unshare -n` (3.6.15 as CentOS 7's python3,
+    pyenv's 3.11.7 prefix as the one python_build made)."""
+    python311 = require_python("3.11.7")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "ANSIBLE_"))}
+    env["HOME"] = str(tmp_path / "home")
+    argv = [
+        "sh", str(kit_dir / "controller" / "bootstrap.sh"), "--python3", str(python36),
+        "--venv", str(tmp_path / "bootstrap-venv"), "--prefix", str(python311.parent.parent),
+        "--python-version", "3.11.7", "--controller-venv", str(tmp_path / "controller-venv"),
+        "--", *playbook_args,
+    ]  # fmt: skip
+    return subprocess.run(
+        _offline(argv), capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600
+    )
+
+
+def test_bootstrap_sh_runs_build_python_yml_with_ansible_211_on_python36_offline(
+    kit: tuple[Path, str, str, str], tmp_path: Path, python36: Path, python27: Path
+) -> None:
+    kit_dir, version, _, boot_version = kit
+    play = (
+        "-e", "kit_allow_unsigned=true",  # an unsigned kit: kit_verify checks its SHA256SUMS
+        "-e", "media_repo_mode=none",  # no CentOS 7 ISO on this host
+        "-e", "python_build=false",  # verify pyenv's 3.11.7 instead of compiling one
+        "-e", f"ansible_python_interpreter={python27}",  # CentOS 7's /usr/bin/python
+    )  # fmt: skip
+    first = _bootstrap(kit_dir, tmp_path, python36, *play)
+    out = first.stdout + first.stderr
+    assert first.returncode == 0, out
+    assert f"bootstrap.sh: 1/3 ansible-core {boot_version} with {python36}" in out
+    # the bootstrap venv: pip bootstrapped from the wheelhouse (3.6's pip 18.1 cannot read
+    # manylinux2014), every locked pin installed from the kit alone, ansible-core 2.11 on 3.6
+    assert "install.sh: bootstrapping pip from the wheelhouse" in out
+    shown = subprocess.run(
+        [str(tmp_path / "bootstrap-venv" / "bin" / "ansible-playbook"), "--version"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    line = next(ln for ln in shown.stdout.splitlines() if ln.startswith("ansible-playbook "))
+    assert (m := CORE_211.match(line)) and m.group(1) == boot_version, shown.stdout
+    assert re.search(r"python version = 3\.6\.15 ", shown.stdout), shown.stdout
+    # build-python.yml ran under that ansible-core 2.11: each role's real tasks
+    for task in (
+        "TASK [kit_verify : Check every file with sha256sum.]",
+        "TASK [python_build : Validating arguments against arg spec 'main'",
+        "TASK [python_build : Probe the installed Python and its build record.]",
+        "TASK [python_build : Import the standard library modules the kit needs.]",
+    ):
+        assert task in out, task
+    assert "files checked against SHA256SUMS" in out
+    recap = RECAP.search(out)
+    assert recap, out
+    assert (
+        f"setup.sh: ok: ansible-playbook [core {version}] in {tmp_path / 'controller-venv'}" in out
+    )
+    assert "bootstrap.sh: ok: CPython 3.11.7 in " in out
+
+    again = _bootstrap(kit_dir, tmp_path, python36, *play)
+    out = again.stdout + again.stderr
+    assert again.returncode == 0, out
+    assert "install.sh: pip 21.3.1 reads every shipped wheel: no bootstrap needed" in out
+    recap = RECAP.search(out)
+    assert recap and recap.group(2) == "0", out
+
+    # --check with python_build=true: build.yml under 2.11 up to where check mode stops
+    sources = tmp_path / "check-kit" / "sources"
+    sources.mkdir(parents=True)
+    (sources / "Python-3.11.99.tgz").write_bytes(b"placeholder: check mode reads no tarball\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "ANSIBLE_"))}
+    env["HOME"] = str(tmp_path / "home")
+    checked = subprocess.run(
+        _offline([
+            str(tmp_path / "bootstrap-venv" / "bin" / "ansible-playbook"), "-i", "localhost,",
+            "-c", "local", "build-python.yml", "--check", *play[:4],
+            "-e", f"ansible_python_interpreter={python27}", "-e", "python_version=3.11.99",
+            "-e", f"kit_dir={sources.parent}", "-e", f"python_prefix={tmp_path / 'prefix'}",
+            "-e", "python_build_install_deps=false",
+        ]),
+        capture_output=True, text=True, env=env, cwd=kit_dir / "playbooks", timeout=300,
+    )  # fmt: skip
+    out = checked.stdout + checked.stderr
+    assert checked.returncode == 0, out
+    assert "CPython 3.11.99 would be built from Python-3.11.99.tgz" in out
+    assert "TASK [python_build : Check that the kit carries the CPython source.]" in out

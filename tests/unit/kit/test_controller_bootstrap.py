@@ -22,10 +22,12 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from cyclonedx.schema import SchemaVersion
+from cyclonedx.validation.json import JsonStrictValidator
 
 from bundler.cli import main
 from bundler.errors import BadInput, CheckFailed, UnknownTarget
-from bundler.kit import controller, controller_setup, verify
+from bundler.kit import controller, controller_setup, sbom, verify
 from bundler.kit import info as kitinfo
 from bundler.models import manifest as manifest_mod
 from tests.conftest import require_python
@@ -171,6 +173,25 @@ def test_pack_puts_the_bootstrap_and_bootstrap_sh_in_the_kit(
     assert "CPython 3.11.9 into /usr/local" in readme
     again = _pack(inputs, wheelhouses, tmp_path / "c")
     assert again.read_bytes() == _pack(inputs, wheelhouses, tmp_path / "d").read_bytes()
+
+
+def test_sbom_lists_the_bootstrap_wheels_as_their_own_part(
+    inputs: dict[str, Path], wheelhouses: tuple[Path, Path], tmp_path: Path
+) -> None:
+    with tarfile.open(_pack(inputs, wheelhouses, tmp_path / "out")) as tar:
+        text = tar.extractfile(f"kit-demo/{sbom.FILENAME}").read().decode()  # type: ignore[union-attr]
+    assert JsonStrictValidator(SchemaVersion.V1_6).validate_str(text) is None
+    doc = json.loads(text)
+    comps = {c["bom-ref"]: c for c in doc["components"]}
+    core = comps["controller-bootstrap:pypi:ansible-core"]
+    assert core["version"] == BOOTSTRAP_VERSION
+    assert {"name": "airgap-kit:role", "value": "controller-bootstrap"} in core["properties"]
+    assert comps["controller:pypi:ansible-core"]["version"] == STAND_IN_VERSION
+    deps = {d["ref"]: d.get("dependsOn", []) for d in doc["dependencies"]}
+    assert "controller-bootstrap:pypi:ansible-core" in deps["kit:kit-demo"]
+    assert deps["controller-bootstrap:pypi:ansible-core"] == [
+        "controller-bootstrap:pypi:resolvelib"
+    ]
 
 
 def test_pack_refuses_a_missing_or_foreign_bootstrap_wheelhouse(
