@@ -14,24 +14,26 @@ the kit's summary callback reports the host.
 
 The CentOS 7 bootstrap (a controller whose only Python 3 is the ISO's python3 3.6): the same
 near side also runs `bundler fetch-controller --bootstrap` (ansible-core 2.11.x from PyPI, its
-sdist built by pyenv's CPython 3.6.15 into a wheel for CPython 3.6.8 / manylinux2014), which pack
-takes next to the wheelhouse. On the far side, under `unshare -n`, the kit's
+sdist built by pyenv's CPython 3.6.15 into a wheel for CPython 3.6.8 / manylinux2014), which
+pack takes next to the wheelhouse. On the far side, under `unshare -n`, the kit's
 controller/bootstrap.sh with pyenv's CPython 3.6.15 STANDING IN for CentOS 7's python3 (3.6.8:
-same X.Y, pip 18.1 instead of CentOS's python3-pip 9.0.3) makes the bootstrap venv from
-controller/bootstrap/wheelhouse alone, and that real ansible-core 2.11 runs the kit's
-playbooks/build-python.yml against localhost (connection local, modules under 2.7.18): kit_verify
-checks every file against SHA256SUMS, media_repo is parsed and skipped (media_repo_mode=none: no
-ISO on this Debian host), python_build runs its verify path on pyenv's CPython 3.11.7 as the
-"built" interpreter (python_build=false: no 3.11 compile within the time budget); then setup.sh
-makes the ansible-core 2.16 venv with that 3.11.7. Run twice: the second run changes nothing.
-A --check run of build-python.yml with python_build=true under 2.11 goes through build.yml up
-to the point where check mode stops (the tarball found, the build user, "would be built").
+same X.Y; its venv made beforehand with pip 9.0.3, CentOS 7's python3-pip version, from PyPI)
+makes the bootstrap venv from controller/bootstrap/wheelhouse alone (pip 21.3.1 first), and
+that real ansible-core 2.11 runs the kit's playbooks/build-python.yml against localhost
+(connection local, modules under 2.7.18): kit_verify checks every file against SHA256SUMS,
+media_repo is parsed and skipped (media_repo_mode=none: no ISO on this Debian host),
+python_build runs its verify path on pyenv's CPython 3.11.7 as the "built" interpreter
+(python_build=false: no 3.11 compile within the time budget); then setup.sh makes the
+ansible-core 2.16 venv with that 3.11.7. Run twice: the second run changes nothing. A --check run of
+build-python.yml with python_build=true under 2.11 goes through build.yml up to the point where
+check mode stops (the tarball found, the build user, "would be built").
 """
 
 from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -212,6 +214,22 @@ def test_bootstrap_sh_runs_build_python_yml_with_ansible_211_on_python36_offline
     kit: tuple[Path, str, str, str], tmp_path: Path, python36: Path, python27: Path
 ) -> None:
     kit_dir, version, _, boot_version = kit
+    # The bootstrap venv made beforehand with pip 9.0.3, CentOS 7's python3-pip (from PyPI
+    # here), so that install.sh must bootstrap pip 21.3.1 with that old pip.
+    pips = tmp_path / "pips"
+    got = subprocess.run(
+        [shutil.which("python3") or "python3", "-m", "pip", "download", "--no-deps",
+         "--index-url", "https://pypi.org/simple", "-d", str(pips), "pip==9.0.3"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert got.returncode == 0, got.stderr
+    venv = tmp_path / "bootstrap-venv"
+    subprocess.run([str(python36), "-m", "venv", str(venv)], check=True)
+    subprocess.run(
+        [str(venv / "bin/python"), "-m", "pip", "install", "-q", "--no-index",
+         str(next(pips.glob("pip-9.0.3-*.whl")))],
+        check=True,
+    )  # fmt: skip
     play = (
         "-e", "kit_allow_unsigned=true",  # an unsigned kit: kit_verify checks its SHA256SUMS
         "-e", "media_repo_mode=none",  # no CentOS 7 ISO on this host
@@ -222,9 +240,11 @@ def test_bootstrap_sh_runs_build_python_yml_with_ansible_211_on_python36_offline
     out = first.stdout + first.stderr
     assert first.returncode == 0, out
     assert f"bootstrap.sh: 1/3 ansible-core {boot_version} with {python36}" in out
-    # the bootstrap venv: pip bootstrapped from the wheelhouse (3.6's pip 18.1 cannot read
+    # the bootstrap venv: pip bootstrapped from the wheelhouse by pip 9.0.3 (which cannot read
     # manylinux2014), every locked pin installed from the kit alone, ansible-core 2.11 on 3.6
-    assert "install.sh: bootstrapping pip from the wheelhouse" in out
+    assert (
+        "install.sh: bootstrapping pip from the wheelhouse (the interpreter's pip is older" in out
+    )
     shown = subprocess.run(
         [str(tmp_path / "bootstrap-venv" / "bin" / "ansible-playbook"), "--version"],
         capture_output=True, text=True,
