@@ -72,6 +72,7 @@ REQUIRED_WHEELHOUSE = ("manifest.json", "requirements.lock", "install.sh")
 INVENTORY_EXAMPLE = "playbooks/inventory/hosts.example.ini"
 PLAYBOOK_ITEMS = (
     "playbooks/site.yml",
+    controller_mod.BUILD_PLAYBOOK,
     "playbooks/roles/",
     "playbooks/group_vars/all.yml",
     INVENTORY_EXAMPLE,

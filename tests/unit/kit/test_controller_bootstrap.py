@@ -164,6 +164,7 @@ def test_pack_puts_the_bootstrap_and_bootstrap_sh_in_the_kit(
     assert members["kit-demo/controller/bootstrap.sh"].mode == 0o755
     assert f"bootstrap/wheelhouse/ (ansible-core {BOOTSTRAP_VERSION} for CentOS 7's" in readme
     assert "controller/bootstrap.sh does all of it" not in readme  # no CPython 3.11 source
+    assert "site.yml, build-python.yml, inventory/hosts.example.ini" in readme  # playbooks/
     (inputs["sources"] / "Python-3.11.9.tgz").write_bytes(b"placeholder, not CPython\n")
     with tarfile.open(_pack(inputs, wheelhouses, tmp_path / "b")) as tar:
         readme = tar.extractfile("kit-demo/README.txt").read().decode()  # type: ignore[union-attr]
