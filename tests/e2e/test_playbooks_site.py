@@ -372,19 +372,23 @@ def _venv_cycle(
     roots: tuple[int, ...] = (),
 ) -> tuple[PlayResult, PlayResult]:
     """check (fresh), real with the venv creation killed, re-run, check, real; returns the
-    re-run and the last run."""
-    venv = Path(extra["app_venv"])
+    re-run and the last run. The wheels role installs into the kit's own venv (VENVS/NAME,
+    NAME = 16 hex digits of its lock's sha256) and makes app_venv a symlink to it."""
+    app = Path(extra["app_venv"])
+    lock = Path(extra["kit_dir"]) / "wheelhouse" / "requirements.lock"
+    venv = app.parent / "venvs" / _sha256(lock)[:16]
     offline = can_run_offline() and not env  # an SSH run needs the namespace's network
     common: dict[str, Any] = {"offline": offline, "env": env}
     check = run_playbook(inventory, extra, runs, check=True, timeout=600, **common)
     _assert_check_fresh(check, host)
-    assert not venv.exists()
+    assert not venv.exists() and not app.exists()
     faulty = run_playbook(
         inventory, extra, runs, timeout=900, fault=_venv_fault(venv, *roots), **common
     )
     _assert_failed_by(faulty, "Install the wheelhouse with its install.sh.", host)
     assert (venv / "bin" / "python").exists()
     assert (venv / ".airgap-kit-venv").read_text() == "creating\n"  # not finished
+    assert not app.exists()  # never switched to an unproven venv
     first = run_playbook(inventory, extra, runs, timeout=900, **common)
     assert first.rc == 0, first.describe()
     install = dict(first.task_results(host))["Install the wheelhouse with its install.sh."]
@@ -393,6 +397,7 @@ def _venv_cycle(
     _assert_check_clean(check, host)
     second = run_playbook(inventory, extra, runs, timeout=600, **common)
     _assert_clean_rerun(first, second, host)
+    assert os.readlink(app) == str(venv)
     return first, second
 
 

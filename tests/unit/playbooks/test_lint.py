@@ -32,6 +32,7 @@ PUBLIC_VARS = (
     "media_repo_mode",
     "media_iso",
     "app_venv",
+    "app_rollback",
     "smoke_workers",
     "repo_server_address",
     "repo_server_port",

@@ -1,0 +1,250 @@
+"""Blue/green upgrades and rollback of the application venv (issue #16), for real.
+
+site.yml with `--tags wheels,smoke` against localhost: the application on the real CPython
+3.6.15, every module run by CPython 2.7.18 (CentOS 7's /usr/bin/python), no network at all when
+`unshare -n` works. Three kits of the converter for 3.6.15/manylinux1:
+  v1  the converter as it is (the session's `kit36`);
+  v2  the converter 0.2.0, which also requires a small extra package (a wheel made here);
+  v3  the converter 0.3.0 whose self-test always fails (a payload broken after it was built).
+The steps: v1 deployed (its own venv, app_venv a symlink to it); `--check` of v2 reports
+the switch and changes nothing; v2 deployed (a new venv, the symlink switched after the smoke
+test of the new venv, v1 kept, a venv no record lists removed; a re-run changes nothing); v3
+fails its smoke test and leaves v2 running (its venv removed); `app_rollback=true` with the v2
+kit returns to v1, where v2's extra package is not installed (a fresh venv per lock); the
+rollback run again changes nothing. A second test migrates a venv an earlier kit made in place
+at app_venv.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.e2e.conftest import require_playbook_host
+from tests.e2e.playbookrun import REPO, PlayResult, can_run_offline, run_playbook, write_inventory
+from tests.fakeindex import build_wheel
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.network]
+
+EXTRA = "airgapkit-upgrade-extra"
+BROKEN = (
+    '    return False, "selftest FAILED: v3 is broken on purpose (test_playbooks_upgrades.py)"\n'
+)
+
+
+def _converter_kit(kit: Path, version: str, *, extra: Path | None, broken: bool) -> Path:
+    """A kit_dir whose wheelhouse is a copy of converter/ at VERSION (requiring EXTRA, found in
+    the folder EXTRA, when given; its self-test failing when BROKEN), fetched for 3.6.15."""
+    project = kit.parent / f"{kit.name}-converter"
+    shutil.copytree(
+        REPO / "converter",
+        project,
+        ignore=shutil.ignore_patterns("build", "*.egg-info", "tests", "benchmarks", "__pycache__"),
+    )
+    pyproject = project / "pyproject.toml"
+    text = pyproject.read_text().replace('version = "0.1.0"', f'version = "{version}"')
+    if extra is not None:
+        text = text.replace('dependencies = ["numpy"', f'dependencies = ["{EXTRA}", "numpy"')
+    assert f'version = "{version}"' in text and (extra is None or EXTRA in text)
+    pyproject.write_text(text)
+    if broken:
+        selftest = project / "asciivideo" / "selftest.py"
+        marker = '    """(ok, message): convert a fresh sample clip'
+        source = selftest.read_text()
+        head, sep, tail = source.partition(marker)
+        first, nl, rest = tail.partition("\n")
+        assert sep, "converter/asciivideo/selftest.py changed: update BROKEN's place"
+        selftest.write_text(head + sep + first + nl + BROKEN + rest)
+    argv = [
+        str(REPO / ".venv" / "bin" / "bundler"), "fetch", "--python", "3.6.15",
+        "--platform", "manylinux1", "--project", str(project), "-o", str(kit / "wheelhouse"),
+        "--no-rehearse",
+    ]  # fmt: skip
+    if extra is not None:
+        argv += ["--find-links", str(extra)]
+    proc = subprocess.run(argv, capture_output=True, text=True)
+    assert proc.returncode == 0, f"bundler fetch failed:\n{proc.stdout}\n{proc.stderr}"
+    return kit
+
+
+@pytest.fixture(scope="module")
+def kits(tmp_path_factory: pytest.TempPathFactory, kit36: Path) -> dict[str, Path]:
+    require_playbook_host()
+    root = tmp_path_factory.mktemp("upgrade-kits")
+    extra = root / "extra"
+    build_wheel(extra, EXTRA, "1.0")
+    return {
+        "v1": kit36,
+        "v2": _converter_kit(root / "kit-v2", "0.2.0", extra=extra, broken=False),
+        "v3": _converter_kit(root / "kit-v3", "0.3.0", extra=None, broken=True),
+    }
+
+
+def _venv_name(kit: Path) -> str:
+    """The role's venv name for KIT: 16 hex digits of its lock's sha256 (sha256sum's)."""
+    return hashlib.sha256((kit / "wheelhouse" / "requirements.lock").read_bytes()).hexdigest()[:16]
+
+
+class Host:
+    """localhost's application paths under ROOT, and site.yml --tags wheels,smoke runs."""
+
+    def __init__(self, root: Path, python36: Path, python27: Path) -> None:
+        self.root, self.python36 = root, python36
+        self.app, self.venvs = root / "app", root / "venvs"
+        self.inventory = write_inventory(root / "hosts.ini", python27)
+        self.runs = root / "runs"
+
+    def run(self, kit: Path, *, check: bool = False, **extra: Any) -> PlayResult:
+        variables = {
+            "kit_dir": str(kit),
+            "kit_allow_unsigned": True,  # a wheelhouse, not a packed kit
+            "python_build": False,
+            "python_interpreter": str(self.python36),
+            "wheels_dest": str(self.root / "wheelhouse"),
+            "app_venv": str(self.app),
+            "smoke_workers": 2,
+            **extra,
+        }
+        return run_playbook(
+            self.inventory, variables, self.runs, tags=["wheels", "smoke"], check=check,
+            offline=can_run_offline(), timeout=900,
+        )  # fmt: skip
+
+    def current(self) -> str:
+        target = os.readlink(self.app)  # a symlink, always
+        assert Path(target).parent == self.venvs, target
+        return Path(target).name
+
+    def history(self) -> list[str]:
+        lines = (self.venvs / "history").read_text().splitlines()
+        return [line for line in lines if line and not line.startswith("#")]
+
+    def on_disk(self) -> list[str]:
+        return sorted(p.name for p in self.venvs.iterdir() if p.is_dir())
+
+    def imports(self, module: str) -> bool:
+        argv = [str(self.app / "bin" / "python"), "-c", f"import {module}"]
+        return subprocess.run(argv, capture_output=True).returncode == 0
+
+
+def _ok(result: PlayResult) -> PlayResult:
+    assert result.rc == 0, result.describe()
+    assert (result.smoke_line() or "").startswith("selftest ok: 240 frames, 2 workers"), (
+        result.describe()
+    )
+    return result
+
+
+def _unchanged(result: PlayResult) -> None:
+    _ok(result)
+    assert result.stats()["changed"] == 0, result.changed_tasks()
+
+
+def _smoke_argv(result: PlayResult) -> list[str]:
+    """argv[0] of each self-test the run made, in order."""
+    return [
+        res["cmd"][0]
+        for name, res in result.task_results()
+        if name == "Run the converter's self-test." and "cmd" in res
+    ]
+
+
+def test_upgrade_check_failed_upgrade_rollback(
+    tmp_path: Path, kits: dict[str, Path], python36: Path, python27: Path
+) -> None:
+    host = Host(tmp_path, python36, python27)
+    v1, v2, v3 = (_venv_name(kits[k]) for k in ("v1", "v2", "v3"))
+    assert len({v1, v2, v3}) == 3
+
+    # -- v1: its own venv, app_venv a symlink to it (re-runs: v2's and the rollback's below) ---
+    _ok(host.run(kits["v1"]))
+    assert host.app.is_symlink() and host.current() == v1
+    assert host.history() == [v1] and host.on_disk() == [v1]
+
+    # -- v2 --check: the install and the switch are reported, nothing moves ------------------
+    leftover = host.venvs / ("f" * 16)  # as a killed install of some other kit leaves it
+    (leftover / "bin").mkdir(parents=True)
+    before = (host.current(), host.history(), host.on_disk())
+    check = host.run(kits["v2"], check=True)
+    assert check.rc == 0, check.describe()
+    changed = check.changed_tasks()
+    assert "Switch app_venv to the venv." in changed, changed
+    assert "Remove venvs beyond wheels_keep_venvs." in changed, changed
+    assert (host.current(), host.history(), host.on_disk()) == before
+
+    # -- v2: a new venv, proven before the switch; v1 kept, the unrecorded leftover removed --
+    two = _ok(host.run(kits["v2"]))
+    assert host.current() == v2 and host.history() == [v1, v2]
+    assert host.on_disk() == sorted([v1, v2])
+    # the first self-test ran on the new venv itself, before app_venv pointed to it
+    assert _smoke_argv(two) == [
+        str(host.venvs / v2 / "bin" / "python"),
+        str(host.app / "bin" / "python"),
+    ]
+    names = [name for name, _res in two.task_results()]
+    assert names.index("Switch app_venv to the venv.") > names.index(
+        "Run the converter's self-test."
+    )
+    assert host.imports(EXTRA.replace("-", "_"))
+    _unchanged(host.run(kits["v2"]))
+
+    # -- v3: its smoke test fails; v2 keeps running, the failed venv is gone -----------------
+    three = host.run(kits["v3"])
+    assert three.rc != 0, three.describe()
+    failures = three.failures()
+    assert failures and failures[-1].startswith(
+        "Stop with what failed, app_venv left as it was.: localhost: "
+    ), failures
+    assert "The smoke test failed on localhost" in failures[-1], failures[-1]
+    assert "v3 is broken on purpose" in failures[-1], failures[-1]
+    assert f"still points to {v2}" in failures[-1], failures[-1]
+    assert host.current() == v2 and host.history() == [v1, v2]
+    assert host.on_disk() == sorted([v1, v2])  # v3's venv removed: the next run starts afresh
+
+    # -- app_rollback=true with the kit the host runs: back to v1, proven first --------------
+    back = _ok(host.run(kits["v2"], app_rollback=True))
+    assert host.current() == v1 and host.history() == [v2, v1]
+    assert _smoke_argv(back)[0] == str(host.venvs / v1 / "bin" / "python")
+    assert "Install the wheelhouse with its install.sh." not in back.changed_tasks()
+    assert not host.imports(EXTRA.replace("-", "_"))  # v2's extra package is not in v1's venv
+    assert host.imports("asciivideo")
+    # again: the host no longer runs v2's venv, nothing to do
+    _unchanged(host.run(kits["v2"], app_rollback=True))
+    assert host.current() == v1
+
+
+def test_an_in_place_venv_of_an_earlier_kit_is_migrated_and_can_be_rolled_back_to(
+    tmp_path: Path, kits: dict[str, Path], python36: Path, python27: Path
+) -> None:
+    """app_venv made in place by an earlier kit (install.sh --venv APP_VENV, as the role did
+    before #16): moved to VENVS/legacy only after the new venv passed its smoke test, recorded,
+    so a rollback returns to it. A directory there that is no venv is refused untouched."""
+    host = Host(tmp_path, python36, python27)
+    host.app.mkdir()
+    (host.app / "data.txt").write_text("not a venv\n")
+    refused = host.run(kits["v1"])
+    assert refused.rc != 0
+    (failure,) = refused.failures()
+    assert "is a directory that is not a venv" in failure and "nothing was changed" in failure
+    assert (host.app / "data.txt").read_text() == "not a venv\n" and not host.venvs.exists()
+    shutil.rmtree(host.app)
+
+    install = subprocess.run(
+        ["/bin/sh", str(kits["v1"] / "wheelhouse" / "install.sh"), "--python", str(python36),
+         "--venv", str(host.app)],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert install.returncode == 0, install.stdout + install.stderr
+    v2 = _venv_name(kits["v2"])
+    _ok(host.run(kits["v2"]))
+    assert host.current() == v2 and host.history() == ["legacy", v2]
+    assert (host.venvs / "legacy" / ".airgap-kit-venv").read_text() == "complete\n"
+    _ok(host.run(kits["v2"], app_rollback=True))
+    assert host.current() == "legacy" and host.imports("asciivideo")
+    assert not host.imports(EXTRA.replace("-", "_"))

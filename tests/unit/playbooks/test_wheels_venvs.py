@@ -1,0 +1,116 @@
+"""The wheels role's venv bookkeeping filters (roles/wheels/filter_plugins/wheels_venvs.py)."""
+
+from __future__ import annotations
+
+import importlib.util
+import string
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+from ansible.errors import AnsibleFilterError
+from hypothesis import given
+from hypothesis import strategies as st
+
+PLUGIN = (
+    Path(__file__).resolve().parents[3] / "playbooks/roles/wheels/filter_plugins/wheels_venvs.py"
+)
+
+
+def _load() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("wheels_venvs", PLUGIN)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+wv = _load()
+V1, V2, V3, V4 = ("1" * 16, "2" * 16, "3" * 16, "4" * 16)
+names = st.one_of(st.just("legacy"), st.text(alphabet="0123456789abcdef", min_size=16, max_size=16))
+
+
+def test_filters_are_registered_under_role_prefixed_names() -> None:
+    filters = wv.FilterModule().filters()
+    assert sorted(filters) == sorted(
+        f"wheels_{n}"
+        for n in ("venv_history", "history_push", "render_history", "rollback_target",
+                  "retired", "venv_name")
+    )  # fmt: skip
+    assert all(name.startswith("wheels_") for name in filters)
+
+
+@given(st.lists(names, max_size=8))
+def test_history_round_trips_through_its_text(history: list[str]) -> None:
+    unique = list(dict.fromkeys(reversed(history)))[::-1]  # the newest place of each wins
+    assert wv.venv_history(wv.render_history(history)) == unique
+    assert wv.venv_history(wv.render_history(unique)) == unique
+
+
+def test_history_keeps_the_newest_place_of_a_repeated_name() -> None:
+    assert wv.venv_history(f"# c\n{V1}\n\n{V2}\n {V1} \n") == [V2, V1]
+
+
+ONE_LINE = string.ascii_letters + string.digits + string.punctuation + " \t"
+
+
+@given(st.text(alphabet=ONE_LINE, min_size=1, max_size=30))
+def test_history_refuses_any_line_that_is_not_a_venv_name(line: str) -> None:
+    stripped = line.strip()
+    if not stripped or stripped.startswith("#"):
+        return
+    if wv.VENV_NAME.match(stripped):
+        assert wv.venv_history(line) == [stripped]
+        return
+    with pytest.raises(AnsibleFilterError, match="host:/opt/venvs/history line 2"):
+        wv.venv_history(f"{V1}\n{line}\n", "host:/opt/venvs/history")
+
+
+def test_push_moves_names_to_the_end_in_order() -> None:
+    assert wv.history_push([V1, V2, V3], [V1]) == [V2, V3, V1]
+    assert wv.history_push([V1], ["legacy", V2]) == [V1, "legacy", V2]
+    assert wv.history_push([V1, V2], ["", V2]) == [V1, V2]
+
+
+def test_rollback_target_is_the_newest_other_venv_still_on_the_host() -> None:
+    history = [V1, V2, V3]
+    assert wv.rollback_target(history, V3, [V1, V2, V3]) == V2
+    assert wv.rollback_target(history, V3, [V1, V3]) == V1  # V2 removed by hand
+    assert wv.rollback_target(history, V3, [V3]) == ""
+    assert wv.rollback_target([V1, V3, V2], V2, [V1, V2, V3]) == V3  # after a rollback to V2
+    assert wv.rollback_target([], V1, [V1]) == ""
+
+
+def test_retired_keeps_the_newest_recorded_and_the_current_one() -> None:
+    on_host = [V1, V2, V3, V4, "legacy"]
+    history = ["legacy", V1, V2, V3]
+    assert wv.retired(on_host, history, V3, 2) == sorted(["legacy", V1, V4])
+    assert wv.retired(on_host, history, V3, "3") == sorted(["legacy", V4])
+    # never fewer than the current and the previous one
+    assert wv.retired(on_host, history, V3, 1) == sorted(["legacy", V1, V4])
+    # the current venv is kept even when the record does not list it
+    assert wv.retired([V1, V2, V4], [V1, V2], V4, 2) == []
+    # names the role does not make are never removed
+    assert wv.retired(["data", V1], [V1], V1, 2) == []
+    with pytest.raises(AnsibleFilterError, match="wheels_keep_venvs"):
+        wv.retired(on_host, history, V3, "two")
+
+
+@given(st.lists(names, max_size=6), st.lists(names, max_size=6), names, st.integers(0, 5))
+def test_retired_never_removes_the_current_or_the_previous_venv(
+    on_host: list[str], history: list[str], current: str, keep: int
+) -> None:
+    gone = wv.retired(on_host, history, current, keep)
+    assert current not in gone
+    previous = wv.rollback_target(history, current, on_host)
+    assert previous not in gone
+    assert set(gone) <= set(on_host)
+
+
+def test_venv_name_only_for_a_venv_of_the_venvs_dir() -> None:
+    assert wv.venv_name(f"/opt/a/venvs/{V1}", "/opt/a/venvs") == V1
+    assert wv.venv_name(f"/opt/a/venvs/{V1}/", "/opt/a/venvs/") == V1
+    assert wv.venv_name("/opt/a/venvs/legacy", "/opt/a/venvs") == "legacy"
+    assert wv.venv_name(f"/elsewhere/{V1}", "/opt/a/venvs") == ""
+    assert wv.venv_name("/opt/a/venvs/mine", "/opt/a/venvs") == ""
+    assert wv.venv_name("", "/opt/a/venvs") == ""
