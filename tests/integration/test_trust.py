@@ -97,6 +97,9 @@ def test_signed_kit_verifies_with_its_key_and_by_hand(side: Side, tmp_path: Path
         f"{EXPIRES}: lib's vulnerable parser is never called by the payload\n"
     ) in readme
     assert "bundler verify kit-app.tar.gz --key PUBKEY --policy policy.toml" in readme
+    # the replay defence is told to the far side (the option forms exist: the test below)
+    assert "verify kit-app.tar.gz --key PUBKEY --state /var/lib/airgap-kit/accepted.json" in readme
+    assert "-e kit_verify_state_file=/var/lib/airgap-kit/accepted.json" in readme
 
 
 def test_kit_signed_by_another_key_is_refused_naming_the_key(side: Side) -> None:
