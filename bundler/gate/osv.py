@@ -31,13 +31,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import jsonschema
 from cvss import CVSS2, CVSS3, CVSS4, CVSSError
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from bundler.errors import BadInput, IndexUnavailable
 from bundler.gate.policy import SEVERITIES
+from bundler.models.schema import jsonschema
 
 if TYPE_CHECKING:  # the HTTP stack is imported by the API calls only (verify reads no API)
     import requests

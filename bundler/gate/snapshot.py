@@ -29,13 +29,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-
 from bundler import __version__
 from bundler.errors import BadInput
 from bundler.fs.atomic import atomic_write_text
 from bundler.gate import osv
 from bundler.gate.policy import SEVERITIES, Policy
+from bundler.models.schema import jsonschema
 
 FILENAME = "policy-findings.json"
 SCHEMA_VERSION = 1

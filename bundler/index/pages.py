@@ -29,10 +29,9 @@ from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
-import jsonschema
-
 from bundler.errors import BadAnswer
 from bundler.models.link import BadFilename, check_filename
+from bundler.models.schema import jsonschema
 from bundler.models.source import REMOTE_SCHEMES, Source, local_path
 
 SHA256_HEX = re.compile(r"[0-9a-fA-F]{64}")

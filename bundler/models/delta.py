@@ -34,11 +34,9 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import best_match
-
 from bundler.errors import BadInput
 from bundler.models.manifest import describe_error
+from bundler.models.schema import Draft202012Validator, best_match
 from bundler.policy.tables import load_json
 
 FILENAME = "DELTA.json"

@@ -48,13 +48,12 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from jsonschema import Draft202012Validator, ValidationError
-from jsonschema.exceptions import best_match
 from packaging.utils import canonicalize_name
 
 from bundler.errors import BadInput, BundlerError
 from bundler.fs.atomic import atomic_write_text
 from bundler.fs.regular import read_regular
+from bundler.models.schema import Draft202012Validator, ValidationError, best_match
 from bundler.models.target import Target
 from bundler.policy.tables import load_json
 
