@@ -6,6 +6,9 @@ honours XDG_CACHE_HOME; or --cache-dir):
     blobs/sha256/ab/abcdef...      a downloaded file, stored under its own sha256
     pages/<sha256 of URL>          the body of an index page or a .metadata file, by URL, after a
                                    header with its length and sha256 (written without fsync)
+    index/<kind>/ab/abcdef...      what was derived from a page entry whose sha256 (its header's)
+                                   is abcdef..., e.g. a page's compact form for the resolver
+                                   (`bundler.index.compact`), after the same kind of header
     facts/<kind>/ab/abcdef....json facts derived from a blob's bytes alone (e.g. the ELF
                                    objects of a wheel for `bundler audit`), by the blob's sha256
     tmp/*.part                     files being received or written, each held by a lock
@@ -13,8 +16,10 @@ honours XDG_CACHE_HOME; or --cache-dir):
 Blobs are only ever added after their hash was checked, atomically, so a blob present under a
 name *is* that content: a hit checks its size only (`stored_blob`). Pages are what lets
 `--offline` resolve again without the network; they are answers of an index, parsed and checked
-like a fresh answer when read back. Facts are pure functions of content, so they never go
-stale; `kind` carries a format version. `sweep()` removes the temp files of killed runs.
+like a fresh answer when read back (or, for the resolver, through their compact form in
+`index/`, keyed by the page's sha256 and checked when read). Facts are pure functions of
+content, so they never go stale; `kind` carries a format version. `sweep()` removes the temp
+files of killed runs.
 """
 
 from __future__ import annotations
@@ -40,6 +45,12 @@ from bundler.fs.tempnames import part_prefix
 APP_NAME = "airgap-kit"
 PAGE_MAGIC = b"airgap-kit-page-v1 "
 """First bytes of a page entry: then '<length> <sha256 hex>\\n' and the body."""
+DERIVED_MAGIC = b"airgap-kit-derived-v1 "
+"""First bytes of an `index/` entry: then '<length> <sha256 hex>\\n' and the body."""
+LEGACY_PAGE = b'{"status": '
+"""How a page entry of a kit before the `PAGE_MAGIC` header begins (client.py's `_Page.encode`:
+a JSON head line, then the body); such entries were written with fsync, so they are whole."""
+_HEAD_MAX = len(PAGE_MAGIC) + 21 + 1 + 64 + 1
 
 
 class DamagedEntry(ValueError):
@@ -142,25 +153,68 @@ class Cache:
 
         Entries are written without fsync (`put_page`), so after a crash one may be empty,
         cut or zero-filled; each carries its length and sha256 after `PAGE_MAGIC`, checked
-        here (an entry without that header, e.g. from an older kit, counts as damaged).
+        here. A project page stored by a kit before that header (it begins `LEGACY_PAGE`, and
+        was written durably) is returned as it is: the caller parses and checks it like any
+        answer. Anything else without the header counts as damaged (an older kit's `.metadata`
+        body too: it is fetched again, or offline read from the cached wheel).
         """
         path = self.page_path(url)
         try:
             raw = path.read_bytes()
         except FileNotFoundError:
             return None
-        body = _page_body(raw) if raw.startswith(PAGE_MAGIC) else None
+        if raw.startswith(LEGACY_PAGE):
+            return raw
+        body = _entry_body(PAGE_MAGIC, raw)
         if body is None:
             path.unlink(missing_ok=True)
             raise DamagedEntry(f"damaged cache entry {path} for {url}")
         return body
 
-    def put_page(self, url: str, body: bytes) -> None:
-        """Store `body` for `url`, with its length and sha256, without fsync (re-derivable:
-        a damaged entry is a miss for `get_page`)."""
-        digest = hashlib.sha256(body).hexdigest()
-        head = PAGE_MAGIC + f"{len(body)} {digest}\n".encode("ascii")
-        atomic_write_bytes(self.page_path(url), head + body, tmp_dir=self.tmp, durable=False)
+    def page_digest(self, url: str) -> str | None:
+        """The sha256 (hex) the entry for `url` says its body has, read from its header alone
+        (the body is neither read nor checked); None when there is no entry, it has no
+        header (an older kit's) or the header is unreadable."""
+        try:
+            with open(self.page_path(url), "rb") as f:
+                head = f.read(_HEAD_MAX)
+        except OSError:
+            return None
+        return _header(PAGE_MAGIC, head)
+
+    def put_page(self, url: str, body: bytes, digest: str | None = None) -> str:
+        """Store `body` for `url`, with its length and sha256 (`digest`, computed when not
+        given), without fsync (re-derivable: a damaged entry is a miss for `get_page`); an
+        entry that already has this digest is left as it is. Returns the sha256."""
+        digest = digest or hashlib.sha256(body).hexdigest()
+        if self.page_digest(url) != digest:
+            entry = _entry(PAGE_MAGIC, body, digest)
+            atomic_write_bytes(self.page_path(url), entry, tmp_dir=self.tmp, durable=False)
+        return digest
+
+    # -- derived from pages ---------------------------------------------------------------------
+
+    def derived_path(self, kind: str, sha256: str) -> Path:
+        return self.root / "index" / kind / sha256[:2] / sha256
+
+    def get_derived(self, kind: str, sha256: str) -> bytes | None:
+        """The body stored under `kind` for the page entry of sha256 `sha256`, its length and
+        sha256 checked (`DERIVED_MAGIC` header); None when absent or damaged (then removed).
+        `kind` carries the format's version, so another kit's entries are never read."""
+        path = self.derived_path(kind, sha256)
+        try:
+            raw = path.read_bytes()
+        except OSError:
+            return None
+        body = _entry_body(DERIVED_MAGIC, raw)
+        if body is None:
+            path.unlink(missing_ok=True)
+        return body
+
+    def put_derived(self, kind: str, sha256: str, body: bytes) -> None:
+        """Store `body` under `kind` for page sha256 `sha256`, without fsync (re-derivable)."""
+        data = _entry(DERIVED_MAGIC, body, hashlib.sha256(body).hexdigest())
+        atomic_write_bytes(self.derived_path(kind, sha256), data, tmp_dir=self.tmp, durable=False)
 
     # -- facts ----------------------------------------------------------------------------------
 
@@ -180,9 +234,27 @@ class Cache:
         atomic_write_bytes(self.facts_path(kind, sha256), data, tmp_dir=self.tmp, durable=False)
 
 
-def _page_body(raw: bytes) -> bytes | None:
-    """The body of a `PAGE_MAGIC` entry whose length and sha256 match, else None."""
-    head, sep, body = raw[len(PAGE_MAGIC) :].partition(b"\n")
+def _entry(magic: bytes, body: bytes, digest: str) -> bytes:
+    return magic + f"{len(body)} {digest}\n".encode("ascii") + body
+
+
+def _header(magic: bytes, raw: bytes) -> str | None:
+    """The sha256 hex the header of entry `raw` (`magic`, length, sha256) names, else None."""
+    if not raw.startswith(magic):
+        return None
+    head, sep, _ = raw[len(magic) :].partition(b"\n")
+    size, _, digest = head.partition(b" ")
+    if not sep or not size.isdigit() or len(digest) != 64:
+        return None
+    text = digest.decode("ascii", errors="replace")
+    return text if all(c in "0123456789abcdef" for c in text) else None
+
+
+def _entry_body(magic: bytes, raw: bytes) -> bytes | None:
+    """The body of a `magic` entry whose length and sha256 match, else None."""
+    if not raw.startswith(magic):
+        return None
+    head, sep, body = raw[len(magic) :].partition(b"\n")
     size, _, digest = head.partition(b" ")
     if not sep or not size.isdigit() or int(size) != len(body):
         return None

@@ -44,7 +44,16 @@ from bundler.errors import (
 from bundler.fs.cache import Cache, DamagedEntry
 from bundler.fs.hashing import CHUNK
 from bundler.fs.regular import NotRegular, open_regular, read_regular
-from bundler.index.pages import Link, Page, read_html_page, read_json_page
+from bundler.index import compact
+from bundler.index.pages import (
+    Link,
+    Page,
+    claimed,
+    json_entries,
+    json_page,
+    read_html_page,
+    read_json_page,
+)
 from bundler.models.link import DistFile, check_filename, parse_filename, try_parse_filename
 from bundler.models.metadata import Metadata, parse_metadata, read_wheel_metadata
 from bundler.models.source import (
@@ -98,6 +107,8 @@ class _Page:
     content_type: str
     url: str
     body: bytes
+    digest: str = ""
+    """sha256 (hex) of `encode()`: the page cache entry's, which keys its compact form."""
 
     def encode(self) -> bytes:
         head = json.dumps({"status": self.status, "type": self.content_type, "url": self.url})
@@ -109,7 +120,8 @@ class _Page:
         head, sep, body = raw.partition(b"\n")
         try:
             meta = json.loads(head)
-            page = cls(int(meta["status"]), str(meta["type"]), str(meta["url"]), body)
+            status, ctype, page_url = int(meta["status"]), str(meta["type"]), str(meta["url"])
+            page = cls(status, ctype, page_url, body, sha256(raw).hexdigest())
         except (ValueError, KeyError, TypeError, RecursionError):
             page = None
         if page is None or not sep or page.status not in (200, 404):
@@ -136,10 +148,12 @@ class ProjectFiles:
         self._pages = pages
         groups: dict[Version, list[tuple[int, int]]] = {}
         for p, (_, page) in enumerate(pages):
-            for i, claimed in enumerate(page.names):
-                claim = claimed_dist(claimed)
-                if claim is not None and claim[0] == name:
-                    groups.setdefault(claim[1], []).append((p, i))
+            for claim_name, text, indices in page.claims():
+                version = _version(text) if claim_name == name else None
+                if version is not None:
+                    groups.setdefault(version, []).extend((p, i) for i in indices)
+        for entries in groups.values():
+            entries.sort()  # page order, also where two texts claim one version ("1.0", "1")
         self._groups = groups
         self.versions: list[Version] = sorted(groups, reverse=True)
         """Every version some entry's file name claims, newest first."""
@@ -270,12 +284,27 @@ class Index:
         return files
 
     def _project_page(self, url: str, source: Source) -> Page | None:
+        """A remote index's page for a project (None: 404). A JSON page comes from its compact
+        form (`bundler.index.compact`) when one is kept for the same bytes: offline found by
+        the cache entry's header alone, before the page is read; else the page is read, its
+        structure checked, and its compact form kept for the next run."""
+        if self.offline:
+            digest = self.cache.page_digest(url)
+            kept = None if digest is None else compact.load(self.cache, digest, source)
+            if kept is not None:
+                return kept
         page = self._get(url)
         if page is None:
             return None
-        if page.content_type.split(";")[0].strip() == JSON_TYPE:
-            return read_json_page(page.body, page.url, source)
-        return read_html_page(page.body, page.url, source)
+        if page.content_type.split(";")[0].strip() != JSON_TYPE:
+            return read_html_page(page.body, page.url, source)
+        kept = compact.load(self.cache, page.digest, source)
+        if kept is not None:
+            return kept
+        entries = json_entries(page.body, page.url)
+        read = json_page(entries, page.url, source)
+        compact.store(self.cache, page.digest, page.url, entries, read.claims())
+        return read
 
     def _find_links(self, source: Source) -> Page:
         path = source.path
@@ -398,8 +427,9 @@ class Index:
         )
         ctype = response.content_type or "text/html"
         page = _Page(response.status, ctype, response.url, response.body)
-        self.cache.put_page(url, page.encode())
-        return page
+        raw = page.encode()
+        digest = self.cache.put_page(url, raw, sha256(raw).hexdigest())
+        return _Page(page.status, page.content_type, page.url, page.body, digest)
 
     # -- metadata ---------------------------------------------------------------------------
 
@@ -562,20 +592,9 @@ def claimed_dist(filename: str) -> tuple[str, Version] | None:
     '-'-separated fields (PEP 427), an sdist's name and version around its last '-' (as
     `packaging.utils.parse_sdist_filename`). Only for picking entries: `Page.link` checks
     the name before any `DistFile` is made of it."""
-    if filename.endswith(".whl"):
-        parts = filename.split("-", 2)
-        if len(parts) < 3:
-            return None
-        name, version = parts[0], parts[1]
-    else:
-        for suffix in (".tar.gz", ".zip"):
-            if filename.endswith(suffix):
-                name, _, version = filename[: -len(suffix)].rpartition("-")
-                break
-        else:
-            return None
-    parsed = _version(version)
-    return None if parsed is None else (_canonical(name), parsed)
+    claim = claimed(filename)
+    parsed = None if claim is None else _version(claim[1])
+    return None if claim is None or parsed is None else (claim[0], parsed)
 
 
 @lru_cache(maxsize=1 << 16)
@@ -584,11 +603,6 @@ def _version(text: str) -> Version | None:
         return Version(text)
     except InvalidVersion:
         return None
-
-
-@lru_cache(maxsize=1 << 12)
-def _canonical(name: str) -> str:
-    return str(canonicalize_name(name))
 
 
 def _damaged(url: str) -> BadAnswer:

@@ -25,9 +25,12 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
+
+from packaging.utils import canonicalize_name
 
 from bundler.errors import BadAnswer
 from bundler.models.link import BadFilename, check_filename
@@ -104,10 +107,23 @@ class Page:
     versions it never considers (pip's lazy `FoundCandidates` does the same with its links).
     """
 
-    def __init__(self, names: list[str], check: Callable[[int], Link]) -> None:
+    def __init__(
+        self,
+        names: list[str],
+        check: Callable[[int], Link],
+        claims: list[Claim] | None = None,
+    ) -> None:
         self.names = names
         self._check = check
         self._links: dict[int, Link] = {}
+        self._claims = claims
+
+    def claims(self) -> list[Claim]:
+        """The entries grouped by the (canonical name, version text) their names claim
+        (`claim_groups(self.names)`, or what the page was made with), unchecked: for picking."""
+        if self._claims is None:
+            self._claims = claim_groups(self.names)
+        return self._claims
 
     def __len__(self) -> int:
         return len(self.names)
@@ -141,6 +157,12 @@ def parse_html_page(body: bytes, page_url: str, source: Source) -> list[Link]:
 
 def read_json_page(body: bytes, page_url: str, source: Source) -> Page:
     """A PEP 691 JSON project page, its structure checked (`PEP691_SCHEMA`), entries lazily."""
+    return json_page(json_entries(body, page_url), page_url, source)
+
+
+def json_entries(body: bytes, page_url: str) -> list[dict[str, Any]]:
+    """The `files` of a PEP 691 JSON page whose structure matches `PEP691_SCHEMA` (each entry
+    a dict of the checked types; URLs, names and hashes not checked yet); BadAnswer otherwise."""
     try:
         data = json.loads(body)
     except (ValueError, RecursionError) as exc:
@@ -155,11 +177,67 @@ def read_json_page(body: bytes, page_url: str, source: Source) -> Page:
         message = f"{page_url}: not a PEP 691 page: {where}: {_short(error.message)}"
         raise BadAnswer(_oneline(message))
     entries: list[dict[str, Any]] = data["files"]
+    return entries
+
+
+def json_page(
+    entries: list[dict[str, Any]], page_url: str, source: Source, claims: list[Claim] | None = None
+) -> Page:
+    """The `Page` of structure-checked JSON `entries` (`json_entries`): each checked by
+    `_json_link` on first use."""
 
     def check(i: int) -> Link:
         return _json_link(entries[i], page_url, source)
 
-    return Page([entry["filename"] for entry in entries], check)
+    return Page([entry["filename"] for entry in entries], check, claims)
+
+
+def json_link(entry: dict[str, Any], page_url: str, source: Source) -> Link:
+    """The `Link` of one structure-checked JSON entry, after every check of the module
+    docstring (URL, scheme, base name, hashes); `BadAnswer` otherwise."""
+    return _json_link(entry, page_url, source)
+
+
+def entry_ok(entry: Any) -> bool:
+    """Whether one JSON entry has the structure `PEP691_SCHEMA` gives a file (for entries read
+    back from somewhere else than a page just checked, e.g. `bundler.index.compact`)."""
+    return _entry_ok(entry)
+
+
+Claim = tuple[str, str, list[int]]
+"""(canonical project name, version text, indices of the entries whose names claim them)."""
+
+
+def claimed(filename: str) -> tuple[str, str] | None:
+    """(canonical name, version text) an unchecked file name claims, or None: the wheel's
+    first two '-'-separated fields (PEP 427), an sdist's name and version around its last '-'
+    (as `packaging.utils.parse_sdist_filename`). The version text is not parsed here."""
+    if filename.endswith(".whl"):
+        parts = filename.split("-", 2)
+        if len(parts) < 3:
+            return None
+        return _canonical(parts[0]), parts[1]
+    for suffix in (".tar.gz", ".zip"):
+        if filename.endswith(suffix):
+            name, _, version = filename[: -len(suffix)].rpartition("-")
+            return _canonical(name), version
+    return None
+
+
+def claim_groups(names: list[str]) -> list[Claim]:
+    """`names` grouped by what they claim (`claimed`), in order of first appearance, each
+    group's indices ascending; names that claim nothing are left out."""
+    groups: dict[tuple[str, str], list[int]] = {}
+    for i, name in enumerate(names):
+        claim = claimed(name)
+        if claim is not None:
+            groups.setdefault(claim, []).append(i)
+    return [(name, version, indices) for (name, version), indices in groups.items()]
+
+
+@lru_cache(maxsize=1 << 12)
+def _canonical(name: str) -> str:
+    return str(canonicalize_name(name))
 
 
 def _json_link(entry: dict[str, Any], page_url: str, source: Source) -> Link:

@@ -1,0 +1,195 @@
+"""bundler.index.compact: a page's compact form gives the same checked entries as the page, is
+checked when read (damaged or foreign: a miss), and is what a warm fetch reads (#17 phase 3)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bundler.errors import BadAnswer
+from bundler.fs.cache import Cache
+from bundler.index import client, compact
+from bundler.index.client import Index
+from bundler.index.pages import Link, Page, json_entries, json_page
+from bundler.models.source import Source, SourceKind
+from bundler.net.settings import NetworkSettings
+from tests.fakeindex import FakeIndex
+
+pytestmark = pytest.mark.usefixtures("fast_retries")
+
+REMOTE = Source(SourceKind.INDEX, "https://idx.example/simple/")
+PAGE_URL = "https://idx.example/simple/a/"
+DIGEST = "ab" * 32
+
+_names = st.sampled_from(
+    ["a-1.0-py3-none-any.whl", "a-1.0.tar.gz", "A_b-2.0rc1-cp36-cp36m-manylinux1_x86_64.whl",
+     "a-1.0.0-py3-none-any.whl", "a-setup.exe", "b-3-py2.py3-none-any.whl", "x.whl", "a-x.zip"]
+)  # fmt: skip
+_hex = st.sampled_from(["ab" * 32, "CD" * 32, "../etc", ""])
+_urls = st.sampled_from(
+    ["{f}", "../../f/{f}", "https://h.example/p/{f}#sha256=" + "ef" * 32, "file:///etc/{f}",
+     "ftp://h/{f}", "https:///{f}", "other.whl"]
+)  # fmt: skip
+_meta = st.one_of(
+    st.none(), st.booleans(), st.fixed_dictionaries({"sha256": _hex}), st.just({"md5": "x"})
+)
+
+
+@st.composite
+def _entries(draw: st.DrawFn) -> dict[str, Any]:
+    filename = draw(_names)
+    entry: dict[str, Any] = {
+        "filename": filename,
+        "url": draw(_urls).format(f=filename),
+        "hashes": draw(st.one_of(st.just({}), st.fixed_dictionaries({"sha256": _hex}))),
+    }
+    for key, values in (
+        ("requires-python", st.one_of(st.none(), st.just(">=3.6"))),
+        ("yanked", st.one_of(st.booleans(), st.just("broken"))),
+        ("size", st.integers(0, 10**9)),
+        ("upload-time", st.just("2024-01-01T00:00:00Z")),
+        ("core-metadata", _meta),
+        ("dist-info-metadata", _meta),
+    ):
+        if draw(st.booleans()):
+            value = draw(values)
+            if value is not None or key == "requires-python":
+                entry[key] = value
+    return entry
+
+
+def _outcome(page: Page, i: int) -> Link | str:
+    """The entry's Link, or why it is refused (the message quotes the entry: the compact form
+    quotes only the fields it keeps)."""
+    try:
+        return page.link(i)
+    except BadAnswer as exc:
+        return str(exc).rpartition(" rejected: ")[2]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(entries=st.lists(_entries(), max_size=8))
+def test_the_compact_form_gives_what_the_page_gives(tmp_path_factory: Any, entries: Any) -> None:
+    body = json.dumps({"meta": {"api-version": "1.1"}, "files": entries}).encode()
+    checked = json_entries(body, PAGE_URL)
+    fresh = json_page(checked, PAGE_URL, REMOTE)
+    cache = Cache(tmp_path_factory.mktemp("c"))
+    compact.store(cache, DIGEST, PAGE_URL, checked, fresh.claims())
+    kept = compact.load(cache, DIGEST, REMOTE)
+    assert kept is not None
+    assert kept.names == fresh.names and kept.claims() == fresh.claims()
+    assert [_outcome(kept, i) for i in range(len(kept))] == [
+        _outcome(fresh, i) for i in range(len(fresh))
+    ]
+
+
+def _stored(tmp_path: Path) -> tuple[Cache, Path]:
+    entries = [
+        {"filename": "a-1.0-py3-none-any.whl", "url": "a-1.0-py3-none-any.whl",
+         "hashes": {"sha256": "ab" * 32}},
+    ]  # fmt: skip
+    cache = Cache(tmp_path)
+    compact.store(cache, DIGEST, PAGE_URL, entries, json_page(entries, PAGE_URL, REMOTE).claims())
+    assert compact.load(cache, DIGEST, REMOTE) is not None
+    return cache, cache.derived_path(compact.KIND, DIGEST)
+
+
+def test_a_damaged_compact_entry_is_a_miss_and_removed(tmp_path: Path) -> None:
+    cache, path = _stored(tmp_path)
+    whole = path.read_bytes()
+    for damaged in (b"", whole[:30], whole[:-1], whole[:-2] + b"0}", b"\0" * len(whole)):
+        path.write_bytes(damaged)
+        assert compact.load(cache, DIGEST, REMOTE) is None
+        assert not path.exists()
+
+
+@pytest.mark.parametrize(
+    "doc",
+    [
+        {"url": "file:///etc/", "entries": [], "claims": []},
+        {"url": PAGE_URL, "entries": [["a-1.0-py3-none-any.whl"]], "claims": []},
+        {"url": PAGE_URL, "entries": [], "claims": [["a", "1.0", [0]]]},
+        {"url": PAGE_URL, "entries": {}, "claims": []},
+        ["not", "a", "page"],
+    ],
+    ids=["file-url", "short-row", "claim-out-of-range", "entries-not-a-list", "not-an-object"],
+)
+def test_a_foreign_compact_entry_is_a_miss(tmp_path: Path, doc: object) -> None:
+    """Whole (its header's sha256 matches) but not of this format: the page is read instead."""
+    cache = Cache(tmp_path)
+    cache.put_derived(compact.KIND, DIGEST, json.dumps(doc).encode())
+    assert compact.load(cache, DIGEST, REMOTE) is None
+
+
+def test_a_compact_row_of_wrong_types_is_refused_when_used(tmp_path: Path) -> None:
+    cache = Cache(tmp_path)
+    row = ["a-1.0-py3-none-any.whl", 7, None, None, False, None, None]
+    doc = {"url": PAGE_URL, "entries": [row], "claims": [["a", "1.0", [0]]]}
+    cache.put_derived(compact.KIND, DIGEST, json.dumps(doc).encode())
+    page = compact.load(cache, DIGEST, REMOTE)
+    assert page is not None
+    with pytest.raises(BadAnswer, match=r"is not a PEP 691 file entry"):
+        page.link(0)
+
+
+# -- the client reads it -------------------------------------------------------------------------
+
+
+def _index(fake: FakeIndex, tmp_path: Path, *, offline: bool = False) -> Index:
+    cache = Cache(tmp_path / "cache")
+    return Index([fake.url], [], cache, settings=NetworkSettings(offline=offline))
+
+
+def _no_page_reading(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(body: bytes, page_url: str) -> Any:
+        raise AssertionError(f"{page_url} was read again")
+
+    monkeypatch.setattr(client, "json_entries", refuse)
+
+
+def test_a_warm_fetch_reads_compact_pages(
+    fake_index: FakeIndex, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Offline, and online when the index answers the same bytes, no page is parsed again; the
+    page entry of an unchanged answer is not rewritten; a removed compact form is rebuilt."""
+    fake_index.add_wheel("foo", "1.0")
+    fake_index.add_wheel("foo", "2.0")
+    first = _index(fake_index, tmp_path).files("foo")
+    cache = Cache(tmp_path / "cache")
+    url = fake_index.url + "foo/"
+    digest = cache.page_digest(url)
+    assert digest is not None and cache.derived_path(compact.KIND, digest).is_file()
+    stored = cache.page_path(url).stat()
+    with monkeypatch.context() as patched:
+        _no_page_reading(patched)
+        assert _index(fake_index, tmp_path).files("foo") == first
+        assert _index(fake_index, tmp_path, offline=True).files("foo") == first
+    again = cache.page_path(url).stat()
+    assert (again.st_ino, again.st_mtime_ns) == (stored.st_ino, stored.st_mtime_ns)
+    cache.derived_path(compact.KIND, digest).unlink()
+    assert _index(fake_index, tmp_path, offline=True).files("foo") == first
+    assert cache.derived_path(compact.KIND, digest).is_file()
+
+
+def test_a_page_entry_of_an_older_kit_is_read_offline(
+    fake_index: FakeIndex, tmp_path: Path
+) -> None:
+    """Before the entry header (#17 phase 2) a page entry was the answer's head line and body,
+    written durably: after an upgrade it is read, not 'damaged'."""
+    fake_index.add_wheel("foo", "1.0")
+    first = _index(fake_index, tmp_path).files("foo")
+    cache = Cache(tmp_path / "cache")
+    path = cache.page_path(fake_index.url + "foo/")
+    stored = cache.get_page(fake_index.url + "foo/")
+    assert stored is not None and stored.startswith(b'{"status": 200')
+    path.write_bytes(stored)  # what an older kit wrote: no header
+    for entry in (tmp_path / "cache" / "index").rglob("*"):
+        if entry.is_file():
+            entry.unlink()
+    fake_index.stop()
+    assert _index(fake_index, tmp_path, offline=True).files("foo") == first
