@@ -9,7 +9,7 @@ top of a directory; `check_directory` reports each difference as one line naming
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path, PurePosixPath
 
 from bundler.fs.atomic import atomic_write_text
@@ -63,9 +63,18 @@ def listed_files(directory: Path) -> list[Path]:
     )
 
 
-def write_directory(directory: Path) -> Path:
-    """(Re)write DIR/SHA256SUMS over `listed_files(DIR)`, atomically."""
-    rows = [(p.name, sha256_file(p)) for p in listed_files(directory)]
+def write_directory(directory: Path, known: Mapping[str, str] | None = None) -> Path:
+    """(Re)write DIR/SHA256SUMS over `listed_files(DIR)`, atomically.
+
+    `known` maps file names to the sha256 (lower-case hex) their bytes were already checked
+    against while they streamed in (`bundler fetch`: each wheel's digest, checked when its blob
+    was adopted into the cache, then copied): those files are listed with it, not read again
+    (one hash pass per byte; benchmarks/PROFILE.md, phase 3). Every other file is hashed here.
+    A copy damaged after that check is then caught by the line it fails, on the far side
+    (install.sh), by `bundler verify` and by `bundler pack` (which compares with manifest.json).
+    """
+    given = known or {}
+    rows = [(p.name, given.get(p.name) or sha256_file(p)) for p in listed_files(directory)]
     path = directory / FILENAME
     atomic_write_text(path, render(rows))
     return path

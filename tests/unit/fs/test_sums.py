@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 from pathlib import Path
+
+import pytest
 
 from bundler.fs import sums
 
@@ -68,3 +71,22 @@ def test_a_path_listed_twice_is_a_problem_not_last_wins(tmp_path: Path) -> None:
         "SHA256SUMS:2: path 'a.whl' is listed twice",
         "a.whl: sha256 differs from SHA256SUMS",  # the first line counts, as for sha256sum
     ]
+
+
+def test_known_digests_are_listed_without_reading_the_file(tmp_path: Path) -> None:
+    """`bundler fetch` passes the digests its downloads checked: those files are not hashed
+    again (one pass per byte, #17), every other file is; a copy that no longer has its known
+    digest then fails its line, as sha256sum -c shows."""
+    d = _dir(tmp_path)
+    known = {"a.whl": hashlib.sha256(b"a").hexdigest(), "absent.whl": "0" * 64}
+    hashed: list[Path] = []
+    real = sums.sha256_file
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(sums, "sha256_file", lambda p: hashed.append(p) or real(p))
+        sums.write_directory(d, known=known)
+    assert [p.name for p in hashed] == ["requirements.lock"]
+    assert sums.check_directory(d) == []
+    (d / "a.whl").write_bytes(b"b")  # damaged after the check its digest came from
+    sums.write_directory(d, known=known)
+    assert sums.check_directory(d) == ["a.whl: sha256 differs from SHA256SUMS"]
+    assert subprocess.run(["sha256sum", "--quiet", "-c", "SHA256SUMS"], cwd=d).returncode == 1
