@@ -19,9 +19,12 @@ from functools import lru_cache
 from pathlib import Path
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.tags import Tag
 from packaging.utils import (
+    BuildTag,
     InvalidSdistFilename,
     InvalidWheelFilename,
+    NormalizedName,
     parse_sdist_filename,
     parse_wheel_filename,
 )
@@ -148,12 +151,31 @@ def parse_filename(filename: str) -> tuple[str, Version]:
     of files, asked about again and again."""
     kind = check_filename(filename)
     if kind == "wheel":
-        name, version, _, _ = parse_wheel_filename(filename)
-        return name, version
+        parts = wheel_parts(filename)
+        if parts is None:
+            parse_wheel_filename(filename)  # raises what packaging says is wrong with it
+            raise BadFilename("not a wheel file name")
+        return parts[0], parts[1]
     if kind == "sdist":
         name, version = parse_sdist_filename(filename)
         return name, version
     raise BadFilename("not a wheel or sdist file name")
+
+
+WheelParts = tuple[NormalizedName, Version, BuildTag, frozenset[Tag]]
+"""(canonical name, version, PEP 427 build tag, tags) of a wheel file name."""
+
+
+@lru_cache(maxsize=1 << 16)
+def wheel_parts(filename: str) -> WheelParts | None:
+    """`packaging.utils.parse_wheel_filename(filename)`, once per name and process: the name
+    and version (`parse_filename`), the tags (`Target.wheel_rank`, `installer_reads`) and the
+    build tag (the resolver's order of a version's wheels) all come from this one parse. None
+    when it is not a valid wheel name. Does not check the name as a path (`check_filename`)."""
+    try:
+        return parse_wheel_filename(filename)
+    except (InvalidWheelFilename, InvalidVersion):
+        return None
 
 
 def try_parse_filename(filename: str) -> tuple[str, Version] | None:

@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import cached_property, lru_cache
+from functools import cached_property
 from typing import Any
 
 from packaging.markers import Marker
 from packaging.tags import Tag, compatible_tags, cpython_tags
-from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 from packaging.version import InvalidVersion, Version
 
 from bundler.errors import UnknownTarget
+from bundler.models.link import wheel_parts
 from bundler.policy.manylinux import manylinux_policy
 from bundler.policy.tables import bundled_pip, known_python_versions, pip_feature_version
 
@@ -186,12 +186,21 @@ class Target:
         return any(marker.evaluate(environment=self.marker_environment(e)) for e in extras)
 
     def wheel_rank(self, filename: str) -> int | None:
-        """Rank of the best tag of wheel `filename` for this target (0 best), None if unusable."""
+        """Rank of the best tag of wheel `filename` for this target (0 best), None if unusable.
+        Memoised per target and file name (`_ranks`)."""
+        ranks = self._ranks
+        if filename in ranks:
+            return ranks[filename]
         wheel_tags = wheel_filename_tags(filename)
-        if wheel_tags is None:
-            return None
-        ranks = [self.tag_priority[t] for t in wheel_tags if t in self.tag_priority]
-        return min(ranks) if ranks else None
+        found = [] if wheel_tags is None else [self.tag_priority.get(t) for t in wheel_tags]
+        usable = [r for r in found if r is not None]
+        rank = ranks[filename] = min(usable) if usable else None
+        return rank
+
+    @cached_property
+    def _ranks(self) -> dict[str, int | None]:
+        """File name -> `wheel_rank`, filled as wheels are ranked (not part of the value)."""
+        return {}
 
     def installer_reads(self, filename: str) -> bool:
         """Can the target's bundled pip install wheel `filename` (without a pip bootstrap)?"""
@@ -352,11 +361,8 @@ def _pip_reads_platform(pip: Version, platform: str) -> bool:
     return pip >= pip_feature_version("manylinux_x_y")
 
 
-@lru_cache(maxsize=1 << 16)
 def wheel_filename_tags(filename: str) -> frozenset[Tag] | None:
-    """The tags of wheel `filename`, None when it is not a valid wheel name (memoised: the
-    resolver ranks every file of every page, often more than once)."""
-    try:
-        return parse_wheel_filename(filename)[3]
-    except InvalidWheelFilename:
-        return None
+    """The tags of wheel `filename`, None when it is not a valid wheel name (from the one
+    memoised parse per name, `models.link.wheel_parts`)."""
+    parts = wheel_parts(filename)
+    return None if parts is None else parts[3]

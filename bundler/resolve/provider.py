@@ -29,7 +29,7 @@ from resolvelib.providers import AbstractProvider
 from bundler.errors import NoWheelForTarget, PackageNotFound, RequirementError, ResolutionError
 from bundler.fs.hashing import sha256_file
 from bundler.index.client import Index
-from bundler.models.link import DistFile
+from bundler.models.link import DistFile, wheel_parts
 from bundler.models.metadata import Metadata, read_wheel_metadata
 from bundler.models.source import Source, SourceKind
 from bundler.models.target import Target
@@ -342,4 +342,5 @@ def _wheel_preference(
     CandidateEvaluator._sort_key ends with the build tag,
     src/pip/_internal/index/package_finder.py)."""
     unlisted, yanked, rank, file = wheel
-    return (not unlisted, not yanked, -rank, tuple(parse_wheel_filename(file.filename)[2]))
+    parts = wheel_parts(file.filename)
+    return (not unlisted, not yanked, -rank, tuple(parts[2]) if parts else ())

@@ -60,3 +60,26 @@ def test_any_name_is_a_base_name_in_dest_or_refused(name: str) -> None:
     assert kind in (None, "wheel", "sdist")
     parsed = try_parse_filename(name)
     assert parsed is None or kind is not None
+
+
+def test_a_wheel_file_name_is_parsed_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Name and version, the tags a target ranks and the pip it installs with, and the build
+    tag the resolver orders by all come from one `parse_wheel_filename` (#17 phase 3)."""
+    import packaging.utils
+
+    from bundler.models import link
+    from bundler.models.target import Target
+
+    calls: list[str] = []  # packaging's parse_wheel_filename parses the tags with this
+    real = packaging.utils.parse_tag
+    monkeypatch.setattr(
+        packaging.utils, "parse_tag", lambda t, **kw: calls.append(t) or real(t, **kw)
+    )
+    name = "once_only-1.0-2-cp36-cp36m-manylinux1_x86_64.whl"  # unique: not memoised yet
+    target = Target.from_spec("3.6", "manylinux1")
+    assert link.parse_filename(name)[0] == "once-only"
+    assert target.wheel_rank(name) is not None and target.installer_reads(name)
+    assert target.wheel_rank(name) == target.wheel_rank(name)
+    assert link.wheel_parts(name) is not None and link.wheel_parts(name)[2] == (2, "")  # type: ignore[index]
+    assert calls == ["cp36-cp36m-manylinux1_x86_64"]
+    assert link.wheel_parts("not-a-wheel.whl") is None
