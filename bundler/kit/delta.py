@@ -39,6 +39,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
 from bundler.errors import BadInput
 from bundler.fs import sums
@@ -47,9 +48,12 @@ from bundler.fs.regular import read_regular
 from bundler.gate.policy import Policy
 from bundler.kit import archive as kitarchive
 from bundler.kit import layout, signing
-from bundler.kit import pack as pack_mod
 from bundler.models import delta as delta_model
 from bundler.models.delta import BaseRecord, Delta, FileRecord, KitRecord, Sidecar
+
+if TYPE_CHECKING:  # pack (jinja2, the SBOM library) is imported by the functions that pack:
+    # `bundler unpack` reads deltas without it (tests/unit/cli/test_imports.py)
+    from bundler.kit import pack as pack_mod
 
 SUMS = delta_model.SUMS
 RECORD = delta_model.FILENAME
@@ -125,10 +129,10 @@ class DeltaResult:
 
 def delta_output(output: Path) -> Path:
     """kit-NAME.tar.gz -> kit-NAME.delta.tar.gz, in the same folder."""
-    if not output.name.endswith(pack_mod.SUFFIX):
-        raise BadInput(f"output {output} must be named kit-NAME{pack_mod.SUFFIX}")
-    stem = output.name[: -len(pack_mod.SUFFIX)]
-    return output.with_name(stem + MARK + pack_mod.SUFFIX)
+    if not output.name.endswith(kitarchive.SUFFIX):
+        raise BadInput(f"output {output} must be named kit-NAME{kitarchive.SUFFIX}")
+    stem = output.name[: -len(kitarchive.SUFFIX)]
+    return output.with_name(stem + MARK + kitarchive.SUFFIX)
 
 
 # -- the base ---------------------------------------------------------------------------------
@@ -144,7 +148,7 @@ def read_base(path: Path) -> Base:
         return _base_from_dir(path)
     if not path.is_file():
         raise BadInput(f"--base {path}: no such kit, kit directory or SHA256SUMS file")
-    if path.name.endswith(pack_mod.SUFFIX) or re.search(r"\.tar\.gz\.part\d{3,}$", path.name):
+    if path.name.endswith(kitarchive.SUFFIX) or re.search(r"\.tar\.gz\.part\d{3,}$", path.name):
         return _base_from_archive(path)
     return _base_from_sums(path, read_regular(path, _MAX_SUMS + 1), None, None)
 
@@ -234,6 +238,8 @@ def pack_with_base(
     sidecar the delta carries), and the delta's own .sha256 is signed with the same keys.
     Raises BadInput (inputs, base, or a write that failed), CheckFailed (the policy).
     """
+    from bundler.kit import pack as pack_mod
+
     base = read_base(base_path)
     target = delta_output(output)
     kit = pack_mod.plan(
@@ -273,6 +279,8 @@ def write_delta(
 
     `sidecars`: the full archive's detached signatures (beside its .sha256), carried too.
     """
+    from bundler.kit import pack as pack_mod
+
     record = make_record(kit, full, base, [full.checksum_file, *sidecars])
     carried = {f.path for f in record.carried}
     files = [
@@ -282,7 +290,7 @@ def write_delta(
     ]
     files += [pack_mod.file_from_path(p, p.name) for p in [full.checksum_file, *sidecars]]
     files.append(pack_mod.file_from_bytes(RECORD, delta_model.dumps(record).encode()))
-    name = output.name[: -len(pack_mod.SUFFIX)]
+    name = output.name[: -len(kitarchive.SUFFIX)]
     pack_mod.remove_stale_signatures(output)
     written = pack_mod.write_archive(name, output, files, kit.epoch, split, None, [])
     return DeltaResult(full, written, record, base)

@@ -48,7 +48,6 @@ from bundler.fs.staging import deferred_signals, staging
 from bundler.kit import archive as kitarchive
 from bundler.kit import delta as delta_mod
 from bundler.kit import layout, verify
-from bundler.kit import pack as pack_mod
 from bundler.kit import trust as trust_mod
 from bundler.models import delta as delta_model
 from bundler.models.delta import Delta, FileRecord
@@ -279,7 +278,7 @@ def unpack_kit(
     parts = kitarchive.parts_of(paths)
     name = kitarchive.archive_name(parts)
     if output is None:
-        output = Path(name[: -len(pack_mod.SUFFIX)])
+        output = Path(name[: -len(kitarchive.SUFFIX)])
     if os.path.lexists(output):
         raise BadInput(f"{output} exists: give -o a new directory")
     try:
@@ -502,6 +501,10 @@ def _archive_problems(
 ) -> list[str]:
     """The assembled files make the full archive that was packed (sha256 and size); with
     `archive`, that archive and the carried sidecars are left in `scratch`."""
+    # pack's archive writer, imported only here: at module level it would load jinja2 and the
+    # SBOM library for every unpack (tests/unit/cli/test_imports.py, benchmarks/PROFILE.md)
+    from bundler.kit import pack as pack_mod
+
     files = [
         pack_mod.KitFile(f.path, into / f.path, None, f.size, f.sha256, f.executable)
         for f in record.files

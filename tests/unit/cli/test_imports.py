@@ -111,8 +111,6 @@ CASES = [
         ["unpack", EMPTY],
         set(),
         "bundler.kit.unpack",
-        fix="kit/unpack.py imports kit/verify.py (requests and the fetch pipeline, as verify) "
-        "and kit/pack.py for its archive writer (jinja2, the SBOM library) at module level",
     ),
     _case(
         "pack",
