@@ -19,24 +19,18 @@ use it and never each other. Every request it makes is bounded, whatever the ser
 
 from __future__ import annotations
 
-import os
 import socket
-import ssl
 import threading
 import time
 import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urljoin, urlsplit
 
-import requests
-import urllib3.connection
-import urllib3.connectionpool
-from requests.adapters import HTTPAdapter
-from requests.utils import DEFAULT_CA_BUNDLE_PATH
-from urllib3.util.ssl_ import create_urllib3_context
+if TYPE_CHECKING:  # requests and urllib3 load with the first request (`bundler.net.connections`)
+    import requests
 
 from bundler import __version__
 from bundler.errors import BadAnswer, BundlerError, IndexUnavailable
@@ -72,19 +66,10 @@ class DeadlineExceeded(IndexUnavailable):
     """A request did not complete within its overall deadline (never retried)."""
 
 
-_TRANSIENT = (
-    TransientError,
-    requests.ConnectionError,
-    requests.Timeout,
-    requests.exceptions.ChunkedEncodingError,
-    urllib3.exceptions.ProtocolError,
-)
-
-
 # -- the watchdog: deadlines and cancellation reach a blocked socket read -----------------------
 
 
-class _Watch:
+class Watch:
     """One request in flight: its sockets, its byte count, its time budget."""
 
     def __init__(self, budget: Callable[[int], float], cancel: threading.Event | None) -> None:
@@ -134,15 +119,15 @@ def _shutdown(thing: Any) -> None:
             sock.shutdown(socket.SHUT_RDWR)
 
 
-class _Watchdog:
+class Watchdog:
     """A daemon thread looking at every request in flight every WATCH_INTERVAL seconds."""
 
     def __init__(self) -> None:
-        self._watches: weakref.WeakSet[_Watch] = weakref.WeakSet()
+        self._watches: weakref.WeakSet[Watch] = weakref.WeakSet()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
 
-    def add(self, watch: _Watch) -> None:
+    def add(self, watch: Watch) -> None:
         with self._lock:
             self._watches.add(watch)
             if self._thread is None or not self._thread.is_alive():
@@ -151,7 +136,7 @@ class _Watchdog:
                 )
                 self._thread.start()
 
-    def remove(self, watch: _Watch) -> None:
+    def remove(self, watch: Watch) -> None:
         with self._lock:
             self._watches.discard(watch)
 
@@ -165,132 +150,9 @@ class _Watchdog:
                 watch.check(now)
 
 
-_WATCHDOG = _Watchdog()
-_CURRENT = threading.local()
+_WATCHDOG = Watchdog()
+CURRENT_REQUEST = threading.local()
 """The watch of the request this thread is making (read by the connection classes below)."""
-
-
-class _WatchedMixin:
-    """A urllib3 connection that registers itself, then its socket, with the current
-    request's watch. The socket is kept apart: http.client hands it to the response and
-    forgets it when the server says it will close (HTTP/1.0), so `conn.sock` is None then."""
-
-    sock: Any
-
-    def request(self, *args: Any, **kwargs: Any) -> Any:
-        watch: _Watch | None = getattr(_CURRENT, "watch", None)
-        if watch is not None:
-            watch.attach(self)
-        return super().request(*args, **kwargs)  # type: ignore[misc]
-
-    def getresponse(self, *args: Any, **kwargs: Any) -> Any:
-        watch: _Watch | None = getattr(_CURRENT, "watch", None)
-        if watch is not None and self.sock is not None:
-            watch.attach(self.sock)
-        return super().getresponse(*args, **kwargs)  # type: ignore[misc]
-
-
-class _HTTPConnection(_WatchedMixin, urllib3.connection.HTTPConnection):
-    pass
-
-
-class _HTTPSConnection(_WatchedMixin, urllib3.connection.HTTPSConnection):
-    pass
-
-
-class _HTTPPool(urllib3.connectionpool.HTTPConnectionPool):
-    ConnectionCls = _HTTPConnection
-
-
-class _HTTPSPool(urllib3.connectionpool.HTTPSConnectionPool):
-    ConnectionCls = _HTTPSConnection
-
-
-class _WatchedAdapter(HTTPAdapter):
-    """requests' adapter with watched connections and one TLS context per CA bundle.
-
-    requests hands urllib3 the CA bundle's *path* (`verify`: REQUESTS_CA_BUNDLE,
-    CURL_CA_BUNDLE, else certifi's), and urllib3 loads that file into a fresh `SSLContext`
-    for every new connection: ~35 ms of CPU each with OpenSSL 3 (python/cpython#95031), 10-16
-    times a cold fetch (issue #17, benchmarks/PROFILE.md finding 2). Here the bundle is loaded
-    once into a context (`tls_context`) that every https pool of the adapter shares, and the
-    path is taken out of the pool and connection arguments so urllib3 does not load it again
-    into that context (its `ssl_wrap_socket` would: urllib3/urllib3#4983 is its own, unmerged
-    cache). Verification is unchanged: CERT_REQUIRED and urllib3's hostname check, against
-    the same bundle requests would use. pip keeps one context per session the same way
-    (pypa/pip#13199); requests itself only preloads when no bundle variable is set
-    (psf/requests#6667).
-    """
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        self._contexts: dict[str, ssl.SSLContext] = {}
-        self._tls_lock = threading.Lock()
-        super().__init__(*args, **kwargs)
-
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
-
-    def tls_context(self, bundle: str) -> ssl.SSLContext:
-        """The context holding CA bundle `bundle` (a file, or a directory as for OpenSSL's
-        -CApath), loaded on first use; OSError when it cannot be read."""
-        with self._tls_lock:
-            context = self._contexts.get(bundle)
-            if context is None:
-                context = create_urllib3_context(cert_reqs=ssl.CERT_REQUIRED)
-                if os.path.isdir(bundle):
-                    context.load_verify_locations(capath=bundle)
-                else:
-                    context.load_verify_locations(cafile=bundle)
-                self._contexts[bundle] = context
-            return context
-
-    def build_connection_pool_key_attributes(
-        self, request: Any, verify: Any, cert: Any = None
-    ) -> Any:
-        base: Any = super()
-        host_params, pool_kwargs = base.build_connection_pool_key_attributes(request, verify, cert)
-        bundle = _bundle(verify)
-        if host_params.get("scheme") == "https" and bundle is not None:
-            pool_kwargs.pop("ca_certs", None)
-            pool_kwargs.pop("ca_cert_dir", None)
-            try:
-                pool_kwargs["ssl_context"] = self.tls_context(bundle)
-            except (OSError, ssl.SSLError) as exc:  # one line, not requests' raw OSError
-                raise IndexUnavailable(
-                    f"cannot read the TLS CA bundle {bundle} (REQUESTS_CA_BUNDLE, "
-                    f"CURL_CA_BUNDLE, else certifi's): {exc.strerror or exc}"
-                ) from None
-        return host_params, pool_kwargs
-
-    def cert_verify(self, conn: Any, url: str, verify: Any, cert: Any) -> None:
-        base: Any = super()
-        base.cert_verify(conn, url, verify, cert)
-        if url.lower().startswith("https") and _bundle(verify) is not None:
-            conn.ca_certs = None  # already in the pool's ssl_context (see the class docstring)
-            conn.ca_cert_dir = None
-
-
-def _bundle(verify: Any) -> str | None:
-    """The CA bundle requests verifies against for `verify` (None: no verification)."""
-    if verify is True:
-        return str(DEFAULT_CA_BUNDLE_PATH)
-    return verify if isinstance(verify, str) and verify else None
-
-
-def make_session(pool_size: int = 16) -> requests.Session:
-    """A `requests` session with a pool big enough for `pool_size` parallel downloads.
-
-    Retries are done by `with_retries` (so that a body cut mid-stream is retried too), not by
-    urllib3; redirects by `Transport` (scheme-checked, counted).
-    """
-    session = requests.Session()
-    session.headers["User-Agent"] = USER_AGENT
-    session.trust_env = True
-    adapter = _WatchedAdapter(pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
-    return session
 
 
 # -- the transport --------------------------------------------------------------------------------
@@ -309,7 +171,7 @@ class Response:
 class Body:
     """An open response whose body is read in bounded chunks (see `Transport.stream`)."""
 
-    def __init__(self, response: requests.Response, watch: _Watch, limit: int, what: str) -> None:
+    def __init__(self, response: requests.Response, watch: Watch, limit: int, what: str) -> None:
         self.response = response
         self.url = response.url
         self.status = response.status_code
@@ -332,7 +194,17 @@ class Transport:
 
     def __init__(self, settings: NetworkSettings, session: requests.Session | None = None) -> None:
         self.settings = settings
-        self.session = session or make_session(max(settings.jobs, 1) + SPECULATION_CONNECTIONS)
+        self._session = session
+        self._session_lock = threading.Lock()
+
+    @property
+    def session(self) -> requests.Session:
+        """The run's session, made on first use (so a run that asks no server never imports
+        requests: `bundler.net.connections`)."""
+        with self._session_lock:
+            if self._session is None:
+                self._session = make_session(max(self.settings.jobs, 1) + SPECULATION_CONNECTIONS)
+            return self._session
 
     def get(
         self,
@@ -378,9 +250,9 @@ class Transport:
         `budget(received)` is the seconds the whole request may take once `received` body
         bytes have arrived. The caller checks the status (`check_status`) and retries.
         """
-        watch = _Watch(budget, cancel)
+        watch = Watch(budget, cancel)
         _WATCHDOG.add(watch)
-        _CURRENT.watch = watch
+        CURRENT_REQUEST.watch = watch
         response: requests.Response | None = None
         try:
             response = self._follow(url, what, accept, watch)
@@ -393,12 +265,12 @@ class Transport:
                 raise _stopped(watch, what, self.settings) from None
             raise
         finally:
-            _CURRENT.watch = None
+            CURRENT_REQUEST.watch = None
             _WATCHDOG.remove(watch)
             if response is not None:
                 response.close()
 
-    def _follow(self, url: str, what: str, accept: str | None, watch: _Watch) -> requests.Response:
+    def _follow(self, url: str, what: str, accept: str | None, watch: Watch) -> requests.Response:
         headers = {"Accept": accept} if accept else {}
         timeout = self.settings.timeout
         for _ in range(self.settings.max_redirects + 1):
@@ -409,8 +281,7 @@ class Transport:
                 response = self.session.get(
                     url, headers=headers, timeout=timeout, stream=True, allow_redirects=False
                 )
-            except (requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema,
-                    requests.exceptions.MissingSchema, ValueError) as exc:  # fmt: skip
+            except _invalid_url() as exc:
                 raise BadAnswer(f"{what}: invalid URL {url[:200]!r} ({_reason(exc)})") from None
             if response.status_code not in REDIRECT_STATUS:
                 return response
@@ -422,13 +293,37 @@ class Transport:
         raise BadAnswer(f"{what}: more than {self.settings.max_redirects} redirects")
 
 
+def make_session(pool_size: int = 16) -> requests.Session:
+    """A `requests` session with a pool big enough for `pool_size` parallel downloads, its
+    connections watched and one TLS context per CA bundle (`bundler.net.connections`).
+
+    Retries are done by `with_retries` (so that a body cut mid-stream is retried too), not by
+    urllib3; redirects by `Transport` (scheme-checked, counted).
+    """
+    from bundler.net import connections  # requests and urllib3, on first use
+
+    return connections.make_session(pool_size)
+
+
+def _transient() -> tuple[type[BaseException], ...]:
+    from bundler.net import connections
+
+    return connections.TRANSIENT
+
+
+def _invalid_url() -> tuple[type[BaseException], ...]:
+    from bundler.net import connections
+
+    return connections.INVALID_URL
+
+
 def _check_scheme(url: str, what: str) -> None:
     scheme = urlsplit(url).scheme.lower()
     if scheme not in REMOTE_SCHEMES:
         raise BadAnswer(f"{what}: refused to follow {url[:200]!r} (only http/https)")
 
 
-def _stopped(watch: _Watch, what: str, settings: NetworkSettings) -> BundlerError:
+def _stopped(watch: Watch, what: str, settings: NetworkSettings) -> BundlerError:
     if watch.reason == "cancelled":
         return Cancelled(f"{what}: cancelled")
     return DeadlineExceeded(
@@ -453,7 +348,7 @@ def with_retries(action: Callable[[], T], *, retries: int, what: str) -> T:
     while True:
         try:
             return action()
-        except _TRANSIENT as exc:
+        except _transient() as exc:  # called only when something was raised
             if attempt >= retries:
                 raise IndexUnavailable(
                     f"{what}: {_reason(exc)} (gave up after {attempt + 1} attempts)"

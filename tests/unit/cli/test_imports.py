@@ -3,8 +3,9 @@
 `bundler --help` imports no subcommand module and no library; `bundler SUB --help` imports only
 its own module; a run imports the libraries that subcommand needs. One subprocess (a clean
 interpreter) forks once per case, so each case sees exactly what its own path imported.
-`fetch --no-audit` loads neither yaml nor pyelftools (the audit is imported when it runs), and
-no fetch loads jinja2 before it renders install.sh;
+`fetch --no-audit` loads neither yaml nor pyelftools (the audit is imported when it runs), no
+fetch loads jinja2 before it renders install.sh, and none loads requests before it makes a
+request (`--offline` never does: `net/connections.py` is imported by the first request);
 verify, pack and inspect load neither requests nor the fetch pipeline (`kit.controller` holds
 only the policy and `ControllerInfo`; `kit.controller_fetch` the pipeline), and inspect not the
 SBOM library (`kit.templates` renders its HTML). benchmarks/PROFILE.md, finding 7.
@@ -78,13 +79,13 @@ CASES = [
     _case(
         "fetch",
         ["fetch", "--offline", "--cache-dir", f"{EMPTY}/c", "-o", f"{EMPTY}/o", "x"],
-        {"requests", "resolvelib", "yaml", "elftools"},  # jinja2 only to render install.sh
+        {"resolvelib", "yaml", "elftools"},  # jinja2 only to render install.sh
         "bundler.wheelhouse.fetch",
     ),
     _case(
         "fetch-no-audit",
         ["fetch", "--offline", "--no-audit", "--cache-dir", f"{EMPTY}/c", "-o", f"{EMPTY}/o", "x"],
-        {"requests", "resolvelib"},
+        {"resolvelib"},
         "bundler.wheelhouse.fetch",
     ),
     _case("fetch-source", ["fetch-source", "python", "9.9.9"], set(), "bundler.kit.sources"),
@@ -97,7 +98,7 @@ CASES = [
     _case(
         "fetch-controller",
         ["fetch-controller", "--controller-python", "2.7"],  # refused before the audit loads
-        {"requests", "resolvelib"},
+        {"resolvelib"},
         "bundler.kit.controller_fetch",
     ),
     _case(
