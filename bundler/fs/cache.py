@@ -6,9 +6,10 @@ honours XDG_CACHE_HOME; or --cache-dir):
     blobs/sha256/ab/abcdef...      a downloaded file, stored under its own sha256
     pages/<sha256 of URL>          the body of an index page or a .metadata file, by URL, after a
                                    header with its length and sha256 (written without fsync)
-    index/<kind>/ab/abcdef...      what was derived from a page entry whose sha256 (its header's)
-                                   is abcdef..., e.g. a page's compact form for the resolver
-                                   (`bundler.index.compact`), after the same kind of header
+    index/<kind>/ab/abcdef...      what was derived from the bytes of sha256 abcdef... (a page
+                                   entry, by its header's sha256; a blob), e.g. a page's compact
+                                   form for the resolver (`bundler.index.compact`) or a wheel's
+                                   METADATA, after the same kind of header as a page
     facts/<kind>/ab/abcdef....json facts derived from a blob's bytes alone (e.g. the ELF
                                    objects of a wheel for `bundler audit`), by the blob's sha256
     tmp/*.part                     files being received or written, each held by a lock
@@ -198,7 +199,7 @@ class Cache:
         return self.root / "index" / kind / sha256[:2] / sha256
 
     def get_derived(self, kind: str, sha256: str) -> bytes | None:
-        """The body stored under `kind` for the page entry of sha256 `sha256`, its length and
+        """The body stored under `kind` for the content of sha256 `sha256`, its length and
         sha256 checked (`DERIVED_MAGIC` header); None when absent or damaged (then removed).
         `kind` carries the format's version, so another kit's entries are never read."""
         path = self.derived_path(kind, sha256)
@@ -212,7 +213,7 @@ class Cache:
         return body
 
     def put_derived(self, kind: str, sha256: str, body: bytes) -> None:
-        """Store `body` under `kind` for page sha256 `sha256`, without fsync (re-derivable)."""
+        """Store `body` under `kind` for content sha256 `sha256`, without fsync (re-derivable)."""
         data = _entry(DERIVED_MAGIC, body, hashlib.sha256(body).hexdigest())
         atomic_write_bytes(self.derived_path(kind, sha256), data, tmp_dir=self.tmp, durable=False)
 

@@ -55,7 +55,12 @@ from bundler.index.pages import (
     read_json_page,
 )
 from bundler.models.link import DistFile, check_filename, parse_filename, try_parse_filename
-from bundler.models.metadata import Metadata, parse_metadata, read_wheel_metadata
+from bundler.models.metadata import (
+    Metadata,
+    parse_metadata,
+    read_wheel_metadata,
+    wheel_metadata_body,
+)
 from bundler.models.source import (
     REMOTE_SCHEMES,
     Source,
@@ -73,6 +78,8 @@ T = TypeVar("T")
 JSON_TYPE = "application/vnd.pypi.simple.v1+json"
 ACCEPT = f"{JSON_TYPE}, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.1"
 DEFAULT_INDEX = "https://pypi.org/simple/"
+WHEEL_METADATA = "wheel-metadata-v1"
+"""The `Cache.get_derived` kind of a wheel's METADATA bytes, by the wheel's sha256."""
 LOCAL_PAGE_FILES = (("index.v1_json", True), ("index.html", False), ("index.v1_html", False))
 """A `file:` index's project page, first found wins: PEP 691 JSON as bandersnatch names it
 (`src/bandersnatch/simple.py`: pip has no name for JSON on disk), then PEP 503 HTML as pip
@@ -457,9 +464,22 @@ class Index:
             allow_unhashed=self.allow_unhashed,
             cancel=self.cancel,
         )
-        meta = read_wheel_metadata(blob, file.filename)
+        meta = parse_metadata(self._wheel_metadata_body(file, blob), file.filename)
         self._check_identity(meta, file)
         return meta
+
+    def _wheel_metadata_body(self, file: DistFile, blob: Path) -> bytes:
+        """The METADATA bytes of wheel `file`, stored in `blob` (hash-checked): kept in the cache
+        under `WHEEL_METADATA` by the wheel's sha256 the first time (a pure function of the
+        wheel's bytes), so a warm run opens no wheel for its metadata (benchmarks/PROFILE.md,
+        phase 3: this index serves no PEP 658 files)."""
+        key = file.sha256
+        body = None if key is None else self.cache.get_derived(WHEEL_METADATA, key)
+        if body is None:
+            body = wheel_metadata_body(blob, file.filename)
+            if key is not None:
+                self.cache.put_derived(WHEEL_METADATA, key, body)
+        return body
 
     def pep658_lie(self, file: DistFile) -> MetadataMismatch | None:
         """What the PEP 658 file of wheel `file` said that its own METADATA does not, once the

@@ -125,6 +125,13 @@ def _optional(value: Any) -> str | None:
 
 def read_wheel_metadata(path: Path, origin: str | None = None) -> Metadata:
     """The core metadata inside a wheel (`*.dist-info/METADATA` at the top level)."""
+    return parse_metadata(wheel_metadata_body(path, origin), origin or path.name)
+
+
+def wheel_metadata_body(path: Path, origin: str | None = None) -> bytes:
+    """The bytes of a wheel's top-level `*.dist-info/METADATA` (the one of the project the
+    file name names, when there are several), at most `MAX_METADATA`; `IndexUnavailable`
+    naming `origin` when there is none or the wheel is not a readable zip."""
     origin = origin or path.name
     try:
         with zipfile.ZipFile(path) as zf:
@@ -141,4 +148,4 @@ def read_wheel_metadata(path: Path, origin: str | None = None) -> Metadata:
             body = zf.read(names[0])
     except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError) as exc:
         raise IndexUnavailable(f"{origin}: not a valid wheel ({exc})") from None
-    return parse_metadata(body, origin)
+    return body

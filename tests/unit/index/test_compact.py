@@ -193,3 +193,41 @@ def test_a_page_entry_of_an_older_kit_is_read_offline(
             entry.unlink()
     fake_index.stop()
     assert _index(fake_index, tmp_path, offline=True).files("foo") == first
+
+
+# -- a wheel's METADATA, kept by the wheel's sha256 -----------------------------------------------
+
+
+def test_a_wheels_metadata_is_read_from_the_wheel_once(
+    fake_index: FakeIndex, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without PEP 658 files the metadata comes from the wheel; the next run takes it from the
+    cache by the wheel's sha256 and opens no wheel; what it takes is still checked against the
+    file name; a damaged entry is read from the wheel again."""
+    fake_index.pep658 = False
+    fake_index.add_wheel("foo", "1.0", requires_dist=["bar>=2"])
+    index = _index(fake_index, tmp_path)
+    file = index.files("foo")[0]
+    assert [str(r) for r in index.metadata(file).requires_dist] == ["bar>=2"]
+    cache = Cache(tmp_path / "cache")
+    assert file.sha256 is not None
+    kept = cache.derived_path(client.WHEEL_METADATA, file.sha256)
+    assert kept.is_file()
+    with monkeypatch.context() as patched:
+
+        def refuse(path: Path, origin: str | None = None) -> bytes:
+            raise AssertionError(f"{origin} was opened again")
+
+        patched.setattr(client, "wheel_metadata_body", refuse)
+        offline = _index(fake_index, tmp_path, offline=True)
+        assert [str(r) for r in offline.metadata(offline.files("foo")[0]).requires_dist] == [
+            "bar>=2"
+        ]
+        cache.put_derived(client.WHEEL_METADATA, file.sha256, b"Name: other\nVersion: 1.0\n")
+        other = _index(fake_index, tmp_path, offline=True)
+        with pytest.raises(BadAnswer, match=r"its metadata says other 1\.0"):
+            other.metadata(other.files("foo")[0])
+    kept.write_bytes(kept.read_bytes()[:-3])  # damaged: a miss, read from the wheel again
+    again = _index(fake_index, tmp_path, offline=True)
+    assert [str(r) for r in again.metadata(again.files("foo")[0]).requires_dist] == ["bar>=2"]
+    assert kept.is_file()
