@@ -164,7 +164,10 @@ def main() -> None:
         provider = Provider(target, index, build_pure=False, builder=None, pool=pool)
         releases = timed("Provider.releases (every version ranked)",
                          lambda: [provider.releases(n) for n in names])  # fmt: skip
-    print(f"  ({sum(len(r) for r in releases)} releases)")
+    print(f"  ({sum(len(r.versions) for r in releases)} versions)")
+    warm = Index(index_urls, [], cache, settings=NetworkSettings(offline=True))
+    timed("Index.project of every page (the compact index, as a warm fetch reads them)",
+          lambda: [warm.project(n).versions for n in names])  # fmt: skip
     timed("versions only, from filenames (a lazy index's first step)",
           lambda: versions_only(pages))  # fmt: skip
 
