@@ -34,11 +34,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-
 from bundler.errors import BadInput
 from bundler.fs.atomic import atomic_write_text
 from bundler.fs.regular import read_regular
+from bundler.models.schema import jsonschema
 
 FILENAME = "kit-release.json"
 STATE_SCHEMA_VERSION = 1
