@@ -22,8 +22,8 @@ import os
 from pathlib import Path, PurePosixPath
 
 from bundler.fs.staging import PART_SUFFIX, PRESERVED, STAGE_MARK
-from bundler.gate import snapshot as gate_snapshot
 from bundler.models.manifest import Manifest
+from bundler.wheelhouse import model
 
 OPERATOR_FILES = ("playbooks/inventory/hosts.ini",)
 """Single files the operator creates (paths relative to the kit's top directory)."""
@@ -61,21 +61,9 @@ def operator_entries(paths: set[str] | list[str]) -> list[str]:
     ]
 
 
-WHEELHOUSE_FILES = (
-    "manifest.json",
-    "requirements.lock",
-    "bootstrap.lock",
-    "pylock.toml",
-    "install.sh",
-    "system-packages.yml",
-    gate_snapshot.FILENAME,  # policy-findings.json: the gate's findings (`fetch --policy`)
-    "SHA256SUMS",
-    "SHA256SUMS.asc",
-    "SHA256SUMS.minisig",
-)
-"""A wheelhouse's own files besides the files its manifest.json lists (`bundler fetch` writes
-them; `bundler audit` writes system-packages.yml; SHA256SUMS and its detached signatures,
-`bundler.fs.sums`): see docs/DESIGN.md "The wheelhouse"."""
+WHEELHOUSE_FILES = model.WHEELHOUSE_FILES
+"""A wheelhouse's own files besides the files its manifest.json lists: owned by the wheelhouse
+model (`bundler.wheelhouse.model`); see docs/DESIGN.md "The wheelhouse"."""
 
 
 def is_staging_leftover(name: str) -> bool:

@@ -1,11 +1,17 @@
 """manifest.json: the machine-readable record of a wheelhouse (schema-versioned), and its reader.
 
-Layout (schema_version 1), written by `bundler fetch`, extended by `bundler audit`; the JSON
-Schema is `bundler/data/manifest.schema.json`:
+Layout (schema_version 2), written by `bundler fetch`, extended by `bundler audit`; the JSON
+Schema is `bundler/data/manifest.schema.json`. Two kinds of document share the schema:
+
+*A target manifest* (one target's wheelhouse: the top of a one-target wheelhouse, or
+`targets/NAME/manifest.json` of a several-target one):
 
     {
-      "schema": "airgap-kit/manifest", "schema_version": 1,
+      "schema": "airgap-kit/manifest", "schema_version": 2,
       "tool": {"name": "airgap-kit", "version": "0.1.0"},
+      "name": "cp36-manylinux1_x86_64",           # Target.name: the target's folder name
+      "pool": "." | "../..",                       # where the files of `packages` are,
+                          # relative to this manifest's folder (the wheel pool)
       "target": Target.to_dict(),                  # python_version, abis, platforms, ...
       "tags": ["cp36-cp36m-manylinux_2_5_x86_64", ...],   # ordered, most preferred first
       "requirements": ["asciivideo==0.1.0"],       # the roots as given
@@ -33,6 +39,22 @@ Schema is `bundler/data/manifest.schema.json`:
       "audit": {...}                               # added by `bundler audit` (see audit.py)
     }
 
+*A several-target wheelhouse's top manifest* (`bundler fetch --target A --target B`):
+
+    {
+      "schema": "airgap-kit/manifest", "schema_version": 2, "tool": {...},
+      "targets": [{"name": "cp36-manylinux1_x86_64", "dir": "targets/cp36-manylinux1_x86_64",
+                   "target": Target.to_dict()}, ...],
+      "packages": [                                # the pool: every file once
+        {"name", "version", "filename", "sha256", "size", "role",
+         "targets": ["cp36-manylinux1_x86_64", ...]}   # whose locks name it
+      ]
+    }
+
+Schema version 1 (before several targets) was a target manifest without `name` and `pool`:
+`migrate` turns it into version 2 (name from its target, pool '.') before it is checked, so
+every reader sees version 2; writers write version 2.
+
 A manifest that arrives inside a kit is untrusted input: `read`/`parse` check it against the
 schema (jsonschema, draft 2020-12) and only then build the typed `Manifest`; anything else is
 one `BadManifest` line naming the first offending field (`packages[0].version: ...`). Unknown
@@ -43,6 +65,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from contextlib import suppress
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -59,7 +82,11 @@ from bundler.policy.tables import load_json
 
 FILENAME = "manifest.json"
 SCHEMA = "airgap-kit/manifest"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+READABLE_VERSIONS = (1, 2)
+"""Versions `read`/`parse` accept: 1 is migrated (`migrate`) to 2 first."""
+FLAT_POOL = "."
+NESTED_POOL = "../.."
 SCHEMA_FILE = "manifest.schema.json"
 MAX_BYTES = 64 << 20
 """A larger manifest.json is refused before parsing (the converter's is ~10 KB)."""
@@ -102,6 +129,8 @@ class Package:
     source: str | None = None
     """'remote' (downloaded from `url`), 'local' (read from a local source the user named),
     'built' (built on the fetching machine); None in a manifest written before it existed."""
+    targets: tuple[str, ...] = ()
+    """In a several-target wheelhouse's top manifest: the targets whose locks name the file."""
 
     @property
     def key(self) -> str:
@@ -137,6 +166,10 @@ class Manifest:
     data: Mapping[str, Any]
     excluded: tuple[dict[str, Any], ...] = ()
     """Requirements left out on purpose: {name, specifier, required_by, reason} each."""
+    name: str = ""
+    """The target's folder name (`Target.name`)."""
+    pool: str = FLAT_POOL
+    """Where the files of `packages` are, relative to the manifest's folder ('.' or '../..')."""
 
     def by_role(self, role: str) -> tuple[Package, ...]:
         return tuple(p for p in self.packages if p.role == role)
@@ -150,20 +183,88 @@ class Manifest:
         return self.by_role("bootstrap")
 
 
+@dataclass(frozen=True)
+class TargetRef:
+    """One entry of a several-target wheelhouse's `targets`: its name, folder, target."""
+
+    name: str
+    dir: str
+    """'targets/NAME', relative to the wheelhouse's top."""
+    target: Target
+
+
+@dataclass(frozen=True)
+class TargetsIndex:
+    """A several-target wheelhouse's top manifest.json, typed: the targets and the pool."""
+
+    tool_version: str | None
+    targets: tuple[TargetRef, ...]
+    packages: tuple[Package, ...]
+    """The pool: each file once, with the targets that lock it (`Package.targets`)."""
+    data: Mapping[str, Any]
+
+
 def read(directory: Path) -> Manifest:
-    """DIR/manifest.json, schema-checked and typed. Raises BadManifest naming the file."""
+    """DIR/manifest.json of one target, schema-checked and typed. Raises BadManifest naming the
+    file (also for a several-target wheelhouse's top manifest: see `read_any`)."""
     path = directory / FILENAME
     return parse(_load_json(directory), path)
 
 
-def parse(data: object, where: Path | str = FILENAME) -> Manifest:
-    """The typed manifest of an already-decoded JSON document (from a file or an archive
-    stream). Raises BadManifest(`where`, first problem) if it does not match the schema."""
+def read_any(directory: Path) -> Manifest | TargetsIndex:
+    """DIR/manifest.json: a target manifest or a several-target top manifest (BadManifest)."""
+    return parse_any(_load_json(directory), directory / FILENAME)
+
+
+def parse_any(data: object, where: Path | str = FILENAME) -> Manifest | TargetsIndex:
+    """`parse` for either kind of document (a several-target top manifest has `targets`)."""
     checked = check(data, where)
+    if "targets" not in checked:
+        return _parse_target(checked, where)
+    refs = []
+    for i, entry in enumerate(checked["targets"]):
+        target = _target(entry["target"], where, f"targets[{i}].target")
+        if entry["name"] != target.name or entry["dir"] != f"targets/{target.name}":
+            raise BadManifest(
+                where, f"targets[{i}]: name/dir are not the target's name {target.name}"
+            )
+        refs.append(TargetRef(entry["name"], entry["dir"], target))
+    names = [r.name for r in refs]
+    if len(set(names)) != len(names):
+        raise BadManifest(where, "targets: a target is listed twice")
+    packages = tuple(_package(p) for p in checked["packages"])
+    for p in packages:
+        unknown = sorted(set(p.targets) - set(names))
+        if unknown:
+            raise BadManifest(where, f"packages: {p.filename} names unknown target {unknown[0]}")
+    return TargetsIndex(
+        tool_version=checked.get("tool", {}).get("version"),
+        targets=tuple(refs),
+        packages=packages,
+        data=checked,
+    )
+
+
+def parse(data: object, where: Path | str = FILENAME) -> Manifest:
+    """The typed manifest of one target from an already-decoded JSON document (from a file or
+    an archive stream). Raises BadManifest(`where`, first problem) if it does not match the
+    schema, or if it is a several-target top manifest (`parse_any` reads both)."""
+    found = parse_any(data, where)
+    if isinstance(found, TargetsIndex):
+        names = ", ".join(r.name for r in found.targets)
+        raise BadManifest(where, f"a wheelhouse of several targets ({names}), not of one")
+    return found
+
+
+def _target(record: Any, where: Path | str, field: str) -> Target:
     try:
-        target = Target.from_dict(dict(checked["target"]))
+        return Target.from_dict(dict(record))
     except (KeyError, TypeError, ValueError, BundlerError) as exc:
-        raise BadManifest(where, f"target: not a usable target record ({_short(exc)})") from None
+        raise BadManifest(where, f"{field}: not a usable target record ({_short(exc)})") from None
+
+
+def _parse_target(checked: dict[str, Any], where: Path | str) -> Manifest:
+    target = _target(checked["target"], where, "target")
     installer = checked.get("installer", {})
     return Manifest(
         target=target,
@@ -179,6 +280,8 @@ def parse(data: object, where: Path | str = FILENAME) -> Manifest:
         edges=tuple((a, b) for a, b in checked.get("edges", [])),
         data=checked,
         excluded=tuple(dict(e) for e in checked.get("excluded", [])),
+        name=checked["name"],
+        pool=checked["pool"],
     )
 
 
@@ -188,24 +291,40 @@ def check(data: object, where: Path | str = FILENAME) -> dict[str, Any]:
     document = check_envelope(data, where)
     errors = list(_validator().iter_errors(document))
     if errors:
-        first = best_match(errors)
+        # a field's own problem first: the top level's "which kind" follows from it
+        first = best_match([e for e in errors if e.json_path != "$"] or errors)
         more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
         raise BadManifest(where, describe_error(first) + more)
     return document
 
 
 def check_envelope(data: object, where: Path | str = FILENAME) -> dict[str, Any]:
-    """`data` if it is an airgap-kit manifest object of this schema version (the fields
-    themselves unchecked: what `update` needs to rewrite one section); else BadManifest."""
+    """`data` (migrated to this schema version) if it is an airgap-kit manifest object of a
+    version this kit reads (the fields themselves unchecked: what `update` needs to rewrite one
+    section); else BadManifest."""
     if not isinstance(data, dict) or data.get("schema") != SCHEMA:
         raise BadManifest(where, "not an airgap-kit manifest")
-    if data.get("schema_version") != SCHEMA_VERSION:
+    version = data.get("schema_version")
+    if type(version) is not int or version not in READABLE_VERSIONS:
         raise BadManifest(
             where,
-            f"manifest schema_version {_shown(data.get('schema_version'))} is not "
-            f"{SCHEMA_VERSION} (made by another version of the kit)",
+            f"manifest schema_version {_shown(version)} is not one of "
+            f"{', '.join(map(str, READABLE_VERSIONS))} (made by another version of the kit)",
         )
-    return data
+    return migrate(data)
+
+
+def migrate(data: dict[str, Any]) -> dict[str, Any]:
+    """A schema_version 1 document as version 2 (a new dict: `name` from its target,
+    `pool` '.': a version 1 wheelhouse held one target, its files beside the manifest); a
+    version 2 document itself. The fields are not checked here (`check` does that after)."""
+    if data.get("schema_version") != 1:
+        return data
+    migrated = {**data, "schema_version": SCHEMA_VERSION, "pool": FLAT_POOL}
+    # a bad target record gets no name: the schema check names the target record
+    with suppress(KeyError, TypeError, ValueError, AttributeError, BundlerError):
+        migrated["name"] = Target.from_dict(dict(data["target"])).name
+    return migrated
 
 
 def describe_error(error: ValidationError) -> str:
@@ -233,6 +352,11 @@ def describe_error(error: ValidationError) -> str:
         what = f"{_shown(instance)} is not one of {', '.join(map(_shown, choices))}"
     elif kind in ("minimum", "maximum"):
         what = f"{_shown(instance)} is out of range"
+    elif kind in ("oneOf", "anyOf", "not") and where == "(top level)":
+        what = (
+            "neither a target's manifest (target, name, pool) nor a several-target "
+            "wheelhouse's (targets)"
+        )
     else:
         what = _short(error.message)
     return f"{where}: {what}"
@@ -240,8 +364,8 @@ def describe_error(error: ValidationError) -> str:
 
 def load(directory: Path) -> dict[str, Any]:
     """DIR/manifest.json as a dict whose envelope (schema name and version) is checked, for
-    code that rewrites one section of it (`update`); readers of the fields use `read`.
-    Raises BadManifest naming the file."""
+    code that rewrites one section of it (`update`); readers of the fields use `read`. A
+    version 1 document comes back migrated (`migrate`). Raises BadManifest naming the file."""
     return check_envelope(_load_json(directory), directory / FILENAME)
 
 
@@ -251,11 +375,17 @@ def dumps(data: dict[str, Any]) -> str:
 
 
 def save(directory: Path, data: dict[str, Any]) -> Path:
-    """Atomically (re)write DIR/manifest.json."""
+    """Atomically (re)write DIR/manifest.json at this schema version; a target manifest
+    without `name`/`pool` gets its target's name and pool '.' (a one-target wheelhouse)."""
+    data = migrate({**data, "schema": SCHEMA, "schema_version": 1}) if _no_v2_keys(data) else data
     data = {**data, "schema": SCHEMA, "schema_version": SCHEMA_VERSION}
     path = directory / FILENAME
     atomic_write_text(path, dumps(data))
     return path
+
+
+def _no_v2_keys(data: Mapping[str, Any]) -> bool:
+    return "targets" not in data and ("name" not in data or "pool" not in data)
 
 
 def update(directory: Path, key: str, value: Any) -> Path:
@@ -314,6 +444,7 @@ def _package(p: Mapping[str, Any]) -> Package:
         built_from=p.get("built_from"),
         yanked=p.get("yanked"),
         source=p.get("source"),
+        targets=tuple(p.get("targets", [])),
     )
 
 

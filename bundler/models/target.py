@@ -131,6 +131,15 @@ class Target:
         """'3.6' for 3.6.15."""
         return f"{self.version.major}.{self.version.minor}"
 
+    @property
+    def name(self) -> str:
+        """The target's folder name in a several-target wheelhouse, built from wheel-tag
+        vocabulary (PEP 425): 'cp36-manylinux1_x86_64'; the ABI is added when it is not the
+        version's default ('cp38-cp38d-manylinux2010_x86_64')."""
+        base = f"{self.implementation}{self.version.major}{self.version.minor}"
+        abis = "" if self.abis == (_default_abi(self.version),) else "-" + "_".join(self.abis)
+        return f"{base}{abis}-{self.platform}"
+
     @cached_property
     def tags(self) -> tuple[Tag, ...]:
         """Every tag a current installer on the target accepts, most preferred first.

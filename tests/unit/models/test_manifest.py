@@ -143,7 +143,9 @@ def test_each_wrong_type_is_one_line_naming_the_field(path: str, value: object, 
 def test_a_whole_document_of_the_wrong_kind() -> None:
     with pytest.raises(manifest.BadManifest, match="not an airgap-kit manifest"):
         manifest.parse([])
-    with pytest.raises(manifest.BadManifest, match="missing target"):
+    with pytest.raises(
+        manifest.BadManifest, match="neither a target.s manifest \\(target, name, pool\\)"
+    ):
         manifest.parse({"schema": manifest.SCHEMA, "schema_version": 1, "packages": []})
 
 
