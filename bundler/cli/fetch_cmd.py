@@ -39,6 +39,15 @@ two equal; importing that module would load requests)."""
 )
 @target_options
 @click.option(
+    "--target",
+    "target_specs",
+    multiple=True,
+    metavar="X.Y/PLATFORM[/ABI]",
+    help="A target (repeatable; instead of --python/--platform/--abi): e.g. --target "
+    "3.6/manylinux1 --target 3.11/manylinux2014. Several give one wheelhouse: one pool of "
+    "wheels, targets/NAME/ per target, an install.sh that picks by the interpreter.",
+)
+@click.option(
     "--index-url",
     "index_urls",
     multiple=True,
@@ -180,6 +189,7 @@ def fetch_cmd(
     platform: str,
     abi: str | None,
     implementation: str,
+    target_specs: tuple[str, ...],
     index_urls: tuple[str, ...],
     no_index: bool,
     find_links: tuple[str, ...],
@@ -220,16 +230,32 @@ def fetch_cmd(
 
     if no_index and index_urls:
         raise click.UsageError("--no-index and --index-url exclude each other")
-    target = make_target(python, platform, abi, implementation)
+    if target_specs:
+        _no_target_options()
+        targets = tuple(make_target(*parse_target(spec), implementation) for spec in target_specs)
+    else:
+        targets = (make_target(python, platform, abi, implementation),)
+    target = targets[0]
     if not as_json:
-        click.echo(f"target: {target.describe()}")
-        for note in target.notes:
-            click.echo(f"note: {note}")
+        for one in targets:
+            click.echo(f"target: {one.describe()}")
+            for note in one.notes:
+                click.echo(f"note: {note}")
     builder = _build_python(build_python, target.python_version) if build_pure else None
+    if len(targets) > 1 and build_pure and builder is not None:
+        raise click.UsageError(
+            "--build-pure with several --target builds on the host only: add --build-python host"
+        )
     rehearse_with = None if no_rehearse else rehearse or find_interpreter(target.python_version)
+    more: tuple[Path, ...] = ()
+    if len(targets) > 1 and not no_rehearse:
+        found = (find_interpreter(t.python_version) for t in targets)
+        more = tuple(p for p in found if p is not None)
     with _progress_bar() as on_progress:
         options = FetchOptions(
             target=target,
+            targets=targets if len(targets) > 1 else (),
+            rehearse_pythons=more,
             requirements=requirements,
             requirement_files=requirement_files,
             output=output,
@@ -261,13 +287,65 @@ def fetch_cmd(
     else:
         for warning in result.warnings:
             click.echo(f"bundler: warning: {warning}", err=True)
-        _summary(result)
-        _rehearsal_summary(result, target.python_version, no_rehearse)
+        if result.targets:
+            _several_summary(result, no_rehearse)
+        else:
+            _summary(result)
+            _rehearsal_summary(result, target.python_version, no_rehearse)
         if result.gate is not None:
             gate_report.echo(result.gate)
     _rehearsal_check(result)
     if result.gate is not None:
         gate_report.fail_on_violations(result.gate, f"fetch into {result.output}")
+
+
+TARGET_FORM = re.compile(
+    r"(?P<python>[0-9]+\.[0-9]+(\.[0-9]+)?)/(?P<platform>[a-z0-9_]+)(/(?P<abi>[a-z0-9_]+))?"
+)
+"""--target's form: X.Y[.Z]/PLATFORM[/ABI] (platform and ABI spelled as in wheel tags)."""
+
+
+def parse_target(spec: str) -> tuple[str, str, str | None]:
+    """(python, platform, abi or None) of a --target value; BadParameter (exit 2, one line)
+    for another form. The values are checked by `Target.from_spec` after."""
+    m = TARGET_FORM.fullmatch(spec.strip())
+    if m is None:
+        raise click.BadParameter(
+            f"{spec!r} is not X.Y/PLATFORM[/ABI] (e.g. 3.6/manylinux1, 3.8/manylinux2010/cp38)",
+            param_hint="--target",
+        )
+    return m["python"], m["platform"], m["abi"]
+
+
+def _no_target_options() -> None:
+    """--target replaces --python/--platform/--abi: giving both is a usage error."""
+    ctx = click.get_current_context()
+    for name in ("python", "platform", "abi"):
+        source = ctx.get_parameter_source(name)
+        if source is not None and source.name == "COMMANDLINE":
+            raise click.UsageError(
+                f"--target and --{name} exclude each other "
+                "(give every target as --target X.Y/PLATFORM[/ABI])"
+            )
+
+
+def _several_summary(result: FetchResult, skipped: bool) -> None:
+    """A several-target fetch: the pool, then one block per target."""
+    click.echo(
+        f"wheelhouse: {result.output} ({len(result.targets)} targets; pool: "
+        f"{len(result.packages)} files, {_size(result.total_size)})"
+    )
+    click.echo(f"  manifest: {result.manifest}")
+    click.echo(f"  installer: sh {result.install_sh} --python PATH [--venv DIR] (picks the target)")
+    for one in result.targets:
+        click.echo(f"target {one.target.name}: {one.target.describe()}")
+        click.echo(f"  {len(one.app_packages)} packages; folder {one.output}")
+        if one.bootstrap.needed:
+            click.echo(f"  pip bootstrap: yes ({one.bootstrap.reason})")
+        if one.audit is not None:
+            packages = ", ".join(one.audit.system_packages) or "none"
+            click.echo(f"  system packages the wheels need: {packages}")
+        _rehearsal_summary(one, one.target.python_version, skipped)
 
 
 def _build_python(choice: str | None, version: str) -> Path | None:
@@ -310,13 +388,13 @@ def _rehearsal_summary(result: FetchResult, version: str, skipped: bool) -> None
 
 def _rehearsal_check(result: FetchResult) -> None:
     """The rehearsal's problems fail the command (exit 1; the wheelhouse is kept)."""
-    rehearsal = result.rehearsal
-    if rehearsal is not None and rehearsal.problems:
-        raise CheckFailed(
-            f"{result.output}: the install rehearsal with {rehearsal.python} failed "
-            "(the wheelhouse is written; fix it or fetch again)",
-            rehearsal.problems,
-        )
+    for rehearsal in result.rehearsals:
+        if rehearsal.problems:
+            raise CheckFailed(
+                f"{result.output}: the install rehearsal with {rehearsal.python} failed "
+                "(the wheelhouse is written; fix it or fetch again)",
+                rehearsal.problems,
+            )
 
 
 fetch_cmd.name = "fetch"

@@ -63,6 +63,28 @@ def listed_files(directory: Path) -> list[Path]:
     )
 
 
+def tree_files(directory: Path) -> list[str]:
+    """Like `listed_files`, through every non-hidden sub-folder too (links not followed):
+    '/'-separated paths relative to DIR (a several-target wheelhouse's `targets/NAME/...`)."""
+    found = []
+    for p in listed_files(directory):
+        found.append(p.name)
+    for sub in sorted(directory.iterdir()):
+        if sub.is_dir() and not sub.is_symlink() and not sub.name.startswith("."):
+            found += [f"{sub.name}/{rel}" for rel in tree_files(sub)]
+    return sorted(found)
+
+
+def write_tree(directory: Path, known: Mapping[str, str] | None = None) -> Path:
+    """(Re)write DIR/SHA256SUMS over `tree_files(DIR)`, atomically; `known` as for
+    `write_directory` (paths relative to DIR)."""
+    given = known or {}
+    rows = [(rel, given.get(rel) or sha256_file(directory / rel)) for rel in tree_files(directory)]
+    path = directory / FILENAME
+    atomic_write_text(path, render(rows))
+    return path
+
+
 def write_directory(directory: Path, known: Mapping[str, str] | None = None) -> Path:
     """(Re)write DIR/SHA256SUMS over `listed_files(DIR)`, atomically.
 
@@ -87,7 +109,8 @@ def refresh_directory(directory: Path) -> Path | None:
 
 def check_directory(directory: Path, prefix: str = "") -> list[str]:
     """Problems of DIR against its SHA256SUMS: missing, changed and unlisted files (each line
-    starts with `prefix` + the file's name)."""
+    starts with `prefix` + the file's name). A SHA256SUMS listing paths in sub-folders
+    (`write_tree`) is checked against the whole tree."""
     path = directory / FILENAME
     try:
         text = path.read_text(encoding="utf-8", errors="replace")
@@ -101,7 +124,9 @@ def check_directory(directory: Path, prefix: str = "") -> list[str]:
             problems.append(f"{prefix}{name}: listed in {FILENAME} but missing")
         elif sha256_file(target) != sha:
             problems.append(f"{prefix}{name}: sha256 differs from {prefix}{FILENAME}")
-    for extra in listed_files(directory):
-        if extra.name not in listed:
-            problems.append(f"{prefix}{extra.name}: not listed in {prefix}{FILENAME}")
+    tree = any("/" in name for name in listed)
+    present = tree_files(directory) if tree else [p.name for p in listed_files(directory)]
+    for extra in present:
+        if extra not in listed:
+            problems.append(f"{prefix}{extra}: not listed in {prefix}{FILENAME}")
     return problems

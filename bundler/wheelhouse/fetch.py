@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -56,7 +57,7 @@ from bundler.net.settings import NetworkSettings
 from bundler.net.transport import Transport
 from bundler.resolve.model import Excluded, exclude_hint
 from bundler.resolve.resolver import Pin, Resolution, resolve
-from bundler.wheelhouse import build, compiled, installer, lockfile, pylock, reqfile
+from bundler.wheelhouse import build, compiled, installer, lockfile, model, pylock, reqfile
 from bundler.wheelhouse import output as output_mod
 from bundler.wheelhouse import rehearse as rehearse_mod
 from bundler.wheelhouse.names import LockNames, lock_names
@@ -76,6 +77,10 @@ class FetchOptions:
     """Everything `bundler fetch` takes."""
 
     target: Target
+    targets: tuple[Target, ...] = ()
+    """Several targets (`--target` given more than once): one wheelhouse with one pool of
+    wheel files and a `targets/NAME/` folder per target (`bundler.wheelhouse.model`); then
+    `target` is the first of them. Empty or one: the one-target layout for `target`."""
     requirements: tuple[str, ...] = ()
     requirement_files: tuple[Path, ...] = ()
     output: Path = Path("wheelhouse")
@@ -107,6 +112,9 @@ class FetchOptions:
     rehearse: Path | None = None
     """An interpreter of the target's version: rehearse the install with it at the end
     (`bundler.wheelhouse.rehearse`); None skips the rehearsal."""
+    rehearse_pythons: tuple[Path, ...] = ()
+    """Several targets: interpreters to rehearse with, each used for the target of its X.Y
+    (`rehearse` counts as one of them)."""
     policy: Path | None = None
     """The policy gate's TOML file (bundler.gate.policy); None: no gate."""
     vuln_db: Path | None = None
@@ -117,6 +125,11 @@ class FetchOptions:
     """Download progress in bytes: (done, total)."""
     on_step: StepCallback | None = field(default=None, compare=False)
     """One short line per pipeline step ('resolving', 'downloading 12 files', ...)."""
+
+    @property
+    def several(self) -> bool:
+        """More than one target: the several-target layout."""
+        return len(self.targets) > 1
 
     @property
     def offline(self) -> bool:
@@ -204,6 +217,15 @@ class FetchResult:
     """The install rehearsal on the finished wheelhouse (None when not asked for)."""
     gate: GateResult | None = None
     """The policy gate's verdict (None without --policy); the wheelhouse is written either way."""
+    targets: tuple[FetchResult, ...] = ()
+    """A several-target fetch: one result per target (its folder as `output`, its own locks,
+    install.sh, audit, rehearsal); the top result's `packages` are the pool's files, once."""
+
+    @property
+    def rehearsals(self) -> tuple[rehearse_mod.Rehearsal, ...]:
+        """Every rehearsal of this fetch (one per target rehearsed)."""
+        own = (self.rehearsal,) if self.rehearsal is not None else ()
+        return own + tuple(r.rehearsal for r in self.targets if r.rehearsal is not None)
 
     @property
     def total_size(self) -> int:
@@ -242,6 +264,7 @@ class FetchResult:
                 else None
             ),
             "policy": _gate_dict(self.gate) if self.gate else None,
+            "targets": [t.to_dict() for t in self.targets],
         }
 
 
@@ -279,6 +302,7 @@ def fetch(options: FetchOptions) -> FetchResult:
     read-only or busy place, a missing permission.
     """
     output = Path(options.output).resolve()
+    _check_targets(options)
     _check_sources(options)
     if (options.vuln_db or options.osv_url) and not options.policy:
         raise BadInput("--vuln-db and --osv-url need --policy FILE (the rules to check against)")
@@ -293,13 +317,48 @@ def fetch(options: FetchOptions) -> FetchResult:
                 from bundler.audit.report import load_profile  # not loaded for --no-audit
 
                 load_profile(options.distro)  # a bad --distro fails before downloads
-            result = _run(options, cache, stage, policy)
+            if options.several:
+                result = _run_several(options, cache, stage)
+            else:
+                result = _run(options, cache, stage, policy)
+    if options.several:
+        return _rehearse_several(options, result)
     if options.rehearse is None:
         return result
     # After the swap, outside the stage: the rehearsal reads the committed wheelhouse.
     _step(options, f"rehearsing the install with {options.rehearse}")
     rehearsal = rehearse_mod.rehearse(result.output, options.rehearse, cache=cache)
     return replace(result, rehearsal=rehearsal)
+
+
+def _rehearse_several(options: FetchOptions, result: FetchResult) -> FetchResult:
+    """Each target rehearsed with the given interpreter of its X.Y (none given: not
+    rehearsed), in its own folder of the committed wheelhouse."""
+    pythons: tuple[Path, ...] = (options.rehearse,) if options.rehearse is not None else ()
+    pythons += options.rehearse_pythons
+    by_version = {rehearse_mod.python_version(p): p for p in pythons}
+    done = []
+    for one in result.targets:
+        python = by_version.get(one.target.short_version)
+        if python is not None:
+            _step(options, f"rehearsing the install of {one.target.name} with {python}")
+            one = replace(one, rehearsal=rehearse_mod.rehearse(one.output, python))
+        done.append(one)
+    return replace(result, targets=tuple(done))
+
+
+def _check_targets(options: FetchOptions) -> None:
+    """Several targets: each named once (by `Target.name`); no --policy yet (the gate judges
+    one wheelhouse's findings; a several-target gate is not built)."""
+    names = [t.name for t in options.targets]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise BadInput(f"--target {twice[0]} is given twice (each target once)")
+    if options.several and options.policy is not None:
+        raise BadInput(
+            "--policy with several --target is not supported yet: fetch each target with "
+            "--policy, or gate the several-target wheelhouse with `bundler verify --policy`"
+        )
 
 
 def _check_sources(options: FetchOptions) -> None:
@@ -349,6 +408,154 @@ def _run(options: FetchOptions, cache: Cache, stage: Stage, policy: Policy | Non
         warnings=(*_yank_warnings(packages), *_unhashed_warnings(packages)),
         gate=verdict,
     )
+
+
+def _run_several(options: FetchOptions, cache: Cache, stage: Stage) -> FetchResult:
+    """Several targets: one resolution per target (the first alone, so that a local project
+    is built once into the cache, then the others in parallel), one download of the union of
+    their files into the pool, then per target its folder `targets/NAME/` (locks, pylock.toml,
+    install.sh, manifest.json with pool '../..', audit); the top manifest.json, the picking
+    install.sh and SHA256SUMS (every file) last (`bundler.wheelhouse.model`)."""
+    transport = Transport(options.network)
+    top = stage.content
+    each = [replace(options, target=t, targets=()) for t in options.targets]
+
+    def plan_for(one: FetchOptions) -> _Plan:
+        return _plan(one, cache, stage.scratch / one.target.name, transport)
+
+    plans = [plan_for(each[0])]
+    with ThreadPoolExecutor(max(1, min(len(each) - 1, 4)), thread_name_prefix="target") as pool:
+        plans += list(pool.map(plan_for, each[1:]))
+    records = _download_many(options, plans, cache, top, transport)
+    results = []
+    for one, plan, packages in zip(each, plans, records, strict=True):
+        _check_wheels(packages, top)
+        _check_pep658(plan, top)
+        folder = top / model.TARGETS_DIR / one.target.name
+        folder.mkdir(parents=True)
+        _write_outputs(one, plan, packages, folder, pool=top)
+        report = (
+            _audit_target(top, stage.scratch, folder, one, cache, packages)
+            if options.audit
+            else None
+        )
+        results.append((one, plan, packages, report))
+    manifest.save(top, _top_manifest(results))
+    installer.write_install_sh(top, installer.render_picker([o.target for o in each]))
+    sums.write_tree(top)  # last: every file below the top, targets/ included
+    output = stage.dest
+    _step(options, f"moving the wheelhouse into {output}")
+    stage.commit(keep=output_mod.KEPT_FILES)
+    per_target = tuple(
+        _result(one, plan, packages, report, output / model.TARGETS_DIR / one.target.name)
+        for one, plan, packages, report in results
+    )
+    pooled: dict[str, PackageRecord] = {}
+    for r in per_target:
+        for p in r.packages:
+            pooled.setdefault(p.filename, p)
+    return FetchResult(
+        output=output,
+        target=options.target,
+        roots=plans[0].roots,
+        packages=tuple(pooled.values()),
+        bootstrap=plans[0].bootstrap,
+        requirements_lock=per_target[0].requirements_lock,
+        bootstrap_lock=per_target[0].bootstrap_lock,
+        manifest=output / manifest.FILENAME,
+        pylock=per_target[0].pylock,
+        install_sh=output / installer.INSTALL_SH,
+        warnings=tuple(dict.fromkeys(w for r in per_target for w in r.warnings)),
+        targets=per_target,
+    )
+
+
+def _result(
+    options: FetchOptions,
+    plan: _Plan,
+    packages: tuple[PackageRecord, ...],
+    report: AuditReport | None,
+    folder: Path,
+) -> FetchResult:
+    """One target's result of a several-target fetch (paths in its committed folder)."""
+    return FetchResult(
+        output=folder,
+        target=options.target,
+        roots=plan.roots,
+        packages=packages,
+        bootstrap=plan.bootstrap,
+        requirements_lock=folder / installer.REQUIREMENTS_LOCK,
+        bootstrap_lock=folder / installer.BOOTSTRAP_LOCK if plan.bootstrap.needed else None,
+        manifest=folder / manifest.FILENAME,
+        pylock=folder / pylock.FILENAME,
+        install_sh=folder / installer.INSTALL_SH,
+        audit=report,
+        excluded=plan.resolution.excluded,
+        warnings=(*_yank_warnings(packages), *_unhashed_warnings(packages)),
+    )
+
+
+def _top_manifest(
+    results: Sequence[tuple[FetchOptions, _Plan, tuple[PackageRecord, ...], AuditReport | None]],
+) -> dict[str, Any]:
+    """The several-target top manifest.json: the targets and the pool (each file once, with
+    the targets whose locks name it)."""
+    pool: dict[str, dict[str, Any]] = {}
+    for one, _, packages, _ in results:
+        for p in packages:
+            entry = pool.setdefault(
+                p.filename,
+                {
+                    "name": p.name,
+                    "version": p.version,
+                    "filename": p.filename,
+                    "sha256": p.sha256,
+                    "size": p.size,
+                    "role": p.role,
+                    "targets": [],
+                },
+            )
+            entry["targets"].append(one.target.name)
+    return {
+        "tool": {"name": "airgap-kit", "version": __version__},
+        "targets": [
+            {
+                "name": one.target.name,
+                "dir": f"{model.TARGETS_DIR}/{one.target.name}",
+                "target": one.target.to_dict(),
+            }
+            for one, _, _, _ in results
+        ],
+        "packages": sorted(
+            pool.values(), key=lambda e: (canonicalize_name(e["name"]), e["filename"])
+        ),
+    }
+
+
+def _audit_target(
+    pool: Path,
+    work: Path,
+    folder: Path,
+    options: FetchOptions,
+    cache: Cache,
+    packages: Sequence[PackageRecord],
+) -> AuditReport:
+    """The system-library audit of one target's wheels (hard links of its pool files in a
+    scratch folder beside the stage's, so the audit sees exactly that target's wheels), written
+    into its folder (system-packages.yml, manifest["audit"])."""
+    from bundler.audit import report as audit_lib
+
+    scratch = work / f"audit-{folder.name}"
+    scratch.mkdir(parents=True)
+    for p in packages:
+        if p.filename.endswith(".whl"):
+            os.link(pool / p.filename, scratch / p.filename)
+    digests = {p.filename: p.sha256 for p in packages}
+    found = audit_lib.audit_directory(scratch, options.distro, cache=cache, digests=digests)
+    found = replace(found, directory=folder)
+    audit_lib.write_system_packages(found)
+    manifest.update(folder, "audit", found.to_dict())
+    return found
 
 
 # -- planning: resolve the app, decide the bootstrap -------------------------------------------
@@ -607,15 +814,33 @@ def _pins(resolution: Resolution) -> list[Pin]:
 def _download(
     options: FetchOptions, plan: _Plan, cache: Cache, staged: Path, transport: Transport
 ) -> tuple[PackageRecord, ...]:
-    chosen = [(pin, "app", plan.resolution) for pin in _pins(plan.resolution)]
+    return _download_many(options, [plan], cache, staged, transport)[0]
+
+
+def _chosen(plan: _Plan) -> list[tuple[Pin, str, Resolution]]:
+    """(pin, role, its resolution) of every file a plan's locks name."""
+    chosen = [(pin, model.Role.APP.value, plan.resolution) for pin in _pins(plan.resolution)]
     if plan.bootstrap_resolution is not None:
         chosen += [
-            (pin, "bootstrap", plan.bootstrap_resolution)
+            (pin, model.Role.BOOTSTRAP.value, plan.bootstrap_resolution)
             for pin in _pins(plan.bootstrap_resolution)
         ]
-    files = _unique_files(pin.file for pin, _, _ in chosen)
+    return chosen
+
+
+def _download_many(
+    options: FetchOptions,
+    plans: Sequence[_Plan],
+    cache: Cache,
+    staged: Path,
+    transport: Transport,
+) -> list[tuple[PackageRecord, ...]]:
+    """Every file of every plan downloaded once into `staged` (the pool: a file two targets
+    share is fetched and stored once); the records of each plan."""
+    chosen = [_chosen(plan) for plan in plans]
+    files = _unique_files(pin.file for each in chosen for pin, _, _ in each)
     _step(options, f"downloading {len(files)} file(s) into {options.output}")
-    vouched = _vouched(plan, options)
+    vouched = frozenset().union(*(_vouched(plan, options) for plan in plans))
     download_all(
         files,
         staged,
@@ -624,22 +849,27 @@ def _download(
         allow_unhashed=options.allow_unhashed or vouched,
         on_progress=options.on_progress,
     )
-    records = tuple(
-        _record(
-            pin,
-            role,
-            res,
-            staged,
-            plan.local,
-            pin.file.filename in vouched,
-            plan.names.get(role),
+    out = []
+    for plan, each in zip(plans, chosen, strict=True):
+        records = tuple(
+            _record(
+                pin,
+                role,
+                res,
+                staged,
+                plan.local,
+                pin.file.filename in vouched,
+                plan.names.get(role),
+            )
+            for pin, role, res in each
         )
-        for pin, role, res in chosen
-    )
-    for r in records:
-        if r.role == "app":  # the bytes as downloaded (or built) against a --hash line
-            plan.given.check_file(r.name, r.version, r.filename, r.sha256)
-    return records
+        for r in records:
+            if (
+                r.role == model.Role.APP.value
+            ):  # the bytes as downloaded (or built) against a --hash line
+                plan.given.check_file(r.name, r.version, r.filename, r.sha256)
+        out.append(records)
+    return out
 
 
 def _check_wheels(packages: Sequence[PackageRecord], staged: Path) -> None:
@@ -673,7 +903,12 @@ def _check_pep658(plan: _Plan, staged: Path) -> None:
 def _unique_files(files: Iterator[DistFile] | Sequence[DistFile]) -> list[DistFile]:
     seen: dict[str, DistFile] = {}
     for f in files:
-        seen.setdefault(f.filename, f)
+        first = seen.setdefault(f.filename, f)
+        if first.sha256 and f.sha256 and first.sha256 != f.sha256:
+            raise BadInput(
+                f"{f.filename}: two targets chose files of this name with different sha256 "
+                f"({first.url or first.filename}, {f.url or f.filename}): one pool cannot hold both"
+            )
     return list(seen.values())
 
 
@@ -745,28 +980,40 @@ def _unhashed_warnings(packages: Sequence[PackageRecord]) -> Iterator[str]:
 
 
 def _write_outputs(
-    options: FetchOptions, plan: _Plan, packages: tuple[PackageRecord, ...], staged: Path
+    options: FetchOptions,
+    plan: _Plan,
+    packages: tuple[PackageRecord, ...],
+    staged: Path,
+    pool: Path | None = None,
 ) -> dict[str, Path]:
+    """The locks, pylock.toml, manifest.json and install.sh of one target into `staged` (its
+    folder); `pool` is where its wheels are (None: `staged` itself, the one-target layout)."""
     target = options.target
-    app = [p for p in packages if p.role == "app"]
-    boot = [p for p in packages if p.role == "bootstrap"]
+    nested = pool is not None and pool != staged
+    pool_rel = manifest.NESTED_POOL if nested else manifest.FLAT_POOL
+    app = [p for p in packages if p.role == model.Role.APP.value]
+    boot = [p for p in packages if p.role == model.Role.BOOTSTRAP.value]
     written = {
         "requirements_lock": lockfile.write(
             staged / installer.REQUIREMENTS_LOCK, _lock_entries(app), _lock_header(target, "app")
         )
     }
-    written["pylock"] = pylock.write(staged, target, _locked_wheels(app, plan.resolution))
+    written["pylock"] = pylock.write(
+        staged, target, _locked_wheels(app, plan.resolution), pool=pool_rel
+    )
     if boot:
         written["bootstrap_lock"] = lockfile.write(
             staged / installer.BOOTSTRAP_LOCK, _lock_entries(boot), _lock_header(target, "boot")
         )
-    written["manifest"] = manifest.save(staged, _manifest(options, plan, packages))
+    document = {**_manifest(options, plan, packages), "name": target.name, "pool": pool_rel}
+    written["manifest"] = manifest.save(staged, document)
     text = installer.render_install_sh(
         target,
         plan.bootstrap,
         [p.filename for p in packages],
         package_count=len(app),
         excluded=plan.resolution.excluded,
+        pool=pool_rel,
     )
     written["install_sh"] = installer.write_install_sh(staged, text)
     return written
@@ -888,7 +1135,9 @@ def _today() -> dt.date:
 def _check_output(output: Path, options: FetchOptions) -> None:
     """`-o` must be absent, empty, or a wheelhouse this kit wrote for this target (another
     target's only with `replace`); never anything else (`bundler.wheelhouse.output`)."""
-    output_mod.check_output(output, options.target, replace=options.replace)
+    output_mod.check_output(
+        output, options.target, replace=options.replace, targets=options.targets
+    )
 
 
 def _step(options: FetchOptions, message: str) -> None:

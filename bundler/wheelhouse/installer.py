@@ -23,6 +23,7 @@ from bundler.fs.atomic import atomic_write_text
 from bundler.models.target import Target
 from bundler.policy.installers import installer_policy
 from bundler.resolve.model import Excluded
+from bundler.wheelhouse.model import FACTS_CODE
 
 if TYPE_CHECKING:
     import jinja2
@@ -124,6 +125,7 @@ def render_install_sh(
     *,
     package_count: int,
     excluded: Sequence[Excluded] = (),
+    pool: str = ".",
 ) -> str:
     """The text of install.sh for a wheelhouse holding `wheels` (file names).
 
@@ -152,7 +154,57 @@ def render_install_sh(
         no_deps=bool(excluded),
         tolerated=tolerated,
         check_filter=PIP_CHECK_FILTER,
+        pool=pool,
     )
+
+
+PICK_SCRIPT = (
+    FACTS_CODE
+    + """\
+version, abi, machine, libc = facts.split(" ")
+glibc = tuple(int(p) for p in libc.split(".")) if libc != "-" else None
+said = "Python %s (%s, %s, %s)" % (
+    version, abi, machine, "glibc " + libc if glibc else "no glibc")
+fits, why = [], []
+for row in sys.argv[1:]:
+    name, xy, abis, arch, need = row.split("|")
+    problems = []
+    if ".".join(version.split(".")[:2]) != xy:
+        problems.append("Python %s, not %s" % (".".join(version.split(".")[:2]), xy))
+    if abi not in abis.split(","):
+        problems.append("ABI %s, not %s" % (abi, abis.replace(",", "/")))
+    if machine != arch:
+        problems.append("machine %s, not %s" % (machine, arch))
+    if need != "-":
+        floor = tuple(int(p) for p in need.split("."))
+        if glibc is None or glibc < floor:
+            problems.append("glibc %s < %s" % (libc, need))
+    if problems:
+        why.append("%s: %s" % (name, ", ".join(problems)))
+    else:
+        fits.append((floor if need != "-" else (0, 0), -len(fits), name))
+if not fits:
+    print("%s; %s" % (said, "; ".join(why)))
+    sys.exit(4)
+print("%s %s" % (max(fits)[2], said))
+"""
+)
+"""The picker's Python (3.6 syntax, stdlib): `FACTS_SCRIPT`'s facts, then the rule of
+`model.fit_problems` / `model.pick` over the rows 'NAME|X.Y|ABI,ABI|MACHINE|GLIBC' in argv:
+prints 'NAME <facts>' (exit 0), or the facts and each target's reasons (exit 4)."""
+
+
+def render_picker(targets: Sequence[Target]) -> str:
+    """The text of a several-target wheelhouse's top install.sh: it runs `PICK_SCRIPT` with
+    the interpreter given (`--python`), says which target fits, and runs that target's own
+    `targets/NAME/install.sh` with the same arguments; exit 4 when none fits."""
+    template = _environment().get_template("install-pick.sh.j2")
+    rows = []
+    for t in targets:
+        need = f"{t.glibc[0]}.{t.glibc[1]}" if t.glibc else "-"
+        row = f"{t.name}|{t.short_version}|{','.join(t.abis)}|{t.machine}|{need}"
+        rows.append({"name": t.name, "line": t.describe(), "row": row})
+    return template.render(tool_version=__version__, targets=rows, facts_and_pick=PICK_SCRIPT)
 
 
 def pip_wheel(filenames: Iterable[str]) -> str:

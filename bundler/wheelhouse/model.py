@@ -128,16 +128,18 @@ class Interpreter:
         return f"Python {self.version} ({self.abi}, {self.machine}, {libc})"
 
 
-FACTS_SCRIPT = (
+FACTS_CODE = (
     "import os, platform, sys\n"
     "abi = 'cp%d%d%s' % (sys.version_info[0], sys.version_info[1], getattr(sys, 'abiflags', ''))\n"
     "try:\n"
     "    libc = os.confstr('CS_GNU_LIBC_VERSION').split()[1]\n"
     "except (AttributeError, ValueError, OSError, IndexError):\n"
     "    libc = '-'\n"
-    "print('%d.%d.%d %s %s %s' % (sys.version_info[0], sys.version_info[1], "
-    "sys.version_info[2], abi, platform.machine(), libc))\n"
+    "facts = '%d.%d.%d %s %s %s' % (sys.version_info[0], sys.version_info[1], "
+    "sys.version_info[2], abi, platform.machine(), libc)\n"
 )
+"""Sets `facts` to the `Interpreter` line (`FACTS_SCRIPT` prints it; the picker uses it)."""
+FACTS_SCRIPT = FACTS_CODE + "print(facts)\n"
 """Run by the target's Python (3.6 syntax and up, stdlib only): its `Interpreter` line. The ABI
 is packaging.tags' `_cpython_abis` rule for CPython 3 (interpreter X.Y + sys.abiflags), the glibc
 packaging's `_glibc_version_string_confstr`."""

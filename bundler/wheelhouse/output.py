@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,7 @@ from bundler.fs import sums
 from bundler.fs.staging import JOURNAL, PRESERVED, STAGE_MARK
 from bundler.models import manifest
 from bundler.models.target import Target
-from bundler.wheelhouse import installer, pylock
+from bundler.wheelhouse import installer, model, pylock
 
 SYSTEM_PACKAGES_FILE = "system-packages.yml"
 """What the audit at the end of a fetch writes (`bundler.audit.report.SYSTEM_PACKAGES_FILE`),
@@ -85,8 +86,11 @@ class OtherTarget(BadInput):
     """`-o DIR` holds a wheelhouse for another target (replaced only with `--replace`)."""
 
 
-def check_output(output: Path, target: Target, *, replace: bool = False) -> None:
-    """Raise unless a fetch for `target` may replace `output` (see the module docstring).
+def check_output(
+    output: Path, target: Target, *, replace: bool = False, targets: Sequence[Target] = ()
+) -> None:
+    """Raise unless a fetch for `target` (or for all of `targets`, a several-target fetch) may
+    replace `output` (see the module docstring): the same targets, in any order.
 
     Raises `BadInput` (`output` is not a directory), `NotAWheelhouse`, `OtherTarget`.
     """
@@ -96,13 +100,20 @@ def check_output(output: Path, target: Target, *, replace: bool = False) -> None
         return
     if not _entries(output):
         return
-    found = recognise(output)
-    if replace or _target_key(found.target) == _target_key(target):
+    found = recognise_wheelhouse(output)
+    wanted = list(targets) or [target]
+    have = sorted(_target_key(v.target) for v in found.targets)
+    if replace or have == sorted(_target_key(t) for t in wanted):
         return
     raise OtherTarget(
-        f"-o {output} holds a wheelhouse for {found.target.describe()}; this fetch is for "
-        f"{target.describe()}: refusing to replace it (give --replace, or another -o)"
+        f"-o {output} holds a wheelhouse for {_describe(v.target for v in found.targets)}; "
+        f"this fetch is for {_describe(wanted)}: refusing to replace it (give --replace, or "
+        "another -o)"
     )
+
+
+def _describe(targets: Iterable[Target]) -> str:
+    return " + ".join(t.describe() for t in targets)
 
 
 def check_cache(output: Path, cache_root: Path) -> None:
@@ -120,22 +131,48 @@ def check_cache(output: Path, cache_root: Path) -> None:
 
 
 def recognise(directory: Path) -> manifest.Manifest:
-    """The manifest of the wheelhouse in `directory`, if it is one this kit wrote: manifest.json
-    valid against its schema, every other entry a regular file named in it or in
-    `WHEELHOUSE_FILES`. Raises `NotAWheelhouse` naming the first reason it is not."""
+    """The manifest of the one-target wheelhouse in `directory` (`recognise_wheelhouse`; a
+    several-target one is `NotAWheelhouse` here)."""
+    found = recognise_wheelhouse(directory)
+    if found.several:
+        raise NotAWheelhouse(directory, "it holds several targets")
+    return found.targets[0].manifest
+
+
+def recognise_wheelhouse(directory: Path) -> model.Wheelhouse:
+    """The wheelhouse in `directory`, if it is one this kit wrote: its manifest(s) valid
+    against the schema (`model.open_wheelhouse`), every other entry a regular file named in
+    it or one of the model's own files (a several-target one: `targets/NAME/` folders holding
+    only `model.TARGET_FILES`). Raises `NotAWheelhouse` naming the first reason it is not."""
     if not os.path.lexists(directory / manifest.FILENAME):
         raise NotAWheelhouse(directory, f"no {manifest.FILENAME}")
     try:
-        found = manifest.read(directory)
+        found = model.open_wheelhouse(directory)
     except manifest.BadManifest as exc:
-        raise NotAWheelhouse(directory, f"{manifest.FILENAME}: {exc.detail}") from None
-    known = WHEELHOUSE_FILES | {p.filename for p in found.packages}
+        raise NotAWheelhouse(directory, f"{exc.path}: {exc.detail}") from None
+    known = set(WHEELHOUSE_FILES) | {p.filename for p in found.packages}
+    folders = {v.rel.rstrip("/") for v in found.targets if v.rel}
     for name, mode in sorted(_entries(directory).items()):
+        if name == model.TARGETS_DIR and found.several and stat.S_ISDIR(mode):
+            _check_targets_dir(directory, folders)
+            continue
         if name not in known:
             raise NotAWheelhouse(directory, f"{name} is not a file a fetch writes")
         if not stat.S_ISREG(mode):
             raise NotAWheelhouse(directory, f"{name} is not a regular file")
     return found
+
+
+def _check_targets_dir(directory: Path, folders: set[str]) -> None:
+    """`targets/` of a several-target wheelhouse: only its targets' folders, each holding only
+    the files a fetch writes there."""
+    for entry in os.scandir(directory / model.TARGETS_DIR):
+        rel = f"{model.TARGETS_DIR}/{entry.name}"
+        if rel not in folders or not entry.is_dir(follow_symlinks=False):
+            raise NotAWheelhouse(directory, f"{rel} is not a folder a fetch writes")
+        for inner in os.scandir(entry.path):
+            if inner.name not in model.TARGET_FILES or not inner.is_file(follow_symlinks=False):
+                raise NotAWheelhouse(directory, f"{rel}/{inner.name} is not a file a fetch writes")
 
 
 def _entries(directory: Path) -> dict[str, int]:

@@ -79,8 +79,9 @@ def environment_marker(target: Target) -> str:
     return " and ".join(f"{key} == '{env[key]}'" for key in keys)
 
 
-def document(target: Target, wheels: Sequence[LockedWheel]) -> dict[str, Any]:
-    """The lock as a TOML-ready dict, keys in the specification's order."""
+def document(target: Target, wheels: Sequence[LockedWheel], pool: str = ".") -> dict[str, Any]:
+    """The lock as a TOML-ready dict, keys in the specification's order; `pool` is where the
+    wheels are relative to the lock ('.', or '../..' in a several-target wheelhouse)."""
     packages = []
     for w in sorted(wheels, key=lambda w: w.name):
         package: dict[str, Any] = {"name": w.name, "version": w.version}
@@ -91,7 +92,7 @@ def document(target: Target, wheels: Sequence[LockedWheel]) -> dict[str, Any]:
         if w.url is not None and not w.url.startswith("file:"):
             wheel["url"] = w.url
         else:
-            wheel["path"] = f"./{w.filename}"
+            wheel["path"] = f"{pool}/{w.filename}"
         wheel["size"] = w.size
         wheel["hashes"] = {"sha256": w.sha256}
         package["wheels"] = [wheel]
@@ -113,13 +114,13 @@ def document(target: Target, wheels: Sequence[LockedWheel]) -> dict[str, Any]:
     }
 
 
-def render(target: Target, wheels: Sequence[LockedWheel]) -> str:
+def render(target: Target, wheels: Sequence[LockedWheel], pool: str = ".") -> str:
     """The text of pylock.toml (stable: sorted packages, fixed key order)."""
-    return tomli_w.dumps(document(target, wheels))
+    return tomli_w.dumps(document(target, wheels, pool))
 
 
-def write(directory: Path, target: Target, wheels: Sequence[LockedWheel]) -> Path:
+def write(directory: Path, target: Target, wheels: Sequence[LockedWheel], pool: str = ".") -> Path:
     """Atomically write DIR/pylock.toml."""
     path = directory / FILENAME
-    atomic_write_text(path, render(target, wheels))
+    atomic_write_text(path, render(target, wheels, pool))
     return path

@@ -108,6 +108,23 @@ def unshare_works() -> bool:
     return probe.returncode == 0
 
 
+def python_version(python: Path) -> str:
+    """The X.Y `python` reports ('3.6'); BadInput when it does not run."""
+    try:
+        done = subprocess.run(
+            [str(python), "-I", "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise BadInput(f"--rehearse {python}: does not run ({exc})") from None
+    if done.returncode != 0:
+        raise BadInput(f"--rehearse {python}: does not run as a Python interpreter")
+    return done.stdout.strip()
+
+
 def rehearse(
     wheelhouse: Path, python: Path, *, prefix: str = "", cache: Cache | None = None
 ) -> Rehearsal:
@@ -341,8 +358,10 @@ def _app_wheels(wheelhouse: Path) -> tuple[list[Path], list[str]]:
             if p.get("role", "app") == "app" and str(p.get("filename", "")).endswith(".whl")
         ]
         needy = _needing_excluded(packages, data.get("excluded") or [])
+        pool = wheelhouse / str(data.get("pool", "."))  # '../..' in a several-target one
         names = [str(p["filename"]) for p in packages if _canon(p.get("name")) not in needy]
         left = sorted(str(p["filename"]) for p in packages if _canon(p.get("name")) in needy)
+        return [pool / n for n in sorted(names) if (pool / n).is_file()], left
     except (BadInput, KeyError, TypeError, AttributeError):
         names, left = [p.name for p in wheelhouse.glob("*.whl")], []
     return [wheelhouse / n for n in sorted(names) if (wheelhouse / n).is_file()], left
