@@ -16,7 +16,7 @@ import io
 import os
 import re
 import tarfile
-from collections.abc import Iterator
+from collections.abc import Container, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -200,7 +200,7 @@ def _why(exc: BaseException, parts: list[Path]) -> str:
 def scan(
     parts: list[Path],
     limits: Limits = Limits(),
-    read: frozenset[str] = frozenset(),
+    read: Container[str] = frozenset(),
     hash_all: bool = False,
     dest: Path | None = None,
 ) -> Listing:
@@ -299,7 +299,7 @@ def _consume(
     member: tarfile.TarInfo,
     rel: str,
     listing: Listing,
-    read: frozenset[str],
+    read: Container[str],
     dest: Path | None,
 ) -> None:
     src = tar.extractfile(member)

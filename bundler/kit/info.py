@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
+from collections.abc import Container
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -34,6 +36,7 @@ from bundler.models import manifest as manifest_mod
 from bundler.models import system_packages
 from bundler.models.manifest import Manifest, Package
 from bundler.models.target import Target
+from bundler.wheelhouse import model
 
 MANIFEST = "wheelhouse/manifest.json"
 SYSTEM = "wheelhouse/system-packages.yml"
@@ -50,6 +53,21 @@ WANTED = frozenset(
         FINDINGS,
     }
 )
+TARGET_MEMBER = re.compile(
+    r"wheelhouse/targets/[a-z0-9][a-z0-9_.-]{0,79}/(manifest\.json|system-packages\.yml)"
+)
+"""A several-target wheelhouse's per-target files inspect reads (`bundler.wheelhouse.model`)."""
+
+
+class _Wanted(Container[str]):
+    """The members inspect reads: `WANTED`, and each target's manifest and audit."""
+
+    def __contains__(self, name: object) -> bool:
+        return name in WANTED or (
+            isinstance(name, str) and TARGET_MEMBER.fullmatch(name) is not None
+        )
+
+
 _MAX_READ = 64 << 20
 """The most inspect reads of one of the WANTED files (larger ones are refused by their reader)."""
 _NODE_W, _NODE_H, _COL_GAP, _ROW_GAP, _BULGE = 190, 26, 70, 12, 24
@@ -72,6 +90,11 @@ class KitInfo:
     """wheelhouse/policy-findings.json as carried (None: fetched without --policy)."""
     bootstrap_manifest: dict[str, Any] = field(default_factory=dict)
     """controller/bootstrap/wheelhouse/manifest.json ({} when the kit has no bootstrap)."""
+    targets: tuple[Manifest, ...] = ()
+    """A several-target wheelhouse: each target's manifest (`manifest` then combines them:
+    `bundler.wheelhouse.model.combine`); () for one target."""
+    target_systems: dict[str, system_packages.SystemPackages] = field(default_factory=dict)
+    """A several-target wheelhouse: each target's system-packages.yml, by target name."""
 
     def evaluate_gate(
         self, policy: Policy | None = None, today: dt.date | None = None
@@ -188,14 +211,44 @@ class KitInfo:
             "unmapped": list(self.system.unmapped),
             "controller": self.controller_summary(),
             "excluded": list(self.excluded),
+            "targets": [
+                {
+                    "name": m.name,
+                    "target": m.target.to_dict(),
+                    "packages": {"app": len(m.app), "bootstrap": len(m.bootstrap)},
+                    "system_packages": list(self._system_of(m.name).packages),
+                }
+                for m in self.targets
+            ],
             "warnings": self.warnings,
         }
 
+    def _system_of(self, name: str) -> system_packages.SystemPackages:
+        return self.target_systems.get(name) or system_packages.SystemPackages()
+
+    def target_lines(self) -> list[str]:
+        """One block per target of a several-target wheelhouse ([] for one target)."""
+        out = []
+        for m in self.targets:
+            system = ", ".join(self._system_of(m.name).packages) or "none"
+            out += [
+                f"target {m.name}: {m.target.describe()}",
+                f"  {len(m.app)} app, {len(m.bootstrap)} pip bootstrap; install: sh "
+                f"wheelhouse/install.sh --python PATH (or wheelhouse/targets/{m.name}/install.sh)",
+                f"  system packages: {system}",
+            ]
+        return out
+
     def lines(self) -> list[str]:
         target = self.target
+        if self.targets:
+            shown = f"{len(self.targets)} targets: {', '.join(m.name for m in self.targets)}"
+        else:
+            shown = target.describe() if target else "unknown (no readable manifest)"
         out = [
             f"kit: {self.name}  ({len(self.files)} files, {sum(self.files.values()):,} bytes)",
-            f"target: {target.describe() if target else 'unknown (no readable manifest)'}",
+            f"target: {shown}",
+            *self.target_lines(),
             f"python: {target.python_version if target else '?'}  "
             f"CPython source: {self.python_source or 'NONE (host must have the interpreter)'}",
             *([f"  {self.python.describe()}"] if self.python and not self.python.exact else []),
@@ -252,7 +305,7 @@ def read(paths: list[Path]) -> KitInfo:
     if len(paths) == 1 and paths[0].is_dir():
         return _from_dir(paths[0])
     parts = kitarchive.parts_of(paths)
-    listing = kitarchive.scan(parts, read=WANTED)
+    listing = kitarchive.scan(parts, read=_Wanted())
     if listing.top is None:
         raise BadInput(f"{kitarchive.archive_name(parts)}: the archive is empty")
     contents = listing.contents
@@ -269,7 +322,7 @@ def _from_dir(directory: Path) -> KitInfo:
     }
     contents: dict[str, bytes] = {}
     warnings: list[str] = []
-    for name in sorted(WANTED & set(files)):
+    for name in sorted(n for n in files if n in _Wanted()):
         try:
             contents[name] = read_regular(directory / name, _MAX_READ)
         except BadInput as exc:
@@ -283,10 +336,18 @@ def _build(
     """The KitInfo of the named members' bytes; every unusable one becomes a warning."""
     warnings = list(warnings)
     manifest: Manifest | None = None
+    targets: tuple[Manifest, ...] = ()
+    systems: dict[str, system_packages.SystemPackages] = {}
     if MANIFEST in contents:
         try:
             document = manifest_mod.decode(contents[MANIFEST], MANIFEST)
-            manifest = manifest_mod.parse(document, MANIFEST)
+            found = manifest_mod.parse_any(document, MANIFEST)
+            if isinstance(found, manifest_mod.TargetsIndex):
+                targets = _targets(found, contents)
+                manifest = model.combine(targets)
+                systems = _target_systems(found, contents, warnings)
+            else:
+                manifest = found
         except manifest_mod.BadManifest as exc:
             warnings.append(str(exc))
     else:
@@ -297,6 +358,12 @@ def _build(
             system = system_packages.loads(contents[SYSTEM], SYSTEM)
         except BadInput as exc:
             warnings.append(str(exc))
+    if systems and not system:  # several targets: what any of them needs
+        system = system_packages.SystemPackages(
+            distro=next(iter(systems.values())).distro,
+            packages=tuple(sorted({p for one in systems.values() for p in one.packages})),
+            unmapped=tuple(sorted({u for one in systems.values() for u in one.unmapped})),
+        )
     rows = _source_rows(files, contents, warnings)
     controller = _controller_manifest(contents, controller_mod.MANIFEST, warnings)
     bootstrap = _controller_manifest(contents, controller_mod.BOOTSTRAP_MANIFEST, warnings)
@@ -310,6 +377,8 @@ def _build(
         controller,
         contents.get(FINDINGS),
         bootstrap,
+        targets,
+        systems,
     )
 
 
@@ -324,6 +393,34 @@ def _controller_manifest(
     except manifest_mod.BadManifest as exc:
         warnings.append(str(exc))
         return {}
+
+
+def _targets(index: manifest_mod.TargetsIndex, contents: dict[str, bytes]) -> tuple[Manifest, ...]:
+    """Each target's manifest of a several-target wheelhouse, checked against the top one
+    (`model.check_members`); BadManifest naming the member otherwise."""
+    names = [f"wheelhouse/{ref.dir}/{manifest_mod.FILENAME}" for ref in index.targets]
+    manifests = []
+    for name in names:
+        if name not in contents:
+            raise manifest_mod.BadManifest(name, "missing")
+        manifests.append(manifest_mod.parse(manifest_mod.decode(contents[name], name), name))
+    model.check_members(index, manifests, MANIFEST, names)
+    return tuple(manifests)
+
+
+def _target_systems(
+    index: manifest_mod.TargetsIndex, contents: dict[str, bytes], warnings: list[str]
+) -> dict[str, system_packages.SystemPackages]:
+    found = {}
+    for ref in index.targets:
+        name = f"wheelhouse/{ref.dir}/{model.SYSTEM_PACKAGES}"
+        if name not in contents:
+            continue
+        try:
+            found[ref.name] = system_packages.loads(contents[name], name)
+        except BadInput as exc:
+            warnings.append(str(exc))
+    return found
 
 
 def _source_rows(

@@ -62,6 +62,7 @@ from bundler.models import manifest as manifest_mod
 from bundler.models import system_packages
 from bundler.models.target import Target
 from bundler.models.wheel import check_wheel_members
+from bundler.wheelhouse import model
 
 DEFAULT_EPOCH = 315532800  # 1980-01-01T00:00:00Z
 SUMS = "SHA256SUMS"
@@ -467,10 +468,11 @@ def _check_wheelhouse_sums(wheelhouse: Path, files: list[KitFile]) -> list[str]:
     if not path.is_file():
         return [f"wheelhouse has no {sums.FILENAME} (fetched by an older bundler): re-fetch"]
     listed, problems = sums.parse(path.read_text(encoding="utf-8", errors="replace"))
+    tree = any("/" in name for name in listed)  # a several-target wheelhouse's (targets/...)
     collected = {
         f.arcname.split("/", 1)[1]: f.sha256
         for f in files
-        if f.arcname.count("/") == 1
+        if (tree or f.arcname.count("/") == 1)
         and not f.arcname.split("/", 1)[1].startswith((".", "SHA256SUMS"))
     }
     for listed_name, sha in sorted(listed.items()):
@@ -567,13 +569,16 @@ def _epoch(timestamp: int | None) -> int:
 
 
 def _check_wheelhouse(wheelhouse: Path) -> manifest_mod.Manifest:
+    """The wheelhouse's manifest for the kit (`model.Wheelhouse.combined`: a several-target
+    wheelhouse's pool as one list), after its required files are checked (each target's)."""
     if not wheelhouse.is_dir():
         raise BadInput(f"wheelhouse {wheelhouse} does not exist (run `bundler fetch` first)")
-    manifest = manifest_mod.read(wheelhouse)
-    for required in REQUIRED_WHEELHOUSE:
-        if not (wheelhouse / required).is_file():
-            raise BadInput(f"wheelhouse {wheelhouse} has no {required} (run `bundler fetch`)")
-    return manifest
+    found = model.open_wheelhouse(wheelhouse)
+    for view in found.targets:
+        for required in REQUIRED_WHEELHOUSE:
+            if not (view.folder / required).is_file():
+                raise BadInput(f"wheelhouse {view.folder} has no {required} (run `bundler fetch`)")
+    return found.combined()
 
 
 def _check_recorded(
@@ -655,9 +660,13 @@ def _collect_wheelhouse(
     earlier kit archive packed into it, a sub-folder) is refused with one BadInput line naming
     it, and so is a listed wheel with a member outside the install root (`UnsafeWheel`).
     Hidden and editor/bytecode files are skipped as everywhere (`_walk`): never packed."""
-    files = _collect(directory, prefix, executable={"install.sh"})
+    folders = [f"{model.TARGETS_DIR}/{name}/" for name in manifest.data.get("targets", [])]
+    scripts = {"install.sh", *(folder + "install.sh" for folder in folders)}
+    files = _collect(directory, prefix, executable=scripts)
     listed = {p.filename for p in manifest.packages}
     accounted = listed | set(layout.WHEELHOUSE_FILES)
+    for folder in folders:  # a several-target wheelhouse's targets/NAME/
+        accounted |= {folder + own for own in model.TARGET_FILES}
     for f in files:
         rel = f.arcname.removeprefix(prefix + "/")
         if rel not in accounted:

@@ -62,7 +62,7 @@ from bundler.models.target import Target
 from bundler.models.wheel import UnsafeWheel, check_wheel_members
 from bundler.policy.installers import installer_policy
 from bundler.policy.tables import bundled_pip
-from bundler.wheelhouse import lockfile
+from bundler.wheelhouse import lockfile, model
 from bundler.wheelhouse import rehearse as rehearse_mod
 
 SUMS = "SHA256SUMS"
@@ -375,7 +375,10 @@ def verify_dir(
         # (a wheelhouse has a SHA256SUMS of its own, and a manifest.json beside it)
         report = Report("kit directory", name)
         report.problems += check_sums(directory, report, operator_files)
+        several = (directory / "wheelhouse" / model.TARGETS_DIR).is_dir()
         for required in REQUIRED:
+            if several and required == "wheelhouse/requirements.lock":
+                continue  # each target's, in targets/NAME/ (check_wheelhouse names a missing one)
             if not (directory / required).is_file():
                 report.problems.append(f"{required}: missing from the kit")
         wheelhouse, prefix = directory / "wheelhouse", "wheelhouse/"
@@ -482,22 +485,59 @@ def _special(directory: Path) -> dict[str, str]:
 
 
 def check_wheelhouse(wheelhouse: Path, prefix: str, report: Report) -> list[str]:
+    """Every target of the wheelhouse (`bundler.wheelhouse.model`): one at the top, or each
+    `targets/NAME/` against the shared pool; `report.target` describes them all."""
     try:
-        manifest = manifest_mod.read(wheelhouse)
+        found = model.open_wheelhouse(wheelhouse)
     except manifest_mod.BadManifest as exc:
-        return [f"{prefix}manifest.json: {exc.detail}"]
-    target = manifest.target
-    report.target = target.describe()
-    problems = check_unique(prefix, manifest.packages)
-    problems += _check_files(wheelhouse, prefix, manifest, report)
-    locks = _read_locks(wheelhouse, prefix, problems)
+        where = Path(exc.path).relative_to(wheelhouse).as_posix() if exc.path else "manifest.json"
+        return [f"{prefix}{where}: {exc.detail}"]
+    if not found.several:
+        view = found.targets[0]
+        report.target = view.target.describe()
+        return _check_target(view, prefix, report, own_folder=True)
+    problems = _check_pool(found, prefix)
+    for view in found.targets:
+        problems += _check_target(view, prefix, report, own_folder=False)
+    report.wheels = sum(1 for p in found.packages if p.is_wheel)
+    report.target = "; ".join(f"{v.name}: {v.target.describe()}" for v in found.targets)
+    return list(dict.fromkeys(problems))
+
+
+def _check_pool(found: model.Wheelhouse, prefix: str) -> list[str]:
+    """A several-target wheelhouse's folders hold only the pool's files, the model's own files
+    and the targets' folders (`bundler.wheelhouse.output.recognise_wheelhouse`'s rule)."""
+    from bundler.wheelhouse.output import NotAWheelhouse, recognise_wheelhouse
+
+    try:
+        recognise_wheelhouse(found.top)
+    except NotAWheelhouse as exc:
+        return [f"{prefix or './'}: {exc.reason}"]
+    except OSError as exc:
+        return [f"{prefix or './'}: cannot read the folder ({exc.strerror or exc})"]
+    return []
+
+
+def _check_target(
+    view: model.TargetView, prefix: str, report: Report, *, own_folder: bool
+) -> list[str]:
+    """One target: its files in the pool, its locks (in its folder) against its manifest, the
+    closure, Requires-Dist and Requires-Python on its target. `own_folder`: the folder is the
+    wheelhouse itself, whose unaccounted entries are named here."""
+    manifest, pool, target = view.manifest, view.pool, view.target
+    here = prefix + view.rel
+    problems = check_unique(here, manifest.packages)
+    problems += _check_files(pool, prefix, manifest, report, unaccounted=own_folder)
+    locks = _read_locks(view.folder, here, problems)
     problems += _check_lock_agreement(prefix, manifest.packages, locks)
     app_lock = locks.get("requirements.lock")
     reached: dict[str, set[str]] = {}
     if app_lock is not None:
-        problems += check_closure(wheelhouse, prefix, manifest, target, app_lock, reached)
-    problems += check_requires(wheelhouse, prefix, manifest, target, reached)
-    problems += check_requires_python(wheelhouse, prefix, manifest.packages, target)
+        problems += check_closure(pool, prefix, manifest, target, app_lock, reached)
+    problems += check_requires(pool, prefix, manifest, target, reached)
+    problems += check_requires_python(pool, prefix, manifest.packages, target)
+    if not own_folder:
+        problems = [f"{p} (target {view.name})" for p in problems]
     return list(dict.fromkeys(problems))  # an unreadable wheel is named once
 
 
@@ -581,14 +621,19 @@ def check_controller_bootstrap(directory: Path, report: Report) -> list[str]:
 
 
 def _check_files(
-    wheelhouse: Path, prefix: str, manifest: manifest_mod.Manifest, report: Report
+    wheelhouse: Path,
+    prefix: str,
+    manifest: manifest_mod.Manifest,
+    report: Report,
+    *,
+    unaccounted: bool = True,
 ) -> list[str]:
     problems = []
     target = manifest.target
     listed = {p.filename: p for p in manifest.packages}
     bootstrap = bool(manifest.installer.bootstrap)
     try:
-        extra = layout.unaccounted(wheelhouse, manifest)
+        extra = layout.unaccounted(wheelhouse, manifest) if unaccounted else []
     except OSError as exc:
         extra = []
         problems.append(f"{prefix or './'}: cannot read the folder ({exc.strerror or exc})")

@@ -27,11 +27,13 @@ target's manylinux level needs (PEP 600: `manylinux_2_N` needs glibc >= 2.N; pac
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from bundler.errors import BadInput
 from bundler.models import manifest as manifest_mod
@@ -240,6 +242,10 @@ class Wheelhouse:
                 seen.setdefault(p.filename, p)
         return tuple(seen.values())
 
+    def combined(self) -> manifest_mod.Manifest:
+        """One manifest for kit-level readers (`combine`); a one-target wheelhouse's own."""
+        return combine([v.manifest for v in self.targets])
+
     def describe_targets(self) -> str:
         """'cp36-manylinux1_x86_64, cp311-manylinux2014_x86_64'."""
         return ", ".join(v.name for v in self.targets)
@@ -254,6 +260,56 @@ class Wheelhouse:
             yield from (view.rel + name for name in TARGET_FILES)
 
 
+def combine(manifests: Sequence[manifest_mod.Manifest]) -> manifest_mod.Manifest:
+    """One manifest for kit-level readers (pack's file checks, README.txt, the SBOM, inspect's
+    totals) of a several-target wheelhouse's target manifests: the first target's fields with
+    every pool file as `packages` (each once, first target first) and, in `data`, `packages`
+    likewise and `targets` (the names). One manifest: itself."""
+    first = manifests[0]
+    if len(manifests) == 1:
+        return first
+    records: dict[str, Any] = {}
+    packages: dict[str, manifest_mod.Package] = {}
+    for one in manifests:
+        for record in one.data.get("packages", []):
+            records.setdefault(record["filename"], record)
+        for p in one.packages:
+            packages.setdefault(p.filename, p)
+    data = {
+        **first.data,
+        "packages": list(records.values()),
+        "targets": [m.name for m in manifests],
+    }
+    return dataclasses.replace(first, packages=tuple(packages.values()), data=data)
+
+
+def check_members(
+    index: manifest_mod.TargetsIndex,
+    manifests: Sequence[manifest_mod.Manifest],
+    where: Path | str,
+    where_of: Sequence[Path | str],
+) -> None:
+    """The target manifests of a several-target wheelhouse belong to its top manifest `index`
+    (`where`): in its order, each that target's (name, target record, pool '../..'), each file
+    in the pool with that sha256 and that target named. Raises BadManifest naming the file
+    (`where_of[i]` for the i-th target manifest)."""
+    for ref, own, at in zip(index.targets, manifests, where_of, strict=True):
+        if own.name != ref.name or own.target != ref.target:
+            raise manifest_mod.BadManifest(at, f"not the manifest of target {ref.name}")
+        if own.pool != manifest_mod.NESTED_POOL:
+            raise manifest_mod.BadManifest(at, f"pool is {own.pool!r}, not '../..'")
+    pool = {p.filename: p for p in index.packages}
+    for own in manifests:
+        for p in own.packages:
+            listed = pool.get(p.filename)
+            if listed is None or listed.sha256 != p.sha256 or own.name not in listed.targets:
+                raise manifest_mod.BadManifest(
+                    where,
+                    f"packages: {p.filename} of target {own.name} is not in the pool as that "
+                    "target's file",
+                )
+
+
 def open_wheelhouse(top: Path) -> Wheelhouse:
     """The wheelhouse at `top`: its top manifest.json read (schema-checked, version 1 migrated)
     and, for several targets, each `targets/NAME/manifest.json`, which must be that target's
@@ -265,27 +321,14 @@ def open_wheelhouse(top: Path) -> Wheelhouse:
                 top / MANIFEST, f"pool is {found.pool!r}: a wheelhouse's top manifest has '.'"
             )
         return Wheelhouse(top, (TargetView(found.name, top, top, found, ""),), None)
-    views = []
-    for ref in found.targets:
-        folder = top / ref.dir
-        own = manifest_mod.read(folder)
-        where = folder / MANIFEST
-        if own.name != ref.name or own.target != ref.target:
-            raise manifest_mod.BadManifest(where, f"not the manifest of target {ref.name}")
-        if own.pool != manifest_mod.NESTED_POOL:
-            raise manifest_mod.BadManifest(where, f"pool is {own.pool!r}, not '../..'")
-        views.append(TargetView(ref.name, folder, top, own, ref.dir + "/"))
-    pool = {p.filename: p for p in found.packages}
-    for view in views:
-        for p in view.manifest.packages:
-            listed = pool.get(p.filename)
-            if listed is None or listed.sha256 != p.sha256 or view.name not in listed.targets:
-                raise manifest_mod.BadManifest(
-                    top / MANIFEST,
-                    f"packages: {p.filename} of target {view.name} is not in the pool as that "
-                    "target's file",
-                )
-    return Wheelhouse(top, tuple(views), found)
+    folders = [top / ref.dir for ref in found.targets]
+    manifests = [manifest_mod.read(folder) for folder in folders]
+    check_members(found, manifests, top / MANIFEST, [f / MANIFEST for f in folders])
+    views = tuple(
+        TargetView(ref.name, folder, top, own, ref.dir + "/")
+        for ref, folder, own in zip(found.targets, folders, manifests, strict=True)
+    )
+    return Wheelhouse(top, views, found)
 
 
 def is_wheelhouse(directory: Path) -> bool:
