@@ -14,7 +14,7 @@ import click
 
 from bundler.cli import gate_report
 from bundler.cli.options import cache_dir_option, json_option, make_target, target_options
-from bundler.errors import CheckFailed
+from bundler.errors import BadInput, CheckFailed
 
 if TYPE_CHECKING:
     from bundler.wheelhouse.fetch import FetchResult
@@ -243,7 +243,7 @@ def fetch_cmd(
                 click.echo(f"note: {note}")
     builder = _build_python(build_python, target.python_version) if build_pure else None
     if len(targets) > 1 and build_pure and builder is not None:
-        raise click.UsageError(
+        raise BadInput(
             "--build-pure with several --target builds on the host only: add --build-python host"
         )
     rehearse_with = None if no_rehearse else rehearse or find_interpreter(target.python_version)
@@ -306,13 +306,13 @@ TARGET_FORM = re.compile(
 
 
 def parse_target(spec: str) -> tuple[str, str, str | None]:
-    """(python, platform, abi or None) of a --target value; BadParameter (exit 2, one line)
-    for another form. The values are checked by `Target.from_spec` after."""
+    """(python, platform, abi or None) of a --target value; BadInput (one line, exit 2) for
+    another form. The values are checked by `Target.from_spec` after."""
     m = TARGET_FORM.fullmatch(spec.strip())
     if m is None:
-        raise click.BadParameter(
-            f"{spec!r} is not X.Y/PLATFORM[/ABI] (e.g. 3.6/manylinux1, 3.8/manylinux2010/cp38)",
-            param_hint="--target",
+        raise BadInput(
+            f"--target {spec!r} is not X.Y/PLATFORM[/ABI] (e.g. 3.6/manylinux1, "
+            "3.8/manylinux2010/cp38)"
         )
     return m["python"], m["platform"], m["abi"]
 
@@ -323,7 +323,7 @@ def _no_target_options() -> None:
     for name in ("python", "platform", "abi"):
         source = ctx.get_parameter_source(name)
         if source is not None and source.name == "COMMANDLINE":
-            raise click.UsageError(
+            raise BadInput(
                 f"--target and --{name} exclude each other "
                 "(give every target as --target X.Y/PLATFORM[/ABI])"
             )

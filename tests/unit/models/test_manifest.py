@@ -198,3 +198,100 @@ def test_mutated_manifests_parse_or_fail_cleanly(data: st.DataObject) -> None:
     for package in m.packages:
         m.target.wheel_rank(package.filename)
         m.target.installer_reads(package.filename)
+
+
+# -- schema_version 2: the migration from 1 and the several-target top manifest ---------------
+
+_TARGETS = st.sampled_from(
+    [
+        Target.from_spec("3.6.15", "manylinux1"),
+        Target.from_spec("3.8", "manylinux2010", "cp38"),
+        Target.from_spec("3.11.7", "manylinux2014"),
+        Target.from_spec("3.12", "manylinux_2_28"),
+    ]
+)
+_NAMES = st.from_regex(r"[a-z][a-z0-9]{0,8}", fullmatch=True)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    target=_TARGETS,
+    names=st.lists(_NAMES, max_size=5, unique=True),
+    sha=st.binary(min_size=32, max_size=32),
+)
+def test_a_version_1_manifest_reads_as_version_2(
+    target: Target, names: list[str], sha: bytes
+) -> None:
+    """Any version 1 document (what fetch wrote before several targets) is migrated: the same
+    typed records, its target's name, its files beside it (pool '.')."""
+    old = valid()
+    old["target"] = target.to_dict()
+    old["packages"] = [
+        {"name": n, "version": "1.0", "filename": f"{n}-1.0-py3-none-any.whl", "sha256": sha.hex()}
+        for n in names
+    ]
+    got = manifest.parse(copy.deepcopy(old))
+    assert got.target == target
+    assert got.name == target.name and got.pool == manifest.FLAT_POOL
+    assert [p.filename for p in got.packages] == [p["filename"] for p in old["packages"]]
+    assert got.data["schema_version"] == manifest.SCHEMA_VERSION == 2
+    assert old["schema_version"] == 1  # the caller's document is not changed
+
+
+def test_save_writes_version_2_with_a_name_and_pool(tmp_path: Path) -> None:
+    manifest.save(tmp_path, {k: v for k, v in valid().items() if k != "schema_version"})
+    data = json.loads((tmp_path / manifest.FILENAME).read_text())
+    assert (data["schema_version"], data["name"], data["pool"]) == (2, TARGET.name, ".")
+    assert manifest.read(tmp_path).name == "cp36-manylinux1_x86_64"
+
+
+def test_an_unknown_schema_version_is_named() -> None:
+    for version in (0, 3, "2", True):
+        with pytest.raises(manifest.BadManifest, match="schema_version .* is not one of 1, 2"):
+            manifest.parse({**valid(), "schema_version": version})
+
+
+def _index(*targets: Target) -> dict[str, Any]:
+    return {
+        "schema": manifest.SCHEMA,
+        "schema_version": 2,
+        "targets": [
+            {"name": t.name, "dir": f"targets/{t.name}", "target": t.to_dict()} for t in targets
+        ],
+        "packages": [
+            {
+                "name": "app",
+                "version": "1.0",
+                "filename": "app-1.0-py3-none-any.whl",
+                "sha256": SHA,
+                "targets": [t.name for t in targets],
+            }
+        ],
+    }
+
+
+def test_a_several_target_top_manifest_is_typed_by_parse_any() -> None:
+    second = Target.from_spec("3.11.7", "manylinux2014")
+    found = manifest.parse_any(_index(TARGET, second))
+    assert isinstance(found, manifest.TargetsIndex)
+    assert [r.name for r in found.targets] == [TARGET.name, second.name]
+    assert found.packages[0].targets == (TARGET.name, second.name)
+    with pytest.raises(manifest.BadManifest, match="several targets .*cp311-manylinux2014"):
+        manifest.parse(_index(TARGET, second))  # a one-target reader is told so
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda d: d["targets"].append(copy.deepcopy(d["targets"][0])), "listed twice"),
+        (lambda d: d["targets"][0].update(dir="targets/other"), "not the target's name"),
+        (lambda d: d["packages"][0]["targets"].append("nobody"), "unknown target nobody"),
+        (lambda d: d["targets"][0].update(dir="../../etc"), r"targets\[0\]\.dir"),
+        (lambda d: d.update(target=TARGET.to_dict()), "neither a target's manifest"),
+    ],
+)
+def test_a_bad_several_target_manifest_is_one_line(change: Any, message: str) -> None:
+    document = _index(TARGET)
+    change(document)
+    with pytest.raises(manifest.BadManifest, match=message):
+        manifest.parse_any(document)

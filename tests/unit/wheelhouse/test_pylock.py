@@ -83,3 +83,14 @@ def test_a_wheel_built_here_is_a_path_beside_the_lock(tmp_path: Path) -> None:
     assert path.read_text() == pylock.render(T36, [wheel])  # stable text
     found = dataclasses.replace(wheel, url="file:///home/me/wheels/my_app-0.2.0-py3-none-any.whl")
     assert pylock.render(T36, [found]) == pylock.render(T36, [wheel])  # no host path
+
+
+def test_a_several_target_lock_points_at_the_pool() -> None:
+    """In targets/NAME/ the wheels are two folders up (bundler.wheelhouse.model)."""
+    from bundler.models.target import Target as _T
+
+    wheel = pylock.LockedWheel(
+        "app", "1.0", "app-1.0-py3-none-any.whl", "a" * 64, 1, None, None, ()
+    )
+    text = pylock.render(_T.from_spec("3.6", "manylinux1"), [wheel], pool="../..")
+    assert 'path = "../../app-1.0-py3-none-any.whl"' in text

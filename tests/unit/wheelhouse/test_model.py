@@ -1,0 +1,262 @@
+"""model.py: the wheelhouse model (file names, roles, the two layouts, which target fits), and
+a several-target fetch against the hermetic fake index read back through it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bundler.errors import BadInput
+from bundler.fs.hashing import sha256_file
+from bundler.gate import snapshot
+from bundler.kit import verify
+from bundler.models import manifest
+from bundler.models.target import Target
+from bundler.net.settings import NetworkSettings
+from bundler.wheelhouse import installer, model
+from bundler.wheelhouse.fetch import FetchOptions, fetch
+from bundler.wheelhouse.output import OtherTarget, check_output
+from tests.conftest import require_python
+from tests.fakeindex import FakeIndex
+
+T36 = Target.from_spec("3.6", "manylinux1")
+T38 = Target.from_spec("3.8", "manylinux2010", "cp38")
+T311 = Target.from_spec("3.11.7", "manylinux2014")
+
+
+def test_file_names_and_roles() -> None:
+    assert model.POLICY_FINDINGS == snapshot.FILENAME
+    assert model.MANIFEST == manifest.FILENAME
+    assert (installer.REQUIREMENTS_LOCK, installer.BOOTSTRAP_LOCK, installer.INSTALL_SH) == (
+        model.REQUIREMENTS_LOCK,
+        model.BOOTSTRAP_LOCK,
+        model.INSTALL_SH,
+    )
+    assert [r.value for r in model.Role] == ["app", "bootstrap", "controller"]
+    assert model.Role.BOOTSTRAP.lock == "bootstrap.lock"
+    assert model.Role.APP.lock == model.Role.CONTROLLER.lock == "requirements.lock"
+
+
+def test_target_names_are_folder_names() -> None:
+    assert T36.name == "cp36-manylinux1_x86_64"
+    assert T38.name == "cp38-manylinux2010_x86_64"  # cp38 is 3.8's default ABI
+    assert Target.from_spec("3.8", "manylinux2010", "cp38d").name == (
+        "cp38-cp38d-manylinux2010_x86_64"
+    )
+    assert Target.from_spec("3.11", "manylinux_2_28").name == "cp311-manylinux_2_28_x86_64"
+
+
+# -- which target fits an interpreter ---------------------------------------------------------
+
+
+def _python(version: str, abi: str, glibc: tuple[int, int] | None = (2, 17)) -> model.Interpreter:
+    return model.Interpreter(version, abi, "x86_64", glibc)
+
+
+def test_each_reason_a_target_does_not_fit() -> None:
+    assert model.fit_problems(T36, _python("3.6.8", "cp36m")) == []
+    assert model.fit_problems(T311, _python("3.11.2", "cp311", (2, 17))) == []
+    assert model.fit_problems(T311, _python("3.11.2", "cp311", (2, 12))) == [
+        "glibc 2.12 < 2.17 (manylinux2014_x86_64)"
+    ]
+    assert model.fit_problems(T36, _python("3.7.1", "cp37m")) == [
+        "Python 3.7, not 3.6",
+        "ABI cp37m, not cp36m",
+    ]
+    assert model.fit_problems(T36, _python("3.6.8", "cp36dm")) == ["ABI cp36dm, not cp36m"]
+    assert model.fit_problems(T36, model.Interpreter("3.6.8", "cp36m", "aarch64", (2, 17))) == [
+        "machine aarch64, not x86_64"
+    ]
+    assert model.fit_problems(T36, _python("3.6.8", "cp36m", None)) == [
+        "no glibc (manylinux1_x86_64 needs glibc >= 2.5)"
+    ]
+
+
+def test_pick_prefers_the_newest_manylinux_the_host_loads() -> None:
+    old = Target.from_spec("3.11.7", "manylinux1")
+    assert model.pick([old, T311], _python("3.11.7", "cp311", (2, 17))) == T311
+    assert model.pick([old, T311], _python("3.11.7", "cp311", (2, 12))) == old
+    assert (
+        model.pick([T311, Target.from_spec("3.11.7", "manylinux2014")], _python("3.11.1", "cp311"))
+        == T311
+    )  # a tie: the first listed
+    with pytest.raises(model.NoTargetFits) as exc:
+        model.pick([T36, T311], _python("3.7.3", "cp37m"))
+    assert str(exc.value).count("\n") == 0
+    assert "cp36-manylinux1_x86_64: Python 3.7, not 3.6" in str(exc.value)
+    assert "cp311-manylinux2014_x86_64: Python 3.7, not 3.11" in str(exc.value)
+    assert set(exc.value.reasons) == {T36.name, T311.name}
+
+
+_FACTS = st.tuples(
+    st.tuples(st.integers(2, 3), st.integers(0, 20), st.integers(0, 30)),
+    st.from_regex(r"cp[0-9]{2,3}[dmt]{0,2}", fullmatch=True),
+    st.sampled_from(["x86_64", "aarch64", "ppc64le", "i686"]),
+    st.none() | st.tuples(st.integers(2, 2), st.integers(0, 99)),
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(_FACTS)
+def test_interpreter_lines_round_trip(facts: tuple) -> None:  # type: ignore[type-arg]
+    (major, minor, micro), abi, machine, glibc = facts
+    libc = f"{glibc[0]}.{glibc[1]}" if glibc else "-"
+    line = f"{major}.{minor}.{micro} {abi} {machine} {libc}\n"
+    parsed = model.Interpreter.parse(line)
+    assert parsed == model.Interpreter(f"{major}.{minor}.{micro}", abi, machine, glibc)
+    assert parsed.short_version == f"{major}.{minor}"
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(max_size=80))
+def test_anything_else_is_badinput(text: str) -> None:
+    try:
+        model.Interpreter.parse(text)
+    except BadInput as exc:
+        assert "\n" not in str(exc)
+
+
+@pytest.fixture(scope="module")
+def pythons() -> dict[str, Path]:
+    """Real interpreters of two X.Y (pyenv's, installed by scripts/setup-dev.sh)."""
+    return {v: require_python(full) for v, full in (("3.6", "3.6.15"), ("3.8", "3.8.18"))}
+
+
+def _facts(python: Path | str) -> model.Interpreter:
+    out = subprocess.run(
+        [str(python), "-I", "-c", model.FACTS_SCRIPT], capture_output=True, text=True, check=True
+    )
+    return model.Interpreter.parse(out.stdout)
+
+
+def test_the_facts_script_runs_under_python_3_6(pythons: dict[str, Path]) -> None:
+    facts = _facts(pythons["3.6"])
+    assert facts.version == "3.6.15" and facts.abi == "cp36m"
+    assert facts.glibc is not None and facts.glibc >= (2, 17)  # Debian 12 here: 2.36
+    host = _facts(sys.executable)
+    assert host.short_version == f"{sys.version_info[0]}.{sys.version_info[1]}"
+
+
+def test_the_picker_script_agrees_with_pick(tmp_path: Path, pythons: dict[str, Path]) -> None:
+    """install.sh's own pick (Python 3.6 syntax, run by the target interpreter) gives the
+    target `model.pick` gives, and exit 4 with each target's reasons when none fits."""
+    targets = [T36, T38, Target.from_spec("3.8", "manylinux_2_99"), T311]
+    script = tmp_path / "install.sh"
+    script.write_text(installer.render_picker(targets))
+    for python in (pythons["3.6"], pythons["3.8"]):
+        done = subprocess.run(
+            ["sh", str(script), "--python", str(python), "--which"],
+            capture_output=True,
+            text=True,
+        )
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.strip() == model.pick(targets, _facts(python)).name
+    script.write_text(installer.render_picker([T311]))
+    done = subprocess.run(
+        ["sh", str(script), "--python", str(pythons["3.6"])], capture_output=True, text=True
+    )
+    assert done.returncode == 4
+    assert done.stderr.count("\n") == 1
+    assert "no target of this wheelhouse fits" in done.stderr
+    assert "cp311-manylinux2014_x86_64: Python 3.6, not 3.11, ABI cp36m, not cp311" in done.stderr
+
+
+# -- a several-target fetch, read back -----------------------------------------------------------
+
+
+@pytest.fixture
+def index(tmp_path: Path) -> Iterator[FakeIndex]:
+    """app (universal) -> lib (universal), numpyish (a cp36m manylinux1 and a cp311
+    manylinux2014 wheel)."""
+    with FakeIndex(tmp_path / "fakeindex") as fake:
+        fake.add_wheel("app", "1.0", requires_dist=["lib>=1", "numpyish"], requires_python=">=3.6")
+        fake.add_wheel("lib", "1.0")
+        fake.add_wheel("numpyish", "1.19.5", tags="cp36-cp36m-manylinux1_x86_64")
+        fake.add_wheel("numpyish", "2.0", tags="cp311-cp311-manylinux2014_x86_64")
+        yield fake
+
+
+def _several(tmp_path: Path, fake: FakeIndex, *targets: Target, **kw: object) -> FetchOptions:
+    return FetchOptions(
+        target=targets[0],
+        targets=targets,
+        requirements=("app",),
+        output=tmp_path / "wh",
+        index_urls=(fake.url,),
+        cache_dir=tmp_path / "cache",
+        network=NetworkSettings(jobs=4),
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+def test_several_targets_share_one_pool(tmp_path: Path, index: FakeIndex) -> None:
+    result = fetch(_several(tmp_path, index, T36, T311))
+    out = result.output
+    pool = sorted(p.name for p in out.glob("*.whl"))
+    assert pool == [
+        "app-1.0-py3-none-any.whl",
+        "lib-1.0-py3-none-any.whl",
+        "numpyish-1.19.5-cp36-cp36m-manylinux1_x86_64.whl",
+        "numpyish-2.0-cp311-cp311-manylinux2014_x86_64.whl",
+    ]
+    # the universal wheels both targets lock were downloaded once and are stored once
+    assert sorted(index.downloads()) == pool
+    assert sorted(p.name for p in (out / "targets").iterdir()) == [T311.name, T36.name]
+    for t in (T36, T311):
+        folder = out / "targets" / t.name
+        assert sorted(p.name for p in folder.iterdir()) == [
+            "install.sh",
+            "manifest.json",
+            "pylock.toml",
+            "requirements.lock",
+            "system-packages.yml",
+        ]
+        assert 'name = "app-1.0-py3-none-any.whl"' in (folder / "pylock.toml").read_text()
+    top = json.loads((out / "manifest.json").read_text())
+    shared = next(p for p in top["packages"] if p["name"] == "app")
+    assert shared["targets"] == [T36.name, T311.name]
+    found = model.open_wheelhouse(out)
+    assert found.several and found.describe_targets() == f"{T36.name}, {T311.name}"
+    assert [v.target for v in found.targets] == [T36, T311]
+    assert {v.pool for v in found.targets} == {out}
+    assert len(found.combined().packages) == 4
+    assert [r.output for r in result.targets] == [out / "targets" / t.name for t in (T36, T311)]
+    sums = (out / "SHA256SUMS").read_text()
+    assert f"  targets/{T36.name}/requirements.lock\n" in sums
+    report = verify.verify([out])
+    assert report.wheels == 4 and T311.name in report.target
+
+
+def test_a_damaged_target_file_fails_verify(tmp_path: Path, index: FakeIndex) -> None:
+    out = fetch(_several(tmp_path, index, T36, T311)).output
+    lock = out / "targets" / T311.name / "requirements.lock"
+    lock.write_text(lock.read_text().replace("numpyish==2.0", "numpyish==2.1"))
+    (out / "targets" / T36.name / "stray.sh").write_text("echo\n")
+    with pytest.raises(Exception) as exc:
+        verify.verify([out])
+    problems = "\n".join(getattr(exc.value, "problems", []))
+    assert f"targets/{T311.name}/requirements.lock: sha256 differs" in problems
+    assert f"targets/{T36.name}/stray.sh" in problems
+    assert f"(target {T311.name})" in problems  # the lock no longer agrees with its manifest
+
+
+def test_the_output_is_replaced_only_for_the_same_targets(tmp_path: Path, index: FakeIndex) -> None:
+    out = fetch(_several(tmp_path, index, T36, T311)).output
+    check_output(out, T311, targets=(T311, T36))  # the same set, any order
+    with pytest.raises(OtherTarget, match="manylinux1_x86_64 .* \\+ CPython 3.11.7"):
+        check_output(out, T36)
+    fetch(_several(tmp_path, index, T311, T36))  # a re-run replaces it
+    assert sha256_file(out / "manifest.json")
+
+
+def test_the_same_target_twice_is_refused(tmp_path: Path, index: FakeIndex) -> None:
+    with pytest.raises(BadInput, match="--target cp36-manylinux1_x86_64 is given twice"):
+        fetch(_several(tmp_path, index, T36, T36))
+    assert not (tmp_path / "wh").exists()
