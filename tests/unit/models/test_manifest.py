@@ -144,7 +144,7 @@ def test_a_whole_document_of_the_wrong_kind() -> None:
     with pytest.raises(manifest.BadManifest, match="not an airgap-kit manifest"):
         manifest.parse([])
     with pytest.raises(
-        manifest.BadManifest, match="neither a target.s manifest \\(target, name, pool\\)"
+        manifest.BadManifest, match=r"neither a target.s manifest \(target, name, pool\)"
     ):
         manifest.parse({"schema": manifest.SCHEMA, "schema_version": 1, "packages": []})
 
@@ -247,7 +247,7 @@ def test_save_writes_version_2_with_a_name_and_pool(tmp_path: Path) -> None:
 
 def test_an_unknown_schema_version_is_named() -> None:
     for version in (0, 3, "2", True):
-        with pytest.raises(manifest.BadManifest, match="schema_version .* is not one of 1, 2"):
+        with pytest.raises(manifest.BadManifest, match=r"schema_version .* is not one of 1, 2"):
             manifest.parse({**valid(), "schema_version": version})
 
 
@@ -276,7 +276,7 @@ def test_a_several_target_top_manifest_is_typed_by_parse_any() -> None:
     assert isinstance(found, manifest.TargetsIndex)
     assert [r.name for r in found.targets] == [TARGET.name, second.name]
     assert found.packages[0].targets == (TARGET.name, second.name)
-    with pytest.raises(manifest.BadManifest, match="several targets .*cp311-manylinux2014"):
+    with pytest.raises(manifest.BadManifest, match=r"several targets .*cp311-manylinux2014"):
         manifest.parse(_index(TARGET, second))  # a one-target reader is told so
 
 

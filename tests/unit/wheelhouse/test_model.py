@@ -250,7 +250,7 @@ def test_a_damaged_target_file_fails_verify(tmp_path: Path, index: FakeIndex) ->
 def test_the_output_is_replaced_only_for_the_same_targets(tmp_path: Path, index: FakeIndex) -> None:
     out = fetch(_several(tmp_path, index, T36, T311)).output
     check_output(out, T311, targets=(T311, T36))  # the same set, any order
-    with pytest.raises(OtherTarget, match="manylinux1_x86_64 .* \\+ CPython 3.11.7"):
+    with pytest.raises(OtherTarget, match=r"manylinux1_x86_64 .* \+ CPython 3.11.7"):
         check_output(out, T36)
     fetch(_several(tmp_path, index, T311, T36))  # a re-run replaces it
     assert sha256_file(out / "manifest.json")
