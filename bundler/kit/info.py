@@ -30,7 +30,7 @@ from bundler.gate.evaluate import GateResult, evaluate_carried
 from bundler.gate.policy import Policy
 from bundler.kit import archive as kitarchive
 from bundler.kit import controller as controller_mod
-from bundler.kit import layout, sources, verify
+from bundler.kit import layout, sources
 from bundler.kit.templates import template
 from bundler.models import manifest as manifest_mod
 from bundler.models import system_packages
@@ -131,12 +131,12 @@ class KitInfo:
         return sum(1 for p in self.packages if p.role == role)
 
     @cached_property
-    def python(self) -> verify.PythonSource | None:
+    def python(self) -> model.PythonSource | None:
         """The CPython tarball the kit builds: the target's version, or the same X.Y's."""
         target = self.target
         if target is None:
             return None
-        return verify.python_source((r["filename"] for r in self.source_rows), target)
+        return model.python_source((r["filename"] for r in self.source_rows), target)
 
     @property
     def python_source(self) -> str | None:
@@ -165,12 +165,12 @@ class KitInfo:
             return None
 
     @cached_property
-    def controller_python(self) -> verify.PythonSource | None:
+    def controller_python(self) -> model.PythonSource | None:
         """The CPython tarball a controller without that Python builds, if the kit has one."""
         info = self.controller
         if info is None:
             return None
-        return verify.python_source((r["filename"] for r in self.source_rows), info.target)
+        return model.python_source((r["filename"] for r in self.source_rows), info.target)
 
     def controller_summary(self) -> dict[str, Any] | None:
         info = self.controller

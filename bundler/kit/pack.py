@@ -115,7 +115,7 @@ class PackResult:
     sha256: str
     size: int
     files: int
-    python: verify.PythonSource | None
+    python: model.PythonSource | None
     """The CPython tarball the playbooks build (under sources/), and how it fits the
     wheelhouse; None when the kit has none."""
     notes: list[str] = field(default_factory=list)
@@ -144,7 +144,7 @@ class KitPlan:
     files: list[KitFile]
     """Every file; SHA256SUMS (it lists all the others) then its detached signatures last."""
     epoch: int
-    python: verify.PythonSource | None
+    python: model.PythonSource | None
     notes: list[str]
     controller: controller_mod.ControllerInfo | None
     wheelhouse: Path | None = None
@@ -363,12 +363,12 @@ def render_readme(
     manifest: manifest_mod.Manifest,
     target: Target,
     files: list[KitFile],
-    python: verify.PythonSource | None,
+    python: model.PythonSource | None,
     system: system_packages.SystemPackages,
     notes: list[str],
     *,
     controller: controller_mod.ControllerInfo | None = None,
-    controller_python: verify.PythonSource | None = None,
+    controller_python: model.PythonSource | None = None,
     controller_bootstrap: controller_mod.ControllerInfo | None = None,
     signed: list[str] | None = None,
     gate: GateResult | None = None,
@@ -725,13 +725,13 @@ def file_from_bytes(arcname: str, data: bytes) -> KitFile:
 
 def _python_source(
     files: list[KitFile], target: Target, wheelhouse: Path, notes: list[str]
-) -> verify.PythonSource | None:
+) -> model.PythonSource | None:
     """The kit's CPython source: the target's version, or another patch release of the same X.Y
     (verify.python_source). A same-X.Y tarball the wheelhouse does not hold for (Requires-Python,
     markers, bundled pip: verify.source_fit_problems) is refused: the playbooks would build it."""
     tarballs = [f.arcname.removeprefix("sources/") for f in files]
-    pythons = sorted(verify.python_sources(tarballs))
-    chosen = verify.python_source(tarballs, target)
+    pythons = sorted(model.python_sources(tarballs))
+    chosen = model.python_source(tarballs, target)
     if chosen is not None and chosen.exact:
         return chosen
     if chosen is not None:
@@ -795,13 +795,13 @@ def _script(arcname: str, text: str) -> KitFile:
 
 def _controller_python(
     part: controller_setup.ControllerPart | None, files: list[KitFile], notes: list[str]
-) -> verify.PythonSource | None:
+) -> model.PythonSource | None:
     """The CPython tarball of the controller's X.Y in sources/ (what a CentOS 7 controller
     builds with the python_build role before setup.sh), with a note when there is none."""
     if part is None:
         return None
     target = part.info.target
-    found = verify.python_source((f.arcname.removeprefix("sources/") for f in files), target)
+    found = model.python_source((f.arcname.removeprefix("sources/") for f in files), target)
     if found is None:
         notes.append(
             f"no CPython {target.short_version} source in the kit: a controller without CPython "
@@ -844,7 +844,7 @@ def write_archive(
     files: list[KitFile],
     epoch: int,
     split: int | None,
-    python: verify.PythonSource | None,
+    python: model.PythonSource | None,
     notes: list[str],
 ) -> PackResult:
     """Write the archive (or its parts) and its .sha256 in a stage beside `output`

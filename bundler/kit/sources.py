@@ -28,6 +28,7 @@ from bundler.fs.staging import staging
 from bundler.models.link import BadFilename, check_basename
 from bundler.net.settings import NetworkSettings
 from bundler.policy.tables import load_json
+from bundler.wheelhouse import model
 
 if TYPE_CHECKING:
     from bundler.net.transport import Transport
@@ -207,7 +208,8 @@ def describe_file(path: Path) -> dict[str, Any]:
 
 
 def is_python_source(filename: str) -> bool:
-    return re.match(r"^Python-\d+\.\d+\.\d+\.(tgz|tar\.xz|tar\.gz)$", filename) is not None
+    """A CPython source tarball's name (the wheelhouse model's rule, `model.PYTHON_TARBALL`)."""
+    return model.PYTHON_TARBALL.match(filename) is not None
 
 
 # -- helpers ---------------------------------------------------------------------------------

@@ -27,13 +27,11 @@ Checks, each problem a line naming the file:
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import re
 import stat
 import tempfile
 import zipfile
-from collections.abc import Iterable
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -54,14 +52,13 @@ from bundler.fs.staging import PRESERVED, STAGE_MARK, staging
 from bundler.gate.evaluate import GateResult
 from bundler.kit import archive as kitarchive
 from bundler.kit import controller as controller_mod
-from bundler.kit import layout, signing, sources
+from bundler.kit import layout, signing
 from bundler.kit import release as release_mod
 from bundler.kit import trust as trust_mod
 from bundler.models import manifest as manifest_mod
 from bundler.models.target import Target
 from bundler.models.wheel import UnsafeWheel, check_wheel_members
 from bundler.policy.installers import installer_policy
-from bundler.policy.tables import bundled_pip
 from bundler.wheelhouse import lockfile, model
 from bundler.wheelhouse import rehearse as rehearse_mod
 
@@ -79,114 +76,49 @@ _MAX_METADATA = 16 << 20
 _MAX_SUMS = 64 << 20
 
 
-@dataclass(frozen=True)
-class PythonSource:
-    """The CPython source tarball a kit builds its interpreter from, and how it fits."""
-
-    filename: str
-    version: str
-    """The tarball's CPython version, e.g. '3.6.10'."""
-    target_version: str
-    """The version the wheelhouse was resolved for, e.g. '3.6.15'."""
-    abis: tuple[str, ...]
-
-    @property
-    def exact(self) -> bool:
-        return self.version == self.target_version
-
-    def describe(self) -> str:
-        """e.g. 'CPython 3.6.10 source; wheelhouse resolved for 3.6.15 (same ABI cp36m)'."""
-        if self.exact:
-            return f"CPython {self.version} source, the version the wheelhouse was resolved for"
-        return (
-            f"CPython {self.version} source; wheelhouse resolved for {self.target_version} "
-            f"(same ABI {', '.join(self.abis)})"
-        )
-
-
-def python_sources(filenames: Iterable[str]) -> dict[str, str]:
-    """CPython tarballs among `filenames` (upstream names): filename -> version."""
-    return {
-        name: str(sources.describe_file(Path(name))["version"])
-        for name in filenames
-        if sources.is_python_source(name)
-    }
-
-
-def python_source(filenames: Iterable[str], target: Target) -> PythonSource | None:
-    """The kit's CPython source for `target`: the exact version, else the newest tarball of the
-    same X.Y (same implementation, hence the same ABI: a cp36m wheelhouse installs on any 3.6.x);
-    None when there is neither (a tarball of another X.Y is not the kit's interpreter)."""
-    if target.implementation != "cp":
-        return None
-    tarballs = python_sources(filenames)
-    exact = sorted(n for n, v in tarballs.items() if v == target.python_version)
-    if exact:
-        chosen = exact[0]
-    else:
-        same = [
-            (Version(v), n)
-            for n, v in tarballs.items()
-            if (Version(v).major, Version(v).minor) == target.python_tuple
-        ]
-        if not same:
-            return None
-        # newest patch release first; of one version, the first name (.tar.xz before .tgz)
-        chosen = min(same, key=lambda vn: (-vn[0].micro, vn[1]))[1]
-    return PythonSource(chosen, tarballs[chosen], target.python_version, target.abis)
-
-
-def target_for(target: Target, python_version: str) -> Target:
-    """`target` for another patch release of the same X.Y (its own markers and bundled pip)."""
-    return dataclasses.replace(
-        target,
-        python_version=python_version,
-        installer_pip=str(bundled_pip(Version(python_version))),
-        notes=(),
-    )
+PythonSource = model.PythonSource
+python_sources = model.python_sources
+python_source = model.python_source
+target_for = model.target_for
+"""The kit's CPython source and its fit are the wheelhouse model's (`bundler.wheelhouse.model`);
+these names stay for callers of verify."""
 
 
 def source_fit_problems(wheelhouse: Path, prefix: str, source: PythonSource) -> list[str]:
     """Why the wheelhouse does not hold for a same-X.Y source of another patch release ([] when
-    it does): Requires-Python, the closure under that release's markers, its bundled pip."""
+    it does): Requires-Python, the closure under that release's markers, its bundled pip
+    (`model.installer_fit_problems`). A several-target wheelhouse: its target of that X.Y."""
     if source.exact:
         return []
     try:
-        manifest = manifest_mod.read(wheelhouse)
+        found = model.open_wheelhouse(wheelhouse)
     except manifest_mod.BadManifest as exc:
         return [f"{prefix}manifest.json: {exc.detail}"]
+    xy = ".".join(source.version.split(".")[:2])
+    view = next((v for v in found.targets if v.target.short_version == xy), None)
+    if view is None:
+        return []
+    manifest = view.manifest
     own_target = manifest.target
     target = target_for(own_target, source.version)
     what = f"for the kit's CPython {source.version} (sources/{source.filename})"
-    problems = []
-    bootstrap = bool(manifest.installer.bootstrap)
-    for package in manifest.packages:
-        name = package.filename
-        if not package.is_wheel or not (wheelhouse / name).is_file():
-            continue
-        # (a wheel the wheelhouse's own pip cannot read either is named by _check_files)
-        if not bootstrap and own_target.installer_reads(name) and not target.installer_reads(name):
-            problems.append(
-                f"{prefix}{name}: {what}: its bundled pip {target.installer_pip} cannot install "
-                "it and the wheelhouse has no pip bootstrap"
-            )
-    own = _holds_for(wheelhouse, prefix, manifest, own_target)
-    found = _holds_for(wheelhouse, prefix, manifest, target)
+    present = [p for p in manifest.packages if view.wheel(p.filename).is_file()]
+    problems = [f"{prefix}{p}" for p in model.installer_fit_problems(manifest, present, source)]
+    own = _holds_for(view, prefix, own_target)
+    holds = _holds_for(view, prefix, target)
     # what fails for the wheelhouse's own target too is named once, by check_wheelhouse
-    problems += [_for_source(p, prefix, what) for p in found if p not in own]
+    problems += [_for_source(p, prefix, what) for p in holds if p not in own]
     return problems
 
 
-def _holds_for(
-    wheelhouse: Path, prefix: str, manifest: manifest_mod.Manifest, target: Target
-) -> list[str]:
-    """The closure and Requires-Python problems of the wheelhouse for `target`."""
+def _holds_for(view: model.TargetView, prefix: str, target: Target) -> list[str]:
+    """The closure and Requires-Python problems of one target's wheels for `target`."""
     found: list[str] = []
-    locks = _read_locks(wheelhouse, prefix, [])  # lock problems are named by check_wheelhouse
+    locks = _read_locks(view.folder, prefix, [])  # lock problems are named by check_wheelhouse
     app_lock = locks.get("requirements.lock")
     if app_lock is not None:
-        found += check_closure(wheelhouse, prefix, manifest, target, app_lock)
-    found += check_requires_python(wheelhouse, prefix, manifest.packages, target)
+        found += check_closure(view.pool, prefix, view.manifest, target, app_lock)
+    found += check_requires_python(view.pool, prefix, view.manifest.packages, target)
     return found
 
 

@@ -411,8 +411,8 @@ def _run(options: FetchOptions, cache: Cache, stage: Stage, policy: Policy | Non
 
 
 def _run_several(options: FetchOptions, cache: Cache, stage: Stage) -> FetchResult:
-    """Several targets: one resolution per target (the first alone, so that a local project
-    is built once into the cache, then the others in parallel), one download of the union of
+    """Several targets: one resolution per target (in parallel; with no requirement the first
+    alone before the others, so that the local project is built once into the cache), one download of the union of
     their files into the pool, then per target its folder `targets/NAME/` (locks, pylock.toml,
     install.sh, manifest.json with pool '../..', audit); the top manifest.json, the picking
     install.sh and SHA256SUMS (every file) last (`bundler.wheelhouse.model`)."""
@@ -423,9 +423,13 @@ def _run_several(options: FetchOptions, cache: Cache, stage: Stage) -> FetchResu
     def plan_for(one: FetchOptions) -> _Plan:
         return _plan(one, cache, stage.scratch / one.target.name, transport)
 
-    plans = [plan_for(each[0])]
-    with ThreadPoolExecutor(max(1, min(len(each) - 1, 4)), thread_name_prefix="target") as pool:
-        plans += list(pool.map(plan_for, each[1:]))
+    # with no requirement the local project is built first, once, into the cache; then (or
+    # right away) the resolutions run in parallel: they wait on the index, not on the CPU
+    builds = not (options.requirements or options.requirement_files)
+    plans = [plan_for(each[0])] if builds else []
+    rest = each[len(plans) :]
+    with ThreadPoolExecutor(max(1, min(len(rest), 4)), thread_name_prefix="target") as pool:
+        plans += list(pool.map(plan_for, rest))
     records = _download_many(options, plans, cache, top, transport)
     results = []
     for one, plan, packages in zip(each, plans, records, strict=True):

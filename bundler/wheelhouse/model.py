@@ -30,14 +30,17 @@ from __future__ import annotations
 import dataclasses
 import enum
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from packaging.version import Version
+
 from bundler.errors import BadInput
 from bundler.models import manifest as manifest_mod
 from bundler.models.target import Target
+from bundler.policy.tables import bundled_pip
 
 MANIFEST = manifest_mod.FILENAME
 REQUIREMENTS_LOCK = "requirements.lock"
@@ -334,3 +337,101 @@ def open_wheelhouse(top: Path) -> Wheelhouse:
 def is_wheelhouse(directory: Path) -> bool:
     """A folder with a manifest.json (not checked here; `open_wheelhouse` checks it)."""
     return (directory / MANIFEST).is_file()
+
+
+# -- the kit's CPython source: which tarball, and does the wheelhouse fit it ---------------------
+
+
+@dataclass(frozen=True)
+class PythonSource:
+    """The CPython source tarball a kit builds its interpreter from, and how it fits."""
+
+    filename: str
+    version: str
+    """The tarball's CPython version, e.g. '3.6.10'."""
+    target_version: str
+    """The version the wheelhouse was resolved for, e.g. '3.6.15'."""
+    abis: tuple[str, ...]
+
+    @property
+    def exact(self) -> bool:
+        return self.version == self.target_version
+
+    def describe(self) -> str:
+        """e.g. 'CPython 3.6.10 source; wheelhouse resolved for 3.6.15 (same ABI cp36m)'."""
+        if self.exact:
+            return f"CPython {self.version} source, the version the wheelhouse was resolved for"
+        return (
+            f"CPython {self.version} source; wheelhouse resolved for {self.target_version} "
+            f"(same ABI {', '.join(self.abis)})"
+        )
+
+
+PYTHON_TARBALL = re.compile(r"^Python-(?P<version>\d+\.\d+\.\d+)\.(tgz|tar\.xz|tar\.gz)$")
+"""A CPython source tarball as python.org names it (`bundler fetch-source python X.Y.Z`)."""
+
+
+def python_sources(filenames: Iterable[str]) -> dict[str, str]:
+    """CPython tarballs among `filenames` (upstream names): filename -> version."""
+    found = {}
+    for name in filenames:
+        m = PYTHON_TARBALL.match(name)
+        if m is not None:
+            found[name] = m["version"]
+    return found
+
+
+def python_source(filenames: Iterable[str], target: Target) -> PythonSource | None:
+    """The kit's CPython source for `target`: the exact version, else the newest tarball of the
+    same X.Y (same implementation, hence the same ABI: a cp36m wheelhouse installs on any 3.6.x);
+    None when there is neither (a tarball of another X.Y is not the kit's interpreter)."""
+    if target.implementation != "cp":
+        return None
+    tarballs = python_sources(filenames)
+    exact = sorted(n for n, v in tarballs.items() if v == target.python_version)
+    if exact:
+        chosen = exact[0]
+    else:
+        same = [
+            (Version(v), n)
+            for n, v in tarballs.items()
+            if (Version(v).major, Version(v).minor) == target.python_tuple
+        ]
+        if not same:
+            return None
+        # newest patch release first; of one version, the first name (.tar.xz before .tgz)
+        chosen = min(same, key=lambda vn: (-vn[0].micro, vn[1]))[1]
+    return PythonSource(chosen, tarballs[chosen], target.python_version, target.abis)
+
+
+def target_for(target: Target, python_version: str) -> Target:
+    """`target` for another patch release of the same X.Y (its own markers and bundled pip)."""
+    return dataclasses.replace(
+        target,
+        python_version=python_version,
+        installer_pip=str(bundled_pip(Version(python_version))),
+        notes=(),
+    )
+
+
+def installer_fit_problems(
+    manifest: manifest_mod.Manifest,
+    packages: Iterable[manifest_mod.Package],
+    source: PythonSource,
+) -> list[str]:
+    """Source fit, the installer's part: wheels of `packages` the wheelhouse's own target's pip
+    installs but the bundled pip of `source`'s release cannot, with no pip bootstrap shipped
+    ('FILE: for the kit's CPython X.Y.Z (sources/TARBALL): ...' each; [] for the exact
+    release). Requires-Python, markers and the closure under that release are verify's
+    (`bundler.kit.verify.source_fit_problems`, which calls this)."""
+    if source.exact or manifest.installer.bootstrap:
+        return []
+    own = manifest.target
+    other = target_for(own, source.version)
+    what = f"for the kit's CPython {source.version} (sources/{source.filename})"
+    return [
+        f"{p.filename}: {what}: its bundled pip {other.installer_pip} cannot install it and "
+        "the wheelhouse has no pip bootstrap"
+        for p in packages
+        if p.is_wheel and own.installer_reads(p.filename) and not other.installer_reads(p.filename)
+    ]

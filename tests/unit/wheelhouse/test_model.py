@@ -260,3 +260,46 @@ def test_the_same_target_twice_is_refused(tmp_path: Path, index: FakeIndex) -> N
     with pytest.raises(BadInput, match="--target cp36-manylinux1_x86_64 is given twice"):
         fetch(_several(tmp_path, index, T36, T36))
     assert not (tmp_path / "wh").exists()
+
+
+# -- the kit's CPython source ------------------------------------------------------------------
+
+
+def test_the_kit_python_source_is_the_models() -> None:
+    names = ["Python-3.6.10.tgz", "Python-3.6.10.tar.xz", "Python-3.8.1.tgz", "openssl-1.1.1w.tgz"]
+    assert model.python_sources(names) == {
+        "Python-3.6.10.tgz": "3.6.10",
+        "Python-3.6.10.tar.xz": "3.6.10",
+        "Python-3.8.1.tgz": "3.8.1",
+    }
+    source = model.python_source(names, T36)
+    assert source is not None and source.filename == "Python-3.6.10.tar.xz" and not source.exact
+    assert model.target_for(T36, "3.6.10").installer_pip == "18.1"
+    assert model.python_source(names, T311) is None  # another X.Y is not the kit's interpreter
+    assert verify.python_source is model.python_source  # verify's name is the model's
+
+
+def test_installer_fit_names_wheels_an_older_bundled_pip_cannot_read() -> None:
+    """3.7.2 bundles pip 18.1 where 3.7.9 bundles 20.1.1: a manylinux2010 wheel read by the
+    latter needs a bootstrap on the former (policy data: bundler/data/installers.json)."""
+    target = Target.from_spec("3.7.9", "manylinux2010")
+    wheel = "x-1.0-cp37-cp37m-manylinux2010_x86_64.whl"
+    record = {
+        "schema": manifest.SCHEMA,
+        "schema_version": 2,
+        "name": target.name,
+        "pool": ".",
+        "target": target.to_dict(),
+        "installer": {"bootstrap": []},
+        "packages": [{"name": "x", "version": "1.0", "filename": wheel, "sha256": "a" * 64}],
+    }
+    parsed = manifest.parse(record)
+    older = model.python_source(["Python-3.7.2.tgz"], target)
+    assert older is not None
+    problems = model.installer_fit_problems(parsed, parsed.packages, older)
+    assert problems == [
+        f"{wheel}: for the kit's CPython 3.7.2 (sources/Python-3.7.2.tgz): its bundled pip "
+        "18.1 cannot install it and the wheelhouse has no pip bootstrap"
+    ]
+    record["installer"] = {"bootstrap": ["pip", "setuptools", "wheel"]}
+    assert model.installer_fit_problems(manifest.parse(record), parsed.packages, older) == []
