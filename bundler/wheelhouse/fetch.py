@@ -413,9 +413,10 @@ def _run(options: FetchOptions, cache: Cache, stage: Stage, policy: Policy | Non
 def _run_several(options: FetchOptions, cache: Cache, stage: Stage) -> FetchResult:
     """Several targets: one resolution per target (in parallel; with no requirement the first
     alone before the others, so that the local project is built once into the cache), one
-    download of the union of their files into the pool, then per target its folder `targets/NAME/` (locks, pylock.toml,
-    install.sh, manifest.json with pool '../..', audit); the top manifest.json, the picking
-    install.sh and SHA256SUMS (every file) last (`bundler.wheelhouse.model`)."""
+    download of the union of their files into the pool, then per target its folder
+    `targets/NAME/` (locks, pylock.toml, install.sh, manifest.json with pool '../..', audit);
+    the top manifest.json, the picking install.sh and SHA256SUMS (every file) last
+    (`bundler.wheelhouse.model`)."""
     transport = Transport(options.network)
     top = stage.content
     each = [replace(options, target=t, targets=()) for t in options.targets]
