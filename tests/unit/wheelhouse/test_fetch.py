@@ -100,7 +100,7 @@ def test_manifest_records_target_files_edges_and_installer(
 ) -> None:
     fetch(_options(tmp_path, index, "app"))
     data = json.loads((tmp_path / "wh" / "manifest.json").read_text())
-    assert data["schema"] == "airgap-kit/manifest" and data["schema_version"] == 1
+    assert data["schema"] == "airgap-kit/manifest" and data["schema_version"] == 2
     assert data["target"]["python_version"] == "3.6.15"
     assert data["target_notes"] == list(T36.notes)
     assert data["tags"][0] == "cp36-cp36m-manylinux_2_5_x86_64"
