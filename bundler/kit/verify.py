@@ -325,22 +325,32 @@ def verify_dir(
             report.problems += check_python_source(directory, report)
             report.problems += check_controller(directory, report)
         if rehearse is not None:
-            rehearsal = rehearse_mod.rehearse(wheelhouse, rehearse, prefix=prefix)
-            report.problems += rehearsal.problems
-            report.notes.append(
-                f"rehearsal with {rehearse} ({rehearsal.offline}): install.sh and "
-                f"{len(rehearsal.imported)} import(s) ok"
-                + (
-                    f"; not imported (they need excluded requirements): "
-                    f"{', '.join(rehearsal.not_imported)}"
-                    if rehearsal.not_imported
-                    else ""
-                )
-                if not rehearsal.problems
-                else f"rehearsal with {rehearse} ({rehearsal.offline}) found problems"
-            )
+            _rehearse(report, wheelhouse, prefix, rehearse)
     report.add(_trust(directory, prefix, trust, kit_bytes))
     return report
+
+
+def _rehearse(report: Report, wheelhouse: Path, prefix: str, python: Path) -> None:
+    """The install rehearsal with `python` (`bundler.wheelhouse.rehearse`): of the wheelhouse,
+    or of the target of a several-target one that fits `python`; problems into `report`."""
+    try:
+        folder = rehearse_mod.target_folder(wheelhouse, python)
+    except BadInput as exc:  # no target fits the interpreter (a bad manifest is named already)
+        report.problems.append(f"{prefix}install.sh: the rehearsal with {python}: {exc}")
+        return
+    rel = folder.relative_to(wheelhouse).as_posix()
+    here = prefix if rel == "." else f"{prefix}{rel}/"
+    rehearsal = rehearse_mod.rehearse(folder, python, prefix=here)
+    report.problems += rehearsal.problems
+    if rehearsal.problems:
+        report.notes.append(f"rehearsal with {python} ({rehearsal.offline}) found problems")
+        return
+    left = rehearsal.not_imported
+    report.notes.append(
+        f"rehearsal with {python} ({rehearsal.offline}): {here}install.sh and "
+        f"{len(rehearsal.imported)} import(s) ok"
+        + (f"; not imported (they need excluded requirements): {', '.join(left)}" if left else "")
+    )
 
 
 def _trust(

@@ -47,6 +47,7 @@ from bundler.fs.cache import Cache
 from bundler.fs.hashing import sha256_file
 from bundler.fs.sums import FILENAME as SUMS
 from bundler.models import manifest as manifest_mod
+from bundler.wheelhouse import model
 from bundler.wheelhouse.installer import INSTALL_SH
 
 TIMEOUT = 1800.0
@@ -106,6 +107,35 @@ def unshare_works() -> bool:
         return False
     probe = subprocess.run(["unshare", "-n", "true"], capture_output=True, check=False)
     return probe.returncode == 0
+
+
+def interpreter(python: Path) -> model.Interpreter:
+    """What `python` reports of itself for picking a target (`model.FACTS_SCRIPT`); BadInput
+    when it does not run."""
+    try:
+        done = subprocess.run(
+            [str(python), "-I", "-c", model.FACTS_SCRIPT],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise BadInput(f"--rehearse {python}: does not run ({exc})") from None
+    if done.returncode != 0:
+        raise BadInput(f"--rehearse {python}: does not run as a Python interpreter")
+    return model.Interpreter.parse(done.stdout)
+
+
+def target_folder(wheelhouse: Path, python: Path) -> Path:
+    """Where to rehearse `python`'s install: the wheelhouse itself, or the folder of the
+    target of a several-target wheelhouse that fits it (`model.pick`: NoTargetFits names each
+    target and why)."""
+    found = model.open_wheelhouse(wheelhouse)
+    if not found.several:
+        return wheelhouse
+    chosen = model.pick([v.target for v in found.targets], interpreter(python))
+    return next(v.folder for v in found.targets if v.target == chosen)
 
 
 def python_version(python: Path) -> str:

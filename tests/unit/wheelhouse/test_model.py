@@ -303,3 +303,16 @@ def test_installer_fit_names_wheels_an_older_bundled_pip_cannot_read() -> None:
     ]
     record["installer"] = {"bootstrap": ["pip", "setuptools", "wheel"]}
     assert model.installer_fit_problems(manifest.parse(record), parsed.packages, older) == []
+
+
+def test_verify_rehearses_the_target_that_fits(
+    tmp_path: Path, index: FakeIndex, pythons: dict[str, Path]
+) -> None:
+    """`verify --rehearse PYTHON` of a several-target wheelhouse installs the target that fits
+    PYTHON (its folder's install.sh, offline) and imports only that target's wheels."""
+    out = fetch(_several(tmp_path, index, T36, T311)).output
+    report = verify.verify([out], rehearse=pythons["3.6"])
+    assert any(f"targets/{T36.name}/install.sh and " in n for n in report.notes), report.notes
+    with pytest.raises(Exception) as exc:
+        verify.verify([out], rehearse=pythons["3.8"])
+    assert "no target of this wheelhouse fits Python 3.8.18" in "\n".join(exc.value.problems)  # type: ignore[attr-defined]
