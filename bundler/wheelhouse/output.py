@@ -149,7 +149,9 @@ def recognise_wheelhouse(directory: Path) -> model.Wheelhouse:
     try:
         found = model.open_wheelhouse(directory)
     except manifest.BadManifest as exc:
-        raise NotAWheelhouse(directory, f"{exc.path}: {exc.detail}") from None
+        where = Path(exc.path)
+        shown = where.relative_to(directory) if where.is_relative_to(directory) else where
+        raise NotAWheelhouse(directory, f"{shown}: {exc.detail}") from None
     known = set(WHEELHOUSE_FILES) | {p.filename for p in found.packages}
     folders = {v.rel.rstrip("/") for v in found.targets if v.rel}
     for name, mode in sorted(_entries(directory).items()):
