@@ -7,9 +7,9 @@
   which target it picked, and the converter's self-test passes in that venv; an interpreter no
   target fits (3.7) gets exit 4 and one line.
 - the playbooks' `wheels` role on three "hosts" (localhost connections with their own
-  interpreter, wheelhouse copy and venv) with a small two-target kit (six, 3.6 + 3.11): the
-  3.6 and 3.11 hosts each get their target's lock, the 3.7 host fails with a message naming
-  it and the targets on offer.
+  interpreter, wheelhouse copy and venvs): the 3.6 and 3.11 hosts each get their target's lock
+  of the converter kit (and pass the role's smoke test), the 3.7 host (a small two-target kit of
+  six, 3.6 + 3.11) fails with a message naming it and the targets on offer.
 """
 
 from __future__ import annotations
@@ -128,24 +128,26 @@ def small_kit(tmp_path_factory: pytest.TempPathFactory, pythons: dict[str, Path]
 
 
 def test_the_playbooks_pick_per_host(
-    small_kit: Path, pythons: dict[str, Path], tmp_path: Path
+    kit: Path, small_kit: Path, pythons: dict[str, Path], tmp_path: Path
 ) -> None:
     """The `wheels` role alone on three local "hosts", each with its own interpreter, wheelhouse
-    copy and venv: the 3.6 and 3.11 hosts each install their own target's lock (the install
-    marker records that lock's sha256: the two locks differ), the 3.7 host fails naming
-    itself and the targets on offer, and nothing is made for it."""
-    xys = {"h36": "3.6", "h311": "3.11", "h37": "3.7"}
+    copy and venvs: the 3.6 and 3.11 hosts (the converter kit: the role's smoke test runs the
+    converter's self-test before it switches app_venv) each install their own target's lock
+    (the venv is named by that lock's digest, and its install marker records the lock's
+    sha256); the 3.7 host (the small two-target kit) fails naming itself and the targets on
+    offer, and nothing is made for it."""
+    hosts = {"h36": ("3.6", kit), "h311": ("3.11", kit), "h37": ("3.7", small_kit)}
     python = {**pythons, "3.7": require_python("3.7.16")}
     lines = [
         f"{host} ansible_connection=local ansible_python_interpreter={sys.executable} "
         f"python_interpreter={python[xy]} wheels_dest={tmp_path / host / 'wh'} "
-        f"app_venv={tmp_path / host / 'venv'}"
-        for host, xy in xys.items()
+        f"app_venv={tmp_path / host / 'venv'} kit_dir={kit_dir}"
+        for host, (xy, kit_dir) in hosts.items()
     ]
     inventory = tmp_path / "hosts.ini"
     inventory.write_text("\n".join(lines) + "\n")
-    extra = {"kit_dir": str(small_kit), "wheels_install_system_packages": False}
-    result = run_playbook(inventory, extra, tmp_path / "run", roles=["wheels"], timeout=900)
+    extra = {"wheels_install_system_packages": False}
+    result = run_playbook(inventory, extra, tmp_path / "run", roles=["wheels"], timeout=1200)
     out = result.stdout + result.stderr
     for host, name in (("h36", NAMES[0]), ("h311", NAMES[1])):
         assert result.failures(host) == [], out
@@ -153,7 +155,7 @@ def test_the_playbooks_pick_per_host(
             "Pick the wheelhouse target that fits the host's interpreter (install.sh --which)."
         ]
         assert picked["stdout"].strip() == name
-        lock = small_kit / "wheelhouse" / "targets" / name / "requirements.lock"
+        lock = kit / "wheelhouse" / "targets" / name / "requirements.lock"
         venv = tmp_path / host / "venv"
         prefix = _run(venv / "bin" / "python", "-c", "import sys; print(sys.prefix)").stdout
         marker = (Path(prefix.strip()) / ".airgap-kit-installed").read_text()
