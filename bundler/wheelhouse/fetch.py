@@ -447,7 +447,8 @@ def _run_several(options: FetchOptions, cache: Cache, stage: Stage) -> FetchResu
         results.append((one, plan, packages, report))
     manifest.save(top, _top_manifest(results))
     installer.write_install_sh(top, installer.render_picker([o.target for o in each]))
-    sums.write_tree(top)  # last: every file below the top, targets/ included
+    known = {p.filename: p.sha256 for _, _, packages, _ in results for p in packages}
+    sums.write_tree(top, known)  # last: every file below the top, targets/ included
     output = stage.dest
     _step(options, f"moving the wheelhouse into {output}")
     stage.commit(keep=output_mod.KEPT_FILES)
