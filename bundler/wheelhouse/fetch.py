@@ -322,7 +322,7 @@ def fetch(options: FetchOptions) -> FetchResult:
             else:
                 result = _run(options, cache, stage, policy)
     if options.several:
-        return _rehearse_several(options, result)
+        return _rehearse_several(options, result, cache)
     if options.rehearse is None:
         return result
     # After the swap, outside the stage: the rehearsal reads the committed wheelhouse.
@@ -331,7 +331,7 @@ def fetch(options: FetchOptions) -> FetchResult:
     return replace(result, rehearsal=rehearsal)
 
 
-def _rehearse_several(options: FetchOptions, result: FetchResult) -> FetchResult:
+def _rehearse_several(options: FetchOptions, result: FetchResult, cache: Cache) -> FetchResult:
     """Each target rehearsed with the given interpreter of its X.Y (none given: not
     rehearsed), in its own folder of the committed wheelhouse."""
     pythons: tuple[Path, ...] = (options.rehearse,) if options.rehearse is not None else ()
@@ -342,7 +342,7 @@ def _rehearse_several(options: FetchOptions, result: FetchResult) -> FetchResult
         python = by_version.get(one.target.short_version)
         if python is not None:
             _step(options, f"rehearsing the install of {one.target.name} with {python}")
-            one = replace(one, rehearsal=rehearse_mod.rehearse(one.output, python))
+            one = replace(one, rehearsal=rehearse_mod.rehearse(one.output, python, cache=cache))
         done.append(one)
     return replace(result, targets=tuple(done))
 

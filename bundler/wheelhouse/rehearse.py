@@ -188,8 +188,12 @@ _FACTS = "rehearsal"
 def inputs_digest(wheelhouse: Path, python: Path, offline: str, prefix: str = "") -> str | None:
     """sha256 (hex) of everything a rehearsal of `wheelhouse` with `python` reads (see the
     module docstring), or None when part of it cannot be read (then nothing is remembered):
-    no SHA256SUMS in the wheelhouse, or an interpreter that does not answer."""
-    sums = wheelhouse / SUMS
+    no SHA256SUMS in the wheelhouse, or an interpreter that does not answer. A target folder
+    of a several-target wheelhouse (`targets/NAME/`) is keyed by the SHA256SUMS at the
+    wheelhouse's top (its manifest's `pool`), which lists every file of every target, and by
+    the folder's path below it."""
+    root = _pool_root(wheelhouse)
+    sums = root / SUMS
     binary = Path(shutil.which(str(python)) or python).resolve()
     if not sums.is_file() or not binary.is_file():
         return None
@@ -209,8 +213,21 @@ def inputs_digest(wheelhouse: Path, python: Path, offline: str, prefix: str = ""
         sha256_file(ld_cache) if ld_cache.is_file() else "no ld.so.cache",
         offline,
         prefix,
+        wheelhouse.resolve().relative_to(root).as_posix(),
     ]
     return hashlib.sha256("\0".join(parts).encode("utf-8")).hexdigest()
+
+
+def _pool_root(folder: Path) -> Path:
+    """The top of the wheelhouse `folder` belongs to: `folder` itself, or, for a target
+    folder, where its manifest's `pool` points (kept only when `folder` lies inside it)."""
+    folder = folder.resolve()
+    try:
+        pool = str(manifest_mod.load(folder).get("pool", "."))
+    except (BadInput, AttributeError):
+        return folder
+    root = (folder / pool).resolve()
+    return root if folder.is_relative_to(root) else folder
 
 
 def _facts(result: Rehearsal) -> dict[str, Any]:

@@ -430,3 +430,35 @@ def test_a_passed_rehearsal_is_remembered_only_for_identical_inputs(
     assert rehearse.rehearse(bad, python36, cache=cache).problems
     assert rehearse.rehearse(bad, python36, cache=cache).problems
     assert runs.count(bad) == 2
+
+
+def test_a_target_folder_of_a_several_target_wheelhouse_is_remembered_too(
+    tmp_path: Path, index: FakeIndex
+) -> None:
+    """A target folder has no SHA256SUMS of its own: the key is the top one (which lists every
+    target's files) plus the folder's path, so the two targets never share a memory."""
+    from bundler.fs.cache import Cache
+    from bundler.net.settings import NetworkSettings
+
+    python36 = require_python("3.6.15")
+    t311 = Target.from_spec("3.11", "manylinux2014")
+    options = FetchOptions(
+        target=T36,
+        targets=(T36, t311),
+        requirements=("good",),
+        output=tmp_path / "wh",
+        index_urls=(index.url,),
+        cache_dir=tmp_path / "cache",
+        audit=False,
+        network=NetworkSettings(jobs=2),
+    )
+    wh = fetch(options).output
+    folder = rehearse.target_folder(wh, python36)
+    assert folder != wh and (wh / "SHA256SUMS").is_file()
+    cache = Cache(tmp_path / "rcache")
+    first = rehearse.rehearse(folder, python36, cache=cache)
+    assert first.problems == [] and not first.reused
+    assert rehearse.rehearse(folder, python36, cache=cache).reused
+    other = next(p for p in (wh / "targets").iterdir() if p != folder)
+    keys = {rehearse.inputs_digest(f, python36, first.offline) for f in (folder, other)}
+    assert None not in keys and len(keys) == 2
