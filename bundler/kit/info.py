@@ -31,6 +31,7 @@ from bundler.gate.policy import Policy
 from bundler.kit import archive as kitarchive
 from bundler.kit import controller as controller_mod
 from bundler.kit import layout, sources
+from bundler.kit import release as release_mod
 from bundler.kit.templates import template
 from bundler.models import manifest as manifest_mod
 from bundler.models import system_packages
@@ -51,6 +52,7 @@ WANTED = frozenset(
         controller_mod.MANIFEST,
         controller_mod.BOOTSTRAP_MANIFEST,
         FINDINGS,
+        release_mod.FILENAME,
     }
 )
 TARGET_MEMBER = re.compile(
@@ -95,6 +97,14 @@ class KitInfo:
     `bundler.wheelhouse.model.combine`); () for one target."""
     target_systems: dict[str, system_packages.SystemPackages] = field(default_factory=dict)
     """A several-target wheelhouse: each target's system-packages.yml, by target name."""
+    release: release_mod.Release | None = None
+    """kit-release.json (sequence, creation time: `pack --sign`/`--sequence`), None without."""
+
+    def release_line(self) -> str:
+        """The kit's place in its series, as the far side's freshness checks read it."""
+        if self.release is None:
+            return "release: none (no kit-release.json: verify --state cannot refuse a replay)"
+        return f"release: {self.release.describe()} ({release_mod.FILENAME})"
 
     def evaluate_gate(
         self, policy: Policy | None = None, today: dt.date | None = None
@@ -210,6 +220,7 @@ class KitInfo:
             "system_packages": list(self.system.packages),
             "unmapped": list(self.system.unmapped),
             "controller": self.controller_summary(),
+            "release": self.release.to_dict() if self.release else None,
             "excluded": list(self.excluded),
             "targets": [
                 {
@@ -247,6 +258,7 @@ class KitInfo:
             shown = target.describe() if target else "unknown (no readable manifest)"
         out = [
             f"kit: {self.name}  ({len(self.files)} files, {sum(self.files.values()):,} bytes)",
+            self.release_line(),
             f"target: {shown}",
             *self.target_lines(),
             f"python: {target.python_version if target else '?'}  "
@@ -367,6 +379,12 @@ def _build(
     rows = _source_rows(files, contents, warnings)
     controller = _controller_manifest(contents, controller_mod.MANIFEST, warnings)
     bootstrap = _controller_manifest(contents, controller_mod.BOOTSTRAP_MANIFEST, warnings)
+    release = None
+    if release_mod.FILENAME in contents:
+        try:
+            release = release_mod.parse(contents[release_mod.FILENAME], release_mod.FILENAME)
+        except BadInput as exc:
+            warnings.append(str(exc))
     return KitInfo(
         name,
         files,
@@ -379,6 +397,7 @@ def _build(
         bootstrap,
         targets,
         systems,
+        release,
     )
 
 

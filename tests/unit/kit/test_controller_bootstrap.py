@@ -301,6 +301,10 @@ def test_inspect_shows_the_bootstrap_in_text_and_json(
     info = kitinfo.read([plain.archive])
     assert info.summary()["controller"]["bootstrap"] is None
     assert any(ln.startswith("  bootstrap: none") for ln in info.lines())
+    page = kitinfo.render_html(kitinfo.read([archive]))  # the review page shows it too
+    shown = page.split('id="controller-bootstrap"', 1)[1].split("</dl>", 1)[0]
+    assert f"ansible-core {BOOTSTRAP_VERSION}" in shown and "controller/bootstrap.sh" in shown
+    assert '<p id="controller-bootstrap">None' in kitinfo.render_html(info)
 
 
 # -- controller/bootstrap.sh ----------------------------------------------------------------------

@@ -24,13 +24,18 @@ from tests.unit.kit.pysource_kit import FIT_3_6_10, python_tarballs
 
 
 def _kit(
-    tmp_path: Path, split: int | None = None, python: tuple[str, ...] = (), **kw: bool
+    tmp_path: Path,
+    split: int | None = None,
+    python: tuple[str, ...] = (),
+    sequence: int | None = None,
+    **kw: bool,
 ) -> pack.PackResult:
     """A kit packed from handmade inputs (plus fake CPython tarballs of `python` versions)."""
     inputs = handmade_inputs(tmp_path / "in", **kw)
     if python:
         python_tarballs(inputs["sources"], *python)
-    return pack_inputs(inputs, tmp_path / "out" / "kit-demo.tar.gz", split=split)
+    out = tmp_path / "out" / "kit-demo.tar.gz"
+    return pack_inputs(inputs, out, split=split, sequence=sequence)
 
 
 def _tree(root: Path) -> list[str]:
@@ -236,3 +241,27 @@ def test_a_damaged_sha256sums_is_named_not_read_leniently(tmp_path: Path) -> Non
     info = kitinfo.read([root])
     assert any("is listed twice" in w for w in info.warnings), info.warnings
     assert any("not a '<sha256>  <path>' line" in w for w in info.warnings), info.warnings
+
+
+def test_the_release_record_is_shown_and_its_absence_named(tmp_path: Path) -> None:
+    """kit-release.json (pack --sign / --sequence) is what the far side's --state compares:
+    inspect shows it in text, JSON and the page; a kit without one says replays cannot be
+    refused; a malformed one is a warning."""
+    numbered = kitinfo.read([_kit(tmp_path / "a", sequence=41).archive])
+    assert numbered.lines()[1].startswith("release: kit-demo sequence 41, created ")
+    assert numbered.summary()["release"]["sequence"] == 41
+    assert '<div class="card" id="release">Release<b>sequence 41</b>' in kitinfo.render_html(
+        numbered
+    )
+    plain = kitinfo.read([_kit(tmp_path / "b").archive])
+    assert plain.lines()[1] == (
+        "release: none (no kit-release.json: verify --state cannot refuse a replay)"
+    )
+    assert plain.summary()["release"] is None
+    unpacked = tmp_path / "c"
+    with tarfile.open(_kit(tmp_path / "d", sequence=7).archive) as tar:
+        tar.extractall(unpacked, filter="data")
+    (root,) = unpacked.iterdir()
+    (root / "kit-release.json").write_text('{"sequence": "seven"}')
+    bad = kitinfo.read([root])
+    assert bad.release is None and any("kit-release.json" in w for w in bad.warnings)
