@@ -166,37 +166,23 @@ def pack(
     bootstrap = _bootstrap_dir(
         wheelhouse, controller_bootstrap_wheelhouse, no_controller or no_controller_bootstrap
     )
+    inputs = pack_mod.PackInputs(
+        wheelhouse,
+        playbooks,
+        sources_dir=sources_dir,
+        vagrantfile=vagrantfile,
+        controller_wheelhouse=controller,
+        controller_bootstrap=bootstrap,
+        sign=tuple(keys),
+        policy=rules,
+        sequence=sequence,
+    )
     delta = None
     if base is not None:
-        delta = delta_mod.pack_with_base(
-            base,
-            wheelhouse,
-            output,
-            sources_dir=sources_dir,
-            playbooks=playbooks,
-            vagrantfile=vagrantfile,
-            split=split_size,
-            controller_wheelhouse=controller,
-            controller_bootstrap=bootstrap,
-            sign=keys,
-            policy=rules,
-            sequence=sequence,
-        )
+        delta = delta_mod.pack_with_base(base, inputs, output, split_size)
         result = delta.full
     else:
-        result = pack_mod.pack(
-            wheelhouse,
-            output,
-            sources_dir=sources_dir,
-            playbooks=playbooks,
-            vagrantfile=vagrantfile,
-            split=split_size,
-            controller_wheelhouse=controller,
-            controller_bootstrap=bootstrap,
-            sign=keys,
-            policy=rules,
-            sequence=sequence,
-        )
+        result = pack_mod.pack(inputs, output, split_size)
     for note in result.notes:
         click.echo(f"note: {note}", err=True)
     where = [str(p) for p in result.parts] or [str(result.archive)]

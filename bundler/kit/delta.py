@@ -33,7 +33,6 @@ SHA256SUMS; the far side checks each byte it copies.
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import hashlib
 import re
 from collections.abc import Sequence
@@ -45,9 +44,8 @@ from bundler.errors import BadInput
 from bundler.fs import sums
 from bundler.fs.hashing import sha256_file
 from bundler.fs.regular import read_regular
-from bundler.gate.policy import Policy
 from bundler.kit import archive as kitarchive
-from bundler.kit import layout, signing
+from bundler.kit import layout
 from bundler.models import delta as delta_model
 from bundler.models.delta import BaseRecord, Delta, FileRecord, KitRecord, Sidecar
 
@@ -213,27 +211,14 @@ def _base_from_sums(where: Path, raw: bytes, name: str | None, archive_sha256: s
 
 
 def pack_with_base(
-    base_path: Path,
-    wheelhouse: Path,
-    output: Path,
-    *,
-    sources_dir: Path | None,
-    playbooks: Path,
-    vagrantfile: Path | None,
-    split: int | None = None,
-    timestamp: int | None = None,
-    controller_wheelhouse: Path | None = None,
-    controller_bootstrap: Path | None = None,
-    sign: Sequence[signing.Key] = (),
-    policy: Policy | None = None,
-    today: dt.date | None = None,
-    sequence: int | None = None,
+    base_path: Path, inputs: pack_mod.PackInputs, output: Path, split: int | None = None
 ) -> DeltaResult:
     """Pack the full kit `output` and the delta kit beside it (`delta_output(output)`).
 
     The base is read first: an unusable one fails before anything is written. Both archives
-    go through `pack.write_archive` (the staging primitive); `split` applies to both. `sign`
-    and `policy` as for `pack.pack`: the full kit is signed as `pack --sign` signs it (its
+    go through `pack.write_archive` (the staging primitive); `split` applies to both.
+    `inputs` as for `pack.pack` (`bundler.kit.pack.PackInputs`); with its `sign` and
+    `policy`, the full kit is signed as `pack --sign` signs it (its
     SHA256SUMS.asc is a file of the new kit, so the delta carries it; its .sha256.asc is a
     sidecar the delta carries), and the delta's own .sha256 is signed with the same keys.
     Raises BadInput (inputs, base, or a write that failed), CheckFailed (the policy).
@@ -242,25 +227,15 @@ def pack_with_base(
 
     base = read_base(base_path)
     target = delta_output(output)
-    kit = pack_mod.plan(
-        wheelhouse,
-        output,
-        sources_dir=sources_dir,
-        playbooks=playbooks,
-        vagrantfile=vagrantfile,
-        timestamp=timestamp,
-        controller_wheelhouse=controller_wheelhouse,
-        controller_bootstrap=controller_bootstrap,
-        sign=sign,
-        policy=policy,
-        today=today,
-        sequence=sequence,
-    )
+    kit = pack_mod.plan(inputs, output)
     if base.record.sums_sha256 == _sums_file(kit).sha256:
         raise BadInput(
             f"--base {base.given} is the very kit being packed (same {SUMS}): nothing to carry"
         )
-    full = pack_mod.write_kit(kit, output, split, sign=sign, policy=policy, today=today)
+    sign = inputs.sign
+    full = pack_mod.write_kit(
+        kit, output, split, sign=sign, policy=inputs.policy, today=inputs.today
+    )
     result = write_delta(kit, full, base, target, split, full.signatures)
     result.delta.signatures = pack_mod.sign_sidecar(result.delta.checksum_file, sign)
     result.delta.signers = full.signers

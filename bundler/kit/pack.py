@@ -156,6 +156,34 @@ class KitPlan:
     """Fingerprint / key id of each key that signed SHA256SUMS."""
 
 
+@dataclass(frozen=True)
+class PackInputs:
+    """What one kit is packed from: the folders the CLI names and the options that shape the
+    kit, as one value (`pack`, `plan`, `bundler.kit.delta.pack_with_base`).
+
+    `controller_wheelhouse` (from `bundler fetch-controller`) becomes controller/wheelhouse/
+    with controller/setup.sh; None packs no controller part. `controller_bootstrap` (from
+    `bundler fetch-controller --bootstrap`, only with `controller_wheelhouse`) becomes
+    controller/bootstrap/wheelhouse/ with controller/bootstrap.sh. `sign`: secret keys (one
+    per format) whose detached signatures cover SHA256SUMS (inside the kit) and the archive's
+    .sha256 sidecar (beside it). `policy`: the gate re-evaluated on the wheelhouse's carried
+    findings as of `today` (UTC when None). `timestamp`: the members' mtime (seconds;
+    SOURCE_DATE_EPOCH or a fixed epoch when None). `sequence`: the release record's
+    sequence (`bundler.kit.release`; with `sign` and no sequence, the creation time)."""
+
+    wheelhouse: Path
+    playbooks: Path
+    sources_dir: Path | None = None
+    vagrantfile: Path | None = None
+    controller_wheelhouse: Path | None = None
+    controller_bootstrap: Path | None = None
+    sign: Sequence[signing.Key] = ()
+    policy: Policy | None = None
+    today: dt.date | None = None
+    timestamp: int | None = None
+    sequence: int | None = None
+
+
 def parse_size(text: str) -> int:
     """'700M', '4G', '4GB', '1000000' -> bytes (K, M, G, T, KiB... are 1024-based; KB... 1000)."""
     try:
@@ -176,66 +204,19 @@ def default_name(wheelhouse: Path) -> str:
     return f"kit-{app}-py{target.python_version}-{target.platform}"
 
 
-def pack(
-    wheelhouse: Path,
-    output: Path,
-    *,
-    sources_dir: Path | None,
-    playbooks: Path,
-    vagrantfile: Path | None,
-    split: int | None = None,
-    timestamp: int | None = None,
-    controller_wheelhouse: Path | None = None,
-    controller_bootstrap: Path | None = None,
-    sign: Sequence[signing.Key] = (),
-    policy: Policy | None = None,
-    today: dt.date | None = None,
-    sequence: int | None = None,
-) -> PackResult:
-    """Write the kit archive `output` (kit-NAME.tar.gz) from the given inputs.
+def pack(inputs: PackInputs, output: Path, split: int | None = None) -> PackResult:
+    """Write the kit archive `output` (kit-NAME.tar.gz) from `inputs` (see PackInputs), cut
+    into `split`-byte parts when given.
 
-    `controller_wheelhouse` (from `bundler fetch-controller`) becomes controller/wheelhouse/
-    with controller/setup.sh; None packs no controller part. `controller_bootstrap` (from
-    `bundler fetch-controller --bootstrap`, only with `controller_wheelhouse`) becomes
-    controller/bootstrap/wheelhouse/ with controller/bootstrap.sh; None packs no bootstrap.
-    `sign`: secret keys (one per format) whose detached signatures cover SHA256SUMS (inside
-    the kit) and the archive's .sha256 sidecar (beside it). `policy`: the gate re-evaluated on
-    the wheelhouse's carried findings as of `today` (UTC by default); a violation raises
-    CheckFailed, before anything is written (licenses, vulnerabilities) or after, removing the
-    kit again (the size budget). Without `policy`, the policy carried in the snapshot gives
-    the SBOM's vulnerability analysis but fails nothing."""
-    kit = plan(
-        wheelhouse,
-        output,
-        sources_dir=sources_dir,
-        playbooks=playbooks,
-        vagrantfile=vagrantfile,
-        timestamp=timestamp,
-        controller_wheelhouse=controller_wheelhouse,
-        controller_bootstrap=controller_bootstrap,
-        sign=sign,
-        policy=policy,
-        today=today,
-        sequence=sequence,
-    )
-    return write_kit(kit, output, split, sign=sign, policy=policy, today=today)
+    With `inputs.policy`, a violation raises CheckFailed, before anything is written
+    (licenses, vulnerabilities) or after, removing the kit again (the size budget). Without
+    it, the policy carried in the snapshot gives the SBOM's vulnerability analysis but fails
+    nothing."""
+    kit = plan(inputs, output)
+    return write_kit(kit, output, split, sign=inputs.sign, policy=inputs.policy, today=inputs.today)
 
 
-def plan(
-    wheelhouse: Path,
-    output: Path,
-    *,
-    sources_dir: Path | None,
-    playbooks: Path,
-    vagrantfile: Path | None,
-    timestamp: int | None = None,
-    controller_wheelhouse: Path | None = None,
-    controller_bootstrap: Path | None = None,
-    sign: Sequence[signing.Key] = (),
-    policy: Policy | None = None,
-    today: dt.date | None = None,
-    sequence: int | None = None,
-) -> KitPlan:
+def plan(inputs: PackInputs, output: Path) -> KitPlan:
     """Every file of the kit `output` would hold (SHA256SUMS, then its signatures, last), read
     and hashed, and what pack noticed; nothing is written but the signatures are made (they
     are files of the kit). `write_kit` writes it, `bundler.kit.delta` compares it with a base
@@ -243,48 +224,49 @@ def plan(
     With `sign` or `sequence`, the kit carries its release record (`bundler.kit.release`:
     sequence, creation time), listed in SHA256SUMS and so signed."""
     name = _kit_name(output)
-    epoch = _epoch(timestamp)
-    manifest = _check_wheelhouse(wheelhouse)
+    epoch = _epoch(inputs.timestamp)
+    manifest = _check_wheelhouse(inputs.wheelhouse)
     notes: list[str] = []
-    files = _collect_wheelhouse(wheelhouse, manifest, "wheelhouse")
-    _check_recorded(manifest, files, "wheelhouse", wheelhouse)
-    notes += _check_wheelhouse_sums(wheelhouse, files)
-    gate = _gate(wheelhouse, manifest, policy, today)
-    if policy is not None and gate is not None:
+    files = _collect_wheelhouse(inputs.wheelhouse, manifest, "wheelhouse")
+    _check_recorded(manifest, files, "wheelhouse", inputs.wheelhouse)
+    notes += _check_wheelhouse_sums(inputs.wheelhouse, files)
+    gate = _gate(inputs.wheelhouse, manifest, inputs.policy, inputs.today)
+    if inputs.policy is not None and gate is not None:
         _refuse_violations(gate, name)
     part = (
-        controller_setup.prepare(controller_wheelhouse, controller_bootstrap)
-        if controller_wheelhouse
+        controller_setup.prepare(inputs.controller_wheelhouse, inputs.controller_bootstrap)
+        if inputs.controller_wheelhouse
         else None
     )
     if part is not None:
         files += _controller_files(part)
-    if not (wheelhouse / "system-packages.yml").is_file():
+    if not (inputs.wheelhouse / "system-packages.yml").is_file():
         notes.append("wheelhouse has no system-packages.yml (run `bundler audit`)")
-    source_files = _collect_sources(sources_dir)
+    source_files = _collect_sources(inputs.sources_dir)
     files += source_files
-    if not playbooks.is_dir():
-        raise BadInput(f"playbooks directory {playbooks} does not exist")
-    files += _collect(playbooks, "playbooks", notes=notes)
+    if not inputs.playbooks.is_dir():
+        raise BadInput(f"playbooks directory {inputs.playbooks} does not exist")
+    files += _collect(inputs.playbooks, "playbooks", notes=notes)
     if not any(f.arcname == INVENTORY_EXAMPLE for f in files):
-        notes.append(f"{INVENTORY_EXAMPLE} is missing from {playbooks}")
+        notes.append(f"{INVENTORY_EXAMPLE} is missing from {inputs.playbooks}")
     if (
         part
         and part.bootstrap
         and not any(f.arcname == controller_mod.BUILD_PLAYBOOK for f in files)
     ):
         raise BadInput(
-            f"{playbooks} has no {controller_mod.BUILD_PLAYBOOK.removeprefix('playbooks/')}, "
+            f"{inputs.playbooks} has no "
+            f"{controller_mod.BUILD_PLAYBOOK.removeprefix('playbooks/')}, "
             "which controller/bootstrap.sh runs (pack with --no-controller-bootstrap, or the "
             "kit's own playbooks/)"
         )
-    if vagrantfile is not None and vagrantfile.is_file():
-        files.append(file_from_path(vagrantfile, "Vagrantfile", follow=True))
+    if inputs.vagrantfile is not None and inputs.vagrantfile.is_file():
+        files.append(file_from_path(inputs.vagrantfile, "Vagrantfile", follow=True))
     else:
         notes.append("no Vagrantfile: the kit cannot be rehearsed in a local box")
     target = manifest.target
-    python = _python_source(source_files, target, wheelhouse, notes)
-    sbom_entries = _sbom_sources(source_files, sources_dir)
+    python = _python_source(source_files, target, inputs.wheelhouse, notes)
+    sbom_entries = _sbom_sources(source_files, inputs.sources_dir)
     controller_manifest = dict(manifest_mod.read(part.directory).data) if part else None
     bootstrap_manifest = (
         dict(manifest_mod.read(part.bootstrap.directory).data) if part and part.bootstrap else None
@@ -299,7 +281,7 @@ def plan(
         bootstrap=bootstrap_manifest,
     )
     files.append(file_from_bytes(sbom.FILENAME, sbom_text.encode()))
-    system = _system_packages(wheelhouse)
+    system = _system_packages(inputs.wheelhouse)
     controller_python = _controller_python(part, source_files, notes)
     readme = render_readme(
         name,
@@ -312,20 +294,20 @@ def plan(
         controller=part.info if part else None,
         controller_python=controller_python,
         controller_bootstrap=part.bootstrap.info if part and part.bootstrap else None,
-        signed=[k.format for k in sign],
+        signed=[k.format for k in inputs.sign],
         gate=gate,
     )
     files.append(file_from_bytes(README, readme.encode()))
-    if sign or sequence is not None:
-        made = release.make(name, sequence, _release_time())
+    if inputs.sign or inputs.sequence is not None:
+        made = release.make(name, inputs.sequence, _release_time())
         files.append(file_from_bytes(release.FILENAME, release.render(made)))
     sums_text = checksums(files)
     files.append(file_from_bytes(SUMS, sums_text.encode()))
-    signatures, signers = _sign_sums(sums_text.encode(), sign)
+    signatures, signers = _sign_sums(sums_text.encode(), inputs.sign)
     files += signatures
     kit = KitPlan(name, files, epoch, python, notes, part.info if part else None)
     kit.controller_bootstrap = part.bootstrap.info if part and part.bootstrap else None
-    kit.wheelhouse, kit.manifest, kit.gate, kit.signers = wheelhouse, manifest, gate, signers
+    kit.wheelhouse, kit.manifest, kit.gate, kit.signers = inputs.wheelhouse, manifest, gate, signers
     return kit
 
 

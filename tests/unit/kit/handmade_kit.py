@@ -157,11 +157,16 @@ def handmade_inputs(root: Path, with_python_source: bool = True) -> dict[str, Pa
 
 def pack_inputs(inputs: dict[str, Path], output: Path, **kwargs: object) -> pack.PackResult:
     """`pack.pack` of everything `handmade_inputs` made, into the archive `output`."""
-    return pack.pack(
+    split = kwargs.pop("split", None)
+    return pack.pack(kit_inputs(inputs, **kwargs), output, split)  # type: ignore[arg-type]
+
+
+def kit_inputs(inputs: dict[str, Path], **kwargs: object) -> pack.PackInputs:
+    """`pack.PackInputs` of everything `handmade_inputs` made (`kwargs`: its other fields)."""
+    return pack.PackInputs(
         inputs["wheelhouse"],
-        output,
+        inputs["playbooks"],
         sources_dir=inputs["sources"],
-        playbooks=inputs["playbooks"],
         vagrantfile=inputs["vagrantfile"],
         **kwargs,  # type: ignore[arg-type]
     )

@@ -19,6 +19,7 @@ from click.testing import CliRunner
 from bundler.cli import main
 from bundler.errors import BadInput
 from bundler.kit import delta
+from bundler.kit.pack import PackInputs
 from bundler.models import delta as delta_model
 from tests.unit.kit.delta_kit import NEW_WHEELS, pack_v1_v2, upgrade
 from tests.unit.kit.handmade_kit import handmade_inputs, pack_inputs
@@ -32,11 +33,13 @@ def inputs(tmp_path: Path) -> dict[str, Path]:
 def _pack_delta(inputs: dict[str, Path], base: Path, output: Path) -> delta.DeltaResult:
     return delta.pack_with_base(
         base,
-        inputs["wheelhouse"],
+        PackInputs(
+            inputs["wheelhouse"],
+            inputs["playbooks"],
+            sources_dir=inputs["sources"],
+            vagrantfile=inputs["vagrantfile"],
+        ),
         output,
-        sources_dir=inputs["sources"],
-        playbooks=inputs["playbooks"],
-        vagrantfile=inputs["vagrantfile"],
     )
 
 
@@ -233,12 +236,14 @@ def test_split_applies_to_the_delta_too(inputs: dict[str, Path], tmp_path: Path)
     upgrade(inputs)
     result = delta.pack_with_base(
         v1.archive,
-        inputs["wheelhouse"],
+        PackInputs(
+            inputs["wheelhouse"],
+            inputs["playbooks"],
+            sources_dir=inputs["sources"],
+            vagrantfile=inputs["vagrantfile"],
+        ),
         tmp_path / "v2" / "kit-demo.tar.gz",
-        sources_dir=inputs["sources"],
-        playbooks=inputs["playbooks"],
-        vagrantfile=inputs["vagrantfile"],
-        split=2048,
+        2048,
     )
     assert [p.name for p in result.delta.parts][:2] == [
         "kit-demo.delta.tar.gz.part000",

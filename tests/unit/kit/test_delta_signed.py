@@ -18,6 +18,7 @@ from click.testing import CliRunner, Result
 from bundler.cli import main
 from bundler.errors import CheckFailed
 from bundler.kit import delta, signing, unpack
+from bundler.kit.pack import PackInputs
 from bundler.kit.trust import Trust
 from tests.unit.kit.delta_kit import upgrade
 from tests.unit.kit.handmade_kit import handmade_inputs, pack_inputs
@@ -42,12 +43,14 @@ class Signed:
         upgrade(inputs)
         self.made = delta.pack_with_base(
             self.v1.archive,
-            inputs["wheelhouse"],
+            PackInputs(
+                inputs["wheelhouse"],
+                inputs["playbooks"],
+                sources_dir=inputs["sources"],
+                vagrantfile=inputs["vagrantfile"],
+                sign=[key],
+            ),
             tmp / "v2" / "kit-demo.tar.gz",
-            sources_dir=inputs["sources"],
-            playbooks=inputs["playbooks"],
-            vagrantfile=inputs["vagrantfile"],
-            sign=[key],
         )
         self.delta = self.made.delta.archive
         self.far = tmp / "far"

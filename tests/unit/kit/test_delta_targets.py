@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from bundler.kit import delta, pack, unpack
+from bundler.kit.pack import PackInputs
 from bundler.models.target import Target
 from bundler.net.settings import NetworkSettings
 from bundler.wheelhouse.fetch import FetchOptions, fetch
@@ -52,20 +53,24 @@ def test_a_delta_between_several_target_kits(tmp_path: Path, index: FakeIndex) -
     wheelhouse = tmp_path / "wh"
     _fetch(tmp_path, index, wheelhouse, T36, T311)
     v1 = pack.pack(
-        wheelhouse,
+        PackInputs(
+            wheelhouse,
+            inputs["playbooks"],
+            sources_dir=inputs["sources"],
+            vagrantfile=inputs["vagrantfile"],
+        ),
         tmp_path / "v1" / "kit-demo.tar.gz",
-        sources_dir=inputs["sources"],
-        playbooks=inputs["playbooks"],
-        vagrantfile=inputs["vagrantfile"],
     )
     _fetch(tmp_path, index, wheelhouse, T36, T311, T38)
     result = delta.pack_with_base(
         v1.archive,
-        wheelhouse,
+        PackInputs(
+            wheelhouse,
+            inputs["playbooks"],
+            sources_dir=inputs["sources"],
+            vagrantfile=inputs["vagrantfile"],
+        ),
         tmp_path / "v2" / "kit-demo.tar.gz",
-        sources_dir=inputs["sources"],
-        playbooks=inputs["playbooks"],
-        vagrantfile=inputs["vagrantfile"],
     )
     with tarfile.open(result.delta.archive) as tar:
         carried = {

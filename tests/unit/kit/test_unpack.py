@@ -25,6 +25,7 @@ from bundler.cli import main
 from bundler.errors import BadInput, BundlerError, CheckFailed, WrongBase
 from bundler.fs import staging
 from bundler.kit import delta, unpack
+from bundler.kit.pack import PackInputs
 from tests.unit.kit.delta_kit import pack_v1_v2
 from tests.unit.kit.handmade_kit import handmade_inputs
 
@@ -37,11 +38,13 @@ class Kits:
         self.v1, self.v2 = pack_v1_v2(inputs, tmp)
         made = delta.pack_with_base(
             self.v1.archive,
-            inputs["wheelhouse"],
+            PackInputs(
+                inputs["wheelhouse"],
+                inputs["playbooks"],
+                sources_dir=inputs["sources"],
+                vagrantfile=inputs["vagrantfile"],
+            ),
             tmp / "v2" / "kit-demo.tar.gz",
-            sources_dir=inputs["sources"],
-            playbooks=inputs["playbooks"],
-            vagrantfile=inputs["vagrantfile"],
         )
         self.delta = made.delta.archive
         self.far = tmp / "far"
