@@ -148,8 +148,11 @@ def test_unsigned_kit_needs_kit_allow_unsigned_and_is_warned_about(
     missing = _play(tmp_path / "b", python27, kit_dir, kit_signing_key=str(side.pub_a))
     assert missing.rc != 0
     assert any("SHA256SUMS.asc is missing" in f for f in missing.failures()), missing.describe()
-    allowed = _play(tmp_path / "c", python27, kit_dir, kit_allow_unsigned=True)
+    state = tmp_path / "accepted.json"  # never written for a kit whose origin was not checked
+    allowed = _play(tmp_path / "c", python27, kit_dir, kit_allow_unsigned=True,
+                    kit_verify_state_file=str(state))  # fmt: skip
     assert allowed.rc == 0, allowed.describe()
+    assert not state.exists() and "is not written for an unsigned kit" in allowed.stdout
     assert _trust(allowed).startswith("WARNING: UNSIGNED kit accepted"), allowed.data
     assert "CUSTOM STATS" in allowed.stdout and "UNSIGNED kit accepted" in allowed.stdout
     (kit_dir / "wheelhouse" / "extra.whl").write_bytes(b"added on the way")
@@ -186,12 +189,15 @@ def test_minisign_signed_kit_passes_and_a_foreign_minisign_key_is_refused(
 
 
 def test_a_kit_signed_by_a_revoked_key_is_refused(
-    side: Side, tmp_path: Path, python27: Path
+    side: Side, tmp_path: Path, python27: Path, request: pytest.FixtureRequest
 ) -> None:
     """gpg exits 0 with VALIDSIG for a revoked key's good signature: the role asks GOODSIG."""
     kit_dir = _unpacked(side, tmp_path / "far")
     home = tmp_path / "gnupg"
     home.mkdir(mode=0o700)
+    request.addfinalizer(  # stop the agent the key generation started
+        lambda: subprocess.run(["gpgconf", "--homedir", str(home), "--kill", "all"], check=False)
+    )
     gpg = ["gpg", "--homedir", str(home), "--batch", "--yes", "--pinentry-mode", "loopback",
            "--passphrase", ""]  # fmt: skip
     subprocess.run([*gpg, "--quick-generate-key", "Gone <g@example.org>", "ed25519", "sign",
@@ -255,3 +261,29 @@ def test_an_older_kit_and_a_stale_vulnerability_database_are_refused(
         for f in stale.failures()
     ), stale.describe()
     assert json.loads(state.read_text())["accepted"]["sequence"] == sequence + 1
+
+
+def test_any_unlisted_file_is_refused_and_group_vars_cannot_weaken_the_check(
+    side: Side, tmp_path: Path, python27: Path
+) -> None:
+    """A file added anywhere in the kit (not only under wheelhouse/ or sources/) is refused,
+    and the operator's group_vars cannot swap the checking tool (role vars outrank them)."""
+    kit_dir = _unpacked(side, tmp_path / "far")
+    key = {"kit_signing_key": str(side.pub_a)}
+    added = kit_dir / "playbooks" / "group_vars" / "all" / "zz.yml"
+    added.parent.mkdir(parents=True)
+    added.write_text('kit_verify_sha256sum: "true"\n')
+    result = _play(tmp_path / "a", python27, kit_dir, **key)
+    assert result.rc != 0 and DEPLOY_PLAY not in result.stdout, result.describe()
+    assert any(
+        "not listed in" in f and "playbooks/group_vars/all/zz.yml" in f for f in result.failures()
+    ), result.describe()
+    added.unlink()
+    tiny = next((kit_dir / "wheelhouse").glob("tiny-*.whl"))
+    tiny.write_bytes(tiny.read_bytes() + b"TROJAN")
+    group_vars = tmp_path / "b" / "group_vars"
+    group_vars.mkdir(parents=True)
+    (group_vars / "all.yml").write_text('kit_verify_sha256sum: "true"\n')
+    weakened = _play(tmp_path / "b", python27, kit_dir, **key)
+    assert weakened.rc != 0 and DEPLOY_PLAY not in weakened.stdout, weakened.describe()
+    assert any("does not match its SHA256SUMS" in f for f in weakened.failures())
