@@ -107,6 +107,18 @@ def policy_option(help_text: str) -> Callable[[F], F]:
     )
 
 
+def one_line(text: str) -> str:
+    """`text` with every control, format or line-separator character (Unicode categories Cc,
+    Cf, Zl, Zp: newline, ESC, U+202E...) escaped as Python writes it (`\\n`, `\\x1b`), so that
+    one problem, note or error is one line and an untrusted name (a zip member, a server's
+    answer) cannot fake or hide another line."""
+    import unicodedata
+
+    return "".join(
+        repr(c)[1:-1] if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") else c for c in text
+    )
+
+
 @dataclass(frozen=True)
 class FreshnessArgs:
     """--min-sequence/--not-before/--state/--allow-downgrade as given (bundler.kit.release)."""
@@ -147,7 +159,7 @@ def trust_options(func: F) -> F:
         type=click.Path(path_type=Path, dir_okay=False),
         default=None,
         help="State file on this side: a kit older than the last one accepted (recorded here "
-        "when a verify passes) is refused; created when missing.",
+        "when a verify passes) is refused; created when missing. Needs --key.",
     )(wrapped)
     wrapped = click.option(
         "--not-before",
@@ -193,14 +205,22 @@ def make_trust(
     freshness: FreshnessArgs = FreshnessArgs(),
 ) -> Trust:
     """The `Trust` of the --key/--policy/--as-of/freshness options (keys' formats sniffed,
-    policy read)."""
+    policy read). BadInput for --state without --key: the state file records a kit only once
+    its signature verified against a trusted key, or a forged kit with a huge sequence could
+    block every genuine one (TUF keeps only signed, verified metadata as trusted state)."""
+    from bundler.errors import BadInput
     from bundler.gate import policy as gate_policy
     from bundler.kit import release, signing
     from bundler.kit.trust import Trust
 
+    if freshness.state is not None and not keys:
+        raise BadInput(
+            f"--state {freshness.state} needs --key: only a kit whose signature verified against "
+            "a trusted key is recorded as the last one accepted"
+        )
     not_before = freshness.not_before
     return Trust(
-        keys=tuple(signing.load_key(k) for k in keys),
+        keys=tuple(signing.load_trusted_key(k) for k in keys),
         policy=gate_policy.load(policy) if policy else None,
         today=as_of.date() if as_of else None,
         freshness=release.Freshness(

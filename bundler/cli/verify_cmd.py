@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from bundler.cli import gate_report
-from bundler.cli.options import FreshnessArgs, make_trust, trust_options
+from bundler.cli.options import FreshnessArgs, make_trust, one_line, trust_options
 
 if TYPE_CHECKING:
     from bundler.kit import trust as trust_mod
@@ -79,11 +79,24 @@ def verify(
             )
         if onto is None and policy is not None:
             raise click.UsageError("--policy judges the kit a delta assembles: add --onto OLD_KIT")
+        fresh = freshness.min_sequence is not None or freshness.not_before is not None
+        if onto is None and (fresh or freshness.state is not None):
+            raise click.UsageError(
+                "--min-sequence/--not-before/--state check the release of the kit a delta "
+                "assembles: add --onto OLD_KIT"
+            )
         _verify_delta(paths, onto, trust)
         return
     if onto is not None:
         raise click.UsageError("--onto is for a delta kit (kit-NAME.delta.tar.gz)")
-    report = verify_mod.verify(paths, unpack_to=unpack_to, rehearse=rehearse, trust=trust)
+    try:
+        report = verify_mod.verify(paths, unpack_to=unpack_to, rehearse=rehearse, trust=trust)
+    except verify_mod.VerifyFailed as failed:  # its notes and warnings, then the problems
+        for note in failed.report.notes:
+            click.echo(f"note: {one_line(note)}", err=True)
+        for warning in failed.report.gate.warnings if failed.report.gate else []:
+            click.echo(f"warning: {one_line(warning)}", err=True)
+        raise
     print_report(report)
     if unpack_to is not None:
         click.echo(f"unpacked into {unpack_to}")
@@ -92,7 +105,7 @@ def verify(
 def print_report(report: verify_mod.Report) -> None:
     """Notes on stderr, then the signers, the gate's verdict and the `ok:` lines."""
     for note in report.notes:
-        click.echo(f"note: {note}", err=True)
+        click.echo(f"note: {one_line(note)}", err=True)
     if report.operator_files:
         shown = ", ".join(report.operator_files)
         click.echo(f"operator files (not part of the kit): {shown}")
@@ -125,7 +138,7 @@ def _verify_delta(paths: list[Path], onto: Path | None, trust: trust_mod.Trust) 
     if onto is None:
         checked = unpack_mod.check_delta(paths, trust=trust)
         for note in checked.notes:
-            click.echo(f"note: {note}", err=True)
+            click.echo(f"note: {one_line(note)}", err=True)
         for signer in checked.signers:
             click.echo(f"signature: good, by trusted key {signer}")
         click.echo(f"ok: {checked.delta} (delta kit): {checked.describe()}")
@@ -133,7 +146,7 @@ def _verify_delta(paths: list[Path], onto: Path | None, trust: trust_mod.Trust) 
     assembled = unpack_mod.verify_onto(paths, onto, trust=trust)
     assert assembled.report is not None
     for note in assembled.notes:
-        click.echo(f"note: {note}", err=True)
+        click.echo(f"note: {one_line(note)}", err=True)
     for signer in assembled.signers:
         click.echo(f"signature: good, the delta's by trusted key {signer}")
     assembled.report.kind = f"assembled from {assembled.delta} onto {onto}"

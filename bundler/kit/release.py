@@ -213,13 +213,14 @@ def read_state(path: Path) -> Accepted | None:
     return Accepted(release, doc["sums_sha256"])
 
 
-def record(path: Path, release: Release, sums_sha256: str, now: dt.datetime) -> None:
+def record(path: Path, release: Release, sums_sha256: str, now: dt.datetime) -> bool:
     """Write `release` as the last kit accepted into the state file (atomically, 0644);
     a lower sequence than the one recorded is never written (a downgrade accepted with
-    --allow-downgrade does not lower the bar)."""
+    --allow-downgrade does not lower the bar). True when written, False when the file was
+    left as it was."""
     last = read_state(path)
     if last is not None and last.release.sequence > release.sequence:
-        return
+        return False
     accepted = {k: v for k, v in release.to_dict().items() if k != "schema_version"}
     accepted.update(sums_sha256=sums_sha256, accepted_at=_iso(now))
     doc = {"schema_version": STATE_SCHEMA_VERSION, "accepted": accepted}
@@ -227,6 +228,7 @@ def record(path: Path, release: Release, sums_sha256: str, now: dt.datetime) -> 
         atomic_write_text(path, json.dumps(doc, indent=2, sort_keys=True) + "\n")
     except OSError as exc:
         raise BadInput(f"--state {path}: cannot write ({exc.strerror or exc})") from None
+    return True
 
 
 def _json(data: bytes, where: str, schema: dict[str, Any]) -> dict[str, Any]:

@@ -97,6 +97,27 @@ def load_key(path: Path, passphrase_file: Path | None = None) -> Key:
     return Key(path, key_format(path), passphrase_file)
 
 
+def load_trusted_key(path: Path) -> Key:
+    """A trusted key given to verify (--key): as `load_key`, and a minisign key must be a
+    public key, whose second line is base64 of exactly 42 bytes: b"Ed", the key id (8 bytes)
+    and the Ed25519 public key (32 bytes) (https://jedisct1.github.io/minisign/). Raises
+    BadInput `key PATH: not a minisign public key` otherwise (a secret key, a damaged file),
+    so that a bad key is not reported as a bad signature."""
+    key = load_key(path)
+    if key.format == MINISIGN:
+        lines = path.read_bytes().decode(errors="replace").splitlines()
+        try:
+            raw = base64.b64decode(lines[1].strip(), validate=True)
+        except (IndexError, ValueError):
+            raw = b""
+        if len(raw) != _MINISIGN_PUBLIC_LEN or raw[:2] != b"Ed":
+            raise BadInput(f"key {path}: not a minisign public key")
+    return key
+
+
+_MINISIGN_PUBLIC_LEN = 42
+
+
 def require_tool(fmt: str) -> str:
     """The path of `gpg` or `minisign` (BadInput naming the package when missing)."""
     name = "gpg" if fmt == OPENPGP else "minisign"

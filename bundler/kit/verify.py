@@ -185,9 +185,18 @@ def verify(
     else:
         report = verify_archive(paths, limits or kitarchive.Limits(), unpack_to, rehearse, trust)
     if report.problems:
-        raise CheckFailed(f"{report.name}: {len(report.problems)} problem(s)", report.problems)
+        raise VerifyFailed(report)
     accept(report, trust)
     return report
+
+
+class VerifyFailed(CheckFailed):
+    """A verify that found problems (exit 1), with its whole `report`: the notes and the
+    gate's warnings are still worth showing beside the problems."""
+
+    def __init__(self, report: Report) -> None:
+        super().__init__(f"{report.name}: {len(report.problems)} problem(s)", report.problems)
+        self.report = report
 
 
 def accept(report: Report, trust: trust_mod.Trust) -> None:
@@ -195,8 +204,12 @@ def accept(report: Report, trust: trust_mod.Trust) -> None:
     state = trust.freshness.state_file
     if state is None or report.release is None or report.sums_sha256 is None:
         return
-    release_mod.record(state, report.release, report.sums_sha256, _now())
-    report.notes.append(f"recorded in {state} as the last kit accepted here")
+    if release_mod.record(state, report.release, report.sums_sha256, _now()):
+        report.notes.append(f"recorded in {state} as the last kit accepted here")
+    else:
+        report.notes.append(
+            f"{state} not changed: it keeps the newer kit accepted before as the last one"
+        )
 
 
 def _now() -> datetime:

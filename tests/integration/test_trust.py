@@ -208,6 +208,11 @@ def test_an_older_signed_kit_is_refused_after_a_newer_one(
     allowed = verify(old, "--allow-downgrade")
     assert allowed.exit_code == 0 and "(accepted: --allow-downgrade)" in allowed.output
     assert json.loads(state.read_text())["accepted"]["sequence"] == 7  # the bar stays
+    assert f"{state} not changed" in allowed.output
+    for command in ("verify", "unpack"):  # a kit whose origin was not checked is never recorded
+        keyless = bundler(command, new, "--state", tmp_path / "far" / "keyless.json")
+        assert keyless.exit_code == 2 and "needs --key" in keyless.output, keyless.output
+    assert not (tmp_path / "far" / "keyless.json").exists()
     reused = verify(again)  # another kit (created later) claiming sequence 7
     assert reused.exit_code == 1 and "a kit that reuses a sequence is refused" in reused.output
     assert verify(new).exit_code == 0  # the same kit again is fine
@@ -260,6 +265,22 @@ def test_minisign_signature_round_trip(side: Side, tmp_path: Path) -> None:
         f"SHA256SUMS.minisig: signed by minisign key {signer}, which is not a trusted key "
         f"(trusted: {trusted})"
     ) in refused.output
+    only = tmp_path / "only" / "kit-app.tar.gz"  # README.txt of a kit signed by minisign only
+    assert side.pack(only, "--sign", side.mini_key).exit_code == 0
+    with tarfile.open(only) as tar:
+        member = tar.extractfile("kit-app/README.txt")
+        assert member is not None
+        readme = member.read().decode()
+    assert "gpg" not in readme.split("On the other side")[1].split("2. Deploy")[0]
+    steps = readme.split("With minisign:")[1]
+    assert "sh -c 'cd wheelhouse && sha256sum -c SHA256SUMS'" in steps.split("2. Deploy")[0]
+    assert readme.index("A split kit: cat") < readme.index("-m kit-app.tar.gz.sha256")
+    broken = tmp_path / "broken.pub"
+    broken.write_text("untrusted comment: minisign public key\n!!!\n")
+    for bad in (broken, side.mini_key):  # a damaged public key, a secret key
+        wrong = bundler("verify", kit, "--key", bad)
+        assert wrong.exit_code == 2, wrong.output
+        assert f"bundler: error: key {bad}: not a minisign public key" in wrong.output
 
 
 def test_keys_are_private_and_never_printed(side: Side) -> None:
@@ -354,6 +375,15 @@ def test_verify_re_evaluates_offline_expired_ignore_and_threshold(side: Side) ->
     tiny_budget.write_text(policy_text().replace('max_kit = "50M"', "max_kit = 1000"))
     too_big = bundler("verify", side.kit, "--policy", tiny_budget)
     assert too_big.exit_code == 1 and "over the budget of 1,000 bytes" in too_big.output
+    # an ignore id in another case matches; a failing verify still prints its warnings
+    lower = side.root / "lower.toml"
+    lower.write_text(
+        policy_text(deny_severity="medium").replace('"CVE-2026-0001"', '"cve-2026-0001"')
+        + '[[vulnerabilities.ignore]]\nid = "CVE-0000-0000"\nreason = "r"\nexpires = 2099-01-01\n'
+    )
+    warned = bundler("verify", side.kit, "--policy", lower)
+    assert warned.exit_code == 1 and "GHSA-lib1-crit-0001" not in warned.output, warned.output
+    assert "warning: ignore CVE-0000-0000 matches no finding in the snapshot" in warned.output
 
 
 def test_pack_refuses_a_violating_kit_and_leaves_nothing(side: Side, tmp_path: Path) -> None:

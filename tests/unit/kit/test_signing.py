@@ -4,12 +4,25 @@ from __future__ import annotations
 
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from bundler.errors import BadInput
 from bundler.kit import signing
+
+
+@pytest.fixture
+def gnupg_home(tmp_path: Path) -> Iterator[Path]:
+    """A private GnuPG home whose gpg-agent (started by the first secret-key operation) is
+    stopped after the test: `gpgconf --kill all` (GnuPG's documented way to end its daemons)."""
+    home = tmp_path / "gnupg"
+    home.mkdir(mode=0o700)
+    try:
+        yield home
+    finally:
+        subprocess.run(["gpgconf", "--homedir", str(home), "--kill", "all"], check=False)
 
 
 @pytest.fixture(scope="module")
@@ -126,12 +139,13 @@ def _gpg(home: Path, *args: str) -> bytes:
 
 
 @pytest.mark.parametrize("how", ["revoked", "expired"])
-def test_a_signature_by_a_revoked_or_expired_key_is_refused(tmp_path: Path, how: str) -> None:
+def test_a_signature_by_a_revoked_or_expired_key_is_refused(
+    tmp_path: Path, gnupg_home: Path, how: str
+) -> None:
     """gpg exits 0 and prints VALIDSIG for a good signature by a revoked or expired key; only
     GOODSIG means a good signature by a valid key (GnuPG doc/DETAILS: GOODSIG, EXPKEYSIG,
     REVKEYSIG). Found by a review: `verify --key` said "good" for both."""
-    home = tmp_path / "gnupg"
-    home.mkdir(mode=0o700)
+    home = gnupg_home
     subject = tmp_path / "SHA256SUMS"
     subject.write_text("0" * 64 + "  file\n")
     signature = tmp_path / "SHA256SUMS.asc"
@@ -151,3 +165,15 @@ def test_a_signature_by_a_revoked_or_expired_key_is_refused(tmp_path: Path, how:
     public.write_bytes(_gpg(home, "--armor", "--export"))
     with pytest.raises(signing.SignatureError, match="expired or revoked key"):
         signing.verify_file([signing.load_key(public)], subject, signature)
+
+
+def test_a_trusted_minisign_key_must_be_a_public_key(
+    keys: dict[str, signing.KeyPair], tmp_path: Path
+) -> None:
+    """A damaged public key or a secret key given as --key is a bad key, not a bad signature."""
+    assert signing.load_trusted_key(keys["m"].public).format == signing.MINISIGN
+    broken = tmp_path / "broken.pub"
+    broken.write_text("untrusted comment: minisign public key\n!!!\n")
+    for bad in (broken, keys["m"].secret):
+        with pytest.raises(BadInput, match=f"key {bad}: not a minisign public key"):
+            signing.load_trusted_key(bad)

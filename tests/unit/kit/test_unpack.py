@@ -321,6 +321,9 @@ def test_cli_verify_and_unpack_of_a_delta(kits: Kits, tmp_path: Path) -> None:
     policy.write_text("[size]\nmax_kit = '4G'\n", encoding="utf-8")
     no_gate = _bundler("verify", kits.delta, "--policy", policy)  # the delta alone has no wheels
     assert no_gate.exit_code == 2 and "add --onto OLD_KIT" in no_gate.output
+    for option in (("--min-sequence", "100"), ("--not-before", "2030-01-01")):
+        unchecked = _bundler("verify", kits.delta, *option)  # the delta alone has no release
+        assert unchecked.exit_code == 2 and "assembles: add --onto OLD_KIT" in unchecked.output
     full_onto = _bundler("verify", kits.v2.archive, "--onto", kits.old)
     assert full_onto.exit_code == 2 and "--onto is for a delta kit" in full_onto.output
     unpacked = _bundler("unpack", kits.v2.archive, "-o", tmp_path / "plain")
