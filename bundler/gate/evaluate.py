@@ -174,7 +174,8 @@ def _check_vulnerabilities(
     threshold = SEVERITIES.index(rules.deny_severity)
     used: set[str] = set()
     for finding in snapshot.findings:
-        ignore = next((i for i in rules.ignore if i.key in finding.names), None)
+        names = {_id_key(n) for n in finding.names}
+        ignore = next((i for i in rules.ignore if _id_key(i.key) in names), None)
         status = _vuln_status(finding, ignore, threshold, rules.unknown_severity, result.today)
         result.vulnerabilities.append(status)
         if ignore is not None:
@@ -189,6 +190,14 @@ def _check_vulnerabilities(
         result.ignores.append((ignore, state))
         if state == "unused":
             result.warnings.append(f"ignore {ignore.key} matches no finding in the snapshot")
+
+
+def _id_key(osv_id: str) -> str:
+    """An OSV id or alias as compared: case-folded. The OSV schema's ids are `<DB>-<ENTRYID>`
+    strings (https://ossf.github.io/osv-schema/#id-modified-fields) that databases and people
+    write in either case (GitHub shows `GHSA-xxxx-xxxx-xxxx` with a lowercase suffix, NVD
+    `CVE-2026-0001`; `cve-2026-0001` names the same advisory in practice)."""
+    return osv_id.casefold()
 
 
 def _check_database(result: GateResult, database: osv.Database, max_age: int | None) -> None:
@@ -208,6 +217,13 @@ def _check_database(result: GateResult, database: osv.Database, max_age: int | N
         result.violations.append(
             f"vulnerabilities: the database's date {current[:40]!r} cannot be read, so its "
             f"age cannot be checked against max_vuln_db_age_days = {max_age}"
+        )
+        return
+    if current[:19] > database.retrieved[:19]:
+        result.violations.append(
+            f"vulnerabilities: the database's date {current[:40]} is after it was read "
+            f"({database.retrieved[:40]}), so its age cannot be checked against "
+            f"max_vuln_db_age_days = {max_age}"
         )
         return
     age = (result.today - day).days
@@ -241,7 +257,7 @@ def _vuln_status(
     if finding.severity is None:
         status = "violation" if unknown == "deny" else "warning"
         return VulnStatus(finding, status, f"(severity unknown{fixed})")
-    if SEVERITIES.index(finding.severity) >= threshold:
+    if finding.severity in SEVERITIES and SEVERITIES.index(finding.severity) >= threshold:
         return VulnStatus(
             finding,
             "violation",

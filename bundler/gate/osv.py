@@ -36,7 +36,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from bundler.errors import BadInput, IndexUnavailable
-from bundler.gate.policy import SEVERITIES
+from bundler.gate.policy import RATINGS
 from bundler.models.schema import jsonschema
 
 if TYPE_CHECKING:  # the HTTP stack is imported by the API calls only (verify reads no API)
@@ -111,7 +111,8 @@ class Database:
     source: str
     """The zip's file name and sha256, or the API base URL."""
     date: str
-    """The newest `modified` time among the advisories read (ISO 8601, UTC)."""
+    """The newest `modified` time among the advisories read (ISO 8601, UTC), ignoring any
+    later than `retrieved` (a future-dated entry would make an old export look fresh)."""
     retrieved: str
     """When this run read them (ISO 8601, UTC)."""
     rejected: tuple[Rejected, ...] = ()
@@ -290,23 +291,36 @@ def rating(score: float) -> str | None:
         return "medium"
     if score > 0:
         return "low"
-    return None
+    return "none" if score == 0 else None
 
 
 def _entry_matches(entry: dict[str, Any], pin: Pinned) -> bool:
     if _canon(str((entry.get("package") or {}).get("name", ""))) != _canon(pin.name):
         return False
-    if pin.version in [str(v) for v in entry.get("versions") or []]:
+    listed = [str(v) for v in entry.get("versions") or []]
+    if pin.version in listed:
         return True
     try:
         version = Version(pin.version)
     except InvalidVersion:
         return False
+    if any(_same_version(text, version) for text in listed):
+        return True
     return any(
         _in_range(version, rng.get("events") or [])
         for rng in entry.get("ranges") or []
         if isinstance(rng, dict) and rng.get("type") in ("ECOSYSTEM", "SEMVER")
     )
+
+
+def _same_version(text: str, version: Version) -> bool:
+    """PEP 440 equality of a listed version with the pin ('1.0.0' == '1.0': zero padding of the
+    release segment, packaging.version); a listed string that is not a PEP 440 version is
+    skipped (only an exact string match, above, can match it)."""
+    try:
+        return Version(text) == version
+    except InvalidVersion:
+        return False
 
 
 def _in_range(version: Version, events: list[Any]) -> bool:
@@ -378,6 +392,8 @@ def read_export(path: Path, pins: Iterable[Pinned]) -> tuple[Database, list[Advi
     found: list[Advisory] = []
     rejected: list[Rejected] = []
     newest = ""
+    seen = 0
+    read_at = _now()
     total = 0
     digest = hashlib.sha256()
     try:
@@ -403,16 +419,18 @@ def read_export(path: Path, pins: Iterable[Pinned]) -> tuple[Database, list[Advi
                     continue
                 if advisory is None:
                     continue
-                newest = max(newest, advisory.modified)
+                seen += 1
+                if advisory.modified[:19] <= read_at[:19]:  # a future date says nothing
+                    newest = max(newest, advisory.modified)
                 names = {_canon(str(e["package"].get("name", ""))) for e in advisory.affected}
                 if names & wanted:
                     found.append(advisory)
     except (OSError, zipfile.BadZipFile, zipfile.LargeZipFile, EOFError) as exc:
         raise BadInput(f"--vuln-db {path}: not a readable OSV export zip ({exc})") from None
-    if not newest:
+    if not seen:
         raise BadInput(f"--vuln-db {path}: no OSV advisory for the {ECOSYSTEM} ecosystem in it")
     source = f"{path.name} (sha256 {digest.hexdigest()})"
-    database = Database("osv-export", source, newest, _now(), tuple(rejected))
+    database = Database("osv-export", source, newest, read_at, tuple(rejected))
     return database, found
 
 
@@ -619,7 +637,7 @@ def _merge_aliases(hits: list[Advisory]) -> list[Advisory]:
 
 
 def _preference(advisory: Advisory) -> tuple[int, int, str]:
-    rank = SEVERITIES.index(advisory.severity) if advisory.severity else -1
+    rank = RATINGS.index(advisory.severity) if advisory.severity else -1
     return (-rank, 0 if advisory.id.startswith("GHSA-") else 1, advisory.id)
 
 

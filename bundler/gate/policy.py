@@ -56,6 +56,9 @@ else:  # pragma: no cover - Python 3.10
 
 SEVERITIES = ("low", "medium", "high", "critical")
 """CVSS qualitative ratings, lowest first (FIRST CVSS v3.1 specification, section 5)."""
+RATINGS = ("none", *SEVERITIES)
+"""A finding's possible ratings: 'none' (base score 0.0, same section) is below every
+threshold, so it is not a policy's deny_severity."""
 RULES = ("deny", "warn", "allow")
 DEFAULT_OSV_URL = "https://api.osv.dev"
 _SIZE = re.compile(r"^\s*(\d+)\s*([KMGT]?)(i?B?)\s*$", re.IGNORECASE)

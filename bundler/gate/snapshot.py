@@ -33,7 +33,7 @@ from bundler import __version__
 from bundler.errors import BadInput
 from bundler.fs.atomic import atomic_write_text
 from bundler.gate import osv
-from bundler.gate.policy import SEVERITIES, Policy
+from bundler.gate.policy import RATINGS, Policy
 from bundler.models.schema import jsonschema
 
 FILENAME = "policy-findings.json"
@@ -102,7 +102,7 @@ SCHEMA: dict[str, Any] = {
                     "summary": {"type": "string"},
                     "package": {"type": "string"},
                     "version": {"type": "string"},
-                    "severity": {"enum": [*SEVERITIES, None]},
+                    "severity": {"enum": [*RATINGS, None]},
                     "score": {"type": ["number", "null"]},
                     "vector": _NULL_STR,
                     "affected": _STR_LIST,

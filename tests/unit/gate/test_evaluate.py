@@ -85,6 +85,26 @@ def test_verdict_on_the_day_the_ignores_expire() -> None:
     assert [f.package for f in result.unknown_licenses] == ["nolicense"]
 
 
+def test_an_ignore_matches_an_id_or_alias_in_any_case() -> None:
+    lower = policy.parse(
+        b'[[vulnerabilities.ignore]]\nid = "cve-1"\nreason = "r"\nexpires = 2030-01-01\n'
+        b'[[vulnerabilities.ignore]]\nid = "ghsa-2"\nreason = "r"\nexpires = 2030-01-01\n',
+        "p.toml",
+    )
+    result = evaluate(lower, PACKAGES, SNAP, DAY)
+    statuses = {v.finding.id: v.status for v in result.vulnerabilities}
+    assert statuses["GHSA-1"] == statuses["GHSA-2"] == "ignored", result.violations
+    assert [state for _, state in result.ignores] == ["used", "used"]
+
+
+def test_a_cvss_score_of_zero_is_below_every_threshold() -> None:
+    lowest = policy.parse(b'[vulnerabilities]\ndeny_severity = "low"\n', "p.toml")
+    result = evaluate(lowest, PACKAGES, _snapshot(_finding("GHSA-0", "app", "1.0", "none")), DAY)
+    assert [v.status for v in result.vulnerabilities] == ["below threshold"], result.violations
+    with pytest.raises(BadInput, match="deny_severity"):
+        policy.parse(b'[vulnerabilities]\ndeny_severity = "none"\n', "p.toml")
+
+
 def test_the_day_after_expiry_fails_with_the_reason() -> None:
     result = evaluate(POLICY, PACKAGES, SNAP, DAY + dt.timedelta(days=1), kit_bytes=1001)
     assert (
@@ -171,6 +191,7 @@ def test_rejected_entries_are_violations_or_warnings_as_recorded() -> None:
         ("osv-api", "2026-01-01T00:00:00Z", "2027-01-30T00:00:00Z", True),  # live: answer time
         ("osv-api", "2027-01-30T00:00:00Z", "2027-01-20T00:00:00Z", False),
         ("osv-export", "garbage", "2027-01-31", False),
+        ("osv-export", "2099-01-01T00:00:00Z", "2027-01-31T00:00:00Z", False),  # after read
     ],
 )
 def test_the_database_may_be_at_most_max_vuln_db_age_days_old(

@@ -20,6 +20,7 @@ from tests.fakeosv import ADVISORIES, NEWEST_PYPI, OsvServer, write_export
 
 V3_CRIT = "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"
 V3_LOW = "CVSS:3.1/AV:N/AC:H/PR:L/UI:R/S:U/C:L/I:N/A:N"
+V3_NONE = "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:N"  # base score 0.0
 V4_CRIT = "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N"
 PINS = [osv.Pinned("lib", "1.0"), osv.Pinned("tiny", "0.3"), osv.Pinned("numpyish", "1.19.5")]
 
@@ -60,6 +61,9 @@ def test_listed_versions_match_and_names_are_canonical() -> None:
     assert advisory.matches(osv.Pinned("SOME_PKG", "0.5"))
     assert not advisory.matches(osv.Pinned("some-pkg", "0.6"))
     assert not advisory.matches(osv.Pinned("other", "0.5"))
+    padded = _advisory([], versions=["1.0.0", "not a version!"])  # PEP 440: 1.0.0 == 1.0
+    assert padded.matches(osv.Pinned("some-pkg", "1.0"))
+    assert not padded.matches(osv.Pinned("some-pkg", "1.0.1"))
 
 
 @pytest.mark.parametrize(
@@ -70,6 +74,7 @@ def test_listed_versions_match_and_names_are_canonical() -> None:
         ({"severity": [{"type": "CVSS_V4", "score": V4_CRIT}]}, "critical", 9.3),
         ({"database_specific": {"severity": "MODERATE"}}, "medium", None),
         ({"severity": [{"type": "CVSS_V3", "score": "garbage"}]}, None, None),
+        ({"severity": [{"type": "CVSS_V3", "score": V3_NONE}]}, "none", 0.0),
         ({}, None, None),
     ],
 )  # fmt: skip
@@ -147,6 +152,16 @@ def test_export_zip_and_match(tmp_path: Path) -> None:
     assert database.source.startswith("all.zip (sha256 ")
     matched = [(p.name, a.id) for p, a in osv.match(PINS, advisories)]
     assert matched == [("lib", "GHSA-lib1-crit-0001"), ("tiny", "GHSA-tiny-medi-0002")]
+
+
+def test_a_future_modified_date_does_not_make_the_export_look_fresh(tmp_path: Path) -> None:
+    """The date is the newest `modified` not after the read time: an entry dated 2099 (of any
+    package) says nothing about when the export was made (review #15, item 4)."""
+    future = {"id": "FUTURE-1", "modified": "2099-01-01T00:00:00Z",
+              "affected": [{"package": {"ecosystem": "PyPI", "name": "unrelated"}}]}  # fmt: skip
+    path = _export_with(tmp_path, {"FUTURE-1.json": json.dumps(future).encode()})
+    database, _ = osv.read_export(path, PINS)
+    assert database.date == NEWEST_PYPI, database
 
 
 def test_export_that_is_not_a_zip_or_has_no_pypi_advisory_is_refused(tmp_path: Path) -> None:
