@@ -26,7 +26,7 @@ from typing import Any, NamedTuple
 import click
 
 from bundler import __version__
-from bundler.cli.options import JSON_ERRORS
+from bundler.cli.options import JSON_ERRORS, one_line
 from bundler.errors import BundlerError, CheckFailed
 
 
@@ -78,12 +78,11 @@ class KitGroup(click.Group):
             if ctx.meta.get(JSON_ERRORS):
                 click.echo(json.dumps(exc.to_dict(), sort_keys=True), err=True)
             elif isinstance(exc, CheckFailed):
-                click.echo(f"bundler: {exc.summary}", err=True)
+                click.echo(f"bundler: {one_line(exc.summary)}", err=True)
                 for problem in exc.problems:
-                    click.echo(f"  - {problem}", err=True)
+                    click.echo(f"  - {one_line(problem)}", err=True)
             else:
-                text = str(exc).replace("\r", "\\r").replace("\n", "\\n")  # one line, always
-                click.echo(f"bundler: error: {text}", err=True)
+                click.echo(f"bundler: error: {one_line(str(exc))}", err=True)  # one line, always
             ctx.exit(exc.exit_code)
         except click.ClickException as exc:  # a usage error: JSON too when --json was seen
             if not ctx.meta.get(JSON_ERRORS):

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from bundler.cli.options import one_line
 from bundler.errors import CheckFailed
 
 if TYPE_CHECKING:  # the gate's libraries load only when a command evaluates a policy
@@ -24,7 +25,7 @@ def echo(result: GateResult) -> None:
         f"{len(result.unknown_licenses)} unknown license(s){where}"
     )
     for warning in result.warnings:
-        click.echo(f"warning: {warning}", err=True)
+        click.echo(f"warning: {one_line(warning)}", err=True)
 
 
 def fail_on_violations(result: GateResult, what: str) -> None:

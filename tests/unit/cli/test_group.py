@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import click
 import pytest
 from click.testing import CliRunner
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bundler.cli import COMMANDS, main
+from bundler.cli.options import one_line
 
 
 @pytest.mark.parametrize(
@@ -55,3 +59,23 @@ def test_help_never_breaks_a_tag_in_the_middle(name: str, width: int) -> None:
     assert result.exit_code == 0, result.output
     for word in _tag_words(command):
         assert word in result.output, f"'{word}' is broken across lines at width {width}"
+
+
+@given(st.text())
+def test_one_line_is_one_line_and_keeps_printable_text(text: str) -> None:
+    shown = one_line(text)
+    assert len(shown.splitlines()) <= 1 and "\x1b" not in shown
+    if text.isprintable():
+        assert shown == text
+
+
+def test_an_untrusted_name_with_a_newline_is_one_problem_line(tmp_path: Path) -> None:
+    """A name from untrusted input (here a file's in the kit) cannot add a problem line."""
+    kit = tmp_path / "kit"
+    kit.mkdir()
+    (kit / "SHA256SUMS").write_text("")
+    (kit / "evil\n  - nothing else wrong").write_text("")
+    result = CliRunner().invoke(main, ["verify", str(kit)])
+    assert result.exit_code == 1, result.output
+    lines = [line for line in result.stderr.splitlines() if "nothing else wrong" in line]
+    assert len(lines) == 1 and "evil\\n  - nothing else wrong" in lines[0], result.stderr
