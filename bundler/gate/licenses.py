@@ -51,7 +51,12 @@ from bundler.gate.policy import LICENSING, LicenseRules, parse_expression
 MAX_CHOICES = 4096
 """Ways of satisfying one expression the gate enumerates; more is judged unknown (real package
 expressions have a handful)."""
-_VERSIONED = re.compile(r"^(?P<family>.+)-(?P<version>\d+(?:\.\d+)*)-(?P<kind>only|or-later)$")
+_VERSIONED = re.compile(
+    r"^(?P<family>.+?)-(?P<version>\d+(?:\.\d+)*)(?P<variant>-(?:no-)?invariants)?"
+    r"-(?P<kind>only|or-later)$"
+)
+"""`X-V-only` / `X-V-or-later`, and the GFDL's `X-V-invariants-...` / `X-V-no-invariants-...`
+(SPDX license list 3.x: GFDL-1.3-invariants-or-later...)."""
 
 
 class Verdict(str, Enum):
@@ -177,20 +182,25 @@ def versions(license_id: str) -> tuple[str, ...]:
     m = _VERSIONED.match(license_id)
     if m is None or m["kind"] == "only":
         return (license_id,)
-    known = _families().get(m["family"].casefold(), ())
-    later = [f"{family}-{v}-only" for family, v in known if _vkey(v) >= _vkey(m["version"])]
+    variant = m["variant"] or ""
+    known = _families().get((m["family"] + variant).casefold(), ())
+    later = [
+        f"{family}-{v}{variant}-only" for family, v in known if _vkey(v) >= _vkey(m["version"])
+    ]
     return tuple(later) or (license_id,)
 
 
 @cache
 def _families() -> dict[str, tuple[tuple[str, str], ...]]:
-    """License family (casefolded) -> ((family as spelled, version), ...) from the `-only` ids
-    of the SPDX list license-expression bundles (GPL: 1.0, 2.0, 3.0; LGPL: 2.0, 2.1, 3.0...)."""
+    """License family and variant (casefolded, e.g. 'gpl', 'gfdl-invariants') -> ((family as
+    spelled, version), ...) from the `-only` ids of the SPDX list license-expression bundles
+    (GPL: 1.0, 2.0, 3.0; LGPL: 2.0, 2.1, 3.0; GFDL-invariants: 1.1, 1.2, 1.3...)."""
     out: dict[str, list[tuple[str, str]]] = {}
     for key in LICENSING.known_symbols:
         m = _VERSIONED.match(str(key))
         if m is not None and m["kind"] == "only":
-            out.setdefault(m["family"].casefold(), []).append((m["family"], m["version"]))
+            family = (m["family"] + (m["variant"] or "")).casefold()
+            out.setdefault(family, []).append((m["family"], m["version"]))
     return {k: tuple(sorted(v, key=lambda fv: _vkey(fv[1]))) for k, v in out.items()}
 
 

@@ -217,3 +217,13 @@ def test_an_expression_with_too_many_ways_is_unknown_not_a_hang() -> None:
     text = " AND ".join(f"(MIT OR Apache-2.0 OR BSD-{n}-Clause)" for n in (2, 3) for _ in range(7))
     finding = judge("p", "1", text, LicenseRules(deny=("GPL-3.0-only",)))
     assert finding.verdict == Verdict.UNKNOWN and "more than 4096 ways" in finding.detail
+
+
+def test_gfdl_invariants_or_later_is_expanded_like_any_or_later() -> None:
+    """SPDX's GFDL-1.2-invariants-or-later covers GFDL-1.3-invariants-only (review #15)."""
+    rules = LicenseRules(deny=("GFDL-1.2-invariants-or-later",))
+    assert judge("p", "1", "GFDL-1.3-invariants-only", rules).verdict == Verdict.DENIED
+    assert judge("p", "1", "GFDL-1.3-no-invariants-only", rules).verdict == Verdict.ALLOWED
+    no_inv = LicenseRules(deny=("GFDL-1.3-no-invariants-only",))
+    assert judge("p", "1", "GFDL-1.2-no-invariants-or-later", no_inv).verdict == Verdict.ALLOWED
+    assert judge("p", "1", "GFDL-1.3-no-invariants-or-later", no_inv).verdict == Verdict.DENIED
