@@ -329,6 +329,7 @@ def verify_dir(
         wheelhouse, prefix = directory / "wheelhouse", "wheelhouse/"
     elif (directory / manifest_mod.FILENAME).is_file():
         report = Report("wheelhouse", name)
+        report.files = _listed_count(directory)
         wheelhouse, prefix = directory, ""
     else:
         raise BadInput(f"{directory} is neither a kit (no {SUMS}) nor a wheelhouse")
@@ -364,6 +365,17 @@ def _rehearse(report: Report, wheelhouse: Path, prefix: str, python: Path) -> No
         f"{len(rehearsal.imported)} import(s) ok"
         + (f"; not imported (they need excluded requirements): {', '.join(left)}" if left else "")
     )
+
+
+def _listed_count(wheelhouse: Path) -> int:
+    """How many files a bare wheelhouse's own SHA256SUMS lists (0 when it has none or it
+    cannot be read: check_wheelhouse reports that)."""
+    try:
+        raw = regular.read_regular(wheelhouse / SUMS, _MAX_SUMS)
+    except (BadInput, OSError):
+        return 0
+    listed, _ = sums.parse(raw.decode("utf-8", errors="replace"), SUMS)
+    return len(listed)
 
 
 def _trust(

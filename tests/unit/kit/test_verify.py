@@ -73,7 +73,10 @@ def test_clean_archive_verifies(kit: Path) -> None:
 def test_clean_unpacked_dir_and_bare_wheelhouse_verify(kit: Path, tmp_path: Path) -> None:
     kit_dir = _unpacked(kit, tmp_path)
     assert verify.verify([kit_dir]).kind == "kit directory"
-    assert verify.verify([kit_dir / "wheelhouse"]).kind == "wheelhouse"
+    bare = verify.verify([kit_dir / "wheelhouse"])
+    assert bare.kind == "wheelhouse"
+    listed = (kit_dir / "wheelhouse" / "SHA256SUMS").read_text().splitlines()
+    assert bare.files == len(listed) > 0  # the wheelhouse's own SHA256SUMS was checked
 
 
 def test_unpack_to_leaves_the_verified_kit(kit: Path, tmp_path: Path) -> None:
