@@ -91,9 +91,7 @@ def verify(
         raise click.UsageError("--onto is for a delta kit (kit-NAME.delta.tar.gz)")
     try:
         report = verify_mod.verify(paths, unpack_to=unpack_to, rehearse=rehearse, trust=trust)
-    except verify_mod.VerifyFailed as failed:  # its notes and warnings, then the problems
-        for note in failed.report.notes:
-            click.echo(f"note: {one_line(note)}", err=True)
+    except verify_mod.VerifyFailed as failed:  # the gate's warnings, then the problems
         for warning in failed.report.gate.warnings if failed.report.gate else []:
             click.echo(f"warning: {one_line(warning)}", err=True)
         raise

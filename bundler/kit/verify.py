@@ -191,8 +191,8 @@ def verify(
 
 
 class VerifyFailed(CheckFailed):
-    """A verify that found problems (exit 1), with its whole `report`: the notes and the
-    gate's warnings are still worth showing beside the problems."""
+    """A verify that found problems (exit 1), with its whole `report`: the gate's warnings
+    (an unused ignore...) are still worth showing beside the problems."""
 
     def __init__(self, report: Report) -> None:
         super().__init__(f"{report.name}: {len(report.problems)} problem(s)", report.problems)

@@ -155,6 +155,23 @@ def test_unsigned_kit_needs_kit_allow_unsigned_and_is_warned_about(
     assert not state.exists() and "is not written for an unsigned kit" in allowed.stdout
     assert _trust(allowed).startswith("WARNING: UNSIGNED kit accepted"), allowed.data
     assert "CUSTOM STATS" in allowed.stdout and "UNSIGNED kit accepted" in allowed.stdout
+    # a database dated after it was read (a future `modified`) does not look fresh
+    findings = kit_dir / "wheelhouse" / "policy-findings.json"
+    doc = json.loads(findings.read_text())
+    doc["database"]["date"] = "2099-01-01T00:00:00Z"
+    findings.write_text(json.dumps(doc))
+    rows = [
+        (p.relative_to(kit_dir).as_posix(), hashlib.sha256(p.read_bytes()).hexdigest())
+        for p in sorted(kit_dir.rglob("*"))
+        if p.is_file() and p != kit_dir / "SHA256SUMS"
+    ]
+    (kit_dir / "SHA256SUMS").write_text(sums.render(rows))
+    future = _play(tmp_path / "e", python27, kit_dir, kit_allow_unsigned=True,
+                   kit_verify_max_vuln_db_age_days=3650)  # fmt: skip
+    assert future.rc != 0 and DEPLOY_PLAY not in future.stdout
+    assert any("2099-01-01T00:00:00Z is after it was read" in f for f in future.failures()), (
+        future.describe()
+    )
     (kit_dir / "wheelhouse" / "extra.whl").write_bytes(b"added on the way")
     (kit_dir / "sources").mkdir(exist_ok=True)
     shutil.copy(kit_dir / "README.txt", kit_dir / "sources" / "stowaway.txt")
