@@ -175,7 +175,14 @@ def _check_vulnerabilities(
     used: set[str] = set()
     for finding in snapshot.findings:
         names = {_id_key(n) for n in finding.names}
-        ignore = next((i for i in rules.ignore if _id_key(i.key) in names), None)
+        ignore = next(
+            (
+                i
+                for i in rules.ignore
+                if _id_key(i.key) in names and i.package in (None, _canon(finding.package))
+            ),
+            None,
+        )
         status = _vuln_status(finding, ignore, threshold, rules.unknown_severity, result.today)
         result.vulnerabilities.append(status)
         if ignore is not None:

@@ -18,8 +18,9 @@
                                       # the gate runs (the far side's clock, or --as-of);
                                       # the age of an export is its newest advisory's
 
-    [[vulnerabilities.ignore]]        # an accepted finding: OSV id or any alias, until `expires`
-    id = "GHSA-xxxx-xxxx-xxxx"
+    [[vulnerabilities.ignore]]        # an accepted finding: OSV id or any alias (any case),
+    id = "GHSA-xxxx-xxxx-xxxx"        # until `expires`
+    package = "lib"                   # optional: for this package only
     reason = "the vulnerable parser is never called by the payload"
     expires = 2027-01-31
 
@@ -74,13 +75,17 @@ class Ignore:
     """The OSV id or alias (vulnerabilities), or the canonical package name (licenses)."""
     reason: str
     expires: dt.date
+    package: str | None = None
+    """A vulnerability ignore's optional `package` (canonical name): it then silences the id
+    for that package only, not for another package whose advisory lists the same alias."""
 
     def expired(self, today: dt.date) -> bool:
         """True from the day after `expires` on (the expiry day itself is still accepted)."""
         return today > self.expires
 
     def to_dict(self) -> dict[str, str]:
-        return {"key": self.key, "reason": self.reason, "expires": self.expires.isoformat()}
+        out = {"key": self.key, "reason": self.reason, "expires": self.expires.isoformat()}
+        return out | ({"package": self.package} if self.package else {})
 
 
 @dataclass(frozen=True)
@@ -246,7 +251,10 @@ def _exceptions(entries: Any, key: str, where: str) -> tuple[Ignore, ...]:
         here = f"{where} #{n}"
         if not isinstance(entry, dict):
             raise BadInput(f"{here}: expected a table")
-        _only(entry, {key, "reason", "expires"}, here)
+        _only(entry, {key, "reason", "expires", *(("package",) if key == "id" else ())}, here)
+        package = entry.get("package") if key == "id" else None
+        if package is not None and (not isinstance(package, str) or not package.strip()):
+            raise BadInput(f'{here}: package = "..." names the package the ignore is for')
         value, reason = entry.get(key), entry.get("reason")
         if not isinstance(value, str) or not value.strip():
             raise BadInput(f'{here}: needs {key} = "..."')
@@ -263,7 +271,7 @@ def _exceptions(entries: Any, key: str, where: str) -> tuple[Ignore, ...]:
         if not isinstance(expires, dt.date):
             raise BadInput(f"{here} ({value}): needs expires = YYYY-MM-DD (a date)")
         normal = _canon(value) if key == "package" else value.strip()
-        out.append(Ignore(normal, reason.strip(), expires))
+        out.append(Ignore(normal, reason.strip(), expires, _canon(package) if package else None))
     return tuple(out)
 
 

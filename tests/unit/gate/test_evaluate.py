@@ -105,6 +105,30 @@ def test_a_cvss_score_of_zero_is_below_every_threshold() -> None:
         policy.parse(b'[vulnerabilities]\ndeny_severity = "none"\n', "p.toml")
 
 
+def test_an_ignore_tied_to_a_package_silences_only_that_package() -> None:
+    """Two advisories sharing an alias (review #15): the ignore names the package it is for."""
+    tied = policy.parse(
+        b'[vulnerabilities]\ndeny_severity = "high"\n[[vulnerabilities.ignore]]\n'
+        b'id = "CVE-9"\npackage = "Lib"\nreason = "r"\nexpires = 2030-01-01\n',
+        "p.toml",
+    )
+    shared = _snapshot(
+        _finding("GHSA-L", "lib", "2.0", "critical", "CVE-9"),
+        _finding("GHSA-A", "app", "1.0", "critical", "CVE-9"),
+    )
+    result = evaluate(tied, PACKAGES, shared, DAY)
+    statuses = {v.finding.id: v.status for v in result.vulnerabilities}
+    assert statuses == {"GHSA-L": "ignored", "GHSA-A": "violation"}, result.violations
+    again = policy.from_dict(tied.to_dict(), "carried")  # carried across the gap
+    assert again.vulnerabilities is not None and again.vulnerabilities.ignore[0].package == "lib"
+    with pytest.raises(BadInput, match="package"):
+        policy.parse(
+            b'[[vulnerabilities.ignore]]\nid = "X"\npackage = 3\nreason = "r"\n'
+            b"expires = 2030-01-01\n",
+            "p.toml",
+        )
+
+
 def test_the_day_after_expiry_fails_with_the_reason() -> None:
     result = evaluate(POLICY, PACKAGES, SNAP, DAY + dt.timedelta(days=1), kit_bytes=1001)
     assert (
