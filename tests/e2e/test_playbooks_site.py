@@ -59,62 +59,8 @@ from tests.e2e.playbookrun import (
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 SELFTEST = re.compile(r"^selftest ok: \d+ frames, 2 workers, [\d.]+ frames/s$")
-DEBIAN_SOURCES = """\
-Types: deb-src
-URIs: http://deb.debian.org/debian
-Suites: bookworm
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-"""
-
-
 _require_host = require_playbook_host
 _fetch = fetch_wheelhouse
-
-
-def _apt_source_cpython(workdir: Path) -> Path:
-    """`apt-get source --download-only python3.11` with a private deb-src list (the host's
-    apt configuration is left alone); apt checks the download against the signed index."""
-    apt = workdir / "apt"
-    (apt / "lists" / "partial").mkdir(parents=True)
-    (apt / "cache").mkdir()
-    (apt / "src.sources").write_text(DEBIAN_SOURCES)
-    opts = [
-        "-o",
-        f"Dir::Etc::SourceList={apt / 'src.sources'}",
-        "-o",
-        "Dir::Etc::SourceParts=/dev/null",
-        "-o",
-        f"Dir::State::Lists={apt / 'lists'}",
-        "-o",
-        f"Dir::Cache={apt / 'cache'}",
-    ]
-    subprocess.run(["apt-get", *opts, "-qq", "update"], check=True, capture_output=True)
-    dl = workdir / "dl"
-    dl.mkdir()
-    subprocess.run(
-        ["apt-get", *opts, "-qq", "source", "--download-only", "python3.11"],
-        check=True,
-        capture_output=True,
-        cwd=dl,
-    )
-    (orig,) = dl.glob("python3.11_*.orig.tar.*")
-    return orig
-
-
-@pytest.fixture(scope="module")
-def kit311(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    """A kit_dir with sources/Python-3.11.X.<ext> (upstream name) and a cp311 wheelhouse."""
-    _require_host()
-    kit = tmp_path_factory.mktemp("kit311")
-    orig = _apt_source_cpython(tmp_path_factory.mktemp("apt"))
-    match = re.match(r"python3\.11_(3\.11\.\d+)\.orig\.(tar\.gz|tar\.xz)$", orig.name)
-    assert match, orig.name
-    version, ext = match.groups()
-    (kit / "sources").mkdir()
-    shutil.move(orig, kit / "sources" / f"Python-{version}.{'tgz' if ext == 'tar.gz' else ext}")
-    _fetch(kit / "wheelhouse", version, "manylinux2014")
-    return kit, version
 
 
 @pytest.fixture(scope="module")
