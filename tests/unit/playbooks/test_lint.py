@@ -29,6 +29,8 @@ PUBLIC_VARS = (
     "python_prefix",
     "python_build",
     "python_interpreter",
+    "python_delivery",
+    "python_publish_dir",
     "media_repo_mode",
     "media_iso",
     "app_venv",
@@ -119,7 +121,9 @@ def test_site_serves_from_the_repo_server_then_rolls_out_the_four_roles_in_batch
     assert [(r["role"], r["tags"]) for r in verify["roles"]] == [("kit_verify", ["always"])]
     assert verify["any_errors_fatal"] is True
     assert server["hosts"] == "repo_server"
-    assert [r["role"] for r in server["roles"]] == ["media_repo", "repo_server"]
+    # the repo server builds CPython once for the fleet (python_delivery publish) before serving
+    assert [r["role"] for r in server["roles"]] == ["media_repo", "python_build", "repo_server"]
+    assert "python_delivery" in server["roles"][1]["when"]
     assert rollout["hosts"] == "all:!repo_server"  # --limit-friendly: groups, no host names
     roles = [(r["role"], r["tags"]) for r in rollout["roles"]]
     assert roles == [(name, [name]) for name in ROLES if name != "repo_server"]
@@ -253,7 +257,8 @@ def test_yum_tasks_use_only_the_media_repo() -> None:
         for path, task in _tasks(role)
         if "ansible.builtin.yum" in task
     ]
-    assert len(yum_tasks) == 4  # build deps, the wheels' libraries, httpd, semanage
+    # build deps, the prebuilt CPython's runtime libraries, the wheels' libraries, httpd, semanage
+    assert len(yum_tasks) == 5
     for path, task in yum_tasks:
         args = task["ansible.builtin.yum"]
         assert "'*'" in args["disablerepo"], (path, task["name"])
