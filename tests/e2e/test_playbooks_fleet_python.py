@@ -207,7 +207,7 @@ def test_the_repo_server_builds_cpython_once_and_clients_install_it_over_http(
         assert server_ran["Pack the staging tree into the published tarball."]["changed"]
         tarball, record = _record(publish_dir)
         name = tarball.name
-        slug = str(fleet_prefix).strip("/").replace("/", "-")
+        slug = re.sub(r"[^A-Za-z0-9.]+", "-", str(fleet_prefix).strip("/"))
         assert name.startswith(f"cpython-{version}-{slug}-debian12-glibc2."), name
         assert f"-x86_64-src{source_sha256[:12]}-opt" in name, name
         assert record["sha256"] == hashlib.sha256(tarball.read_bytes()).hexdigest()
