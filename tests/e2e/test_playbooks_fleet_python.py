@@ -11,7 +11,7 @@ SSH) and install it into the same prefix (http), then get the wheels and pass th
   host's own mount namespace, which `ip netns exec` gives its sshd), as separate machines would.
 - No compiler on a client: gcc, cc and make are, in each client's mount namespace, a tripwire
   that records its call and fails; none is recorded, and no client ran a compile task.
-- The re-run changes nothing on any host.
+- The re-run changes nothing on any host, nor would `--check --diff`.
 - A tarball altered on the server is refused by a client (forced to install again) with one
   message naming the sha256 the server recorded; the client's interpreter is left as it was.
 - A client killed while unpacking (the unpack script SIGKILLed half-way) has no completion
@@ -247,6 +247,13 @@ def test_the_repo_server_builds_cpython_once_and_clients_install_it_over_http(
         assert two.rc == 0, two.describe()
         for host in fleet.hosts:
             assert two.stats(host.name)["changed"] == 0, (host.name, two.changed_tasks(host.name))
+        check = run_playbook(inventory("hosts.ini"), extra, runs, env=env, timeout=900, check=True)
+        assert check.rc == 0, check.describe()
+        for host in fleet.hosts:
+            assert check.stats(host.name)["changed"] == 0, (
+                host.name,
+                check.changed_tasks(host.name),
+            )
 
         # -- 3. the tarball altered on the server: a client installing it refuses it ----------
         before = (own[first.name] / "bin" / "python3.11").read_bytes()
