@@ -116,7 +116,7 @@ class Interpreter:
         """From `FACTS_SCRIPT`'s one line 'VERSION ABI MACHINE GLIBC' (GLIBC '-' for none);
         BadInput for anything else."""
         m = re.fullmatch(
-            r"(\d{1,2}\.\d{1,3}\.\d{1,4})\s+(cp\d{2,4}[a-z]{0,4})\s+([a-z0-9_]{1,32})"
+            r"(\d{1,2}\.\d{1,3}\.\d{1,4})\s+(cp\d{2,4}[a-z]{0,4})\s+([A-Za-z0-9_]{1,32})"
             r"\s+(-|\d{1,3}\.\d{1,3})",
             line.strip(),
         )
@@ -134,20 +134,26 @@ class Interpreter:
 
 
 FACTS_CODE = (
-    "import os, platform, sys\n"
+    "import os, platform, re, sys\n"
     "abi = 'cp%d%d%s' % (sys.version_info[0], sys.version_info[1], getattr(sys, 'abiflags', ''))\n"
     "try:\n"
     "    libc = os.confstr('CS_GNU_LIBC_VERSION').split()[1]\n"
-    "except (AttributeError, ValueError, OSError, IndexError):\n"
+    "except (AttributeError, ValueError, OSError, IndexError, TypeError):\n"
     "    libc = '-'\n"
+    "m = re.match(r'([0-9]+)\\.([0-9]+)', libc)\n"
+    "libc = '%d.%d' % (int(m.group(1)), int(m.group(2))) if m else '-'\n"
+    "machine = '_'.join(str(platform.machine()).replace('.', '_').replace('-', '_').split())\n"
     "facts = '%d.%d.%d %s %s %s' % (sys.version_info[0], sys.version_info[1], "
-    "sys.version_info[2], abi, platform.machine(), libc)\n"
+    "sys.version_info[2], abi, machine or 'unknown', libc)\n"
 )
 """Sets `facts` to the `Interpreter` line (`FACTS_SCRIPT` prints it; the picker uses it)."""
 FACTS_SCRIPT = FACTS_CODE + "print(facts)\n"
 """Run by the target's Python (3.6 syntax and up, stdlib only): its `Interpreter` line. The ABI
-is packaging.tags' `_cpython_abis` rule for CPython 3 (interpreter X.Y + sys.abiflags), the glibc
-packaging's `_glibc_version_string_confstr`."""
+is packaging.tags' `_cpython_abis` rule for CPython 3 (interpreter X.Y + sys.abiflags); the glibc
+packaging's `_glibc_version_string_confstr` read with `_parse_glibc_version`'s regex (the
+leading major.minor digits: Linaro's "2.20-2014.11" is 2.20; no match: not glibc); the machine
+normalised like packaging.tags' `_normalize_string` ('.', '-', blanks to '_'; '' reads
+'unknown')."""
 
 
 def fit_problems(target: Target, python: Interpreter) -> list[str]:

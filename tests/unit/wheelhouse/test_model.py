@@ -168,6 +168,76 @@ def test_the_picker_script_agrees_with_pick(tmp_path: Path, pythons: dict[str, P
     assert "cp311-manylinux2014_x86_64: Python 3.6, not 3.11, ABI cp36m, not cp311" in done.stderr
 
 
+def _faking(tmp_path: Path, python: Path, name: str, patch: str) -> Path:
+    """A wrapper that runs `python` with `patch` (Python) ahead of any `-I -c CODE`: how a host
+    whose libc or machine reports odd text looks to install.sh."""
+    wrapper = tmp_path / name
+    wrapper.write_text(
+        "#!/bin/sh\n"
+        'if [ "$1" = -I ] && [ "$2" = -c ]; then code=$3; shift 3; '
+        f'exec {python} -I -c "{patch}\n$code" "$@"; fi\n'
+        f'exec {python} "$@"\n'
+    )
+    wrapper.chmod(0o755)
+    return wrapper
+
+
+def test_the_picker_reads_glibc_and_machine_like_packaging(
+    tmp_path: Path, pythons: dict[str, Path]
+) -> None:
+    """A glibc version with text after the minor ("2.20-2014.11", Linaro's) reads as its leading
+    major.minor (packaging.tags' `_parse_glibc_version` regex); a machine with a space or a dash
+    is normalised like packaging's `_normalize_string`; neither gives a traceback."""
+    script = tmp_path / "install.sh"
+    script.write_text(installer.render_picker([T36, T311]))
+    linaro = _faking(
+        tmp_path, pythons["3.6"], "linaro", "import os; os.confstr=lambda n: 'glibc 2.20-2014.11'"
+    )
+    done = subprocess.run(
+        ["sh", str(script), "--python", str(linaro), "--which"], capture_output=True, text=True
+    )
+    assert (done.returncode, done.stdout.strip(), done.stderr) == (0, T36.name, "")
+    old = _faking(tmp_path, pythons["3.6"], "old", "import os; os.confstr=lambda n: 'glibc 2.3x'")
+    done = subprocess.run(
+        ["sh", str(script), "--python", str(old), "--which"], capture_output=True, text=True
+    )
+    assert done.returncode == 4, done.stderr
+    assert "glibc 2.3 < 2.5" in done.stderr and "Traceback" not in done.stderr
+    for machine, fits in (("x86 64", True), ("weird machine!", False), ("", False)):
+        odd = _faking(
+            tmp_path,
+            pythons["3.6"],
+            "odd",
+            f"import platform; platform.machine=lambda: {machine!r}",
+        )
+        done = subprocess.run(
+            ["sh", str(script), "--python", str(odd), "--which"], capture_output=True, text=True
+        )
+        assert "Traceback" not in done.stderr
+        assert done.returncode == (0 if fits else 4), (machine, done.stderr)
+        if not fits:
+            assert "machine " in done.stderr and done.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize("which", [True, False])
+def test_the_picker_refuses_what_is_not_a_python_interpreter(tmp_path: Path, which: bool) -> None:
+    """A program that exits 0 without naming a listed target (/bin/true, an echo) is no Python:
+    exit 2 with one line, never an empty target name or targets//install.sh."""
+    script = tmp_path / "install.sh"
+    script.write_text(installer.render_picker([T36, T311]))
+    liar = tmp_path / "liar"
+    liar.write_text("#!/bin/sh\necho 'cp99-nothing_x86_64 Python 9.9'\n")
+    liar.chmod(0o755)
+    for fake in ("/bin/true", str(liar)):
+        args = ["sh", str(script), "--python", fake] + (["--which"] if which else [])
+        done = subprocess.run(args, capture_output=True, text=True)
+        assert done.returncode == 2, (fake, done)
+        assert done.stdout == ""
+        assert done.stderr == (
+            f"install.sh: error: '{fake}' does not run as a Python interpreter\n"
+        )
+
+
 # -- a several-target fetch, read back -----------------------------------------------------------
 
 
