@@ -17,6 +17,7 @@ from bundler.cli.options import cache_dir_option, json_option, make_target, targ
 from bundler.errors import BadInput, CheckFailed
 
 if TYPE_CHECKING:
+    from bundler.models.target import Target
     from bundler.wheelhouse.fetch import FetchResult
 
 # The library (requests, resolvelib, jinja2, the audit's yaml and pyelftools) is imported
@@ -232,7 +233,7 @@ def fetch_cmd(
         raise click.UsageError("--no-index and --index-url exclude each other")
     if target_specs:
         _no_target_options()
-        targets = tuple(make_target(*parse_target(spec), implementation) for spec in target_specs)
+        targets = tuple(_target_of(spec, implementation) for spec in target_specs)
     else:
         targets = (make_target(python, platform, abi, implementation),)
     target = targets[0]
@@ -315,6 +316,29 @@ def parse_target(spec: str) -> tuple[str, str, str | None]:
             "3.8/manylinux2010/cp38)"
         )
     return m["python"], m["platform"], m["abi"]
+
+
+def _target_of(spec: str, implementation: str) -> Target:
+    """The Target of a --target value. Its ABI must be one an interpreter reports (cpXY plus
+    sys.abiflags): abi3 and none are no interpreter's, so install.sh's pick of a several-target
+    wheelhouse (by the ABI its Python reports) could never fit such a target -- BadInput naming
+    the accepted ABIs. (abi3 and none wheels are fetched for every target anyway:
+    `Target.tags`' order.)"""
+    from packaging.version import Version
+
+    from bundler.models.target import abi_flags
+
+    python, platform, abi = parse_target(spec)
+    if abi in ("abi3", "none"):
+        default = make_target(python, platform, None, implementation)
+        version = Version(default.python_version)
+        flags = ", ".join(abi_flags(version))
+        raise BadInput(
+            f"--target {spec!r}: ABI {abi} is no interpreter's (install.sh picks the target by "
+            f"the ABI its Python reports); accepted: cp{version.major}{version.minor} with the "
+            f"ABI flags {flags} (none given: {default.abis[0]})"
+        )
+    return make_target(python, platform, abi, implementation)
 
 
 def _no_target_options() -> None:

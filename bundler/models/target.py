@@ -275,6 +275,13 @@ def _default_abi(version: Version) -> str:
     return f"cp{version.major}{version.minor}{suffix}"
 
 
+def abi_flags(version: Version) -> str:
+    """The ABI flags a CPython `version` can report in sys.abiflags (PEP 3149): 'd' (debug
+    build), 'm' (pymalloc, dropped in 3.8, bpo-36707), 't' (free-threaded, 3.13+, PEP 703)."""
+    minor = (version.major, version.minor)
+    return "dm" if minor < (3, 8) else ("dt" if minor >= (3, 13) else "d")
+
+
 def _checked_abi(abi: str, version: Version) -> str:
     """`abi` when CPython `version` can have it, else UnknownTarget saying what it could be.
 
@@ -284,9 +291,8 @@ def _checked_abi(abi: str, version: Version) -> str:
     """
     if abi in ("abi3", "none"):
         return abi
-    minor = (version.major, version.minor)
     digits = f"{version.major}{version.minor}"
-    allowed = "dm" if minor < (3, 8) else ("dt" if minor >= (3, 13) else "d")
+    allowed = abi_flags(version)
     match = _ABI_RE.match(abi)
     flags = match["flags"] if match else ""
     if (

@@ -27,6 +27,15 @@ def test_the_forms_parse() -> None:
         (["--target", "3.6/manylinux1", "--platform", "manylinux2014"], "--target and --platform"),
         (["--target", "3.6/manylinux7"], "bundler: error: "),
         (["--target", "3.6/manylinux1/cp311"], "does not belong to CPython 3.6"),
+        # no interpreter reports abi3 or none as its ABI: install.sh's pick could never fit it
+        (
+            ["--target", "3.6/manylinux1/abi3", "--target", "3.11/manylinux2014"],
+            "--target '3.6/manylinux1/abi3': ABI abi3 is no interpreter's (install.sh picks the "
+            "target by the ABI its Python reports); accepted: cp36 with the ABI flags d, m "
+            "(none given: cp36m)",
+        ),
+        (["--target", "3.11/manylinux2014/none"], "accepted: cp311 with the ABI flags d (none"),
+        (["--target", "3.13/manylinux2014/abi3"], "cp313 with the ABI flags d, t (none given"),
         (
             ["--target", "3.6/manylinux1", "--target", "3.6.15/manylinux1"],
             "--target cp36-manylinux1_x86_64 is given twice",
