@@ -8,11 +8,14 @@ site.yml with `--tags wheels,smoke` against localhost: the application on the re
   v3  the converter 0.3.0 whose self-test always fails (a payload broken after it was built).
 The steps: v1 deployed (its own venv, app_venv a symlink to it); `--check` of v2 reports
 the switch and changes nothing; v2 deployed (a new venv, the symlink switched after the smoke
-test of the new venv, v1 kept, a venv no record lists removed; a re-run changes nothing); v3
+test of the new venv, v1 kept, a venv no record lists removed; a re-run changes nothing; the
+live venv damaged by hand (pip removed): the re-run refuses it naming it and wheels_repair,
+the venv untouched); v3
 fails its smoke test and leaves v2 running (its venv removed); `app_rollback=true` with the v2
 kit returns to v1, where v2's extra package is not installed (a fresh venv per lock); the
 rollback run again changes nothing. A second test migrates a venv an earlier kit made in place
-at app_venv (the rollback target after the migration).
+at app_venv (the rollback target after the migration). A third runs `--check` of a
+several-target kit on a fresh host (the pick with the controller's install.sh).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import hashlib
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -194,6 +198,25 @@ def test_upgrade_check_failed_upgrade_rollback(
     assert host.imports(EXTRA.replace("-", "_"))
     _unchanged(host.run(kits["v2"]))
 
+    # -- the live venv damaged (pip removed): the re-run refuses it, nothing touched ---------
+    live = host.venvs / v2
+    shutil.rmtree(next((live / "lib" / "python3.6" / "site-packages").glob("pip")))
+    inode, marker = live.stat().st_ino, (live / ".airgap-kit-venv").read_text()
+    damaged = host.run(kits["v2"])
+    assert damaged.rc != 0, damaged.describe()
+    (failure,) = damaged.failures()
+    assert failure.startswith(
+        f"Refuse to change the venv the application runs.: localhost: {live}, the venv "
+        f"{host.app} (app_venv) points to, differs from the kit's lock or is damaged"
+    ), failure
+    assert "(install.sh --check: install.sh: would remove the incomplete virtual environment " in (
+        failure
+    ), failure
+    assert "-e wheels_repair=true to rebuild it in place" in failure, failure
+    assert "Install the wheelhouse with its install.sh." not in damaged.changed_tasks()
+    assert (live.stat().st_ino, (live / ".airgap-kit-venv").read_text()) == (inode, marker)
+    assert host.current() == v2 and host.imports("asciivideo")
+
     # -- v3: its smoke test fails; v2 keeps running, the failed venv is gone -----------------
     three = host.run(kits["v3"])
     assert three.rc != 0, three.describe()
@@ -252,3 +275,36 @@ def test_an_in_place_venv_of_an_earlier_kit_is_migrated_as_the_rollback_target(
         capture_output=True, text=True,
     )  # fmt: skip
     assert selftest.stdout.startswith("selftest ok: 240 frames"), selftest.stderr
+
+
+def test_check_of_a_several_target_kit_on_a_fresh_host(
+    tmp_path: Path, python36: Path, python27: Path
+) -> None:
+    """`--check` of a several-target kit on a host with no wheelhouse copy yet (a first
+    deploy): the read-only pick runs anyway, with the controller's install.sh, so the host's
+    target's lock is the one reported; nothing is made on the host."""
+    kit = tmp_path / "kit"
+    argv = [sys.executable, "-m", "bundler", "fetch", "six==1.16.0", "--no-rehearse"]
+    argv += ["-o", str(kit / "wheelhouse"), "--target", "3.6.15/manylinux1"]
+    argv += ["--target", "3.11.7/manylinux2014"]
+    fetched = subprocess.run(argv, capture_output=True, text=True, cwd=REPO)
+    assert fetched.returncode == 0, fetched.stdout + fetched.stderr
+    (tmp_path / "host").mkdir()
+    host = Host(tmp_path / "host", python36, python27)
+    variables = {
+        "kit_dir": str(kit),
+        "python_interpreter": str(python36),
+        "wheels_dest": str(host.root / "wheelhouse"),
+        "app_venv": str(host.app),
+        "wheels_install_system_packages": False,
+    }
+    check = run_playbook(
+        host.inventory, variables, host.runs, roles=["wheels"], check=True, timeout=600
+    )
+    assert check.rc == 0, check.describe()
+    results = dict(check.task_results())
+    picked = results["Pick the target with the controller's install.sh (--check, the host's copy "
+                     "not made yet)."]  # fmt: skip
+    assert picked["stdout"].strip() == "cp36-manylinux1_x86_64", picked
+    assert "Report what install.sh would do." in check.changed_tasks()
+    assert sorted(p.name for p in host.root.iterdir()) == ["hosts.ini", "runs"]
