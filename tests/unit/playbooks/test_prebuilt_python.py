@@ -9,6 +9,7 @@ stage a killed run left, and replace files by rename. Run with this venv's Pytho
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import io
@@ -19,12 +20,13 @@ import struct
 import subprocess
 import sys
 import tarfile
+import tempfile
 import time
 from pathlib import Path
 from types import ModuleType
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.unit.playbooks.role_docs import PLAYBOOKS
@@ -234,3 +236,124 @@ def test_a_link_stays_inside_exactly_when_its_resolved_path_does(
         climbs |= depth < 0
     expected = not goal.startswith("/") and not climbs and resolved.startswith("/root")
     assert prebuilt._inside(link, goal) == expected
+
+
+def _tarball(path: Path, members: list[tarfile.TarInfo]) -> str:
+    with tarfile.open(path, "w:gz") as tar:
+        for member in members:
+            data = b"x" if member.isreg() else b""
+            member.size = len(data)
+            tar.addfile(member, io.BytesIO(data) if member.isreg() else None)
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _outside_is_untouched(top: Path, prefix: Path) -> None:
+    """Nothing but PREFIX below TOP, and every link below PREFIX resolves below it."""
+    assert sorted(p.name for p in top.iterdir()) == sorted(["t.tar.gz", prefix.name])
+    real_prefix = os.path.realpath(prefix)
+    for path in prefix.rglob("*"):
+        if path.is_symlink():
+            real = os.path.realpath(path)
+            assert real == real_prefix or real.startswith(real_prefix + os.sep), path
+
+
+def test_install_refuses_a_path_through_a_chain_of_links(tmp_path: Path, python: str) -> None:
+    # the review's tarball (2026-12-01): each link alone points inside, the chain leaves it
+    members = [_link("a/b", ".."), _link("a/b/c", ".."), _link("a/b/c/d", "..")]
+    members.append(tarfile.TarInfo("a/b/c/d/outside/PWNED"))
+    sha = _tarball(tmp_path / "t.tar.gz", members)
+    prefix = tmp_path / "prefix"
+    proc = _run(python, "install", "--tarball", str(tmp_path / "t.tar.gz"), "--sha256", sha,
+                "--prefix", str(prefix))  # fmt: skip
+    assert proc.returncode == 1, proc.stderr
+    assert "goes through the link member 'a/b'" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "outside").exists()
+    _outside_is_untouched(tmp_path, prefix)
+    assert [p.name for p in prefix.iterdir()] == [prebuilt.STAGE]
+
+
+def test_install_refuses_a_link_whose_chain_leaves_the_tree(tmp_path: Path) -> None:
+    # a/up points at the top (inside), a/x -> up/.. looks inside as text: the kernel
+    # resolves up first, then .. leaves the tree
+    members = [_link("a/up", ".."), _link("a/x", "up/..")]
+    sha = _tarball(tmp_path / "t.tar.gz", members)
+    prefix = tmp_path / "prefix"
+    with pytest.raises(prebuilt.Refused, match=r"member 'a/x': a link to 'up/\.\.', outside"):
+        prebuilt.install(str(tmp_path / "t.tar.gz"), sha, str(prefix))
+    assert [p.name for p in prefix.iterdir()] == [prebuilt.STAGE]
+
+
+# a path a/b/..., links at some of its prefixes (a chain: a -> .., a/b -> .., ...), a file at
+# its end, and a few members of any kind from a small alphabet
+_steps = st.lists(st.sampled_from(["a", "b"]), min_size=1, max_size=4)
+_hops = st.lists(st.sampled_from([None, "..", "..", "../..", "a", "."]), min_size=4, max_size=4)
+_names = st.lists(st.sampled_from(["a", "b", "c", "."]), min_size=1, max_size=5)
+_targets = st.lists(st.sampled_from(["..", "a", "."]), min_size=1, max_size=2)
+_entries = st.lists(
+    st.tuples(st.sampled_from(["file", "dir", "link"]), _names, _targets), max_size=3
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(steps=_steps, hops=_hops, entries=_entries)
+def test_no_tarball_of_links_and_files_writes_outside_the_prefix(
+    steps: list[str], hops: list[str | None], entries: list[tuple[str, list[str], list[str]]]
+) -> None:
+    chain = [
+        _link("/".join(steps[: i + 1]), hop) for i, hop in enumerate(hops[: len(steps)]) if hop
+    ]
+    with tempfile.TemporaryDirectory(prefix="i13e-chain-") as top_name:
+        top = Path(top_name)
+        members = [*chain, tarfile.TarInfo("/".join([*steps, "x"]))]
+        for kind, name, target in entries:
+            member = tarfile.TarInfo("/".join(name))
+            if kind == "dir":
+                member.type = tarfile.DIRTYPE
+            elif kind == "link":
+                member.type, member.linkname = tarfile.SYMTYPE, "/".join(target)
+            members.append(member)
+        sha = _tarball(top / "t.tar.gz", members)
+        prefix = top / "prefix"
+        with contextlib.suppress(prebuilt.Refused, OSError):
+            prebuilt.install(str(top / "t.tar.gz"), sha, str(prefix))
+        _outside_is_untouched(top, prefix)
+
+
+@pytest.mark.parametrize("umask", [0o077, 0o022])
+def test_install_creates_directories_0755_whatever_the_umask(
+    tmp_path: Path, python: str, umask: int
+) -> None:
+    result = _pack(python, _tree(tmp_path / "stage"), tmp_path / "out")
+    prefix = tmp_path / "deep" / "prefix"
+    proc = subprocess.run(
+        [python, str(SCRIPT), "install", "--tarball", str(tmp_path / "out" / "t.tar.gz"),
+         "--sha256", str(result["sha256"]), "--prefix", str(prefix)],
+        capture_output=True, text=True, preexec_fn=lambda: os.umask(umask),
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    for directory in [tmp_path / "deep", prefix, prefix / "bin", prefix / "lib" / "python3.11"]:
+        assert directory.stat().st_mode & 0o777 == 0o755, directory
+    assert (prefix / "bin" / "python3.11").stat().st_mode & 0o777 == 0o755
+    assert (prefix / "lib" / "python3.11" / "os.py").stat().st_mode & 0o777 == 0o644
+
+
+def test_install_follows_a_directory_link_in_the_prefix(tmp_path: Path) -> None:
+    # the review's case: PREFIX/lib -> ../elsewhere must stay a link, its files kept
+    result = _pack(sys.executable, _tree(tmp_path / "stage"), tmp_path / "out")
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "other.so").write_text("keep")
+    prefix = tmp_path / "p2"
+    prefix.mkdir()
+    (prefix / "lib").symlink_to("../elsewhere")
+    prebuilt.install(str(tmp_path / "out" / "t.tar.gz"), str(result["sha256"]), str(prefix))
+    assert os.readlink(prefix / "lib") == "../elsewhere"
+    assert (tmp_path / "elsewhere" / "other.so").read_text() == "keep"
+    assert (tmp_path / "elsewhere" / "python3.11" / "os.py").read_text() == "x = 1\n"
+    # a plain file where the tarball has a directory: refused, not replaced
+    other = tmp_path / "p3"
+    other.mkdir()
+    (other / "bin").write_text("a file")
+    with pytest.raises(prebuilt.Refused, match="bin is not a directory"):
+        prebuilt.install(str(tmp_path / "out" / "t.tar.gz"), str(result["sha256"]), str(other))
+    assert (other / "bin").read_text() == "a file"

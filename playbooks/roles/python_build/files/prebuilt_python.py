@@ -24,11 +24,15 @@ pack --root DIR --out DIR --name NAME --epoch N --meta JSON
 
 install --tarball FILE --sha256 HEX --prefix DIR
     Checks FILE's sha256, then unpacks it into DIR/.airgap-kit-unpack (a leftover of a killed
-    run is removed first), refusing absolute names, `..`, links that leave the tree, hard links,
-    devices and fifos; then moves each file into DIR with rename(2) (atomic per file: a reader
-    sees the old file or the new one, never half of one) and removes the stage. The caller
-    writes its completion record only after this succeeded, so a run killed half-way is
-    redone by the next one. Prints {"files": N}.
+    run is removed first), refusing absolute names, `..`, hard links, devices and fifos, any
+    member whose path goes through a link member, and links whose real path (chains included)
+    leaves the stage; links are created last, after every file. Then it moves each file into
+    DIR with rename(2) (atomic per file: a reader sees the old file or the new one, never half
+    of one) and removes the stage. The caller writes its completion record only after this
+    succeeded, so a run killed half-way is redone by the next one. Directories it creates get mode 0755 whatever the umask. A
+    directory of DIR that is a symbolic link to a directory is followed (as `make altinstall`
+    follows it), never replaced; a file where the tarball has a directory is refused.
+    Prints {"files": N}.
 
 Errors: one line on stderr, exit 1 (exit 3 when FILE does not match HEX).
 Runs on Python 2.7 (CentOS 7's /usr/bin/python) and 3.
@@ -160,8 +164,7 @@ def pack(root, out, name, epoch, meta):
     names = _walk(root)
     if not names:
         raise Refused("%s is empty: nothing to pack" % root)
-    if not os.path.isdir(out):
-        os.makedirs(out, 0o755)
+    _mkdirs(out)
     result = {}
 
     def write_tar(handle):
@@ -206,39 +209,82 @@ def _check_member(member):
         raise Refused("member %r: not a regular file, directory or symbolic link" % name)
 
 
+def _mkdirs(path):
+    """Create PATH and its missing parents with mode 0755 whatever the umask (as
+    `install -d -m 755` does); directories that exist keep their mode."""
+    if os.path.isdir(path):
+        return
+    parent = os.path.dirname(path.rstrip(os.sep))
+    if parent and parent != path:
+        _mkdirs(parent)
+    os.mkdir(path)
+    os.chmod(path, 0o755)
+
+
+def _through_link(name, links):
+    """The link member that NAME's parent path passes through, or None."""
+    parts = name.split("/")
+    for end in range(1, len(parts)):
+        if "/".join(parts[:end]) in links:
+            return "/".join(parts[:end])
+    return None
+
+
 def _unpack(tarball, stage):
+    """Unpack regular files and directories first, then the links: nothing is written through
+    a link, since none exists while files are written, and a member whose path passes
+    through a link member is refused. Each link's real path (the kernel's resolution, chains
+    included) must then stay below STAGE."""
+    links = []
+    names = []
     with tarfile.open(tarball, mode="r:gz") as tar:
         for member in tar:
             _check_member(member)
-            target = os.path.join(stage, *member.name.split("/"))
-            if member.isdir():
-                if not os.path.isdir(target):
-                    os.makedirs(target, 0o755)
-                continue
-            parent = os.path.dirname(target)
-            if not os.path.isdir(parent):
-                os.makedirs(parent, 0o755)
+            name = member.name.strip("/")
+            names.append(name)
+            target = os.path.join(stage, *name.split("/"))
             if member.issym():
-                os.symlink(member.linkname, target)
+                links.append((name, member.linkname))
                 continue
+            if member.isdir():
+                _mkdirs(target)
+                continue
+            _mkdirs(os.path.dirname(target))
             source = tar.extractfile(member)
             with open(target, "wb") as out:
                 shutil.copyfileobj(source, out, CHUNK)
             os.chmod(target, member.mode & 0o755)
             os.utime(target, (member.mtime, member.mtime))
+    link_names = set(name for name, _ in links)
+    for name in names:
+        via = _through_link(name, link_names)
+        if via is not None:
+            raise Refused("member %r: its path goes through the link member %r" % (name, via))
+    for name, linkname in links:
+        target = os.path.join(stage, *name.split("/"))
+        if os.path.lexists(target):
+            raise Refused("member %r: a link where the tarball has another member" % name)
+        _mkdirs(os.path.dirname(target))
+        os.symlink(linkname, target)
+    real_stage = os.path.realpath(stage)
+    for name, linkname in links:
+        real = os.path.realpath(os.path.join(stage, *name.split("/")))
+        if real != real_stage and not real.startswith(real_stage + os.sep):
+            raise Refused("member %r: a link to %r, outside the tree" % (name, linkname))
 
 
 def _move_into(stage, prefix):
-    """rename(2) every file and link of STAGE to the same place below PREFIX."""
+    """rename(2) every file and link of STAGE to the same place below PREFIX. A directory of
+    PREFIX that is a link to a directory is followed, as `make altinstall` (install -d, cp)
+    follows it; a file or any other link where the tarball has a directory is refused."""
     moved = 0
     for name in _walk(stage):
         source = os.path.join(stage, name)
         target = os.path.join(prefix, name)
         if os.path.isdir(source) and not os.path.islink(source):
-            if os.path.islink(target) or (os.path.lexists(target) and not os.path.isdir(target)):
-                os.unlink(target)
-            if not os.path.isdir(target):
-                os.mkdir(target, 0o755)
+            if os.path.lexists(target) and not os.path.isdir(target):
+                raise Refused("%s is not a directory; the tarball has a directory there" % target)
+            _mkdirs(target)
             continue
         if os.path.isdir(target) and not os.path.islink(target):
             raise Refused("%s is a directory; the tarball has a file there" % target)
@@ -254,8 +300,7 @@ def install(tarball, expected, prefix):
             "%s has sha256 %s, not the %s recorded when it was built: refused, nothing installed"
             % (tarball, actual, expected)
         )
-    if not os.path.isdir(prefix):
-        os.makedirs(prefix, 0o755)
+    _mkdirs(prefix)
     stage = os.path.join(prefix, STAGE)
     if os.path.lexists(stage):
         shutil.rmtree(stage)  # a killed run's leftover
