@@ -488,22 +488,24 @@ def test_policy_section_read_first_in_headless_chromium(side: Side, tmp_path: Pa
     assert red > 300, f"only {red} sampled pixels of the FAIL verdict's red in the first 400 px"
 
 
-def test_readme_txt_puts_the_signing_key_where_verify_still_passes(
+def test_readme_txt_puts_the_signing_key_where_it_wins_and_verify_still_passes(
     side: Side, tmp_path: Path
 ) -> None:
-    """README.txt names a file for kit_signing_key: following it must not break SHA256SUMS
-    (a review found it told operators to edit playbooks/group_vars/all.yml, which it lists)."""
+    """README.txt says where kit_signing_key goes: -e, which outranks the kit's own
+    playbooks/group_vars/all.yml (kit_signing_key: ""), and never that file, which SHA256SUMS
+    lists (a review found it told operators to edit it), nor inventory/group_vars/all.yml,
+    which that file outranks (a second review, 2026-12-01; tests/unit/playbooks/test_vars.py
+    proves the precedence)."""
     with tarfile.open(side.kit) as tar:
         tar.extractall(tmp_path, filter="data")
     (kit_dir,) = tmp_path.iterdir()
     readme = " ".join((kit_dir / "README.txt").read_text().split())
     assert "never edit playbooks/group_vars/all.yml" in readme
-    named = "playbooks/inventory/group_vars/all.yml"
-    assert f"kit_signing_key with -e as in step 2, or in {named}" in readme
-    (kit_dir / named).parent.mkdir(parents=True, exist_ok=True)
-    (kit_dir / named).write_text(f"kit_signing_key: {side.pub_a}\n")
-    verified = bundler("verify", kit_dir, "--key", side.pub_a)
-    assert verified.exit_code == 0, verified.output
+    assert (
+        "kit_signing_key with -e as in step 2: not in playbooks/inventory/group_vars/all.yml"
+        in (readme)
+    )
+    assert "or in playbooks/inventory/group_vars/all.yml" not in readme
     edited = kit_dir / "playbooks" / "group_vars" / "all.yml"
     edited.write_text(edited.read_text() + f"kit_signing_key: {side.pub_a}\n")
     assert bundler("verify", kit_dir, "--key", side.pub_a).exit_code == 1
