@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.isofixture import build_test_iso, missing_tools
+from tests.e2e.isofixture import MediaIso, build_test_iso, missing_tools
 from tests.e2e.playbookrun import REPO
 
 DEBIAN_SOURCES = """\
@@ -50,9 +50,15 @@ def fetch_wheelhouse(out: Path, python: str, platform: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def test_iso(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def test_media(tmp_path_factory: pytest.TempPathFactory) -> MediaIso:
+    """The stand-in ISO with its tree and its signing key's fingerprint."""
     require_playbook_host()
-    return build_test_iso(tmp_path_factory.mktemp("iso")).path
+    return build_test_iso(tmp_path_factory.mktemp("iso"))
+
+
+@pytest.fixture(scope="session")
+def test_iso(test_media: MediaIso) -> Path:
+    return test_media.path
 
 
 @pytest.fixture(scope="session")

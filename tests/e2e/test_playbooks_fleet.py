@@ -36,7 +36,7 @@ from typing import Any
 import pytest
 
 from tests.e2e import hosts
-from tests.e2e.isofixture import dnf_install
+from tests.e2e.isofixture import MediaIso, dnf_install
 from tests.e2e.playbookrun import PlayResult, run_playbook
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.network]
@@ -99,8 +99,9 @@ def _stop_server(namespace: str, config: Path, pid_file: Path) -> None:
 
 
 def test_a_repo_server_feeds_clients_in_batches_and_a_failed_batch_stops_the_rollout(
-    tmp_path: Path, test_iso: Path, kit36: Path, python36: Path, python27: Path
+    tmp_path: Path, test_media: MediaIso, kit36: Path, python36: Path, python27: Path
 ) -> None:
+    test_iso = test_media.path
     missing = hosts.missing_tools() + ([] if APACHE.exists() else [str(APACHE)])
     if missing:
         pytest.skip(f"missing tools (scripts/setup-dev.sh installs them): {missing}")
@@ -128,6 +129,10 @@ def test_a_repo_server_feeds_clients_in_batches_and_a_failed_batch_stops_the_rol
                     "app_venv": client.root / "venv",
                     "wheels_dest": client.root / "wheelhouse",
                     "media_repo_reposdir": client.root / "yum.repos.d",
+                    # the test ISO's own key, not CentOS 7's (the role's default); one
+                    # fingerprint as a plain string: an inventory line has no YAML lists
+                    "media_repo_gpgkey_fingerprints": test_media.key_fingerprint,
+                    "media_repo_gpgkey_dir": client.root / "rpm-gpg",
                 }
                 for client in (first, second)
             },
@@ -189,13 +194,15 @@ def test_a_repo_server_feeds_clients_in_batches_and_a_failed_batch_stops_the_rol
             repo.read(client.root / "yum.repos.d" / "c7-media.repo")
             assert repo["c7-media"]["baseurl"] == f"{url}/c7-media/"
             assert repo["c7-media"]["gpgcheck"] == "1"
-            assert repo["c7-media"]["gpgkey"] == f"{url}/c7-media/RPM-GPG-KEY-CentOS-7"
+            key = client.root / "rpm-gpg" / "RPM-GPG-KEY-CentOS-7-c7-media"
+            assert repo["c7-media"]["gpgkey"] == f"file://{key}"  # checked, then written
+            assert key.read_bytes() == (test_media.tree / "RPM-GPG-KEY-CentOS-7").read_bytes()
             cells = rows[client.name]
             assert cells[0].startswith("ok") and cells[1] == "3.6.15", cells
             assert cells[2] == str(len(_pins(lock))), cells
             assert re.fullmatch(r"ok, [\d.]+ frames/s", cells[3]), cells
         # The yum repo through the server, from inside a client's namespace (dnf, gpgcheck on:
-        # the key comes from the server's gpgkey URL).
+        # the key is the client's checked local copy).
         root = tmp_path / "dnfroot"
         signed = dnf_install(
             first.root / "yum.repos.d", ["c7-media"], root, "airgap-probe", first.namespace

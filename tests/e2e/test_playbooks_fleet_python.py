@@ -39,6 +39,7 @@ from typing import Any
 import pytest
 
 from tests.e2e import hosts
+from tests.e2e.isofixture import MediaIso
 from tests.e2e.playbookrun import Fault, PlayResult, run_playbook
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.network]
@@ -130,13 +131,14 @@ def _ran(result: PlayResult, host: str) -> set[str]:
 
 def test_the_repo_server_builds_cpython_once_and_clients_install_it_over_http(
     tmp_path: Path,
-    test_iso: Path,
+    test_media: MediaIso,
     kit311: tuple[Path, str],
     python27: Path,
     fleet_prefix: Path,
     build_user: str,
     build_dir: Path,
 ) -> None:
+    test_iso = test_media.path
     missing = hosts.missing_tools() + [t for t in ("nsenter", "setfacl") if not shutil.which(t)]
     missing += [] if APACHE.exists() else [str(APACHE)]
     if missing:
@@ -176,6 +178,10 @@ def test_the_repo_server_builds_cpython_once_and_clients_install_it_over_http(
                     "app_venv": client.root / "venv",
                     "wheels_dest": client.root / "wheelhouse",
                     "media_repo_reposdir": client.root / "yum.repos.d",
+                    # the test ISO's own key, not CentOS 7's (the role's default); one
+                    # fingerprint as a plain string: an inventory line has no YAML lists
+                    "media_repo_gpgkey_fingerprints": test_media.key_fingerprint,
+                    "media_repo_gpgkey_dir": client.root / "rpm-gpg",
                     "python_build_workdir": client.root / "download",
                 }
                 for client in clients

@@ -215,10 +215,12 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-def _http_vars(tmp: Path, url: str, dbpath: Path) -> dict[str, Any]:
+def _http_vars(tmp: Path, url: str, dbpath: Path, fingerprint: str) -> dict[str, Any]:
     return {
         "media_repo_mode": "http",
         "media_repo_server_url": url,
+        "media_repo_gpgkey_fingerprints": [fingerprint],
+        "media_repo_gpgkey_dir": str(tmp / "rpm-gpg"),
         "media_repo_reposdir": str(tmp / "yum.repos.d"),
         "media_repo_check_patched": True,
         "media_repo_check_python": str(RPM_PYTHON),
@@ -230,21 +232,40 @@ def _http_vars(tmp: Path, url: str, dbpath: Path) -> dict[str, Any]:
 def test_http_mode_uses_the_servers_repo_and_checks_the_host_over_http(
     tmp_path: Path, iso: MediaIso
 ) -> None:
-    """media_repo_mode http: the repo file names the server (gpgcheck on, the key from the
-    server), dnf installs through it, the patched-host check reads the server's repodata;
-    nothing of the ISO is on the host."""
+    """media_repo_mode http: the repo file names the server (gpgcheck on, the key fetched from
+    the server only after its fingerprint matched the pinned one, and named as a local file),
+    dnf installs through it, the patched-host check reads the server's repodata; nothing of
+    the ISO is on the host. A key that is not the pinned one (the default, CentOS 7's official
+    key, against the test ISO's key) stops the play before any repo file is written."""
+    fingerprint = iso.key_fingerprint
     with _served(iso.tree, tmp_path) as url:
         matching = _host_with_openssl_libs(tmp_path / "ok", ISO_OPENSSL_EVR)
-        result = _play(tmp_path / "ok", _http_vars(tmp_path / "ok", url, matching))
+        result = _play(tmp_path / "ok", _http_vars(tmp_path / "ok", url, matching, fingerprint))
         assert result.rc == 0, result.describe()
         reposdir = tmp_path / "ok" / "yum.repos.d"
         text = (reposdir / "c7-media.repo").read_text()
         assert f"baseurl = {url}/c7-media/" in text and "gpgcheck = 1" in text, text
-        assert f"gpgkey = {url}/c7-media/RPM-GPG-KEY-CentOS-7" in text, text
+        key = tmp_path / "ok" / "rpm-gpg" / "RPM-GPG-KEY-CentOS-7-c7-media"
+        assert f"gpgkey = file://{key}\n" in text, text
+        assert key.read_bytes() == (iso.tree / "RPM-GPG-KEY-CentOS-7").read_bytes()
         ok = dnf_install(reposdir, ["c7-media"], tmp_path / "dnfroot", "airgap-probe")
         assert ok.returncode == 0, ok.stdout + ok.stderr
+        (tmp_path / "pinned").mkdir()
+        official = _http_vars(tmp_path / "pinned", url, matching, fingerprint)
+        del official["media_repo_gpgkey_fingerprints"]  # the role's default: CentOS 7's key
+        wrong = _play(tmp_path / "pinned", official)
+        assert wrong.rc != 0
+        (failure,) = wrong.failures()
+        assert (
+            f"holds the key {fingerprint}, not the pinned 6341AB2753D78A78A7C27BB124C6A8A7F4A80EB5"
+            in (failure)
+        )
+        assert not (tmp_path / "pinned" / "yum.repos.d" / "c7-media.repo").exists()
+        assert not list((tmp_path / "pinned" / "rpm-gpg").iterdir())
         patched = _host_with_openssl_libs(tmp_path / "patched", PATCHED_OPENSSL_EVR)
-        refused = _play(tmp_path / "patched", _http_vars(tmp_path / "patched", url, patched))
+        refused = _play(
+            tmp_path / "patched", _http_vars(tmp_path / "patched", url, patched, fingerprint)
+        )
         assert refused.rc != 0
         (failure,) = refused.failures()
         assert "openssl-libs 1:1.0.2k-26.el7_9 is installed, newer than the 1:1.0.2k-19.el7" in (
@@ -252,7 +273,7 @@ def test_http_mode_uses_the_servers_repo_and_checks_the_host_over_http(
         )
     assert not list((tmp_path / "ok").rglob("*.iso")) and not (tmp_path / "ok" / "media").exists()
     (tmp_path / "down").mkdir()
-    down = _play(tmp_path / "down", _http_vars(tmp_path / "down", url, matching))
+    down = _play(tmp_path / "down", _http_vars(tmp_path / "down", url, matching, fingerprint))
     assert down.rc != 0
     (failure,) = down.failures()
     assert f"The repo server does not serve {url}/c7-media/repodata/repomd.xml" in failure
