@@ -29,10 +29,10 @@ install --tarball FILE --sha256 HEX --prefix DIR
     leaves the stage; links are created last, after every file. Then it moves each file into
     DIR with rename(2) (atomic per file: a reader sees the old file or the new one, never half
     of one) and removes the stage. The caller writes its completion record only after this
-    succeeded, so a run killed half-way is redone by the next one. Directories it creates get mode 0755 whatever the umask. A
-    directory of DIR that is a symbolic link to a directory is followed (as `make altinstall`
-    follows it), never replaced; a file where the tarball has a directory is refused.
-    Prints {"files": N}.
+    succeeded, so a run killed half-way is redone by the next one. Directories it creates get
+    mode 0755 whatever the umask. A directory of DIR that is a symbolic link to a directory is
+    followed (as `make altinstall` follows it), never replaced; a file where the tarball has a
+    directory is refused. Prints {"files": N}.
 
 Errors: one line on stderr, exit 1 (exit 3 when FILE does not match HEX).
 Runs on Python 2.7 (CentOS 7's /usr/bin/python) and 3.
