@@ -709,7 +709,7 @@ def _python_source(
     files: list[KitFile], target: Target, wheelhouse: Path, notes: list[str]
 ) -> model.PythonSource | None:
     """The kit's CPython source: the target's version, or another patch release of the same X.Y
-    (verify.python_source). A same-X.Y tarball the wheelhouse does not hold for (Requires-Python,
+    (`model.python_source`). A same-X.Y tarball the wheelhouse does not hold for (Requires-Python,
     markers, bundled pip: verify.source_fit_problems) is refused: the playbooks would build it."""
     tarballs = [f.arcname.removeprefix("sources/") for f in files]
     pythons = sorted(model.python_sources(tarballs))

@@ -15,7 +15,7 @@ Checks, each problem a line naming the file:
 - the closure: every Requires-Dist of every app wheel that holds on the target (markers
   evaluated with `Target.evaluate`, extras followed from the roots) names a locked project at a
   version its specifier admits, and every app wheel's Requires-Python admits the target;
-- the CPython source (`python_source`): a kit whose sources/ carry a CPython tarball of the
+- the CPython source (`model.python_source`): a kit whose sources/ carry a CPython tarball of the
   wheelhouse's X.Y but another patch release (the playbooks build 3.6.10, `--python 3.6` resolves
   for 3.6.15: the same cp36m ABI) is accepted when the wheelhouse also holds for that release:
   Requires-Python, markers (python_full_version) and the closure evaluated for it, and its
@@ -76,15 +76,7 @@ _MAX_METADATA = 16 << 20
 _MAX_SUMS = 64 << 20
 
 
-PythonSource = model.PythonSource
-python_sources = model.python_sources
-python_source = model.python_source
-target_for = model.target_for
-"""The kit's CPython source and its fit are the wheelhouse model's (`bundler.wheelhouse.model`);
-these names stay for callers of verify."""
-
-
-def source_fit_problems(wheelhouse: Path, prefix: str, source: PythonSource) -> list[str]:
+def source_fit_problems(wheelhouse: Path, prefix: str, source: model.PythonSource) -> list[str]:
     """Why the wheelhouse does not hold for a same-X.Y source of another patch release ([] when
     it does): Requires-Python, the closure under that release's markers, its bundled pip
     (`model.installer_fit_problems`). A several-target wheelhouse: its target of that X.Y."""
@@ -100,7 +92,7 @@ def source_fit_problems(wheelhouse: Path, prefix: str, source: PythonSource) -> 
         return []
     manifest = view.manifest
     own_target = manifest.target
-    target = target_for(own_target, source.version)
+    target = model.target_for(own_target, source.version)
     what = f"for the kit's CPython {source.version} (sources/{source.filename})"
     present = [p for p in manifest.packages if view.wheel(p.filename).is_file()]
     problems = [f"{prefix}{p}" for p in model.installer_fit_problems(manifest, present, source)]
@@ -518,7 +510,7 @@ def check_python_source(directory: Path, report: Report) -> list[str]:
         target = manifest_mod.read(wheelhouse).target
     except manifest_mod.BadManifest:
         return []  # check_wheelhouse names the unusable manifest
-    source = python_source((p.name for p in sources_dir.iterdir() if p.is_file()), target)
+    source = model.python_source((p.name for p in sources_dir.iterdir() if p.is_file()), target)
     if source is None or source.exact:
         return []
     report.notes.append(f"sources/{source.filename}: {source.describe()}")

@@ -24,7 +24,7 @@ from bundler.kit import archive as kitarchive
 from bundler.kit import pack, verify
 from bundler.models import manifest
 from bundler.models.target import Target
-from bundler.wheelhouse import lockfile
+from bundler.wheelhouse import lockfile, model
 from tests.unit.kit.handmade_kit import handmade_inputs, make_wheel, pack_inputs, sources_sha
 from tests.unit.kit.pysource_kit import FIT_3_6_10, python_tarballs, rebuild_demoapp
 
@@ -397,16 +397,16 @@ def test_source_whose_bundled_pip_cannot_read_the_wheels_is_named(
     _swap_package(wheelhouse, "demolib", wheelhouse / wheel.name)
     assert verify.verify([wheelhouse]).problems == []
     target = Target.from_dict(manifest.load(wheelhouse)["target"])
-    newer = verify.python_source(["Python-3.7.9.tgz", "Python-3.7.2.tgz"], target)
+    newer = model.python_source(["Python-3.7.9.tgz", "Python-3.7.2.tgz"], target)
     assert newer is not None and newer.filename == "Python-3.7.9.tgz"
     assert verify.source_fit_problems(wheelhouse, "", newer) == []
-    older = verify.python_source(["Python-3.7.2.tgz", "Python-3.6.15.tgz"], target)
+    older = model.python_source(["Python-3.7.2.tgz", "Python-3.6.15.tgz"], target)
     assert older is not None and older.version == "3.7.2"
     assert verify.source_fit_problems(wheelhouse, "", older) == [
         f"{wheel.name}: for the kit's CPython 3.7.2 (sources/Python-3.7.2.tgz): its bundled pip "
         "18.1 cannot install it and the wheelhouse has no pip bootstrap"
     ]
-    assert verify.python_source(["Python-3.6.15.tgz", "Python-3.8.1.tgz"], target) is None
+    assert model.python_source(["Python-3.6.15.tgz", "Python-3.8.1.tgz"], target) is None
 
 
 # -- an untrusted manifest.json: one problem line, exit 1, never a traceback (issue #10) --------

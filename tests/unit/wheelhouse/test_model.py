@@ -346,7 +346,6 @@ def test_the_kit_python_source_is_the_models() -> None:
     assert source is not None and source.filename == "Python-3.6.10.tar.xz" and not source.exact
     assert model.target_for(T36, "3.6.10").installer_pip == "18.1"
     assert model.python_source(names, T311) is None  # another X.Y is not the kit's interpreter
-    assert verify.python_source is model.python_source  # verify's name is the model's
 
 
 def test_installer_fit_names_wheels_an_older_bundled_pip_cannot_read() -> None:
