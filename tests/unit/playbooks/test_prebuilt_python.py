@@ -326,10 +326,12 @@ def test_install_creates_directories_0755_whatever_the_umask(
 ) -> None:
     result = _pack(python, _tree(tmp_path / "stage"), tmp_path / "out")
     prefix = tmp_path / "deep" / "prefix"
+    # the umask set by a shell, not a preexec_fn (unsafe with threads; tests/test_signals.py)
     proc = subprocess.run(
-        [python, str(SCRIPT), "install", "--tarball", str(tmp_path / "out" / "t.tar.gz"),
+        ["sh", "-c", f'umask {umask:03o} && exec "$@"', "sh",
+         python, str(SCRIPT), "install", "--tarball", str(tmp_path / "out" / "t.tar.gz"),
          "--sha256", str(result["sha256"]), "--prefix", str(prefix)],
-        capture_output=True, text=True, preexec_fn=lambda: os.umask(umask),
+        capture_output=True, text=True,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     for directory in [tmp_path / "deep", prefix, prefix / "bin", prefix / "lib" / "python3.11"]:
