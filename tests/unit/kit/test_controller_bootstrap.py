@@ -374,6 +374,15 @@ def test_bootstrap_sh_runs_its_three_steps_offline(
         [str(boot_venv / "bin" / "ansible-playbook")], capture_output=True, text=True
     )
     assert shown.stdout.splitlines()[1] == "  python version = 3.6.15"
+    # relative --venv / --controller-venv are the caller's (bootstrap.sh cd's before step 2)
+    far = tmp_path / "far"
+    again = _run(
+        kit_dir, "--python3", str(python36), "--venv", "boot-rel", "--prefix", str(prefix),
+        "--controller-venv", "cv-rel", "--", "-e", "python_build=false",
+    )  # fmt: skip
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert f"into {far / 'boot-rel'} (offline" in again.stdout
+    assert f"in {far / 'cv-rel'}" in again.stdout
 
 
 def test_bootstrap_sh_errors_are_one_line(
