@@ -30,11 +30,10 @@ from pathlib import Path
 from typing import Any
 
 from bundler import __version__
-from bundler.errors import BadInput
 from bundler.fs.atomic import atomic_write_text
 from bundler.gate import osv
 from bundler.gate.policy import RATINGS, Policy
-from bundler.models.schema import jsonschema
+from bundler.models.schema import validated_json
 
 FILENAME = "policy-findings.json"
 SCHEMA_VERSION = 1
@@ -238,15 +237,7 @@ def read(directory: Path) -> Snapshot | None:
 
 def loads(data: bytes, where: str) -> Snapshot:
     """A snapshot from its JSON bytes, validated (BadInput naming `where` and the field)."""
-    try:
-        doc = json.loads(data)
-    except ValueError as exc:
-        raise BadInput(f"{where}: not JSON ({exc})") from None
-    try:
-        jsonschema.validate(doc, SCHEMA)
-    except jsonschema.ValidationError as exc:
-        field = "/".join(str(p) for p in exc.absolute_path) or "(top)"
-        raise BadInput(f"{where}: {field}: {exc.message}") from None
+    doc = validated_json(data, where, SCHEMA)
     db = doc["database"]
     return Snapshot(
         created=doc["created"],

@@ -37,7 +37,7 @@ from typing import Any
 from bundler.errors import BadInput
 from bundler.fs.atomic import atomic_write_text
 from bundler.fs.regular import read_regular
-from bundler.models.schema import jsonschema
+from bundler.models.schema import validated_json
 
 FILENAME = "kit-release.json"
 STATE_SCHEMA_VERSION = 1
@@ -232,16 +232,7 @@ def record(path: Path, release: Release, sums_sha256: str, now: dt.datetime) -> 
 
 
 def _json(data: bytes, where: str, schema: dict[str, Any]) -> dict[str, Any]:
-    try:
-        doc = json.loads(data)
-    except ValueError as exc:
-        raise BadInput(f"{where}: not JSON ({exc})") from None
-    try:
-        jsonschema.validate(doc, schema)
-    except jsonschema.ValidationError as exc:
-        field = "/".join(str(p) for p in exc.absolute_path) or "(top)"
-        raise BadInput(f"{where}: {field}: {exc.message[:120]}") from None
-    return dict(doc)
+    return dict(validated_json(data, where, schema))
 
 
 def _time(text: str) -> dt.datetime:

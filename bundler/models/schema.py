@@ -21,10 +21,13 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import json
 import sys
 import threading
 import types
 from typing import Any
+
+from bundler.errors import BadInput
 
 DEFERRED = "rfc3987_syntax"
 """The module whose import is deferred until one of its names is used."""
@@ -78,3 +81,22 @@ import jsonschema as jsonschema  # noqa: E402  (after the stand-in, on purpose)
 from jsonschema import Draft202012Validator as Draft202012Validator  # noqa: E402
 from jsonschema import ValidationError as ValidationError  # noqa: E402
 from jsonschema.exceptions import best_match as best_match  # noqa: E402
+
+MESSAGE_LIMIT = 120
+"""Characters of a validation message kept in an error line (jsonschema quotes the offending
+value, which comes from an untrusted file and may be any size)."""
+
+
+def validated_json(data: bytes, where: str, schema: dict[str, Any]) -> Any:
+    """JSON `data` checked against `schema`: the decoded document, or BadInput naming `where`
+    and the field (`not JSON (...)` when it does not parse)."""
+    try:
+        doc = json.loads(data)
+    except ValueError as exc:
+        raise BadInput(f"{where}: not JSON ({exc})") from None
+    try:
+        jsonschema.validate(doc, schema)
+    except jsonschema.ValidationError as exc:
+        field = "/".join(str(p) for p in exc.absolute_path) or "(top)"
+        raise BadInput(f"{where}: {field}: {exc.message[:MESSAGE_LIMIT]}") from None
+    return doc
