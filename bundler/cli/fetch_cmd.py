@@ -225,6 +225,7 @@ def fetch_cmd(
     the chosen wheels), manifest.json, install.sh and, unless --no-audit, system-packages.yml.
     """
     from bundler.index.client import DEFAULT_INDEX
+    from bundler.models.target import check_distinct
     from bundler.net.settings import NetworkSettings
     from bundler.wheelhouse.fetch import FetchOptions, fetch
     from bundler.wheelhouse.interpreters import find_interpreter
@@ -234,6 +235,7 @@ def fetch_cmd(
     if target_specs:
         _no_target_options()
         targets = tuple(_target_of(spec, implementation) for spec in target_specs)
+        check_distinct(list(zip(target_specs, targets, strict=True)))  # before any output
     else:
         targets = (make_target(python, platform, abi, implementation),)
     target = targets[0]

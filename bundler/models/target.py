@@ -10,6 +10,7 @@ explicitly to every library function that needs it.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -18,7 +19,7 @@ from packaging.markers import Marker
 from packaging.tags import Tag, compatible_tags, cpython_tags
 from packaging.version import InvalidVersion, Version
 
-from bundler.errors import UnknownTarget
+from bundler.errors import BadInput, UnknownTarget
 from bundler.models.link import wheel_parts
 from bundler.policy.manylinux import manylinux_policy
 from bundler.policy.tables import bundled_pip, known_python_versions, pip_feature_version
@@ -132,6 +133,21 @@ class Target:
         return f"{self.version.major}.{self.version.minor}"
 
     @property
+    def canonical_platform(self) -> str:
+        """The ceiling in its PEP 600 spelling: 'manylinux_2_5_x86_64' for 'manylinux1_x86_64'
+        (the legacy aliases of data/platforms.json); a linux_* ceiling is its own."""
+        if self.glibc is None:
+            return self.platform
+        return f"manylinux_{self.glibc[0]}_{self.glibc[1]}_{self.machine}"
+
+    @property
+    def identity(self) -> tuple[str, str, tuple[str, ...], str]:
+        """What makes two targets the same whatever their spelling (implementation, full
+        version, ABIs, canonical ceiling): '3.6/manylinux1' and '3.6.15/manylinux_2_5' are one
+        target (PEP 600 aliases), though their `platform` (and `name`) keep the user's spelling."""
+        return (self.implementation, self.python_version, self.abis, self.canonical_platform)
+
+    @property
     def name(self) -> str:
         """The target's folder name in a several-target wheelhouse, built from wheel-tag
         vocabulary (PEP 425): 'cp36-manylinux1_x86_64'; the ABI is added when it is not the
@@ -226,6 +242,24 @@ class Target:
             f"CPython {self.python_version} ({', '.join(self.abis)}), {self.platform} "
             f"({ceiling}), bundled pip {self.installer_pip}"
         )
+
+
+def check_distinct(spelled: Sequence[tuple[str, Target]]) -> None:
+    """Each target of `spelled` (how the user wrote it, the Target) given once, by `identity`:
+    '3.6/manylinux1' and '3.6/manylinux_2_5' are the same target under two names (PEP 600's
+    legacy aliases, data/platforms.json). Raises BadInput naming both spellings."""
+    seen: dict[tuple[str, str, tuple[str, ...], str], str] = {}
+    for spelling, target in spelled:
+        first = seen.get(target.identity)
+        seen.setdefault(target.identity, spelling)
+        if first == spelling:
+            raise BadInput(f"--target {spelling} is given twice (each target once)")
+        if first is not None:
+            raise BadInput(
+                f"--target {first} and --target {spelling} name the same target "
+                f"({target.describe()}; {target.canonical_platform} is PEP 600's name of "
+                "its ceiling): give each target once"
+            )
 
 
 def unique_tags(items: tuple[Tag, ...]) -> list[Tag]:

@@ -49,7 +49,7 @@ from bundler.models import manifest
 from bundler.models.link import DistFile
 from bundler.models.metadata import read_wheel_metadata
 from bundler.models.source import find_links_source, index_source
-from bundler.models.target import Target
+from bundler.models.target import Target, check_distinct
 from bundler.models.wheel import check_wheel_members
 from bundler.net.blobs import fetch_blob
 from bundler.net.download import download_all, place
@@ -348,12 +348,10 @@ def _rehearse_several(options: FetchOptions, result: FetchResult, cache: Cache) 
 
 
 def _check_targets(options: FetchOptions) -> None:
-    """Several targets: each named once (by `Target.name`); no --policy yet (the gate judges
+    """Several targets: each given once (`check_distinct`: an alias spelling is the same
+    target); no --policy yet (the gate judges
     one wheelhouse's findings; a several-target gate is not built)."""
-    names = [t.name for t in options.targets]
-    twice = sorted({n for n in names if names.count(n) > 1})
-    if twice:
-        raise BadInput(f"--target {twice[0]} is given twice (each target once)")
+    check_distinct([(t.name, t) for t in options.targets])
     if options.several and options.policy is not None:
         raise BadInput(
             "--policy with several --target is not supported yet: fetch each target with "

@@ -38,7 +38,24 @@ def test_the_forms_parse() -> None:
         (["--target", "3.13/manylinux2014/abi3"], "cp313 with the ABI flags d, t (none given"),
         (
             ["--target", "3.6/manylinux1", "--target", "3.6.15/manylinux1"],
-            "--target cp36-manylinux1_x86_64 is given twice",
+            "--target 3.6/manylinux1 and --target 3.6.15/manylinux1 name the same target",
+        ),
+        (
+            ["--target", "3.6/manylinux1", "--target", "3.6/manylinux1"],
+            "--target 3.6/manylinux1 is given twice",
+        ),
+        # PEP 600's legacy aliases are one ceiling under two names (data/platforms.json)
+        (
+            ["--target", "3.6/manylinux1", "--target", "3.6/manylinux_2_5"],
+            "--target 3.6/manylinux1 and --target 3.6/manylinux_2_5 name the same target",
+        ),
+        (
+            ["--target", "3.8/manylinux_2_12", "--target", "3.8/manylinux2010"],
+            "manylinux_2_12_x86_64 is PEP 600's name",
+        ),
+        (
+            ["--target", "3.11/manylinux2014", "--target", "3.11/manylinux_2_17_x86_64"],
+            "--target 3.11/manylinux2014 and --target 3.11/manylinux_2_17_x86_64 name",
         ),
     ],
 )
@@ -51,3 +68,25 @@ def test_a_bad_target_is_one_line_exit_2(argv: list[str], says: str, tmp_path: o
     assert "Traceback" not in result.output
     assert result.stderr.startswith("bundler: error: ")
     assert result.stderr.count("\n") == 1
+
+
+def test_an_alias_given_twice_is_refused_before_anything_is_printed(tmp_path: object) -> None:
+    result = CliRunner().invoke(
+        main,
+        ["fetch", "--no-index", "--no-rehearse", "-o", f"{tmp_path}/wh",
+         "--target", "3.6/manylinux_2_5", "--target", "3.11/manylinux2014",
+         "--target", "3.6/manylinux1"],
+    )  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert result.stdout == ""
+    assert result.stderr.startswith("bundler: error: --target 3.6/manylinux_2_5 and --target ")
+
+
+def test_different_ceilings_and_abis_are_different_targets() -> None:
+    from bundler.models.target import Target, check_distinct
+
+    a = Target.from_spec("3.6", "manylinux1")
+    check_distinct([("a", a), ("b", Target.from_spec("3.6", "manylinux2010"))])
+    check_distinct([("a", a), ("b", Target.from_spec("3.6", "manylinux1", "cp36dm"))])
+    check_distinct([("a", a), ("b", Target.from_spec("3.6", "manylinux1_i686"))])
+    assert a.identity == Target.from_spec("3.6.15", "manylinux_2_5_x86_64").identity
