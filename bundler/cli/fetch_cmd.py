@@ -402,6 +402,8 @@ def _rehearsal_summary(result: FetchResult, version: str, skipped: bool) -> None
         click.echo("  rehearsal: skipped (--no-rehearse)")
     elif rehearsal is None:
         click.echo(f"  rehearsal: skipped (no CPython {version} here; --rehearse PYTHON)")
+    elif rehearsal.skipped:
+        click.echo(f"  rehearsal: skipped ({rehearsal.skipped}; --rehearse PYTHON)")
     elif not rehearsal.problems:
         reused = " (reused: a passed rehearsal of the same inputs)" if rehearsal.reused else ""
         click.echo(

@@ -347,6 +347,10 @@ def _rehearse(report: Report, wheelhouse: Path, prefix: str, python: Path) -> No
     rel = folder.relative_to(wheelhouse).as_posix()
     here = prefix if rel == "." else f"{prefix}{rel}/"
     rehearsal = rehearse_mod.rehearse(folder, python, prefix=here)
+    if rehearsal.skipped:  # the interpreter given does not fit the target: nothing rehearsed
+        why = rehearsal.skipped
+        report.problems.append(f"{here}install.sh: the rehearsal with {python}: {why}")
+        return
     report.problems += rehearsal.problems
     if rehearsal.problems:
         report.notes.append(f"rehearsal with {python} ({rehearsal.offline}) found problems")

@@ -259,6 +259,7 @@ class FetchResult:
                     "imported": list(self.rehearsal.imported),
                     "problems": list(self.rehearsal.problems),
                     "reused": self.rehearsal.reused,
+                    "skipped": self.rehearsal.skipped,
                 }
                 if self.rehearsal is not None
                 else None

@@ -99,6 +99,9 @@ class Rehearsal:
     the manifest records as excluded (`--exclude`, `--no-deps`: installed by other means)."""
     reused: bool = False
     """True when this is a passed rehearsal of identical inputs remembered in the cache."""
+    skipped: str = ""
+    """Why nothing was rehearsed: the interpreter does not fit the wheelhouse's target
+    (`misfit`); '' when the rehearsal ran."""
 
 
 def unshare_works() -> bool:
@@ -138,6 +141,22 @@ def target_folder(wheelhouse: Path, python: Path) -> Path:
     return next(v.folder for v in found.targets if v.target == chosen)
 
 
+def misfit(folder: Path, python: Path) -> str:
+    """Why `python` cannot rehearse the one-target wheelhouse (or target folder) `folder`: the
+    test install.sh applies (`model.fit_problems`: X.Y, ABI, machine, glibc), e.g. 'Python
+    3.6.15 (cp36m, x86_64, glibc 2.36) does not fit cp36-cp36dm-manylinux1_x86_64: ABI cp36m,
+    not cp36dm'; '' when it fits, or for a several-target top (install.sh picks there).
+    BadInput when `python` does not run, BadManifest for an unreadable manifest."""
+    found = manifest_mod.read_any(folder)
+    if not isinstance(found, manifest_mod.Manifest):
+        return ""
+    facts = interpreter(python)
+    problems = model.fit_problems(found.target, facts)
+    if not problems:
+        return ""
+    return f"{facts.describe()} does not fit {found.target.name}: {', '.join(problems)}"
+
+
 def python_version(python: Path) -> str:
     """The X.Y `python` reports ('3.6'); BadInput when it does not run."""
     try:
@@ -169,6 +188,9 @@ def rehearse(
         raise BadInput(f"--rehearse {python}: no such interpreter")
     isolate = ["unshare", "-n"] if unshare_works() else []
     offline = "unshare -n" if isolate else "sitecustomize"
+    why = misfit(wheelhouse, python)
+    if why:
+        return Rehearsal(python, offline, skipped=why)
     key = inputs_digest(wheelhouse, python, offline, prefix) if cache is not None else None
     if cache is not None and key is not None:
         known = _remembered(cache.get_facts(_FACTS, key), python, offline)

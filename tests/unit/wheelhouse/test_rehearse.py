@@ -462,3 +462,27 @@ def test_a_target_folder_of_a_several_target_wheelhouse_is_remembered_too(
     other = next(p for p in (wh / "targets").iterdir() if p != folder)
     keys = {rehearse.inputs_digest(f, python36, first.offline) for f in (folder, other)}
     assert None not in keys and len(keys) == 2
+
+
+def test_an_interpreter_that_does_not_fit_the_target_is_not_rehearsed(
+    tmp_path: Path, index: FakeIndex
+) -> None:
+    """A debug-ABI target (cp36dm) and the non-debug 3.6.15: install.sh would refuse it, so
+    the rehearsal does not run and says why (fetch: a skip; verify --rehearse: a problem),
+    never "installed offline"."""
+    python36 = require_python("3.6.15")
+    wh = tmp_path / "wh"
+    argv = ["fetch", "good", "--target", "3.6/manylinux1/cp36dm", "--index-url", index.url]
+    argv += ["-o", str(wh), "--cache-dir", str(tmp_path / "cache"), "--no-audit"]
+    fetched = CliRunner().invoke(main, [*argv, "--rehearse", str(python36)])
+    assert fetched.exit_code == 0, fetched.output
+    assert "installed offline" not in fetched.output
+    assert ("rehearsal: skipped (Python 3.6.15 (cp36m, x86_64, glibc ") in fetched.output
+    assert "does not fit cp36-cp36dm-manylinux1_x86_64: ABI cp36m, not cp36dm" in fetched.output
+    result = CliRunner().invoke(main, ["verify", str(wh), "--rehearse", str(python36)])
+    assert result.exit_code == 1, result.output
+    assert "install.sh: the rehearsal with " in result.output
+    assert "ABI cp36m, not cp36dm" in result.output
+    assert rehearse.misfit(wh, python36) != ""
+    fits = _wheelhouse(tmp_path / "fits", index, "good")
+    assert rehearse.misfit(fits, python36) == ""
