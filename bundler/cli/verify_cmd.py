@@ -111,9 +111,15 @@ def print_report(report: verify_mod.Report) -> None:
         click.echo(f"signature: good, by trusted key {signer}")
     if report.gate is not None:
         gate_report.echo(report.gate)
+    # a pass never says "0 checksummed files": only an older bundler's wheelhouse (manifest
+    # schema_version 1) may have no SHA256SUMS (bundler.kit.trust.missing_sums)
+    checked = (
+        f"{report.files} checksummed files"
+        if report.files
+        else "no SHA256SUMS (an older bundler's wheelhouse: checked against its manifest only)"
+    )
     click.echo(
-        f"ok: {report.name} ({report.kind}): {report.files} checksummed files, "
-        f"{report.wheels} wheels for {report.target}"
+        f"ok: {report.name} ({report.kind}): {checked}, {report.wheels} wheels for {report.target}"
     )
     if report.controller:
         click.echo(f"ok: controller: {report.controller}")

@@ -112,6 +112,16 @@ def check_wheelhouse_directory(wheelhouse: Path, trust: Trust) -> Findings:
     return found
 
 
+def missing_sums(prefix: str) -> str:
+    """The problem of a wheelhouse without SHA256SUMS whose manifest is not schema_version 1:
+    every bundler since writes one (last, over every file), and install.sh refuses to install
+    without it; only a schema 1 wheelhouse (an older bundler's) may lack it."""
+    return (
+        f"{prefix}{SUMS}: missing (the manifest is not schema_version 1, an older bundler's: "
+        "install.sh refuses to install without it; re-fetch, or restore the file)"
+    )
+
+
 def check_archive_sidecar(sidecar: Path, trust: Trust) -> Findings:
     """The signature of the archive's .sha256 sidecar (its hash is checked by verify)."""
     found = Findings()
@@ -157,8 +167,10 @@ def _check_wheelhouse(
 ) -> None:
     if (wheelhouse / SUMS).is_file():
         found.problems += sums.check_directory(wheelhouse, prefix)
-    else:
+    elif manifest_mod.declared_version(wheelhouse) == 1:
         found.notes.append(f"{prefix}{SUMS}: none (fetched by an older bundler)")
+    else:
+        found.problems.append(missing_sums(prefix))
     if trust.policy is None and not (wheelhouse / gate_snapshot.FILENAME).is_file():
         return  # no gate: neither a policy given nor one carried
     try:  # without --policy, the policy carried in the findings (README: "Trust across the gap")

@@ -369,6 +369,18 @@ def load(directory: Path) -> dict[str, Any]:
     return check_envelope(_load_json(directory), directory / FILENAME)
 
 
+def declared_version(directory: Path) -> int | None:
+    """The `schema_version` DIR/manifest.json declares, before any migration (1: written by a
+    bundler older than several targets; `migrate` hides that from readers); None when the file
+    is unreadable or declares none (the readers name that problem)."""
+    try:
+        data = _load_json(directory)
+    except BadInput:
+        return None
+    version = data.get("schema_version") if isinstance(data, dict) else None
+    return version if type(version) is int else None
+
+
 def dumps(data: dict[str, Any]) -> str:
     """Canonical text: sorted keys, 2-space indent, trailing newline (stable across runs)."""
     return json.dumps(data, indent=2, sort_keys=True) + "\n"

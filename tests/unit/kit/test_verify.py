@@ -10,6 +10,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import shutil
 import tarfile
 from pathlib import Path
@@ -22,6 +23,7 @@ from bundler.errors import BadInput, CheckFailed
 from bundler.fs import sums
 from bundler.kit import archive as kitarchive
 from bundler.kit import pack, verify
+from bundler.kit.trust import missing_sums
 from bundler.models import manifest
 from bundler.models.target import Target
 from bundler.wheelhouse import lockfile, model
@@ -209,6 +211,14 @@ def wheelhouse(kit: Path, tmp_path: Path) -> Path:
     return wh
 
 
+def _summed(wh: Path) -> Path:
+    """`wh` with its SHA256SUMS written over the files as they are now (the consistent
+    rewrite the `wheelhouse` fixture's tests make): a wheelhouse of this schema without one is
+    a problem of its own (test_a_missing_sha256sums_passes_only_for_a_schema_1_wheelhouse)."""
+    sums.write_directory(wh)
+    return wh
+
+
 def test_wheelhouse_sums_are_checked(kit: Path, tmp_path: Path) -> None:
     """A bare wheelhouse's own SHA256SUMS (install.sh checks it first): an edited install.sh,
     which no manifest field covers, is named once (#11 review item 6); a wheelhouse without
@@ -222,15 +232,39 @@ def test_wheelhouse_sums_are_checked(kit: Path, tmp_path: Path) -> None:
     assert exc.value.problems == ["install.sh: sha256 differs from SHA256SUMS"]
     (wh / "SHA256SUMS").unlink()
     script.write_text(script.read_text().replace("curl", "true"))
-    report = verify.verify([wh])
-    assert "SHA256SUMS: none (fetched by an older bundler)" in report.notes
+    assert _problems([wh]) == [missing_sums("")]
+
+
+def test_a_missing_sha256sums_passes_only_for_a_schema_1_wheelhouse(
+    kit: Path, tmp_path: Path
+) -> None:
+    """install.sh refuses a wheelhouse without SHA256SUMS, so verify does too (exit 1 naming
+    the file), unless the manifest says an older bundler wrote it (schema_version 1, before
+    the file existed); the pass never says '0 checksummed files'."""
+    wh = _unpacked(kit, tmp_path) / "wheelhouse"
+    ok = CliRunner().invoke(main, ["verify", str(wh)])
+    assert ok.exit_code == 0, ok.output
+    assert re.search(r"ok: wheelhouse \(wheelhouse\): [1-9][0-9]* checksummed files", ok.stdout)
+    (wh / "SHA256SUMS").unlink()
+    bad = CliRunner().invoke(main, ["verify", str(wh)])
+    assert bad.exit_code == 1, bad.output
+    assert "SHA256SUMS: missing (the manifest is not schema_version 1" in bad.stderr
+    data = json.loads((wh / "manifest.json").read_text())
+    data["schema_version"] = 1  # what a bundler before several targets wrote
+    del data["name"], data["pool"]
+    (wh / "manifest.json").write_text(json.dumps(data))
+    old = CliRunner().invoke(main, ["verify", str(wh)])
+    assert old.exit_code == 0, old.output
+    assert "note: SHA256SUMS: none (fetched by an older bundler)" in old.stderr
+    assert "0 checksummed" not in old.stdout
+    assert "ok: wheelhouse (wheelhouse): no SHA256SUMS (an older bundler's" in old.stdout
 
 
 def test_wheel_for_another_python_is_named(wheelhouse: Path, tmp_path: Path) -> None:
     wheel = make_wheel(tmp_path / "w", "demolib", "1.2", tag="cp39-cp39-manylinux1_x86_64")
     shutil.copy(wheel, wheelhouse)
     _swap_package(wheelhouse, "demolib", wheelhouse / wheel.name)
-    problems = _problems([wheelhouse])
+    problems = _problems([_summed(wheelhouse)])
     assert problems == [
         "demolib-1.2-cp39-cp39-manylinux1_x86_64.whl: no tag of this wheel fits CPython 3.6.15 "
         "(cp36m), manylinux1_x86_64 (glibc <= 2.5), bundled pip 18.1"
@@ -246,7 +280,7 @@ def test_manylinux2014_wheel_without_pip_bootstrap_is_named(
     wheel = make_wheel(tmp_path / "w", "demolib", "1.2", tag="cp36-cp36m-manylinux2014_x86_64")
     shutil.copy(wheel, wheelhouse)
     _swap_package(wheelhouse, "demolib", wheelhouse / wheel.name)
-    problems = _problems([wheelhouse])
+    problems = _problems([_summed(wheelhouse)])
     assert any("pip 18.1 cannot install it" in p for p in problems), problems
 
 
@@ -259,7 +293,7 @@ def test_lock_and_manifest_disagreeing_is_named(wheelhouse: Path) -> None:
             for e in lock
         ],
     )
-    problems = _problems([wheelhouse])
+    problems = _problems([_summed(wheelhouse)])
     assert (
         "demolib-1.2-cp36-cp36m-manylinux1_x86_64.whl: requirements.lock pins demolib==9.9, "
         "manifest.json says 1.2" in problems
@@ -270,7 +304,7 @@ def test_closure_version_outside_specifier_is_named(wheelhouse: Path, tmp_path: 
     wheel = make_wheel(tmp_path / "w", "demolib", "0.9", tag="cp36-cp36m-manylinux1_x86_64")
     shutil.copy(wheel, wheelhouse)
     _swap_package(wheelhouse, "demolib", wheelhouse / wheel.name)
-    problems = _problems([wheelhouse])
+    problems = _problems([_summed(wheelhouse)])
     assert problems == [
         "demoapp-1.0-py3-none-any.whl: requires demolib>=1.0, but the lock pins demolib==0.9"
     ]
@@ -283,7 +317,7 @@ def test_closure_missing_dependency_is_named(wheelhouse: Path) -> None:
     (wheelhouse / "demolib-1.2-cp36-cp36m-manylinux1_x86_64.whl").unlink()
     lock = [e for e in lockfile.read(wheelhouse / "requirements.lock") if e.name != "demolib"]
     lockfile.write(wheelhouse / "requirements.lock", lock)
-    problems = _problems([wheelhouse])
+    problems = _problems([_summed(wheelhouse)])
     assert problems == [
         "demoapp-1.0-py3-none-any.whl: requires demolib>=1.0 on the target, but the lock has no "
         "demolib"
@@ -296,14 +330,14 @@ def test_closure_follows_extras_of_the_roots(wheelhouse: Path) -> None:
     data["requirements"] = ["demoapp[gui]==1.0"]
     data["packages"][0]["requires"] = ["demolib", "only-with-extra"]  # as fetch records it
     manifest.save(wheelhouse, data)
-    problems = _problems([wheelhouse])
+    problems = _problems([_summed(wheelhouse)])
     assert len(problems) == 1 and "lock has no only-with-extra" in problems[0]
     assert "only-on-py2" not in problems[0]
 
 
 def test_wheel_not_in_manifest_is_named(wheelhouse: Path, tmp_path: Path) -> None:
     make_wheel(wheelhouse, "stowaway", "1.0")
-    problems = _problems([wheelhouse])
+    problems = _problems([_summed(wheelhouse)])
     assert problems == ["stowaway-1.0-py3-none-any.whl: not recorded in manifest.json"]
 
 
@@ -379,7 +413,7 @@ def test_same_minor_source_the_wheelhouse_does_not_hold_for_is_named(tmp_path: P
 
 def test_requires_python_that_excludes_the_target_is_named(wheelhouse: Path) -> None:
     rebuild_demoapp(wheelhouse, requires_python=">=3.7")
-    assert _problems([wheelhouse]) == [
+    assert _problems([_summed(wheelhouse)]) == [
         "demoapp-1.0-py3-none-any.whl: Requires-Python >=3.7 excludes CPython 3.6.15"
     ]
 
@@ -395,7 +429,7 @@ def test_source_whose_bundled_pip_cannot_read_the_wheels_is_named(
     wheel = make_wheel(tmp_path / "w", "demolib", "1.2", tag="cp37-cp37m-manylinux2010_x86_64")
     shutil.copy(wheel, wheelhouse)
     _swap_package(wheelhouse, "demolib", wheelhouse / wheel.name)
-    assert verify.verify([wheelhouse]).problems == []
+    assert verify.verify([_summed(wheelhouse)]).problems == []
     target = Target.from_dict(manifest.load(wheelhouse)["target"])
     newer = model.python_source(["Python-3.7.9.tgz", "Python-3.7.2.tgz"], target)
     assert newer is not None and newer.filename == "Python-3.7.9.tgz"
@@ -562,14 +596,14 @@ def test_a_packed_file_the_manifest_does_not_account_for_fails(
 def test_staging_leftovers_in_a_bare_wheelhouse_are_not_flagged(wheelhouse: Path) -> None:
     (wheelhouse / ".manifest.json.a1b2c3.part").write_text("half\n")
     (wheelhouse / ".wheelhouse.stage-x1y2").mkdir()
-    assert verify.verify([wheelhouse]).problems == []
+    assert verify.verify([_summed(wheelhouse)]).problems == []
 
 
 def test_a_duplicated_package_entry_fails(wheelhouse: Path) -> None:
     data = manifest.load(wheelhouse)
     data["packages"].append(dict(data["packages"][1]))
     manifest.save(wheelhouse, data)
-    assert _problems([wheelhouse]) == [
+    assert _problems([_summed(wheelhouse)]) == [
         "manifest.json: demolib-1.2-cp36-cp36m-manylinux1_x86_64.whl is listed 2 times in packages"
     ]
 
@@ -581,7 +615,7 @@ def test_two_files_of_one_project_fail(wheelhouse: Path, tmp_path: Path) -> None
         dict(data["packages"][1], filename=other.name, sha256=sources_sha(other))
     )
     manifest.save(wheelhouse, data)
-    problems = _problems([wheelhouse])
+    problems = _problems([_summed(wheelhouse)])
     assert (
         "manifest.json: demolib has 2 app files in packages (demolib-1.2-cp36-cp36m-manylinux1_"
         "x86_64.whl, demolib-1.2-py3-none-any.whl); a lock pins one" in problems
@@ -602,7 +636,7 @@ def test_requires_that_disagree_with_the_wheels_metadata_fail(
     data = manifest.load(wheelhouse)
     data["packages"][0]["requires"] = requires
     manifest.save(wheelhouse, data)
-    assert _problems([wheelhouse]) == [
+    assert _problems([_summed(wheelhouse)]) == [
         f"demoapp-1.0-py3-none-any.whl: manifest.json records requires {recorded}, but its "
         "METADATA's Requires-Dist gives [demolib] on the target"
     ]
@@ -612,7 +646,7 @@ def test_requires_are_compared_canonically_and_exclusions_count(wheelhouse: Path
     data = manifest.load(wheelhouse)
     data["packages"][0]["requires"] = ["DemoLib"]
     manifest.save(wheelhouse, data)
-    assert verify.verify([wheelhouse]).problems == []
+    assert verify.verify([_summed(wheelhouse)]).problems == []
     # --exclude demolib: not in the wheelhouse, recorded as excluded for demoapp
     data["packages"] = [dict(data["packages"][0], requires=[])]
     data["excluded"] = [
@@ -624,10 +658,12 @@ def test_requires_are_compared_canonically_and_exclusions_count(wheelhouse: Path
         wheelhouse / "requirements.lock",
         [e for e in lockfile.read(wheelhouse / "requirements.lock") if e.name == "demoapp"],
     )
-    assert verify.verify([wheelhouse]).problems == []  # requires agree; closure leaves it out
+    assert (
+        verify.verify([_summed(wheelhouse)]).problems == []
+    )  # requires agree; closure leaves it out
     data["excluded"] = []  # the same wheelhouse without the record: demolib is missing
     manifest.save(wheelhouse, data)
-    assert any("demolib" in p for p in _problems([wheelhouse]))
+    assert any("demolib" in p for p in _problems([_summed(wheelhouse)]))
 
 
 def test_a_wheel_with_a_member_outside_the_root_fails(kit: Path, tmp_path: Path) -> None:

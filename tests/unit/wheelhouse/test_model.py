@@ -317,6 +317,27 @@ def test_a_damaged_target_file_fails_verify(tmp_path: Path, index: FakeIndex) ->
     assert f"(target {T311.name})" in problems  # the lock no longer agrees with its manifest
 
 
+def test_a_several_target_wheelhouse_without_sha256sums_fails_verify(
+    tmp_path: Path, index: FakeIndex
+) -> None:
+    """Its manifest is schema_version 2 (never an older bundler's): without SHA256SUMS
+    install.sh refuses it, so verify fails naming the file (#16 review finding 11)."""
+    from click.testing import CliRunner
+
+    from bundler.cli import main
+
+    out = fetch(_several(tmp_path, index, T36, T311)).output
+    ok = CliRunner().invoke(main, ["verify", str(out)])
+    assert ok.exit_code == 0, ok.output
+    listed = len((out / "SHA256SUMS").read_text().splitlines())
+    assert f"ok: wh (wheelhouse): {listed} checksummed files" in ok.stdout
+    (out / "SHA256SUMS").unlink()
+    bad = CliRunner().invoke(main, ["verify", str(out)])
+    assert bad.exit_code == 1, bad.output
+    assert "SHA256SUMS: missing" in bad.stderr
+    assert "fetched by an older bundler" not in bad.output
+
+
 def test_the_output_is_replaced_only_for_the_same_targets(tmp_path: Path, index: FakeIndex) -> None:
     out = fetch(_several(tmp_path, index, T36, T311)).output
     check_output(out, T311, targets=(T311, T36))  # the same set, any order
