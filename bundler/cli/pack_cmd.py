@@ -204,7 +204,11 @@ def pack(
         click.echo(f"signed: {signature} (and SHA256SUMS inside) by {signer}")
     if result.gate is not None:
         gate_report.echo(result.gate)
-    if result.python_source:
+    if result.pythons:  # several targets: each one's
+        for name, python in result.pythons.items():
+            shown = f"sources/{python.filename}" if python else "NONE (its hosts must have it)"
+            click.echo(f"CPython source of target {name}: {shown}")
+    elif result.python_source:
         click.echo(f"CPython source: sources/{result.python_source}")
     else:
         click.echo("CPython source: NONE (the target must already have the interpreter)")

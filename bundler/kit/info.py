@@ -148,6 +148,13 @@ class KitInfo:
             return None
         return model.python_source((r["filename"] for r in self.source_rows), target)
 
+    @cached_property
+    def pythons(self) -> dict[str, model.PythonSource | None]:
+        """A several-target wheelhouse: each target's CPython tarball (None: the kit has none
+        for it), by target name; {} for one target (`python`)."""
+        rows = [r["filename"] for r in self.source_rows]
+        return {m.name: model.python_source(rows, m.target) for m in self.targets}
+
     @property
     def python_source(self) -> str | None:
         """The CPython tarball for the target's interpreter, if the kit has one."""
@@ -228,6 +235,7 @@ class KitInfo:
                     "target": m.target.to_dict(),
                     "packages": {"app": len(m.app), "bootstrap": len(m.bootstrap)},
                     "system_packages": list(self._system_of(m.name).packages),
+                    "python_source": _filename(self.pythons.get(m.name)),
                 }
                 for m in self.targets
             ],
@@ -247,8 +255,18 @@ class KitInfo:
                 f"  {len(m.app)} app, {len(m.bootstrap)} pip bootstrap; install: sh "
                 f"wheelhouse/install.sh --python PATH (or wheelhouse/targets/{m.name}/install.sh)",
                 f"  system packages: {system}",
+                f"  CPython source: {_source_line(self.pythons.get(m.name))}",
             ]
         return out
+
+    def python_lines(self) -> list[str]:
+        """One target: its Python and the kit's CPython source (several: `target_lines`)."""
+        target = self.target
+        return [
+            f"python: {target.python_version if target else '?'}  "
+            f"CPython source: {self.python_source or 'NONE (host must have the interpreter)'}",
+            *([f"  {self.python.describe()}"] if self.python and not self.python.exact else []),
+        ]
 
     def lines(self) -> list[str]:
         target = self.target
@@ -260,10 +278,7 @@ class KitInfo:
             f"kit: {self.name}  ({len(self.files)} files, {sum(self.files.values()):,} bytes)",
             self.release_line(),
             f"target: {shown}",
-            *self.target_lines(),
-            f"python: {target.python_version if target else '?'}  "
-            f"CPython source: {self.python_source or 'NONE (host must have the interpreter)'}",
-            *([f"  {self.python.describe()}"] if self.python and not self.python.exact else []),
+            *(self.target_lines() or self.python_lines()),
             f"requirements: {', '.join(self.requirements) or '-'}",
             f"packages: {self.count('app')} app, {self.count('bootstrap')} pip bootstrap",
         ]
@@ -310,6 +325,18 @@ class KitInfo:
             f"{controller_mod.BUILD_PLAYBOOK}, then setup.sh)",
             *(f"    problem: {p}" for p in boot.problems(controller_mod.bootstrap_policy())),
         ]
+
+
+def _filename(python: model.PythonSource | None) -> str | None:
+    return python.filename if python else None
+
+
+def _source_line(python: model.PythonSource | None) -> str:
+    """'sources/Python-3.6.15.tgz' (with how it fits when not the exact version), or NONE."""
+    if python is None:
+        return "NONE (hosts of this target must have the interpreter)"
+    fit = "" if python.exact else f" ({python.describe()})"
+    return f"sources/{python.filename}{fit}"
 
 
 def read(paths: list[Path]) -> KitInfo:

@@ -130,6 +130,10 @@ class PackResult:
     signers: list[str] = field(default_factory=list)
     """Fingerprint / key id of each signing key."""
 
+    pythons: dict[str, model.PythonSource | None] = field(default_factory=dict)
+    """A several-target wheelhouse: each target's CPython tarball (None: the kit has none for
+    it), by target name; `python` is the first target's. Empty for one target."""
+
     @property
     def python_source(self) -> str | None:
         """The CPython tarball's file name under sources/, if the kit has one."""
@@ -154,6 +158,8 @@ class KitPlan:
     """The policy gate's verdict at plan time (see `PackResult.gate`)."""
     signers: list[str] = field(default_factory=list)
     """Fingerprint / key id of each key that signed SHA256SUMS."""
+    pythons: dict[str, model.PythonSource | None] = field(default_factory=dict)
+    """Each target's CPython tarball, several targets only (see `PackResult.pythons`)."""
 
 
 @dataclass(frozen=True)
@@ -240,8 +246,7 @@ def plan(inputs: PackInputs, output: Path) -> KitPlan:
     )
     if part is not None:
         files += _controller_files(part)
-    if not (inputs.wheelhouse / "system-packages.yml").is_file():
-        notes.append("wheelhouse has no system-packages.yml (run `bundler audit`)")
+    notes += _missing_system_packages(inputs.wheelhouse)
     source_files = _collect_sources(inputs.sources_dir)
     files += source_files
     if not inputs.playbooks.is_dir():
@@ -265,7 +270,12 @@ def plan(inputs: PackInputs, output: Path) -> KitPlan:
     else:
         notes.append("no Vagrantfile: the kit cannot be rehearsed in a local box")
     target = manifest.target
-    python = _python_source(source_files, target, inputs.wheelhouse, notes)
+    pythons = _target_sources(source_files, inputs.wheelhouse, notes)
+    python = (
+        next(iter(pythons.values()))
+        if pythons
+        else _python_source(source_files, target, inputs.wheelhouse, notes)
+    )
     sbom_entries = _sbom_sources(source_files, inputs.sources_dir)
     controller_manifest = dict(manifest_mod.read(part.directory).data) if part else None
     bootstrap_manifest = (
@@ -308,7 +318,42 @@ def plan(inputs: PackInputs, output: Path) -> KitPlan:
     kit = KitPlan(name, files, epoch, python, notes, part.info if part else None)
     kit.controller_bootstrap = part.bootstrap.info if part and part.bootstrap else None
     kit.wheelhouse, kit.manifest, kit.gate, kit.signers = inputs.wheelhouse, manifest, gate, signers
+    kit.pythons = pythons
     return kit
+
+
+def _missing_system_packages(wheelhouse: Path) -> list[str]:
+    """A note per folder without the audit's system-packages.yml: the wheelhouse's (one
+    target), or each target folder's (several: `targets/NAME/`, where the audit writes it)."""
+    found = model.open_wheelhouse(wheelhouse)
+    return [
+        f"wheelhouse{'/' + view.rel.rstrip('/') if view.rel else ''} has no "
+        f"{system_packages.FILENAME} (run `bundler audit`)"
+        for view in found.targets
+        if not (view.folder / system_packages.FILENAME).is_file()
+    ]
+
+
+def _target_sources(
+    files: list[KitFile], wheelhouse: Path, notes: list[str]
+) -> dict[str, model.PythonSource | None]:
+    """A several-target wheelhouse: each target's CPython source (`_python_source`, its notes
+    named by target), by target name; {} for one target."""
+    found = model.open_wheelhouse(wheelhouse)
+    if not found.several:
+        return {}
+    out: dict[str, model.PythonSource | None] = {}
+    for view in found.targets:
+        own: list[str] = []
+        chosen = out[view.name] = _python_source(files, view.target, wheelhouse, own)
+        if chosen is None:  # (another target's tarball in sources/ is no concern of this one)
+            version = view.target.python_version
+            own = [
+                f"no CPython source in the kit: its hosts must already have Python {version} "
+                f"(or fetch it: bundler fetch-source python {version})"
+            ]
+        notes += [f"target {view.name}: {note}" for note in own]
+    return out
 
 
 def write_kit(
@@ -328,6 +373,7 @@ def write_kit(
     result.controller = kit.controller
     result.controller_bootstrap = kit.controller_bootstrap
     result.gate, result.signers = kit.gate, kit.signers
+    result.pythons = dict(kit.pythons)
     result.signatures = sign_sidecar(result.checksum_file, sign)
     if policy is not None and kit.wheelhouse is not None and kit.manifest is not None:
         _check_size(result, kit.wheelhouse, kit.manifest, policy, today)

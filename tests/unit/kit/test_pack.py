@@ -720,3 +720,53 @@ def test_a_wheel_with_a_member_outside_the_root_is_refused(
     assert result.stderr.startswith(f"bundler: error: {wheel}: member {member!r} ")
     assert result.stderr.endswith(": refused\n") and result.stderr.count("\n") == 1
     assert not (tmp_path / "kit-demo.tar.gz").exists()
+
+
+def test_a_several_target_kit_names_every_targets_cpython_source(tmp_path: Path) -> None:
+    """pack and inspect of a several-target wheelhouse: each target's system-packages.yml
+    counts (no note), and each target's CPython source is shown, not only the first's
+    (#16 review finding 11)."""
+    with FakeIndex(tmp_path / "fakeindex") as fake:
+        fake.add_wheel("app", "1.0", requires_python=">=3.6")
+        t36, t311 = Target.from_spec("3.6", "manylinux1"), Target.from_spec("3.11", "manylinux2014")
+        wheelhouse = fetch(
+            FetchOptions(
+                target=t36,
+                targets=(t36, t311),
+                requirements=("app",),
+                output=tmp_path / "wh",
+                index_urls=(fake.url,),
+                cache_dir=tmp_path / "cache",
+            )
+        ).output
+    inputs = handmade_inputs(tmp_path / "in")
+    python_tarballs(inputs["sources"], "3.6.15")  # none for 3.11
+    argv = ["pack", "--wheelhouse", str(wheelhouse), "--sources", str(inputs["sources"])]
+    argv += ["--playbooks", str(inputs["playbooks"]), "--vagrantfile", str(inputs["vagrantfile"])]
+    kit = tmp_path / "out" / "kit-demo.tar.gz"
+    packed = CliRunner().invoke(main, [*argv, "--no-controller", "-o", str(kit)])
+    assert packed.exit_code == 0, packed.output
+    assert "system-packages.yml" not in packed.stderr
+    assert f"CPython source of target {t36.name}: sources/Python-3.6.15.tgz" in packed.stdout
+    assert f"CPython source of target {t311.name}: NONE" in packed.stdout
+    assert f"note: target {t311.name}: no CPython source in the kit" in packed.stderr
+    (wheelhouse / "targets" / t311.name / "system-packages.yml").unlink()
+    sums.write_tree(wheelhouse, {})
+    again = CliRunner().invoke(main, [*argv, "--no-controller", "-o", str(tmp_path / "k2.tar.gz")])
+    assert f"wheelhouse/targets/{t311.name} has no system-packages.yml" in again.stderr
+    assert f"targets/{t36.name} has no" not in again.stderr
+    shown = CliRunner().invoke(main, ["inspect", str(kit)])
+    assert shown.exit_code == 0, shown.output
+    blocks = {b.split(":")[0]: b for b in shown.stdout.split("\ntarget ")[1:]}
+    assert "\n  CPython source: NONE" in blocks[t311.name]
+    assert blocks[t36.name].endswith("\n  CPython source: sources/Python-3.6.15.tgz")
+    as_json = CliRunner().invoke(main, ["inspect", "--json", str(kit)])
+    import json
+
+    rows = {t["name"]: t["python_source"] for t in json.loads(as_json.stdout)["targets"]}
+    assert rows == {t36.name: "Python-3.6.15.tgz", t311.name: None}
+    html = CliRunner().invoke(main, ["inspect", "--html", str(tmp_path / "r.html"), str(kit)])
+    assert html.exit_code == 0, html.output
+    assert (
+        f"No CPython source in this kit for target {t311.name}" in (tmp_path / "r.html").read_text()
+    )
