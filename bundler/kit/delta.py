@@ -136,6 +136,14 @@ def delta_output(output: Path) -> Path:
 # -- the base ---------------------------------------------------------------------------------
 
 
+_SIDECARS = (".sha256", ".asc", ".sig", ".minisig")
+"""Files beside a kit archive, never a base: its .sha256 and that file's detached signatures
+(bundler.kit.signing.SUFFIX: .asc, .minisig; .sig, gpg's binary form). Spelled here, not
+imported: `bundler unpack` reads deltas without the signing module."""
+_KIT_WHEELHOUSE = "wheelhouse/"
+"""Every kit's SHA256SUMS lists files below it (bundler.kit.pack); a wheelhouse's lists none."""
+
+
 def read_base(path: Path) -> Base:
     """The base kit given as an archive (or its parts' first), an unpacked kit directory, or
     its SHA256SUMS file. An archive is read once (its SHA256SUMS, every member hashed against
@@ -146,6 +154,11 @@ def read_base(path: Path) -> Base:
         return _base_from_dir(path)
     if not path.is_file():
         raise BadInput(f"--base {path}: no such kit, kit directory or SHA256SUMS file")
+    if path.name.endswith(_SIDECARS):
+        raise BadInput(
+            f"--base {path}: a sidecar of a kit archive, not a kit: a base is a kit archive "
+            f"(kit-NAME{kitarchive.SUFFIX}), its unpacked directory or its {SUMS}"
+        )
     if path.name.endswith(kitarchive.SUFFIX) or re.search(r"\.tar\.gz\.part\d{3,}$", path.name):
         return _base_from_archive(path)
     return _base_from_sums(path, read_regular(path, _MAX_SUMS + 1), None, None)
@@ -153,6 +166,11 @@ def read_base(path: Path) -> Base:
 
 def _base_from_dir(directory: Path) -> Base:
     sums_path = directory / SUMS
+    if (directory / "manifest.json").is_file() and not (directory / _KIT_WHEELHOUSE).is_dir():
+        raise BadInput(
+            f"--base {directory}: a wheelhouse, not a kit: a base is a kit archive "
+            f"(kit-NAME{kitarchive.SUFFIX}), its unpacked directory or its {SUMS}"
+        )
     if not sums_path.is_file():
         raise BadInput(f"--base {directory}: not an unpacked kit (no {SUMS})")
     base = _base_from_sums(sums_path, read_regular(sums_path, _MAX_SUMS + 1), directory.name, None)
@@ -201,6 +219,12 @@ def _base_from_sums(where: Path, raw: bytes, name: str | None, archive_sha256: s
         )
     if not files:
         raise BadInput(f"--base {where}: an empty {SUMS}")
+    if not any(rel.startswith(_KIT_WHEELHOUSE) for rel in files):
+        raise BadInput(
+            f"--base {where}: not a kit's {SUMS} (it lists no {_KIT_WHEELHOUSE} file: a "
+            f"wheelhouse's own?): a base is a kit archive (kit-NAME{kitarchive.SUFFIX}), its "
+            f"unpacked directory or its {SUMS}"
+        )
     if name is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._+-]*", name):
         name = None  # a directory renamed by the operator: its name is not the kit's
     record = BaseRecord(name, archive_sha256, hashlib.sha256(raw).hexdigest())

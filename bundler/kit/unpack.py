@@ -106,14 +106,23 @@ class Assembly:
 
 def read_record(parts: list[Path]) -> Delta | None:
     """The delta's DELTA.json (its first file member, as `delta.pack_with_base` writes it);
-    None when the archive is not a delta kit. Raises BadDelta for an unusable record and
-    BadInput for what is not a gzip tar at all."""
+    None when the archive is not a delta kit. Raises BadDelta for an unusable record, and for
+    an archive whose first file is in a NAME.delta/ folder but is not DELTA.json (a delta
+    re-tarred in another order: never mistaken for a full kit); BadInput for what is not a
+    gzip tar at all."""
     name = kitarchive.archive_name(parts)
     with kitarchive.open_stream(parts) as tar:
         for member in tar:
             if not member.isfile():
                 continue
             top, _, rest = member.name.partition("/")
+            if rest != delta_model.FILENAME and top.endswith(delta_mod.MARK):
+                raise delta_model.BadDelta(
+                    f"{name}: {member.name}",
+                    f"the first file of a delta kit ({top}/) is not its {delta_model.FILENAME}: "
+                    "re-packed by hand? (give the delta as `bundler pack --base` wrote it, "
+                    "or its full kit)",
+                )
             if rest != delta_model.FILENAME:
                 return None
             if member.size > delta_model.MAX_BYTES:

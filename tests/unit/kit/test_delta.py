@@ -221,6 +221,33 @@ def test_refusals_write_nothing(inputs: dict[str, Path], tmp_path: Path) -> None
     assert not (tmp_path / "v2").exists() or not any((tmp_path / "v2").iterdir())
 
 
+def test_a_base_that_is_no_kit_is_refused_in_one_line(
+    inputs: dict[str, Path], tmp_path: Path
+) -> None:
+    """A wheelhouse (its folder or its SHA256SUMS) and the archive's sidecars (.sha256, the
+    signatures) would give a useless delta: refused, exit 2, saying what a base is (#16
+    review finding 11)."""
+    v1 = pack_inputs(inputs, tmp_path / "v1" / "kit-demo.tar.gz")
+    upgrade(inputs)
+    sig = v1.archive.with_name(v1.archive.name + ".sha256.minisig")
+    sig.write_text("untrusted comment: stand-in\n")
+    wheelhouse = inputs["wheelhouse"]
+    bases = [wheelhouse, wheelhouse / "SHA256SUMS", Path(f"{v1.archive}.sha256"), sig]
+    for base in bases:
+        result = CliRunner().invoke(
+            main,
+            ["pack", "--wheelhouse", str(wheelhouse), "--sources", str(inputs["sources"]),
+             "--playbooks", str(inputs["playbooks"]), "--vagrantfile", str(inputs["vagrantfile"]),
+             "--no-controller", "-o", str(tmp_path / "v2" / "kit-demo.tar.gz"),
+             "--base", str(base)],
+        )  # fmt: skip
+        assert result.exit_code == 2, (base, result.output)
+        assert result.stderr.startswith(f"bundler: error: --base {base}: "), result.stderr
+        assert "a base is a kit archive (kit-NAME.tar.gz)" in result.stderr
+        assert result.stderr.count("\n") == 1
+    assert not (tmp_path / "v2").exists() or not any((tmp_path / "v2").iterdir())
+
+
 def test_a_damaged_base_archive_is_refused(inputs: dict[str, Path], tmp_path: Path) -> None:
     v1 = pack_inputs(inputs, tmp_path / "v1" / "kit-demo.tar.gz")
     data = bytearray(v1.archive.read_bytes())
