@@ -379,3 +379,70 @@ def test_damaged_deltas_fail_cleanly_and_leave_nothing(
     else:
         assert _tree(new) == _tree(kits.full_v2)
     assert _leftovers(case) == []
+
+
+def test_every_delta_and_freshness_usage_error_is_one_line(kits: Kits, tmp_path: Path) -> None:
+    """verify/unpack/inspect refuse each wrong combination of --onto, --archive, --unpack,
+    --rehearse, --policy and the freshness options (and a bad value of each) in the kit's
+    one line, exit 2, never click's three-line usage form (#16 review finding 12)."""
+    policy = tmp_path / "policy.toml"
+    policy.write_text("[size]\nmax_kit = '4G'\n", encoding="utf-8")
+    missing = tmp_path / "nonexistent"
+    delta_, full, old = kits.delta, kits.v2.archive, kits.old
+    cases: list[tuple[list[str | Path], str]] = [
+        (["unpack", delta_], "give --onto OLD_KIT"),
+        (["unpack", delta_, "--onto", missing], f"'--onto': Path '{missing}' does not exist"),
+        (["unpack", full, "--onto", old], "--onto and --archive are for a delta kit"),
+        (["unpack", full, "--archive"], "--onto and --archive are for a delta kit"),
+        (["unpack", missing], f"Path '{missing}' does not exist"),
+        (["unpack"], "Missing argument 'KIT...'"),
+        (["unpack", delta_, "--onto", old, "--min-sequence", "-1"], "'--min-sequence'"),
+        (["unpack", delta_, "--onto", old, "--not-before", "2030-13-01"], "'--not-before'"),
+        (["unpack", delta_, "--onto", old, "--state", tmp_path / "s"], "needs --key"),
+        (["unpack", delta_, "--onto", old, "--bogus"], "No such option '--bogus'"),
+        (["verify", delta_, "--unpack", tmp_path / "x"], "bundler unpack DELTA --onto OLD_KIT"),
+        (["verify", delta_, "--rehearse", tmp_path / "py"], "--rehearse the kit it assembles"),
+        (["verify", delta_, "--policy", policy], "add --onto OLD_KIT"),
+        (["verify", delta_, "--min-sequence", "100"], "assembles: add --onto OLD_KIT"),
+        (["verify", delta_, "--not-before", "2030-01-01"], "assembles: add --onto OLD_KIT"),
+        (["verify", delta_, "--state", tmp_path / "s"], "needs --key"),
+        (["verify", full, "--onto", old], "--onto is for a delta kit"),
+        (["verify", delta_, "--onto", missing], f"'--onto': Path '{missing}' does not exist"),
+        (["verify", delta_, "--onto", old, "--as-of", "yesterday"], "'--as-of'"),
+        (["inspect", delta_, "--html", kits.far / "r.html"], "a delta kit has no report"),
+    ]
+    for argv, says in cases:
+        result = _bundler(*argv)
+        shown = " ".join(str(a) for a in argv)
+        assert result.exit_code == 2, (shown, result.output)
+        assert result.stderr.startswith("bundler: error: "), (shown, result.stderr)
+        assert result.stderr.count("\n") == 1, (shown, result.stderr)
+        assert says in result.stderr, (shown, result.stderr)
+        assert "Usage:" not in result.output, shown
+    assert not (kits.far / "r.html").exists()
+
+
+def test_a_delta_re_tarred_with_its_record_not_first_is_refused_clearly(
+    kits: Kits, tmp_path: Path
+) -> None:
+    """DELTA.json must be the delta's first file (it is read without reading the rest): a
+    delta re-tarred in another order is named as such by unpack, verify and inspect, never
+    taken for a full kit (#16 review finding 12)."""
+    bad = tmp_path / "bad" / "kit-demo.delta.tar.gz"
+    bad.parent.mkdir()
+    raw = io.BytesIO()
+    with (
+        tarfile.open(kits.delta) as tar,
+        tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as out,
+    ):
+        members = tar.getmembers()
+        last = [m for m in members if m.name.endswith("/DELTA.json")]
+        for member in [m for m in members if m not in last] + last:
+            out.addfile(member, tar.extractfile(member) if member.isfile() else None)
+    bad.write_bytes(gzip.compress(raw.getvalue(), mtime=0))
+    for argv in (["unpack", bad, "--onto", kits.old], ["verify", bad], ["inspect", bad]):
+        result = _bundler(*argv)
+        assert result.exit_code == 2, result.output
+        assert result.stderr.startswith("bundler: error: kit-demo.delta.tar.gz: kit-demo.delta/")
+        assert "is not its DELTA.json: re-packed by hand?" in result.stderr
+        assert result.stderr.count("\n") == 1
