@@ -29,6 +29,7 @@ from bundler.gate.policy import Policy
 from bundler.kit import release as release_mod
 from bundler.kit import signing
 from bundler.models import manifest as manifest_mod
+from bundler.wheelhouse import model
 
 SUMS = sums.FILENAME
 
@@ -174,7 +175,9 @@ def _check_wheelhouse(
     if trust.policy is None and not (wheelhouse / gate_snapshot.FILENAME).is_file():
         return  # no gate: neither a policy given nor one carried
     try:  # without --policy, the policy carried in the findings (README: "Trust across the gap")
-        manifest = manifest_mod.load(wheelhouse)
+        # every target's packages with their licenses (a several-target wheelhouse's top
+        # manifest lists the pool without them)
+        manifest = model.open_wheelhouse(wheelhouse).combined().data
         carried = gate_snapshot.read(wheelhouse)
     except BadInput as exc:
         found.problems.append(f"policy: {exc}")

@@ -319,7 +319,7 @@ def fetch(options: FetchOptions) -> FetchResult:
 
                 load_profile(options.distro)  # a bad --distro fails before downloads
             if options.several:
-                result = _run_several(options, cache, stage)
+                result = _run_several(options, cache, stage, policy)
             else:
                 result = _run(options, cache, stage, policy)
     if options.several:
@@ -350,14 +350,8 @@ def _rehearse_several(options: FetchOptions, result: FetchResult, cache: Cache) 
 
 def _check_targets(options: FetchOptions) -> None:
     """Several targets: each given once (`check_distinct`: an alias spelling is the same
-    target); no --policy yet (the gate judges
-    one wheelhouse's findings; a several-target gate is not built)."""
+    target)."""
     check_distinct([(t.name, t) for t in options.targets])
-    if options.several and options.policy is not None:
-        raise BadInput(
-            "--policy with several --target is not supported yet: fetch each target with "
-            "--policy, or gate the several-target wheelhouse with `bundler verify --policy`"
-        )
 
 
 def _check_sources(options: FetchOptions) -> None:
@@ -409,7 +403,9 @@ def _run(options: FetchOptions, cache: Cache, stage: Stage, policy: Policy | Non
     )
 
 
-def _run_several(options: FetchOptions, cache: Cache, stage: Stage) -> FetchResult:
+def _run_several(
+    options: FetchOptions, cache: Cache, stage: Stage, policy: Policy | None = None
+) -> FetchResult:
     """Several targets: one resolution per target (in parallel; with no requirement the first
     alone before the others, so that the local project is built once into the cache), one
     download of the union of their files into the pool, then per target its folder
@@ -446,6 +442,7 @@ def _run_several(options: FetchOptions, cache: Cache, stage: Stage) -> FetchResu
         results.append((one, plan, packages, report))
     manifest.save(top, _top_manifest(results))
     installer.write_install_sh(top, installer.render_picker([o.target for o in each]))
+    verdict = _gate_several(options, policy, top, [o.target for o in each]) if policy else None
     known = {p.filename: p.sha256 for _, _, packages, _ in results for p in packages}
     sums.write_tree(top, known)  # last: every file below the top, targets/ included
     output = stage.dest
@@ -472,6 +469,7 @@ def _run_several(options: FetchOptions, cache: Cache, stage: Stage) -> FetchResu
         install_sh=output / installer.INSTALL_SH,
         warnings=tuple(dict.fromkeys(w for r in per_target for w in r.warnings)),
         targets=per_target,
+        gate=verdict,
     )
 
 
@@ -1128,6 +1126,57 @@ def _gate(
     records = [PackageLicense.from_record(r) for r in manifest.load(staged).get("packages", [])]
     size = sum(p.stat().st_size for p in staged.iterdir() if p.is_file())
     return evaluate(policy, records, found, _today(), kit_bytes=size, measured="the wheelhouse")
+
+
+def _gate_several(
+    options: FetchOptions, policy: Policy, top: Path, targets: Sequence[Target]
+) -> GateResult:
+    """The gate of a several-target wheelhouse: one OSV look-up of the pool's pins, its
+    snapshot at the top (pack and verify read it there), the policy judged on every target's
+    packages (licenses from each target's manifest) and the size of the whole wheelhouse;
+    each license or vulnerability finding names the targets whose locks hold that package
+    ('(targets cp36-manylinux1_x86_64, ...)')."""
+    folders = {t.name: top / model.TARGETS_DIR / t.name for t in targets}
+    records = {name: manifest.load(folder).get("packages", []) for name, folder in folders.items()}
+    union: dict[tuple[str, str], dict[str, Any]] = {}
+    for rows in records.values():
+        for r in rows:
+            union.setdefault((canonicalize_name(r["name"]), r["version"]), r)
+    pins = [osv.Pinned(r["name"], r["version"]) for r in union.values()]
+    _step(options, f"checking {len(pins)} package(s) against the policy {options.policy}")
+    found = snapshot.gather(
+        policy,
+        pins,
+        vuln_db=options.vuln_db,
+        osv_url=options.osv_url,
+        timeout=options.network.timeout,
+        retries=options.network.retries,
+    )
+    snapshot.write(top, found)
+    today = _today()
+    size = sum(p.stat().st_size for p in top.rglob("*") if p.is_file())
+    licenses = [PackageLicense.from_record(r) for r in union.values()]
+    whole = evaluate(policy, licenses, found, today, kit_bytes=size, measured="the wheelhouse")
+    per = {}
+    for name, rows in records.items():  # each target: its packages, their findings only
+        own = {(canonicalize_name(r["name"]), r["version"]) for r in rows}
+        findings = tuple(
+            f for f in found.findings if (canonicalize_name(f.package), f.version) in own
+        )
+        licensed = [PackageLicense.from_record(r) for r in rows]
+        per[name] = evaluate(policy, licensed, replace(found, findings=findings), today)
+
+    def named(line: str, kind: str) -> str:
+        """A package's finding with the targets that hold the package."""
+        if not line.startswith(("license: ", "vulnerability: ")):
+            return line
+        holders = [n for n, one in per.items() if line in getattr(one, kind)]
+        plural = "s" if len(holders) > 1 else ""
+        return f"{line} (target{plural} {', '.join(holders)})" if holders else line
+
+    whole.violations = [named(v, "violations") for v in whole.violations]
+    whole.warnings = [named(w, "warnings") for w in whole.warnings]
+    return whole
 
 
 def _today() -> dt.date:

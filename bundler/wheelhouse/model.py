@@ -265,6 +265,7 @@ class Wheelhouse:
             yield from WHEELHOUSE_FILES
             return
         yield from (MANIFEST, INSTALL_SH, SHA256SUMS, "SHA256SUMS.asc", "SHA256SUMS.minisig")
+        yield POLICY_FINDINGS  # the gate's snapshot of the whole pool (fetch --policy)
         for view in self.targets:
             yield from (view.rel + name for name in TARGET_FILES)
 

@@ -642,3 +642,43 @@ def add_member(wheel: Path, name: str, data: bytes = b"x", *, link: bool = False
     with zipfile.ZipFile(wheel, "a") as zf:
         zf.writestr(info, data)
     return wheel
+
+
+def test_policy_gates_a_several_target_fetch_naming_the_targets(tmp_path: Path) -> None:
+    """fetch --policy with several --target: one OSV look-up of the pool, the snapshot at the
+    wheelhouse's top (listed in SHA256SUMS, read by verify), every target's packages judged;
+    a finding names the targets whose locks hold the package (#16 review finding 11)."""
+    from click.testing import CliRunner
+
+    from bundler.cli import main
+    from tests.fakeosv import write_export
+    from tests.trustkit import add_packages, policy_text
+
+    with FakeIndex(tmp_path / "fakeindex") as fake:
+        add_packages(fake)
+        fake.add_wheel("numpyish", "2.0", tags="cp311-cp311-manylinux2014_x86_64")  # high CVE
+        policy = tmp_path / "policy.toml"
+        policy.write_text(policy_text())
+        db = write_export(tmp_path / "osv.zip")
+        argv = ["fetch", "app", "--target", "3.6/manylinux1", "--target", "3.11/manylinux2014"]
+        argv += ["--index-url", fake.url, "--cache-dir", str(tmp_path / "cache"), "--no-audit"]
+        argv += ["--no-rehearse", "--policy", str(policy), "--vuln-db", str(db)]
+        wh = tmp_path / "wh"
+        denied = CliRunner().invoke(main, [*argv, "-o", str(wh)])
+        lenient = tmp_path / "lenient.toml"
+        lenient.write_text(policy_text(deny_severity="critical"))
+        argv[argv.index(str(policy))] = str(lenient)
+        passed = CliRunner().invoke(main, [*argv, "-o", str(tmp_path / "ok")])
+    assert denied.exit_code == 1, denied.output
+    t311 = "cp311-manylinux2014_x86_64"
+    assert (
+        f"  - vulnerability: numpyish 2.0: GHSA-nump-high-0003 (high, at or above high; fixed in "
+        f"2.0.3) (target {t311})\n"
+    ) in denied.stderr
+    both = [line for line in denied.output.splitlines() if "tiny" in line and "(targets " in line]
+    assert both, denied.output  # tiny is in both targets' locks
+    assert "policy-findings.json" in (wh / "SHA256SUMS").read_text()
+    assert passed.exit_code == 0, passed.output
+    verified = CliRunner().invoke(main, ["verify", str(tmp_path / "ok")])
+    assert verified.exit_code == 0, verified.output
+    assert CliRunner().invoke(main, ["verify", str(wh)]).exit_code == 1  # the carried verdict
