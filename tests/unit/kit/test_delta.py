@@ -233,7 +233,8 @@ def test_a_base_that_is_no_kit_is_refused_in_one_line(
     sig.write_text("untrusted comment: stand-in\n")
     wheelhouse = inputs["wheelhouse"]
     bases = [wheelhouse, wheelhouse / "SHA256SUMS", Path(f"{v1.archive}.sha256"), sig]
-    for base in bases:
+    missing = tmp_path / "nonexistent.tar.gz"
+    for base in [*bases, missing]:
         result = CliRunner().invoke(
             main,
             ["pack", "--wheelhouse", str(wheelhouse), "--sources", str(inputs["sources"]),
@@ -242,6 +243,11 @@ def test_a_base_that_is_no_kit_is_refused_in_one_line(
              "--base", str(base)],
         )  # fmt: skip
         assert result.exit_code == 2, (base, result.output)
+        if base == missing:  # a usage error of pack: the same one line (OneLineUsage)
+            assert result.stderr == (
+                f"bundler: error: Invalid value for '--base': Path '{missing}' does not exist.\n"
+            )
+            continue
         assert result.stderr.startswith(f"bundler: error: --base {base}: "), result.stderr
         assert "a base is a kit archive (kit-NAME.tar.gz)" in result.stderr
         assert result.stderr.count("\n") == 1
