@@ -21,7 +21,7 @@ import logging
 import signal
 import threading
 from types import FrameType
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, NoReturn
 
 import click
 
@@ -66,6 +66,22 @@ class KitGroup(click.Group):
             ctx.fail(f"No such command {name!r}.{hint}")
         return super().resolve_command(ctx, args)
 
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        """As click's, but a usage error in the group's own options (`bundler --bogus`) is the
+        kit's one line, as every subcommand's is (`invoke`)."""
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.UsageError as exc:
+            if _is_help(exc):
+                raise
+            _usage_exit(exc)
+
     def invoke(self, ctx: click.Context) -> Any:
         # urllib3's own warnings would reach stderr through logging's last-resort handler and
         # break the one-line promise; every network failure is reported by the kit itself
@@ -84,8 +100,11 @@ class KitGroup(click.Group):
             else:
                 click.echo(f"bundler: error: {one_line(str(exc))}", err=True)  # one line, always
             ctx.exit(exc.exit_code)
-        except click.ClickException as exc:  # a usage error: JSON too when --json was seen
-            if not ctx.meta.get(JSON_ERRORS):
+        except click.ClickException as exc:  # a usage error: one line, or JSON with --json
+            if isinstance(exc, click.UsageError) and not _is_help(exc):
+                if not ctx.meta.get(JSON_ERRORS):
+                    _usage_exit(exc)
+            elif not ctx.meta.get(JSON_ERRORS):
                 raise
             record = {"error": "UsageError", "message": exc.format_message()}
             click.echo(json.dumps({**record, "exit_code": exc.exit_code}), err=True)
@@ -97,6 +116,19 @@ class KitGroup(click.Group):
         finally:
             if main_thread:
                 signal.signal(signal.SIGTERM, previous)
+
+
+def _is_help(exc: click.UsageError) -> bool:
+    """True for click's "no arguments: show the help" (click >= 8.2), which is not an error."""
+    return type(exc).__name__ == "NoArgsIsHelpError"
+
+
+def _usage_exit(exc: click.UsageError) -> NoReturn:
+    """A usage error (unknown option, missing argument, options that exclude each other) as
+    the kit's one line, `bundler: error: ...`, exit 2, instead of click's three lines (Usage,
+    Try --help, Error): the message already names the option; `--help` is one word away."""
+    click.echo(f"bundler: error: {one_line(exc.format_message())}", err=True)
+    raise SystemExit(exc.exit_code)
 
 
 class Terminated(KeyboardInterrupt):

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from bundler.cli import gate_report
-from bundler.cli.options import OneLineUsage, json_option, policy_option
+from bundler.cli.options import json_option, policy_option
 from bundler.errors import CheckFailed
 
 if TYPE_CHECKING:
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 # imported inside the command.
 
 
-@click.command("inspect", cls=OneLineUsage)
+@click.command("inspect")
 @click.argument("kit", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option(
     "--html",

@@ -22,39 +22,6 @@ JSON_ERRORS = "bundler.json_errors"
 so `KitGroup` prints a failure as one JSON object on stderr."""
 
 
-class OneLineUsage(click.Command):
-    """A command whose usage errors are the kit's one line (`bundler: error: ...`, exit 2)
-    instead of click's three (Usage, Try --help, Error): for the commands that read kits and
-    deltas (verify, unpack, inspect), whose option combinations (--onto, --archive, the
-    freshness options) are refused like any other bad input. A click usage error raised while
-    parsing (a missing path, a bad date) or by the command becomes `BadInput` with click's
-    message."""
-
-    def make_context(
-        self,
-        info_name: str | None,
-        args: list[str],
-        parent: click.Context | None = None,
-        **extra: Any,
-    ) -> click.Context:
-        try:
-            return super().make_context(info_name, args, parent, **extra)
-        except click.UsageError as exc:
-            raise _bad_input(exc) from None
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except click.UsageError as exc:
-            raise _bad_input(exc) from None
-
-
-def _bad_input(exc: click.UsageError) -> Exception:
-    from bundler.errors import BadInput
-
-    return BadInput(exc.format_message())
-
-
 def json_option(help_text: str) -> Callable[[F], F]:
     """--json (the command receives `as_json`): `help_text` for the output, and errors as one
     JSON object on stderr (`BundlerError.to_dict()`), for tools; exit codes are unchanged."""

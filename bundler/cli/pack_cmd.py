@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 from bundler.cli import gate_report
-from bundler.cli.options import OneLineUsage, policy_option
+from bundler.cli.options import policy_option
 
 if TYPE_CHECKING:
     from bundler.kit import delta as delta_mod
@@ -25,7 +25,7 @@ BOOTSTRAP_DIR = Path("controller-bootstrap-wheelhouse")
 _DIR = click.Path(file_okay=False, path_type=Path)
 
 
-@click.command(cls=OneLineUsage)
+@click.command()
 @click.option(
     "--wheelhouse",
     type=_DIR,

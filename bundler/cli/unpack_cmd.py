@@ -7,14 +7,14 @@ from pathlib import Path
 
 import click
 
-from bundler.cli.options import FreshnessArgs, OneLineUsage, make_trust, trust_options
+from bundler.cli.options import FreshnessArgs, make_trust, trust_options
 from bundler.cli.verify_cmd import print_report
 
 # bundler.kit.unpack (and through it the verifier and the pack writer) is imported inside the
 # command.
 
 
-@click.command(cls=OneLineUsage)
+@click.command()
 @click.argument("kit", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option(
     "--onto",

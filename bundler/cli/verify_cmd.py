@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from bundler.cli import gate_report
-from bundler.cli.options import FreshnessArgs, OneLineUsage, make_trust, one_line, trust_options
+from bundler.cli.options import FreshnessArgs, make_trust, one_line, trust_options
 
 if TYPE_CHECKING:
     from bundler.kit import trust as trust_mod
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 # inside the command.
 
 
-@click.command(cls=OneLineUsage)
+@click.command()
 @click.argument("kit", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option(
     "--unpack",

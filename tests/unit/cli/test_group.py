@@ -1,4 +1,5 @@
-"""bundler.cli (KitGroup): subcommand typos get a suggestion; --help never breaks a tag."""
+"""bundler.cli (KitGroup): subcommand typos get a suggestion; every usage error is the kit's one
+line; --help never breaks a tag."""
 
 from __future__ import annotations
 
@@ -27,13 +28,29 @@ from bundler.cli.options import one_line
 def test_a_subcommand_typo_gets_a_suggestion(typo: str, hint: str) -> None:
     result = CliRunner().invoke(main, [typo])
     assert result.exit_code == 2
-    assert f"Error: No such command '{typo}'. {hint}" in result.stderr
+    assert result.stderr == f"bundler: error: No such command '{typo}'. {hint}\n"
 
 
 def test_an_unrelated_word_gets_no_suggestion() -> None:
     result = CliRunner().invoke(main, ["frobnicate"])
     assert result.exit_code == 2
-    assert result.stderr.splitlines()[-1] == "Error: No such command 'frobnicate'."
+    assert result.stderr == "bundler: error: No such command 'frobnicate'.\n"
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_every_commands_usage_error_is_one_line_exit_2(name: str) -> None:
+    result = CliRunner().invoke(main, [name, "--no-such-option"])
+    assert result.exit_code == 2
+    assert result.stderr.startswith("bundler: error: No such option '--no-such-option'")
+    assert result.stderr.count("\n") == 1 and "Usage:" not in result.stderr
+
+
+def test_the_groups_own_usage_error_is_one_line_and_bare_bundler_shows_help() -> None:
+    bad = CliRunner().invoke(main, ["--no-such-option"])
+    assert bad.exit_code == 2
+    assert bad.stderr == "bundler: error: No such option '--no-such-option'.\n"
+    bare = CliRunner().invoke(main, [])
+    assert "Commands:" in bare.output and "bundler: error" not in bare.output
 
 
 def _tag_words(command: click.Command) -> set[str]:

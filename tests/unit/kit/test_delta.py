@@ -243,7 +243,7 @@ def test_a_base_that_is_no_kit_is_refused_in_one_line(
              "--base", str(base)],
         )  # fmt: skip
         assert result.exit_code == 2, (base, result.output)
-        if base == missing:  # a usage error of pack: the same one line (OneLineUsage)
+        if base == missing:  # a usage error of pack: the same one line (cli.KitGroup)
             assert result.stderr == (
                 f"bundler: error: Invalid value for '--base': Path '{missing}' does not exist.\n"
             )
