@@ -142,10 +142,14 @@ class Target:
 
     @property
     def identity(self) -> tuple[str, str, tuple[str, ...], str]:
-        """What makes two targets the same whatever their spelling (implementation, full
-        version, ABIs, canonical ceiling): '3.6/manylinux1' and '3.6.15/manylinux_2_5' are one
-        target (PEP 600 aliases), though their `platform` (and `name`) keep the user's spelling."""
-        return (self.implementation, self.python_version, self.abis, self.canonical_platform)
+        """What makes two targets the same whatever their spelling (implementation, X.Y, ABIs,
+        canonical ceiling): '3.6/manylinux1' and '3.6.15/manylinux_2_5' are one target (PEP 600
+        aliases), though their `platform` (and `name`) keep the user's spelling. Two patch
+        releases of one X.Y are one target too: a several-target wheelhouse names its folders
+        by X.Y (`name`) and install.sh picks by X.Y, ABI and glibc, so it could not tell them
+        apart."""
+        major_minor = f"{self.version.major}.{self.version.minor}"
+        return (self.implementation, major_minor, self.abis, self.canonical_platform)
 
     @property
     def name(self) -> str:
@@ -247,19 +251,26 @@ class Target:
 def check_distinct(spelled: Sequence[tuple[str, Target]]) -> None:
     """Each target of `spelled` (how the user wrote it, the Target) given once, by `identity`:
     '3.6/manylinux1' and '3.6/manylinux_2_5' are the same target under two names (PEP 600's
-    legacy aliases, data/platforms.json). Raises BadInput naming both spellings."""
-    seen: dict[tuple[str, str, tuple[str, ...], str], str] = {}
+    legacy aliases, data/platforms.json), '3.11.2/...' and '3.11.9/...' one target for
+    install.sh. Raises BadInput naming both spellings."""
+    seen: dict[tuple[str, str, tuple[str, ...], str], tuple[str, Target]] = {}
     for spelling, target in spelled:
-        first = seen.get(target.identity)
-        seen.setdefault(target.identity, spelling)
+        if target.identity not in seen:
+            seen[target.identity] = (spelling, target)
+            continue
+        first, other = seen[target.identity]
         if first == spelling:
             raise BadInput(f"--target {spelling} is given twice (each target once)")
-        if first is not None:
+        if other.python_version != target.python_version:
             raise BadInput(
-                f"--target {first} and --target {spelling} name the same target "
-                f"({target.describe()}; {target.canonical_platform} is PEP 600's name of "
-                "its ceiling): give each target once"
+                f"--target {first} and --target {spelling} are one target for install.sh, "
+                f"which picks by X.Y, ABI and glibc ({other.name}): give one patch release"
             )
+        raise BadInput(
+            f"--target {first} and --target {spelling} name the same target "
+            f"({target.describe()}; {target.canonical_platform} is PEP 600's name of "
+            "its ceiling): give each target once"
+        )
 
 
 def unique_tags(items: tuple[Tag, ...]) -> list[Tag]:

@@ -40,6 +40,12 @@ def test_the_forms_parse() -> None:
             ["--target", "3.6/manylinux1", "--target", "3.6.15/manylinux1"],
             "--target 3.6/manylinux1 and --target 3.6.15/manylinux1 name the same target",
         ),
+        # install.sh picks by X.Y: two patch releases could not be told apart on a host
+        (
+            ["--target", "3.11.2/manylinux2014", "--target", "3.11.9/manylinux_2_17"],
+            "--target 3.11.2/manylinux2014 and --target 3.11.9/manylinux_2_17 are one target "
+            "for install.sh, which picks by X.Y, ABI and glibc (cp311-manylinux2014_x86_64)",
+        ),
         (
             ["--target", "3.6/manylinux1", "--target", "3.6/manylinux1"],
             "--target 3.6/manylinux1 is given twice",
