@@ -96,6 +96,39 @@ def test_check_reports_then_install_then_check_is_clean(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+def test_a_package_installed_by_hand_into_the_venv_is_reported_and_never_installed_over(
+    tmp_path: Path,
+) -> None:
+    """pip-sync's equality (#16 review finding 13): a package the lock does not list, installed
+    by hand, makes --check say 3 naming it; an install refuses the venv, naming it, and changes
+    nothing (the way out is a new venv); pip itself (the venv's tooling) is never extra."""
+    house = _wheelhouse(tmp_path)
+    venv = tmp_path / "v"
+    assert _sh(house, "--venv", venv).returncode == 0
+    assert _check(house, venv).returncode == 0  # pip, and setuptools where seeded, are not extra
+    stray = build.build_wheel(make_project(tmp_path / "stray", "stray_pkg"), tmp_path / "strays")
+    python = str(venv / "bin" / "python")
+    subprocess.run(
+        [python, "-m", "pip", "install", "--no-index", "-q", str(stray)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    check = _check(house, venv)
+    assert check.returncode == 3, check.stdout + check.stderr
+    assert f"would need a new venv: {venv} holds package(s) the lock does not list: " in (
+        check.stdout
+    )
+    assert "stray-pkg==" in check.stdout and "pip==" not in check.stdout
+    marker = (venv / ".airgap-kit-installed").read_text()
+    refused = _sh(house, "--venv", venv)
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert "holds package(s) the lock does not list: stray-pkg==" in refused.stderr
+    assert (venv / ".airgap-kit-installed").read_text() == marker  # untouched
+    # removed again by hand: the venv equals the lock once more
+    subprocess.run([python, "-m", "pip", "uninstall", "-y", "-q", "stray-pkg"], check=True)
+    assert _check(house, venv).returncode == 0
+
+
+@pytest.mark.slow
 def test_an_interrupted_venv_is_removed_and_made_again(tmp_path: Path) -> None:
     """What a SIGKILL during ensurepip leaves (no trap runs): a venv without pip whose marker
     still says "creating"."""
