@@ -127,6 +127,13 @@ class CallbackModule(CallbackBase):
         for host, state, *_rest in rows:
             if state in ("failed", "unreachable") and host in self.first_failure:
                 self._display.display(f"{host}: {self.first_failure[host]}")
+        # the wheels role's word on a host it left as it was or a rollback that went forward
+        wheels = stats.custom.get("_run", {}).get("wheels") or {}
+        for host, *_rest in rows:
+            facts = wheels.get(host) if isinstance(wheels, dict) else None
+            note = str((facts or {}).get("note") or "") if isinstance(facts, dict) else ""
+            if note:
+                self._display.display(f"note: {note}", color=C.COLOR_WARN)
         failed = [r[0] for r in rows if r[1] in ("failed", "unreachable")]
         stopped = [r[0] for r in rows if r[1] == "stopped"]
         waiting = [r[0] for r in rows if r[1] == "not started"]
