@@ -6,14 +6,20 @@ site.yml with `--tags wheels,smoke` against localhost: the application on the re
   v1  the converter as it is (the session's `kit36`);
   v2  the converter 0.2.0, which also requires a small extra package (a wheel made here);
   v3  the converter 0.3.0 whose self-test always fails (a payload broken after it was built).
-The steps: v1 deployed (its own venv, app_venv a symlink to it); `--check` of v2 reports
+The steps: v1 deployed (its own venv, app_venv a symlink to it); its record removed, a re-run
+records it again; a package pip-installed by hand into the live venv: refused naming it, then
+`wheels_repair=true` builds v1's venv again beside it (NAME-1), proven, switched, the damaged
+one untouched (#16 review findings 3, 13, 1); `--check` of v2 reports
 the switch and changes nothing; v2 deployed (a new venv, the symlink switched after the smoke
 test of the new venv, v1 kept, a venv no record lists removed; a re-run changes nothing; the
 live venv damaged by hand (pip removed): the re-run refuses it naming it and wheels_repair,
 the venv untouched); v3
 fails its smoke test and leaves v2 running (its venv removed); `app_rollback=true` with the v2
-kit returns to v1, where v2's extra package is not installed (a fresh venv per lock); the
-rollback run again changes nothing. A second test migrates a venv an earlier kit made in place
+kit returns to v1, where v2's extra package is not installed (a fresh venv per lock), the
+summary counting v1's packages; the rollback run again changes nothing; a rollback with the
+older v1 kit returns to v2, noted in the summary (finding 9). A second test refuses an app_venv
+with a trailing slash before anything is written (finding 7), leaves a fresh host alone on
+app_rollback (finding 8), and migrates a venv an earlier kit made in place
 at app_venv (the rollback target after the migration). A third runs `--check` of a
 several-target kit on a fresh host (the pick with the controller's install.sh).
 """
@@ -137,6 +143,12 @@ class Host:
         return subprocess.run(argv, capture_output=True).returncode == 0
 
 
+def _pins(kit: Path) -> int:
+    """The number of name==version pins of KIT's lock (what the summary counts)."""
+    lock = (kit / "wheelhouse" / "requirements.lock").read_text().splitlines()
+    return sum(1 for line in lock if line[:1].isalnum() and "==" in line)
+
+
 def _ok(result: PlayResult) -> PlayResult:
     assert result.rc == 0, result.describe()
     assert (result.smoke_line() or "").startswith("selftest ok: 240 frames, 2 workers"), (
@@ -171,6 +183,48 @@ def test_upgrade_check_failed_upgrade_rollback(
     assert host.app.is_symlink() and host.current() == v1
     assert host.history() == [v1] and host.on_disk() == [v1]
 
+    # -- the record lost: a re-run records the running venv again (#16 finding 3) -------------
+    (host.venvs / "history").unlink()
+    rerun = _ok(host.run(kits["v1"]))
+    assert rerun.changed_tasks() == ["Record the venv that passed its smoke test."], (
+        rerun.describe()
+    )
+    assert host.history() == [v1] and host.current() == v1
+
+    # -- a package pip-installed by hand into the live venv (pip 18.1): refused, untouched ---
+    # (#16 finding 13: install.sh --check compares as pip-sync does, names and versions)
+    stray = build_wheel(tmp_path / "stray", "airgapkit-stray", "1.0")
+    hand = host.venvs / v1
+    subprocess.run(
+        [str(host.app / "bin" / "python"), "-m", "pip", "install", "--no-index", "-q", str(stray)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    (host.venvs / "history").unlink()  # lost again: the repair below records both venvs
+    inode, marker = hand.stat().st_ino, (hand / ".airgap-kit-installed").read_text()
+    refused = host.run(kits["v1"])
+    assert refused.rc != 0, refused.describe()
+    (failure,) = refused.failures()
+    assert failure.startswith(
+        f"Refuse to change the venv the application runs.: localhost: {hand}, the venv "
+        f"{host.app} (app_venv) points to, differs from the kit's lock or is damaged"
+    ), failure
+    assert "holds package(s) the lock does not list: airgapkit-stray==1.0" in failure, failure
+    assert "-e wheels_repair=true to build a fresh venv of this kit beside it" in failure, failure
+    assert (hand.stat().st_ino, (hand / ".airgap-kit-installed").read_text()) == (inode, marker)
+
+    # -- wheels_repair=true: a fresh venv of v1 beside the live one, proven, then switched ----
+    repaired = _ok(host.run(kits["v1"], wheels_repair=True))
+    v1r = f"{v1}-1"
+    assert host.current() == v1r and host.history() == [v1, v1r]
+    assert _smoke_argv(repaired)[0] == str(host.venvs / v1r / "bin" / "python")
+    assert not host.imports("airgapkit_stray") and host.imports("asciivideo")
+    # the damaged venv was never touched: same directory, same marker, the stray still there
+    assert (hand.stat().st_ino, (hand / ".airgap-kit-installed").read_text()) == (inode, marker)
+    stray_import = [str(hand / "bin" / "python"), "-c", "import airgapkit_stray"]
+    assert subprocess.run(stray_import, capture_output=True).returncode == 0
+    assert host.on_disk() == sorted([v1, v1r])
+    v1 = v1r  # the venv of kit v1 from here on
+
     # -- v2 --check: the install and the switch are reported, nothing moves ------------------
     leftover = host.venvs / ("f" * 16)  # as a killed install of some other kit leaves it
     (leftover / "bin").mkdir(parents=True)
@@ -184,8 +238,8 @@ def test_upgrade_check_failed_upgrade_rollback(
 
     # -- v2: a new venv, proven before the switch; v1 kept, the unrecorded leftover removed --
     two = _ok(host.run(kits["v2"]))
-    assert host.current() == v2 and host.history() == [v1, v2]
-    assert host.on_disk() == sorted([v1, v2])
+    assert host.current() == v2 and host.history() == [hand.name, v1, v2]
+    assert host.on_disk() == sorted([v1, v2])  # the damaged v1 and the leftover retired
     # the first self-test ran on the new venv itself, before app_venv pointed to it
     assert _smoke_argv(two) == [
         str(host.venvs / v2 / "bin" / "python"),
@@ -209,10 +263,8 @@ def test_upgrade_check_failed_upgrade_rollback(
         f"Refuse to change the venv the application runs.: localhost: {live}, the venv "
         f"{host.app} (app_venv) points to, differs from the kit's lock or is damaged"
     ), failure
-    assert "(install.sh --check: install.sh: would remove the incomplete virtual environment " in (
-        failure
-    ), failure
-    assert "-e wheels_repair=true to rebuild it in place" in failure, failure
+    assert "(install.sh --check: remove the incomplete virtual environment " in failure, failure
+    assert "-e wheels_repair=true to build a fresh venv of this kit beside it" in failure, failure
     assert "Install the wheelhouse with its install.sh." not in damaged.changed_tasks()
     assert (live.stat().st_ino, (live / ".airgap-kit-venv").read_text()) == (inode, marker)
     assert host.current() == v2 and host.imports("asciivideo")
@@ -227,19 +279,28 @@ def test_upgrade_check_failed_upgrade_rollback(
     assert "The smoke test failed on localhost" in failures[-1], failures[-1]
     assert "v3 is broken on purpose" in failures[-1], failures[-1]
     assert f"still points to {v2}" in failures[-1], failures[-1]
-    assert host.current() == v2 and host.history() == [v1, v2]
+    assert host.current() == v2 and host.history() == [hand.name, v1, v2]
     assert host.on_disk() == sorted([v1, v2])  # v3's venv removed: the next run starts afresh
 
     # -- app_rollback=true with the kit the host runs: back to v1, proven first --------------
     back = _ok(host.run(kits["v2"], app_rollback=True))
-    assert host.current() == v1 and host.history() == [v2, v1]
+    assert host.current() == v1 and host.history() == [hand.name, v2, v1]
     assert _smoke_argv(back)[0] == str(host.venvs / v1 / "bin" / "python")
     assert "Install the wheelhouse with its install.sh." not in back.changed_tasks()
     assert not host.imports(EXTRA.replace("-", "_"))  # v2's extra package is not in v1's venv
     assert host.imports("asciivideo")
+    # the summary's PACKAGES: the running venv's (v1's), not the given kit's (#16 finding 9)
+    stats = back.data["global_custom_stats"]["wheels"]["localhost"]
+    assert stats["packages"] == _pins(kits["v1"]) != _pins(kits["v2"]), stats
     # again: the host no longer runs v2's venv, nothing to do
     _unchanged(host.run(kits["v2"], app_rollback=True))
     assert host.current() == v1
+
+    # -- a rollback with the older kit v1 returns to v2 (the newest other venv): warned ------
+    forward = _ok(host.run(kits["v1"], app_rollback=True))
+    assert host.current() == v2
+    note = forward.data["global_custom_stats"]["wheels"]["localhost"]["note"]
+    assert f"app_rollback went from {v1} to {v2}, a venv this host was rolled back FROM" in note
 
 
 def test_an_in_place_venv_of_an_earlier_kit_is_migrated_as_the_rollback_target(
@@ -250,6 +311,24 @@ def test_an_in_place_venv_of_an_earlier_kit_is_migrated_as_the_rollback_target(
     recorded before it (the rollback target; the rollback itself is proven above). The moved
     venv still runs the self-test. A directory there that is no venv is refused untouched."""
     host = Host(tmp_path, python36, python27)
+    # app_venv overlapping the venvs directory: refused before anything is written (#16 f. 7)
+    overlap = host.run(kits["v1"], app_venv=f"{host.app}/")
+    assert overlap.rc != 0
+    (failure,) = overlap.failures()
+    assert failure.startswith(
+        f"Refuse an app_venv that overlaps the venvs directory.: localhost: app_venv '{host.app}/' "
+        "ends with '/'"
+    ), failure
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["hosts.ini", "runs"]
+    # app_rollback on a host the kit never ran on: left as it is, the play goes on (#16 f. 8)
+    untouched = host.run(kits["v1"], app_rollback=True)
+    assert untouched.rc == 0, untouched.describe()
+    assert not host.app.exists() and not host.venvs.exists()
+    note = untouched.data["global_custom_stats"]["wheels"]["localhost"]["note"]
+    assert note.startswith("localhost runs no venv of this role (the kit never ran here)"), note
+    assert "app_rollback left it as it is" in note, note
+    assert _smoke_argv(untouched) == []
+
     host.app.mkdir()
     (host.app / "data.txt").write_text("not a venv\n")
     refused = host.run(kits["v1"])

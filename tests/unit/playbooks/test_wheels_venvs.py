@@ -27,7 +27,10 @@ def _load() -> ModuleType:
 
 wv = _load()
 V1, V2, V3, V4 = ("1" * 16, "2" * 16, "3" * 16, "4" * 16)
-names = st.one_of(st.just("legacy"), st.text(alphabet="0123456789abcdef", min_size=16, max_size=16))
+ids = st.text(alphabet="0123456789abcdef", min_size=16, max_size=16)
+names = st.one_of(
+    st.just("legacy"), ids, st.builds(lambda i, n: f"{i}-{n}", ids, st.integers(1, 9999))
+)
 
 
 def test_filters_are_registered_under_role_prefixed_names() -> None:
@@ -35,7 +38,8 @@ def test_filters_are_registered_under_role_prefixed_names() -> None:
     assert sorted(filters) == sorted(
         f"wheels_{n}"
         for n in ("venv_history", "history_push", "render_history", "rollback_target",
-                  "retired", "venv_name")
+                  "retired", "venv_name", "kit_id", "repair_name", "layout_problem",
+                  "render_rolled_back")
     )  # fmt: skip
     assert all(name.startswith("wheels_") for name in filters)
 
@@ -114,3 +118,51 @@ def test_venv_name_only_for_a_venv_of_the_venvs_dir() -> None:
     assert wv.venv_name(f"/elsewhere/{V1}", "/opt/a/venvs") == ""
     assert wv.venv_name("/opt/a/venvs/mine", "/opt/a/venvs") == ""
     assert wv.venv_name("", "/opt/a/venvs") == ""
+
+
+def test_a_repaired_venv_is_named_after_its_kit_and_never_reuses_a_name() -> None:
+    assert wv.kit_id(f"{V1}-2") == V1 and wv.kit_id(V1) == V1 and wv.kit_id("legacy") == "legacy"
+    assert wv.repair_name(V1, [V1, V2], V1) == f"{V1}-1"
+    assert wv.repair_name(V1, [V1, f"{V1}-1"], f"{V1}-1") == f"{V1}-2"
+    assert wv.repair_name(f"{V1}-2", [f"{V1}-1"], f"{V1}-2") == f"{V1}-3"
+    assert wv.venv_history(f"{V1}\n{V1}-3\n") == [V1, f"{V1}-3"]
+    assert wv.venv_name(f"/o/venvs/{V1}-12", "/o/venvs") == f"{V1}-12"
+    for bad in (f"{V1}-0", f"{V1}-", f"{V1}-x", f"{V1}-12345"):
+        assert wv.venv_name(f"/o/venvs/{bad}", "/o/venvs") == ""
+
+
+def test_rollback_never_returns_to_a_venv_of_the_same_kit() -> None:
+    """A repaired venv (ID-N) and the damaged one it replaced (ID) are the same kit."""
+    assert wv.rollback_target([V1, V2, f"{V2}-1"], f"{V2}-1", [V1, V2, f"{V2}-1"]) == V1
+    assert wv.rollback_target([V2, f"{V2}-1"], V2, [V2, f"{V2}-1"]) == ""
+
+
+def test_retired_keeps_the_venv_that_ran_before_the_run_whatever_the_record() -> None:
+    """#16 finding 3: the record lost, v1 running, v2 deployed: v1 stays."""
+    assert wv.retired([V1, V2], [V2], V2, 2, [V1]) == []
+    assert wv.retired([V1, V2, V3], [V2, V3], V3, 2, [V1]) == []
+    assert wv.retired([V1, V2, V3], [V2, V3], V3, 2, [""]) == [V1]
+
+
+@pytest.mark.parametrize(
+    ("app", "venvs", "problem"),
+    [
+        ("/x/app", "/x/venvs", ""),
+        ("/x/app/", "/x/app/venvs", "app_venv '/x/app/' ends with '/'"),
+        ("/x/venvs", "/x/venvs", "is the venvs directory (wheels_venvs_dir) itself"),
+        ("/x/venvs/", "/x/venvs", "ends with '/'"),
+        ("/x/venvs/app", "/x/venvs", "app_venv '/x/venvs/app' lies inside the venvs directory"),
+        ("/x/app", "/x/app/sub/venvs", "wheels_venvs_dir '/x/app/sub/venvs' lies inside app_venv"),
+        ("/x//venvs", "/x/venvs", "is the venvs directory"),
+        ("app", "/x/venvs", "app_venv 'app' is not an absolute path"),
+        ("/x/app", "venvs", "wheels_venvs_dir 'venvs' is not an absolute path"),
+        ("/x/application", "/x/app", ""),
+    ],
+)
+def test_layout_problem_names_the_setting(app: str, venvs: str, problem: str) -> None:
+    got = wv.layout_problem(app, venvs)
+    assert (problem in got and bool(got)) if problem else got == "", got
+
+
+def test_rolled_back_record_reads_back() -> None:
+    assert wv.venv_history(wv.render_rolled_back([V2, f"{V3}-1"])) == [V2, f"{V3}-1"]

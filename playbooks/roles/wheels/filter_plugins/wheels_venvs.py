@@ -1,8 +1,10 @@
 """Filters of the wheels role: the bookkeeping of blue/green application venvs.
 
 The role installs each kit into its own venv, `VENVS_DIR/NAME`, NAME = the first 16 hex digits
-of the sha256 of the kit's requirements.lock (`legacy` for an app venv an earlier kit made in
-place, moved aside by the migration). `VENVS_DIR/history` is the ordered record of the venvs
+of the sha256 of the kit's requirements.lock (its kit id), or `ID-N` (N = 1, 2, ...) for a
+venv of the same kit built beside a damaged live one (`wheels_repair`: the live venv is never
+changed in place), or `legacy` for an app venv an earlier kit made in place, moved aside by
+the migration. `VENVS_DIR/history` is the ordered record of the venvs
 that passed their smoke test and were made current, oldest first, one NAME a line (`#`
 comments allowed). The symlink app_venv says which venv is current; the record says which
 came before, for `app_rollback` and for retiring old venvs.
@@ -13,13 +15,14 @@ unit tests are tests/unit/playbooks/test_wheels_venvs.py.
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections.abc import Iterable
 from typing import Any
 
 from ansible.errors import AnsibleFilterError
 
-VENV_NAME = re.compile(r"^(?:[0-9a-f]{16}|legacy)$")
+VENV_NAME = re.compile(r"^(?:[0-9a-f]{16}(?:-[1-9][0-9]{0,3})?|legacy)$")
 
 
 def venv_history(text: str, source: str = "history") -> list[str]:
@@ -35,7 +38,7 @@ def venv_history(text: str, source: str = "history") -> list[str]:
         if not VENV_NAME.match(line):
             raise AnsibleFilterError(
                 f"{source} line {number}: {line[:80]!r} is not a venv name "
-                "(16 hex digits of a lock's sha256, or legacy)"
+                "(16 hex digits of a lock's sha256, optionally -N, or legacy)"
             )
         names = [n for n in names if n != line] + [line]
     return names
@@ -60,21 +63,54 @@ def render_history(history: Iterable[str]) -> str:
     return header + "".join(f"{name}\n" for name in history)
 
 
+def kit_id(name: str) -> str:
+    """The kit id of a venv NAME: ID for ID and ID-N (a repaired venv of the same lock)."""
+    return str(name).partition("-")[0]
+
+
+def render_rolled_back(names: Iterable[str]) -> str:
+    """The text of VENVS_DIR/rolled-back for NAMES (read back by venv_history)."""
+    header = (
+        "# airgap-kit wheels role: venvs an app_rollback switched away from, oldest first (a\n"
+        "# rollback to one of them is reported: it returns to a newer kit; a deploy forgets it).\n"
+    )
+    return header + "".join(f"{name}\n" for name in names)
+
+
 def rollback_target(history: Iterable[str], kit: str, existing: Iterable[str]) -> str:
-    """The previous good venv: the newest name of HISTORY that is not KIT (the venv of the kit
-    being rolled back) and is still on the host (EXISTING); '' when there is none."""
+    """The previous good venv: the newest name of HISTORY that is not a venv of KIT (the kit
+    being rolled back: ID or ID-N) and is still on the host (EXISTING); '' when there is none."""
     present = set(existing)
     for name in reversed(list(history)):
-        if name != kit and name in present:
+        if kit_id(name) != kit_id(kit) and name in present:
             return name
     return ""
 
 
-def retired(existing: Iterable[str], history: Iterable[str], current: str, keep: Any) -> list[str]:
-    """The venvs of EXISTING to remove, sorted: every one but CURRENT and the KEEP newest of
-    HISTORY that are on the host (never fewer than 2: the current and the previous one). A
-    venv that is in no record (an install or a smoke test that failed and whose removal was
-    interrupted) is removed too: the next run of its kit makes it again from scratch."""
+def repair_name(kit: str, existing: Iterable[str], current: str = "") -> str:
+    """A new venv name for KIT's lock beside its damaged live venv: ID-N, the smallest N >= 1
+    that is neither in EXISTING nor CURRENT (wheels_repair builds it there, then switches)."""
+    taken = {*existing, current}
+    base = kit_id(kit)
+    number = 1
+    while f"{base}-{number}" in taken:
+        number += 1
+    return f"{base}-{number}"
+
+
+def retired(
+    existing: Iterable[str],
+    history: Iterable[str],
+    current: str,
+    keep: Any,
+    also_keep: Iterable[str] = (),
+) -> list[str]:
+    """The venvs of EXISTING to remove, sorted: every one but CURRENT, ALSO_KEEP (the venv
+    app_venv pointed to before this run: kept even when a lost or damaged record does not
+    list it, #16 review finding 3) and the KEEP newest of HISTORY that are on the host (never
+    fewer than 2: the current and the previous one). A venv that is in no record (an install
+    or a smoke test that failed and whose removal was interrupted) is removed too: the next
+    run of its kit makes it again from scratch."""
     try:
         count = int(keep)
     except (TypeError, ValueError) as exc:
@@ -83,8 +119,7 @@ def retired(existing: Iterable[str], history: Iterable[str], current: str, keep:
     present = list(existing)
     recorded = history_push([], reversed(list(history)))[::-1]  # each once, at its newest place
     kept = [name for name in recorded if name in present][-count:]
-    if current:
-        kept.append(current)
+    kept += [name for name in [current, *also_keep] if name]
     return sorted(name for name in set(present) if name not in kept and VENV_NAME.match(name))
 
 
@@ -93,6 +128,27 @@ def venv_name(path: str, venvs_dir: str) -> str:
     parent, _, name = str(path).rstrip("/").rpartition("/")
     if parent.rstrip("/") == str(venvs_dir).rstrip("/") and VENV_NAME.match(name):
         return name
+    return ""
+
+
+def layout_problem(app_venv: str, venvs_dir: str) -> str:
+    """Why APP_VENV (the symlink the role switches) and VENVS_DIR (where the venvs live) cannot
+    work together, '' when they can: each must be an absolute path without a trailing slash
+    (`/x/app/` would put the venvs inside the link, `/x/app/venvs`), and neither may be the
+    other or lie inside it. Checked before the role writes anything (#16 finding 7)."""
+    app, venvs = str(app_venv), str(venvs_dir)
+    for setting, path in (("app_venv", app), ("wheels_venvs_dir", venvs)):
+        if not path.startswith("/"):
+            return f"{setting} {path!r} is not an absolute path"
+        if len(path) > 1 and path.endswith("/"):
+            return f"{setting} {path!r} ends with '/': give the path without it"
+    app_n, venvs_n = posixpath.normpath(app), posixpath.normpath(venvs)
+    if app_n == venvs_n:
+        return f"app_venv {app!r} is the venvs directory (wheels_venvs_dir) itself"
+    if venvs_n.startswith(app_n.rstrip("/") + "/"):
+        return f"wheels_venvs_dir {venvs!r} lies inside app_venv {app!r}"
+    if app_n.startswith(venvs_n.rstrip("/") + "/"):
+        return f"app_venv {app!r} lies inside the venvs directory (wheels_venvs_dir) {venvs!r}"
     return ""
 
 
@@ -105,4 +161,8 @@ class FilterModule:
             "wheels_rollback_target": rollback_target,
             "wheels_retired": retired,
             "wheels_venv_name": venv_name,
+            "wheels_kit_id": kit_id,
+            "wheels_render_rolled_back": render_rolled_back,
+            "wheels_repair_name": repair_name,
+            "wheels_layout_problem": layout_problem,
         }
