@@ -208,7 +208,9 @@ def test_upgrade_check_failed_upgrade_rollback(
         f"Refuse to change the venv the application runs.: localhost: {hand}, the venv "
         f"{host.app} (app_venv) points to, differs from the kit's lock or is damaged"
     ), failure
-    assert "holds package(s) the lock does not list: airgapkit-stray==1.0" in failure, failure
+    assert (
+        f"uninstall from {hand} package(s) the lock does not list: airgapkit-stray==1.0" in failure
+    ), failure
     assert "-e wheels_repair=true to build a fresh venv of this kit beside it" in failure, failure
     assert (hand.stat().st_ino, (hand / ".airgap-kit-installed").read_text()) == (inode, marker)
 
