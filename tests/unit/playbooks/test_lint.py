@@ -133,6 +133,10 @@ def test_site_serves_from_the_repo_server_then_rolls_out_the_four_roles_in_batch
     (done,) = rollout["post_tasks"]
     assert "rollout_done" in done["ansible.builtin.set_stats"]["data"]
     assert done["tags"] == ["always"]
+    # the summary reports a failure by the stage (play) it happened in, the kit check's as the
+    # controller's (callback_plugins/airgap_kit_summary.py)
+    stages = [play["vars"]["airgap_kit_summary_stage"] for play in (verify, server, rollout)]
+    assert stages == ["controller", "repo server", "deploy"]
 
 
 @pytest.mark.parametrize("role", (*ROLES, "kit_verify"))
