@@ -263,7 +263,9 @@ def test_a_repo_server_feeds_clients_in_batches_and_a_failed_batch_stops_the_rol
         ran = dict(three.task_results(second.name))
         assert "Gathering Facts" not in ran, f"the next batch ran: {sorted(ran)}"
         rows = _summary_rows(three)
-        assert rows[first.name][0] == "failed at deploy" and rows[second.name][0] == "not started", rows
+        assert (
+            rows[first.name][0] == "failed at deploy" and rows[second.name][0] == "not started"
+        ), rows
         assert (
             f"rollout stopped: failed: {first.name}; not started: {second.name}." in three.stdout
         ), three.stdout[-3000:]

@@ -33,16 +33,17 @@ def stand_in_ansible_core(
 ) -> Path:
     """ansible_core-VERSION-py3-none-any.whl whose ansible-playbook reports `reports`
     (default: its own version); it records every argument it was given in
-    $STAND_IN_ARGV_LOG when that is set (one run per line)."""
+    $STAND_IN_ARGV_LOG when that is set (one run per line, its arguments as a JSON list)."""
     dist = f"ansible_core-{version}"
-    script = (
-        "#!python\nimport sys\n"
-        f"print('ansible-playbook [core {reports or version}]')\n"
-        "print('  python version = %s' % sys.version.split()[0])\n"
-        "import os\n"
-        "if os.environ.get('STAND_IN_ARGV_LOG'):\n"
-        "    with open(os.environ['STAND_IN_ARGV_LOG'], 'a') as log:\n"
-        "        log.write(' '.join(sys.argv[1:]) + '\\n')\n"
+    # a console_scripts entry point, as the real ansible-core's (pip writes its launcher, which
+    # runs from a venv whose path holds a space)
+    module = (
+        "import json, os, sys\n\n\ndef main():\n"
+        f"    print('ansible-playbook [core {reports or version}]')\n"
+        "    print('  python version = %s' % sys.version.split()[0])\n"
+        "    if os.environ.get('STAND_IN_ARGV_LOG'):\n"
+        "        with open(os.environ['STAND_IN_ARGV_LOG'], 'a') as log:\n"
+        "            log.write(json.dumps(sys.argv[1:]) + '\\n')\n"
     )
     metadata = (
         f"Metadata-Version: 2.1\nName: ansible-core\nVersion: {version}\n"
@@ -52,7 +53,10 @@ def stand_in_ansible_core(
     )
     files = {
         "ansible_stand_in/__init__.py": f"VERSION = {version!r}\n",
-        f"{dist}.data/scripts/ansible-playbook": script,
+        "ansible_stand_in/playbook.py": module,
+        f"{dist}.dist-info/entry_points.txt": (
+            "[console_scripts]\nansible-playbook = ansible_stand_in.playbook:main\n"
+        ),
         f"{dist}.dist-info/METADATA": metadata,
         f"{dist}.dist-info/WHEEL": "Wheel-Version: 1.0\nGenerator: controller_kit\n"
         "Root-Is-Purelib: true\nTag: py3-none-any\n",

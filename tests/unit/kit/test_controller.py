@@ -432,15 +432,44 @@ def test_setup_sh_makes_the_venv_offline_and_checks_ansible_playbook(
     inputs: dict[str, Path], controller_wh: Path, tmp_path: Path
 ) -> None:
     python311 = require_python("3.11.7")
-    kit_dir = _unpack(_kit(inputs, controller_wh, tmp_path / "out"), tmp_path / "far")
+    # a kit and a HOME in a directory whose name holds a space and a quote
+    kit_dir = _unpack(_kit(inputs, controller_wh, tmp_path / "out"), tmp_path / "far o'way")
     venv = kit_dir.parent / "home" / ".local/share/airgap-kit" / f"ansible-core-{STAND_IN_VERSION}"
     ran = _run_setup(kit_dir, "--python", str(python311))  # the default venv, under $HOME
     assert ran.returncode == 0, ran.stdout + ran.stderr
     assert f"setup.sh: ok: ansible-playbook [core {STAND_IN_VERSION}] in {venv}" in ran.stdout
-    assert f"  cd {kit_dir}/playbooks\n" in ran.stdout
-    assert f"  {venv}/bin/ansible-playbook -i inventory/hosts.ini site.yml" in ran.stdout
+    quoted = str(venv).replace("'", "'\\''")
+    assert f"  '{quoted}/bin/ansible-playbook' -i inventory/hosts.ini site.yml" in ran.stdout
     shown = subprocess.run([str(venv / "bin" / "ansible-playbook")], capture_output=True, text=True)
     assert shown.stdout.splitlines()[1] == "  python version = 3.11.7"
+    _run_printed_commands(ran.stdout, kit_dir, venv, tmp_path / "elsewhere")
+
+    # a relative --venv and --python are the caller's: absolute in every printed command
+    python_dir = kit_dir.parent / "py thon"
+    python_dir.mkdir()
+    (python_dir / "python3.11").symlink_to(python311)
+    rel = _run_setup(kit_dir, "--python", "py thon/python3.11", "--venv", "my venv")
+    assert rel.returncode == 0, rel.stdout + rel.stderr
+    assert f"in {kit_dir.parent / 'my venv'}" in rel.stdout
+    _run_printed_commands(rel.stdout, kit_dir, kit_dir.parent / "my venv", tmp_path / "elsewhere")
+
+
+def _run_printed_commands(stdout: str, kit_dir: Path, venv: Path, cwd: Path) -> None:
+    """Run the commands setup.sh printed, as the operator pastes them, from another directory:
+    they must reach the kit's playbooks/ and the venv whatever the paths hold."""
+    lines = stdout.split("Run the playbooks with it", 1)[1].splitlines()
+    (cd,) = [line.strip() for line in lines if line.startswith("  cd ")]
+    (play,) = [line.strip() for line in lines if "/bin/ansible-playbook' -i " in line]
+    ansible_playbook = play.split(" -i ", 1)[0]
+    (activate,) = [line.split("PATH:  ", 1)[1] for line in lines if line.startswith("or put ")]
+    cwd.mkdir(exist_ok=True)
+    script = f"{cd} && pwd && {ansible_playbook} --version && {activate} && command -v python"
+    ran = subprocess.run(["sh", "-c", script], capture_output=True, text=True, cwd=cwd)
+    assert ran.returncode == 0, f"{script}\n{ran.stdout}{ran.stderr}"
+    out = ran.stdout.splitlines()
+    assert out[0] == str(kit_dir / "playbooks")
+    assert f"[core {STAND_IN_VERSION}]" in out[1]
+    assert out[-1] == str(venv / "bin" / "python")
 
 
 @pytest.mark.e2e

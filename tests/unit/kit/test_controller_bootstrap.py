@@ -347,6 +347,10 @@ def test_bootstrap_sh_runs_its_three_steps_offline(
     for version in ("3.11.2", "3.11.10", "3.11.9"):  # numeric order: 3.11.10 is the newest
         (inputs["sources"] / f"Python-{version}.tgz").write_bytes(b"placeholder\n")
     kit_dir = _unpack(_pack(inputs, wheelhouses, tmp_path / "out"), tmp_path / "far")
+    short = _run(kit_dir, "--python-version", "3.11")  # the kit's versions are named
+    assert short.returncode == 2 and short.stderr.strip().endswith(
+        "CPython 3.11 source of the kit (3.11.2, 3.11.9, 3.11.10), or leave it out for the newest"
+    ), short.stderr
     prefix = python311.parent.parent
     ran = _run(
         kit_dir, "--python3", str(python36), "--prefix", str(prefix),
@@ -365,24 +369,42 @@ def test_bootstrap_sh_runs_its_three_steps_offline(
         f"setup.sh: ok: ansible-playbook [core {STAND_IN_VERSION}] in {tmp_path / 'cv'}"
         in ran.stdout
     )
-    runs = (tmp_path / "far" / "ansible-playbook.log").read_text().splitlines()
-    (played,) = [run for run in runs if run != "--version"]  # both venvs' version checks too
-    assert runs.count("--version") == 2
-    assert played.startswith(f"-i localhost, -c local {kit_dir}/playbooks/build-python.yml")
-    assert f"-e python_version=3.11.10 -e python_prefix={prefix} -e python_build=false" in played
+    log = tmp_path / "far" / "ansible-playbook.log"
+    runs = [json.loads(line) for line in log.read_text().splitlines()]
+    (played,) = [run for run in runs if run != ["--version"]]  # both venvs' version checks too
+    assert runs.count(["--version"]) == 2
+    assert played[:5] == [
+        "-i",
+        "localhost,",
+        "-c",
+        "local",
+        f"{kit_dir}/playbooks/build-python.yml",
+    ]
+    assert played[5] == "-e" and json.loads(played[6]) == {
+        "python_version": "3.11.10",
+        "python_prefix": str(prefix),
+    }
+    assert played[7:] == ["-e", "python_build=false"]
     shown = subprocess.run(
         [str(boot_venv / "bin" / "ansible-playbook")], capture_output=True, text=True
     )
     assert shown.stdout.splitlines()[1] == "  python version = 3.6.15"
     # relative --venv / --controller-venv are the caller's (bootstrap.sh cd's before step 2)
+    # and a relative --prefix with a space reaches the play as one absolute value
     far = tmp_path / "far"
+    (far / "py prefix").symlink_to(prefix)
+    log.unlink()
     again = _run(
-        kit_dir, "--python3", str(python36), "--venv", "boot-rel", "--prefix", str(prefix),
+        kit_dir, "--python3", str(python36), "--venv", "boot-rel", "--prefix", "py prefix",
         "--controller-venv", "cv-rel", "--", "-e", "python_build=false",
     )  # fmt: skip
     assert again.returncode == 0, again.stdout + again.stderr
     assert f"into {far / 'boot-rel'} (offline" in again.stdout
     assert f"in {far / 'cv-rel'}" in again.stdout
+    (played,) = [
+        run for line in log.read_text().splitlines() if (run := json.loads(line))[0] == "-i"
+    ]
+    assert json.loads(played[6])["python_prefix"] == str(far / "py prefix")
 
 
 def test_bootstrap_sh_errors_are_one_line(
@@ -400,6 +422,17 @@ def test_bootstrap_sh_errors_are_one_line(
     assert other.returncode == 2 and other.stderr.strip() == (
         "bootstrap.sh: error: --python-version 3.12.1: the controller wheelhouse is for "
         "CPython 3.11"
+    )
+    # a version without its patch level, or one the kit has no source of, is named as such
+    short = _run(kit_dir, "--python-version", "3.11")
+    assert short.returncode == 2 and short.stderr.strip() == (
+        "bootstrap.sh: error: --python-version 3.11: give the full version X.Y.Z of a CPython "
+        "3.11 source of the kit (none), or leave it out for the newest"
+    )
+    missing = _run(kit_dir, "--python-version", "3.11.99")
+    assert missing.returncode == 2 and missing.stderr.strip() == (
+        f"bootstrap.sh: error: --python-version 3.11.99: {kit_dir}/sources/ has no "
+        "Python-3.11.99.tgz or .tar.xz (the kit's CPython 3.11 sources: none)"
     )
     unknown = _run(kit_dir, "--frobnicate")
     assert unknown.returncode == 2 and "unknown argument '--frobnicate'" in unknown.stderr
