@@ -296,3 +296,25 @@ def test_media_repo_keeps_the_iso_and_the_repo_out_of_aged_temporary_directories
     for name in ("media_repo_iso_dir", "media_repo_extract_dir", "media_repo_mount_point"):
         assert defaults[name].startswith("/"), name
         assert not re.match(r"^/(var/)?tmp(/|$)", defaults[name]), (name, defaults[name])
+
+
+@pytest.mark.parametrize(
+    ("address", "url"),
+    [
+        ("fd00::1", "http://[fd00::1]:8080"),
+        ("[fd00::1]", "http://[fd00::1]:8080"),  # given bracketed: not doubled
+        ("10.0.0.5", "http://10.0.0.5:8080"),
+        ("repo01.example.internal", "http://repo01.example.internal:8080"),
+    ],
+)
+def test_repo_server_url_brackets_an_ipv6_address(address: str, url: str) -> None:
+    """group_vars/all.yml's repo_server_url, rendered by Ansible's own templar: an IPv6 literal
+    goes in brackets (RFC 3986 section 3.2.2), so every URL made from it (the repo file's
+    baseurl, the wheels' --find-links, the CPython tarball's) is one a client can parse."""
+    from ansible.parsing.dataloader import DataLoader
+    from ansible.template import Templar
+
+    public = _yaml(PLAYBOOKS / "group_vars" / "all.yml")
+    variables = {**public, "repo_server_address": address, "repo_server_port": 8080}
+    rendered = Templar(loader=DataLoader(), variables=variables).template(public["repo_server_url"])
+    assert rendered == url
