@@ -168,3 +168,102 @@ def test_force_clears_a_leftover_build_tree_and_records_the_build(tmp_path: Path
     short = ".".join(version.split(".")[:2])
     record = Path(prefix) / "lib" / f"python{short}" / "airgap-kit-build.txt"
     assert record.read_text() == _record(version, prefix)
+
+
+def _prebuilt_tarball(path: Path, mark: str) -> str:
+    """A "prebuilt CPython" tarball whose bin/pythonX.Y runs Debian's python3, with a file
+    naming MARK; returns its sha256."""
+    import io
+    import tarfile
+
+    short = ".".join(_debian_version().split(".")[:2])
+    files = {
+        f"bin/python{short}": (f'#!/bin/sh\nexec {PYTHON} "$@"\n', 0o755),
+        f"lib/python{short}/airgap-kit-test-mark.txt": (f"{mark}\n", 0o644),
+    }
+    with tarfile.open(path, "w:gz") as tar:
+        for name, (text, mode) in files.items():
+            info = tarfile.TarInfo(name)
+            info.size, info.mode = len(text.encode()), mode
+            tar.addfile(info, io.BytesIO(text.encode()))
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _debian_version() -> str:
+    return subprocess.run(
+        [PYTHON, "-c", "import sys; print('%d.%d.%d' % sys.version_info[:3])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+
+
+def test_a_client_reinstalls_when_the_served_tarball_has_another_sha256(tmp_path: Path) -> None:
+    """python_build_mode http: the completion record carries the tarball's sha256, so a second
+    run with the same tarball changes nothing, and a run with another tarball (another sha256
+    for the same version and options, e.g. republished on the server) installs it instead of
+    trusting the record."""
+    import functools
+    import http.server
+    import threading
+
+    served = tmp_path / "served"
+    (served / "python").mkdir(parents=True)
+    current = tmp_path / "current.tar.gz"
+
+    class AnyTarball(http.server.SimpleHTTPRequestHandler):
+        def translate_path(self, path: str) -> str:  # every /python/NAME.tar.gz: CURRENT
+            return str(current) if path.endswith(".tar.gz") else super().translate_path(path)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(AnyTarball, directory=str(served))
+    )
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        extra = _installed_build(tmp_path)
+        version, prefix = (
+            str(extra["python_build_version"]),
+            Path(str(extra["python_build_prefix"])),
+        )
+        (prefix / "bin" / f"python{'.'.join(version.split('.')[:2])}").unlink()  # not there yet
+        extra |= {
+            "python_build_mode": "http",
+            "python_build_repo_url": f"http://127.0.0.1:{server.server_address[1]}",
+            "python_build_install_deps": False,
+            "python_build_openssl": False,
+            "python_build_workdir": str(tmp_path / "download"),
+        }
+        inventory = write_inventory(tmp_path / "hosts.ini", PYTHON)
+        short = ".".join(version.split(".")[:2])
+        record = prefix / "lib" / f"python{short}" / "airgap-kit-build.txt"
+        mark = prefix / "lib" / f"python{short}" / "airgap-kit-test-mark.txt"
+        runs = []
+        tarballs = {name: tmp_path / f"{name}.tar.gz" for name in ("first", "second")}
+        sums = {name: _prebuilt_tarball(path, name) for name, path in tarballs.items()}
+        for name in ("first", "first", "second"):
+            current.write_bytes(tarballs[name].read_bytes())
+            sha256 = sums[name]
+            runs.append(
+                run_playbook(
+                    inventory,
+                    {**extra, "python_build_prebuilt_sha256": sha256},
+                    tmp_path / "run",
+                    roles=["python_build"],
+                    timeout=300,
+                )
+            )
+            assert runs[-1].rc == 0, runs[-1].describe()
+            assert mark.read_text() == f"{name}\n"
+            assert record.read_text().endswith(f" sha256={sha256}\n"), record.read_text()
+        installed = "Unpack the prebuilt CPython into the prefix."
+        assert installed in runs[0].changed_tasks()
+        assert runs[1].stats()["changed"] == 0, runs[1].changed_tasks()
+        assert installed in runs[2].changed_tasks(), runs[2].changed_tasks()
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
