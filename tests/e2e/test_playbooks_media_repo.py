@@ -15,6 +15,7 @@ import contextlib
 import functools
 import hashlib
 import http.server
+import os
 import shutil
 import subprocess
 import tempfile
@@ -411,3 +412,36 @@ def test_extract_mode_without_an_extraction_tool_loop_mounts_and_copies(
     assert attached.stdout == ""  # the temporary loop mount is gone again
     got = dnf_install(tmp_path / "yum.repos.d", ["c7-media"], tmp_path / "root", "airgap-probe")
     assert got.returncode == 0, got.stdout + got.stderr
+
+
+def _fake_getenforce(directory: Path, answer: str) -> dict[str, str]:
+    """A PATH whose getenforce prints ANSWER (SELinux is not enabled on this machine)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    script = directory / "getenforce"
+    script.write_text(f"#!/bin/sh\necho {answer}\n")
+    script.chmod(0o755)
+    return {"PATH": f"{directory}:{os.environ['PATH']}"}
+
+
+@pytest.mark.parametrize(("answer", "context"), [("Enforcing", True), ("Disabled", False)])
+def test_mount_mode_gives_the_isos_files_a_context_where_selinux_is_on(
+    tmp_path: Path, iso: MediaIso, ext2_image: Path, unmount: Path, answer: str, context: bool
+) -> None:
+    """iso9660 has no labels (restorecon cannot set one): with media_repo_mount_context set (the
+    repo server's default) and getenforce saying Enforcing, fstab and the mount get
+    context=...; with SELinux disabled no such option (a kernel without SELinux rejects it).
+    --check --diff shows the fstab line (this kernel mounts no iso9660 and has no SELinux)."""
+    label = "system_u:object_r:httpd_sys_content_t:s0"
+    extra = {
+        **_mount_vars(tmp_path, iso, str(ext2_image), unmount),
+        "media_repo_mount_context": label,
+    }
+    (tmp_path / "yum.repos.d").mkdir()
+    inventory = write_inventory(tmp_path / "hosts.ini", RPM_PYTHON)
+    env = _fake_getenforce(tmp_path / "bin", answer)
+    check = run_playbook(
+        inventory, extra, tmp_path / "run", roles=["media_repo"], check=True, timeout=300, env=env
+    )
+    assert check.rc == 0, check.describe()
+    options = "ro,loop,nofail" + (f",context={label}" if context else "")
+    assert f"+{ext2_image} {unmount} ext2 {options} 0 0\n" in check.stdout, check.stdout[-3000:]
