@@ -114,9 +114,7 @@ def test_a_package_installed_by_hand_into_the_venv_is_reported_then_uninstalled(
     )  # fmt: skip
     check = _check(house, venv)
     assert check.returncode == 3, check.stdout + check.stderr
-    assert f"would uninstall from {venv} package(s) the lock does not list: " in (
-        check.stdout
-    )
+    assert f"would uninstall from {venv} package(s) the lock does not list: " in (check.stdout)
     # as pip printed it: `stray_pkg @ file://...` (pip >= 20.1), `stray-pkg==0.1.0` (older)
     assert "does not list: stray" in check.stdout and "pip==" not in check.stdout
     synced = _sh(house, "--venv", venv)
