@@ -229,6 +229,13 @@ class Cache:
         except (OSError, ValueError):
             return None
 
+    def has_facts(self, kind: str) -> bool:
+        """Whether any facts of `kind` are stored (one directory listing, no file read)."""
+        try:
+            return any(d.is_dir() for d in (self.root / "facts" / kind).iterdir())
+        except OSError:
+            return False
+
     def put_facts(self, kind: str, sha256: str, facts: Any) -> None:
         data = json.dumps(facts, sort_keys=True, separators=(",", ":")).encode("utf-8")
         # Re-derivable from the blob: no fsync; damaged JSON reads back as None (a miss).

@@ -310,40 +310,89 @@ def fetch(options: FetchOptions) -> FetchResult:
     policy = gate_policy.load(options.policy) if options.policy else None  # before downloads
     cache = Cache(options.cache_dir)
     output_mod.check_cache(output, cache.root)
-    with user_errors(output):
-        cache.sweep()
-        with staging(output) as stage, user_errors(output, hide=stage.work):
-            _check_output(output, options)
-            if options.audit:
-                from bundler.audit.report import load_profile  # not loaded for --no-audit
+    with _Venvs(_rehearse_pythons(options), cache) as venvs:
+        with user_errors(output):
+            cache.sweep()
+            with staging(output) as stage, user_errors(output, hide=stage.work):
+                _check_output(output, options)
+                if options.audit:
+                    from bundler.audit.report import load_profile  # not loaded for --no-audit
 
-                load_profile(options.distro)  # a bad --distro fails before downloads
-            if options.several:
-                result = _run_several(options, cache, stage, policy)
-            else:
-                result = _run(options, cache, stage, policy)
-    if options.several:
-        return _rehearse_several(options, result, cache)
-    if options.rehearse is None:
-        return result
-    # After the swap, outside the stage: the rehearsal reads the committed wheelhouse.
-    _step(options, f"rehearsing the install with {options.rehearse}")
-    rehearsal = rehearse_mod.rehearse(result.output, options.rehearse, cache=cache)
-    return replace(result, rehearsal=rehearsal)
+                    load_profile(options.distro)  # a bad --distro fails before downloads
+                if not rehearse_mod.remembered_any(cache):
+                    venvs.start()  # no rehearsal to reuse: its venv is made meanwhile
+                if options.several:
+                    result = _run_several(options, cache, stage, policy, venvs.start)
+                else:
+                    result = _run(options, cache, stage, policy, venvs.start)
+        if options.several:
+            return _rehearse_several(options, result, cache, venvs)
+        if options.rehearse is None:
+            return result
+        # After the swap, outside the stage: the rehearsal reads the committed wheelhouse.
+        _step(options, f"rehearsing the install with {options.rehearse}")
+        rehearsal = rehearse_mod.rehearse(
+            result.output, options.rehearse, cache=cache, prepared=venvs.take(options.rehearse)
+        )
+        return replace(result, rehearsal=rehearsal)
 
 
-def _rehearse_several(options: FetchOptions, result: FetchResult, cache: Cache) -> FetchResult:
+def _rehearse_pythons(options: FetchOptions) -> tuple[Path, ...]:
+    """The interpreters this fetch rehearses with (`rehearse` first), each once."""
+    pythons = (options.rehearse,) if options.rehearse is not None else ()
+    return tuple(dict.fromkeys(pythons + options.rehearse_pythons))
+
+
+_VENVS_AT_ONCE = 2
+"""At most this many rehearsal venvs are made in the background during a fetch (this is a
+2-core machine's worth; a further interpreter's venv is made when its rehearsal runs)."""
+
+
+class _Venvs:
+    """Step 1 of the rehearsals this fetch will run (`rehearse.ThrowawayVenv`: a venv made
+    with the target's own ensurepip, ~1-2 s of CPU for CPython 3.6.15), started in the
+    background while the fetch resolves and downloads, on two signals that a rehearsal will
+    run rather than be answered from the cache: the cache never remembered a rehearsal, or a
+    file to put into the wheelhouse is not in the cache (the wheelhouse's SHA256SUMS, the
+    rehearsal's key, is then new). A warm re-fetch starts none. Whatever was started and not
+    taken is killed and removed on exit, also on an error, Ctrl-C or SIGTERM."""
+
+    def __init__(self, pythons: Sequence[Path], cache: Cache) -> None:
+        self.pythons = tuple(pythons[:_VENVS_AT_ONCE])
+        self.cache = cache
+        self.started: dict[Path, rehearse_mod.ThrowawayVenv] = {}
+
+    def start(self) -> None:
+        for python in self.pythons:
+            if python not in self.started:
+                self.started[python] = rehearse_mod.ThrowawayVenv(python)
+
+    def take(self, python: Path) -> rehearse_mod.ThrowawayVenv | None:
+        return self.started.pop(python, None)
+
+    def __enter__(self) -> _Venvs:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        while self.started:
+            self.started.popitem()[1].close()
+
+
+def _rehearse_several(
+    options: FetchOptions, result: FetchResult, cache: Cache, venvs: _Venvs
+) -> FetchResult:
     """Each target rehearsed with the given interpreter of its X.Y (none given: not
     rehearsed), in its own folder of the committed wheelhouse."""
-    pythons: tuple[Path, ...] = (options.rehearse,) if options.rehearse is not None else ()
-    pythons += options.rehearse_pythons
-    by_version = {rehearse_mod.python_version(p): p for p in pythons}
+    by_version = {rehearse_mod.python_version(p): p for p in _rehearse_pythons(options)}
     done = []
     for one in result.targets:
         python = by_version.get(one.target.short_version)
         if python is not None:
             _step(options, f"rehearsing the install of {one.target.name} with {python}")
-            one = replace(one, rehearsal=rehearse_mod.rehearse(one.output, python, cache=cache))
+            found = rehearse_mod.rehearse(
+                one.output, python, cache=cache, prepared=venvs.take(python)
+            )
+            one = replace(one, rehearsal=found)
         done.append(one)
     return replace(result, targets=tuple(done))
 
@@ -369,11 +418,18 @@ def _check_sources(options: FetchOptions) -> None:
             )
 
 
-def _run(options: FetchOptions, cache: Cache, stage: Stage, policy: Policy | None) -> FetchResult:
+def _run(
+    options: FetchOptions,
+    cache: Cache,
+    stage: Stage,
+    policy: Policy | None,
+    on_cold: Callable[[], None] = lambda: None,
+) -> FetchResult:
+    """`on_cold` is called before downloading when a file is not in the cache yet."""
     transport = Transport(options.network)
     staged = stage.content
     plan = _plan(options, cache, stage.scratch, transport)
-    packages = _download(options, plan, cache, staged, transport)
+    packages = _download(options, plan, cache, staged, transport, on_cold)
     _check_wheels(packages, staged)
     _check_pep658(plan, staged)
     written = _write_outputs(options, plan, packages, staged)
@@ -404,7 +460,11 @@ def _run(options: FetchOptions, cache: Cache, stage: Stage, policy: Policy | Non
 
 
 def _run_several(
-    options: FetchOptions, cache: Cache, stage: Stage, policy: Policy | None = None
+    options: FetchOptions,
+    cache: Cache,
+    stage: Stage,
+    policy: Policy | None = None,
+    on_cold: Callable[[], None] = lambda: None,
 ) -> FetchResult:
     """Several targets: one resolution per target (in parallel; with no requirement the first
     alone before the others, so that the local project is built once into the cache), one
@@ -426,7 +486,7 @@ def _run_several(
     rest = each[len(plans) :]
     with ThreadPoolExecutor(max(1, min(len(rest), 4)), thread_name_prefix="target") as pool:
         plans += list(pool.map(plan_for, rest))
-    records = _download_many(options, plans, cache, top, transport)
+    records = _download_many(options, plans, cache, top, transport, on_cold)
     results = []
     for one, plan, packages in zip(each, plans, records, strict=True):
         _check_wheels(packages, top)
@@ -815,9 +875,14 @@ def _pins(resolution: Resolution) -> list[Pin]:
 
 
 def _download(
-    options: FetchOptions, plan: _Plan, cache: Cache, staged: Path, transport: Transport
+    options: FetchOptions,
+    plan: _Plan,
+    cache: Cache,
+    staged: Path,
+    transport: Transport,
+    on_cold: Callable[[], None] = lambda: None,
 ) -> tuple[PackageRecord, ...]:
-    return _download_many(options, [plan], cache, staged, transport)[0]
+    return _download_many(options, [plan], cache, staged, transport, on_cold)[0]
 
 
 def _chosen(plan: _Plan) -> list[tuple[Pin, str, Resolution]]:
@@ -837,11 +902,15 @@ def _download_many(
     cache: Cache,
     staged: Path,
     transport: Transport,
+    on_cold: Callable[[], None] = lambda: None,
 ) -> list[tuple[PackageRecord, ...]]:
     """Every file of every plan downloaded once into `staged` (the pool: a file two targets
-    share is fetched and stored once); the records of each plan."""
+    share is fetched and stored once); the records of each plan. `on_cold` is called first
+    when a file is not in the cache (no sha256 known, or no blob of it)."""
     chosen = [_chosen(plan) for plan in plans]
     files = _unique_files(pin.file for each in chosen for pin, _, _ in each)
+    if any(f.sha256 is None or not cache.has_blob(f.sha256) for f in files):
+        on_cold()
     _step(options, f"downloading {len(files)} file(s) into {options.output}")
     vouched = frozenset().union(*(_vouched(plan, options) for plan in plans))
     download_all(

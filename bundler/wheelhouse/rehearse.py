@@ -13,6 +13,14 @@
 4. the venv removed, whatever happened: each step runs in a process group of its own, killed
    whole on a timeout, Ctrl-C or SIGTERM before the removal.
 
+Step 1 does not depend on the wheelhouse: `ThrowawayVenv(python)` starts it in the background
+(bundler fetch does, while it resolves and downloads) and `rehearse(..., prepared=)` takes it.
+In the rehearsal only, install.sh's pip runs with `PIP_COMPILE=0` (pip's `--compile` option set
+from the environment: no bytecode written at install; install.sh unsets only the PIP_ variables
+that choose what is installed, and on hosts runs as it always did): pip ignores a file that
+does not compile (`compileall` with its result unread), so skipping it changes no verdict, and
+the imports compile what they load.
+
 With a `cache` (bundler fetch passes its own), a rehearsal that passed is remembered under a
 digest of everything it read (`inputs_digest`: the wheelhouse's SHA256SUMS, which lists
 install.sh, the locks, the manifest and every wheel by sha256; the interpreter's real path,
@@ -174,32 +182,91 @@ def python_version(python: Path) -> str:
     return done.stdout.strip()
 
 
+class ThrowawayVenv:
+    """Step 1 of a rehearsal, started now in the background: `python -I -m venv` (its
+    ensurepip: the target's own bundled pip) into a fresh work dir (`airgap-kit-rehearse-*`
+    under TMPDIR), in a process group of its own. `rehearse(..., prepared=)` waits for it and
+    uses it; `close()` kills the group if it still runs, reaps it and removes the work dir
+    (idempotent; also what a rehearsal does when it ends, and what a fetch that fails or is
+    interrupted does). OSError from the work dir's creation is raised; an interpreter that does
+    not start is reported by `made()` like a failed venv."""
+
+    def __init__(self, python: Path) -> None:
+        self.python = Path(python)
+        self.work = Path(tempfile.mkdtemp(prefix=_WORK_PREFIX))
+        self.venv = self.work / "venv"
+        self._done: subprocess.CompletedProcess[str] | None = None
+        try:
+            (self.work / "tmp").mkdir()
+            self._step = _start([str(self.python), "-I", "-m", "venv", str(self.venv)], self.work)
+        except BaseException:
+            shutil.rmtree(self.work, ignore_errors=True)
+            raise
+
+    def made(self) -> subprocess.CompletedProcess[str]:
+        """Wait for the venv (at most TIMEOUT seconds; then the group is killed, exit 124)."""
+        if self._done is None:
+            self._done = self._step.finish()
+        return self._done
+
+    def close(self) -> None:
+        """Kill what still runs of the venv's creation and remove the work dir."""
+        self._step.kill()
+        shutil.rmtree(self.work, ignore_errors=True)
+
+    def __enter__(self) -> ThrowawayVenv:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 def rehearse(
-    wheelhouse: Path, python: Path, *, prefix: str = "", cache: Cache | None = None
+    wheelhouse: Path,
+    python: Path,
+    *,
+    prefix: str = "",
+    cache: Cache | None = None,
+    prepared: ThrowawayVenv | None = None,
 ) -> Rehearsal:
     """Rehearse the install of `wheelhouse` with the interpreter `python` (see the module
     docstring). `prefix` goes before each problem's file name ('wheelhouse/' in a kit).
     `cache`: answer from a passed rehearsal of identical inputs, remember a passed one.
-    Raises BadInput when `python` does not run or the wheelhouse has no install.sh."""
+    `prepared`: step 1 already started for `python` (closed here whatever happens; one made
+    by another interpreter is closed unused). Raises BadInput when `python` does not run or
+    the wheelhouse has no install.sh."""
     python = Path(python)
-    if not (wheelhouse / INSTALL_SH).is_file():
-        raise BadInput(f"{wheelhouse}: no {INSTALL_SH} to rehearse")
-    if shutil.which(str(python)) is None and not python.is_file():
-        raise BadInput(f"--rehearse {python}: no such interpreter")
-    isolate = ["unshare", "-n"] if unshare_works() else []
-    offline = "unshare -n" if isolate else "sitecustomize"
-    why = misfit(wheelhouse, python)
-    if why:
-        return Rehearsal(python, offline, skipped=why)
-    key = inputs_digest(wheelhouse, python, offline, prefix) if cache is not None else None
-    if cache is not None and key is not None:
-        known = _remembered(cache.get_facts(_FACTS, key), python, offline)
-        if known is not None:
-            return known
-    result = _rehearse(wheelhouse, python, prefix, isolate, Rehearsal(python, offline))
+    with contextlib.ExitStack() as stack:
+        if prepared is not None:
+            stack.callback(prepared.close)
+            if prepared.python != python:
+                prepared.close()
+                prepared = None
+        if not (wheelhouse / INSTALL_SH).is_file():
+            raise BadInput(f"{wheelhouse}: no {INSTALL_SH} to rehearse")
+        if shutil.which(str(python)) is None and not python.is_file():
+            raise BadInput(f"--rehearse {python}: no such interpreter")
+        isolate = ["unshare", "-n"] if unshare_works() else []
+        offline = "unshare -n" if isolate else "sitecustomize"
+        why = misfit(wheelhouse, python)
+        if why:
+            return Rehearsal(python, offline, skipped=why)
+        key = inputs_digest(wheelhouse, python, offline, prefix) if cache is not None else None
+        if cache is not None and key is not None:
+            known = _remembered(cache.get_facts(_FACTS, key), python, offline)
+            if known is not None:
+                return known
+        venv = stack.enter_context(prepared or ThrowawayVenv(python))
+        result = _rehearse(wheelhouse, venv, prefix, isolate, Rehearsal(python, offline))
     if cache is not None and key is not None and not result.problems:
         cache.put_facts(_FACTS, key, _facts(result))
     return result
+
+
+def remembered_any(cache: Cache) -> bool:
+    """Whether `cache` holds any passed rehearsal (a cache that never rehearsed cannot answer
+    one: bundler fetch then starts step 1 at once)."""
+    return cache.has_facts(_FACTS)
 
 
 _PROBE = "import sys, ensurepip; print(sys.version); print(ensurepip.version())"
@@ -272,32 +339,38 @@ def _remembered(facts: Any, python: Path, offline: str) -> Rehearsal | None:
 
 
 def _rehearse(
-    wheelhouse: Path, python: Path, prefix: str, isolate: list[str], result: Rehearsal
+    wheelhouse: Path, prepared: ThrowawayVenv, prefix: str, isolate: list[str], result: Rehearsal
 ) -> Rehearsal:
-    work = Path(tempfile.mkdtemp(prefix=_WORK_PREFIX))
-    try:
-        venv = work / "venv"
-        (work / "tmp").mkdir()
-        made = _run([str(python), "-I", "-m", "venv", str(venv)], work)
-        if made.returncode != 0:
-            raise BadInput(f"--rehearse {python}: cannot create a venv ({_last_line(made)})")
-        if not isolate:
-            _install_network_block(venv)
-        install = _run(
-            [*isolate, "sh", str(wheelhouse / INSTALL_SH), "--python", str(python),
-             "--venv", str(venv)],
-            work,
-        )  # fmt: skip
-        if install.returncode != 0:
-            result.problems.append(
-                f"{prefix}{INSTALL_SH}: the rehearsal's install failed "
-                f"(exit {install.returncode}): {_last_line(install)}"
-            )
-            return result
-        _imports(wheelhouse, venv, isolate, prefix, result)
+    """Steps 2 and 3 in `prepared`'s venv (its caller closes it)."""
+    python, work, venv = prepared.python, prepared.work, prepared.venv
+    made = prepared.made()
+    if made.returncode != 0:
+        raise BadInput(f"--rehearse {python}: cannot create a venv ({_last_line(made)})")
+    if not isolate:
+        _install_network_block(venv)
+    install = _run(
+        [*isolate, "sh", str(wheelhouse / INSTALL_SH), "--python", str(python),
+         "--venv", str(venv)],
+        work,
+        env=_REHEARSAL_PIP,
+    )  # fmt: skip
+    if install.returncode != 0:
+        result.problems.append(
+            f"{prefix}{INSTALL_SH}: the rehearsal's install failed "
+            f"(exit {install.returncode}): {_last_line(install)}"
+        )
         return result
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+    _imports(wheelhouse, venv, isolate, prefix, result)
+    return result
+
+
+_REHEARSAL_PIP = {"PIP_COMPILE": "0"}
+"""pip settings of the rehearsal's install only (see the module docstring): `--compile`'s
+destination set false through its environment variable, which pip reads for every option
+(https://pip.pypa.io/en/stable/topics/configuration/#environment-variables; the same in pip
+18.1, CPython 3.6.15's bundled pip, whose `--compile` is a store_true option with default True).
+Measured 2026-12-01 on the small 3.6 set: install.sh 2.1-2.4 s CPU with compiling, 1.3-1.4 s
+without (benchmarks/PROFILE.md, phase 4)."""
 
 
 def importable_modules(wheel: Path) -> list[str]:
@@ -558,15 +631,29 @@ def _install_network_block(venv: Path) -> None:
 
 
 def _run(
-    argv: list[str], work: Path, stdin: str | None = None, cwd: Path | None = None
+    argv: list[str],
+    work: Path,
+    stdin: str | None = None,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """Run one step of the rehearsal whose work dir is `work` in a process group of its own
-    (`start_new_session`): on a timeout and on any exception here (Ctrl-C, the CLI's SIGTERM
-    `Terminated`) the whole group is killed and reaped before the caller removes the work dir,
-    so no grandchild (pip, venv's ensurepip) outlives the rehearsal and writes into it again.
-    TMPDIR is `work/tmp`: what a killed ensurepip or pip leaves goes with the work dir."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "PYTHON"))}
-    env["TMPDIR"] = str(work / "tmp")
+    """Run one step of the rehearsal whose work dir is `work` and wait for it (`_Step`)."""
+    return _start(argv, work, stdin, cwd, env).finish()
+
+
+def _start(
+    argv: list[str],
+    work: Path,
+    stdin: str | None = None,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+) -> _Step:
+    """Start one step of the rehearsal whose work dir is `work` in a process group of its own
+    (`start_new_session`). TMPDIR is `work/tmp`: what a killed ensurepip or pip leaves goes
+    with the work dir. `env` is added to this environment without its PIP_/PYTHON variables."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "PYTHON"))}
+    clean.update(env or {})
+    clean["TMPDIR"] = str(work / "tmp")
     try:
         proc = subprocess.Popen(
             argv,
@@ -574,21 +661,51 @@ def _run(
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-            env=env,
+            env=clean,
             cwd=cwd,
             start_new_session=True,
         )
     except OSError as exc:
-        return subprocess.CompletedProcess(argv, 127, "", str(exc))
-    try:
-        out, err = proc.communicate(stdin, timeout=TIMEOUT)
-    except subprocess.TimeoutExpired:
-        _kill_group(proc)
-        return subprocess.CompletedProcess(argv, 124, "", f"timed out after {TIMEOUT:.0f} s")
-    except BaseException:
-        _kill_group(proc)
-        raise
-    return subprocess.CompletedProcess(argv, proc.returncode, out, err)
+        return _Step(argv, None, stdin, subprocess.CompletedProcess(argv, 127, "", str(exc)))
+    return _Step(argv, proc, stdin, None)
+
+
+@dataclass
+class _Step:
+    """One started step: `finish()` waits; on a timeout and on any exception while waiting
+    (Ctrl-C, the CLI's SIGTERM `Terminated`) the whole group is killed and reaped before the
+    caller removes the work dir, so no grandchild (pip, venv's ensurepip) outlives the
+    rehearsal and writes into it again. `kill()` does the same for a step no one waits for."""
+
+    argv: list[str]
+    proc: subprocess.Popen[str] | None
+    stdin: str | None
+    done: subprocess.CompletedProcess[str] | None
+
+    def finish(self) -> subprocess.CompletedProcess[str]:
+        if self.done is not None:
+            return self.done
+        assert self.proc is not None
+        try:
+            out, err = self.proc.communicate(self.stdin, timeout=TIMEOUT)
+        except subprocess.TimeoutExpired:
+            _kill_group(self.proc)
+            self.done = subprocess.CompletedProcess(
+                self.argv, 124, "", f"timed out after {TIMEOUT:.0f} s"
+            )
+            return self.done
+        except BaseException:
+            _kill_group(self.proc)
+            raise
+        self.done = subprocess.CompletedProcess(self.argv, self.proc.returncode, out, err)
+        return self.done
+
+    def kill(self) -> None:
+        if self.proc is not None and self.done is None:
+            _kill_group(self.proc)
+            with contextlib.suppress(OSError, ValueError, subprocess.SubprocessError):
+                self.proc.communicate(timeout=TIMEOUT)  # closes the pipes
+            self.done = subprocess.CompletedProcess(self.argv, -signal.SIGKILL, "", "killed")
 
 
 def _kill_group(proc: subprocess.Popen[str]) -> None:
