@@ -11,10 +11,13 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import zipfile
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -22,6 +25,7 @@ from click.testing import CliRunner
 from bundler.cli import main
 from bundler.fs import sums
 from bundler.models.target import Target
+from bundler.net.settings import NetworkSettings
 from bundler.wheelhouse import rehearse
 from bundler.wheelhouse.fetch import FetchOptions, fetch
 from tests.conftest import require_python
@@ -486,3 +490,128 @@ def test_an_interpreter_that_does_not_fit_the_target_is_not_rehearsed(
     assert rehearse.misfit(wh, python36) != ""
     fits = _wheelhouse(tmp_path / "fits", index, "good")
     assert rehearse.misfit(fits, python36) == ""
+
+
+def test_a_prepared_venv_is_taken_or_removed(
+    tmp_path: Path, index: FakeIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A venv started in the background (`ThrowawayVenv`) is the one the rehearsal installs
+    into, and its work dir is gone afterwards; one made by another interpreter, or not needed
+    because the cache answers, is removed unused (its process reaped)."""
+    from bundler.fs.cache import Cache
+
+    python36 = require_python("3.6.15")
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    wh = _wheelhouse(tmp_path, index, "good")
+    used: list[Path] = []
+    real = rehearse._rehearse
+
+    def seen(wheelhouse: Path, prepared: rehearse.ThrowawayVenv, *args: object) -> object:
+        used.append(prepared.work)
+        return real(wheelhouse, prepared, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(rehearse, "_rehearse", seen)
+    cache = Cache(tmp_path / "rcache")
+    assert not rehearse.remembered_any(cache)
+    prepared = rehearse.ThrowawayVenv(python36)
+    assert prepared.work.parent == tmp_path and prepared.work.is_dir()
+    done = rehearse.rehearse(wh, python36, cache=cache, prepared=prepared)
+    assert done.problems == [] and done.imported == ["good"]
+    assert used == [prepared.work] and not prepared.work.exists()
+    assert rehearse.remembered_any(cache)
+
+    other = rehearse.ThrowawayVenv(Path(sys.executable))  # not the rehearsal's interpreter
+    assert rehearse.rehearse(wh, python36, prepared=other).problems == []
+    assert not other.work.exists() and used[-1] != other.work and len(used) == 2
+
+    spare = rehearse.ThrowawayVenv(python36)  # the cache answers: never waited for
+    assert rehearse.rehearse(wh, python36, cache=cache, prepared=spare).reused
+    assert not spare.work.exists() and len(used) == 2
+    assert _descendants_in(tmp_path) == []
+
+
+def test_fetch_makes_the_venv_while_it_downloads_only_when_it_will_rehearse(
+    tmp_path: Path, index: FakeIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cold fetch starts the rehearsal's venv before its downloads (it runs meanwhile); a
+    warm --offline re-fetch whose rehearsal the cache remembers starts none; a re-fetch that
+    downloads a new file starts it again before the download."""
+    from bundler.wheelhouse import fetch as fetch_mod
+
+    python36 = require_python("3.6.15")
+    events: list[str] = []
+    venv_class = rehearse.ThrowawayVenv
+    download = fetch_mod.download_all
+
+    class Counted(venv_class):  # type: ignore[misc,valid-type]
+        def __init__(self, python: Path) -> None:
+            events.append("venv")
+            super().__init__(python)
+
+    def counted_download(*args: Any, **kwargs: Any) -> Any:
+        events.append("download")
+        return download(*args, **kwargs)
+
+    monkeypatch.setattr(rehearse, "ThrowawayVenv", Counted)
+    monkeypatch.setattr(fetch_mod, "download_all", counted_download)
+
+    def fetched(out: str, *reqs: str, **more: Any) -> Any:
+        events.clear()
+        options = FetchOptions(
+            target=T36, requirements=reqs, output=tmp_path / out, index_urls=(index.url,),
+            cache_dir=tmp_path / "cache", audit=False, rehearse=python36, **more,
+        )  # fmt: skip
+        return fetch(options).rehearsal
+
+    first = fetched("cold", "good")
+    assert first.problems == [] and not first.reused
+    assert events == ["venv", "download"]
+    again = fetched("warm", "good", network=replace(NetworkSettings(), offline=True))
+    assert again.reused and events == ["download"]
+    index.add_wheel("fresh", "1.0")
+    grown = fetched("grown", "good", "fresh")
+    assert not grown.reused and grown.imported == ["fresh", "good"]
+    assert events == ["venv", "download"]
+
+
+@pytest.mark.signals
+def test_sigterm_while_the_background_venv_is_made_leaves_nothing(
+    tmp_path: Path, index: FakeIndex
+) -> None:
+    """SIGTERM to `bundler fetch` while a download stalls and the rehearsal's venv is being
+    made beside it: the fetch exits 143, the venv's process group is killed and reaped, its
+    work dir removed."""
+    python36 = require_python("3.6.15")
+    index.hang_after["good-1.0-py3-none-any.whl"] = 10
+    index.hang_seconds = 30.0
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    env = {**os.environ, "TMPDIR": str(temp)}
+    proc = subprocess.Popen(  # SIGINT at its default whatever this run started with
+        ["env", "--default-signal=INT", sys.executable, "-m", "bundler", "fetch", "good",
+         "--python", "3.6", "--platform", "manylinux1", "--index-url", index.url,
+         "--cache-dir", str(tmp_path / "cache"), "-o", str(tmp_path / "wh"), "--no-audit",
+         "--rehearse", str(python36)],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and proc.poll() is None:
+            if any(b"venv" in Path(f"/proc/{p}/cmdline").read_bytes() for p in _alive(temp)):
+                break
+            time.sleep(0.02)
+        assert proc.poll() is None, "the fetch ended before its venv was started"
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 143, err
+        time.sleep(1)  # what a surviving child would recreate, it would have by now
+        assert _descendants_in(temp) == []
+        assert list(temp.iterdir()) == []
+        assert not (tmp_path / "wh").exists()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        for pid in _descendants_in(temp):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
