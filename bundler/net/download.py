@@ -50,8 +50,13 @@ def download_all(
     *,
     allow_unhashed: bool | Collection[str] = False,
     on_progress: Callable[[int, int], None] | None = None,
+    on_file: Callable[[Path, str], None] | None = None,
 ) -> list[Path]:
     """Put every file of `files` into `dest` (verified, atomic), in parallel; paths in order.
+
+    `on_file(path, sha256)` is called on the download thread as soon as one file is in `dest`
+    (its bytes checked against `sha256`); it must not raise (a caller starts work on the file
+    early, e.g. the audit's reading of its ELF members).
 
     `allow_unhashed`: True takes every remote file without an index sha256; a collection of
     file names takes only those (the caller checks their bytes some other way).
@@ -79,7 +84,10 @@ def download_all(
             on_bytes=progress.add,
             cancel=cancel,
         )
-        return place(blob, dest, file.filename)
+        placed = place(blob, dest, file.filename)
+        if on_file is not None:
+            on_file(placed, file.sha256 or blob.name)
+        return placed
 
     pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="download")
     futures: list[Future[Path]] = []

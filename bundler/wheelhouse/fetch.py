@@ -15,6 +15,7 @@ directory. Operating-system errors a user can cause (a full disk, a read-only ca
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import datetime as dt
 import os
@@ -429,10 +430,12 @@ def _run(
     transport = Transport(options.network)
     staged = stage.content
     plan = _plan(options, cache, stage.scratch, transport)
-    packages = _download(options, plan, cache, staged, transport, on_cold)
-    _check_wheels(packages, staged)
-    _check_pep658(plan, staged)
-    written = _write_outputs(options, plan, packages, staged)
+    with _EarlyAudit(cache, options.audit) as early:
+        packages = _download(options, plan, cache, staged, transport, on_cold, early.file_done)
+        _check_wheels(packages, staged)
+        _check_pep658(plan, staged)
+        written = _write_outputs(options, plan, packages, staged)
+        early.wait()
     report = _audit(staged, options.distro, cache, packages) if options.audit else None
     verdict = _gate(options, policy, staged, packages) if policy else None
     # last: install.sh checks every file against it; the wheels with the digests their
@@ -486,7 +489,9 @@ def _run_several(
     rest = each[len(plans) :]
     with ThreadPoolExecutor(max(1, min(len(rest), 4)), thread_name_prefix="target") as pool:
         plans += list(pool.map(plan_for, rest))
-    records = _download_many(options, plans, cache, top, transport, on_cold)
+    with _EarlyAudit(cache, options.audit) as early:
+        records = _download_many(options, plans, cache, top, transport, on_cold, early.file_done)
+        early.wait()
     results = []
     for one, plan, packages in zip(each, plans, records, strict=True):
         _check_wheels(packages, top)
@@ -881,8 +886,9 @@ def _download(
     staged: Path,
     transport: Transport,
     on_cold: Callable[[], None] = lambda: None,
+    on_file: Callable[[Path, str], None] | None = None,
 ) -> tuple[PackageRecord, ...]:
-    return _download_many(options, [plan], cache, staged, transport, on_cold)[0]
+    return _download_many(options, [plan], cache, staged, transport, on_cold, on_file)[0]
 
 
 def _chosen(plan: _Plan) -> list[tuple[Pin, str, Resolution]]:
@@ -903,10 +909,12 @@ def _download_many(
     staged: Path,
     transport: Transport,
     on_cold: Callable[[], None] = lambda: None,
+    on_file: Callable[[Path, str], None] | None = None,
 ) -> list[tuple[PackageRecord, ...]]:
     """Every file of every plan downloaded once into `staged` (the pool: a file two targets
     share is fetched and stored once); the records of each plan. `on_cold` is called first
-    when a file is not in the cache (no sha256 known, or no blob of it)."""
+    when a file is not in the cache (no sha256 known, or no blob of it); `on_file` as each
+    file is in `staged` (`download_all`)."""
     chosen = [_chosen(plan) for plan in plans]
     files = _unique_files(pin.file for each in chosen for pin, _, _ in each)
     if any(f.sha256 is None or not cache.has_blob(f.sha256) for f in files):
@@ -920,6 +928,7 @@ def _download_many(
         transport,
         allow_unhashed=options.allow_unhashed or vouched,
         on_progress=options.on_progress,
+        on_file=on_file,
     )
     out = []
     for plan, each in zip(plans, chosen, strict=True):
@@ -1156,6 +1165,43 @@ def _package_key(p: PackageRecord) -> tuple[int, str]:
 
 
 # -- audit --------------------------------------------------------------------------------------
+
+
+class _EarlyAudit:
+    """The audit's reading of each wheel (its ELF members parsed and kept in the cache by the
+    wheel's sha256, `bundler.audit.members.cached_elf_members`) started as soon as the wheel's
+    download is in the stage, on one thread beside the downloads, so that the audit after
+    them finds the facts cached and the reading of a large wheel's shared objects (opencv's
+    ~170 MB inflated) overlaps the downloads still running. Only the reading moves: the audit
+    itself runs as before, and any failure here is left for it to meet and report (it reads
+    that wheel again). Disabled (`enabled` False, --no-audit) it does nothing; on exit the
+    work not started is cancelled and the running one awaited (before the stage goes)."""
+
+    def __init__(self, cache: Cache, enabled: bool) -> None:
+        self.cache = cache
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix="audit-early") if enabled else None
+
+    def file_done(self, path: Path, sha256: str) -> None:
+        if self.pool is not None and path.name.endswith(".whl"):
+            self.pool.submit(self._read, path, sha256)
+
+    def _read(self, path: Path, sha256: str) -> None:
+        from bundler.audit.members import cached_elf_members
+
+        with contextlib.suppress(Exception):  # the audit meets and reports it
+            cached_elf_members(path, self.cache, sha256)
+
+    def wait(self) -> None:
+        """Wait until every wheel handed over has been read."""
+        if self.pool is not None:
+            self.pool.shutdown(wait=True)
+
+    def __enter__(self) -> _EarlyAudit:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _audit(

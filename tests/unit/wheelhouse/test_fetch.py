@@ -682,3 +682,29 @@ def test_policy_gates_a_several_target_fetch_naming_the_targets(tmp_path: Path) 
     verified = CliRunner().invoke(main, ["verify", str(tmp_path / "ok")])
     assert verified.exit_code == 0, verified.output
     assert CliRunner().invoke(main, ["verify", str(wh)]).exit_code == 1  # the carried verdict
+
+
+@pytest.mark.parametrize("audit", [True, False])
+def test_each_wheel_is_read_for_the_audit_as_its_download_completes(
+    tmp_path: Path, index: FakeIndex, monkeypatch: pytest.MonkeyPatch, audit: bool
+) -> None:
+    """The audit's reading of each wheel (ELF facts by sha256) starts beside the downloads:
+    when the audit runs, every wheel's facts are already in the cache; --no-audit reads none."""
+    from bundler.audit.members import ELF_FACTS
+    from bundler.fs.cache import Cache
+
+    cache = Cache(tmp_path / "cache")
+    seen: list[bool] = []
+    real = fetch_mod._audit
+
+    def audited(staged: Path, distro: str, cache_: Cache, packages: Any) -> Any:
+        seen.extend(cache.get_facts(ELF_FACTS, p.sha256) is not None for p in packages)
+        return real(staged, distro, cache_, packages)
+
+    monkeypatch.setattr(fetch_mod, "_audit", audited)
+    result = fetch(_options(tmp_path, index, "app", audit=audit))
+    wheels = [p for p in result.packages if p.filename.endswith(".whl")]
+    if audit:
+        assert seen == [True] * len(result.packages) and len(wheels) >= 4
+    else:
+        assert seen == [] and not (cache.root / "facts" / ELF_FACTS).exists()
