@@ -18,13 +18,12 @@ this machine's caches and PyPI mirror (255,532 members, 6,193 ELF objects) gave 
 11% of the members opened (benchmarks/PROFILE.md, finding 5).
 
 How they are read: one task per wheel (`read_elf_members` opens the zip once and walks its
-members in order, so no lock is shared between tasks; a wheel beyond `SPLIT_BYTES` of
-candidates is split between two threads, each with its own handle); a member that starts with
-the ELF magic is inflated into a `tempfile.SpooledTemporaryFile`, which stays in memory up to
-`SPOOL_BYTES` and moves to a temporary file (TMPDIR) beyond, so a wheel's 70 MiB `cv2.so` never
-sits whole in memory; pyelftools parses from that seekable file. zipfile checks each member's
-CRC-32 as it reaches its end, so a damaged member fails the audit (BadInput naming the wheel)
-instead of yielding wrong facts.
+members in order, so no lock is shared between tasks); a member that starts with the ELF magic
+is inflated into a `tempfile.SpooledTemporaryFile`, which stays in memory up to `SPOOL_BYTES`
+and moves to a temporary file (TMPDIR) beyond, so a wheel's 70 MiB `cv2.so` never sits whole in
+memory; pyelftools parses from that seekable file. zipfile checks each member's CRC-32 as it
+reaches its end, so a damaged member fails the audit (BadInput naming the wheel) instead of
+yielding wrong facts.
 
 Facts (`cached_elf_members`): the parsed members of a wheel depend on its bytes alone, so they
 are kept in the `Cache` under the wheel's sha256 (`facts/audit-elf-v1/`). The caller may give
@@ -40,7 +39,6 @@ import shutil
 import tempfile
 import zipfile
 import zlib
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from bundler.audit.elf import MAGIC, ElfObject, is_elf, parse
@@ -100,18 +98,8 @@ def may_be_elf(name: str) -> bool:
     return not (dot and stem and suffix.lower() in NOT_ELF_SUFFIXES)
 
 
-SPLIT_BYTES = 64 << 20
-"""A wheel whose candidate members inflate to more than this is read by `SPLIT_WORKERS`
-threads, each with its own handle on the zip and a share of the members balanced by inflated
-size (zlib inflates without the GIL): opencv-python's 165 MiB of shared objects, one wheel
-that arrives last in a cold fetch, no longer inflates on one core (benchmarks/PROFILE.md,
-phase 4)."""
-SPLIT_WORKERS = 2
-
-
 def read_elf_members(path: Path, *, every_member: bool = False) -> dict[str, ElfObject]:
-    """Every ELF member of the wheel at `path` that `may_be_elf`: {member path: object}, in
-    the zip's order.
+    """Every ELF member of the wheel at `path` that `may_be_elf`: {member path: object}.
 
     `every_member` opens every member regardless of its name (the check of the rule). Raises
     BadInput naming the wheel when it is not a readable zip, a member is damaged (CRC-32,
@@ -119,55 +107,20 @@ def read_elf_members(path: Path, *, every_member: bool = False) -> dict[str, Elf
     """
     try:
         with zipfile.ZipFile(path) as archive:
-            infos = [
-                info
-                for info in archive.infolist()
-                if not info.is_dir()
-                and info.file_size >= MIN_ELF_BYTES
-                and (every_member or may_be_elf(info.filename))
-            ]
-            if sum(i.file_size for i in infos) <= SPLIT_BYTES:
-                return _read_members(archive, path.name, infos)
-        shares = _shares(infos, SPLIT_WORKERS)
-        with ThreadPoolExecutor(len(shares), thread_name_prefix="audit-member") as pool:
-            parts = list(pool.map(lambda share: _read_share(path, share), shares))
-        merged = {k: v for part in parts for k, v in part.items()}
-        return {i.filename: merged[i.filename] for i in infos if i.filename in merged}
+            found = {}
+            for info in archive.infolist():
+                if info.is_dir() or info.file_size < MIN_ELF_BYTES:
+                    continue
+                if not every_member and not may_be_elf(info.filename):
+                    continue
+                obj = _parse_member(archive, path.name, info)
+                if obj is not None:
+                    found[info.filename] = obj
+            return found
     except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:
         raise BadInput(f"{path.name}: corrupt wheel ({exc})") from None
     except OSError as exc:
         raise BadInput(f"{path.name}: cannot read ({exc.strerror or exc})") from None
-
-
-def _read_members(
-    archive: zipfile.ZipFile, wheel: str, infos: list[zipfile.ZipInfo]
-) -> dict[str, ElfObject]:
-    found = {}
-    for info in infos:
-        obj = _parse_member(archive, wheel, info)
-        if obj is not None:
-            found[info.filename] = obj
-    return found
-
-
-def _read_share(path: Path, infos: list[zipfile.ZipInfo]) -> dict[str, ElfObject]:
-    """`infos` read through a handle of their own on the zip (no lock shared with the
-    other shares)."""
-    with zipfile.ZipFile(path) as archive:
-        return _read_members(archive, path.name, infos)
-
-
-def _shares(infos: list[zipfile.ZipInfo], workers: int) -> list[list[zipfile.ZipInfo]]:
-    """`infos` in at most `workers` non-empty shares of about equal inflated size (largest
-    first into the lightest share), each in the zip's order."""
-    shares: list[list[zipfile.ZipInfo]] = [[] for _ in range(max(1, workers))]
-    loads = [0] * len(shares)
-    for info in sorted(infos, key=lambda i: i.file_size, reverse=True):
-        lightest = loads.index(min(loads))
-        shares[lightest].append(info)
-        loads[lightest] += info.file_size
-    order = {id(info): n for n, info in enumerate(infos)}
-    return [sorted(s, key=lambda i: order[id(i)]) for s in shares if s]
 
 
 def _parse_member(archive: zipfile.ZipFile, wheel: str, info: zipfile.ZipInfo) -> ElfObject | None:

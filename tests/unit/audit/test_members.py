@@ -234,38 +234,3 @@ def test_a_wheel_that_is_not_a_zip_is_named(tmp_path: Path) -> None:
     bad.write_bytes(b"not a zip at all")
     with pytest.raises(BadInput, match=rf"{bad.name}: corrupt wheel"):
         members.read_elf_members(bad)
-
-
-def test_a_large_wheel_split_between_threads_gives_the_same_members(
-    tmp_path: Path, libs: dict[str, Path], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A wheel beyond SPLIT_BYTES is read by two threads with their own zip handles: the same
-    members in the zip's order, each read once, and a damaged member still names the wheel."""
-    files = {f"pkg/_n{i}.so": libs["user" if i % 2 else "stub"] for i in range(6)}
-    files["pkg/data.bin"] = b"not an ELF object at all"
-    whl = make_wheel(tmp_path / f"pkg-1.0-{MANYLINUX1}.whl", files)
-    whole = members.read_elf_members(whl)
-    opened: list[str] = []
-    real = members._parse_member
-
-    def counted(archive: zipfile.ZipFile, wheel: str, info: zipfile.ZipInfo) -> Any:
-        opened.append(info.filename)
-        return real(archive, wheel, info)
-
-    monkeypatch.setattr(members, "_parse_member", counted)
-    monkeypatch.setattr(members, "SPLIT_BYTES", 0)
-    split = members.read_elf_members(whl)
-    assert list(split) == list(whole) == [f"pkg/_n{i}.so" for i in range(6)]
-    assert {k: v.to_dict() for k, v in split.items()} == {k: v.to_dict() for k, v in whole.items()}
-    assert sorted(opened) == sorted([*files]) and len(set(opened)) == len(opened)
-    shares = members._shares([i for i in zipfile.ZipFile(whl).infolist()], 2)
-    assert len(shares) == 2 and all(shares)
-
-    raw = bytearray(whl.read_bytes())  # flip a byte inside the last ELF member's data
-    info = zipfile.ZipFile(whl).getinfo("pkg/_n5.so")
-    raw[info.header_offset + 30 + len(info.filename) + 40] ^= 0xFF
-    bad = tmp_path / "bad" / whl.name
-    bad.parent.mkdir()
-    bad.write_bytes(bytes(raw))
-    with pytest.raises(BadInput, match=rf"{whl.name}: corrupt wheel"):
-        members.read_elf_members(bad)
