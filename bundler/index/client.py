@@ -206,6 +206,7 @@ class Index:
         transport: Transport | None = None,
         local_projects: Mapping[str, str | Path] | None = None,
         allow_unhashed: bool = False,
+        on_wheel: Callable[[Path, str], None] | None = None,
     ) -> None:
         self.sources = [index_source(u) for u in index_urls]
         self.find_links = [find_links_source(x) for x in find_links]
@@ -220,6 +221,10 @@ class Index:
         self.settings = self.transport.settings
         self.allow_unhashed = allow_unhashed
         """Remote files without an index sha256 may be downloaded (hash computed here)."""
+        self.on_wheel = on_wheel
+        """Called (on the calling thread, must not raise) with the cache path and sha256 of
+        each wheel this index downloads for its metadata (not one the cache had): work on the
+        wheel may start before the resolution ends (fetch's early audit reading)."""
         self.cancel = Cancellation()
         """Set to abort the requests in flight (resolve() does on Ctrl-C)."""
         self._files = _Memo()
@@ -457,6 +462,7 @@ class Index:
             raise RequirementError(
                 f"{file.filename}: an sdist's metadata needs a build (--build-pure)"
             )
+        fresh = file.sha256 is None or not self.cache.has_blob(file.sha256)
         blob = fetch_blob(
             file,
             self.cache,
@@ -464,6 +470,8 @@ class Index:
             allow_unhashed=self.allow_unhashed,
             cancel=self.cancel,
         )
+        if fresh and self.on_wheel is not None:
+            self.on_wheel(blob, file.sha256 or blob.name)
         meta = parse_metadata(self._wheel_metadata_body(file, blob), file.filename)
         self._check_identity(meta, file)
         return meta

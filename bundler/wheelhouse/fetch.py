@@ -429,8 +429,8 @@ def _run(
     """`on_cold` is called before downloading when a file is not in the cache yet."""
     transport = Transport(options.network)
     staged = stage.content
-    plan = _plan(options, cache, stage.scratch, transport)
     with _EarlyAudit(cache, options.audit) as early:
+        plan = _plan(options, cache, stage.scratch, transport, early.wheel_done)
         packages = _download(options, plan, cache, staged, transport, on_cold, early.file_done)
         _check_wheels(packages, staged)
         _check_pep658(plan, staged)
@@ -479,17 +479,19 @@ def _run_several(
     top = stage.content
     each = [replace(options, target=t, targets=()) for t in options.targets]
 
+    early = _EarlyAudit(cache, options.audit)
+
     def plan_for(one: FetchOptions) -> _Plan:
-        return _plan(one, cache, stage.scratch / one.target.name, transport)
+        return _plan(one, cache, stage.scratch / one.target.name, transport, early.wheel_done)
 
     # with no requirement the local project is built first, once, into the cache; then (or
     # right away) the resolutions run in parallel: they wait on the index, not on the CPU
     builds = not (options.requirements or options.requirement_files)
     plans = [plan_for(each[0])] if builds else []
     rest = each[len(plans) :]
-    with ThreadPoolExecutor(max(1, min(len(rest), 4)), thread_name_prefix="target") as pool:
+    with early, ThreadPoolExecutor(max(1, min(len(rest), 4)), thread_name_prefix="target") as pool:
         plans += list(pool.map(plan_for, rest))
-    with _EarlyAudit(cache, options.audit) as early:
+    with early:
         records = _download_many(options, plans, cache, top, transport, on_cold, early.file_done)
         early.wait()
     results = []
@@ -629,7 +631,14 @@ def _audit_target(
 # -- planning: resolve the app, decide the bootstrap -------------------------------------------
 
 
-def _plan(options: FetchOptions, cache: Cache, work: Path, transport: Transport) -> _Plan:
+def _plan(
+    options: FetchOptions,
+    cache: Cache,
+    work: Path,
+    transport: Transport,
+    on_wheel: Callable[[Path, str], None] | None = None,
+) -> _Plan:
+    """`on_wheel`: the index's (`Index.on_wheel`)."""
     given = reqfile.read(options.requirements, options.requirement_files)
     roots = given.requirements
     local: dict[str, Path] = {}
@@ -654,6 +663,7 @@ def _plan(options: FetchOptions, cache: Cache, work: Path, transport: Transport)
         # in hash-checking mode (a hashed -r file) every delivered byte is checked against
         # the user's --hash lines, so a file the index gives no hash for may be read
         allow_unhashed=options.allow_unhashed or given.hash_mode,
+        on_wheel=on_wheel,
     )
     _step(options, f"resolving {len(roots)} requirement(s) for {options.target.describe()}")
     builder = _sdist_builder(options, cache, index, work / "built")
@@ -1180,10 +1190,19 @@ class _EarlyAudit:
     def __init__(self, cache: Cache, enabled: bool) -> None:
         self.cache = cache
         self.pool = ThreadPoolExecutor(1, thread_name_prefix="audit-early") if enabled else None
+        self.pool_closed = False
 
     def file_done(self, path: Path, sha256: str) -> None:
-        if self.pool is not None and path.name.endswith(".whl"):
-            self.pool.submit(self._read, path, sha256)
+        """A file is in the stage (`download_all`'s `on_file`): read it if it is a wheel."""
+        if path.name.endswith(".whl"):
+            self.wheel_done(path, sha256)
+
+    def wheel_done(self, path: Path, sha256: str) -> None:
+        """A wheel's bytes, checked against `sha256`, are at `path` (the stage, or the cache
+        when the resolver downloaded it for its metadata: `Index.on_wheel`)."""
+        if self.pool is not None and not self.pool_closed:
+            with contextlib.suppress(RuntimeError):  # shut down meanwhile: the audit reads it
+                self.pool.submit(self._read, path, sha256)
 
     def _read(self, path: Path, sha256: str) -> None:
         from bundler.audit.members import cached_elf_members
@@ -1194,13 +1213,15 @@ class _EarlyAudit:
     def wait(self) -> None:
         """Wait until every wheel handed over has been read."""
         if self.pool is not None:
+            self.pool_closed = True
             self.pool.shutdown(wait=True)
 
     def __enter__(self) -> _EarlyAudit:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self.pool is not None:
+        if self.pool is not None and any(exc):
+            self.pool_closed = True
             self.pool.shutdown(wait=True, cancel_futures=True)
 
 

@@ -708,3 +708,36 @@ def test_each_wheel_is_read_for_the_audit_as_its_download_completes(
         assert seen == [True] * len(result.packages) and len(wheels) >= 4
     else:
         assert seen == [] and not (cache.root / "facts" / ELF_FACTS).exists()
+
+
+def test_wheels_the_resolver_downloads_are_read_for_the_audit_during_the_resolution(
+    tmp_path: Path, index: FakeIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On an index without PEP 658 files the resolver downloads wheels for their metadata:
+    each one it downloads (not a cache hit) is handed to the audit's early reading from the
+    cache, before the downloads step; a warm re-fetch hands none over from the resolution."""
+    index.pep658 = False
+    read: list[tuple[Path, bool]] = []
+    real = fetch_mod._EarlyAudit._read
+    downloading = [False]
+    download = fetch_mod.download_all
+
+    def recorded(self: Any, path: Path, sha256: str) -> None:
+        read.append((path, downloading[0]))
+        real(self, path, sha256)
+
+    def marked(*args: Any, **kwargs: Any) -> Any:
+        downloading[0] = True
+        return download(*args, **kwargs)
+
+    monkeypatch.setattr(fetch_mod._EarlyAudit, "_read", recorded)
+    monkeypatch.setattr(fetch_mod, "download_all", marked)
+    result = fetch(_options(tmp_path, index, "app"))
+    blobs = tmp_path / "cache" / "blobs"
+    early = [p for p, during_download in read if not during_download]
+    assert early and all(p.is_relative_to(blobs) for p in early)
+    assert {r.sha256 for r in result.packages} <= {p.name for p in early}
+    read.clear()
+    downloading[0] = False
+    fetch(_options(tmp_path, index, "app", output=tmp_path / "again"))
+    assert [p for p, during_download in read if not during_download] == []
