@@ -82,11 +82,11 @@ def resolve(
         exclude=left_out,
         no_deps=no_deps,
     )
-    for req in active:
-        provider.parents[req.name] = None
-        provider.prefetch(req.name, req.specifier)
-    try:
+    try:  # from the first prefetch on: a SIGTERM/Ctrl-C while it submits still shuts the pool
         try:
+            for req in active:
+                provider.parents[req.name] = None
+                provider.prefetch(req.name, req.specifier)
             resolver: Resolver[AnyReq, AnyCandidate, str] = Resolver(provider, BaseReporter())
             result = resolver.resolve(active, max_rounds=MAX_ROUNDS)
         except ResolutionImpossible as exc:

@@ -4,7 +4,9 @@ tiny wheels (no server; the HTTP cases are in tests/integration/test_resolve_fak
 from __future__ import annotations
 
 import re
+import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,6 +17,7 @@ from bundler.models.link import DistFile
 from bundler.models.target import Target
 from bundler.net.settings import NetworkSettings
 from bundler.resolve.model import Excluded
+from bundler.resolve.provider import Provider
 from bundler.resolve.resolver import resolve
 from tests.fakeindex import build_sdist, build_wheel
 from tests.hostileindex import HostileIndex
@@ -247,3 +250,35 @@ def test_a_real_failure_with_honest_pep658_metadata_is_reported_as_it_is(tmp_pat
         resolve(reqs("alpha", "beta<0.5"), CP36, _hostile_index(hostile, tmp_path))
     assert not isinstance(err.value, MetadataMismatch)
     assert "beta<0.5" in str(err.value) and "PEP 658" not in str(err.value)
+
+
+# -- an interruption leaves no thread behind (issue #17: a SIGTERM'd fetch that never exited) -
+
+
+def test_an_interruption_while_the_roots_are_prefetched_shuts_the_prefetch_pool(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SIGTERM (the CLI's `Terminated`, a KeyboardInterrupt) arriving while the roots' prefetch
+    is submitted: the pool's worker already started must end. Before the fix the prefetch ran
+    outside the `try` whose `finally` shuts the pool: the idle worker, a non-daemon thread,
+    then kept `bundler fetch` from exiting (threading._shutdown joins it) for ever."""
+    wheel(tmp_path, "a", "1.0")
+    wheel(tmp_path, "b", "1.0")
+    real = Provider.prefetch
+    calls: list[str] = []
+
+    def interrupted(self: Provider, name: str, specifier: Any = None) -> None:
+        calls.append(name)
+        if len(calls) > 1:
+            raise KeyboardInterrupt  # the signal, after the first root started a worker
+        real(self, name, specifier)
+
+    monkeypatch.setattr(Provider, "prefetch", interrupted)
+    before = set(threading.enumerate())
+    with pytest.raises(KeyboardInterrupt):
+        resolve(reqs("a", "b"), CP36, local_index(tmp_path))
+    started = [t for t in set(threading.enumerate()) - before if t.name.startswith("prefetch")]
+    for thread in started:
+        thread.join(timeout=10)
+    assert calls == ["a", "b"]
+    assert [t.name for t in started if t.is_alive()] == []
