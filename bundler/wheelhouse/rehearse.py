@@ -11,7 +11,10 @@
    wheel with ELF objects in an interpreter of its own (a library it finds only because
    another wheel loaded it first would be missing on the target);
 4. the venv removed, whatever happened: each step runs in a process group of its own, killed
-   whole on a timeout, Ctrl-C or SIGTERM before the removal.
+   whole on a timeout, Ctrl-C or SIGTERM before the removal. What a SIGKILLed run leaves (no
+   code of its own runs) the next rehearsal on this machine removes (`sweep`): its work dir
+   records its owner (`owner`: pid and start time) and stays locked while the owner or any
+   step it started lives.
 
 Step 1 does not depend on the wheelhouse: `ThrowawayVenv(python)` starts it in the background
 (bundler fetch does, while it resolves and downloads) and `rehearse(..., prepared=)` takes it.
@@ -37,6 +40,7 @@ target gets from system-packages.yml but this host lacks): the line says which l
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import json
 import os
@@ -182,14 +186,101 @@ def python_version(python: Path) -> str:
     return done.stdout.strip()
 
 
+OWNER = "owner"
+"""The file in a work dir that names the process that made it, `PID START\n` (START: the
+process's start time in clock ticks after boot, field 22 of /proc/PID/stat, proc(5), so that a
+reused pid is not taken for the owner), and that the owner holds an exclusive `flock` on, with
+every step it starts (inherited: `pass_fds`) until the work dir is removed."""
+
+
+def sweep(directory: Path) -> list[Path]:
+    """Remove the rehearsal work dirs (`airgap-kit-rehearse-*`) in `directory` that killed runs
+    left: those of this user whose `OWNER` names a process that is gone, and whose lock no
+    process (a step the dead owner started, still running as an orphan) holds. A work dir
+    without a readable `OWNER` (one being made, or made by a kit before 2026-12-01) is never
+    touched. Returns what was removed; OSError is not raised (a sweep is a courtesy)."""
+    removed: list[Path] = []
+    try:
+        entries = list(os.scandir(directory))
+    except OSError:
+        return removed
+    for entry in entries:
+        with contextlib.suppress(OSError):
+            if (
+                entry.name.startswith(_WORK_PREFIX)
+                and entry.is_dir(follow_symlinks=False)
+                and entry.stat(follow_symlinks=False).st_uid == os.getuid()
+                and _remove_abandoned(Path(entry.path))
+            ):
+                removed.append(Path(entry.path))
+    return removed
+
+
+def _remove_abandoned(work: Path) -> bool:
+    """Remove `work` if its owner is dead and nothing holds its lock; whether it was removed."""
+    owner = _read_owner(work / OWNER)
+    if owner is None or _process_start(owner[0]) == owner[1]:
+        return False  # no record, or the owner lives
+    try:
+        fd = os.open(work / OWNER, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
+    except OSError:
+        return False
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return False  # a step of the dead run still runs: it would write into it again
+        shutil.rmtree(work, ignore_errors=True)
+        return not work.exists()
+    finally:
+        os.close(fd)
+
+
+def _read_owner(path: Path) -> tuple[int, str] | None:
+    """(pid, start time) from an `OWNER` file; None for anything else."""
+    try:
+        pid, start = path.read_text(encoding="ascii").split()
+        return int(pid), start
+    except (OSError, ValueError, UnicodeDecodeError):
+        return None
+
+
+def _process_start(pid: int) -> str | None:
+    """Process `pid`'s start time (clock ticks after boot, /proc/PID/stat field 22; proc(5)),
+    or None when no such process exists."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return None
+    fields = stat.rpartition(")")[2].split()  # after the command name, which may hold spaces
+    return fields[19] if len(fields) > 19 else None
+
+
+def _claim(work: Path) -> int:
+    """Write `work`'s `OWNER` record of this process and lock it; the locked file descriptor."""
+    fd = os.open(work / OWNER, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        os.write(fd, f"{os.getpid()} {_process_start(os.getpid())}\n".encode("ascii"))
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+_HELD: dict[Path, int] = {}
+"""Work dir -> the locked `OWNER` descriptor its steps inherit (`_start`)."""
+
+
 class ThrowawayVenv:
     """Step 1 of a rehearsal, started now in the background: `python -I -m venv` (its
     ensurepip: the target's own bundled pip) into a fresh work dir (`airgap-kit-rehearse-*`
     under TMPDIR), in a process group of its own. `rehearse(..., prepared=)` waits for it and
     uses it; `close()` kills the group if it still runs, reaps it and removes the work dir
     (idempotent; also what a rehearsal does when it ends, and what a fetch that fails or is
-    interrupted does). OSError from the work dir's creation is raised; an interpreter that does
-    not start is reported by `made()` like a failed venv."""
+    interrupted does). The work dir records its owner (`OWNER`) and what SIGKILLed runs left
+    in the same temp dir is swept first (`sweep`). OSError from the work dir's creation is
+    raised; an interpreter that does not start is reported by `made()` like a failed venv."""
 
     def __init__(self, python: Path) -> None:
         self.python = Path(python)
@@ -197,10 +288,12 @@ class ThrowawayVenv:
         self.venv = self.work / "venv"
         self._done: subprocess.CompletedProcess[str] | None = None
         try:
+            _HELD[self.work] = _claim(self.work)
+            sweep(self.work.parent)
             (self.work / "tmp").mkdir()
             self._step = _start([str(self.python), "-I", "-m", "venv", str(self.venv)], self.work)
         except BaseException:
-            shutil.rmtree(self.work, ignore_errors=True)
+            self._remove()
             raise
 
     def made(self) -> subprocess.CompletedProcess[str]:
@@ -212,7 +305,14 @@ class ThrowawayVenv:
     def close(self) -> None:
         """Kill what still runs of the venv's creation and remove the work dir."""
         self._step.kill()
+        self._remove()
+
+    def _remove(self) -> None:
+        """Remove the work dir, then give up its lock (a sweep meanwhile sees it held)."""
         shutil.rmtree(self.work, ignore_errors=True)
+        fd = _HELD.pop(self.work, None)
+        if fd is not None:
+            os.close(fd)
 
     def __enter__(self) -> ThrowawayVenv:
         return self
@@ -649,11 +749,13 @@ def _start(
     env: dict[str, str] | None = None,
 ) -> _Step:
     """Start one step of the rehearsal whose work dir is `work` in a process group of its own
-    (`start_new_session`). TMPDIR is `work/tmp`: what a killed ensurepip or pip leaves goes
-    with the work dir. `env` is added to this environment without its PIP_/PYTHON variables."""
+    (`start_new_session`), holding the work dir's locked `OWNER` (`pass_fds`: the lock
+    lasts while any step lives). TMPDIR is `work/tmp`: what a killed ensurepip or pip leaves
+    goes with the work dir. `env` is added to this environment without its PIP_/PYTHON variables."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "PYTHON"))}
     clean.update(env or {})
     clean["TMPDIR"] = str(work / "tmp")
+    held = _HELD.get(work)
     try:
         proc = subprocess.Popen(
             argv,
@@ -664,6 +766,7 @@ def _start(
             env=clean,
             cwd=cwd,
             start_new_session=True,
+            pass_fds=(held,) if held is not None else (),
         )
     except OSError as exc:
         return _Step(argv, None, stdin, subprocess.CompletedProcess(argv, 127, "", str(exc)))

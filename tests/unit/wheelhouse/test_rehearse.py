@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import fcntl
 import hashlib
 import os
 import signal
@@ -615,3 +616,95 @@ def test_sigterm_while_the_background_venv_is_made_leaves_nothing(
         for pid in _descendants_in(temp):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
+
+
+# -- what SIGKILLed runs leave (issue #17: 77 airgap-kit-rehearse-* venvs in /tmp) -------------
+
+
+def _lock_free(path: Path) -> bool:
+    with open(path, "rb") as f:
+        try:
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return False
+    return True
+
+
+def _owned_by(work: Path, pid: int, start: str) -> Path:
+    work.mkdir()
+    (work / rehearse.OWNER).write_text(f"{pid} {start}\n", encoding="ascii")
+    (work / "venv" / "bin").mkdir(parents=True)
+    return work
+
+
+def test_sweep_removes_only_the_work_dirs_of_dead_owners_no_step_still_holds(
+    tmp_path: Path,
+) -> None:
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    me = Path(f"/proc/{os.getpid()}/stat").read_text().rpartition(")")[2].split()[19]
+    gone = _owned_by(tmp_path / "airgap-kit-rehearse-gone", dead.pid, "0")
+    reused = _owned_by(tmp_path / "airgap-kit-rehearse-reused", os.getpid(), "1")
+    live = _owned_by(tmp_path / "airgap-kit-rehearse-live", os.getpid(), me)
+    orphan = _owned_by(tmp_path / "airgap-kit-rehearse-orphan", dead.pid, "0")
+    unrecorded = tmp_path / "airgap-kit-rehearse-older"  # a kit before the record: not ours
+    (unrecorded / "venv").mkdir(parents=True)
+    other = _owned_by(tmp_path / "someone-else", dead.pid, "0")
+    with open(orphan / rehearse.OWNER, "rb") as step:  # a step of the dead run still holds it
+        fcntl.flock(step.fileno(), fcntl.LOCK_EX)
+        removed = rehearse.sweep(tmp_path)
+    assert sorted(p.name for p in removed) == [gone.name, reused.name]
+    assert not gone.exists() and not reused.exists()
+    assert live.is_dir() and orphan.is_dir() and unrecorded.is_dir() and other.is_dir()
+    assert [p.name for p in rehearse.sweep(tmp_path)] == [orphan.name]  # its step ended
+
+
+def test_a_sigkilled_runs_venv_is_swept_by_the_next_rehearsal_once_its_steps_end(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SIGKILL to a process making the rehearsal's venv (what a test's timeout or a killed
+    fetch does: no cleanup runs) left its work dir in TMPDIR for ever, and the step, in a
+    session of its own, kept running. The next rehearsal's venv sweeps it, but only once that
+    orphaned step has ended (it would write into it again)."""
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    slow = tmp_path / "slowpython"  # a 'python -I -m venv DIR' that takes its time
+    slow.write_text('#!/bin/sh\nmkdir -p "$4"\nsleep 60\n', encoding="ascii")
+    slow.chmod(0o755)
+    maker = (
+        "import sys, time; from pathlib import Path; from bundler.wheelhouse import rehearse\n"
+        "v = rehearse.ThrowawayVenv(Path(sys.argv[1])); print(v.work, flush=True); time.sleep(60)"
+    )
+    child = subprocess.Popen(
+        [sys.executable, "-c", maker, str(slow)],
+        env={**os.environ, "TMPDIR": str(temp)}, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert child.stdout is not None
+        work = Path(child.stdout.readline().strip())
+        deadline = time.monotonic() + 10
+        while not (work / "venv").is_dir() and time.monotonic() < deadline:
+            time.sleep(0.02)  # the step has begun
+        child.kill()
+        child.wait()
+        assert work.parent == temp and (work / "venv").is_dir()
+        monkeypatch.setattr(tempfile, "tempdir", str(temp))
+        with rehearse.ThrowawayVenv(Path("/bin/true")) as next_one:
+            assert work.is_dir()  # its orphaned step still runs: kept
+            assert next_one.made().returncode == 0
+        for pid in _descendants_in(work):  # the orphaned step's group ends
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while not _lock_free(work / rehearse.OWNER) and time.monotonic() < deadline:
+            time.sleep(0.05)  # SIGKILL is delivered; the group's last process is exiting
+        with rehearse.ThrowawayVenv(Path("/bin/true")):
+            assert not work.exists()
+        assert list(temp.iterdir()) == []
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+        for pid in _descendants_in(temp):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pid, signal.SIGKILL)
