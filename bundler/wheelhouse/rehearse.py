@@ -770,7 +770,11 @@ def _start(
         )
     except OSError as exc:
         return _Step(argv, None, stdin, subprocess.CompletedProcess(argv, 127, "", str(exc)))
-    return _Step(argv, proc, stdin, None)
+    try:
+        return _Step(argv, proc, stdin, None)
+    except BaseException:  # Ctrl-C or SIGTERM right after the start: no step left running
+        _kill_group(proc)
+        raise
 
 
 @dataclass
