@@ -126,3 +126,88 @@ def test_a_damaged_key_gives_fingerprints_or_refused(
     except pin.Refused:
         return
     assert all(len(f) == 40 for f in found)
+
+
+def _rpm_imports(tmp_path: Path, key: Path) -> list[str]:
+    """The key ids (gpg-pubkey VERSION, lower-case hex) real rpm imports from KEY."""
+    db = tmp_path / f"rpmdb-{key.name}"
+    db.mkdir()
+    subprocess.run(["rpm", "--dbpath", str(db), "--import", str(key)], capture_output=True)
+    listing = subprocess.run(
+        ["rpm", "--dbpath", str(db), "-q", "gpg-pubkey", "--qf", "%{VERSION}\\n"],
+        capture_output=True, text=True,
+    ).stdout  # fmt: skip
+    return sorted(line for line in listing.split() if "gpg-pubkey" not in line)
+
+
+def _block(armored: str) -> tuple[list[str], str]:
+    """(base64 lines, CRC-24 line) of gpg's armored key."""
+    lines = [line for line in armored.splitlines() if line and not line.startswith("-----")]
+    return [line for line in lines if not line.startswith("=")], next(
+        line for line in lines if line.startswith("=")
+    )
+
+
+def test_the_second_reviews_crafted_file_is_refused_where_rpm_would_import_the_stranger(
+    tmp_path: Path, keys: dict[str, tuple[str, str]]
+) -> None:
+    """Issue #13, second review: an unknown armor header makes rpm 4.18 skip to the next BEGIN."""
+    pinned, stranger = keys["pinned"], keys["stranger"]
+    pinned_body, pinned_crc = _block(pinned[1])
+    stranger_body, stranger_crc = _block(stranger[1])
+    crafted = "\n".join(
+        [pin.BEGIN, "X-Note: y", "", *pinned_body, pinned_crc, pin.BEGIN, "",
+         *stranger_body, stranger_crc, pin.END, ""]
+    )  # fmt: skip
+    served = tmp_path / "crafted.asc"
+    served.write_text(crafted)
+    # the reader difference is real: rpm imports only the stranger from this file
+    assert _rpm_imports(tmp_path, served) == [stranger[0][-8:].lower()]
+    dest = tmp_path / "key"
+    proc = _run(sys.executable, served, dest, "--fingerprint", pinned[0])
+    assert proc.returncode == 1 and "unknown armor header 'X-Note: y'" in proc.stderr
+    assert not dest.exists()
+
+
+@pytest.mark.parametrize(
+    ("mangle", "message"),
+    [
+        (lambda body, crc: [*body, crc, pin.BEGIN, "", *body], "armor line inside a key block"),
+        (lambda body, crc: [*body, crc, "QUFB"], "data after a key block's CRC-24 line"),
+        (lambda body, crc: [*body[:-1], body[-1] + "QUFB", crc], "has data after its padding"),
+        (lambda body, crc: [*body, "=AAAA"], "CRC-24 does not match"),
+    ],
+)
+def test_a_block_another_reader_could_read_differently_is_refused(
+    tmp_path: Path, keys: dict[str, tuple[str, str]], mangle: object, message: str
+) -> None:
+    fingerprint, armored = keys["pinned"]
+    body, crc = _block(armored)
+    if not body[-1].endswith("="):  # the padding case needs padding to put data after
+        body[-1] = body[-1][:-4]
+    lines = mangle(body, crc)  # type: ignore[operator]
+    served = tmp_path / "served.asc"
+    served.write_text("\n".join([pin.BEGIN, "", *lines, pin.END, ""]))
+    proc = _run(sys.executable, served, tmp_path / "key", "--fingerprint", fingerprint)
+    assert proc.returncode == 1 and message in proc.stderr, proc.stderr
+    assert not (tmp_path / "key").exists()
+
+
+def test_the_file_written_is_the_checked_keys_alone_and_rpm_imports_exactly_them(
+    tmp_path: Path, python: str, keys: dict[str, tuple[str, str]]
+) -> None:
+    fingerprint, armored = keys["pinned"]
+    body, crc = _block(armored)
+    served = tmp_path / "served.asc"
+    served.write_text(
+        "\n".join(["leading text", pin.BEGIN, "Comment: served", "Version: x", "", *body, crc,
+                   pin.END, "trailing text", ""])
+    )  # fmt: skip
+    dest = tmp_path / "key"
+    proc = _run(python, served, dest, "--fingerprint", fingerprint)
+    assert proc.returncode == 0, proc.stderr
+    written = dest.read_text()
+    assert written.startswith(pin.BEGIN + "\n\n") and written.count(pin.BEGIN) == 1
+    assert "Comment" not in written and "text" not in written
+    assert pin.fingerprints(written) == [fingerprint]
+    assert _rpm_imports(tmp_path, dest) == [fingerprint[-8:].lower()]

@@ -10,7 +10,11 @@ server could serve their own key with RPMs signed by it. This script downloads U
 fingerprint of every primary public key (packet tag 6) it holds: the SHA-1 of 0x99, the
 packet's two-byte length and its body (RFC 4880 section 12.2; version 4 keys, the only ones
 EL7's rpm reads). Every primary key must be one of the pinned fingerprints (a second, unpinned
-key in the file is refused: yum imports every key of a gpgkey file). Only then is the file
+key in the file is refused: yum imports every key of a gpgkey file). A block another reader
+could read differently (an armor header RFC 4880 does not define, which makes rpm skip to the
+next BEGIN; a BEGIN inside a block; data after the base64 padding or the CRC-24 line; a wrong
+CRC-24) is refused. Only then is a key file written to DEST, built from the checked packets
+alone (one header-less block per key), so rpm reads exactly the keys that were checked; it is
 written to DEST (mode 0644, written to a temporary name in DEST's directory, fsynced and
 renamed), and the repo file's gpgkey= names DEST as a file:// URL: yum never imports a key
 from the wire. With --check nothing is written.
@@ -30,6 +34,7 @@ import binascii
 import hashlib
 import json
 import os
+import re
 import struct
 import sys
 import tempfile
@@ -48,37 +53,92 @@ class Refused(Exception):
     """A problem with the key: one line for the operator."""
 
 
+# The armor headers RFC 4880 section 6.2 defines. rpm (rpmpgp.c, pgpParsePkts) abandons a
+# block whose header it does not know and looks for the next BEGIN, so a header this script
+# skipped would let rpm and this script read different keys out of one file: refused.
+KNOWN_HEADERS = ("Version", "Comment", "MessageID", "Hash", "Charset")
+BASE64 = re.compile(r"^[A-Za-z0-9+/]*={0,2}$")
+
+
+def crc24(data):
+    """The CRC-24 of DATA that armor's checksum line carries (RFC 4880 section 6.1)."""
+    crc = 0xB704CE
+    for byte in bytearray(data):
+        crc ^= byte << 16
+        for _ in range(8):
+            crc <<= 1
+            if crc & 0x1000000:
+                crc ^= 0x1864CFB
+    return crc & 0xFFFFFF
+
+
+def _block_body(lines, index):
+    """(binary contents, index after END) of the block whose BEGIN line is LINES[INDEX - 1].
+
+    Strict, so that no reader finds another key in it: only RFC 4880's armor headers, no
+    second BEGIN before the END, base64 whose padding ends the data, one CRC-24 line that
+    matches, and nothing between it and END.
+    """
+    while index < len(lines) and lines[index].strip():  # armor headers end at a blank line
+        name = lines[index].split(":", 1)[0].strip()
+        if ":" not in lines[index] or name not in KNOWN_HEADERS:
+            raise Refused("a key block with the unknown armor header %r" % lines[index][:40])
+        index += 1
+    body = []
+    checksum = None
+    while index < len(lines) and lines[index].strip() != END:
+        line = lines[index].strip()
+        index += 1
+        if line.startswith("-----"):
+            raise Refused("a BEGIN or other armor line inside a key block")
+        if checksum is not None and line:
+            raise Refused("data after a key block's CRC-24 line")
+        if line.startswith("="):
+            checksum = line[1:]
+        elif line:
+            body.append(line)
+    if index == len(lines):
+        raise Refused("a key block without its END line")
+    joined = "".join(body)
+    if not BASE64.match(joined) or len(joined) % 4:
+        raise Refused("a key block that is not base64 (or has data after its padding)")
+    data = base64.b64decode(joined.encode("ascii"))
+    if checksum is not None:
+        try:
+            expected = bytearray(base64.b64decode(checksum.encode("ascii")))
+        except (binascii.Error, TypeError, ValueError, UnicodeError):
+            raise Refused("a key block whose CRC-24 line is not base64")
+        if len(expected) != 3 or (expected[0] << 16 | expected[1] << 8 | expected[2]) != crc24(
+            data
+        ):
+            raise Refused("a key block whose CRC-24 does not match its data")
+    return data, index + 1
+
+
 def armored_blocks(text):
-    """The binary contents of every public key block of TEXT (RFC 4880 section 6.2)."""
+    """The binary contents of every public key block of TEXT (RFC 4880 section 6.2).
+
+    Text outside the blocks is skipped (as gpg and rpm do); inside a block anything a stricter
+    or laxer reader could read differently is Refused (see _block_body).
+    """
     blocks = []
     lines = text.replace("\r", "").split("\n")
     index = 0
     while index < len(lines):
-        if lines[index].strip() != BEGIN:
-            index += 1
-            continue
+        line = lines[index].strip()
         index += 1
-        while index < len(lines) and lines[index].strip():  # armor headers end at a blank line
-            index += 1
-        body = []
-        while index < len(lines) and lines[index].strip() != END:
-            line = lines[index].strip()
-            if not line.startswith("="):  # the CRC-24 line
-                body.append(line)
-            index += 1
-        if index == len(lines):
-            raise Refused("a key block without its END line")
-        try:
-            blocks.append(base64.b64decode("".join(body).encode("ascii")))
-        except (binascii.Error, TypeError, ValueError, UnicodeError):
-            raise Refused("a key block that is not base64")
+        if line == BEGIN:
+            data, index = _block_body(lines, index)
+            blocks.append(data)
+        elif line.startswith("-----BEGIN PGP"):
+            raise Refused("a %s block in a key file" % line.strip("-").strip())
     if not blocks:
         raise Refused("no PGP public key block")
     return blocks
 
 
 def packets(data):
-    """(tag, body) of each OpenPGP packet of DATA (RFC 4880 section 4.2)."""
+    """(tag, body, whole packet) of each OpenPGP packet of DATA (RFC 4880 section 4.2)."""
     found = []
     offset = 0
     view = bytearray(data)
@@ -116,25 +176,59 @@ def packets(data):
             start = offset + 1 + size
         if start + length > len(view):
             raise Refused("a truncated packet")
-        found.append((tag, bytes(view[start : start + length])))
+        found.append(
+            (tag, bytes(view[start : start + length]), bytes(view[offset : start + length]))
+        )
         offset = start + length
     return found
 
 
-def fingerprints(text):
-    """Upper-case hex v4 fingerprints of every primary public key in the armored TEXT."""
+def keys(text):
+    """[(upper-case hex v4 fingerprint, the key's packets as bytes)] of the armored TEXT.
+
+    A key is its primary public key packet (tag 6) and the packets after it up to the next one
+    (user ids, signatures, subkeys: RFC 4880 section 11.1); a packet before the first primary
+    key is Refused.
+    """
     result = []
     for block in armored_blocks(text):
-        for tag, body in packets(block):
+        for tag, body, whole in packets(block):
             if tag != 6:
+                if not result:
+                    raise Refused("a packet (tag %d) before the first public key" % tag)
+                result[-1][1].append(whole)
                 continue
             if not body or bytearray(body)[0] != 4:
                 raise Refused("a public key that is not version 4 (EL7's rpm reads only v4)")
             digest = hashlib.sha1(b"\x99" + struct.pack(">H", len(body)) + body)
-            result.append(digest.hexdigest().upper())
+            result.append((digest.hexdigest().upper(), [whole]))
     if not result:
         raise Refused("no public key in the key blocks")
-    return result
+    return [(fingerprint, b"".join(parts)) for fingerprint, parts in result]
+
+
+def fingerprints(text):
+    """Upper-case hex v4 fingerprints of every primary public key in the armored TEXT."""
+    return [fingerprint for fingerprint, _ in keys(text)]
+
+
+def armor(data):
+    """DATA as one canonical public key block: no armor headers, 64-column base64, CRC-24."""
+    encoded = base64.b64encode(data).decode("ascii")
+    crc = base64.b64encode(struct.pack(">I", crc24(data))[1:]).decode("ascii")
+    lines = [BEGIN, ""] + [encoded[i : i + 64] for i in range(0, len(encoded), 64)]
+    lines.append("=" + crc)
+    lines.append(END)
+    return ("\n".join(lines) + "\n").encode("ascii")
+
+
+def canonical(checked):
+    """The key file written for the CHECKED [(fingerprint, packets)]: one block per key.
+
+    rpm then reads exactly the packets whose fingerprints were checked, whatever else (text,
+    headers, a reader's quirks) the served file held.
+    """
+    return b"".join(armor(data) for _, data in checked)
 
 
 def normalise(fingerprint):
@@ -142,8 +236,9 @@ def normalise(fingerprint):
 
 
 def check(text, pinned):
-    """The fingerprints of TEXT's keys, when every one is PINNED; Refused otherwise."""
-    found = fingerprints(text)
+    """[(fingerprint, packets)] of TEXT's keys, when every one is PINNED; Refused otherwise."""
+    checked = keys(text)
+    found = [fingerprint for fingerprint, _ in checked]
     wanted = set(normalise(f) for f in pinned)
     strangers = [f for f in found if f not in wanted]
     if strangers:
@@ -151,7 +246,7 @@ def check(text, pinned):
             "holds the key %s, not the pinned %s: refused, no key written"
             % (", ".join(strangers), ", ".join(sorted(wanted)))
         )
-    return found
+    return checked
 
 
 def fetch(url, timeout):
@@ -195,7 +290,9 @@ def main(argv=None):
             text = data.decode("ascii")
         except UnicodeError:
             raise Refused("not an ASCII-armored key")
-        found = check(text, args.fingerprint)
+        checked = check(text, args.fingerprint)
+        found = [fingerprint for fingerprint, _ in checked]
+        data = canonical(checked)
         current = None
         if os.path.isfile(args.dest):
             with open(args.dest, "rb") as handle:
