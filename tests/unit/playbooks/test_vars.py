@@ -162,3 +162,38 @@ def test_example_inventory_sets_no_public_variable_in_a_vars_section() -> None:
     assert sections  # the example keeps its connection settings in [intranet:vars]
     for section in sections:
         assert not public & set(parser[section]), section
+
+
+def test_the_repo_server_address_and_port_are_read_from_the_server_wherever_set(
+    tmp_path: Path,
+) -> None:
+    """Issue #13, second review: clients build repo_server_url from the server's own variables,
+    so a value on the server's line, in inventory/group_vars/repo_server.yml or in [all:vars]
+    reaches them (before, only -e did); a value on a client's line is not read."""
+    inventory = _copy_example(tmp_path)
+    base = inventory.read_text()
+    line = "repo01.example.internal  media_repo_mode=extract"
+    assert line in base
+
+    def clients_url(text: str, extra: list[str] | None = None) -> set[str]:
+        inventory.write_text(text)
+        got = _resolve(inventory, tmp_path, extra or [])
+        return {got[host]["repo_server_url"] for host in (APP01, APP02, REPO01)}
+
+    on_line = base.replace(line, f"{line}  repo_server_address=10.9.0.1 repo_server_port=8080")
+    assert clients_url(on_line) == {"http://10.9.0.1:8080"}
+    assert clients_url(base + "\n[all:vars]\nrepo_server_address=fd00::5\n") == {
+        "http://[fd00::5]:80"
+    }
+    (inventory.parent / "group_vars").mkdir()
+    (inventory.parent / "group_vars" / "repo_server.yml").write_text(
+        "repo_server_address: repo.lan\n"
+    )
+    assert clients_url(base) == {"http://repo.lan:80"}
+    # -e still outranks every one of them
+    assert clients_url(on_line, ["-e", "repo_server_address=10.1.1.1"]) == {"http://10.1.1.1:8080"}
+    (inventory.parent / "group_vars" / "repo_server.yml").unlink()
+    client_only = base.replace(
+        "app01.example.internal\n", "app01.example.internal  repo_server_address=10.7.7.7\n", 1
+    )
+    assert clients_url(client_only) == {f"http://{REPO01}:80"}
