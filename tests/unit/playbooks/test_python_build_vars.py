@@ -10,6 +10,13 @@ hold. The variables come from the role's files with Ansible's precedence for the
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -90,3 +97,84 @@ def test_acl_for_become_only_when_compiling_as_the_build_user(family: str) -> No
     assert "acl" not in as_itself
     no_user = _derive("{{ python_build_deps }}", family, python_build_user="")
     assert "acl" not in no_user
+
+
+def test_options_digest_covers_the_kits_openssl_source_only_when_it_is_built() -> None:
+    """Issue #13, second review: a new OpenSSL tarball must rebuild CPython and rename the
+    fleet's tarball; a build on the OS's OpenSSL keeps the digest it had (no needless rebuild)."""
+    base = {"python_version": "3.11.2", "python_prefix": "/p"}
+    one = _derive(
+        "{{ python_build_options_id }}", **base, python_build_openssl_source_sha256="1" * 64
+    )
+    two = _derive(
+        "{{ python_build_options_id }}", **base, python_build_openssl_source_sha256="2" * 64
+    )
+    assert one != two
+    facts = {
+        "python_build_source_sha256": "a" * 64,
+        "python_build_libc": "2.17",
+        "ansible_distribution": "CentOS",
+        "ansible_distribution_major_version": "7",
+        "ansible_architecture": "x86_64",
+    }
+    named = _derive(
+        "{{ python_build_prebuilt_id }}",
+        **base,
+        **facts,
+        python_build_openssl_source_sha256="1" * 64,
+    )
+    assert named.endswith("-opt" + one[:12])
+    os_openssl = {"python_version": "3.6.15", "python_prefix": "/p"}
+    argv = _derive("{{ python_build_configure_argv }}", **os_openssl)
+    env = _derive("{{ python_build_env }}", **os_openssl)
+    old = hashlib.sha256(
+        json.dumps(["3.6.15", env["LDFLAGS"], env["CPPFLAGS"], *argv]).encode()
+    ).hexdigest()
+    for sha in ("", "1" * 64):
+        digest = _derive("{{ python_build_options_id }}", **os_openssl,
+                         python_build_openssl_source_sha256=sha)  # fmt: skip
+        assert digest == old
+
+
+def test_the_role_reads_the_openssl_tarballs_sha256_into_the_digest(tmp_path: Path) -> None:
+    """A cheap probe with real ansible-playbook (no build): the role's openssl_source.yml on the
+    controller, twice, with the tarball's bytes changed in between."""
+    kit = tmp_path / "kit"
+    (kit / "sources").mkdir(parents=True)
+    tarball = kit / "sources" / "openssl-1.1.1w.tar.gz"
+    play = tmp_path / "probe.yml"
+    play.write_text(
+        yaml.safe_dump(
+            [{
+                "hosts": "localhost", "gather_facts": False, "connection": "local",
+                "tasks": [
+                    {"ansible.builtin.include_role": {"name": "python_build", "public": True,
+                                                      "tasks_from": "openssl_source.yml"}},
+                    {"ansible.builtin.debug": {"msg": "ID={{ python_build_options_id }}"}},
+                ],
+            }]
+        )
+    )  # fmt: skip
+    env = {
+        **os.environ,
+        "ANSIBLE_ROLES_PATH": str(ROLE.parent),
+        "ANSIBLE_HOME": str(tmp_path / "ansible-home"),
+        "ANSIBLE_LOCAL_TEMP": str(tmp_path / "ansible-tmp"),
+        "ANSIBLE_NOCOLOR": "1",
+    }
+    argv = [str(Path(sys.executable).parent / "ansible-playbook"), "-i", "localhost,", str(play),
+            "-e", f"python_build_kit_dir={kit}", "-e", "python_build_openssl=true",
+            "-e", "python_version=3.11.2", "-e", "python_prefix=/p",
+            "-e", f"ansible_python_interpreter={sys.executable}"]  # fmt: skip
+
+    def digest(content: bytes) -> str:
+        tarball.write_bytes(content)
+        proc = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=120)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        found = re.findall(r'"msg": "ID=([0-9a-f]{64})"', proc.stdout)
+        assert len(found) == 1, proc.stdout
+        return found[0]
+
+    first = digest(b"one release")
+    assert digest(b"one release") == first
+    assert digest(b"a rebuilt release") != first
