@@ -44,6 +44,39 @@ CONTROLLER = "controller"  # the kit check: runs once on the controller, touches
 DEPLOY = "deploy"  # the batched play: a host that did not reach its end was stopped
 
 
+# Messages that name no cause: the cause is in the result's stderr (the template module's
+# `validate` command, a command's rc), module_stderr/module_stdout (a module that crashed or
+# printed no JSON: ansible-core's "MODULE FAILURE\nSee stdout/stderr for the exact error") or in
+# the failed item of a loop ("One or more items failed").
+GENERIC = ("failed to validate", "MODULE FAILURE", "non-zero return code", "One or more items")
+CAUSE_KEYS = ("stderr", "module_stderr", "module_stdout", "stdout")
+
+
+def _last_line(text):
+    lines = [line.strip() for line in str(text or "").splitlines() if line.strip()]
+    return lines[-1] if lines else ""
+
+
+def cause(result):
+    """The most specific one-line cause of a failed task's RESULT (a module's result dict).
+
+    A loop's: its first failed item's cause, after `item LABEL: `. A message that names no
+    cause (GENERIC) is followed by the last line of the first of stderr, module_stderr,
+    module_stdout, stdout that has one: `failed to validate: AH00526: Syntax error on line 8 ...`.
+    """
+    items = [r for r in result.get("results") or [] if isinstance(r, dict) and r.get("failed")]
+    if items:
+        label = items[0].get("_ansible_item_label", items[0].get("item"))
+        return f"item {' '.join(str(label).split())[:60]}: {cause(items[0])}"
+    msg = " ".join(str(result.get("msg") or "").split())
+    detail = next((_last_line(result[k]) for k in CAUSE_KEYS if _last_line(result.get(k))), "")
+    if not msg:
+        return detail or "failed"
+    if detail and msg.startswith(GENERIC):
+        return f"{msg.split(' See ')[0].strip()}: {detail}"
+    return msg
+
+
 class CallbackModule(CallbackBase):
     CALLBACK_VERSION = 2.0
     CALLBACK_TYPE = "aggregate"
@@ -87,7 +120,7 @@ class CallbackModule(CallbackBase):
     def v2_runner_on_failed(self, result, ignore_errors=False):
         if not ignore_errors:
             res = result._result
-            self._failed(result, "failed", res.get("msg") or res.get("stderr") or "failed")
+            self._failed(result, "failed", cause(res))
 
     def v2_runner_on_unreachable(self, result):
         self._failed(result, "unreachable", result._result.get("msg", "unreachable"))
