@@ -178,3 +178,42 @@ def test_the_role_reads_the_openssl_tarballs_sha256_into_the_digest(tmp_path: Pa
     first = digest(b"one release")
     assert digest(b"one release") == first
     assert digest(b"a rebuilt release") != first
+
+
+def _task(file: str, name: str) -> dict[str, Any]:
+    tasks = yaml.safe_load((ROLE / "tasks" / file).read_text())
+    (task,) = [task for task in tasks if task.get("name") == name]
+    found: dict[str, Any] = task
+    return found
+
+
+@pytest.mark.parametrize(
+    ("given", "taken"),
+    [
+        ("AB" * 32, "ab" * 32),  # PowerShell's Get-FileHash prints upper case
+        (f"  {'ab' * 32} \n", "ab" * 32),  # pasted with blanks
+        ("ab" * 31, None),  # too short: refused by name
+        ("ab" * 32 + "  x", None),
+    ],
+)
+def test_the_operators_prebuilt_sha256_is_normalised_or_refused_by_name(
+    given: str, taken: str | None
+) -> None:
+    """Issue #13, second review: an upper-case or padded python_build_prebuilt_sha256 was
+    reported as "the repo server has published no CPython"."""
+    check = _task("prebuilt_id.yml", "Check python_build_prebuilt_sha256.")
+    inputs = {"python_build_prebuilt_sha256": given, "python_build_mode": "http"}
+    assert (
+        str(_derive("{% if " + check["when"] + " %}True{% else %}False{% endif %}", **inputs))
+        == "True"
+    )
+    condition = check["ansible.builtin.assert"]["that"]
+    passed = _derive("{% if " + condition + " %}True{% else %}False{% endif %}", **inputs)
+    assert str(passed) == str(taken is not None)
+    if taken is None:
+        message = _derive(check["ansible.builtin.assert"]["fail_msg"], **inputs)
+        assert message.startswith("python_build_prebuilt_sha256 must be") and given in message
+        return
+    take = _task("prebuilt_id.yml", "Take the tarball's sha256.")
+    expression = take["ansible.builtin.set_fact"]["python_build_expected_sha256"]
+    assert _derive(expression, **inputs).strip() == taken
