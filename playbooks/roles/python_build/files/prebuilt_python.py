@@ -26,13 +26,13 @@ install --tarball FILE --sha256 HEX --prefix DIR
     Checks FILE's sha256, then unpacks it into DIR/.airgap-kit-unpack (a leftover of a killed
     run is removed first), refusing absolute names, `..`, hard links, devices and fifos, any
     member whose path goes through a link member, and links whose real path (chains included)
-    leaves the stage; links are created last, after every file. Then it moves each file into
-    DIR with rename(2) (atomic per file: a reader sees the old file or the new one, never half
-    of one) and removes the stage. The caller writes its completion record only after this
-    succeeded, so a run killed half-way is redone by the next one. Directories it creates get
-    mode 0755 whatever the umask. A directory of DIR that is a symbolic link to a directory is
-    followed (as `make altinstall` follows it), never replaced; a file where the tarball has a
-    directory is refused. Prints {"files": N}.
+    leaves the stage; links are created last, after every file. Then it moves each file into DIR
+    with rename(2) (atomic per file: a reader sees the old file or the new one, never half of
+    one) and removes the stage, also when it refuses the tarball. The caller writes its
+    completion record only after this succeeded, so a run killed half-way is redone by the next
+    one. Directories it creates get mode 0755 whatever the umask. A directory of DIR that is a
+    symbolic link to a directory is followed (as `make altinstall` follows it), never replaced;
+    a file where the tarball has a directory is refused. Prints {"files": N}.
 
 Errors: one line on stderr, exit 1 (exit 3 when FILE does not match HEX).
 Runs on Python 2.7 (CentOS 7's /usr/bin/python) and 3.
@@ -305,9 +305,11 @@ def install(tarball, expected, prefix):
     if os.path.lexists(stage):
         shutil.rmtree(stage)  # a killed run's leftover
     os.mkdir(stage, 0o700)
-    _unpack(tarball, stage)
-    moved = _move_into(stage, prefix)
-    shutil.rmtree(stage)
+    try:
+        _unpack(tarball, stage)
+        moved = _move_into(stage, prefix)
+    finally:  # refused or done: no stage is left in the prefix (rmtree never follows a link)
+        shutil.rmtree(stage, ignore_errors=True)
     return {"files": moved}
 
 
