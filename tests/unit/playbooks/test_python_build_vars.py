@@ -217,3 +217,33 @@ def test_the_operators_prebuilt_sha256_is_normalised_or_refused_by_name(
     take = _task("prebuilt_id.yml", "Take the tarball's sha256.")
     expression = take["ansible.builtin.set_fact"]["python_build_expected_sha256"]
     assert _derive(expression, **inputs).strip() == taken
+
+
+@pytest.mark.parametrize(
+    ("prefix", "passes"),
+    [
+        ("/usr/local", True),
+        ("/opt/python-3.11.2_kit+1", True),
+        ("/opt/my python", False),  # -Wl,-rpath,/opt/my python/lib splits
+        ("/opt/a,b", False),
+        ("/opt/a:b", False),
+        ("/opt/$HOME", False),
+        ("opt/python", False),
+    ],
+)
+def test_a_prefix_the_build_would_split_is_refused_up_front(prefix: str, passes: bool) -> None:
+    """Issue #13, second review: a prefix with a space was split by the rpath and OpenSSL's
+    configure; the role's check refuses it before anything runs, naming python_prefix."""
+    check = _task("main.yml", "Check the Python prefix.")["ansible.builtin.assert"]
+    results = [
+        str(
+            _derive(
+                "{% if " + condition + " %}True{% else %}False{% endif %}", python_prefix=prefix
+            )
+        )
+        for condition in check["that"]
+    ]
+    assert all(result == "True" for result in results) is passes
+    if not passes:
+        message = _derive(check["fail_msg"], python_prefix=prefix)
+        assert message.startswith("python_prefix must be") and f"got '{prefix}'" in message

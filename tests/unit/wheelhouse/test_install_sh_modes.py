@@ -185,3 +185,17 @@ def test_pip_is_installed_from_its_wheel_into_an_interpreter_without_pip(tmp_pat
     assert (bare / ".airgap-kit-installed").is_file()  # PREFIX = the interpreter's sys.prefix
     again = subprocess.run([*argv, "--check"], capture_output=True, text=True)
     assert again.returncode == 0, again.stdout + again.stderr
+
+
+def test_a_venv_path_with_a_dollar_is_refused_before_anything_is_made(tmp_path: Path) -> None:
+    """Issue #13, second review: `--venv 'DIR$x'` failed late with "the venv module is a
+    separate package" (Python 3.6's ensurepip dies in distutils' subst_vars)."""
+    house = _wheelhouse(tmp_path)
+    venv = tmp_path / "app$x"
+    run = _sh(house, "--venv", venv)
+    assert run.returncode == 2, run.stderr
+    assert run.stderr.strip() == (
+        f"install.sh: error: --venv '{venv}': the path holds a '$', which Python's distutils"
+        " (ensurepip, pip) reads as a variable: choose a directory without one"
+    )
+    assert not venv.exists()
