@@ -3,7 +3,7 @@
 Loaded by ansible-playbook because it lies next to site.yml (a callback plugin beside the
 playbook, of type aggregate, that needs no enabling). At the end of the run it prints, for every
 host of the inventory (`--limit` applied), what it is now: `ok (changed=N)` (done), `failed at
-STAGE` / `unreachable at STAGE` (with the first failed task's message), `stopped` (its batch
+STAGE` / `unreachable at STAGE` (with the first failed task's cause()), `stopped` (its batch
 failed and Ansible stopped it mid-play; Ansible's own recap counts it ok) or `not started`, the
 application's Python version, the number of packages installed from the lock, and the smoke
 test's result with its throughput (the repo server: the URL it serves). STAGE is the play's
