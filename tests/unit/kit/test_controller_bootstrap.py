@@ -434,6 +434,11 @@ def test_bootstrap_sh_errors_are_one_line(
         f"bootstrap.sh: error: --python-version 3.11.99: {kit_dir}/sources/ has no "
         "Python-3.11.99.tgz or .tar.xz (the kit's CPython 3.11 sources: none)"
     )
+    built = tmp_path / "built"  # a prefix that already holds CPython 3.11: verified, no source
+    (built / "bin").mkdir(parents=True)
+    (built / "bin" / "python3.11").symlink_to(python311)
+    verified = _run(kit_dir, "--python-version", "3.11.99", "--prefix", str(built))
+    assert "has no Python-3.11.99" not in verified.stderr, verified.stderr
     unknown = _run(kit_dir, "--frobnicate")
     assert unknown.returncode == 2 and "unknown argument '--frobnicate'" in unknown.stderr
     tools = tmp_path / "tools"  # the shell tools bootstrap.sh uses, and no Python
