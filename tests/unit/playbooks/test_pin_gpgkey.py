@@ -211,3 +211,38 @@ def test_the_file_written_is_the_checked_keys_alone_and_rpm_imports_exactly_them
     assert "Comment" not in written and "text" not in written
     assert pin.fingerprints(written) == [fingerprint]
     assert _rpm_imports(tmp_path, dest) == [fingerprint[-8:].lower()]
+
+
+def test_a_strangers_subkey_is_left_out_and_a_compressed_packet_refused(
+    tmp_path: Path, keys: dict[str, tuple[str, str]]
+) -> None:
+    """Issue #13, third review: packets after a pinned primary key that its fingerprint does
+    not cover (a stranger's subkey with its binding signature) never reach the written file;
+    a compressed packet (which could hold a whole other key) is refused."""
+    fingerprint, armored = keys["pinned"]
+    home = tmp_path / "gnupg"
+    stranger = make_key(home)
+    gpg = ["gpg", "--homedir", str(home), "--batch", "--pinentry-mode", "loopback"]
+    subprocess.run(
+        [*gpg, "--passphrase", "", "--quick-add-key", stranger, "rsa2048", "sign", "never"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    exported = subprocess.run([*gpg, "--export", stranger], capture_output=True, check=True)
+    strangers = pin.packets(exported.stdout)
+    assert [tag for tag, _, _ in strangers].count(14) == 1  # the subkey the test made
+    first = [tag for tag, _, _ in strangers].index(14)
+    subkey = b"".join(whole for _, _, whole in strangers[first:])  # the subkey, its binding
+    pinned_bytes = b"".join(pin.armored_blocks(armored))
+    served = tmp_path / "subkey.asc"
+    served.write_bytes(pin.armor(pinned_bytes + subkey))
+    dest = tmp_path / "key"
+    proc = _run(sys.executable, served, dest, "--fingerprint", fingerprint)
+    assert proc.returncode == 0, proc.stderr
+    written = pin.packets(b"".join(pin.armored_blocks(dest.read_text())))
+    assert 14 not in [tag for tag, _, _ in written]
+    assert dest.read_bytes() == pin.armor(pinned_bytes)  # the pinned key exactly, nothing else
+    compressed = tmp_path / "compressed.asc"
+    compressed.write_bytes(pin.armor(pinned_bytes + b"\xc8\x03\x00\x00\x00"))  # tag 8
+    proc = _run(sys.executable, compressed, tmp_path / "key2", "--fingerprint", fingerprint)
+    assert proc.returncode == 1 and "a packet of tag 8" in proc.stderr, proc.stderr
+    assert not (tmp_path / "key2").exists()

@@ -186,25 +186,45 @@ def packets(data):
 def keys(text):
     """[(upper-case hex v4 fingerprint, the key's packets as bytes)] of the armored TEXT.
 
-    A key is its primary public key packet (tag 6) and the packets after it up to the next one
-    (user ids, signatures, subkeys: RFC 4880 section 11.1); a packet before the first primary
-    key is Refused.
+    A key is its primary public key packet (tag 6) and the user ids (13), user attributes (17)
+    and signatures (2) after it (RFC 4880 section 11.1): what the fingerprint check covers.
+    Subkeys (14) and their binding signatures are left out of the result (no fingerprint of
+    theirs is checked; EL7's rpm 4.11 ignores subkeys, and an rpm that reads them must not get
+    a stranger's: CVE-2021-3521), as are trust packets (12). Any other packet (a secret key, a
+    compressed packet that could hold another key, ...) and a packet before the first primary
+    key are Refused.
     """
     result = []
     for block in armored_blocks(text):
+        in_subkey = False
         for tag, body, whole in packets(block):
-            if tag != 6:
-                if not result:
-                    raise Refused("a packet (tag %d) before the first public key" % tag)
-                result[-1][1].append(whole)
+            if tag == 6:
+                if not body or bytearray(body)[0] != 4:
+                    raise Refused("a public key that is not version 4 (EL7's rpm reads only v4)")
+                digest = hashlib.sha1(b"\x99" + struct.pack(">H", len(body)) + body)
+                result.append((digest.hexdigest().upper(), [whole]))
+                in_subkey = False
                 continue
-            if not body or bytearray(body)[0] != 4:
-                raise Refused("a public key that is not version 4 (EL7's rpm reads only v4)")
-            digest = hashlib.sha1(b"\x99" + struct.pack(">H", len(body)) + body)
-            result.append((digest.hexdigest().upper(), [whole]))
+            if not result:
+                raise Refused("a packet (tag %d) before the first public key" % tag)
+            if tag in (14, 12):  # a subkey (its signatures follow) or a trust packet: left out
+                in_subkey = in_subkey or tag == 14
+                continue
+            if tag not in KEY_PACKETS:
+                raise Refused("a packet of tag %d in a public key block (only keys, user ids and "
+                              "signatures belong there)" % tag)
+            if tag == 2 and in_subkey:
+                continue  # a subkey's binding signature goes with it
+            if in_subkey:
+                raise Refused("a user id after a subkey (RFC 4880 section 11.1 puts them before)")
+            result[-1][1].append(whole)
     if not result:
         raise Refused("no public key in the key blocks")
     return [(fingerprint, b"".join(parts)) for fingerprint, parts in result]
+
+
+KEY_PACKETS = (2, 13, 17)
+"""The packets kept after a primary key: signatures, user ids, user attributes (RFC 4880 4.3)."""
 
 
 def fingerprints(text):
