@@ -28,11 +28,12 @@ def _check() -> dict[str, Any]:
     return check
 
 
-def _passes(address: str) -> tuple[bool, str]:
+def _passes(address: str, servers: tuple[str, ...] = ("repo01",)) -> tuple[bool, str]:
     variables: dict[str, Any] = {"inventory_hostname": "repo01"}
     for name in ("defaults/main.yml", "vars/main.yml"):
         variables.update(yaml.safe_load((ROLE / name).read_text()))
     variables["repo_server_address"] = address
+    variables["groups"] = {"repo_server": list(servers)}
     templar = Templar(loader=DataLoader(), variables=variables)
     check = _check()
     results = [
@@ -58,3 +59,11 @@ def test_a_port_a_zone_or_a_path_is_refused_with_the_promised_message(address: s
     passed, message = _passes(address)
     assert not passed, address
     assert "without a port, path or IPv6 zone" in message and f"'{address}'" in message
+
+
+def test_a_second_repo_server_in_the_inventory_is_refused_naming_both() -> None:
+    """Issue #13, third review: clients read the group's first host only, so a second server
+    would serve a repository no client uses."""
+    assert _passes("10.0.0.5", ("repo01",))[0]
+    passed, message = _passes("10.0.0.5", ("repo01", "repo02"))
+    assert not passed and "repo_server group holds one host (got: repo01, repo02)" in message
