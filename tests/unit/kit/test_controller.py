@@ -513,3 +513,15 @@ def test_setup_sh_refuses_another_python_and_names_what_it_tried(
         "python3): give it with --python PATH."
     ) in none.stderr
     assert not (kit_dir.parent / "home").exists()  # no venv was begun
+
+
+def test_setup_sh_help_says_an_existing_venv_is_synced(controller_wh: Path, tmp_path: Path) -> None:
+    """#16 second review finding 6: --venv DIR uninstalls what the lock does not list (through
+    install.sh, as pip-sync does); the usage text says so, and ends before the script's code."""
+    script = tmp_path / "setup.sh"
+    script.write_text(controller_setup.prepare(controller_wh).setup_sh)
+    shown = subprocess.run(["sh", str(script), "--help"], capture_output=True, text=True)
+    assert shown.returncode == 0, shown.stderr
+    text = " ".join(shown.stdout.split())
+    assert "packages in it that the lock does not list are UNINSTALLED" in text, text
+    assert "set -eu" not in shown.stdout

@@ -20,6 +20,8 @@ from bundler.fs import sums
 from bundler.fs.hashing import sha256_file
 from bundler.models.target import Target
 from bundler.wheelhouse import build, installer, lockfile
+from tests import fakeindex
+from tests.conftest import require_python
 from tests.localproject import make_project
 
 HOST = f"{sys.version_info[0]}.{sys.version_info[1]}"
@@ -199,3 +201,124 @@ def test_a_venv_path_with_a_dollar_is_refused_before_anything_is_made(tmp_path: 
         " (ensurepip, pip) reads as a variable: choose a directory without one"
     )
     assert not venv.exists()
+
+
+def _wheelhouse_for(tmp_path: Path, version: str) -> Path:
+    """`_wheelhouse` for the Python VERSION (X.Y) instead of the host's."""
+    house = tmp_path / "house"
+    wheel = build.build_wheel(make_project(tmp_path / "proj", "tiny-app"), house)
+    lockfile.write(
+        house / installer.REQUIREMENTS_LOCK,
+        [lockfile.LockEntry("tiny-app", "0.1.0", (sha256_file(wheel),))],
+    )
+    target = Target.from_spec(version, "manylinux2014")
+    decision = installer.decide(target, [wheel.name])
+    text = installer.render_install_sh(target, decision, [wheel.name], package_count=1)
+    installer.write_install_sh(house, text)
+    sums.write_directory(house)
+    return house
+
+
+def _sh_with(python: Path, house: Path, *args: str | Path) -> subprocess.CompletedProcess[str]:
+    argv = ["sh", str(house / "install.sh"), "--python", str(python), *map(str, args)]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("version", ["3.6.15", "3.11.7"])
+def test_extra_packages_are_uninstalled_by_the_name_pip_printed(
+    tmp_path: Path, version: str
+) -> None:
+    """#16 second review finding 3: pip 18.1's keys keep dots, so `pip uninstall my-dotted`
+    skipped my.dotted "as it is not installed" and install.sh said ok; the name pip printed
+    works on pip 18.1 (3.6.15) and pip 23 (3.11.7), and what is left after pip uninstall is an
+    error naming it."""
+    python = require_python(version)
+    short = version.rpartition(".")[0]
+    house = _wheelhouse_for(tmp_path, short)
+    venv = tmp_path / "v"
+    made = _sh_with(python, house, "--venv", venv)
+    assert made.returncode == 0, made.stdout + made.stderr
+    dotted = fakeindex.build_wheel(tmp_path / "extra", "my.dotted", "1.0", dist_name="my.dotted")
+    vpython = str(venv / "bin" / "python")
+    subprocess.run(
+        [vpython, "-m", "pip", "install", "--no-index", "-q", str(dotted)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    check = _sh_with(python, house, "--venv", venv, "--check")
+    assert check.returncode == 3 and "my.dotted==1.0" in check.stdout, check.stdout
+    synced = _sh_with(python, house, "--venv", venv)
+    assert synced.returncode == 0, synced.stdout + synced.stderr
+    assert "Skipping" not in synced.stdout + synced.stderr
+    gone = subprocess.run([vpython, "-I", "-c", "import my_dotted"], capture_output=True)
+    assert gone.returncode != 0
+    clean = _sh_with(python, house, "--venv", venv, "--check")
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+
+
+@pytest.mark.slow
+def test_an_editable_install_without_version_control_is_uninstalled(tmp_path: Path) -> None:
+    """#16 second review finding 4: pip >= 21 freezes an editable install without version
+    control as `-e /path` (no name): install.sh ran `pip uninstall -y -e /path` ("no such
+    option: -e", exit 2). The name comes from `pip list --format=freeze`."""
+    python = require_python("3.11.7")
+    house = _wheelhouse_for(tmp_path, "3.11")
+    venv = tmp_path / "v"
+    assert _sh_with(python, house, "--venv", venv).returncode == 0
+    project = tmp_path / "edit"
+    (project / "my_edit").mkdir(parents=True)
+    (project / "my_edit" / "__init__.py").write_text("")
+    (project / "setup.py").write_text(
+        "from setuptools import setup\n"
+        "setup(name='My_Edit.Pkg', version='2.0', packages=['my_edit'])\n"
+    )
+    vpython = str(venv / "bin" / "python")
+    # the editable install pip makes without a `wheel` to build with: an .egg-link (pip's
+    # legacy editable mode); pip 23.2.1 freezes it as `-e /path` under a comment
+    subprocess.run(
+        [vpython, "setup.py", "-q", "develop"], cwd=project, check=True, capture_output=True
+    )
+    frozen = subprocess.run(
+        [vpython, "-I", "-m", "pip", "freeze"], capture_output=True, text=True, check=True
+    )
+    assert f"-e {project}" in frozen.stdout.splitlines()  # the line install.sh could not read
+    check = _sh_with(python, house, "--venv", venv, "--check")
+    assert check.returncode == 3, check.stdout + check.stderr
+    assert "does not list: My-Edit.Pkg==2.0" in check.stdout, check.stdout
+    synced = _sh_with(python, house, "--venv", venv)
+    assert synced.returncode == 0, synced.stdout + synced.stderr
+    gone = subprocess.run(
+        [vpython, "-I", "-c", "import my_edit"], capture_output=True, cwd=tmp_path
+    )
+    assert gone.returncode != 0
+    assert _sh_with(python, house, "--venv", venv, "--check").returncode == 0
+
+
+@pytest.mark.slow
+def test_packages_outside_the_venv_are_never_extra(tmp_path: Path) -> None:
+    """#16 second review finding 6: a venv that sees packages outside its prefix (as
+    --system-site-packages does; here a .pth line) made install.sh try to uninstall them (pip
+    refuses: "outside environment"), say ok, and --check exit 3 forever: only what lies in the
+    venv's prefix is compared (`pip list --local`)."""
+    python = require_python("3.11.7")
+    house = _wheelhouse_for(tmp_path, "3.11")
+    venv = tmp_path / "v"
+    assert _sh_with(python, house, "--venv", venv).returncode == 0
+    outside = tmp_path / "outside"
+    stray = fakeindex.build_wheel(tmp_path / "extra", "global-pkg", "1.0")
+    subprocess.run(
+        [str(python), "-I", "-m", "pip", "install", "--no-index", "-q", "--target",
+         str(outside), str(stray)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    (site,) = (venv / "lib").glob("python3.*/site-packages")
+    (site / "outside.pth").write_text(f"{outside}\n")
+    vpython = str(venv / "bin" / "python")
+    seen = subprocess.run([vpython, "-I", "-c", "import global_pkg"], capture_output=True)
+    assert seen.returncode == 0  # the venv imports it, as it would a system site package
+    check = _sh_with(python, house, "--venv", venv, "--check")
+    assert check.returncode == 0, check.stdout + check.stderr
+    synced = _sh_with(python, house, "--venv", venv)
+    assert synced.returncode == 0, synced.stdout + synced.stderr
+    assert "uninstalling" not in synced.stdout
+    assert (outside / "global_pkg").is_dir()

@@ -159,6 +159,20 @@ def test_install_sh_rejects_unknown_arguments_and_missing_python(tmp_path: Path)
     assert proc.returncode == 2 and "not found" in proc.stderr
 
 
+def test_install_sh_help_says_what_venv_uninstalls(tmp_path: Path) -> None:
+    """#16 second review finding 6: --venv DIR uninstalls what the lock does not list; the
+    usage text (-h) says so, and the packages outside DIR it leaves alone."""
+    house = _host_wheelhouse(tmp_path, force_bootstrap=False)
+    proc = _run("sh", house / "install.sh", "--help")
+    assert proc.returncode == 0, proc.stderr
+    text = " ".join(proc.stdout.split())
+    assert "packages installed in DIR that the lock does not list are UNINSTALLED" in text, text
+    assert "packages outside DIR, seen through --system-site-packages, are left alone" in text
+    assert text.endswith(
+        "3 when an install would change it (each difference is printed), 2 on error"
+    )
+
+
 @pytest.fixture(scope="module")
 def damaged_house(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A host wheelhouse whose wheel has a flipped byte: pip's --require-hashes refuses it, so
