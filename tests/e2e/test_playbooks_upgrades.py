@@ -183,6 +183,18 @@ def test_upgrade_check_failed_upgrade_rollback(
     assert host.app.is_symlink() and host.current() == v1
     assert host.history() == [v1] and host.on_disk() == [v1]
 
+    # -- a wheels_dest holding app_venv and the venvs: refused before anything is written ----
+    # (#16 second review finding 1: the pruning of the wheelhouse copy removed the venvs' files)
+    overlap = host.run(kits["v1"], wheels_dest=str(tmp_path))
+    assert overlap.rc != 0, overlap.describe()
+    (failure,) = overlap.failures()
+    assert failure.startswith(
+        "Refuse a wheels_dest that overlaps app_venv or the venvs directory.: localhost: "
+        f"app_venv '{host.app}' lies inside wheels_dest '{tmp_path}'"
+    ), failure
+    assert overlap.stats()["changed"] == 0, overlap.changed_tasks()
+    assert host.history() == [v1] and host.on_disk() == [v1] and host.imports("asciivideo")
+
     # -- the record lost: a re-run records the running venv again (#16 finding 3) -------------
     (host.venvs / "history").unlink()
     rerun = _ok(host.run(kits["v1"]))
@@ -239,7 +251,14 @@ def test_upgrade_check_failed_upgrade_rollback(
     assert (host.current(), host.history(), host.on_disk()) == before
 
     # -- v2: a new venv, proven before the switch; v1 kept, the unrecorded leftover removed --
+    wheelhouse = tmp_path / "wheelhouse"
+    v1_wheels = {p.name for p in wheelhouse.glob("*.whl")}
+    notes = wheelhouse / "operator-notes.txt"  # not a file a wheelhouse writes: never pruned
+    notes.write_text("kept\n")
     two = _ok(host.run(kits["v2"]))
+    assert notes.read_text() == "kept\n"
+    v2_wheels = {p.name for p in (kits["v2"] / "wheelhouse").glob("*.whl")}
+    assert {p.name for p in wheelhouse.glob("*.whl")} == v2_wheels != v1_wheels
     assert host.current() == v2 and host.history() == [hand.name, v1, v2]
     assert host.on_disk() == sorted([v1, v2])  # the damaged v1 and the leftover retired
     # the first self-test ran on the new venv itself, before app_venv pointed to it
@@ -271,6 +290,13 @@ def test_upgrade_check_failed_upgrade_rollback(
     assert (live.stat().st_ino, (live / ".airgap-kit-venv").read_text()) == (inode, marker)
     assert host.current() == v2 and host.imports("asciivideo")
 
+    # -- wheels_repair=true on the live venv of v2: v1, the rollback target, stays ------------
+    # (#16 second review finding 2: the damaged v2 and its repair took both places of keep=2)
+    _ok(host.run(kits["v2"], wheels_repair=True))
+    v2r = f"{v2}-1"
+    assert host.current() == v2r and host.history() == [hand.name, v1, v2, v2r]
+    assert host.on_disk() == sorted([v1, v2, v2r])  # v2: the venv that ran before the run
+
     # -- v3: its smoke test fails; v2 keeps running, the failed venv is gone -----------------
     three = host.run(kits["v3"])
     assert three.rc != 0, three.describe()
@@ -280,13 +306,14 @@ def test_upgrade_check_failed_upgrade_rollback(
     ), failures
     assert "The smoke test failed on localhost" in failures[-1], failures[-1]
     assert "v3 is broken on purpose" in failures[-1], failures[-1]
-    assert f"still points to {v2}" in failures[-1], failures[-1]
-    assert host.current() == v2 and host.history() == [hand.name, v1, v2]
-    assert host.on_disk() == sorted([v1, v2])  # v3's venv removed: the next run starts afresh
+    assert f"still points to {v2r}" in failures[-1], failures[-1]
+    assert host.current() == v2r and host.history() == [hand.name, v1, v2, v2r]
+    assert host.on_disk() == sorted([v1, v2, v2r])  # v3's venv removed: the next run starts afresh
 
     # -- app_rollback=true with the kit the host runs: back to v1, proven first --------------
     back = _ok(host.run(kits["v2"], app_rollback=True))
-    assert host.current() == v1 and host.history() == [hand.name, v2, v1]
+    assert host.current() == v1 and host.history() == [hand.name, v2, v2r, v1]
+    assert host.on_disk() == sorted([v1, v2r])  # the damaged v2 retired: v2r is kit v2's newest
     assert _smoke_argv(back)[0] == str(host.venvs / v1 / "bin" / "python")
     assert "Install the wheelhouse with its install.sh." not in back.changed_tasks()
     assert not host.imports(EXTRA.replace("-", "_"))  # v2's extra package is not in v1's venv
@@ -300,9 +327,9 @@ def test_upgrade_check_failed_upgrade_rollback(
 
     # -- a rollback with the older kit v1 returns to v2 (the newest other venv): warned ------
     forward = _ok(host.run(kits["v1"], app_rollback=True))
-    assert host.current() == v2
+    assert host.current() == v2r
     note = forward.data["global_custom_stats"]["wheels"]["localhost"]["note"]
-    assert f"app_rollback went from {v1} to {v2}, a venv this host was rolled back FROM" in note
+    assert f"app_rollback went from {v1} to {v2r}, a venv this host was rolled back FROM" in note
 
 
 def test_an_in_place_venv_of_an_earlier_kit_is_migrated_as_the_rollback_target(

@@ -39,7 +39,7 @@ def test_filters_are_registered_under_role_prefixed_names() -> None:
         f"wheels_{n}"
         for n in ("venv_history", "history_push", "render_history", "rollback_target",
                   "retired", "venv_name", "kit_id", "repair_name", "layout_problem",
-                  "render_rolled_back")
+                  "render_rolled_back", "dest_problem")
     )  # fmt: skip
     assert all(name.startswith("wheels_") for name in filters)
 
@@ -166,3 +166,37 @@ def test_layout_problem_names_the_setting(app: str, venvs: str, problem: str) ->
 
 def test_rolled_back_record_reads_back() -> None:
     assert wv.venv_history(wv.render_rolled_back([V2, f"{V3}-1"])) == [V2, f"{V3}-1"]
+
+
+def test_a_repair_never_pushes_the_previous_kit_out() -> None:
+    """#16 second review finding 2: v1 then v2 ran, v2 was repaired (v2-1): with keep=2, v1
+    (the rollback target) stays; v2 (damaged) stays while it is the venv that ran before the
+    run, and goes on the next run; a kit's older repair goes too."""
+    on_host = [V1, V2, f"{V2}-1"]
+    history = [V1, V2, f"{V2}-1"]
+    assert wv.retired(on_host, history, f"{V2}-1", 2, [V2]) == []
+    assert wv.retired(on_host, history, f"{V2}-1", 2, [f"{V2}-1"]) == [V2]
+    assert wv.rollback_target(history, f"{V2}-1", on_host) == V1
+    many = [V1, V2, f"{V2}-1", f"{V2}-2", V3]
+    assert wv.retired(many, many, V3, 2, [V3]) == sorted([V1, V2, f"{V2}-1"])
+    assert wv.retired(many, many, V3, 3, [V3]) == sorted([V2, f"{V2}-1"])
+
+
+@pytest.mark.parametrize(
+    ("dest", "app", "venvs", "problem"),
+    [
+        ("/opt/kit/wheelhouse", "/opt/asciivideo/app", "/opt/asciivideo/venvs", ""),
+        ("/opt", "/opt/app", "/opt/venvs", "app_venv '/opt/app' lies inside wheels_dest '/opt'"),
+        ("/h/venvs", "/h/app", "/h/venvs", "wheels_dest '/h/venvs' is wheels_venvs_dir '/h/venvs'"),
+        ("/h/app/wh", "/h/app", "/h/venvs", "wheels_dest '/h/app/wh' lies inside app_venv"),
+        ("/h/venvs/wh", "/h/app", "/h/venvs", "lies inside wheels_venvs_dir '/h/venvs'"),
+        ("/h/a", "/h/a/venv", "/h/a/venvs", "app_venv '/h/a/venv' lies inside wheels_dest"),
+        ("/h//app/", "/h/app", "/h/venvs", "wheels_dest '/h//app/' is app_venv '/h/app'"),
+        ("/h/app-wheels", "/h/app", "/h/venvs", ""),
+        ("wh", "/h/app", "/h/venvs", "wheels_dest 'wh' is not an absolute path"),
+    ],
+)
+def test_dest_problem_names_both_settings(dest: str, app: str, venvs: str, problem: str) -> None:
+    """#16 second review finding 1: a wheels_dest holding the venvs had their files pruned."""
+    got = wv.dest_problem(dest, app, venvs)
+    assert (problem in got and bool(got)) if problem else got == "", got

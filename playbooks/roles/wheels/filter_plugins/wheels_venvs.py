@@ -107,8 +107,10 @@ def retired(
 ) -> list[str]:
     """The venvs of EXISTING to remove, sorted: every one but CURRENT, ALSO_KEEP (the venv
     app_venv pointed to before this run: kept even when a lost or damaged record does not
-    list it, #16 review finding 3) and the KEEP newest of HISTORY that are on the host (never
-    fewer than 2: the current and the previous one). A venv that is in no record (an install
+    list it, #16 review finding 3) and, for each of the KEEP newest kits of HISTORY with a
+    venv on the host (never fewer than 2: the current and the previous one), its newest venv
+    there. A kit's venvs (ID and its repairs ID-N) are one place: a repair never pushes the
+    previous kit out (#16 second review finding 2). A venv that is in no record (an install
     or a smoke test that failed and whose removal was interrupted) is removed too: the next
     run of its kit makes it again from scratch."""
     try:
@@ -118,7 +120,12 @@ def retired(
     count = max(count, 2)
     present = list(existing)
     recorded = history_push([], reversed(list(history)))[::-1]  # each once, at its newest place
-    kept = [name for name in recorded if name in present][-count:]
+    kept: list[str] = []
+    kits: list[str] = []
+    for name in reversed(recorded):
+        if name in present and kit_id(name) not in kits and len(kits) < count:
+            kits.append(kit_id(name))
+            kept.append(name)
     kept += [name for name in [current, *also_keep] if name]
     return sorted(name for name in set(present) if name not in kept and VENV_NAME.match(name))
 
@@ -152,6 +159,33 @@ def layout_problem(app_venv: str, venvs_dir: str) -> str:
     return ""
 
 
+def _within(inner: str, outer: str) -> bool:
+    """INNER is OUTER or lies inside it (normalised absolute paths)."""
+    return inner == outer or inner.startswith(outer.rstrip("/") + "/")
+
+
+def dest_problem(wheels_dest: str, app_venv: str, venvs_dir: str) -> str:
+    """Why WHEELS_DEST (the host's wheelhouse copy, whose stale files the role removes) cannot
+    sit where it is, '' when it can: it must be an absolute path, and neither APP_VENV (the
+    application's venv) nor VENVS_DIR (the role's venvs and their record) may be it, lie inside
+    it or hold it. Otherwise a re-run would prune the live venv's files as files the wheelhouse
+    does not list, or copy wheels into a venv (#16 second review finding 1). The message names
+    both settings and their values."""
+    dest = str(wheels_dest)
+    if not dest.startswith("/"):
+        return f"wheels_dest {dest!r} is not an absolute path"
+    dest_n = posixpath.normpath(dest)
+    for setting, path in (("app_venv", str(app_venv)), ("wheels_venvs_dir", str(venvs_dir))):
+        path_n = posixpath.normpath(path)
+        if dest_n == path_n:
+            return f"wheels_dest {dest!r} is {setting} {path!r}"
+        if _within(path_n, dest_n):
+            return f"{setting} {path!r} lies inside wheels_dest {dest!r}"
+        if _within(dest_n, path_n):
+            return f"wheels_dest {dest!r} lies inside {setting} {path!r}"
+    return ""
+
+
 class FilterModule:
     def filters(self) -> dict[str, Any]:
         return {
@@ -165,4 +199,5 @@ class FilterModule:
             "wheels_render_rolled_back": render_rolled_back,
             "wheels_repair_name": repair_name,
             "wheels_layout_problem": layout_problem,
+            "wheels_dest_problem": dest_problem,
         }
