@@ -384,6 +384,20 @@ def test_an_in_place_venv_of_an_earlier_kit_is_migrated_as_the_rollback_target(
     )  # fmt: skip
     assert selftest.stdout.startswith("selftest ok: 240 frames"), selftest.stderr
 
+    # -- a recorded venv the application does not run, damaged in its files: a deploy of its
+    # kit removes it when its proof fails, the next run makes it again (#16 second review 5;
+    # install.sh --check reads metadata only and said it equals the lock)
+    _ok(host.run(kits["v2"], app_rollback=True))
+    assert host.current() == "legacy" and host.on_disk() == sorted(["legacy", v2])
+    shutil.rmtree(host.venvs / v2 / "lib" / "python3.6" / "site-packages" / "asciivideo")
+    failed = host.run(kits["v2"])
+    assert failed.rc != 0, failed.describe()
+    failures = failed.failures()
+    assert failures and "the failed venv was removed: the next run makes it again" in failures[-1]
+    assert host.current() == "legacy" and host.on_disk() == ["legacy"]
+    _ok(host.run(kits["v2"]))
+    assert host.current() == v2 and host.history() == ["legacy", v2]
+
 
 def test_check_of_a_several_target_kit_on_a_fresh_host(
     tmp_path: Path, python36: Path, python27: Path
