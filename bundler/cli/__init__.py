@@ -127,8 +127,15 @@ def _usage_exit(exc: click.UsageError) -> NoReturn:
     """A usage error (unknown option, missing argument, options that exclude each other) as
     the kit's one line, `bundler: error: ...`, exit 2, instead of click's three lines (Usage,
     Try --help, Error): the message already names the option; `--help` is one word away."""
-    click.echo(f"bundler: error: {one_line(exc.format_message())}", err=True)
+    click.echo(f"bundler: error: {one_line(_joined(exc.format_message()))}", err=True)
     raise SystemExit(exc.exit_code)
+
+
+def _joined(message: str) -> str:
+    """click's own multi-line message (a missing choice argument: "Choose from:\n\tpython,
+    \n\topenssl") as one readable line: each line break and the blanks around it become one
+    space; any other control character is still escaped by one_line."""
+    return " ".join(part.strip() for part in message.splitlines() if part.strip())
 
 
 class Terminated(KeyboardInterrupt):

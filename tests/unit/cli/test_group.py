@@ -53,6 +53,17 @@ def test_the_groups_own_usage_error_is_one_line_and_bare_bundler_shows_help() ->
     assert "Commands:" in bare.output and "bundler: error" not in bare.output
 
 
+def test_a_missing_choice_argument_is_one_readable_line() -> None:
+    """#16 second review finding 8: click's "Choose from:" list came out as literal escapes
+    ("Choose from:\\n\\tpython,\\n\\topenssl,...")."""
+    result = CliRunner().invoke(main, ["fetch-source"])
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "bundler: error: Missing argument '{python|openssl|zlib|readline}'. "
+        "Choose from: python, openssl, zlib, readline\n"
+    ), result.stderr
+
+
 def _tag_words(command: click.Command) -> set[str]:
     """Words of the command's option help texts that look like tags (letters, digits, '_' and
     '.', with a digit or an underscore: manylinux2014, manylinux_2_N, cp36m, linux_x86_64).
