@@ -45,6 +45,11 @@ def inspect_kit(
     what it carries.
     """
     paths = list(kit)
+    if len(paths) == 1 and _is_wheelhouse(paths[0]):
+        raise click.UsageError(
+            f"{paths[0]} is a wheelhouse (bundler fetch -o), not a kit: `bundler verify "
+            f"{paths[0]}` checks it, `bundler pack --wheelhouse {paths[0]}` makes a kit of it"
+        )
     record = None
     if not (len(paths) == 1 and paths[0].is_dir()):  # a directory is never a delta
         from bundler.kit import archive as kitarchive
@@ -75,6 +80,21 @@ def inspect_kit(
         click.echo(f"wrote {html}", err=True)
     if info.warnings:
         raise CheckFailed(f"{info.name}: {len(info.warnings)} problem(s)", info.warnings)
+
+
+def _is_wheelhouse(path: Path) -> bool:
+    """PATH is a directory holding a wheelhouse this kit wrote (its manifest.json at the top,
+    `bundler.wheelhouse.output.recognise_wheelhouse`), not an unpacked kit (wheelhouse/ inside:
+    #16 second review finding 12)."""
+    if not path.is_dir() or (path / "wheelhouse").is_dir():
+        return False
+    from bundler.wheelhouse.output import NotAWheelhouse, recognise_wheelhouse
+
+    try:
+        recognise_wheelhouse(path)
+    except NotAWheelhouse:
+        return False
+    return True
 
 
 def _delta_summary(record: Delta, as_json: bool) -> None:

@@ -146,6 +146,18 @@ def test_not_a_kit_is_a_user_error(tmp_path: Path) -> None:
     assert result.exit_code == 2
 
 
+def test_inspect_of_a_wheelhouse_says_it_is_one_and_what_to_run(tmp_path: Path) -> None:
+    """#16 second review finding 12: `inspect WHEELHOUSE_DIR` said "target: unknown ...
+    wheelhouse/manifest.json: missing", exit 1."""
+    house = handmade_inputs(tmp_path / "in")["wheelhouse"]
+    result = CliRunner().invoke(main, ["inspect", str(house)])
+    assert result.exit_code == 2, result.output
+    assert result.stderr == (
+        f"bundler: error: {house} is a wheelhouse (bundler fetch -o), not a kit: `bundler verify "
+        f"{house}` checks it, `bundler pack --wheelhouse {house}` makes a kit of it\n"
+    )
+
+
 def test_same_minor_cpython_source_is_shown_with_both_versions(tmp_path: Path) -> None:
     result = _kit(tmp_path, python=("3.6.10",))
     info = kitinfo.read([result.archive])
