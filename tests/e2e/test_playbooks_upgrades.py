@@ -248,6 +248,9 @@ def test_upgrade_check_failed_upgrade_rollback(
     changed = check.changed_tasks()
     assert "Switch app_venv to the venv." in changed, changed
     assert "Remove venvs beyond wheels_keep_venvs." in changed, changed
+    # the copy is there (v1's) and would change: said so, not "not on the host yet"
+    report = dict(check.task_results())["Report what install.sh would do."]
+    assert "the wheelhouse copy on the host would change" in str(report["msg"]), report
     assert (host.current(), host.history(), host.on_disk()) == before
 
     # -- v2: a new venv, proven before the switch; v1 kept, the unrecorded leftover removed --
@@ -356,6 +359,7 @@ def test_an_in_place_venv_of_an_earlier_kit_is_migrated_as_the_rollback_target(
     note = untouched.data["global_custom_stats"]["wheels"]["localhost"]["note"]
     assert note.startswith("localhost runs no venv of this role (the kit never ran here)"), note
     assert "app_rollback left it as it is" in note, note
+    assert f", not this kit's venv {_venv_name(kits['v1'])}:" in note, note  # its apostrophe
     assert _smoke_argv(untouched) == []
 
     host.app.mkdir()
