@@ -14,7 +14,7 @@ import click
 
 from bundler.cli import gate_report
 from bundler.cli.options import cache_dir_option, json_option, make_target, target_options
-from bundler.errors import BadInput, CheckFailed
+from bundler.errors import BadInput, CheckFailed, UnknownTarget
 
 if TYPE_CHECKING:
     from bundler.models.target import Target
@@ -340,7 +340,14 @@ def _target_of(spec: str, implementation: str) -> Target:
             f"the ABI its Python reports); accepted: cp{version.major}{version.minor} with the "
             f"ABI flags {flags} (none given: {default.abis[0]})"
         )
-    return make_target(python, platform, abi, implementation)
+    try:
+        return make_target(python, platform, abi, implementation)
+    except UnknownTarget as exc:
+        # Target's own message offers abi3 and none, which --target refuses (above)
+        message = str(exc)
+        if abi is None or not message.endswith(", abi3 or none"):
+            raise
+        raise BadInput(f"--target {spec!r}: {message.removesuffix(', abi3 or none')}") from None
 
 
 def _no_target_options() -> None:

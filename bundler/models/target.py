@@ -266,10 +266,16 @@ def check_distinct(spelled: Sequence[tuple[str, Target]]) -> None:
                 f"--target {first} and --target {spelling} are one target for install.sh, "
                 f"which picks by X.Y, ABI and glibc ({other.name}): give one patch release"
             )
+        platforms = [name.split("/")[1] if "/" in name else name for name in (first, spelling)]
+        legacy = any(name[len("manylinux") : len("manylinux") + 1].isdigit() for name in platforms)
+        why = (
+            f"{target.canonical_platform} is PEP 600's name of its ceiling"
+            if legacy  # manylinux1/2010/2014: PEP 513/571/599's aliases
+            else f"both spell {target.canonical_platform}"
+        )
         raise BadInput(
             f"--target {first} and --target {spelling} name the same target "
-            f"({target.describe()}; {target.canonical_platform} is PEP 600's name of "
-            "its ceiling): give each target once"
+            f"({target.describe()}; {why}): give each target once"
         )
 
 

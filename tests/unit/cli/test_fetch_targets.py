@@ -96,3 +96,31 @@ def test_different_ceilings_and_abis_are_different_targets() -> None:
     check_distinct([("a", a), ("b", Target.from_spec("3.6", "manylinux1", "cp36dm"))])
     check_distinct([("a", a), ("b", Target.from_spec("3.6", "manylinux1_i686"))])
     assert a.identity == Target.from_spec("3.6.15", "manylinux_2_5_x86_64").identity
+
+
+@pytest.mark.parametrize(
+    ("argv", "says", "never"),
+    [
+        # --target refuses abi3/none: its message does not offer them (#16 second review 10)
+        (
+            ["--target", "3.6/manylinux1/cp311"],
+            "bundler: error: --target '3.6/manylinux1/cp311': ABI 'cp311' does not belong to "
+            "CPython 3.6: expected cp36m (flags d, m allowed)\n",
+            "abi3",
+        ),
+        # an architecture suffix is no PEP 600 alias
+        (
+            ["--target", "3.11/manylinux_2_17", "--target", "3.11/manylinux_2_17_x86_64"],
+            "; both spell manylinux_2_17_x86_64): give each target once\n",
+            "PEP 600",
+        ),
+    ],
+)
+def test_target_errors_say_only_what_applies(
+    argv: list[str], says: str, never: str, tmp_path: object
+) -> None:
+    result = CliRunner().invoke(
+        main, ["fetch", "--no-index", "--no-rehearse", "-o", f"{tmp_path}/wh", *argv]
+    )
+    assert result.exit_code == 2, result.output
+    assert result.stderr.endswith(says) and never not in result.stderr, result.stderr
