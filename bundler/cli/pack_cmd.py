@@ -12,6 +12,7 @@ from bundler.cli.options import policy_option
 
 if TYPE_CHECKING:
     from bundler.kit import delta as delta_mod
+    from bundler.models.delta import BaseRecord
 
 # bundler.kit.pack, bundler.kit.delta, bundler.kit.signing and bundler.gate (jinja2, yaml, the
 # SBOM library, the policy gate) are imported inside the command.
@@ -227,6 +228,13 @@ def _bootstrap_dir(wheelhouse: Path, given: Path | None, skip: bool) -> Path | N
     return default if default.is_dir() else None
 
 
+def base_words(base: BaseRecord) -> str:
+    """'the base kit-NAME (SHA256SUMS sha256 ...)', or 'the base kit (...)' for a base given
+    by its SHA256SUMS alone, which names no kit (#16 second review 10: 'the base the base kit')."""
+    described = base.describe()
+    return described if described.startswith("the base kit") else f"the base {described}"
+
+
 def _delta_summary(delta: delta_mod.DeltaResult) -> None:
     from bundler.kit.delta import format_size
 
@@ -236,7 +244,7 @@ def _delta_summary(delta: delta_mod.DeltaResult) -> None:
     click.echo(
         f"delta kit: {', '.join(where)}: {len(carried)} of {len(record.files)} files carried "
         f"({format_size(delta.carried_bytes)}), {len(record.from_base)} taken from "
-        f"the base {record.base.describe()}"
+        f"{base_words(record.base)}"
     )
     click.echo(
         f"sha256 {written.sha256}  ({written.size} bytes, recorded in {written.checksum_file})"

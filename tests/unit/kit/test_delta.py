@@ -318,3 +318,15 @@ def test_cli_pack_base_reports_the_delta_and_the_size_saved(
     shutil.rmtree(out.parent)
     missing = CliRunner().invoke(main, ["pack", "--base", str(tmp_path / "nope")])
     assert missing.exit_code == 2
+
+
+def test_the_delta_summary_names_a_base_given_by_its_sha256sums_once() -> None:
+    """#16 second review finding 10: `pack --base KIT/SHA256SUMS` printed "taken from the base
+    the base kit"."""
+    from bundler.cli.pack_cmd import base_words
+
+    sums = "ab" * 32
+    named = delta_model.BaseRecord(name="kit-demo", archive_sha256=None, sums_sha256=sums)
+    anonymous = delta_model.BaseRecord(name=None, archive_sha256=None, sums_sha256=sums)
+    assert base_words(named) == "the base kit-demo (SHA256SUMS sha256 abababababab...)"
+    assert base_words(anonymous) == "the base kit (SHA256SUMS sha256 abababababab...)"
