@@ -123,6 +123,21 @@ def missing_sums(prefix: str) -> str:
     )
 
 
+# What every install.sh that checks SHA256SUMS says without it (bundler's template since the
+# schema-1 wheelhouses of 93c44e8, #16 second review finding 9).
+SUMS_CHECK_MARKER = "SHA256SUMS is missing: the wheelhouse cannot be checked"
+
+
+def install_sh_checks_sums(wheelhouse: Path) -> bool:
+    """Whether WHEELHOUSE's install.sh refuses to install without SHA256SUMS (its text holds
+    `SUMS_CHECK_MARKER`); False without a readable install.sh."""
+    try:
+        text = (wheelhouse / "install.sh").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    return SUMS_CHECK_MARKER in text
+
+
 def check_archive_sidecar(sidecar: Path, trust: Trust) -> Findings:
     """The signature of the archive's .sha256 sidecar (its hash is checked by verify)."""
     found = Findings()
@@ -168,8 +183,13 @@ def _check_wheelhouse(
 ) -> None:
     if (wheelhouse / SUMS).is_file():
         found.problems += sums.check_directory(wheelhouse, prefix)
-    elif manifest_mod.declared_version(wheelhouse) == 1:
+    elif manifest_mod.declared_version(wheelhouse) == 1 and not install_sh_checks_sums(wheelhouse):
         found.notes.append(f"{prefix}{SUMS}: none (fetched by an older bundler)")
+    elif manifest_mod.declared_version(wheelhouse) == 1:
+        found.problems.append(
+            f"{prefix}{SUMS}: missing, and this wheelhouse's install.sh checks it (it refuses to "
+            "install without it); re-fetch, or restore the file"
+        )
     else:
         found.problems.append(missing_sums(prefix))
     if trust.policy is None and not (wheelhouse / gate_snapshot.FILENAME).is_file():

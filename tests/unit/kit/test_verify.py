@@ -22,7 +22,7 @@ from bundler.cli import main
 from bundler.errors import BadInput, CheckFailed
 from bundler.fs import sums
 from bundler.kit import archive as kitarchive
-from bundler.kit import pack, verify
+from bundler.kit import pack, trust, verify
 from bundler.kit.trust import missing_sums
 from bundler.models import manifest
 from bundler.models.target import Target
@@ -253,6 +253,17 @@ def test_a_missing_sha256sums_passes_only_for_a_schema_1_wheelhouse(
     data["schema_version"] = 1  # what a bundler before several targets wrote
     del data["name"], data["pool"]
     (wh / "manifest.json").write_text(json.dumps(data))
+    # schema 1 with an install.sh that checks SHA256SUMS (93c44e8 on): it would refuse to
+    # install, so verify fails too (#16 second review finding 9)
+    script = wh / "install.sh"  # the kit's stand-in, given the words of the real template
+    template = Path(trust.__file__).parents[1] / "templates" / "install.sh.j2"
+    assert trust.SUMS_CHECK_MARKER in template.read_text()  # the template's own words
+    older = script.read_text()
+    script.write_text(older + f'die "$TOP/{trust.SUMS_CHECK_MARKER}"\n')
+    refused = CliRunner().invoke(main, ["verify", str(wh)])
+    assert refused.exit_code == 1, refused.output
+    assert "SHA256SUMS: missing, and this wheelhouse's install.sh checks it" in refused.stderr
+    script.write_text(older)  # an older bundler's, which never looked for SHA256SUMS
     old = CliRunner().invoke(main, ["verify", str(wh)])
     assert old.exit_code == 0, old.output
     assert "note: SHA256SUMS: none (fetched by an older bundler)" in old.stderr
