@@ -8,6 +8,7 @@ written, so `bundler.fs.staging.sweep` removes only abandoned ones.
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import os
 import shutil
 import tempfile
@@ -94,6 +95,42 @@ def atomic_copy(
     with atomic_open(dest, mode, tmp_dir=tmp_dir, durable=durable) as out, src.open("rb") as inp:
         if not _reflink(inp.fileno(), out.fileno()):
             shutil.copyfileobj(inp, out, 1 << 20)
+    return dest
+
+
+class CopyMismatch(ValueError):
+    """The bytes `atomic_copy_checked` read do not have the expected sha256; nothing was
+    written. `got` is the sha256 (hex) of what was read."""
+
+    def __init__(self, src: Path, expected: str, got: str) -> None:
+        super().__init__(f"{src}: sha256 {got}, expected {expected}")
+        self.src = src
+        self.expected = expected
+        self.got = got
+
+
+def atomic_copy_checked(
+    src: Path,
+    dest: Path,
+    sha256: str,
+    mode: int = 0o644,
+    *,
+    tmp_dir: Path | None = None,
+    durable: bool = True,
+) -> Path:
+    """Copy `src` to `dest` atomically, hashing every byte on its way (one read pass: the
+    bytes hashed are the bytes written); `dest` appears only if their sha256 is `sha256`
+    (hex, any case), else `CopyMismatch` and `dest` is untouched. No reflink: the copy must
+    read the bytes to vouch for them. Raises OSError as `atomic_copy`."""
+    digest = hashlib.sha256()
+    with atomic_open(dest, mode, tmp_dir=tmp_dir, durable=durable) as out, src.open("rb") as inp:
+        view = memoryview(bytearray(1 << 20))
+        while n := inp.readinto(view):
+            digest.update(view[:n])
+            out.write(view[:n])
+        got = digest.hexdigest()
+        if got != sha256.lower():
+            raise CopyMismatch(src, sha256, got)
     return dest
 
 

@@ -14,13 +14,14 @@ honours XDG_CACHE_HOME; or --cache-dir):
                                    objects of a wheel for `bundler audit`), by the blob's sha256
     tmp/*.part                     files being received or written, each held by a lock
 
-Blobs are only ever added after their hash was checked, atomically, so a blob present under a
-name *is* that content: a hit checks its size only (`stored_blob`). Pages are what lets
-`--offline` resolve again without the network; they are answers of an index, parsed and checked
-like a fresh answer when read back (or, for the resolver, through their compact form in
-`index/`, keyed by the page's sha256 and checked when read). Facts are pure functions of
-content, so they never go stale; `kind` carries a format version. `sweep()` removes the temp
-files of killed runs.
+Blobs are only ever added after their hash was checked, atomically; a hit checks its size
+(`stored_blob`) and the bytes are hashed as they are copied out of the cache
+(`net.download`): a blob damaged since is evicted, never delivered (issue #17 review, D1).
+Pages are what lets `--offline` resolve again without the network; they are answers of an
+index, parsed and checked like a fresh answer when read back (or, for the resolver, through
+their compact form in `index/`, keyed by the page's sha256 and checked when read). Facts are
+pure functions of content, so they never go stale; `kind` carries a format version. `sweep()`
+removes the temp files of killed runs.
 """
 
 from __future__ import annotations
@@ -91,7 +92,9 @@ class Cache:
         """A locked temp file `tmp/.NAME.XXXX.part` for bytes being received, and its path.
 
         Removed on leaving the block unless `adopt_blob` moved it into the store first.
-        OSErrors without a file name get the temp file's.
+        Errors pass through as they are: the block names the temp file on the errors of its
+        own writes (`net.blobs`); a network error (requests' are OSErrors too) must not be
+        made to look like one (issue #17 review, D5).
         """
         self.tmp.mkdir(parents=True, exist_ok=True)
         prefix = part_prefix(name, self.tmp)  # a 255-byte wheel name leaves no room
@@ -101,10 +104,6 @@ class Cache:
             fcntl.flock(fd, fcntl.LOCK_EX)
             with os.fdopen(fd, "wb") as out:
                 yield out, tmp
-        except OSError as exc:
-            if exc.filename is None:
-                exc.filename = str(tmp)
-            raise
         finally:
             tmp.unlink(missing_ok=True)
 
@@ -117,11 +116,11 @@ class Cache:
 
     def stored_blob(self, sha256: str, size: int | None = None) -> Path | None:
         """The blob stored under `sha256` (of `size` bytes, when given), else None. Not
-        re-hashed: a blob is renamed into place only after its hash matched (`adopt_blob`), so
-        its presence is its content. A blob of another size was damaged since: it is not used
-        (the caller downloads it again, replacing it). Damage that keeps the size is caught
-        end to end: `bundler pack` and `bundler verify` re-hash every wheel against the sha256
-        manifest.json records (benchmarks/PROFILE.md, finding 6)."""
+        re-hashed here: a blob is renamed into place only after its hash matched
+        (`adopt_blob`), but the disk (or someone) may change it since, so whoever delivers its
+        bytes hashes them on the way (`fs.atomic.atomic_copy_checked`, `net.download`) and
+        drops a damaged one (`evict_blob`). A blob of another size is not used (the caller
+        downloads it again, replacing it)."""
         path = self.blob_path(sha256)
         try:
             found = path.stat()
@@ -130,6 +129,10 @@ class Cache:
         if not stat.S_ISREG(found.st_mode) or (size is not None and found.st_size != size):
             return None
         return path
+
+    def evict_blob(self, sha256: str) -> None:
+        """Remove the blob stored under `sha256` (its bytes were found not to hash to it)."""
+        self.blob_path(sha256).unlink(missing_ok=True)
 
     def verify_blob(self, sha256: str) -> bool:
         """Re-hash a stored blob; a corrupt one is removed so it is fetched again (a full check,
@@ -211,6 +214,10 @@ class Cache:
         if body is None:
             path.unlink(missing_ok=True)
         return body
+
+    def drop_derived(self, kind: str, sha256: str) -> None:
+        """Remove the `kind` entry for content `sha256` (found to disagree with its source)."""
+        self.derived_path(kind, sha256).unlink(missing_ok=True)
 
     def put_derived(self, kind: str, sha256: str, body: bytes) -> None:
         """Store `body` under `kind` for content sha256 `sha256`, without fsync (re-derivable)."""

@@ -4,10 +4,10 @@ distribution file enter the kit.
 Used by the index client (a wheel's METADATA when there is no PEP 658 file) and by the
 downloader (`bundler.net.download`); it imports only the transport, the model and the cache.
 
-- A cached blob of the right size is used as it is (`Cache.stored_blob`): blobs are renamed
-  into the store only after their hash matched, so one hash pass per file, while it streams;
-  one of another size is fetched again. Damage that keeps the size is caught end to end by
-  `bundler pack` and `bundler verify`, which re-hash every wheel against manifest.json.
+- A cached blob of the right size is returned as it is (`Cache.stored_blob`): blobs are
+  renamed into the store only after their hash matched; one of another size is fetched again.
+  Whoever delivers a hit's bytes hashes them on the way (`bundler.net.download` into the
+  output), so damage that keeps the size is caught there, and the blob evicted.
 - A remote file must have a sha256 from its index (`DistFile.sha256`) unless the caller allows
   unhashed files (`--allow-unhashed`): then it is stored under the hash of what was received.
 - A local file (a `file:` URL) is read only when it was listed by a local source the user named
@@ -26,6 +26,7 @@ import os
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from bundler.errors import BadAnswer, BadInput, BundlerError, HashMismatch, IndexUnavailable
 from bundler.fs.cache import Cache
@@ -159,12 +160,12 @@ def _adopt(
         for block in chunks():
             if cancel is not None and cancel.is_set():
                 raise Cancelled(f"download of {file.filename} cancelled")
-            out.write(block)
+            _write(out, block, tmp)
             digest.update(block)
             size += len(block)
             if on_bytes:
                 on_bytes(len(block))
-        out.flush()
+        _write(out, b"", tmp, flush=True)
         got = digest.hexdigest()
         if remote and file.size is not None and size != file.size:
             raise TransientError(f"received {size} bytes of {file.filename}, expected {file.size}")
@@ -177,3 +178,17 @@ def _adopt(
             raise BadAnswer(f"{file.url} has {size} bytes; its index says {file.size}")
         tmp.chmod(0o644)
         return cache.adopt_blob(tmp, got)
+
+
+def _write(out: BinaryIO, block: bytes, tmp: Path, *, flush: bool = False) -> None:
+    """Write (and optionally flush) to the cache's temp file; an OSError without a file name
+    (ENOSPC) gets `tmp`'s, so the caller can say where the disk filled up. Only here: a
+    network error raised while reading the body is worded by the transport."""
+    try:
+        out.write(block)
+        if flush:
+            out.flush()
+    except OSError as exc:
+        if exc.filename is None:
+            exc.filename = str(tmp)
+        raise

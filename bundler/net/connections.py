@@ -32,6 +32,17 @@ TRANSIENT: tuple[type[BaseException], ...] = (
     urllib3.exceptions.ProtocolError,
 )
 """Failures `transport.with_retries` retries."""
+
+
+def is_read_timeout(exc: BaseException) -> bool:
+    """Whether `exc` is a read timeout: requests' own, or the ConnectionError that
+    `Response.iter_content` wraps urllib3's `ReadTimeoutError` in."""
+    if isinstance(exc, requests.Timeout | urllib3.exceptions.ReadTimeoutError):
+        return True
+    cause = exc.args[0] if isinstance(exc, requests.ConnectionError) and exc.args else None
+    return isinstance(cause, urllib3.exceptions.ReadTimeoutError)
+
+
 INVALID_URL: tuple[type[BaseException], ...] = (
     requests.exceptions.InvalidURL,
     requests.exceptions.InvalidSchema,

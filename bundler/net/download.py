@@ -1,9 +1,14 @@
 """The downloader: a batch of files into an output folder, in parallel, hash-checked, atomic.
 
-Every file goes through the content-addressed cache (`bundler.net.blobs.fetch_blob`: size
-checked on a hit, streamed and hash-checked on a miss). Files reach the output folder as copies
-(a reflink where the filesystem can), never hard links, so a byte flipped in the cache later
-cannot change a delivered wheel; each copy is written under a temp name and renamed, at a path
+Every file goes through the content-addressed cache. A cache hit (`Cache.stored_blob`, the
+size checked) is copied out with every byte hashed on its way (`fs.atomic.atomic_copy_checked`:
+one pass, the bytes hashed are the bytes written) and compared with the index's sha256; a blob
+that no longer matches (damaged on disk, or changed by someone) is evicted and downloaded again,
+or, `--offline`, is an error naming the file and the cache (issue #17 review, D1). A miss is
+streamed and hash-checked into the cache by `bundler.net.blobs.fetch_blob`, then copied (a
+reflink where the filesystem can: those bytes were hashed as they arrived). Files reach the
+output folder as copies, never hard links, so a byte flipped in the cache later cannot change
+a delivered wheel; each copy is written under a temp name and renamed, at a path
 that cannot leave the folder (`models.link.path_in`). The folder itself is a staging area
 (`bundler.fs.staging`): the caller swaps it into place when everything is there.
 
@@ -19,7 +24,8 @@ from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 
-from bundler.fs.atomic import atomic_copy
+from bundler.errors import HashMismatch
+from bundler.fs.atomic import CopyMismatch, atomic_copy, atomic_copy_checked
 from bundler.fs.cache import Cache
 from bundler.models.link import DistFile, path_in
 from bundler.net.blobs import fetch_blob
@@ -72,6 +78,12 @@ def download_all(
     cancel = Cancellation()
 
     def one(file: DistFile) -> Path:
+        placed = _place_cached(file, cache, dest, offline=transport.settings.offline)
+        if placed is not None:
+            progress.add(file.size or placed.stat().st_size)
+            if on_file is not None:
+                on_file(placed, file.sha256 or placed.name)
+            return placed
         blob = fetch_blob(
             file,
             cache,
@@ -84,7 +96,7 @@ def download_all(
             on_bytes=progress.add,
             cancel=cancel,
         )
-        placed = place(blob, dest, file.filename)
+        placed = place(blob, dest, file.filename)  # hashed as it was received, just now
         if on_file is not None:
             on_file(placed, file.sha256 or blob.name)
         return placed
@@ -110,6 +122,29 @@ def _first_error(futures: list[Future[Path]]) -> BaseException:
     chosen = (real or errors)[0]
     assert chosen is not None
     return chosen
+
+
+def _place_cached(file: DistFile, cache: Cache, dest: Path, *, offline: bool) -> Path | None:
+    """`file` copied from the cache into `dest`, its bytes hashed on the way and matching its
+    sha256; None when the cache has no blob of it (or had a damaged one, now evicted, and the
+    network may replace it). Offline, a damaged blob is `HashMismatch` naming the file, the
+    cache entry (removed) and what to do."""
+    if not file.sha256:
+        return None
+    blob = cache.stored_blob(file.sha256, file.size)
+    if blob is None:
+        return None
+    try:
+        return atomic_copy_checked(blob, path_in(dest, file.filename), file.sha256, durable=False)
+    except CopyMismatch as exc:
+        cache.evict_blob(file.sha256)
+        if not offline:
+            return None
+        raise HashMismatch(
+            f"{file.filename}: the cached copy {blob} does not match its sha256 {file.sha256} "
+            f"(got {exc.got}); removed from the cache, and --offline cannot download it again "
+            f"from {file.url}: fetch once with the network"
+        ) from None
 
 
 def place(blob: Path, directory: Path, filename: str) -> Path:

@@ -171,7 +171,14 @@ class Response:
 class Body:
     """An open response whose body is read in bounded chunks (see `Transport.stream`)."""
 
-    def __init__(self, response: requests.Response, watch: Watch, limit: int, what: str) -> None:
+    def __init__(
+        self,
+        response: requests.Response,
+        watch: Watch,
+        limit: int,
+        what: str,
+        timeout: float | None = None,
+    ) -> None:
         self.response = response
         self.url = response.url
         self.status = response.status_code
@@ -179,10 +186,26 @@ class Body:
         self._watch = watch
         self._limit = limit
         self._what = what
+        self._timeout = timeout
 
     def chunks(self) -> Iterator[bytes]:
-        """The body, `CHUNK` bytes at a time; BadAnswer past the limit."""
-        for block in self.response.iter_content(CHUNK):
+        """The body, `CHUNK` bytes at a time; BadAnswer past the limit; `TransientError`
+        ("no data for N s") when the server sends nothing for the read timeout (urllib3's
+        error would name its pool, not the wait)."""
+        blocks = self.response.iter_content(CHUNK)
+        while True:
+            try:
+                block = next(blocks)
+            except StopIteration:
+                return
+            except _transient() as exc:
+                from bundler.net import connections
+
+                if self._timeout is None or not connections.is_read_timeout(exc):
+                    raise
+                raise TransientError(
+                    f"no data for {self._timeout:g} s (the read timeout, --timeout)"
+                ) from None
             self._watch.received += len(block)
             if self._watch.received > self._limit:
                 raise BadAnswer(f"{self._what}: larger than the {self._limit}-byte limit")
@@ -259,7 +282,7 @@ class Transport:
             length = response.headers.get("Content-Length", "")
             if length.isdigit() and int(length) > limit:
                 raise BadAnswer(f"{what}: {length} bytes is over the {limit}-byte limit")
-            yield Body(response, watch, limit, what)
+            yield Body(response, watch, limit, what, self.settings.timeout)
         except BaseException as exc:
             if watch.reason is not None and not isinstance(exc, BundlerError):
                 raise _stopped(watch, what, self.settings) from None

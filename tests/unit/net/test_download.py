@@ -84,32 +84,86 @@ def test_a_cache_blob_of_another_size_is_fetched_again(
     delivered = (tmp_path / "one" / files[0].filename).read_bytes()
     with blob.open("r+b") as f:  # written in place: a copy, never a hard link, stays intact
         f.write(b"corrupted")
-        f.truncate(len(delivered) - 1)  # a damaged size: same-size damage is trusted here and
-        # refused by pack and verify (test_a_cache_hit_is_not_hashed_again, kit/test_pack.py)
+        f.truncate(len(delivered) - 1)  # a damaged size (same size: the tests below)
     assert (tmp_path / "one" / files[0].filename).read_bytes() == delivered
     out = download_all(files, tmp_path / "two", cache, net())
     assert hashlib.sha256(out[0].read_bytes()).hexdigest() == files[0].sha256
     assert fake_index.downloads().count(files[0].filename) == 2
 
 
-def test_a_cache_hit_is_not_hashed_again(
+def test_a_cache_hit_is_hashed_once_on_its_way_out(
     fake_index: FakeIndex, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A blob was adopted only after its hash matched: a hit checks its size, reads nothing.
-    Damage that keeps the size is caught by pack and verify (tests/unit/kit/test_pack.py)."""
+    """A hit is hashed while it is copied into the output: one pass, no separate re-hash."""
     fake_index.add_wheel("foo", "1.0")
     files = listed(fake_index, tmp_path, "foo")
     cache = Cache(tmp_path / "cache")
     download_all(files, tmp_path / "one", cache, net())
+    real = hashlib.sha256
+    fed: list[int] = []
 
-    def no_hashing(*args: object) -> None:
-        raise AssertionError("a cached blob was hashed again")
+    class Counting:
+        def __init__(self, data: bytes = b"") -> None:
+            self.h = real(data)
 
-    monkeypatch.setattr(hashlib, "sha256", no_hashing)
-    monkeypatch.setattr("bundler.fs.cache.sha256_file", no_hashing)
+        def update(self, data: bytes) -> None:
+            fed.append(len(data))
+            self.h.update(data)
+
+        def hexdigest(self) -> str:
+            return self.h.hexdigest()
+
+    def no_rehash(*args: object) -> None:
+        raise AssertionError("a cached blob was hashed in a separate pass")
+
+    monkeypatch.setattr(hashlib, "sha256", Counting)
+    monkeypatch.setattr("bundler.fs.cache.sha256_file", no_rehash)
     again = download_all(files, tmp_path / "two", cache, net())
     assert again[0].read_bytes() == (tmp_path / "one" / files[0].filename).read_bytes()
+    assert sum(fed) == files[0].size  # every byte once
     assert fake_index.downloads().count(files[0].filename) == 1
+
+
+def _flip_one_byte(path: Path) -> None:
+    """Same-size damage, as the #17 review did (/tmp/rev17-work/repro.sh, D1)."""
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+def test_a_same_size_damaged_blob_is_evicted_and_fetched_again(
+    fake_index: FakeIndex, tmp_path: Path
+) -> None:
+    fake_index.add_wheel("foo", "1.0")
+    files = listed(fake_index, tmp_path, "foo")
+    cache = Cache(tmp_path / "cache")
+    download_all(files, tmp_path / "one", cache, net())
+    assert files[0].sha256
+    _flip_one_byte(cache.blob_path(files[0].sha256))
+    out = download_all(files, tmp_path / "two", cache, net())
+    assert hashlib.sha256(out[0].read_bytes()).hexdigest() == files[0].sha256
+    assert fake_index.downloads().count(files[0].filename) == 2
+    assert cache.verify_blob(files[0].sha256)  # the store holds the right bytes again
+    assert leftovers(tmp_path) == []
+
+
+def test_a_same_size_damaged_blob_fails_offline_naming_file_and_cache(
+    fake_index: FakeIndex, tmp_path: Path
+) -> None:
+    fake_index.add_wheel("foo", "1.0")
+    files = listed(fake_index, tmp_path, "foo")
+    cache = Cache(tmp_path / "cache")
+    download_all(files, tmp_path / "one", cache, net())
+    assert files[0].sha256
+    blob = cache.blob_path(files[0].sha256)
+    _flip_one_byte(blob)
+    with pytest.raises(HashMismatch) as err:
+        download_all(files, tmp_path / "two", cache, net(offline=True))
+    message = str(err.value)
+    assert files[0].filename in message and str(blob) in message and "--offline" in message
+    assert not blob.exists()  # evicted: the next online fetch downloads it
+    assert not (tmp_path / "two" / files[0].filename).exists()
+    assert leftovers(tmp_path) == []
 
 
 def test_hash_mismatch_leaves_nothing(fake_index: FakeIndex, tmp_path: Path) -> None:
@@ -149,10 +203,14 @@ def test_stalled_download_times_out(fake_index: FakeIndex, tmp_path: Path) -> No
     served = fake_index.add_wheel("foo", "1.0")
     fake_index.hang_after[served.filename] = 50
     files = listed(fake_index, tmp_path, "foo")
-    with pytest.raises(IndexUnavailable, match=r"cannot download"):
+    with pytest.raises(IndexUnavailable) as err:
         download_all(
             files, tmp_path / "out", Cache(tmp_path / "cache"), net(retries=0, timeout=0.5)
         )
+    message = str(err.value)
+    assert message.startswith(f"cannot download {files[0].url}: "), message
+    assert "\n" not in message and ".part" not in message and "Errno" not in message, message
+    assert "no data for 0.5 s" in message, message
     assert list((tmp_path / "out").iterdir()) == []
     assert leftovers(tmp_path) == []
 
