@@ -572,16 +572,20 @@ class Index:
             )
 
 
-def pep658_mismatch(file: DistFile, said: Metadata, own: Metadata) -> MetadataMismatch | None:
-    """The error for a wheel whose PEP 658 metadata (`said`) disagrees with its own METADATA
-    (`own`) on name, version, Requires-Dist or Requires-Python (`Metadata.differences`), or
-    None when they agree."""
+def pep658_mismatch(
+    file: DistFile, said: Metadata, own: Metadata, said_by: str | None = None
+) -> MetadataMismatch | None:
+    """The error for a wheel whose metadata the resolver used (`said`) disagrees with its own
+    METADATA (`own`) on name, version, Requires-Dist or Requires-Python
+    (`Metadata.differences`), or None when they agree. `said_by` words where `said` came from
+    (default: the index's PEP 658 file, `file.metadata_url`)."""
     differences = said.differences(own)
     if not differences:
         return None
+    origin = said_by or f"the index's PEP 658 metadata ({file.metadata_url})"
     return MetadataMismatch(
-        f"{file.filename}: the index's PEP 658 metadata ({file.metadata_url}) disagrees with "
-        f"the wheel's own METADATA: {'; '.join(differences)}"
+        f"{file.filename}: {origin} disagrees with the wheel's own METADATA: "
+        f"{'; '.join(differences)}"
     )
 
 

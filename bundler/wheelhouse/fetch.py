@@ -45,15 +45,14 @@ from bundler.gate import osv, snapshot
 from bundler.gate import policy as gate_policy
 from bundler.gate.evaluate import GateResult, PackageLicense, evaluate
 from bundler.gate.policy import Policy
-from bundler.index.client import DEFAULT_INDEX, Index, pep658_mismatch
+from bundler.index.client import DEFAULT_INDEX, WHEEL_METADATA, Index, pep658_mismatch
 from bundler.models import manifest
 from bundler.models.link import DistFile
 from bundler.models.metadata import read_wheel_metadata
 from bundler.models.source import find_links_source, index_source
 from bundler.models.target import Target, check_distinct
 from bundler.models.wheel import check_wheel_members
-from bundler.net.blobs import fetch_blob
-from bundler.net.download import download_all, place
+from bundler.net.download import download_all
 from bundler.net.settings import NetworkSettings
 from bundler.net.transport import Transport
 from bundler.resolve.model import Excluded, exclude_hint
@@ -433,7 +432,7 @@ def _run(
         plan = _plan(options, cache, stage.scratch, transport, early.wheel_done)
         packages = _download(options, plan, cache, staged, transport, on_cold, early.file_done)
         _check_wheels(packages, staged)
-        _check_pep658(plan, staged)
+        _check_metadata(plan, staged, cache)
         written = _write_outputs(options, plan, packages, staged)
         early.wait()
     report = _audit(staged, options.distro, cache, packages) if options.audit else None
@@ -497,7 +496,7 @@ def _run_several(
     results = []
     for one, plan, packages in zip(each, plans, records, strict=True):
         _check_wheels(packages, top)
-        _check_pep658(plan, top)
+        _check_metadata(plan, top, cache)
         folder = top / model.TARGETS_DIR / one.target.name
         folder.mkdir(parents=True)
         _write_outputs(one, plan, packages, folder, pool=top)
@@ -755,11 +754,15 @@ def _required_by(resolution: Resolution, name: str) -> str:
 def _sdist_builder(
     options: FetchOptions, cache: Cache, index: Index, dest: Path
 ) -> Callable[[DistFile], Path]:
-    """--build-pure's builder: download the sdist (hash-checked), build it into `dest`."""
+    """--build-pure's builder: download the sdist (hash-checked, a cached one on its way out
+    of the cache: `download_all`), build it into `dest`."""
 
     def builder(sdist: DistFile) -> Path:
-        blob = fetch_blob(sdist, cache, index.transport, allow_unhashed=options.allow_unhashed)
-        named = place(blob, dest.parent / "sdists", sdist.filename)
+        folder = dest.parent / "sdists"
+        transport = index.transport
+        named = download_all(
+            [sdist], folder, cache, transport, allow_unhashed=options.allow_unhashed
+        )[0]
         if options.build_python is not None:
 
             def provide(requirements: Sequence[str]) -> list[Path]:
@@ -972,23 +975,33 @@ def _check_wheels(packages: Sequence[PackageRecord], staged: Path) -> None:
             check_wheel_members(staged / p.filename, p.filename)
 
 
-def _check_pep658(plan: _Plan, staged: Path) -> None:
-    """Every downloaded wheel's own METADATA must say what the resolver was told (the PEP 658
-    `.metadata` file, when the index offered one): name, version, Requires-Dist and
-    Requires-Python. A lie there would leave a dependency out of the lock."""
+def _check_metadata(plan: _Plan, staged: Path, cache: Cache) -> None:
+    """Every wheel's own METADATA, read from its bytes in the stage (hash-checked on their way
+    there), must say what the resolver was told: name, version, Requires-Dist and
+    Requires-Python. The resolver was told by the index's PEP 658 `.metadata` file (a lie there
+    would leave a dependency out of the lock), or by the METADATA kept in the cache under the
+    wheel's sha256 (`index.client.WHEEL_METADATA`): a changed entry would do the same (issue
+    #17 review, D3). On a mismatch that entry is removed (a later run reads the wheel again)
+    and `MetadataMismatch` names the wheel."""
     pins = list(plan.resolution.pins.values())
     if plan.bootstrap_resolution is not None:
         pins += plan.bootstrap_resolution.pins.values()
     for pin in pins:
-        if not pin.file.is_wheel or pin.file.metadata_url is None:
+        file = pin.file
+        if not file.is_wheel:
             continue
         try:
-            own = read_wheel_metadata(staged / pin.file.filename, pin.file.filename)
+            own = read_wheel_metadata(staged / file.filename, file.filename)
         except BundlerError as exc:
-            raise MetadataMismatch(f"{pin.file.filename}: {exc}") from None
-        lie = pep658_mismatch(pin.file, pin.metadata, own)
-        if lie is not None:
-            raise lie
+            raise MetadataMismatch(f"{file.filename}: {exc}") from None
+        kept = None if file.sha256 is None else cache.derived_path(WHEEL_METADATA, file.sha256)
+        said_by = None if file.metadata_url else f"the METADATA kept in the cache ({kept})"
+        lie = pep658_mismatch(file, pin.metadata, own, said_by)
+        if lie is None:
+            continue
+        if file.sha256 is not None:
+            cache.drop_derived(WHEEL_METADATA, file.sha256)
+        raise lie
 
 
 def _unique_files(files: Iterator[DistFile] | Sequence[DistFile]) -> list[DistFile]:

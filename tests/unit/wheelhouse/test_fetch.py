@@ -16,6 +16,7 @@ import pytest
 from bundler.errors import (
     BadInput,
     HashMismatch,
+    MetadataMismatch,
     NoMatchingVersion,
     NoWheelForTarget,
     PackageNotFound,
@@ -741,3 +742,32 @@ def test_wheels_the_resolver_downloads_are_read_for_the_audit_during_the_resolut
     downloading[0] = False
     fetch(_options(tmp_path, index, "app", output=tmp_path / "again"))
     assert [p for p, during_download in read if not during_download] == []
+
+
+def test_a_changed_cached_wheel_metadata_is_caught_against_the_wheel_and_evicted(
+    tmp_path: Path, index: FakeIndex
+) -> None:
+    """#17 review D3: without PEP 658 files the resolver reads a wheel's METADATA kept in the
+    cache by the wheel's sha256; an entry rewritten without a Requires-Dist line (its header
+    fixed, as the reviewer did) must not drop the dependency from the lock silently."""
+    from bundler.fs.cache import Cache
+    from bundler.index.client import WHEEL_METADATA
+
+    index.pep658 = False
+    first = fetch(_options(tmp_path, index, "lib==1.0", audit=False))
+    assert {p.name for p in first.packages} == {"lib", "tiny"}
+    before = _tree(tmp_path / "wh")
+    lib = next(p for p in first.packages if p.name == "lib")
+    cache = Cache(tmp_path / "cache")
+    kept = cache.get_derived(WHEEL_METADATA, lib.sha256)
+    assert kept is not None and b"Requires-Dist: tiny\n" in kept
+    cache.put_derived(WHEEL_METADATA, lib.sha256, kept.replace(b"Requires-Dist: tiny\n", b""))
+    with pytest.raises(MetadataMismatch) as err:
+        fetch(_options(tmp_path, index, "lib==1.0", audit=False))
+    message = str(err.value)
+    assert message.startswith(f"{lib.filename}: the METADATA kept in the cache"), message
+    assert "Requires-Dist differs" in message and "tiny" in message
+    assert _tree(tmp_path / "wh") == before
+    assert cache.get_derived(WHEEL_METADATA, lib.sha256) is None  # evicted
+    again = fetch(_options(tmp_path, index, "lib==1.0", audit=False))
+    assert {p.name for p in again.packages} == {"lib", "tiny"}
