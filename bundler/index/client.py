@@ -282,7 +282,7 @@ class Index:
             if source.kind is SourceKind.LOCAL_INDEX:
                 page = self._local_project_page(source, name)
             else:
-                page = self._project_page(urljoin(source.location, name + "/"), source)
+                page = self._project_page(urljoin(source.location, name + "/"), name, source)
             if page is None:
                 continue
             found = True
@@ -295,14 +295,15 @@ class Index:
             raise PackageNotFound(f"no package named {project!r} on {self.describe_sources()}")
         return files
 
-    def _project_page(self, url: str, source: Source) -> Page | None:
+    def _project_page(self, url: str, name: str, source: Source) -> Page | None:
         """A remote index's page for a project (None: 404). A JSON page comes from its compact
         form (`bundler.index.compact`) when one is kept for the same bytes: offline found by
         the cache entry's header alone, before the page is read; else the page is read, its
-        structure checked, and its compact form kept for the next run."""
+        structure checked, and its compact form kept for the next run. `name`: the canonical
+        project name, which the compact form must have been built for."""
         if self.offline:
             digest = self.cache.page_digest(url)
-            kept = None if digest is None else compact.load(self.cache, digest, source)
+            kept = None if digest is None else compact.load(self.cache, digest, name, source)
             if kept is not None:
                 return kept
         page = self._get(url)
@@ -310,12 +311,12 @@ class Index:
             return None
         if page.content_type.split(";")[0].strip() != JSON_TYPE:
             return read_html_page(page.body, page.url, source)
-        kept = compact.load(self.cache, page.digest, source)
+        kept = compact.load(self.cache, page.digest, name, source)
         if kept is not None:
             return kept
         entries = json_entries(page.body, page.url)
         read = json_page(entries, page.url, source)
-        compact.store(self.cache, page.digest, page.url, entries, read.claims())
+        compact.store(self.cache, page.digest, name, page.url, entries, read.claims())
         return read
 
     def _find_links(self, source: Source) -> Page:

@@ -7,7 +7,8 @@ group every file name by the version it claims, to then look at a few hundred of
 (benchmarks/PROFILE.md, phase 3). So once a page has been read and its structure checked, this
 module stores, under `Cache.derived_path(KIND, sha256 of the page entry)`:
 
-    {"url": page URL,
+    {"project": canonical project name asked for, "page": sha256 of the page entry,
+     "url": page URL,
      "entries": [[filename, url, sha256 | null, requires-python | null, yanked, size | null,
                   core-metadata | null], ...],             # page order; only what Link needs
      "claims": [[canonical name, version text, [entry indices]], ...]}   # pages.claim_groups
@@ -21,10 +22,13 @@ pick entries, as a page's unchecked names do.
 
 The key is the sha256 of the page entry as the cache stores it (status, content type, final URL
 and body), so a changed page is a new key; the entry is checked on read (length and sha256 in
-`Cache.get_derived`'s header, then its shape here): anything else is a miss, and the page is
-read and checked again. `KIND` carries the format version: a kit with another format never
-reads these entries. Only remote JSON pages are kept (local `file:` pages are read from disk and
-an HTML page has no structure to skip).
+`Cache.get_derived`'s header, then its shape here, then what ties it to its page: `page` must
+be the digest it was looked up by, i.e. the cached page's, and `project` the project asked
+for): anything else is a miss, and the page is read and checked again. A header only proves an
+entry whole, not that it belongs where it lies: entries of two projects swapped, headers and
+all, are refused by those two fields (issue #17 review, D2). `KIND` carries the format
+version: a kit with another format never reads these entries. Only remote JSON pages are kept
+(local `file:` pages are read from disk and an HTML page has no structure to skip).
 """
 
 from __future__ import annotations
@@ -38,26 +42,33 @@ from bundler.fs.cache import Cache
 from bundler.index.pages import Claim, Link, Page, entry_ok, json_link
 from bundler.models.source import REMOTE_SCHEMES, Source
 
-KIND = "pep691-compact-v1"
-"""The `Cache.derived_path` kind (format version included)."""
+KIND = "pep691-compact-v2"
+"""The `Cache.derived_path` kind (format version included; v2 added `project` and `page`)."""
 
 _FIELDS = 7
 
 
 def store(
-    cache: Cache, digest: str, page_url: str, entries: list[dict[str, Any]], claims: list[Claim]
+    cache: Cache,
+    digest: str,
+    project: str,
+    page_url: str,
+    entries: list[dict[str, Any]],
+    claims: list[Claim],
 ) -> None:
-    """Keep the compact form of a page whose structure was checked (`pages.json_entries`),
-    under `digest` (the sha256 of the page's cache entry). Written without fsync."""
+    """Keep the compact form of `project`'s page (canonical name) whose structure was checked
+    (`pages.json_entries`), under `digest` (the sha256 of the page's cache entry), recording
+    both. Written without fsync."""
     rows = [_row(entry) for entry in entries]
-    body = {"url": page_url, "entries": rows, "claims": claims}
+    body = {"project": project, "page": digest, "url": page_url, "entries": rows, "claims": claims}
     data = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
     cache.put_derived(KIND, digest, data)
 
 
-def load(cache: Cache, digest: str, source: Source) -> Page | None:
-    """The `Page` kept for the page entry of sha256 `digest`, or None (absent, damaged, or not
-    of this format: read the page itself). Its entries are checked on first use like a fresh
+def load(cache: Cache, digest: str, project: str, source: Source) -> Page | None:
+    """The `Page` kept for `project`'s page entry of sha256 `digest`, or None (absent, damaged,
+    not of this format, or built from another page or for another project: read the page
+    itself; such an entry is removed). Its entries are checked on first use like a fresh
     answer's (`BadAnswer` for one that is refused)."""
     raw = cache.get_derived(KIND, digest)
     if raw is None:
@@ -65,9 +76,10 @@ def load(cache: Cache, digest: str, source: Source) -> Page | None:
     try:
         data = json.loads(raw)
     except (ValueError, RecursionError):
-        return None
+        data = None
     shape = _shape(data)
-    if shape is None:
+    if shape is None or data.get("page") != digest or data.get("project") != project:
+        cache.drop_derived(KIND, digest)  # whole, but not this page's: rebuilt from the page
         return None
     page_url, rows, claims = shape
 

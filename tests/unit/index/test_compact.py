@@ -79,8 +79,8 @@ def test_the_compact_form_gives_what_the_page_gives(tmp_path_factory: Any, entri
     checked = json_entries(body, PAGE_URL)
     fresh = json_page(checked, PAGE_URL, REMOTE)
     cache = Cache(tmp_path_factory.mktemp("c"))
-    compact.store(cache, DIGEST, PAGE_URL, checked, fresh.claims())
-    kept = compact.load(cache, DIGEST, REMOTE)
+    compact.store(cache, DIGEST, "a", PAGE_URL, checked, fresh.claims())
+    kept = compact.load(cache, DIGEST, "a", REMOTE)
     assert kept is not None
     assert kept.names == fresh.names and kept.claims() == fresh.claims()
     assert [_outcome(kept, i) for i in range(len(kept))] == [
@@ -94,8 +94,10 @@ def _stored(tmp_path: Path) -> tuple[Cache, Path]:
          "hashes": {"sha256": "ab" * 32}},
     ]  # fmt: skip
     cache = Cache(tmp_path)
-    compact.store(cache, DIGEST, PAGE_URL, entries, json_page(entries, PAGE_URL, REMOTE).claims())
-    assert compact.load(cache, DIGEST, REMOTE) is not None
+    compact.store(
+        cache, DIGEST, "a", PAGE_URL, entries, json_page(entries, PAGE_URL, REMOTE).claims()
+    )
+    assert compact.load(cache, DIGEST, "a", REMOTE) is not None
     return cache, cache.derived_path(compact.KIND, DIGEST)
 
 
@@ -104,7 +106,7 @@ def test_a_damaged_compact_entry_is_a_miss_and_removed(tmp_path: Path) -> None:
     whole = path.read_bytes()
     for damaged in (b"", whole[:30], whole[:-1], whole[:-2] + b"0}", b"\0" * len(whole)):
         path.write_bytes(damaged)
-        assert compact.load(cache, DIGEST, REMOTE) is None
+        assert compact.load(cache, DIGEST, "a", REMOTE) is None
         assert not path.exists()
 
 
@@ -123,18 +125,59 @@ def test_a_foreign_compact_entry_is_a_miss(tmp_path: Path, doc: object) -> None:
     """Whole (its header's sha256 matches) but not of this format: the page is read instead."""
     cache = Cache(tmp_path)
     cache.put_derived(compact.KIND, DIGEST, json.dumps(doc).encode())
-    assert compact.load(cache, DIGEST, REMOTE) is None
+    assert compact.load(cache, DIGEST, "a", REMOTE) is None
 
 
 def test_a_compact_row_of_wrong_types_is_refused_when_used(tmp_path: Path) -> None:
     cache = Cache(tmp_path)
     row = ["a-1.0-py3-none-any.whl", 7, None, None, False, None, None]
-    doc = {"url": PAGE_URL, "entries": [row], "claims": [["a", "1.0", [0]]]}
+    doc = {"project": "a", "page": DIGEST, "url": PAGE_URL, "entries": [row],
+           "claims": [["a", "1.0", [0]]]}  # fmt: skip
     cache.put_derived(compact.KIND, DIGEST, json.dumps(doc).encode())
-    page = compact.load(cache, DIGEST, REMOTE)
+    page = compact.load(cache, DIGEST, "a", REMOTE)
     assert page is not None
     with pytest.raises(BadAnswer, match=r"is not a PEP 691 file entry"):
         page.link(0)
+
+
+@pytest.mark.parametrize(
+    ("asked", "digest"), [("b", DIGEST), ("a", "cd" * 32)], ids=["other-project", "other-page"]
+)
+def test_a_compact_entry_of_another_page_or_project_is_a_miss_and_removed(
+    tmp_path: Path, asked: str, digest: str
+) -> None:
+    """#17 review D2: whole (header fixed) but built for another project, or from another page
+    than the one it is looked up for: never trusted, removed so that it is rebuilt."""
+    cache, path = _stored(tmp_path)
+    raw = cache.get_derived(compact.KIND, DIGEST)
+    assert raw is not None
+    cache.put_derived(compact.KIND, digest, raw)  # moved, header and all
+    assert compact.load(cache, digest, asked, REMOTE) is None
+    assert not cache.derived_path(compact.KIND, digest).exists()
+    assert path.exists() == (digest != DIGEST)  # the original, where it belongs, stays
+
+
+def test_swapped_compact_entries_are_rebuilt_from_their_pages(
+    fake_index: FakeIndex, tmp_path: Path
+) -> None:
+    """The reviewer's swap (/tmp/rev17-work/tamper.py swap): alpha's and beta's compact entries
+    exchanged, headers valid; online and offline each project still gets its own files."""
+    fake_index.add_wheel("alpha", "1.0")
+    fake_index.add_wheel("beta", "2.0")
+    first = {n: _index(fake_index, tmp_path).files(n) for n in ("alpha", "beta")}
+    cache = Cache(tmp_path / "cache")
+    paths = {}
+    for n in ("alpha", "beta"):
+        digest = cache.page_digest(fake_index.url + n + "/")
+        assert digest is not None
+        paths[n] = cache.derived_path(compact.KIND, digest)
+    for offline in (False, True):
+        a, b = paths["alpha"].read_bytes(), paths["beta"].read_bytes()
+        paths["alpha"].write_bytes(b)
+        paths["beta"].write_bytes(a)
+        index = _index(fake_index, tmp_path, offline=offline)
+        assert {n: index.files(n) for n in ("alpha", "beta")} == first
+        assert paths["alpha"].read_bytes() == a and paths["beta"].read_bytes() == b  # rebuilt
 
 
 # -- the client reads it -------------------------------------------------------------------------
