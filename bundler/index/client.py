@@ -233,6 +233,9 @@ class Index:
         self._local_hashes = _Memo()
         self._listings = _Memo()
         self._pep658_lock = threading.Lock()
+        self.warnings: list[str] = []
+        """One-line warnings about the answers read (a newer minor simple API version: PEP
+        629), in the order met; appended from any thread."""
         self._pep658: set[str] = set()
         """URLs of the wheels whose metadata came from their PEP 658 file (not the wheel)."""
 
@@ -314,7 +317,7 @@ class Index:
         kept = compact.load(self.cache, page.digest, name, source)
         if kept is not None:
             return kept
-        entries = json_entries(page.body, page.url)
+        entries = json_entries(page.body, page.url, name, self.warnings.append)
         read = json_page(entries, page.url, source)
         compact.store(self.cache, page.digest, name, page.url, entries, read.claims())
         return read
@@ -392,7 +395,7 @@ class Index:
                 continue
             body = self._read_local_page(page, source)
             if is_json:
-                return read_json_page(body, page.as_uri(), source)
+                return read_json_page(body, page.as_uri(), source, name, self.warnings.append)
             return read_html_page(body, page.as_uri(), source)
         return None
 

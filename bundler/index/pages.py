@@ -13,6 +13,10 @@ module is where they are checked, once, before anything downstream sees them:
   must be a plain base name equal to the URL's last path segment and a valid wheel/sdist name
   (`models.link.check_filename`). A sha256 (JSON `hashes`, or a `#sha256=` fragment) must be 64
   hex digits; so must a PEP 658 metadata hash.
+- A JSON page's head: `meta.api-version` is required (PEP 691) and read as PEP 629 says: a
+  major version other than 1 is refused, a minor newer than `API_VERSION` gives a warning;
+  `name`, required too, must be the project asked for (normalised): a page of another project
+  is refused (issue #17 review, D7).
 - Anything else raises `BadAnswer`, one line naming the page URL and the entry.
 
 Entries for other kinds of file (an `.exe`, an `.egg`) pass the URL and base-name checks and are
@@ -36,6 +40,12 @@ from bundler.errors import BadAnswer
 from bundler.models.link import BadFilename, check_filename
 from bundler.models.schema import jsonschema
 from bundler.models.source import REMOTE_SCHEMES, Source, local_path
+
+API_VERSION = (1, 4)
+"""The newest simple API version whose fields this kit knows of: 1.0 (PEP 691), 1.1 (PEP 700),
+1.2 (PEP 708), 1.3 (PEP 740), 1.4 (PEP 792; pypi-simple 1.7.0's SUPPORTED_REPOSITORY_VERSION,
+2025-07-28). https://packaging.python.org/en/latest/specifications/simple-repository-api/"""
+_API_VERSION_TEXT = re.compile(r"([0-9]{1,6})\.([0-9]{1,6})")
 
 SHA256_HEX = re.compile(r"[0-9a-fA-F]{64}")
 MAX_URL = 8192
@@ -155,14 +165,29 @@ def parse_html_page(body: bytes, page_url: str, source: Source) -> list[Link]:
     return read_html_page(body, page_url, source).links()
 
 
-def read_json_page(body: bytes, page_url: str, source: Source) -> Page:
-    """A PEP 691 JSON project page, its structure checked (`PEP691_SCHEMA`), entries lazily."""
-    return json_page(json_entries(body, page_url), page_url, source)
+def read_json_page(
+    body: bytes,
+    page_url: str,
+    source: Source,
+    project: str | None = None,
+    warn: Callable[[str], None] | None = None,
+) -> Page:
+    """A PEP 691 JSON project page, its structure checked (`PEP691_SCHEMA`), entries lazily;
+    `project` and `warn` as for `json_entries`."""
+    return json_page(json_entries(body, page_url, project, warn), page_url, source)
 
 
-def json_entries(body: bytes, page_url: str) -> list[dict[str, Any]]:
+def json_entries(
+    body: bytes,
+    page_url: str,
+    project: str | None = None,
+    warn: Callable[[str], None] | None = None,
+) -> list[dict[str, Any]]:
     """The `files` of a PEP 691 JSON page whose structure matches `PEP691_SCHEMA` (each entry
-    a dict of the checked types; URLs, names and hashes not checked yet); BadAnswer otherwise."""
+    a dict of the checked types; URLs, names and hashes not checked yet); BadAnswer otherwise.
+
+    When `project` (a normalised name) is given, the page's head is checked too
+    (`check_head`): `warn` gets the one-line warning for a newer minor API version."""
     try:
         data = json.loads(body)
     except (ValueError, RecursionError) as exc:
@@ -176,8 +201,47 @@ def json_entries(body: bytes, page_url: str) -> list[dict[str, Any]]:
         where = "/".join(str(p) for p in path) or "the page"
         message = f"{page_url}: not a PEP 691 page: {where}: {_short(error.message)}"
         raise BadAnswer(_oneline(message))
+    if project is not None:
+        warning = check_head(data, page_url, project)
+        if warning is not None and warn is not None:
+            warn(warning)
     entries: list[dict[str, Any]] = data["files"]
     return entries
+
+
+def check_head(data: dict[str, Any], page_url: str, project: str) -> str | None:
+    """Check the head of a structure-checked PEP 691 project page asked for `project`
+    (normalised name): `meta.api-version` present (PEP 691: "MUST"), of major version 1 (PEP
+    629: a client MUST fail on a major version it does not know), and `name` present and
+    normalising to `project`. Returns a warning (one line) for a minor version newer than
+    `API_VERSION` (PEP 629: SHOULD warn), else None; raises `BadAnswer` naming the URL."""
+    meta = data.get("meta")
+    text = meta.get("api-version") if isinstance(meta, dict) else None
+    if text is None:
+        raise BadAnswer(f"{page_url}: not a PEP 691 page: no meta.api-version (PEP 691)")
+    found = _API_VERSION_TEXT.fullmatch(text)
+    if found is None:
+        raise BadAnswer(_oneline(f"{page_url}: unreadable meta.api-version {text[:32]!r}"))
+    version = (int(found[1]), int(found[2]))
+    if version[0] != API_VERSION[0]:
+        raise BadAnswer(
+            f"{page_url}: simple API version {text}: this kit reads version "
+            f"{API_VERSION[0]}.x only (PEP 629: an unknown major version is refused)"
+        )
+    name = data.get("name")
+    if name is None:
+        raise BadAnswer(f"{page_url}: not a PEP 691 project page: no name")
+    if canonicalize_name(name) != project:
+        raise BadAnswer(
+            _oneline(f"{page_url}: the page is for project {name[:200]!r}, not {project!r}")
+        )
+    if version[1] > API_VERSION[1]:
+        return (
+            f"{page_url}: simple API version {text} is newer than "
+            f"{API_VERSION[0]}.{API_VERSION[1]}, the newest this kit knows: fields added "
+            "since are ignored (PEP 629)"
+        )
+    return None
 
 
 def json_page(

@@ -294,6 +294,8 @@ class _Plan:
     """Canonical name -> project directory, for the wheel built from a local project."""
     names: dict[str, LockNames] = field(default_factory=dict)
     """'app' / 'bootstrap' -> how each lock spells its projects (installer-true names)."""
+    index_warnings: tuple[str, ...] = ()
+    """What the index client warned of while resolving (`Index.warnings`)."""
 
 
 def fetch(options: FetchOptions) -> FetchResult:
@@ -456,7 +458,11 @@ def _run(
         install_sh=output / installer.INSTALL_SH,
         audit=report,
         excluded=plan.resolution.excluded,
-        warnings=(*_yank_warnings(packages), *_unhashed_warnings(packages)),
+        warnings=(
+            *plan.index_warnings,
+            *_yank_warnings(packages),
+            *_unhashed_warnings(packages),
+        ),
         gate=verdict,
     )
 
@@ -560,7 +566,11 @@ def _result(
         install_sh=folder / installer.INSTALL_SH,
         audit=report,
         excluded=plan.resolution.excluded,
-        warnings=(*_yank_warnings(packages), *_unhashed_warnings(packages)),
+        warnings=(
+            *plan.index_warnings,
+            *_yank_warnings(packages),
+            *_unhashed_warnings(packages),
+        ),
     )
 
 
@@ -697,7 +707,16 @@ def _plan(
                 raise _in_bootstrap(exc, decision) from None
     if boot is not None:
         names["bootstrap"] = lock_names(boot)
-    return _Plan(tuple(str(r) for r in roots), given, resolution, decision, boot, local, names)
+    return _Plan(
+        tuple(str(r) for r in roots),
+        given,
+        resolution,
+        decision,
+        boot,
+        local,
+        names,
+        tuple(dict.fromkeys(index.warnings)),
+    )
 
 
 def _in_bootstrap(exc: ResolutionError, decision: installer.BootstrapDecision) -> ResolutionError:

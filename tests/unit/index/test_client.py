@@ -627,3 +627,29 @@ def test_a_claimed_version_is_checked_against_the_real_name() -> None:
 def test_claimed_dist(filename: str, claim: tuple[str, str] | None) -> None:
     got = claimed_dist(filename)
     assert (None if got is None else (got[0], str(got[1]))) == claim
+
+
+def test_a_page_of_another_project_or_api_version_is_refused_naming_the_url(
+    fake_index: FakeIndex, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """#17 review D7: the index answers for `alpha` with `beta`'s page, or with a 2.0 page."""
+    fake_index.add_wheel("alpha", "1.0")
+    fake_index.add_wheel("beta", "1.0")
+    serve = fake_index.json_page
+    url = fake_index.url + "alpha/"
+    for answer, refusal in (
+        (lambda project: serve("beta"), "the page is for project 'beta', not 'alpha'"),
+        (lambda project: serve(project).replace(b'"1.1"', b'"2.0"'), "version 2.0"),
+    ):
+        monkeypatch.setattr(fake_index, "json_page", answer)
+        index = Index([fake_index.url], [], Cache(tmp_path / refusal[:8]))
+        with pytest.raises(BadAnswer) as err:
+            index.files("alpha")
+        assert str(err.value).startswith(url + ": ") and refusal in str(err.value)
+    monkeypatch.setattr(fake_index, "json_page", lambda p: serve(p).replace(b'"1.1"', b'"1.7"'))
+    index = Index([fake_index.url], [], Cache(tmp_path / "newer"))
+    assert [f.filename for f in index.files("alpha")] == ["alpha-1.0-py3-none-any.whl"]
+    assert index.warnings == [
+        f"{url}: simple API version 1.7 is newer than 1.4, the newest "
+        "this kit knows: fields added since are ignored (PEP 629)"
+    ]

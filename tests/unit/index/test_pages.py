@@ -216,3 +216,40 @@ def test_the_fast_check_never_passes_what_the_schema_refuses(
     if pages._obviously_valid(page):
         assert pages._VALIDATOR.is_valid(page), page
     assert pages._obviously_valid({"files": [GOOD]})
+
+
+# -- the page's head: PEP 629 api-version, PEP 691 name (#17 review D7) ------------------------
+
+
+def _head(meta: object = None, name: object = "alpha", drop: tuple[str, ...] = ()) -> bytes:
+    page: dict[str, object] = {"meta": meta or {"api-version": "1.1"}, "name": name, "files": []}
+    return json.dumps({k: v for k, v in page.items() if k not in drop}).encode()
+
+
+@pytest.mark.parametrize(
+    ("body", "refusal"),
+    [
+        (_head({"api-version": "2.0"}), "simple API version 2.0: this kit reads version 1.x"),
+        (_head({"api-version": "0.9"}), "simple API version 0.9"),
+        (_head({"api-version": "one"}), "unreadable meta.api-version 'one'"),
+        (_head(drop=("meta",)), "no meta.api-version"),
+        (_head({"x": 1}), "no meta.api-version"),
+        (_head(name="beta"), "the page is for project 'beta', not 'alpha'"),
+        (_head(drop=("name",)), "no name"),
+    ],
+    ids=["major-2", "major-0", "unreadable", "no-meta", "no-api-version", "other", "no-name"],
+)
+def test_a_page_head_is_checked_against_pep_629_and_the_project(body: bytes, refusal: str) -> None:
+    with pytest.raises(BundlerError) as err:
+        pages.json_entries(body, PAGE, "alpha")
+    message = str(err.value)
+    assert message.startswith(PAGE + ": ") and refusal in message and "\n" not in message
+
+
+def test_a_newer_minor_api_version_warns_once_and_is_read() -> None:
+    said: list[str] = []
+    for version in ("1.0", "1.4", "1.99"):
+        pages.json_entries(
+            _head({"api-version": version}, name="Alpha"), PAGE, "alpha", said.append
+        )
+    assert len(said) == 1 and said[0].startswith(PAGE) and "1.99 is newer than 1.4" in said[0]
