@@ -17,6 +17,12 @@ import copy
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+WRITTEN_NOT_REHEARSED = "bundler_written_not_rehearsed"
+"""The attribute (a `Path`) a KeyboardInterrupt (Ctrl-C, or SIGTERM raised like it) carries
+when it arrived after the new wheelhouse replaced the output, during its rehearsal: the CLI
+then says the wheelhouse was written but not rehearsed, not that nothing partial was left
+(issue #17 review, D4)."""
+
 
 class BundlerError(Exception):
     """A user-facing error: one clear line, exit status 2."""

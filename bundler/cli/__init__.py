@@ -27,7 +27,7 @@ import click
 
 from bundler import __version__
 from bundler.cli.options import JSON_ERRORS, one_line
-from bundler.errors import BundlerError, CheckFailed
+from bundler.errors import WRITTEN_NOT_REHEARSED, BundlerError, CheckFailed
 
 
 class KitGroup(click.Group):
@@ -111,7 +111,14 @@ class KitGroup(click.Group):
             ctx.exit(exc.exit_code)
         except KeyboardInterrupt as exc:
             what = "terminated" if isinstance(exc, Terminated) else "interrupted"
-            click.echo(f"bundler: {what}; nothing partial was left in the output", err=True)
+            written = getattr(exc, WRITTEN_NOT_REHEARSED, None)
+            if written is not None:
+                click.echo(
+                    f"bundler: {what}; the wheelhouse {written} was written but not rehearsed",
+                    err=True,
+                )
+            else:
+                click.echo(f"bundler: {what}; nothing partial was left in the output", err=True)
             ctx.exit(143 if isinstance(exc, Terminated) else 130)
         finally:
             if main_thread:

@@ -30,6 +30,7 @@ from packaging.utils import canonicalize_name, parse_wheel_filename
 
 from bundler import __version__
 from bundler.errors import (
+    WRITTEN_NOT_REHEARSED,
     BadInput,
     BundlerError,
     MetadataMismatch,
@@ -327,15 +328,19 @@ def fetch(options: FetchOptions) -> FetchResult:
                     result = _run_several(options, cache, stage, policy, venvs.start)
                 else:
                     result = _run(options, cache, stage, policy, venvs.start)
-        if options.several:
-            return _rehearse_several(options, result, cache, venvs)
-        if options.rehearse is None:
-            return result
-        # After the swap, outside the stage: the rehearsal reads the committed wheelhouse.
-        _step(options, f"rehearsing the install with {options.rehearse}")
-        rehearsal = rehearse_mod.rehearse(
-            result.output, options.rehearse, cache=cache, prepared=venvs.take(options.rehearse)
-        )
+        try:
+            if options.several:
+                return _rehearse_several(options, result, cache, venvs)
+            if options.rehearse is None:
+                return result
+            # After the swap, outside the stage: the rehearsal reads the committed wheelhouse.
+            _step(options, f"rehearsing the install with {options.rehearse}")
+            rehearsal = rehearse_mod.rehearse(
+                result.output, options.rehearse, cache=cache, prepared=venvs.take(options.rehearse)
+            )
+        except KeyboardInterrupt as exc:  # the output is already the new wheelhouse
+            setattr(exc, WRITTEN_NOT_REHEARSED, result.output)
+            raise
         return replace(result, rehearsal=rehearsal)
 
 

@@ -211,6 +211,37 @@ def test_sigint_during_download_leaves_the_output_untouched(
     assert not [p for p in (tmp_path / "cache").rglob("*") if p.name.startswith(NUMPYISH)]
 
 
+@pytest.mark.signals
+def test_sigterm_during_the_rehearsal_says_the_wheelhouse_was_written_not_rehearsed(
+    tmp_path: Path, index: FakeIndex, python36: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """#17 review D4: the rehearsal runs after the new wheelhouse replaced -o, so a SIGTERM
+    then must not claim that nothing partial was left. A real SIGTERM to this process (the CLI's
+    handler turns it into `Terminated`) from inside the rehearsal step."""
+    from bundler.wheelhouse import fetch as fetch_mod
+    from bundler.wheelhouse import rehearse as rehearse_mod
+
+    def sigterm(*args: object, **kwargs: object) -> None:
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(5)  # the handler raises here
+        raise AssertionError("SIGTERM was not delivered")
+
+    monkeypatch.setattr(rehearse_mod, "rehearse", sigterm)
+    monkeypatch.setattr(fetch_mod, "_rehearse_pythons", lambda options: ())  # no venv made
+    result = CliRunner().invoke(
+        main,
+        ["fetch", "tiny", "--index-url", index.url, "--cache-dir", str(tmp_path / "cache"),
+         "--no-audit", "--rehearse", str(python36), "-o", str(tmp_path / "wh")],
+    )  # fmt: skip
+    assert result.exit_code == 143, result.output
+    wh = tmp_path / "wh"
+    assert f"bundler: terminated; the wheelhouse {wh} was written but not rehearsed" in (
+        result.stderr
+    )
+    assert "nothing partial" not in result.stderr
+    assert (wh / "manifest.json").is_file()
+
+
 def test_offline_second_fetch_from_the_cache(tmp_path: Path, index: FakeIndex) -> None:
     assert _fetch(tmp_path, index, "app").exit_code == 0
     manifest = (tmp_path / "wh" / "manifest.json").read_text()
