@@ -251,6 +251,37 @@ def test_offline_second_fetch_from_the_cache(tmp_path: Path, index: FakeIndex) -
     assert (tmp_path / "wh" / "manifest.json").read_text() == manifest
 
 
+def test_a_same_size_damaged_cache_wheel_never_reaches_the_wheelhouse(
+    tmp_path: Path, index: FakeIndex
+) -> None:
+    """#17 review D1 (repro.sh): one byte of a cached wheel flipped, same size. Online the
+    wheel is downloaded again and the wheelhouse matches its SHA256SUMS; offline the fetch
+    fails naming the wheel and the cache entry, and -o is left as it was."""
+    from bundler.fs import sums
+    from bundler.fs.cache import Cache
+
+    assert _fetch(tmp_path, index, "lib").exit_code == 0
+    wheel = "tiny-0.3-py3-none-any.whl"
+    digest = sha256_file(tmp_path / "wh" / wheel)
+    blob = Cache(tmp_path / "cache").blob_path(digest)
+
+    def damage() -> None:
+        data = bytearray(blob.read_bytes())
+        data[200] ^= 0xFF
+        blob.write_bytes(bytes(data))
+
+    damage()
+    before = _tree(tmp_path / "wh")
+    result = _fetch(tmp_path, index, "lib", "--offline")
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith(f"bundler: error: {wheel}: the cached copy {blob} ")
+    assert _tree(tmp_path / "wh") == before
+    assert _fetch(tmp_path, index, "lib").exit_code == 0
+    assert sha256_file(tmp_path / "wh" / wheel) == digest == sha256_file(blob)
+    assert sums.check_directory(tmp_path / "wh") == []
+    assert index.downloads().count(wheel) == 2
+
+
 def test_offline_with_a_cold_cache_names_the_missing_page(tmp_path: Path, index: FakeIndex) -> None:
     result = _fetch(tmp_path, index, "app", "--offline")
     assert result.exit_code == 2
