@@ -77,7 +77,8 @@ ALL_THREADS = [
 
 
 class HashLedger:
-    """Counts whole-file sha256 passes (sha256_file) by caller, and streamed download bytes."""
+    """Counts whole-file sha256 passes (sha256_file) by caller, streamed download bytes, and
+    cache hits hashed while copied into the output (`net.download`)."""
 
     def __init__(self) -> None:
         self.passes: dict[str, list[int]] = defaultdict(lambda: [0, 0])
@@ -115,6 +116,20 @@ class HashLedger:
             return adopt(cache, tmp, sha256)
 
         Cache.adopt_blob = adopted  # type: ignore[method-assign]
+
+        from bundler.net import download
+
+        checked_copy = download.atomic_copy_checked
+
+        def copied(src: Path, dest: Path, sha256: str, *args: Any, **kwargs: Any) -> Path:
+            where = "download.py:_place_cached (hashed while copied from the cache)"
+            size = Path(src).stat().st_size
+            with self.lock:
+                self.passes[where][0] += 1
+                self.passes[where][1] += size
+            return checked_copy(src, dest, sha256, *args, **kwargs)
+
+        download.atomic_copy_checked = copied  # type: ignore[assignment]
 
     def lines(self) -> list[str]:
         out = []

@@ -70,6 +70,9 @@ class Cache:
 
     def __init__(self, root: Path | None = None) -> None:
         self.root = Path(root) if root is not None else default_root()
+        self.adopted: set[str] = set()
+        """The sha256s of the blobs this object moved into the store (`adopt_blob`): hashed
+        as they arrived, in this run, so a copy out of the store need not hash them again."""
 
     @property
     def tmp(self) -> Path:
@@ -112,6 +115,7 @@ class Cache:
         dest = self.blob_path(sha256)
         dest.parent.mkdir(parents=True, exist_ok=True)
         os.replace(tmp, dest)
+        self.adopted.add(sha256)
         return dest
 
     def stored_blob(self, sha256: str, size: int | None = None) -> Path | None:
@@ -132,6 +136,7 @@ class Cache:
 
     def evict_blob(self, sha256: str) -> None:
         """Remove the blob stored under `sha256` (its bytes were found not to hash to it)."""
+        self.adopted.discard(sha256)
         self.blob_path(sha256).unlink(missing_ok=True)
 
     def verify_blob(self, sha256: str) -> bool:

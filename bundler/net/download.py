@@ -6,7 +6,8 @@ one pass, the bytes hashed are the bytes written) and compared with the index's 
 that no longer matches (damaged on disk, or changed by someone) is evicted and downloaded again,
 or, `--offline`, is an error naming the file and the cache (issue #17 review, D1). A miss is
 streamed and hash-checked into the cache by `bundler.net.blobs.fetch_blob`, then copied (a
-reflink where the filesystem can: those bytes were hashed as they arrived). Files reach the
+reflink where the filesystem can: those bytes were hashed as they arrived), as is a blob this
+run adopted before (`Cache.adopted`). Files reach the
 output folder as copies, never hard links, so a byte flipped in the cache later cannot change
 a delivered wheel; each copy is written under a temp name and renamed, at a path
 that cannot leave the folder (`models.link.path_in`). The folder itself is a staging area
@@ -128,8 +129,10 @@ def _place_cached(file: DistFile, cache: Cache, dest: Path, *, offline: bool) ->
     """`file` copied from the cache into `dest`, its bytes hashed on the way and matching its
     sha256; None when the cache has no blob of it (or had a damaged one, now evicted, and the
     network may replace it). Offline, a damaged blob is `HashMismatch` naming the file, the
-    cache entry (removed) and what to do."""
-    if not file.sha256:
+    cache entry (removed) and what to do. A blob this run adopted (`Cache.adopted`: hashed as
+    it streamed in, e.g. by the resolver for its METADATA) is left to `fetch_blob` and copied
+    as it is: one hash pass per byte on a cold fetch too."""
+    if not file.sha256 or file.sha256 in cache.adopted:
         return None
     blob = cache.stored_blob(file.sha256, file.size)
     if blob is None:

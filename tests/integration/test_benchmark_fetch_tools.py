@@ -137,8 +137,9 @@ def test_profile_fetch_counts_every_hash_pass(fake_index: FakeIndex, tmp_path: P
 
     Like the index this machine reaches, the fake one serves no PEP 658 metadata here, so the
     resolver downloads each wheel for its metadata. Each wheel is hashed once, while it streams:
-    the download step's cache hit checks the size and the audit takes the known sha256
-    (benchmarks/PROFILE.md, finding 6)."""
+    the download step's cache hit of a blob this run adopted is copied as it is (a hit of an
+    earlier run would be hashed while copied, and counted here) and the audit takes the known
+    sha256 (benchmarks/PROFILE.md, finding 6; #17 review)."""
     fake_index.pep658 = False
     _publish(fake_index)
     proc = subprocess.run(

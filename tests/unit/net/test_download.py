@@ -94,7 +94,8 @@ def test_a_cache_blob_of_another_size_is_fetched_again(
 def test_a_cache_hit_is_hashed_once_on_its_way_out(
     fake_index: FakeIndex, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A hit is hashed while it is copied into the output: one pass, no separate re-hash."""
+    """A hit of an earlier run is hashed while it is copied into the output: one pass, no
+    separate re-hash; a blob this run downloaded is not hashed again."""
     fake_index.add_wheel("foo", "1.0")
     files = listed(fake_index, tmp_path, "foo")
     cache = Cache(tmp_path / "cache")
@@ -118,8 +119,10 @@ def test_a_cache_hit_is_hashed_once_on_its_way_out(
 
     monkeypatch.setattr(hashlib, "sha256", Counting)
     monkeypatch.setattr("bundler.fs.cache.sha256_file", no_rehash)
-    again = download_all(files, tmp_path / "two", cache, net())
-    assert again[0].read_bytes() == (tmp_path / "one" / files[0].filename).read_bytes()
+    same_run = download_all(files, tmp_path / "same", cache, net())
+    assert fed == []  # adopted by this run (`Cache.adopted`): hashed as it streamed in
+    next_run = download_all(files, tmp_path / "two", Cache(tmp_path / "cache"), net())
+    assert next_run[0].read_bytes() == same_run[0].read_bytes()
     assert sum(fed) == files[0].size  # every byte once
     assert fake_index.downloads().count(files[0].filename) == 1
 
@@ -140,6 +143,7 @@ def test_a_same_size_damaged_blob_is_evicted_and_fetched_again(
     download_all(files, tmp_path / "one", cache, net())
     assert files[0].sha256
     _flip_one_byte(cache.blob_path(files[0].sha256))
+    cache = Cache(tmp_path / "cache")  # the next run
     out = download_all(files, tmp_path / "two", cache, net())
     assert hashlib.sha256(out[0].read_bytes()).hexdigest() == files[0].sha256
     assert fake_index.downloads().count(files[0].filename) == 2
@@ -158,7 +162,7 @@ def test_a_same_size_damaged_blob_fails_offline_naming_file_and_cache(
     blob = cache.blob_path(files[0].sha256)
     _flip_one_byte(blob)
     with pytest.raises(HashMismatch) as err:
-        download_all(files, tmp_path / "two", cache, net(offline=True))
+        download_all(files, tmp_path / "two", Cache(tmp_path / "cache"), net(offline=True))
     message = str(err.value)
     assert files[0].filename in message and str(blob) in message and "--offline" in message
     assert not blob.exists()  # evicted: the next online fetch downloads it
