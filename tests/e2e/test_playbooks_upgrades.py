@@ -203,6 +203,20 @@ def test_upgrade_check_failed_upgrade_rollback(
     )
     assert host.history() == [v1] and host.current() == v1
 
+    # -- app_venv a relative link (as `ln -sr` or a backup restore makes it) and a smoke test
+    # that fails: the live venv is still known by its inode, never installed into nor removed
+    # (#16 third review D1: a failed proof removed the venv the application runs)
+    live = host.venvs / v1
+    inode = live.stat().st_ino
+    host.app.unlink()
+    host.app.symlink_to(Path("venvs") / v1)
+    failing = host.run(kits["v1"], smoke_workers=0)
+    assert failing.rc != 0, failing.describe()
+    assert "Install the wheelhouse with its install.sh." not in failing.changed_tasks()
+    assert live.stat().st_ino == inode and host.imports("asciivideo")
+    host.app.unlink()
+    host.app.symlink_to(live)
+
     # -- a package pip-installed by hand into the live venv (pip 18.1): refused, untouched ---
     # (#16 finding 13: install.sh --check compares as pip-sync does, names and versions)
     stray = build_wheel(tmp_path / "stray", "airgapkit-stray", "1.0")
