@@ -226,9 +226,9 @@ def test_a_wheel_changed_since_fetch_is_refused(inputs: dict[str, Path], tmp_pat
 def test_a_cache_blob_damaged_after_adoption_never_leaves_the_machine(
     tmp_path: Path, fake_index: FakeIndex
 ) -> None:
-    """A warm fetch trusts a cached blob of the right size (it was adopted only after its hash
-    matched), so a blob damaged later in place reaches the wheelhouse; pack refuses it and
-    verify names it."""
+    """A cached blob damaged in place (same size) never reaches the wheelhouse: the warm fetch
+    hashes it on its way out and fetches it again (#17 review D1); a wheel damaged in the
+    wheelhouse after the fetch is refused by pack and named by verify."""
     fake_index.add_wheel("app", "1.0", requires_dist=["lib"])
     fake_index.add_wheel("lib", "1.0", tags="cp36-cp36m-manylinux1_x86_64")
     cache = tmp_path / "cache"
@@ -251,7 +251,12 @@ def test_a_cache_blob_damaged_after_adoption_never_leaves_the_machine(
     blob.unlink()  # wh1's copy is a hardlink of it: keep wh1 intact
     blob.write_bytes(bytes(data))
     second = fetched(tmp_path / "wh2")
-    assert (second / lib.name).read_bytes() == bytes(data)  # trusted by size, as designed
+    assert (second / lib.name).read_bytes() == lib.read_bytes()  # the damage never left
+    wheel = second / lib.name
+    damaged = bytearray(wheel.read_bytes())
+    damaged[len(damaged) // 2] ^= 0xFF
+    wheel.unlink()  # a hardlink of the cache's blob: keep the cache intact
+    wheel.write_bytes(bytes(damaged))  # damaged after the fetch, same size
     inputs = handmade_inputs(tmp_path / "in")
     inputs["wheelhouse"] = second
     with pytest.raises(BadInput, match=rf"{re.escape(lib.name)}: sha256 .* differs from manifest"):
