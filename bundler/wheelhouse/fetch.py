@@ -1286,8 +1286,17 @@ def _gate(
     """Look every pinned package up in OSV, write the findings snapshot into the wheelhouse,
     and evaluate the policy as of today (UTC); the caller decides what a violation means."""
     pins = [osv.Pinned(p.name, p.version) for p in packages]
+    found = _look_up(options, policy, pins)
+    snapshot.write(staged, found)
+    records = [PackageLicense.from_record(r) for r in manifest.load(staged).get("packages", [])]
+    size = sum(p.stat().st_size for p in staged.iterdir() if p.is_file())
+    return evaluate(policy, records, found, _today(), kit_bytes=size, measured="the wheelhouse")
+
+
+def _look_up(options: FetchOptions, policy: Policy, pins: list[osv.Pinned]) -> snapshot.Snapshot:
+    """The OSV findings of `pins` (the vulnerability database or the OSV API of `options`)."""
     _step(options, f"checking {len(pins)} package(s) against the policy {options.policy}")
-    found = snapshot.gather(
+    return snapshot.gather(
         policy,
         pins,
         vuln_db=options.vuln_db,
@@ -1295,10 +1304,6 @@ def _gate(
         timeout=options.network.timeout,
         retries=options.network.retries,
     )
-    snapshot.write(staged, found)
-    records = [PackageLicense.from_record(r) for r in manifest.load(staged).get("packages", [])]
-    size = sum(p.stat().st_size for p in staged.iterdir() if p.is_file())
-    return evaluate(policy, records, found, _today(), kit_bytes=size, measured="the wheelhouse")
 
 
 def _gate_several(
@@ -1316,15 +1321,7 @@ def _gate_several(
         for r in rows:
             union.setdefault((canonicalize_name(r["name"]), r["version"]), r)
     pins = [osv.Pinned(r["name"], r["version"]) for r in union.values()]
-    _step(options, f"checking {len(pins)} package(s) against the policy {options.policy}")
-    found = snapshot.gather(
-        policy,
-        pins,
-        vuln_db=options.vuln_db,
-        osv_url=options.osv_url,
-        timeout=options.network.timeout,
-        retries=options.network.retries,
-    )
+    found = _look_up(options, policy, pins)
     snapshot.write(top, found)
     today = _today()
     size = sum(p.stat().st_size for p in top.rglob("*") if p.is_file())
