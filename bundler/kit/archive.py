@@ -11,11 +11,13 @@ problem means (verify: exit 1).
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import io
 import os
 import re
 import tarfile
+import zlib
 from collections.abc import Container, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -160,32 +162,54 @@ def renamed(parts: list[Path]) -> str | None:
     )
 
 
+@dataclass(frozen=True)
+class Stream:
+    """An archive being read forward: its tar members, and the gzip stream under them."""
+
+    tar: tarfile.TarFile
+    gzip: gzip.GzipFile
+
+    def read_to_end(self) -> None:
+        """Read what follows the tar's end-of-archive blocks up to the end of the gzip stream,
+        so that gzip checks its end-of-stream marker, CRC-32 and length (RFC 1952 section 2.3):
+        a gzip stream cut where its tar data happens to end on a member boundary otherwise reads
+        as a clean, shorter archive (tarfile's stream mode stops at the tar end and does not look
+        at the gzip trailer). Raises, inside `open_stream`, BadInput "damaged archive"."""
+        while self.gzip.read(CHUNK):
+            pass
+
+
 @contextmanager
-def open_stream(parts: list[Path]) -> Iterator[tarfile.TarFile]:
-    """The archive as a forward-only tar stream (gzip over the concatenated parts)."""
+def open_stream(parts: list[Path]) -> Iterator[Stream]:
+    """The archive as a forward-only tar stream (gzip over the concatenated parts). Raises
+    BadInput for what is not a gzip tar, and for damage found while the body reads it."""
     chain = _Chain(parts)
+    gz = gzip.GzipFile(fileobj=chain, mode="rb")
     try:
-        tar = tarfile.open(fileobj=chain, mode="r|gz")  # noqa: SIM115 (closed in finally)
-    except (tarfile.TarError, OSError, EOFError, TypeError) as exc:
-        # TypeError: a gzip header cut inside its flag bytes (tarfile's _Stream reads ord(b""))
+        tar = tarfile.open(fileobj=gz, mode="r|")  # noqa: SIM115 (closed in finally)
+    except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
+        gz.close()
         chain.close()
+        if isinstance(exc, EOFError):  # gzip's: the stream ends before its end-of-stream marker
+            raise BadInput(f"{archive_name(parts)}: damaged archive (cut short: {exc})") from None
         raise BadInput(
             f"{archive_name(parts)}: not a gzip-compressed tar archive ({_why(exc, parts)})"
         ) from None
     try:
-        yield tar
+        yield Stream(tar, gz)
     except _Unwritable as exc:
         raise exc.error from None  # the destination's trouble (full, read-only), not the archive's
-    except (tarfile.TarError, EOFError, OSError, _Truncated) as exc:
+    except (tarfile.TarError, EOFError, OSError, zlib.error, _Truncated) as exc:
         raise BadInput(f"{archive_name(parts)}: damaged archive ({exc})") from None
     finally:
         tar.close()
+        gz.close()
         chain.close()
 
 
 def _why(exc: BaseException, parts: list[Path]) -> str:
-    """tarfile's reason, except its "empty file" for a file that is not empty: tarfile says
-    so whenever the gzip stream yields no tar data, e.g. for a kit cut after its gzip header."""
+    """tarfile's or gzip's reason, except tarfile's "empty file" for a file that is not empty
+    (a whole gzip stream that holds no tar data)."""
     if str(exc) != "empty file":
         return str(exc)
     size = 0
@@ -194,7 +218,7 @@ def _why(exc: BaseException, parts: list[Path]) -> str:
             size += part.stat().st_size
     if size == 0:
         return "empty file"
-    return f"cut short or damaged: its {size} bytes hold no tar data"
+    return f"its {size} bytes hold no tar data"
 
 
 def scan(
@@ -214,7 +238,8 @@ def scan(
         _prepare(dest)
     total = 0
     seen: set[str] = set()
-    with open_stream(parts) as tar:
+    with open_stream(parts) as stream:
+        tar = stream.tar
         for count, member in enumerate(tar, 1):
             if count > limits.max_members:
                 listing.problems.append(
@@ -241,6 +266,8 @@ def scan(
             listing.files[rel] = member.size
             if rel in read or hash_all or dest is not None:
                 _consume(tar, member, rel, listing, read, dest)
+        else:
+            stream.read_to_end()
     return listing
 
 

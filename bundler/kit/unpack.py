@@ -111,7 +111,8 @@ def read_record(parts: list[Path]) -> Delta | None:
     re-tarred in another order: never mistaken for a full kit); BadInput for what is not a
     gzip tar at all."""
     name = kitarchive.archive_name(parts)
-    with kitarchive.open_stream(parts) as tar:
+    with kitarchive.open_stream(parts) as opened:
+        tar = opened.tar
         for member in tar:
             if not member.isfile():
                 continue

@@ -259,16 +259,6 @@ def test_verify_unpack_into_full_or_read_only_places(tmp_path: Path, mount: obje
     _one_line(result, str(ro), "Read-only file system (EROFS)")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "known, open: this cut (2/3 of the archive, whose size changed with install.sh in "
-        "9a9a7b4) ends the gzip stream where the decompressed data ends on a tar header "
-        "boundary; tarfile's stream mode does not check gzip's end-of-stream marker, so the "
-        "archive reads as a clean, shorter one and verify lists the missing files (exit 1) "
-        "instead of 'damaged archive' (exit 2); nothing is unpacked either way"
-    ),
-)
 def test_verify_unpack_of_a_truncated_archive_leaves_nothing(tmp_path: Path) -> None:
     kit = pack_inputs(handmade_inputs(tmp_path / "in"), tmp_path / "out" / "kit-demo.tar.gz")
     data = kit.archive.read_bytes()
@@ -276,5 +266,5 @@ def test_verify_unpack_of_a_truncated_archive_leaves_nothing(tmp_path: Path) -> 
     cut.parent.mkdir()
     cut.write_bytes(data[: len(data) * 2 // 3])
     result = _cli("verify", str(cut), "--unpack", str(tmp_path / "dest" / "kits"))
-    assert result.exit_code != 0 and list((tmp_path / "dest").iterdir()) == []  # holds today
-    _one_line(result, "damaged archive")  # the part that fails today (see the xfail reason)
+    assert result.exit_code != 0 and list((tmp_path / "dest").iterdir()) == []
+    _one_line(result, "damaged archive")

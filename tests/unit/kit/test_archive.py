@@ -169,11 +169,12 @@ def test_real_kits_with_a_mutated_manifest_never_crash(
 @pytest.mark.parametrize(
     "head", [b"\x1f\x8b\x08\x04", b"\x1f\x8b\x08\x04\x00\x00\x00\x00\x00\x03\x05"]
 )
-def test_a_gzip_header_cut_in_its_extra_field_is_not_a_kit(tmp_path: Path, head: bytes) -> None:
-    """tarfile's stream reader raises TypeError there (CPython gh-107398): one BadInput line."""
+def test_a_gzip_header_cut_in_its_extra_field_is_a_cut_archive(tmp_path: Path, head: bytes) -> None:
+    """tarfile's own gzip reader raised TypeError there (CPython gh-107398); gzip's says the
+    stream is cut short: one BadInput line."""
     archive = tmp_path / "kit-demo.tar.gz"
     archive.write_bytes(head)
-    with pytest.raises(BadInput, match="not a gzip-compressed tar archive"):
+    with pytest.raises(BadInput, match=r"^kit-demo\.tar\.gz: damaged archive \(cut short: "):
         verify.verify([archive])
 
 
@@ -196,3 +197,53 @@ def test_the_sidecar_records_the_archive_name(tmp_path: Path, line: str, name: s
     assert (problem is None) == (name is None)
     if problem:
         assert "kit-y.tar.gz: its kit-y.tar.gz.sha256 names kit-x.tar.gz" in problem
+
+
+def _gzip_member(tar_bytes: bytes, flush_at: int) -> tuple[bytes, int]:
+    """A gzip stream (RFC 1952) of `tar_bytes` with a full flush after `flush_at` bytes, and
+    the offset in it where the data up to `flush_at` is complete: a cut there decompresses to
+    exactly `tar_bytes[:flush_at]`, with no end-of-stream marker."""
+    import struct
+    import zlib
+
+    head = b"\x1f\x8b\x08\x00" + b"\x00" * 4 + b"\x00\x03"
+    deflate = zlib.compressobj(6, zlib.DEFLATED, -zlib.MAX_WBITS)
+    first = deflate.compress(tar_bytes[:flush_at]) + deflate.flush(zlib.Z_FULL_FLUSH)
+    rest = deflate.compress(tar_bytes[flush_at:]) + deflate.flush()
+    trailer = struct.pack("<II", zlib.crc32(tar_bytes), len(tar_bytes) & 0xFFFFFFFF)
+    return head + first + rest + trailer, len(head) + len(first)
+
+
+def _two_member_tar() -> tuple[bytes, int]:
+    """A kit-like tar of two files and the offset where the second member's header starts."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for name, data in (("kit-demo/a.txt", b"a" * 700), ("kit-demo/b.txt", b"b" * 300)):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+        second = tar.offset - 512 - 512  # header + one data block of b.txt
+    return buffer.getvalue(), second
+
+
+@pytest.mark.parametrize("damage", ["cut on a member boundary", "bad CRC-32", "bytes after"])
+def test_gzip_damage_that_leaves_whole_tar_members_is_a_damaged_archive(
+    tmp_path: Path, damage: str
+) -> None:
+    """A cut where the tar data ends between members reads, to tarfile's stream mode, as a
+    clean shorter archive; so do a wrong CRC-32 and junk after the gzip stream (its trailer is
+    never read). Reading to the end of the gzip stream catches all three."""
+    tar_bytes, boundary = _two_member_tar()
+    whole, cut_at = _gzip_member(tar_bytes, boundary)
+    if damage == "cut on a member boundary":
+        data = whole[:cut_at]
+    elif damage == "bad CRC-32":
+        data = whole[:-8] + bytes([whole[-8] ^ 0xFF]) + whole[-7:]
+    else:
+        data = whole + b"junk after the gzip stream"
+    archive = tmp_path / "kit-demo.tar.gz"
+    archive.write_bytes(data)
+    with pytest.raises(BadInput, match=r"^kit-demo\.tar\.gz: damaged archive \("):
+        kitarchive.scan([archive], hash_all=True)
+    archive.write_bytes(whole)  # the undamaged stream reads whole
+    assert sorted(kitarchive.scan([archive], hash_all=True).files) == ["a.txt", "b.txt"]
