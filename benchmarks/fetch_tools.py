@@ -405,7 +405,10 @@ class Bench:
         seconds, cpu, rss, code = measure(cmd, log)
         text = log.read_text(errors="replace")
         if code != 0:
-            print(f"  ! {LABELS[tool]} ({phase}) exited {code}: {_last_line(text)}", flush=True)
+            # printed as it happens, before its set's table: say which set and run it was
+            where = f"{base.name} (target-set-run)"
+            print(f"  ! {where}: {LABELS[tool]} ({phase}) exited {code}: {_last_line(text)}",
+                  flush=True)  # fmt: skip
         return Run(tool, phase, seconds, cpu, rss, code == 0, text)
 
     def help_runs(self) -> tuple[list[float], list[float]]:
