@@ -106,3 +106,36 @@ def test_the_targets_pip_would_write_such_members_anywhere(tmp_path: Path, pytho
     )  # fmt: skip
     assert run.returncode == 0, run.stdout + run.stderr
     assert sorted(p.name for p in outside.iterdir()) == ["absolute", "dotdot"]
+
+
+def _problem_by_paths(info: zipfile.ZipInfo) -> str | None:
+    """member_problem as it was written before #17 phase 5, with two PurePosixPath per member:
+    the reference the string tests must agree with."""
+    name = info.filename
+    if "\x00" in name:
+        return "has a NUL byte in its name"
+    if name.startswith(("/", "\\")) or PurePosixPath(name).is_absolute():
+        return "is an absolute path (it would install outside site-packages)"
+    if ".." in PurePosixPath(name.replace("\\", "/")).parts:
+        return "has a '..' component (it would install outside site-packages)"
+    mode = info.external_attr >> 16
+    if stat.S_ISLNK(mode):
+        return "is a symbolic link"
+    if mode and stat.S_IFMT(mode) and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        return "is not a regular file or a directory"
+    return None
+
+
+_PIECES = st.sampled_from(["a", ".", "..", "...", "/", "//", "\\", "\x00", "é", " ", "a.."])
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    name=st.one_of(st.lists(_PIECES, max_size=12).map("".join), st.text(max_size=30)),
+    mode=st.integers(0, 0xFFFF),
+)
+def test_the_string_tests_refuse_exactly_what_the_path_tests_refused(name: str, mode: int) -> None:
+    info = zipfile.ZipInfo("x")
+    info.filename = name
+    info.external_attr = mode << 16
+    assert member_problem(info) == _problem_by_paths(info), name
