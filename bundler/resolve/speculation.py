@@ -11,7 +11,9 @@ the project), whose metadata comes from the PEP 658 file or, on an index without
 wheel itself (which the resolver would download next anyway, one at a time). So `jupyterlab==
 4.2.5` prefetches 4.2.5, not the newest jupyterlab and its new dependencies. Only pages and
 metadata are speculative, never a download the resolver would not make. A failure here is left
-for the resolver to meet.
+for the resolver to meet. An offline index (`--offline`: every answer from the cache) is not
+speculated on: there is no round trip to overlap, and the prefetch threads only took the GIL
+from the resolver in turn (benchmarks/PROFILE.md, phase 5).
 """
 
 from __future__ import annotations
@@ -33,7 +35,9 @@ class Speculator:
     """Prefetches project trees through `index` on `pool`, each project once.
 
     `releases(name)` is the provider's (memoised) view of a project's versions for the target;
-    projects in `skip` (e.g. `--exclude`d ones) are never fetched.
+    projects in `skip` (e.g. `--exclude`d ones) are never fetched. Nothing is submitted when
+    `index.offline` (`active` is False): the resolver then reads each answer from the cache
+    itself, when it asks.
     """
 
     def __init__(
@@ -52,6 +56,8 @@ class Speculator:
         self.pool = pool
         self.skip = frozenset(skip)
         self.follow_dependencies = follow_dependencies
+        self.active = not index.offline
+        """False offline: nothing to wait for, so nothing is fetched ahead."""
         self._started: set[str] = set()
         self._lock = threading.Lock()
 
@@ -59,7 +65,7 @@ class Speculator:
         """Start fetching `name`'s page and its likely tree, once per project: the newest
         version `specifier` admits (pre-releases only if it names one; any version when
         None), as the first caller knew it."""
-        if name in self.skip:
+        if name in self.skip or not self.active:
             return
         with self._lock:
             if name in self._started:
@@ -69,7 +75,7 @@ class Speculator:
 
     def warm_metadata(self, file: DistFile) -> None:
         """Fetch `file`'s metadata in the background (the resolver asks for it next)."""
-        if file.is_wheel:
+        if file.is_wheel and self.active:
             self.pool.submit(self.index.metadata, file)
 
     def _tree(self, name: str, specifier: SpecifierSet) -> None:

@@ -35,3 +35,37 @@ def test_prefetch_skips_versions_the_specifiers_exclude(
     asked = fake_index.requests  # the resolver's prefetch pool is shut down when it returns
     assert not [p for p in asked if "newdep" in p], asked
     assert not [p for p in asked if "app-2.0" in p or "dep-2.0" in p], asked
+
+
+def test_an_offline_resolution_speculates_on_nothing(
+    fake_index: FakeIndex, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """#17 phase 5: offline every answer is in the cache, so fetching ahead overlaps no round
+    trip and the prefetch threads only take the GIL from the resolver: the resolver asks for
+    every page and metadata itself, on its own thread, and gets the same pins."""
+    import threading
+
+    from bundler.net.settings import NetworkSettings
+
+    fake_index.add_wheel("app", "1.0", requires_dist=["dep<2", "other"])
+    fake_index.add_wheel("dep", "1.5")
+    fake_index.add_wheel("other", "3.0")
+    askers: list[str] = []
+    for method in ("project", "metadata"):
+        real = getattr(Index, method)
+
+        def spy(self: Index, *args: object, _real: object = real) -> object:
+            askers.append(threading.current_thread().name)
+            return _real(self, *args)  # type: ignore[operator]
+
+        monkeypatch.setattr(Index, method, spy)
+    cache = Cache(tmp_path / "cache")
+    online = resolve([Requirement("app==1.0")], CP311, Index([fake_index.url], [], cache))
+    assert any(name.startswith("prefetch") for name in askers), askers  # the spy sees threads
+    askers.clear()
+    offline_index = Index([fake_index.url], [], cache, settings=NetworkSettings(offline=True))
+    offline = resolve([Requirement("app==1.0")], CP311, offline_index)
+    assert askers and set(askers) == {threading.main_thread().name}, askers
+    assert {n: p.file for n, p in offline.pins.items()} == {
+        n: p.file for n, p in online.pins.items()
+    }
