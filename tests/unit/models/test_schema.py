@@ -79,3 +79,21 @@ def test_every_jsonschema_import_of_the_kit_goes_through_bundler_models_schema()
             if any(n == "jsonschema" or n.startswith("jsonschema.") for n in names):
                 direct.append(f"{path.relative_to(REPO)}:{node.lineno}")
     assert direct == []
+
+
+def test_every_schema_the_kit_ships_is_a_valid_2020_12_schema() -> None:
+    """The validators (`_validator()` of manifest, system_packages, delta) take the kit's own
+    schema files as they are (#17 phase 5: `check_schema` cost 15 ms a schema at every run);
+    this keeps each file a valid Draft 2020-12 schema, and each validator using one."""
+    from bundler.models import delta, manifest, system_packages
+    from bundler.models.schema import Draft202012Validator
+    from bundler.policy.tables import load_json
+
+    data = Path(__file__).resolve().parents[3] / "bundler" / "data"
+    files = sorted(p.name for p in data.glob("*.schema.json"))
+    used = sorted(m.SCHEMA_FILE for m in (delta, manifest, system_packages))
+    assert files == used, (files, used)
+    for name in files:
+        Draft202012Validator.check_schema(load_json(name))
+    for module in (delta, manifest, system_packages):
+        assert module._validator().schema == load_json(module.SCHEMA_FILE)
