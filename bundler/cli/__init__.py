@@ -22,8 +22,6 @@ import json
 import logging
 import signal
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from types import FrameType
 from typing import Any, NamedTuple, NoReturn
 
@@ -93,8 +91,7 @@ class KitGroup(click.Group):
         main_thread = threading.current_thread() is threading.main_thread()
         previous = signal.signal(signal.SIGTERM, _terminate) if main_thread else None
         try:
-            with _collector_for_a_command():
-                return super().invoke(ctx)
+            return super().invoke(ctx)
         except (BundlerError, CheckFailed) as exc:
             if ctx.meta.get(JSON_ERRORS):
                 click.echo(json.dumps(exc.to_dict(), sort_keys=True), err=True)
@@ -130,40 +127,28 @@ class KitGroup(click.Group):
                 signal.signal(signal.SIGTERM, previous)
 
 
-COMMAND_GC_THRESHOLD = (10_000, 100, 1_000)
-"""`gc.set_threshold` while a command runs (CPython's default is (700, 10, 10)): a young
-collection every 10,000 net container allocations instead of 700, a middle one after 100
-young ones (~1M allocations; a warm `fetch --offline` of a large set makes ~45 young
-collections) and a full one not during a command. Such a fetch builds hundreds of thousands
-of containers that live to its end (page entries, versions, tags, metadata); with the default
+COMMAND_GC_THRESHOLD = (10_000, 1_000, 1_000)
+"""`gc.set_threshold` of a `bundler` process (`run`; CPython's default is (700, 10, 10)): a
+young collection every 10,000 net container allocations instead of 700, and no middle or full
+one during a command. A warm `fetch --offline` of a large set builds hundreds of thousands of
+containers that live to its end (page entries, versions, tags, metadata); with the default
 CPython scanned them again and again (py-spy `--gil --native`, 2026-12-01: `gc_collect_main`
 22% of the 3.11 large set's samples; gc callbacks on the 3.6 large set, 20,784 page entries
-checked: 61 young collections 0.05 s, 2 middle ones 0.13 s, and the full collections
-before that). Cycles made by the young are still collected; nothing is checked less.
+checked: one middle collection of ~600,000 objects alone took 0.19-0.23 s). Cycles that die
+young are still collected; the rest is freed with the process. Nothing is checked less.
 https://docs.python.org/3/library/gc.html#gc.set_threshold"""
 
-_freeze_registered = False
 
-
-@contextmanager
-def _collector_for_a_command() -> Iterator[None]:
-    """`COMMAND_GC_THRESHOLD` while the command runs (the previous thresholds back after), and,
-    once per process, `gc.freeze()` at exit: the interpreter's last full collection then has
-    nothing to scan (every object is about to be freed with the process; 0.12 s of a warm
-    large fetch before). `gc.freeze` moves every tracked object to the permanent generation,
-    which collections ignore (https://docs.python.org/3/library/gc.html#gc.freeze); run from
-    `atexit`, it changes nothing for code that runs after a command in the same process (the
-    tests' `CliRunner`)."""
-    global _freeze_registered
-    if not _freeze_registered:
-        atexit.register(gc.freeze)
-        _freeze_registered = True
-    previous = gc.get_threshold()
+def run() -> None:
+    """The `bundler` console script (and `python -m bundler`): `main` in a process whose
+    cyclic collector is set for one short command (`COMMAND_GC_THRESHOLD`), and which calls
+    `gc.freeze()` at exit, so the interpreter's last collection has nothing to scan (every
+    object is freed with the process; 0.12 s of a warm large fetch before).
+    https://docs.python.org/3/library/gc.html#gc.freeze. `main` alone (the tests' `CliRunner`)
+    leaves the collector as it is."""
     gc.set_threshold(*COMMAND_GC_THRESHOLD)
-    try:
-        yield
-    finally:
-        gc.set_threshold(*previous)
+    atexit.register(gc.freeze)
+    main()
 
 
 def _is_help(exc: click.UsageError) -> bool:
