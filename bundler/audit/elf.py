@@ -13,6 +13,9 @@ without being extracted. What is read, and why the audit needs it:
 
 Objects without section headers (stripped with `sstrip`) still yield DT_NEEDED and friends
 through the PT_DYNAMIC segment; their version requirements are then unknown (empty).
+
+pyelftools is imported by the first `parse` (~16 ms): an audit whose facts are all cached by
+the wheels' sha256 (`bundler.audit.members`), a warm re-fetch's, never loads it.
 """
 
 from __future__ import annotations
@@ -21,14 +24,9 @@ import io
 import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import IO, Any
-
-from elftools.common.exceptions import ELFError, ELFParseError
-from elftools.construct import ConstructError
-from elftools.elf.dynamic import DynamicSection, DynamicSegment
-from elftools.elf.elffile import ELFFile
-from elftools.elf.gnuversions import GNUVerDefSection, GNUVerNeedSection
 
 from bundler.errors import BadInput
 
@@ -36,19 +34,29 @@ MAGIC = b"\x7fELF"
 VER_FLG_BASE = 0x1
 VER_FLG_WEAK = 0x2
 _MIN_VERSION_ENTRY = 8  # Elf_Vernaux / Elf_Verdaux are the smallest records (8 bytes)
-# What a damaged object makes pyelftools raise (it has no single error type for truncation).
-_PARSE_ERRORS = (
-    ELFError,
-    ELFParseError,
-    ConstructError,
-    ValueError,
-    IndexError,
-    KeyError,
-    AttributeError,
-    UnicodeDecodeError,
-    EOFError,
-    ArithmeticError,
-)
+
+
+@cache
+def _parse_errors() -> tuple[type[BaseException], ...]:
+    """What a damaged object makes pyelftools raise (it has no single error type for
+    truncation)."""
+    from elftools.common.exceptions import ELFError, ELFParseError
+    from elftools.construct import ConstructError
+
+    return (
+        ELFError,
+        ELFParseError,
+        ConstructError,
+        ValueError,
+        IndexError,
+        KeyError,
+        AttributeError,
+        UnicodeDecodeError,
+        EOFError,
+        ArithmeticError,
+    )
+
+
 _MACHINES = {
     "EM_X86_64": "x86_64",
     "EM_386": "i686",
@@ -133,9 +141,12 @@ def parse(stream: IO[bytes], name: str) -> ElfObject:
 
     Raises BadInput naming `name` when the bytes are not a readable ELF object.
     """
+    from elftools.elf.elffile import ELFFile
+
+    errors = _parse_errors()
     try:
         return _read(ELFFile(stream))
-    except _PARSE_ERRORS as exc:
+    except errors as exc:
         raise BadInput(f"{name}: not a readable ELF object ({type(exc).__name__}: {exc})") from None
 
 
@@ -154,6 +165,8 @@ def parse_file(path: Path) -> ElfObject:
 
 
 def _read(elf: Any) -> ElfObject:
+    from elftools.elf.gnuversions import GNUVerDefSection, GNUVerNeedSection
+
     dynamic = _dynamic_tags(elf)
     needs: list[VersionNeed] = []
     defs: list[str] = []
@@ -177,6 +190,8 @@ def _read(elf: Any) -> ElfObject:
 
 def _dynamic_tags(elf: Any) -> dict[str, list[str]]:
     """DT_NEEDED / DT_SONAME / DT_RPATH / DT_RUNPATH from the dynamic section (or segment)."""
+    from elftools.elf.dynamic import DynamicSection
+
     found: dict[str, list[str]] = {"needed": [], "soname": [], "rpath": [], "runpath": []}
     table = _dynamic_table(elf)
     if table is None:
@@ -198,6 +213,8 @@ def _dynamic_tags(elf: Any) -> dict[str, list[str]]:
 
 
 def _dynamic_table(elf: Any) -> Any:
+    from elftools.elf.dynamic import DynamicSection, DynamicSegment
+
     if elf.num_sections():
         for section in elf.iter_sections():
             if isinstance(section, DynamicSection):
