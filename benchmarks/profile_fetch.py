@@ -40,8 +40,17 @@ STAGES = [
     ("  locks, manifest, install.sh", "bundler/wheelhouse/fetch.py", "_write_outputs"),
     ("  audit", "bundler/wheelhouse/fetch.py", "_audit"),
     ("  swap into place", "bundler/fs/staging.py", "commit"),
+    (
+        "  install rehearsal (3.6: the real interpreter)",
+        "bundler/wheelhouse/rehearse.py",
+        "rehearse",
+    ),
+    ("    wait for the venv made in the background", "bundler/wheelhouse/rehearse.py", "made"),
+    ("    venv wait + install.sh + imports", "bundler/wheelhouse/rehearse.py", "_rehearse"),
+    ("    imports of every module", "bundler/wheelhouse/rehearse.py", "_imports"),
 ]
-"""(label, file suffix, function) of the main thread's pipeline."""
+"""(label, file suffix, function) of the main thread's pipeline; the rehearsal's install.sh
+(pip 18.1 under `unshare -n`) is its `_rehearse` less the venv wait and the imports."""
 
 ALL_THREADS = [
     ("JSON project pages read (structure checked)", "bundler/index/pages.py", "read_json_page"),
@@ -55,6 +64,7 @@ ALL_THREADS = [
     ("METADATA read from a wheel", "bundler/models/metadata.py", "read_wheel_metadata"),
     ("candidate releases built (per version used)", "bundler/resolve/model.py", "release"),
     ("provider.get_dependencies", "bundler/resolve/provider.py", "get_dependencies"),
+    ("sdist builds (pip wheel by the target)", "bundler/wheelhouse/build.py", "build_wheel"),
     ("fetch_blob (download or cached)", "bundler/net/blobs.py", "fetch_blob"),
     ("Cache.verify_blob (re-hash a cached blob)", "bundler/fs/cache.py", "verify_blob"),
     ("sha256 file passes", "bundler/fs/hashing.py", "sha256_file"),
