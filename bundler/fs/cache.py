@@ -33,7 +33,7 @@ import os
 import stat
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -97,17 +97,38 @@ class Cache:
         Removed on leaving the block unless `adopt_blob` moved it into the store first.
         Errors pass through as they are: the block names the temp file on the errors of its
         own writes (`net.blobs`); a network error (requests' are OSErrors too) must not be
-        made to look like one (issue #17 review, D5).
+        made to look like one (issue #17 review, D5). Closing flushes what the block left
+        buffered: when that fails (a full disk) after the block raised, the block's error is
+        the one reported; after a clean block, the close's error names the temp file.
         """
         self.tmp.mkdir(parents=True, exist_ok=True)
         prefix = part_prefix(name, self.tmp)  # a 255-byte wheel name leaves no room
         fd, name_ = tempfile.mkstemp(prefix=prefix, suffix=".part", dir=self.tmp)
         tmp = Path(name_)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            with os.fdopen(fd, "wb") as out:
+            out = os.fdopen(fd, "wb")
+        except BaseException:
+            os.close(fd)
+            tmp.unlink(missing_ok=True)
+            raise
+        try:
+            fcntl.flock(out.fileno(), fcntl.LOCK_EX)
+            try:
                 yield out, tmp
+            except BaseException:
+                with suppress(OSError):
+                    out.close()  # its flush may fail again (ENOSPC): keep the first error
+                raise
+            try:
+                out.close()
+            except OSError as exc:
+                if exc.filename is None:
+                    exc.filename = str(tmp)
+                raise
         finally:
+            if not out.closed:
+                with suppress(OSError):
+                    out.close()
             tmp.unlink(missing_ok=True)
 
     def adopt_blob(self, tmp: Path, sha256: str) -> Path:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
 import os
+import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -85,3 +89,35 @@ def test_pages_and_facts_skip_fsync_and_a_damaged_page_is_a_miss(
     assert cache.get_page(url) == body
     atomic_write_bytes(tmp_path / "out.json", b"{}")  # outputs stay durable
     assert len(synced) == 1
+
+
+@pytest.fixture
+def full_tmpfs(tmp_path: Path) -> Iterator[Path]:
+    """A 64 KiB tmpfs at tmp_path/i10a-full, filled up (root only; unmounted afterwards)."""
+    mnt = tmp_path / "i10a-full"
+    mnt.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "i10a-full", str(mnt)], check=True)
+    try:
+        with contextlib.suppress(OSError), (mnt / "filler").open("wb") as f:
+            while True:
+                f.write(b"\0" * 4096)
+                f.flush()
+        yield mnt
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], check=False)
+
+
+def test_a_full_disk_at_the_close_of_an_incoming_file_keeps_the_first_error(
+    full_tmpfs: Path,
+) -> None:
+    """CI 2026-12-01 (test_fetch_reliability's full cache): a download cancelled with bytes
+    still buffered made the close's flush raise ENOSPC without a file name, which replaced the
+    first error and was reported against the output folder."""
+    cache = Cache(full_tmpfs / "cache")
+    with pytest.raises(RuntimeError, match="the first error"), cache.incoming("x.whl") as (out, _):
+        out.write(b"x" * 100)  # buffered: the flush at the close hits the full disk
+        raise RuntimeError("the first error")
+    with pytest.raises(OSError) as caught, cache.incoming("y.whl") as (out, tmp):
+        out.write(b"y" * 100)
+    assert caught.value.errno == errno.ENOSPC and caught.value.filename == str(tmp)
+    assert list((full_tmpfs / "cache" / "tmp").iterdir()) == []
