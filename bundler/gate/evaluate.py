@@ -8,8 +8,8 @@ on the far side. One line per violation, each naming the package and the rule.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from packaging.utils import canonicalize_name
@@ -290,15 +290,65 @@ def evaluate_carried(
     today: dt.date,
     kit_bytes: int | None = None,
     measured: str = "the kit",
+    targets: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
 ) -> GateResult | None:
     """The verdict on a wheelhouse as carried: its manifest.json and policy-findings.json.
 
     With `policy` None, the policy recorded in the snapshot at fetch is used; None when there
-    is neither (no gate). Raises BadInput when the carried policy is malformed."""
+    is neither (no gate). `targets` (a several-target wheelhouse: each target's name -> its
+    manifest's package records) judges every target's packages and names them in each finding
+    as `bundler fetch --policy` does (`evaluate_targets`). Raises BadInput when the carried
+    policy is malformed."""
     if policy is None:
         if carried is None:
             return None
         policy = policy_mod.from_dict(carried.policy, f"the policy carried in {FILENAME}")
+    if targets is not None and len(targets) > 1:
+        return evaluate_targets(policy, targets, carried, today, kit_bytes, measured)
     records = manifest.get("packages") or []
     packages = [PackageLicense.from_record(r) for r in records if isinstance(r, Mapping)]
     return evaluate(policy, packages, carried, today, kit_bytes, measured)
+
+
+def evaluate_targets(
+    policy: Policy,
+    targets: Mapping[str, Sequence[Mapping[str, Any]]],
+    snapshot: Snapshot | None,
+    today: dt.date,
+    kit_bytes: int | None = None,
+    measured: str = "the kit",
+) -> GateResult:
+    """The verdict on a several-target wheelhouse: `targets` maps each target's name
+    ('cp36-manylinux1_x86_64') to its manifest.json package records. The policy is judged on
+    the union of the packages (each name and version once) and the size of what `measured`
+    names; each license or vulnerability line then names the targets whose packages it
+    concerns, ' (target NAME)' or ' (targets NAME, NAME)', the wording `bundler fetch --policy`
+    and `bundler verify --policy` share (#16 second review finding 11)."""
+    union: dict[tuple[str, str], Mapping[str, Any]] = {}
+    for rows in targets.values():
+        for r in rows:
+            if isinstance(r, Mapping):
+                union.setdefault((_canon(str(r.get("name", "?"))), str(r.get("version"))), r)
+    licenses = [PackageLicense.from_record(r) for r in union.values()]
+    whole = evaluate(policy, licenses, snapshot, today, kit_bytes, measured)
+    per: dict[str, GateResult] = {}
+    for name, rows in targets.items():  # each target: its packages, their findings only
+        records = [r for r in rows if isinstance(r, Mapping)]
+        own = {(_canon(str(r.get("name", "?"))), str(r.get("version"))) for r in records}
+        mine = snapshot
+        if snapshot is not None:
+            kept = tuple(f for f in snapshot.findings if (_canon(f.package), f.version) in own)
+            mine = replace(snapshot, findings=kept)
+        per[name] = evaluate(policy, [PackageLicense.from_record(r) for r in records], mine, today)
+
+    def named(line: str, kind: str) -> str:
+        """A package's finding with the targets that hold the package."""
+        if not line.startswith(("license: ", "vulnerability: ")):
+            return line
+        holders = [n for n, one in per.items() if line in getattr(one, kind)]
+        plural = "s" if len(holders) > 1 else ""
+        return f"{line} (target{plural} {', '.join(holders)})" if holders else line
+
+    whole.violations = [named(v, "violations") for v in whole.violations]
+    whole.warnings = [named(w, "warnings") for w in whole.warnings]
+    return whole

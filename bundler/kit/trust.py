@@ -197,13 +197,16 @@ def _check_wheelhouse(
     try:  # without --policy, the policy carried in the findings (README: "Trust across the gap")
         # every target's packages with their licenses (a several-target wheelhouse's top
         # manifest lists the pool without them)
-        manifest = model.open_wheelhouse(wheelhouse).combined().data
+        opened = model.open_wheelhouse(wheelhouse)
+        manifest = opened.combined().data
         carried = gate_snapshot.read(wheelhouse)
     except BadInput as exc:
         found.problems.append(f"policy: {exc}")
         return
     today = trust.today or dt.datetime.now(dt.timezone.utc).date()
-    gate = evaluate_carried(trust.policy, manifest, carried, today, size, measured)
+    # several targets: each finding names its targets, as fetch --policy words it
+    targets = {v.name: v.manifest.data.get("packages", []) for v in opened.targets}
+    gate = evaluate_carried(trust.policy, manifest, carried, today, size, measured, targets)
     found.gate = gate
     if gate is not None:
         found.problems += [f"policy: {v}" for v in gate.violations]

@@ -44,7 +44,7 @@ from bundler.fs.oserrors import user_errors
 from bundler.fs.staging import Stage, staging
 from bundler.gate import osv, snapshot
 from bundler.gate import policy as gate_policy
-from bundler.gate.evaluate import GateResult, PackageLicense, evaluate
+from bundler.gate.evaluate import GateResult, PackageLicense, evaluate, evaluate_targets
 from bundler.gate.policy import Policy
 from bundler.index.client import DEFAULT_INDEX, WHEEL_METADATA, Index, pep658_mismatch
 from bundler.models import manifest
@@ -1323,30 +1323,8 @@ def _gate_several(
     pins = [osv.Pinned(r["name"], r["version"]) for r in union.values()]
     found = _look_up(options, policy, pins)
     snapshot.write(top, found)
-    today = _today()
     size = sum(p.stat().st_size for p in top.rglob("*") if p.is_file())
-    licenses = [PackageLicense.from_record(r) for r in union.values()]
-    whole = evaluate(policy, licenses, found, today, kit_bytes=size, measured="the wheelhouse")
-    per = {}
-    for name, rows in records.items():  # each target: its packages, their findings only
-        own = {(canonicalize_name(r["name"]), r["version"]) for r in rows}
-        findings = tuple(
-            f for f in found.findings if (canonicalize_name(f.package), f.version) in own
-        )
-        licensed = [PackageLicense.from_record(r) for r in rows]
-        per[name] = evaluate(policy, licensed, replace(found, findings=findings), today)
-
-    def named(line: str, kind: str) -> str:
-        """A package's finding with the targets that hold the package."""
-        if not line.startswith(("license: ", "vulnerability: ")):
-            return line
-        holders = [n for n, one in per.items() if line in getattr(one, kind)]
-        plural = "s" if len(holders) > 1 else ""
-        return f"{line} (target{plural} {', '.join(holders)})" if holders else line
-
-    whole.violations = [named(v, "violations") for v in whole.violations]
-    whole.warnings = [named(w, "warnings") for w in whole.warnings]
-    return whole
+    return evaluate_targets(policy, records, found, _today(), size, "the wheelhouse")
 
 
 def _today() -> dt.date:

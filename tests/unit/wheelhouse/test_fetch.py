@@ -682,7 +682,21 @@ def test_policy_gates_a_several_target_fetch_naming_the_targets(tmp_path: Path) 
     assert passed.exit_code == 0, passed.output
     verified = CliRunner().invoke(main, ["verify", str(tmp_path / "ok")])
     assert verified.exit_code == 0, verified.output
-    assert CliRunner().invoke(main, ["verify", str(wh)]).exit_code == 1  # the carried verdict
+    carried = CliRunner().invoke(main, ["verify", str(wh)])  # the carried verdict
+    assert carried.exit_code == 1, carried.output
+    assert f"GHSA-nump-high-0003 (high, at or above high; fixed in 2.0.3) (target {t311})" in (
+        carried.output
+    )
+    # verify --policy with the strict policy on the wheelhouse the lenient one let through:
+    # the same lines as fetch's, each naming its targets (#16 second review finding 11)
+    strict = CliRunner().invoke(main, ["verify", "--policy", str(policy), str(tmp_path / "ok")])
+    assert strict.exit_code == 1, strict.output
+    assert (
+        f"policy: vulnerability: numpyish 2.0: GHSA-nump-high-0003 (high, at or above high; "
+        f"fixed in 2.0.3) (target {t311})"
+    ) in strict.output, strict.output
+    shared = [line for line in strict.output.splitlines() if "tiny" in line]
+    assert shared and all("(targets " in line for line in shared), strict.output
 
 
 @pytest.mark.parametrize("audit", [True, False])
