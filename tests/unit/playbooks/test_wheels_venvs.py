@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import string
+import subprocess
 from pathlib import Path
 from types import ModuleType
 
@@ -39,7 +40,8 @@ def test_filters_are_registered_under_role_prefixed_names() -> None:
         f"wheels_{n}"
         for n in ("venv_history", "history_push", "render_history", "rollback_target",
                   "retired", "venv_name", "kit_id", "repair_name", "layout_problem",
-                  "render_rolled_back", "dest_problem")
+                  "render_rolled_back", "dest_problem", "realpath_argv",
+                  "real_layout_problem")
     )  # fmt: skip
     assert all(name.startswith("wheels_") for name in filters)
 
@@ -200,3 +202,94 @@ def test_dest_problem_names_both_settings(dest: str, app: str, venvs: str, probl
     """#16 second review finding 1: a wheels_dest holding the venvs had their files pruned."""
     got = wv.dest_problem(dest, app, venvs)
     assert (problem in got and bool(got)) if problem else got == "", got
+
+
+@pytest.fixture
+def layout(tmp_path: Path) -> Path:
+    """A host's tree: T/venvs/ID (a venv), T/app -> T/venvs/ID (the app link, absolute),
+    T/to-venvs -> T/venvs (a symlinked folder), T/via -> T (a symlinked parent)."""
+    (tmp_path / "venvs" / V1).mkdir(parents=True)
+    (tmp_path / "app").symlink_to(tmp_path / "venvs" / V1)
+    (tmp_path / "to-venvs").symlink_to(tmp_path / "venvs")
+    (tmp_path / "via").symlink_to(tmp_path)
+    return tmp_path
+
+
+def _real_problem(dest: str, app: str, venvs: str) -> str:
+    """real_layout_problem on what the role's probe (realpath_argv, run here) prints."""
+    probe = subprocess.run(wv.realpath_argv(dest, app, venvs), capture_output=True, text=True)
+    assert probe.returncode == 0, probe.stderr
+    return str(wv.real_layout_problem(probe.stdout.splitlines(), dest, app, venvs))
+
+
+@pytest.mark.parametrize(
+    ("dest", "app", "venvs", "problem"),
+    [
+        # a symlinked folder: wheels_dest names the venvs directory through a link
+        (
+            "{t}/to-venvs",
+            "{t}/app",
+            "{t}/venvs",
+            "wheels_dest '{t}/to-venvs' (on the host {t}/venvs) is wheels_venvs_dir",
+        ),
+        # '//x' (POSIX may give it its own meaning; Linux resolves it to /x)
+        (
+            "/{t}/venvs/wh",
+            "{t}/app",
+            "{t}/venvs",
+            "lies inside wheels_venvs_dir '{t}/venvs' (on the host {t}/venvs)",
+        ),
+        # a trailing slash on a link
+        ("{t}/to-venvs/", "{t}/app", "{t}/venvs", "is wheels_venvs_dir '{t}/venvs'"),
+        # '..' through the app link: {t}/app/.. is {t}/venvs on the host
+        (
+            "{t}/app/../wh",
+            "{t}/app",
+            "{t}/venvs",
+            "wheels_dest '{t}/app/../wh' (on the host {t}/venvs/wh) lies inside wheels_venvs_dir",
+        ),
+        # inside the venv the app link points to: its files would be pruned
+        (
+            "{t}/app/wh",
+            "{t}/app",
+            "{t}/venvs",
+            "(on the host {t}/venvs/{v1}/wh) lies inside wheels_venvs_dir",
+        ),
+        # a symlinked parent of app_venv puts the link inside the venvs directory
+        (
+            "{t}/wh",
+            "{t}/to-venvs/app2",
+            "{t}/venvs",
+            "app_venv '{t}/to-venvs/app2' (on the host {t}/venvs/app2) lies inside",
+        ),
+        # the venvs directory spelled through a symlinked parent is still the same directory
+        ("{t}/via/venvs/wh", "{t}/app", "{t}/venvs", "lies inside wheels_venvs_dir"),
+        # paths that do not exist yet, resolved from their nearest existing parent
+        ("{t}/new/../to-venvs/x", "{t}/app", "{t}/venvs", "(on the host {t}/venvs/x) lies inside"),
+        # the usual layout: the app link points into the venvs directory, no overlap
+        ("{t}/wheelhouse", "{t}/app", "{t}/venvs", ""),
+        ("{t}/via/wheelhouse", "{t}/via/app", "{t}/via/venvs", ""),
+        ("{t}/not-yet/wheelhouse", "{t}/not-yet/app", "{t}/not-yet/venvs", ""),
+    ],
+)
+def test_real_layout_problem_sees_through_each_spelling(
+    layout: Path, dest: str, app: str, venvs: str, problem: str
+) -> None:
+    """#16 third review D4: the text comparison let a symlink, '//x', a trailing slash or '..'
+    through the app link put wheels_dest (or app_venv) inside another setting; the real paths
+    the host resolves do not. The message names both settings, as given and as resolved."""
+    t = str(layout)
+    fill = {"t": t, "v1": V1}
+    got = _real_problem(dest.format(**fill), app.format(**fill), venvs.format(**fill))
+    want = problem.format(**fill)
+    assert (want in got and bool(got)) if want else got == "", got
+
+
+def test_real_layout_problem_refuses_a_probe_it_cannot_read() -> None:
+    assert "not the three absolute paths" in wv.real_layout_problem(["/a"], "/a", "/b/c", "/d")
+    assert "not the three absolute paths" in wv.real_layout_problem(None, "/a", "/b/c", "/d")
+
+
+def test_layout_problem_refuses_an_app_venv_ending_in_dots() -> None:
+    assert "name the link itself" in wv.layout_problem("/x/app/..", "/x/venvs")
+    assert "name the link itself" in wv.layout_problem("/x/.", "/y/venvs")

@@ -149,6 +149,10 @@ def layout_problem(app_venv: str, venvs_dir: str) -> str:
             return f"{setting} {path!r} is not an absolute path"
         if len(path) > 1 and path.endswith("/"):
             return f"{setting} {path!r} ends with '/': give the path without it"
+        if "\n" in path:
+            return f"{setting} {path!r} holds a newline"
+    if posixpath.basename(app) in (".", ".."):
+        return f"app_venv {app!r} ends with {posixpath.basename(app)!r}: name the link itself"
     app_n, venvs_n = posixpath.normpath(app), posixpath.normpath(venvs)
     if app_n == venvs_n:
         return f"app_venv {app!r} is the venvs directory (wheels_venvs_dir) itself"
@@ -186,6 +190,55 @@ def dest_problem(wheels_dest: str, app_venv: str, venvs_dir: str) -> str:
     return ""
 
 
+def realpath_argv(wheels_dest: str, app_venv: str, venvs_dir: str) -> list[str]:
+    """The host's probe of the three paths' real locations: `realpath -m` (GNU coreutils
+    >= 8.15; CentOS 7 has 8.22) resolves every symlink, `.`, `..` and `//` of the part of a
+    path that exists and appends the rest (paths that do not exist yet are resolved from their
+    nearest existing parent). app_venv is the link the role replaces, so its parent is
+    resolved, never the link itself (it points into the venvs directory)."""
+    app = str(app_venv)
+    return ["realpath", "-m", "--", str(wheels_dest), posixpath.dirname(app) or "/", str(venvs_dir)]
+
+
+def _real_overlap(a: tuple[str, str, str], b: tuple[str, str, str]) -> str:
+    """Why A and B (each (setting, path as given, real path on the host)) overlap, ''."""
+    (a_set, a_text, a_real), (b_set, b_text, b_real) = a, b
+    a_said = f"{a_set} {a_text!r} (on the host {a_real})"
+    b_said = f"{b_set} {b_text!r} (on the host {b_real})"
+    if a_real == b_real:
+        return f"{a_said} is {b_said}"
+    if _within(b_real, a_real):
+        return f"{b_said} lies inside {a_said}"
+    if _within(a_real, b_real):
+        return f"{a_said} lies inside {b_said}"
+    return ""
+
+
+def real_layout_problem(
+    probe: Any, wheels_dest: str, app_venv: str, venvs_dir: str, dest_checked: bool = True
+) -> str:
+    """Why the three paths overlap on the host, '' when they do not: PROBE is the stdout
+    lines of `realpath_argv` (the real wheels_dest, app_venv's parent, wheels_venvs_dir);
+    app_venv's real place is its parent's real path joined with its own name. The checks of
+    `layout_problem` and `dest_problem` (DEST_CHECKED false: the first only), on real paths,
+    so a symlink, `//x`, `/x/./y` or `..` through the app link cannot hide an overlap (#16
+    third review D4). Each message names both settings, as given and as resolved."""
+    lines = [str(line) for line in (probe or [])]
+    if len(lines) != 3 or not all(line.startswith("/") for line in lines):
+        return f"realpath printed {lines!r}, not the three absolute paths asked for"
+    dest_real, app_parent, venvs_real = (posixpath.normpath(line) for line in lines)
+    app_real = posixpath.join(app_parent, posixpath.basename(str(app_venv)))
+    dest = ("wheels_dest", str(wheels_dest), dest_real)
+    app = ("app_venv", str(app_venv), app_real)
+    venvs = ("wheels_venvs_dir", str(venvs_dir), venvs_real)
+    pairs = [(app, venvs)] + ([(dest, app), (dest, venvs)] if dest_checked else [])
+    for a, b in pairs:
+        problem = _real_overlap(a, b)
+        if problem:
+            return problem
+    return ""
+
+
 class FilterModule:
     def filters(self) -> dict[str, Any]:
         return {
@@ -200,4 +253,6 @@ class FilterModule:
             "wheels_repair_name": repair_name,
             "wheels_layout_problem": layout_problem,
             "wheels_dest_problem": dest_problem,
+            "wheels_realpath_argv": realpath_argv,
+            "wheels_real_layout_problem": real_layout_problem,
         }
