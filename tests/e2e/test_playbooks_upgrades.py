@@ -14,13 +14,18 @@ the switch and changes nothing; v2 deployed (a new venv, the symlink switched af
 test of the new venv, v1 kept, a venv no record lists removed; a re-run changes nothing; the
 live venv damaged by hand (pip removed): the re-run refuses it naming it and wheels_repair,
 the venv untouched); v3
-fails its smoke test and leaves v2 running (its venv removed); `app_rollback=true` with the v2
+fails its smoke test and leaves v2 running (its venv kept: a failed proof removes no venv, #16
+third review D2; retired at the next switch); `app_rollback=true` with the v2
 kit returns to v1, where v2's extra package is not installed (a fresh venv per lock), the
 summary counting v1's packages; the rollback run again changes nothing; a rollback with the
-older v1 kit returns to v2, noted in the summary (finding 9). A second test refuses an app_venv
-with a trailing slash before anything is written (finding 7), leaves a fresh host alone on
-app_rollback (finding 8), and migrates a venv an earlier kit made in place
-at app_venv (the rollback target after the migration). A third runs `--check` of a
+older v1 kit returns to v2, noted in the summary (finding 9). Third review: a wheels_dest spelled through the app link
+(APP/../wh) is refused on the real paths (D4); `--check` with wheels_repair says it would build
+NAME-1 beside the live venv (second review leftover 7); the pruning of the wheelhouse copy
+removes a stale top-level wheel and leaves a deeper and a symlinked folder alone (D3). A second
+test refuses an app_venv with a trailing slash before anything is written (finding 7), leaves a
+fresh host alone on app_rollback (finding 8), migrates a venv an earlier kit made in place
+at app_venv (the rollback target after the migration), and then keeps that recorded venv of
+v2 after a failed smoke test and builds v2-1 beside it once it is damaged (D2). A third runs `--check` of a
 several-target kit on a fresh host (the pick with the controller's install.sh).
 """
 
@@ -194,6 +199,18 @@ def test_upgrade_check_failed_upgrade_rollback(
     ), failure
     assert overlap.stats()["changed"] == 0, overlap.changed_tasks()
     assert host.history() == [v1] and host.on_disk() == [v1] and host.imports("asciivideo")
+    # the same overlap spelled through the app link (APP/../wh is VENVS/wh on the host): the
+    # text comparison let it through, the host's real paths do not (#16 third review D4)
+    through = host.run(kits["v1"], wheels_dest=f"{host.app}/../wh")
+    assert through.rc != 0, through.describe()
+    (failure,) = through.failures()
+    assert failure.startswith(
+        "Refuse settings that overlap once the host resolves them.: localhost: wheels_dest "
+        f"'{host.app}/../wh' (on the host {host.venvs}/wh) lies inside wheels_venvs_dir "
+        f"'{host.venvs}' (on the host {host.venvs})"
+    ), failure
+    assert through.stats()["changed"] == 0, through.changed_tasks()
+    assert not (host.venvs / "wh").exists() and not (tmp_path / "wh").exists()
 
     # -- the record lost: a re-run records the running venv again (#16 finding 3) -------------
     (host.venvs / "history").unlink()
@@ -240,6 +257,20 @@ def test_upgrade_check_failed_upgrade_rollback(
     assert "-e wheels_repair=true to build a fresh venv of this kit beside it" in failure, failure
     assert (hand.stat().st_ino, (hand / ".airgap-kit-installed").read_text()) == (inode, marker)
 
+    # -- wheels_repair=true --check: says what a real repair does (a fresh venv beside) -------
+    # (#16 second review leftover 7: it printed "would uninstall from" the live venv)
+    check = host.run(kits["v1"], check=True, wheels_repair=True)
+    assert check.rc == 0, check.describe()
+    said = dict(check.task_results())["Report what install.sh would do."]["msg"]
+    report = "\n".join(said) if isinstance(said, list) else str(said)
+    assert report.startswith(
+        f"a fresh venv of this kit would be built at {host.venvs}/{v1}-1 (install.sh --venv "
+        f"{host.venvs}/{v1}-1), smoke-tested and switched to; {hand} would be left as it is"
+    ), report
+    assert "Switch app_venv to the venv." in check.changed_tasks(), check.changed_tasks()
+    assert host.current() == v1 and host.on_disk() == [v1]
+    assert (hand.stat().st_ino, (hand / ".airgap-kit-installed").read_text()) == (inode, marker)
+
     # -- wheels_repair=true: a fresh venv of v1 beside the live one, proven, then switched ----
     repaired = _ok(host.run(kits["v1"], wheels_repair=True))
     v1r = f"{v1}-1"
@@ -272,8 +303,29 @@ def test_upgrade_check_failed_upgrade_rollback(
     v1_wheels = {p.name for p in wheelhouse.glob("*.whl")}
     notes = wheelhouse / "operator-notes.txt"  # not a file a wheelhouse writes: never pruned
     notes.write_text("kept\n")
+    # only the top and targets/NAME/ are pruned, no deeper folder, no symlinked folder (#16
+    # third review D3: the pruning searched 3 levels deep)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    planted = {
+        "stale-0.1-py3-none-any.whl": False,  # a stale top-level wheel: removed
+        "targets/old-target/requirements.lock": False,  # where a wheelhouse writes: removed
+        "archive/old-0.1-py3-none-any.whl": True,  # a deeper folder: untouched
+        "archive/requirements.lock": True,
+        "targets/old-target/deeper/x-1.0-py3-none-any.whl": True,
+        "linked/stale-0.1-py3-none-any.whl": True,  # through a symlinked folder: untouched
+        "targets/linked/requirements.lock": True,
+    }
+    (wheelhouse / "linked").symlink_to(elsewhere)
+    (wheelhouse / "targets").mkdir()
+    (wheelhouse / "targets" / "linked").symlink_to(elsewhere)
+    for rel in planted:
+        (wheelhouse / rel).parent.mkdir(parents=True, exist_ok=True)
+        (wheelhouse / rel).write_text("planted\n")
     two = _ok(host.run(kits["v2"]))
     assert notes.read_text() == "kept\n"
+    left = {rel: (wheelhouse / rel).exists() for rel in planted}
+    assert left == planted, left
     v2_wheels = {p.name for p in (kits["v2"] / "wheelhouse").glob("*.whl")}
     assert {p.name for p in wheelhouse.glob("*.whl")} == v2_wheels != v1_wheels
     assert host.current() == v2 and host.history() == [hand.name, v1, v2]
@@ -324,8 +376,11 @@ def test_upgrade_check_failed_upgrade_rollback(
     assert "The smoke test failed on localhost" in failures[-1], failures[-1]
     assert "v3 is broken on purpose" in failures[-1], failures[-1]
     assert f"still points to {v2r}" in failures[-1], failures[-1]
+    assert f"{host.venvs / v3} is kept: a failed smoke test removes no venv" in failures[-1]
     assert host.current() == v2r and host.history() == [hand.name, v1, v2, v2r]
-    assert host.on_disk() == sorted([v1, v2, v2r])  # v3's venv removed: the next run starts afresh
+    # a failed proof removes no venv (#16 third review D2); v3's, in no record, goes at the
+    # next switch (the rollback below)
+    assert host.on_disk() == sorted([v1, v2, v2r, v3])
 
     # -- app_rollback=true with the kit the host runs: back to v1, proven first --------------
     back = _ok(host.run(kits["v2"], app_rollback=True))
@@ -402,19 +457,27 @@ def test_an_in_place_venv_of_an_earlier_kit_is_migrated_as_the_rollback_target(
     )  # fmt: skip
     assert selftest.stdout.startswith("selftest ok: 240 frames"), selftest.stderr
 
-    # -- a recorded venv the application does not run, damaged in its files: a deploy of its
-    # kit removes it when its proof fails, the next run makes it again (#16 second review 5;
-    # install.sh --check reads metadata only and said it equals the lock)
+    # -- v2 recorded, the rollback target of legacy: a smoke test of it that fails (2 workers
+    # asked, 0 given: a passing cause) keeps it; damaged (its recorded lock digest gone), it
+    # is built afresh beside (v2-1), never removed while it is the rollback target (#16 third
+    # review D2: a failed proof removed the only rollback target)
     _ok(host.run(kits["v2"], app_rollback=True))
     assert host.current() == "legacy" and host.on_disk() == sorted(["legacy", v2])
-    shutil.rmtree(host.venvs / v2 / "lib" / "python3.6" / "site-packages" / "asciivideo")
-    failed = host.run(kits["v2"])
+    recorded = host.venvs / v2
+    inode = recorded.stat().st_ino
+    failed = host.run(kits["v2"], smoke_workers=0)
     assert failed.rc != 0, failed.describe()
     failures = failed.failures()
-    assert failures and "the failed venv was removed: the next run makes it again" in failures[-1]
-    assert host.current() == "legacy" and host.on_disk() == ["legacy"]
-    _ok(host.run(kits["v2"]))
-    assert host.current() == v2 and host.history() == ["legacy", v2]
+    assert failures and f"{recorded} is kept: a failed smoke test removes no venv" in failures[-1]
+    assert host.current() == "legacy" and host.on_disk() == sorted(["legacy", v2])
+    assert recorded.stat().st_ino == inode and host.history() == [v2, "legacy"]
+    (recorded / ".airgap-kit-installed").unlink()
+    rebuilt = _ok(host.run(kits["v2"]))
+    assert host.current() == f"{v2}-1" and host.history() == [v2, "legacy", f"{v2}-1"]
+    assert _smoke_argv(rebuilt)[0] == str(host.venvs / f"{v2}-1" / "bin" / "python")
+    assert "Install the wheelhouse with its install.sh." in rebuilt.changed_tasks()
+    # the damaged v2 goes only now, no longer the rollback target (legacy is): retired
+    assert host.on_disk() == sorted(["legacy", f"{v2}-1"])
 
 
 def test_check_of_a_several_target_kit_on_a_fresh_host(
