@@ -18,15 +18,16 @@ fails its smoke test and leaves v2 running (its venv kept: a failed proof remove
 third review D2; retired at the next switch); `app_rollback=true` with the v2
 kit returns to v1, where v2's extra package is not installed (a fresh venv per lock), the
 summary counting v1's packages; the rollback run again changes nothing; a rollback with the
-older v1 kit returns to v2, noted in the summary (finding 9). Third review: a wheels_dest spelled through the app link
-(APP/../wh) is refused on the real paths (D4); `--check` with wheels_repair says it would build
-NAME-1 beside the live venv (second review leftover 7); the pruning of the wheelhouse copy
-removes a stale top-level wheel and leaves a deeper and a symlinked folder alone (D3). A second
-test refuses an app_venv with a trailing slash before anything is written (finding 7), leaves a
-fresh host alone on app_rollback (finding 8), migrates a venv an earlier kit made in place
-at app_venv (the rollback target after the migration), and then keeps that recorded venv of
-v2 after a failed smoke test and builds v2-1 beside it once it is damaged (D2). A third runs `--check` of a
-several-target kit on a fresh host (the pick with the controller's install.sh).
+older v1 kit returns to v2, noted in the summary (finding 9). Third review: a wheels_dest
+spelled through the app link (APP/../wh) is refused on the real paths (D4); `--check` with
+wheels_repair says it would build NAME-1 beside the live venv (second review leftover 7); the
+pruning of the wheelhouse copy removes a stale top-level wheel and leaves a deeper and a
+symlinked folder alone (D3). A second test refuses an app_venv with a trailing slash before
+anything is written (finding 7), leaves a fresh host alone on app_rollback (finding 8), migrates
+a venv an earlier kit made in place at app_venv (the rollback target after the migration), and
+then keeps that recorded venv of v2 after a failed smoke test and builds v2-1 beside it once it
+is damaged (D2). A third runs `--check` of a several-target kit on a fresh host (the pick with
+the controller's install.sh).
 """
 
 from __future__ import annotations
