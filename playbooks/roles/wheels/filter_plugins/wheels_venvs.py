@@ -191,11 +191,12 @@ def dest_problem(wheels_dest: str, app_venv: str, venvs_dir: str) -> str:
 
 
 def realpath_argv(wheels_dest: str, app_venv: str, venvs_dir: str) -> list[str]:
-    """The host's probe of the three paths' real locations: `realpath -m` (GNU coreutils
-    >= 8.15; CentOS 7 has 8.22) resolves every symlink, `.`, `..` and `//` of the part of a
-    path that exists and appends the rest (paths that do not exist yet are resolved from their
-    nearest existing parent). app_venv is the link the role replaces, so its parent is
-    resolved, never the link itself (it points into the venvs directory)."""
+    """The host's probe of the three paths' real locations: `realpath -m` (GNU coreutils >=
+    8.15, whose NEWS adds the realpath program; CentOS 7.9 ships coreutils-8.22-24.el7 per its
+    package list, not run here: no CentOS host) resolves every symlink, `.`, `..` and `//` of
+    the part of a path that exists and appends the rest (paths that do not exist yet are
+    resolved from their nearest existing parent). app_venv is the link the role replaces, so its
+    parent is resolved, never the link itself (it points into the venvs directory)."""
     app = str(app_venv)
     return ["realpath", "-m", "--", str(wheels_dest), posixpath.dirname(app) or "/", str(venvs_dir)]
 
