@@ -135,7 +135,7 @@ def test_the_playbooks_pick_per_host(
     converter's self-test before it switches app_venv) each install their own target's lock
     (the venv is named by that lock's digest, and its install marker records the lock's
     sha256); the 3.7 host (the small two-target kit) fails naming itself and the targets on
-    offer, and nothing is made for it."""
+    offer, and nothing is made for it (no venv, no wheelhouse copy: the pick comes first)."""
     hosts = {"h36": ("3.6", kit), "h311": ("3.11", kit), "h37": ("3.7", small_kit)}
     python = {**pythons, "3.7": require_python("3.7.16")}
     lines = [
@@ -164,4 +164,6 @@ def test_the_playbooks_pick_per_host(
     assert "host h37: no target of the kit fits its Python" in failed, out
     assert ", ".join(NAMES[:2]) in failed
     assert "Python 3.7, not 3.6" in failed
+    assert "\\n" not in failed  # install.sh's own last line, no escape (#16 fresh review, 2)
     assert not (tmp_path / "h37" / "venv").exists()
+    assert not (tmp_path / "h37" / "wh").exists()  # picked before anything is copied
