@@ -303,24 +303,34 @@ class Index:
         form (`bundler.index.compact`) when one is kept for the same bytes: offline found by
         the cache entry's header alone, before the page is read; else the page is read, its
         structure checked, and its compact form kept for the next run. `name`: the canonical
-        project name, which the compact form must have been built for."""
+        project name, which the compact form must have been built for. Each entry used is read
+        from the page itself (online the fresh answer, offline the cached page) and compared
+        with the compact form's row (`compact.load`)."""
         if self.offline:
             digest = self.cache.page_digest(url)
-            kept = None if digest is None else compact.load(self.cache, digest, name, source)
-            if kept is not None:
-                return kept
+            if digest is not None:
+                kept = compact.load(self.cache, digest, name, source, partial(self._answer, url))
+                if kept is not None:
+                    return kept
         page = self._get(url)
         if page is None:
             return None
         if page.content_type.split(";")[0].strip() != JSON_TYPE:
             return read_html_page(page.body, page.url, source)
-        kept = compact.load(self.cache, page.digest, name, source)
+        answer = (page.digest, page.url, page.body)
+        kept = compact.load(self.cache, page.digest, name, source, lambda: answer)
         if kept is not None:
             return kept
         entries = json_entries(page.body, page.url, name, self.warnings.append)
         read = json_page(entries, page.url, source)
-        compact.store(self.cache, page.digest, name, page.url, entries, read.claims())
+        compact.store(self.cache, page.digest, name, page.url, page.body, entries, read.claims())
         return read
+
+    def _answer(self, url: str) -> compact.Answer | None:
+        """The page at `url` (offline: the cached page, its header checked) as `compact.load`
+        compares its entries with it; None for 404."""
+        page = self._get(url)
+        return None if page is None else (page.digest, page.url, page.body)
 
     def _find_links(self, source: Source) -> Page:
         path = source.path

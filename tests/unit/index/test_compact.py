@@ -79,8 +79,8 @@ def test_the_compact_form_gives_what_the_page_gives(tmp_path_factory: Any, entri
     checked = json_entries(body, PAGE_URL)
     fresh = json_page(checked, PAGE_URL, REMOTE)
     cache = Cache(tmp_path_factory.mktemp("c"))
-    compact.store(cache, DIGEST, "a", PAGE_URL, checked, fresh.claims())
-    kept = compact.load(cache, DIGEST, "a", REMOTE)
+    compact.store(cache, DIGEST, "a", PAGE_URL, body, checked, fresh.claims())
+    kept = compact.load(cache, DIGEST, "a", REMOTE, lambda: (DIGEST, PAGE_URL, body))
     assert kept is not None
     assert kept.names == fresh.names and kept.claims() == fresh.claims()
     assert [_outcome(kept, i) for i in range(len(kept))] == [
@@ -88,16 +88,25 @@ def test_the_compact_form_gives_what_the_page_gives(tmp_path_factory: Any, entri
     ]
 
 
+_ENTRIES = [
+    {"filename": "a-1.0-py3-none-any.whl", "url": "a-1.0-py3-none-any.whl",
+     "hashes": {"sha256": "ab" * 32}, "requires-python": ">=3.6", "size": 10},
+    {"filename": "a-2.0-py3-none-any.whl", "url": "a-2.0-py3-none-any.whl",
+     "hashes": {"sha256": "cd" * 32}, "yanked": False},
+]  # fmt: skip
+_BODY = json.dumps({"meta": {"api-version": "1.1"}, "name": "a", "files": _ENTRIES}).encode()
+
+
+def _answer() -> tuple[str, str, bytes]:
+    return DIGEST, PAGE_URL, _BODY
+
+
 def _stored(tmp_path: Path) -> tuple[Cache, Path]:
-    entries = [
-        {"filename": "a-1.0-py3-none-any.whl", "url": "a-1.0-py3-none-any.whl",
-         "hashes": {"sha256": "ab" * 32}},
-    ]  # fmt: skip
     cache = Cache(tmp_path)
-    compact.store(
-        cache, DIGEST, "a", PAGE_URL, entries, json_page(entries, PAGE_URL, REMOTE).claims()
-    )
-    assert compact.load(cache, DIGEST, "a", REMOTE) is not None
+    entries = json_entries(_BODY, PAGE_URL, "a")
+    claims = json_page(entries, PAGE_URL, REMOTE).claims()
+    compact.store(cache, DIGEST, "a", PAGE_URL, _BODY, entries, claims)
+    assert compact.load(cache, DIGEST, "a", REMOTE, _answer) is not None
     return cache, cache.derived_path(compact.KIND, DIGEST)
 
 
@@ -106,7 +115,7 @@ def test_a_damaged_compact_entry_is_a_miss_and_removed(tmp_path: Path) -> None:
     whole = path.read_bytes()
     for damaged in (b"", whole[:30], whole[:-1], whole[:-2] + b"0}", b"\0" * len(whole)):
         path.write_bytes(damaged)
-        assert compact.load(cache, DIGEST, "a", REMOTE) is None
+        assert compact.load(cache, DIGEST, "a", REMOTE, _answer) is None
         assert not path.exists()
 
 
@@ -125,19 +134,86 @@ def test_a_foreign_compact_entry_is_a_miss(tmp_path: Path, doc: object) -> None:
     """Whole (its header's sha256 matches) but not of this format: the page is read instead."""
     cache = Cache(tmp_path)
     cache.put_derived(compact.KIND, DIGEST, json.dumps(doc).encode())
-    assert compact.load(cache, DIGEST, "a", REMOTE) is None
+    assert compact.load(cache, DIGEST, "a", REMOTE, _answer) is None
 
 
-def test_a_compact_row_of_wrong_types_is_refused_when_used(tmp_path: Path) -> None:
-    cache = Cache(tmp_path)
-    row = ["a-1.0-py3-none-any.whl", 7, None, None, False, None, None]
-    doc = {"project": "a", "page": DIGEST, "url": PAGE_URL, "entries": [row],
-           "claims": [["a", "1.0", [0]]]}  # fmt: skip
+@settings(max_examples=40, deadline=None)
+@given(
+    entries=st.lists(_entries(), max_size=5),
+    indent=st.sampled_from([None, 0, 2]),
+    separators=st.sampled_from([None, (",", ":"), (" , ", " : ")]),
+    before=st.sampled_from([{}, {"files": [{"x": 1}]}, {"meta": {"files": [1, 2]}, "s": "]}"}]),
+)
+def test_entry_spans_find_each_entry_as_json_reads_it(
+    entries: Any, indent: Any, separators: Any, before: Any
+) -> None:
+    doc = {**before, "name": "a\u00e9", "files": entries}
+    body = json.dumps(doc, indent=indent, separators=separators, ensure_ascii=False).encode()
+    spans = compact.entry_spans(body)
+    assert spans is not None
+    text = body.decode()
+    assert [json.loads(text[a:b]) for a, b in spans] == json.loads(body)["files"]
+
+
+@pytest.mark.parametrize("body", [b"", b"[]", b'{"files": [1,]}', b'{"files" [1]}', b"\xff{}"])
+def test_entry_spans_of_what_is_not_a_page_are_none(body: bytes) -> None:
+    assert compact.entry_spans(body) is None
+
+
+_TAMPER = {
+    "sha256": (2, "ee" * 32),
+    "url-other-host": (1, "https://evil.example/f/a-1.0-py3-none-any.whl"),
+    "requires-python": (3, ">=2.7"),
+    "yanked": (4, "bad"),
+    "size": (5, 99),
+    "metadata": (6, {"sha256": "ff" * 32}),
+    "span": (7, 0),
+}
+
+
+@pytest.mark.parametrize("field", list(_TAMPER))
+def test_a_compact_row_never_supplies_what_the_page_does_not_say(
+    tmp_path: Path, field: str
+) -> None:
+    """#17 review 17b D1: a row edited (header made valid again) to say another sha256, a URL
+    on another host, another Requires-Python, yanked flag, size or metadata flag: the entry
+    used is the page's; the compact entry is removed and rebuilt from the page."""
+    cache, path = _stored(tmp_path)
+    good = path.read_bytes()
+    fresh = json_page(json_entries(_BODY, PAGE_URL, "a"), PAGE_URL, REMOTE)
+    doc = json.loads(cache.get_derived(compact.KIND, DIGEST) or b"")
+    column, value = _TAMPER[field]
+    doc["entries"][0][column] = value
     cache.put_derived(compact.KIND, DIGEST, json.dumps(doc).encode())
-    page = compact.load(cache, DIGEST, "a", REMOTE)
+    page = compact.load(cache, DIGEST, "a", REMOTE, _answer)
     assert page is not None
-    with pytest.raises(BadAnswer, match=r"is not a PEP 691 file entry"):
-        page.link(0)
+    assert page.links() == fresh.links()
+    assert path.read_bytes() == good  # rebuilt from the page
+
+
+def test_a_compact_row_of_a_file_the_page_does_not_list_is_refused(tmp_path: Path) -> None:
+    cache, path = _stored(tmp_path)
+    doc = json.loads(cache.get_derived(compact.KIND, DIGEST) or b"")
+    doc["entries"][1][0] = doc["entries"][1][1] = "a-3.0-py3-none-any.whl"
+    cache.put_derived(compact.KIND, DIGEST, json.dumps(doc).encode())
+    page = compact.load(cache, DIGEST, "a", REMOTE, _answer)
+    assert page is not None
+    assert page.link(0).sha256 == "ab" * 32
+    with pytest.raises(BadAnswer, match=r"names 'a-3\.0-py3-none-any\.whl', which the page"):
+        page.link(1)
+    assert compact.load(cache, DIGEST, "a", REMOTE, _answer) is not None  # rebuilt
+    assert json.loads(cache.get_derived(compact.KIND, DIGEST) or b"")["entries"][1][0] == (
+        "a-2.0-py3-none-any.whl"
+    )
+
+
+def test_a_compact_entry_is_checked_against_the_page_it_was_built_from(tmp_path: Path) -> None:
+    """The page at hand changed (another digest or final URL): its own entries are used."""
+    cache, path = _stored(tmp_path)
+    moved = "https://other.example/simple/a/"
+    page = compact.load(cache, DIGEST, "a", REMOTE, lambda: ("cd" * 32, moved, _BODY))
+    assert page is not None
+    assert page.link(0).url == "https://other.example/simple/a/a-1.0-py3-none-any.whl"
 
 
 @pytest.mark.parametrize(
@@ -152,7 +228,7 @@ def test_a_compact_entry_of_another_page_or_project_is_a_miss_and_removed(
     raw = cache.get_derived(compact.KIND, DIGEST)
     assert raw is not None
     cache.put_derived(compact.KIND, digest, raw)  # moved, header and all
-    assert compact.load(cache, digest, asked, REMOTE) is None
+    assert compact.load(cache, digest, asked, REMOTE, _answer) is None
     assert not cache.derived_path(compact.KIND, digest).exists()
     assert path.exists() == (digest != DIGEST)  # the original, where it belongs, stays
 
@@ -217,6 +293,33 @@ def test_a_warm_fetch_reads_compact_pages(
     cache.derived_path(compact.KIND, digest).unlink()
     assert _index(fake_index, tmp_path, offline=True).files("foo") == first
     assert cache.derived_path(compact.KIND, digest).is_file()
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [(2, "ee" * 32), (1, "https://evil.example/f/foo-1.0-py3-none-any.whl"), (3, ">=3.99"),
+     (4, "withdrawn")],
+    ids=["sha256", "url-other-host", "requires-python", "yanked"],
+)  # fmt: skip
+def test_an_edited_compact_row_is_never_trusted_online_or_offline(
+    fake_index: FakeIndex, tmp_path: Path, column: int, value: object
+) -> None:
+    """#17 review 17b D1: the compact entry of foo's page edited (its header made valid again)
+    to give foo 1.0 another sha256, a URL on another host, another Requires-Python or a yanked
+    flag: online and offline the files are the page's, and the entry is rebuilt."""
+    fake_index.add_wheel("foo", "1.0")
+    first = _index(fake_index, tmp_path).files("foo")
+    cache = Cache(tmp_path / "cache")
+    digest = cache.page_digest(fake_index.url + "foo/")
+    assert digest is not None
+    good = cache.get_derived(compact.KIND, digest)
+    assert good is not None
+    for offline in (False, True):
+        doc = json.loads(good)
+        doc["entries"][0][column] = value
+        cache.put_derived(compact.KIND, digest, json.dumps(doc).encode())
+        assert _index(fake_index, tmp_path, offline=offline).files("foo") == first
+        assert cache.get_derived(compact.KIND, digest) == good
 
 
 def test_a_page_entry_of_an_older_kit_is_read_offline(
