@@ -590,7 +590,7 @@ def pep658_mismatch(
     file: DistFile, said: Metadata, own: Metadata, said_by: str | None = None
 ) -> MetadataMismatch | None:
     """The error for a wheel whose metadata the resolver used (`said`) disagrees with its own
-    METADATA (`own`) on name, version, Requires-Dist or Requires-Python
+    METADATA (`own`) on name, version, Requires-Dist, Requires-Python or the license fields
     (`Metadata.differences`), or None when they agree. `said_by` words where `said` came from
     (default: the index's PEP 658 file, `file.metadata_url`)."""
     differences = said.differences(own)

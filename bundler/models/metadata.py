@@ -35,6 +35,8 @@ class Metadata:
     license_expression: str | None = None
     """PEP 639 `License-Expression` as written."""
     classifiers: tuple[str, ...] = ()
+    license_files: tuple[str, ...] = ()
+    """PEP 639 `License-File` paths as written."""
 
     @property
     def spdx_license(self) -> str | None:
@@ -43,9 +45,11 @@ class Metadata:
 
     def differences(self, other: Metadata) -> list[str]:
         """The fields where `other` (e.g. the wheel's own METADATA) disagrees with this one
-        (e.g. the PEP 658 file): name, version, Requires-Dist, Requires-Python. Each compares
+        (e.g. the PEP 658 file): name, version, Requires-Dist, Requires-Python, and the license
+        fields (License, License-Expression, Classifier, License-File). Each compares
         meaning, not spelling: names normalised, versions and specifiers as parsed,
-        requirements by `requirement_key`; a difference is listed as written."""
+        requirements by `requirement_key`, the license fields as written; a difference is
+        listed as written."""
         found = []
         if canonicalize_name(self.name) != canonicalize_name(other.name):
             found.append(f"Name {self.name!r} vs {other.name!r}")
@@ -63,6 +67,27 @@ class Metadata:
             found.append(
                 f"Requires-Python {self.requires_python_text!r} vs {other.requires_python_text!r}"
             )
+        return found + self._license_differences(other)
+
+    def _license_differences(self, other: Metadata) -> list[str]:
+        """License, License-Expression, the Classifiers and License-File (PEP 639), compared
+        as written (classifiers and license files as sets): what the license gate judges
+        (`spdx_license`) must be the wheel's own (issue #17 review 17b, D2)."""
+        found = []
+        for field, mine, theirs in (
+            ("License", self.license, other.license),
+            ("License-Expression", self.license_expression, other.license_expression),
+        ):
+            if mine != theirs:
+                found.append(f"{field} {_short(mine)!r} vs {_short(theirs)!r}")
+        for field, many, others in (
+            ("Classifier", self.classifiers, other.classifiers),
+            ("License-File", self.license_files, other.license_files),
+        ):
+            if set(many) != set(others):
+                extra = sorted(set(many) - set(others))
+                missing = sorted(set(others) - set(many))
+                found.append(f"{field} differs (only here: {extra}, only in the wheel: {missing})")
         return found
 
 
@@ -113,7 +138,13 @@ def parse_metadata(body: bytes, origin: str) -> Metadata:
         requires_python_text=None if requires_python is None else str(requires_python),
         license_expression=_optional(msg.get("License-Expression")),
         classifiers=tuple(str(c).strip() for c in msg.get_all("Classifier") or ()),
+        license_files=tuple(str(f).strip() for f in msg.get_all("License-File") or ()),
     )
+
+
+def _short(text: str | None) -> str | None:
+    """`text` cut to 200 characters (a License field may hold a whole license text)."""
+    return text if text is None or len(text) <= 200 else text[:200] + "..."
 
 
 def _optional(value: Any) -> str | None:

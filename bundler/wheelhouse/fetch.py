@@ -1001,9 +1001,11 @@ def _check_wheels(packages: Sequence[PackageRecord], staged: Path) -> None:
 
 def _check_metadata(plan: _Plan, staged: Path, cache: Cache) -> None:
     """Every wheel's own METADATA, read from its bytes in the stage (hash-checked on their way
-    there), must say what the resolver was told: name, version, Requires-Dist and
-    Requires-Python. The resolver was told by the index's PEP 658 `.metadata` file (a lie there
-    would leave a dependency out of the lock), or by the METADATA kept in the cache under the
+    there), must say what the resolver was told: name, version, Requires-Dist,
+    Requires-Python and the license fields (the license gate and the manifest take the
+    license from that metadata; issue #17 review 17b, D2). The resolver was told by the index's
+    PEP 658 `.metadata` file (a lie there would leave a dependency out of the lock), or by the
+    METADATA kept in the cache under the
     wheel's sha256 (`index.client.WHEEL_METADATA`): a changed entry would do the same (issue
     #17 review, D3). On a mismatch that entry is removed (a later run reads the wheel again)
     and `MetadataMismatch` names the wheel."""

@@ -192,7 +192,7 @@ def test_a_compact_row_never_supplies_what_the_page_does_not_say(
 
 
 def test_a_compact_row_of_a_file_the_page_does_not_list_is_refused(tmp_path: Path) -> None:
-    cache, path = _stored(tmp_path)
+    cache, _ = _stored(tmp_path)
     doc = json.loads(cache.get_derived(compact.KIND, DIGEST) or b"")
     doc["entries"][1][0] = doc["entries"][1][1] = "a-3.0-py3-none-any.whl"
     cache.put_derived(compact.KIND, DIGEST, json.dumps(doc).encode())
@@ -209,7 +209,7 @@ def test_a_compact_row_of_a_file_the_page_does_not_list_is_refused(tmp_path: Pat
 
 def test_a_compact_entry_is_checked_against_the_page_it_was_built_from(tmp_path: Path) -> None:
     """The page at hand changed (another digest or final URL): its own entries are used."""
-    cache, path = _stored(tmp_path)
+    cache, _ = _stored(tmp_path)
     moved = "https://other.example/simple/a/"
     page = compact.load(cache, DIGEST, "a", REMOTE, lambda: ("cd" * 32, moved, _BODY))
     assert page is not None

@@ -68,3 +68,29 @@ def test_respelling_names_and_reordering_specifiers_never_makes_a_difference(
     a = parse_metadata(_meta(name + " " + " , ".join(shuffled)), "a.metadata")
     b = parse_metadata(_meta(canonical + ",".join(specs)), "METADATA")
     assert a.differences(b) == []
+
+
+@pytest.mark.parametrize(
+    ("said", "own", "shown"),
+    [
+        ("License: MIT", "License: GPL-3.0-only", "License 'MIT' vs 'GPL-3.0-only'"),
+        ("License-Expression: MIT", "", "License-Expression 'MIT' vs None"),
+        (
+            "Classifier: License :: OSI Approved :: MIT License",
+            "Classifier: License :: OSI Approved :: GNU General Public License v3 (GPLv3)",
+            "Classifier differs (only here: ['License :: OSI Approved :: MIT License']",
+        ),
+        ("License-File: LICENSE", "License-File: COPYING", "License-File differs ("),
+    ],
+)
+def test_the_license_fields_are_compared(said: str, own: str, shown: str) -> None:
+    """#17 review 17b D2: the license gate judges the metadata the resolver was given, so a
+    PEP 658 file (or cached METADATA) that names another license than the wheel's own is a
+    difference like a dropped Requires-Dist."""
+    head = b"Metadata-Version: 2.4\nName: alpha\nVersion: 1.0\n"
+    a = parse_metadata(head + said.encode() + b"\n\n", "a.metadata")
+    b = parse_metadata(head + own.encode() + b"\n\n", "METADATA")
+    (difference,) = a.differences(b)
+    assert difference.startswith(shown), difference
+    same = parse_metadata(head + said.encode() + b"\n\n", "METADATA")
+    assert a.differences(same) == []

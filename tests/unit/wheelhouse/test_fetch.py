@@ -758,6 +758,31 @@ def test_wheels_the_resolver_downloads_are_read_for_the_audit_during_the_resolut
     assert [p for p, during_download in read if not during_download] == []
 
 
+def test_a_cached_wheel_metadata_that_lies_about_the_license_is_refused_and_evicted(
+    tmp_path: Path, index: FakeIndex
+) -> None:
+    """#17 review 17b D2: the license gate reads the license from the metadata the resolver
+    was given; a cached METADATA saying MIT for a wheel that names no license must not reach
+    the manifest (and the gate): refused against the wheel's own, the entry removed."""
+    from bundler.fs.cache import Cache
+    from bundler.index.client import WHEEL_METADATA
+
+    index.pep658 = False
+    first = fetch(_options(tmp_path, index, "tiny", audit=False))
+    tiny = next(p for p in first.packages if p.name == "tiny")
+    cache = Cache(tmp_path / "cache")
+    kept = cache.get_derived(WHEEL_METADATA, tiny.sha256)
+    assert kept is not None and b"License" not in kept
+    lie = kept.replace(b"\nVersion:", b"\nLicense-Expression: MIT\nVersion:", 1)
+    cache.put_derived(WHEEL_METADATA, tiny.sha256, lie)
+    with pytest.raises(MetadataMismatch) as err:
+        fetch(_options(tmp_path, index, "tiny", audit=False, output=tmp_path / "wh2"))
+    message = str(err.value)
+    assert message.startswith(f"{tiny.filename}: the METADATA kept in the cache"), message
+    assert "License-Expression 'MIT' vs None" in message
+    assert cache.get_derived(WHEEL_METADATA, tiny.sha256) is None  # evicted
+
+
 def test_a_changed_cached_wheel_metadata_is_caught_against_the_wheel_and_evicted(
     tmp_path: Path, index: FakeIndex
 ) -> None:
