@@ -222,6 +222,10 @@ class Cache:
             atomic_write_bytes(self.page_path(url), entry, tmp_dir=self.tmp, durable=False)
         return digest
 
+    def drop_page(self, url: str) -> None:
+        """Remove the entry for `url` (found to disagree with what it stands for)."""
+        self.page_path(url).unlink(missing_ok=True)
+
     # -- derived from pages ---------------------------------------------------------------------
 
     def derived_path(self, kind: str, sha256: str) -> Path:

@@ -35,6 +35,7 @@ from packaging.version import InvalidVersion, Version
 from bundler.errors import (
     BadAnswer,
     BadInput,
+    BundlerError,
     HashMismatch,
     IndexUnavailable,
     MetadataMismatch,
@@ -238,6 +239,8 @@ class Index:
         629), in the order met; appended from any thread."""
         self._pep658: set[str] = set()
         """URLs of the wheels whose metadata came from their PEP 658 file (not the wheel)."""
+        self._kept: set[str] = set()
+        """URLs of the wheels whose metadata came from the cache's `WHEEL_METADATA` entry."""
 
     @property
     def index_urls(self) -> list[str]:
@@ -486,33 +489,46 @@ class Index:
         )
         if fresh and self.on_wheel is not None:
             self.on_wheel(blob, file.sha256 or blob.name)
-        meta = parse_metadata(self._wheel_metadata_body(file, blob), file.filename)
-        self._check_identity(meta, file)
-        return meta
+        return self._wheel_metadata(file, blob)
 
-    def _wheel_metadata_body(self, file: DistFile, blob: Path) -> bytes:
-        """The METADATA bytes of wheel `file`, stored in `blob` (hash-checked): kept in the cache
+    def _wheel_metadata(self, file: DistFile, blob: Path) -> Metadata:
+        """The METADATA of wheel `file`, stored in `blob` (hash-checked): kept in the cache
         under `WHEEL_METADATA` by the wheel's sha256 the first time (a pure function of the
         wheel's bytes), so a warm run opens no wheel for its metadata (benchmarks/PROFILE.md,
-        phase 3: this index serves no PEP 658 files)."""
+        phase 3: this index serves no PEP 658 files). A kept entry that cannot be parsed or
+        names another project or version than the file name is removed and the wheel read
+        again (issue #17 review 17b, D4a): the wheel, not the cache, decides."""
         key = file.sha256
-        body = None if key is None else self.cache.get_derived(WHEEL_METADATA, key)
-        if body is None:
-            body = wheel_metadata_body(blob, file.filename)
-            if key is not None:
-                self.cache.put_derived(WHEEL_METADATA, key, body)
-        return body
+        kept = None if key is None else self.cache.get_derived(WHEEL_METADATA, key)
+        if kept is not None and key is not None:
+            try:
+                meta = parse_metadata(kept, file.filename)
+                self._check_identity(meta, file)
+            except BundlerError:
+                self.cache.drop_derived(WHEEL_METADATA, key)
+            else:
+                with self._pep658_lock:
+                    self._kept.add(file.url)
+                return meta
+        body = wheel_metadata_body(blob, file.filename)
+        meta = parse_metadata(body, file.filename)
+        self._check_identity(meta, file)
+        if key is not None:
+            self.cache.put_derived(WHEEL_METADATA, key, body)
+        return meta
 
     def pep658_lie(self, file: DistFile) -> MetadataMismatch | None:
         """What the PEP 658 file of wheel `file` said that its own METADATA does not, once the
         wheel is downloaded (hash-checked, into the cache) and read; None when they agree or
-        when `file`'s metadata did not come from a PEP 658 file.
+        when `file`'s metadata came from the wheel itself in this run (not from a PEP 658
+        file, nor from the METADATA kept in the cache: `metadata_lie`, which removes a lying
+        cache entry).
 
         For a resolution that failed on that metadata: the failure may be the index's lie, not
         a real conflict. Raises what `fetch_blob` and `read_wheel_metadata` raise.
         """
         with self._pep658_lock:
-            if file.url not in self._pep658:
+            if file.url not in self._pep658 and file.url not in self._kept:
                 return None
         said = self.metadata(file)
         blob = fetch_blob(
@@ -522,7 +538,7 @@ class Index:
             allow_unhashed=self.allow_unhashed,
             cancel=self.cancel,
         )
-        return pep658_mismatch(file, said, read_wheel_metadata(blob, file.filename))
+        return metadata_lie(self.cache, file, said, read_wheel_metadata(blob, file.filename))
 
     def _metadata_body(self, file: DistFile) -> bytes | None:
         """The .metadata body (None when the index lists it but serves 404)."""
@@ -584,6 +600,33 @@ class Index:
                 f"{file.filename}: its metadata says {meta.name} {meta.version}, "
                 "not what the filename says"
             )
+
+
+def metadata_lie(
+    cache: Cache, file: DistFile, said: Metadata, own: Metadata
+) -> MetadataMismatch | None:
+    """`pep658_mismatch` naming where `said` came from, and removing the cache entry that may
+    have said it, so that the next run derives it again (issue #17 review 17b, D4): a wheel
+    with a PEP 658 file was told by the index, or, when the index gives no hash for that file,
+    perhaps by the copy kept in the cache (removed: the next run asks the index again); a
+    wheel without one by the METADATA kept in the cache under its sha256 (removed: the next
+    run reads the wheel)."""
+    said_by = None
+    if file.metadata_url and file.metadata_sha256 is None and not file.local:
+        said_by = (
+            f"the index's PEP 658 metadata ({file.metadata_url}), or its copy kept in the cache "
+            f"({cache.page_path(file.metadata_url)}; the index gives no hash to check it: "
+            "removed, the next run asks the index again),"
+        )
+    elif not file.metadata_url and file.sha256 is not None:
+        kept = cache.derived_path(WHEEL_METADATA, file.sha256)
+        said_by = f"the METADATA kept in the cache ({kept}; removed, the next run reads the wheel)"
+    lie = pep658_mismatch(file, said, own, said_by)
+    if lie is not None and file.metadata_url and file.metadata_sha256 is None and not file.local:
+        cache.drop_page(file.metadata_url)
+    elif lie is not None and not file.metadata_url and file.sha256 is not None:
+        cache.drop_derived(WHEEL_METADATA, file.sha256)
+    return lie
 
 
 def pep658_mismatch(

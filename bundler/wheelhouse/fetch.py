@@ -46,7 +46,7 @@ from bundler.gate import osv, snapshot
 from bundler.gate import policy as gate_policy
 from bundler.gate.evaluate import GateResult, PackageLicense, evaluate, evaluate_targets
 from bundler.gate.policy import Policy
-from bundler.index.client import DEFAULT_INDEX, WHEEL_METADATA, Index, pep658_mismatch
+from bundler.index.client import DEFAULT_INDEX, Index, metadata_lie
 from bundler.models import manifest
 from bundler.models.link import DistFile
 from bundler.models.metadata import read_wheel_metadata
@@ -1005,10 +1005,10 @@ def _check_metadata(plan: _Plan, staged: Path, cache: Cache) -> None:
     Requires-Python and the license fields (the license gate and the manifest take the
     license from that metadata; issue #17 review 17b, D2). The resolver was told by the index's
     PEP 658 `.metadata` file (a lie there would leave a dependency out of the lock), or by the
-    METADATA kept in the cache under the
-    wheel's sha256 (`index.client.WHEEL_METADATA`): a changed entry would do the same (issue
-    #17 review, D3). On a mismatch that entry is removed (a later run reads the wheel again)
-    and `MetadataMismatch` names the wheel."""
+    METADATA kept in the cache under the wheel's sha256 (`index.client.WHEEL_METADATA`): a
+    changed entry would do the same (issue #17 review, D3). On a mismatch the cache entry that
+    may have said it is removed (`index.client.metadata_lie`: a later run derives it again)
+    and `MetadataMismatch` names the wheel and where its metadata came from."""
     pins = list(plan.resolution.pins.values())
     if plan.bootstrap_resolution is not None:
         pins += plan.bootstrap_resolution.pins.values()
@@ -1020,14 +1020,9 @@ def _check_metadata(plan: _Plan, staged: Path, cache: Cache) -> None:
             own = read_wheel_metadata(staged / file.filename, file.filename)
         except BundlerError as exc:
             raise MetadataMismatch(f"{file.filename}: {exc}") from None
-        kept = None if file.sha256 is None else cache.derived_path(WHEEL_METADATA, file.sha256)
-        said_by = None if file.metadata_url else f"the METADATA kept in the cache ({kept})"
-        lie = pep658_mismatch(file, pin.metadata, own, said_by)
-        if lie is None:
-            continue
-        if file.sha256 is not None:
-            cache.drop_derived(WHEEL_METADATA, file.sha256)
-        raise lie
+        lie = metadata_lie(cache, file, pin.metadata, own)
+        if lie is not None:
+            raise lie
 
 
 def _unique_files(files: Iterator[DistFile] | Sequence[DistFile]) -> list[DistFile]:

@@ -783,6 +783,34 @@ def test_a_cached_wheel_metadata_that_lies_about_the_license_is_refused_and_evic
     assert cache.get_derived(WHEEL_METADATA, tiny.sha256) is None  # evicted
 
 
+def test_a_cached_wheel_metadata_that_adds_a_dependency_is_named_and_evicted(
+    tmp_path: Path, index: FakeIndex
+) -> None:
+    """#17 review 17b D4: a Requires-Dist added to the METADATA kept in the cache sends the
+    resolution to a project the index does not have; the failure names the cache entry
+    (checked against the cached wheel), removes it, and the next run reads the wheel again."""
+    from bundler.fs.cache import Cache
+    from bundler.index.client import WHEEL_METADATA
+
+    index.pep658 = False
+    first = fetch(_options(tmp_path, index, "lib==1.0", audit=False))
+    lib = next(p for p in first.packages if p.name == "lib")
+    cache = Cache(tmp_path / "cache")
+    kept = cache.get_derived(WHEEL_METADATA, lib.sha256)
+    assert kept is not None
+    added = kept.replace(b"Requires-Dist: tiny\n", b"Requires-Dist: tiny\nRequires-Dist: big\n")
+    cache.put_derived(WHEEL_METADATA, lib.sha256, added)
+    again = tmp_path / "again"
+    with pytest.raises(MetadataMismatch) as err:
+        fetch(_options(tmp_path, index, "lib==1.0", audit=False, output=again))
+    message = str(err.value)
+    assert message.startswith(f"{lib.filename}: the METADATA kept in the cache"), message
+    assert "only here: ['big']" in message
+    assert cache.get_derived(WHEEL_METADATA, lib.sha256) is None
+    healed = fetch(_options(tmp_path, index, "lib==1.0", audit=False, offline=True, output=again))
+    assert {p.name for p in healed.packages} == {"lib", "tiny"}
+
+
 def test_a_changed_cached_wheel_metadata_is_caught_against_the_wheel_and_evicted(
     tmp_path: Path, index: FakeIndex
 ) -> None:
