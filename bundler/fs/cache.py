@@ -30,6 +30,7 @@ import fcntl
 import hashlib
 import json
 import os
+import shutil
 import stat
 import tempfile
 from collections.abc import Iterator
@@ -135,6 +136,7 @@ class Cache:
         """Move an already hash-checked file `tmp` into the store (atomic rename)."""
         dest = self.blob_path(sha256)
         dest.parent.mkdir(parents=True, exist_ok=True)
+        _clear_dir(dest)
         os.replace(tmp, dest)
         self.adopted.add(sha256)
         return dest
@@ -158,7 +160,17 @@ class Cache:
     def evict_blob(self, sha256: str) -> None:
         """Remove the blob stored under `sha256` (its bytes were found not to hash to it)."""
         self.adopted.discard(sha256)
-        self.blob_path(sha256).unlink(missing_ok=True)
+        _remove(self.blob_path(sha256))
+
+    def damaged_blob(self, sha256: str, size: int | None = None) -> Path | None:
+        """The path of what is stored under `sha256` when it is not a usable blob (not a
+        regular file, or not of `size` bytes: cut by a crash or a full disk), after removing
+        it; None when nothing is there or the blob is usable (`stored_blob`)."""
+        path = self.blob_path(sha256)
+        if not os.path.lexists(path) or self.stored_blob(sha256, size) is not None:
+            return None
+        self.evict_blob(sha256)
+        return path
 
     def verify_blob(self, sha256: str) -> bool:
         """Re-hash a stored blob; a corrupt one is removed so it is fetched again (a full check,
@@ -193,11 +205,13 @@ class Cache:
             raw = path.read_bytes()
         except FileNotFoundError:
             return None
+        except OSError:  # a directory, unreadable: as damaged (issue #17 review 17b, D5)
+            raw = b""
         if raw.startswith(LEGACY_PAGE):
             return raw
         body = _entry_body(PAGE_MAGIC, raw)
         if body is None:
-            path.unlink(missing_ok=True)
+            _remove(path)
             raise DamagedEntry(f"damaged cache entry {path} for {url}")
         return body
 
@@ -218,13 +232,12 @@ class Cache:
         entry that already has this digest is left as it is. Returns the sha256."""
         digest = digest or hashlib.sha256(body).hexdigest()
         if self.page_digest(url) != digest:
-            entry = _entry(PAGE_MAGIC, body, digest)
-            atomic_write_bytes(self.page_path(url), entry, tmp_dir=self.tmp, durable=False)
+            self._write(self.page_path(url), _entry(PAGE_MAGIC, body, digest))
         return digest
 
     def drop_page(self, url: str) -> None:
         """Remove the entry for `url` (found to disagree with what it stands for)."""
-        self.page_path(url).unlink(missing_ok=True)
+        _remove(self.page_path(url))
 
     # -- derived from pages ---------------------------------------------------------------------
 
@@ -238,21 +251,23 @@ class Cache:
         path = self.derived_path(kind, sha256)
         try:
             raw = path.read_bytes()
-        except OSError:
+        except FileNotFoundError:
             return None
+        except OSError:  # a directory, unreadable: a miss, replaced (issue #17 review 17b, D5)
+            raw = b""
         body = _entry_body(DERIVED_MAGIC, raw)
         if body is None:
-            path.unlink(missing_ok=True)
+            _remove(path)
         return body
 
     def drop_derived(self, kind: str, sha256: str) -> None:
         """Remove the `kind` entry for content `sha256` (found to disagree with its source)."""
-        self.derived_path(kind, sha256).unlink(missing_ok=True)
+        _remove(self.derived_path(kind, sha256))
 
     def put_derived(self, kind: str, sha256: str, body: bytes) -> None:
         """Store `body` under `kind` for content sha256 `sha256`, without fsync (re-derivable)."""
         data = _entry(DERIVED_MAGIC, body, hashlib.sha256(body).hexdigest())
-        atomic_write_bytes(self.derived_path(kind, sha256), data, tmp_dir=self.tmp, durable=False)
+        self._write(self.derived_path(kind, sha256), data)
 
     # -- facts ----------------------------------------------------------------------------------
 
@@ -276,7 +291,29 @@ class Cache:
     def put_facts(self, kind: str, sha256: str, facts: Any) -> None:
         data = json.dumps(facts, sort_keys=True, separators=(",", ":")).encode("utf-8")
         # Re-derivable from the blob: no fsync; damaged JSON reads back as None (a miss).
-        atomic_write_bytes(self.facts_path(kind, sha256), data, tmp_dir=self.tmp, durable=False)
+        self._write(self.facts_path(kind, sha256), data)
+
+    def _write(self, path: Path, data: bytes) -> None:
+        """`data` written atomically to entry `path`, without fsync (every entry but a blob is
+        re-derivable); a directory in its place (a stray `mkdir`, another tool) is removed
+        first, so the entry is replaced rather than the write failing (issue #17 review 17b,
+        D5)."""
+        _clear_dir(path)
+        atomic_write_bytes(path, data, tmp_dir=self.tmp, durable=False)
+
+
+def _clear_dir(path: Path) -> None:
+    """Remove a directory (not a link to one) standing where an entry goes."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _remove(path: Path) -> None:
+    """Remove the entry at `path`, whatever it is (a directory too); errors are ignored (a
+    later write replaces it, or reports the real cause)."""
+    _clear_dir(path)
+    with suppress(OSError):
+        path.unlink(missing_ok=True)
 
 
 def _entry(magic: bytes, body: bytes, digest: str) -> bytes:

@@ -72,6 +72,13 @@ def fetch_blob(
             "(refused; --allow-unhashed takes it with a hash computed from the download)"
         )
     if settings.offline:
+        damaged = cache.damaged_blob(file.sha256, file.size) if file.sha256 else None
+        if damaged is not None:  # issue #17 review 17b, D6: there, but cut (or not a file)
+            raise HashMismatch(
+                f"{file.filename}: the cached copy {damaged} is damaged (not a file of "
+                f"{file.size} bytes); removed from the cache, and --offline cannot download it "
+                f"again from {file.url}: fetch once with the network"
+            )
         raise IndexUnavailable(
             f"{file.filename} is not in the cache and --offline forbids downloading it "
             f"from {file.url}"

@@ -121,3 +121,55 @@ def test_a_full_disk_at_the_close_of_an_incoming_file_keeps_the_first_error(
         out.write(b"y" * 100)
     assert caught.value.errno == errno.ENOSPC and caught.value.filename == str(tmp)
     assert list((full_tmpfs / "cache" / "tmp").iterdir()) == []
+
+
+def test_a_directory_or_unreadable_file_in_an_entrys_place_is_a_miss_and_replaced(
+    tmp_path: Path,
+) -> None:
+    """#17 review 17b D5: a page, derived or facts entry (or a blob) that is a directory is
+    not an error naming a vanished temp file: reading it is a miss (a page: damaged), it is
+    removed, and writing the entry replaces it."""
+    cache = Cache(tmp_path)
+    url = "https://idx.example/simple/a/"
+    digest = "ab" * 32
+    places = [
+        cache.page_path(url),
+        cache.derived_path("k-v1", digest),
+        cache.facts_path("k-v1", digest),
+        cache.blob_path(digest),
+    ]
+    for place in places:
+        (place / "sub").mkdir(parents=True)
+    with pytest.raises(DamagedEntry):
+        cache.get_page(url)
+    assert cache.page_digest(url) is None
+    assert cache.get_derived("k-v1", digest) is None
+    assert cache.get_facts("k-v1", digest) is None
+    assert cache.stored_blob(digest) is None
+    (cache.page_path(url) / "sub").mkdir(parents=True)
+    (cache.derived_path("k-v1", digest) / "sub").mkdir(parents=True)
+    cache.put_page(url, b"body")
+    cache.put_derived("k-v1", digest, b"derived")
+    cache.put_facts("k-v1", digest, {"x": 1})
+    tmp = tmp_path / "incoming"
+    tmp.write_bytes(b"blob")
+    cache.adopt_blob(tmp, digest)
+    assert cache.get_page(url) == b"body"
+    assert cache.get_derived("k-v1", digest) == b"derived"
+    assert cache.get_facts("k-v1", digest) == {"x": 1}
+    assert cache.blob_path(digest).read_bytes() == b"blob"
+
+
+def test_a_cut_blob_is_named_damaged_and_removed(tmp_path: Path) -> None:
+    """#17 review 17b D6: a blob of the wrong size is there but damaged, not absent."""
+    cache = Cache(tmp_path)
+    data = b"x" * 1000
+    digest = hashlib.sha256(data).hexdigest()
+    path = cache.blob_path(digest)
+    path.parent.mkdir(parents=True)
+    path.write_bytes(data[:500])
+    assert cache.damaged_blob(digest, 1000) == path
+    assert not path.exists()
+    assert cache.damaged_blob(digest, 1000) is None
+    path.write_bytes(data)
+    assert cache.damaged_blob(digest, 1000) is None and path.exists()

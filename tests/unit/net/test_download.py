@@ -151,16 +151,21 @@ def test_a_same_size_damaged_blob_is_evicted_and_fetched_again(
     assert leftovers(tmp_path) == []
 
 
-def test_a_same_size_damaged_blob_fails_offline_naming_file_and_cache(
-    fake_index: FakeIndex, tmp_path: Path
+@pytest.mark.parametrize("damage", ["flip", "cut"])
+def test_a_damaged_blob_fails_offline_naming_file_and_cache(
+    fake_index: FakeIndex, tmp_path: Path, damage: str
 ) -> None:
+    """A flipped byte, and (#17 review 17b D6) a blob cut short: 'damaged', not 'absent'."""
     fake_index.add_wheel("foo", "1.0")
     files = listed(fake_index, tmp_path, "foo")
     cache = Cache(tmp_path / "cache")
     download_all(files, tmp_path / "one", cache, net())
     assert files[0].sha256
     blob = cache.blob_path(files[0].sha256)
-    _flip_one_byte(blob)
+    if damage == "flip":
+        _flip_one_byte(blob)
+    else:
+        os.truncate(blob, 500)
     with pytest.raises(HashMismatch) as err:
         download_all(files, tmp_path / "two", Cache(tmp_path / "cache"), net(offline=True))
     message = str(err.value)
