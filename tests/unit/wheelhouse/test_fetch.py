@@ -811,6 +811,43 @@ def test_a_cached_wheel_metadata_that_adds_a_dependency_is_named_and_evicted(
     assert {p.name for p in healed.packages} == {"lib", "tiny"}
 
 
+def test_an_edited_cached_pep658_file_without_a_hash_is_named_and_evicted(
+    tmp_path: Path, index: FakeIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """#17 review 17b D4b: the index offers PEP 658 files without a hash, so the copy kept in
+    the cache cannot be checked against the page; one edited (header valid) is named with the
+    index's file when the wheel contradicts it, removed, and the next run asks the index."""
+    import json as json_
+
+    from bundler.fs.cache import Cache
+
+    real = FakeIndex.json_page
+
+    def unhashed(self: FakeIndex, project: str) -> bytes:
+        page = json_.loads(real(self, project))
+        for entry in page["files"]:
+            if "core-metadata" in entry:
+                entry["core-metadata"] = True
+        return json_.dumps(page).encode()
+
+    monkeypatch.setattr(FakeIndex, "json_page", unhashed)
+    first = fetch(_options(tmp_path, index, "lib==1.0", audit=False))
+    lib = next(p for p in first.packages if p.name == "lib")
+    path = next(u for u in index.requests if u.endswith(lib.filename + ".metadata"))
+    cache = Cache(tmp_path / "cache")
+    full = index.url.removesuffix("/simple/") + path
+    kept = cache.get_page(full)
+    assert kept is not None and b"Requires-Dist: tiny" in kept
+    cache.put_page(full, kept.replace(b"Requires-Dist: tiny\n", b""))
+    with pytest.raises(MetadataMismatch) as err:
+        fetch(_options(tmp_path, index, "lib==1.0", audit=False, output=tmp_path / "two"))
+    message = str(err.value)
+    assert "or its copy kept in the cache" in message and "removed" in message, message
+    assert cache.get_page(full) is None
+    again = fetch(_options(tmp_path, index, "lib==1.0", audit=False, output=tmp_path / "two"))
+    assert {p.name for p in again.packages} == {"lib", "tiny"}
+
+
 def test_a_changed_cached_wheel_metadata_is_caught_against_the_wheel_and_evicted(
     tmp_path: Path, index: FakeIndex
 ) -> None:
