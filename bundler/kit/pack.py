@@ -56,7 +56,15 @@ from bundler.gate import snapshot as gate_snapshot
 from bundler.gate.evaluate import GateResult, evaluate_carried
 from bundler.gate.policy import Policy, parse_bytes
 from bundler.kit import controller as controller_mod
-from bundler.kit import controller_setup, layout, release, sbom, signing, sources, verify
+from bundler.kit import (
+    controller_setup,
+    layout,
+    release,
+    sbom,
+    signing,
+    sources,
+    wheelhouse_check,
+)
 from bundler.kit.templates import template
 from bundler.models import manifest as manifest_mod
 from bundler.models import system_packages
@@ -756,14 +764,15 @@ def _python_source(
 ) -> model.PythonSource | None:
     """The kit's CPython source: the target's version, or another patch release of the same X.Y
     (`model.python_source`). A same-X.Y tarball the wheelhouse does not hold for (Requires-Python,
-    markers, bundled pip: verify.source_fit_problems) is refused: the playbooks would build it."""
+    markers, bundled pip: `wheelhouse_check.source_fit_problems`) is refused: the playbooks would
+    build it."""
     tarballs = [f.arcname.removeprefix("sources/") for f in files]
     pythons = sorted(model.python_sources(tarballs))
     chosen = model.python_source(tarballs, target)
     if chosen is not None and chosen.exact:
         return chosen
     if chosen is not None:
-        problems = verify.source_fit_problems(wheelhouse, "", chosen)
+        problems = wheelhouse_check.source_fit_problems(wheelhouse, "", chosen, target.name)
         if not problems:
             notes.append(
                 f"{chosen.describe()}: the playbooks build sources/{chosen.filename} "
@@ -808,8 +817,9 @@ def _controller_files(part: controller_setup.ControllerPart) -> list[KitFile]:
 
 
 def _checked_wheelhouse(directory: Path, what: str, arcdir: str) -> list[KitFile]:
-    report = verify.Report(what, directory.name)
-    problems = verify.check_wheelhouse(directory, f"{directory}/", report)
+    problems = wheelhouse_check.check_wheelhouse(
+        directory, f"{directory}/", wheelhouse_check.Counts()
+    )
     if problems:
         more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
         raise BadInput(f"{what}: {'; '.join(problems[:3])}{more}")

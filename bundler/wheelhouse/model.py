@@ -430,7 +430,7 @@ def installer_fit_problems(
     installs but the bundled pip of `source`'s release cannot, with no pip bootstrap shipped
     ('FILE: for the kit's CPython X.Y.Z (sources/TARBALL): ...' each; [] for the exact
     release). Requires-Python, markers and the closure under that release are verify's
-    (`bundler.kit.verify.source_fit_problems`, which calls this)."""
+    (`bundler.kit.wheelhouse_check.source_fit_problems`, which calls this)."""
     if source.exact or manifest.installer.bootstrap:
         return []
     own = manifest.target

@@ -732,7 +732,7 @@ def test_a_several_target_kit_names_every_targets_cpython_source(tmp_path: Path)
     counts (no note), and each target's CPython source is shown, not only the first's
     (#16 review finding 11)."""
     with FakeIndex(tmp_path / "fakeindex") as fake:
-        fake.add_wheel("app", "1.0", requires_python=">=3.6")
+        fake.add_wheel("app", "1.0", requires_python=">=3.6,!=3.11.0")
         t36, t311 = Target.from_spec("3.6", "manylinux1"), Target.from_spec("3.11", "manylinux2014")
         wheelhouse = fetch(
             FetchOptions(
@@ -775,3 +775,34 @@ def test_a_several_target_kit_names_every_targets_cpython_source(tmp_path: Path)
     assert (
         f"No CPython source in this kit for target {t311.name}" in (tmp_path / "r.html").read_text()
     )
+    # another patch release of each target's X.Y: verify checks each target's, as pack does
+    # (#16 review16d finding 1: verify checked none of a several-target kit's)
+    python_tarballs(inputs["sources"], "3.6.10", "3.11.2")
+    other = tmp_path / "out" / "kit-other.tar.gz"
+    assert CliRunner().invoke(main, [*argv, "--no-controller", "-o", str(other)]).exit_code == 0
+    checked = CliRunner().invoke(main, ["verify", str(other)])
+    assert checked.exit_code == 0, checked.output
+    for target, source in ((t36, "Python-3.6.10.tgz"), (t311, "Python-3.11.2.tgz")):
+        version = source.removeprefix("Python-").removesuffix(".tgz")
+        assert (
+            f"note: target {target.name}: sources/{source}: CPython {version} source; "
+            f"wheelhouse resolved for {target.python_version}"
+        ) in checked.output
+    unpacked = tmp_path / "unpacked"
+    kept = CliRunner().invoke(main, ["verify", "--unpack", str(unpacked), str(other)])
+    assert kept.exit_code == 0, kept.output
+    kit_dir = next(unpacked.iterdir())
+    (kit_dir / "sources" / "Python-3.11.2.tgz").rename(kit_dir / "sources" / "Python-3.11.0.tgz")
+    listed = kit_dir / "SHA256SUMS"
+    listed.write_text(listed.read_text().replace("Python-3.11.2.tgz", "Python-3.11.0.tgz"))
+    refused = CliRunner().invoke(main, ["verify", str(kit_dir)])
+    assert refused.exit_code == 1, refused.output
+    assert (
+        f"wheelhouse/{wheelhouse_wheel(wheelhouse, 'app')}: for the kit's CPython 3.11.0 "
+        "(sources/Python-3.11.0.tgz): Requires-Python !=3.11.0,>=3.6 excludes CPython 3.11.0"
+    ) in refused.output
+
+
+def wheelhouse_wheel(wheelhouse: Path, project: str) -> str:
+    """The file name of `project`'s wheel in a wheelhouse's pool."""
+    return next(p.name for p in wheelhouse.glob(f"{project}-*.whl"))

@@ -22,7 +22,7 @@ from bundler.cli import main
 from bundler.errors import BadInput, CheckFailed
 from bundler.fs import sums
 from bundler.kit import archive as kitarchive
-from bundler.kit import pack, trust, verify
+from bundler.kit import pack, trust, verify, wheelhouse_check
 from bundler.kit.trust import missing_sums
 from bundler.models import manifest
 from bundler.models.target import Target
@@ -444,10 +444,10 @@ def test_source_whose_bundled_pip_cannot_read_the_wheels_is_named(
     target = Target.from_dict(manifest.load(wheelhouse)["target"])
     newer = model.python_source(["Python-3.7.9.tgz", "Python-3.7.2.tgz"], target)
     assert newer is not None and newer.filename == "Python-3.7.9.tgz"
-    assert verify.source_fit_problems(wheelhouse, "", newer) == []
+    assert wheelhouse_check.source_fit_problems(wheelhouse, "", newer) == []
     older = model.python_source(["Python-3.7.2.tgz", "Python-3.6.15.tgz"], target)
     assert older is not None and older.version == "3.7.2"
-    assert verify.source_fit_problems(wheelhouse, "", older) == [
+    assert wheelhouse_check.source_fit_problems(wheelhouse, "", older) == [
         f"{wheel.name}: for the kit's CPython 3.7.2 (sources/Python-3.7.2.tgz): its bundled pip "
         "18.1 cannot install it and the wheelhouse has no pip bootstrap"
     ]
