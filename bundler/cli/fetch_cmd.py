@@ -478,8 +478,10 @@ def _progress_bar() -> Iterator[Callable[[int, int], None] | None]:
 
 
 def _summary(result: FetchResult) -> None:
+    from bundler.models.manifest import Role
+
     app = result.app_packages
-    boot = [p for p in result.packages if p.role == "bootstrap"]
+    boot = [p for p in result.packages if p.role is Role.BOOTSTRAP]
     click.echo(f"{len(app)} packages for {', '.join(result.roots)}")
     click.echo(f"total size: {_size(result.total_size)} in {len(result.packages)} files")
     if result.bootstrap.needed:

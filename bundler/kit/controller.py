@@ -179,12 +179,17 @@ class ControllerInfo:
 
     @classmethod
     def from_manifest(cls, manifest: dict[str, Any]) -> ControllerInfo:
-        """Raises BadInput when the manifest has no usable target."""
+        """Raises BadInput when the manifest has no usable target or a package of an unknown
+        role (`manifest.Role.parse`)."""
         try:
             target = Target.from_dict(manifest["target"])
         except (KeyError, TypeError, ValueError) as exc:
             raise BadInput(f"no usable target record ({exc})") from None
-        app = [p for p in manifest.get("packages", []) if p.get("role", "app") == "app"]
+        app = [
+            p
+            for p in manifest.get("packages", [])
+            if manifest_mod.Role.parse(p.get("role")) is manifest_mod.Role.APP
+        ]
         version = next(
             (
                 str(p.get("version"))

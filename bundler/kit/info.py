@@ -137,8 +137,8 @@ class KitInfo:
         """manifest.json "excluded": requirements left out on purpose (--exclude, --no-deps)."""
         return self.manifest.excluded if self.manifest else ()
 
-    def count(self, role: str) -> int:
-        return sum(1 for p in self.packages if p.role == role)
+    def count(self, role: model.Role) -> int:
+        return sum(1 for p in self.packages if p.role is role)
 
     @cached_property
     def python(self) -> model.PythonSource | None:
@@ -219,7 +219,7 @@ class KitInfo:
             "target": target.to_dict() if target else None,
             "python_version": target.python_version if target else None,
             "requirements": list(self.requirements),
-            "packages": {"app": self.count("app"), "bootstrap": self.count("bootstrap")},
+            "packages": {r.value: self.count(r) for r in model.Role},
             "python_source": self.python_source,
             "python_source_version": self.python.version if self.python else None,
             "python_source_fit": self.python.describe() if self.python else None,
@@ -233,7 +233,7 @@ class KitInfo:
                 {
                     "name": m.name,
                     "target": m.target.to_dict(),
-                    "packages": {"app": len(m.app), "bootstrap": len(m.bootstrap)},
+                    "packages": {r.value: len(m.by_role(r)) for r in model.Role},
                     "system_packages": list(self._system_of(m.name).packages),
                     "python_source": _filename(self.pythons.get(m.name)),
                 }
@@ -280,7 +280,8 @@ class KitInfo:
             f"target: {shown}",
             *(self.target_lines() or self.python_lines()),
             f"requirements: {', '.join(self.requirements) or '-'}",
-            f"packages: {self.count('app')} app, {self.count('bootstrap')} pip bootstrap",
+            f"packages: {self.count(model.Role.APP)} app, "
+            f"{self.count(model.Role.BOOTSTRAP)} pip bootstrap",
         ]
         for p in sorted(self.packages, key=lambda p: p.name.lower()):
             out.append(f"  {p.name}=={p.version}  {_one_line(p.license) or '?'}  {p.filename}")
@@ -541,7 +542,7 @@ def _one_line(text: str | None, limit: int = 60) -> str | None:
 def render_html(info: KitInfo, gate: GateResult | None = None) -> str:
     """The self-contained review page; `gate` (KitInfo.evaluate_gate) opens it."""
     target = info.target
-    packages = sorted(info.packages, key=lambda p: (p.role, p.name.lower()))
+    packages = sorted(info.packages, key=lambda p: (p.role.value, p.name.lower()))
     return template("report.html.j2").render(
         info=info,
         target=target,

@@ -52,6 +52,7 @@ from packaging.utils import canonicalize_name
 
 from bundler import __version__
 from bundler.gate.evaluate import GateResult
+from bundler.models import manifest as manifest_mod
 
 try:  # cyclonedx-python-lib >= 11 moved the factory; older releases only have the first path
     from cyclonedx.contrib.license.factories import LicenseFactory
@@ -150,7 +151,7 @@ def _wheel_component(package: dict[str, Any], part: str = "") -> Component:
             )
         )
     properties = [Property(name="airgap-kit:filename", value=package["filename"])]
-    role = part or str(package.get("role", "app"))
+    role = part or manifest_mod.Role.parse(package.get("role")).value
     properties.append(Property(name="airgap-kit:role", value=role))
     if package.get("built_from"):
         properties.append(Property(name="airgap-kit:built_from", value=package["built_from"]))

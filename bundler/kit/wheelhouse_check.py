@@ -252,7 +252,7 @@ def _check_lock_agreement(
     problems = []
     recorded: dict[str, set[str]] = {name: set() for name in locks}
     for package in packages:
-        lock_name = "bootstrap.lock" if package.role == "bootstrap" else "requirements.lock"
+        lock_name = package.role.lock
         lock = locks.get(lock_name)
         filename = package.filename
         if lock is None:
@@ -393,7 +393,7 @@ def check_unique(prefix: str, packages: tuple[manifest_mod.Package, ...]) -> lis
     both an app package and a pip bootstrap package, in two locks)."""
     problems = []
     files: dict[str, int] = {}
-    projects: dict[tuple[str, str], list[str]] = {}
+    projects: dict[tuple[model.Role, str], list[str]] = {}
     for package in packages:
         files[package.filename] = files.get(package.filename, 0) + 1
         projects.setdefault((package.role, package.key), []).append(package.filename)
@@ -402,10 +402,12 @@ def check_unique(prefix: str, packages: tuple[manifest_mod.Package, ...]) -> lis
             problems.append(
                 f"{prefix}manifest.json: {filename} is listed {count} times in packages"
             )
-    for (role, key), filenames in sorted(projects.items()):
+    for (role, key), filenames in sorted(
+        projects.items(), key=lambda kv: (kv[0][0].value, kv[0][1])
+    ):
         if len(set(filenames)) > 1:
             problems.append(
-                f"{prefix}manifest.json: {key} has {len(set(filenames))} {role} files in "
+                f"{prefix}manifest.json: {key} has {len(set(filenames))} {role.value} files in "
                 f"packages ({', '.join(sorted(set(filenames)))}); a lock pins one"
             )
     return problems
@@ -449,7 +451,7 @@ def check_requires(
         wanted -= {package.key} | left_out.get(package.key, set())
         recorded = {_canon(n) for n in package.requires}
         unknown = recorded - wanted
-        missing = set() if no_deps and package.role == "app" else wanted - recorded
+        missing = set() if no_deps and package.role is model.Role.APP else wanted - recorded
         if unknown or missing:
             problems.append(
                 f"{prefix}{package.filename}: manifest.json records requires "
@@ -473,7 +475,7 @@ def check_requires_python(
     problems = []
     for package in packages:
         name = package.filename
-        if package.role != "app" or not package.is_wheel:
+        if package.role is not model.Role.APP or not package.is_wheel:
             continue
         if not (wheelhouse / name).is_file():
             continue  # named by _check_files

@@ -23,7 +23,7 @@ Schema is `bundler/data/manifest.schema.json`. Two kinds of document share the s
          "source": "remote" | "local" | "built",  # downloaded from url / read from a local
                           # source the user named (--find-links folder or page, file: index)
                           # / built on this machine (built_from); absent in older manifests
-         "role": "app" | "bootstrap",
+         "role": "app" | "bootstrap",             # Role
          "requires": ["..."], "via": ["opencv-python"], "license": "BSD" | null,
          "summary": "...", "built_from": null | "sdist filename (--build-pure / local project)",
          "yanked": null | "reason",                # a yanked release pinned with == (PEP 592)
@@ -63,6 +63,7 @@ keys are allowed (a newer kit may add sections) and ignored by the typed records
 
 from __future__ import annotations
 
+import enum
 import json
 from collections.abc import Mapping
 from contextlib import suppress
@@ -93,6 +94,29 @@ MAX_BYTES = 64 << 20
 _SHOWN = 60
 
 
+class Role(enum.Enum):
+    """manifest.json `packages[].role`: which lock lists the file, the application's
+    `requirements.lock` or the pip bootstrap's `bootstrap.lock` (the schema's enum; a
+    controller wheelhouse's packages are its own application's, role 'app')."""
+
+    APP = "app"
+    BOOTSTRAP = "bootstrap"
+
+    @property
+    def lock(self) -> str:
+        """The lock file that lists a file of this role."""
+        return "bootstrap.lock" if self is Role.BOOTSTRAP else "requirements.lock"
+
+    @classmethod
+    def parse(cls, value: object, where: Path | str = FILENAME) -> Role:
+        """A manifest's role string (None, i.e. absent: APP, schema version 1's only role) ->
+        Role; BadManifest naming `where` for any other value."""
+        try:
+            return cls.APP if value is None else cls(value)
+        except ValueError:
+            raise BadManifest(where, f"unknown package role {str(value)[:_SHOWN]!r}") from None
+
+
 class BadManifest(BadInput):
     """manifest.json is missing, unreadable or does not match its schema.
 
@@ -117,8 +141,8 @@ class Package:
     sha256: str
     size: int | None
     url: str | None
-    role: str
-    """'app' (requirements.lock) or 'bootstrap' (bootstrap.lock)."""
+    role: Role
+    """Which lock lists it: requirements.lock (APP) or bootstrap.lock (BOOTSTRAP)."""
     requires: tuple[str, ...]
     via: tuple[str, ...]
     license: str | None
@@ -171,16 +195,16 @@ class Manifest:
     pool: str = FLAT_POOL
     """Where the files of `packages` are, relative to the manifest's folder ('.' or '../..')."""
 
-    def by_role(self, role: str) -> tuple[Package, ...]:
-        return tuple(p for p in self.packages if p.role == role)
+    def by_role(self, role: Role) -> tuple[Package, ...]:
+        return tuple(p for p in self.packages if p.role is role)
 
     @property
     def app(self) -> tuple[Package, ...]:
-        return self.by_role("app")
+        return self.by_role(Role.APP)
 
     @property
     def bootstrap(self) -> tuple[Package, ...]:
-        return self.by_role("bootstrap")
+        return self.by_role(Role.BOOTSTRAP)
 
 
 @dataclass(frozen=True)
@@ -232,7 +256,7 @@ def parse_any(data: object, where: Path | str = FILENAME) -> Manifest | TargetsI
     names = [r.name for r in refs]
     if len(set(names)) != len(names):
         raise BadManifest(where, "targets: a target is listed twice")
-    packages = tuple(_package(p) for p in checked["packages"])
+    packages = tuple(_package(p, where) for p in checked["packages"])
     for p in packages:
         unknown = sorted(set(p.targets) - set(names))
         if unknown:
@@ -276,7 +300,7 @@ def _parse_target(checked: dict[str, Any], where: Path | str) -> Manifest:
             bootstrap=tuple(installer.get("bootstrap", [])),
             reason=installer.get("reason", ""),
         ),
-        packages=tuple(_package(p) for p in checked["packages"]),
+        packages=tuple(_package(p, where) for p in checked["packages"]),
         edges=tuple((a, b) for a, b in checked.get("edges", [])),
         data=checked,
         excluded=tuple(dict(e) for e in checked.get("excluded", [])),
@@ -440,7 +464,7 @@ def decode(raw: bytes, where: Path | str = FILENAME) -> object:
         raise BadManifest(where, f"unreadable manifest ({_short(exc)})") from None
 
 
-def _package(p: Mapping[str, Any]) -> Package:
+def _package(p: Mapping[str, Any], where: Path | str) -> Package:
     return Package(
         name=p["name"],
         version=p["version"],
@@ -448,7 +472,7 @@ def _package(p: Mapping[str, Any]) -> Package:
         sha256=p["sha256"],
         size=p.get("size"),
         url=p.get("url"),
-        role=p.get("role", "app"),
+        role=Role.parse(p.get("role"), where),
         requires=tuple(p.get("requires", [])),
         via=tuple(p.get("via", [])),
         license=p.get("license"),

@@ -155,8 +155,8 @@ class PackageRecord:
     """The http(s) URL the file was downloaded from; None for a file read from a local source
     (``source`` "local") or built on this machine (``source`` "built", origin in
     ``built_from``): a host path is not a portable URL and must not leak into the kit."""
-    role: str
-    """'app' (requirements.lock) or 'bootstrap' (bootstrap.lock)."""
+    role: model.Role
+    """Which lock lists it: requirements.lock (APP) or bootstrap.lock (BOOTSTRAP)."""
     requires: tuple[str, ...]
     via: tuple[str, ...]
     license: str | None
@@ -181,7 +181,7 @@ class PackageRecord:
             "sha256": self.sha256,
             "size": self.size,
             "url": self.url,
-            "role": self.role,
+            "role": self.role.value,
             "requires": list(self.requires),
             "via": list(self.via),
             "license": self.license,
@@ -234,7 +234,7 @@ class FetchResult:
 
     @property
     def app_packages(self) -> tuple[PackageRecord, ...]:
-        return tuple(p for p in self.packages if p.role == "app")
+        return tuple(p for p in self.packages if p.role is model.Role.APP)
 
     def to_dict(self) -> dict[str, Any]:
         """What `bundler fetch --json` prints: paths, target, roots, packages, bootstrap."""
@@ -293,8 +293,8 @@ class _Plan:
     bootstrap_resolution: Resolution | None
     local: dict[str, Path] = field(default_factory=dict)
     """Canonical name -> project directory, for the wheel built from a local project."""
-    names: dict[str, LockNames] = field(default_factory=dict)
-    """'app' / 'bootstrap' -> how each lock spells its projects (installer-true names)."""
+    names: dict[model.Role, LockNames] = field(default_factory=dict)
+    """Role -> how its lock spells its projects (installer-true names)."""
     index_warnings: tuple[str, ...] = ()
     """What the index client warned of while resolving (`Index.warnings`)."""
 
@@ -595,7 +595,7 @@ def _top_manifest(
                     "filename": p.filename,
                     "sha256": p.sha256,
                     "size": p.size,
-                    "role": p.role,
+                    "role": p.role.value,
                     "targets": [],
                 },
             )
@@ -692,12 +692,12 @@ def _plan(
         )
         resolution = _resolve(roots, options, index, builder, given.hashes(), app=True)
         _check_hashed(given, resolution)
-        names = {"app": lock_names(resolution)}
+        names = {model.Role.APP: lock_names(resolution)}
         decision = installer.decide(
             options.target,
             [p.file.filename for p in _pins(resolution)],
-            names_need=names["app"].min_pip,
-            unmatched_names=names["app"].describe_conflicts(),
+            names_need=names[model.Role.APP].min_pip,
+            unmatched_names=names[model.Role.APP].describe_conflicts(),
         )
         boot = None
         if decision.needed:
@@ -711,7 +711,7 @@ def _plan(
             except ResolutionError as exc:
                 raise _in_bootstrap(exc, decision) from None
     if boot is not None:
-        names["bootstrap"] = lock_names(boot)
+        names[model.Role.BOOTSTRAP] = lock_names(boot)
     return _Plan(
         tuple(str(r) for r in roots),
         given,
@@ -928,12 +928,12 @@ def _download(
     return _download_many(options, [plan], cache, staged, transport, on_cold, on_file)[0]
 
 
-def _chosen(plan: _Plan) -> list[tuple[Pin, str, Resolution]]:
+def _chosen(plan: _Plan) -> list[tuple[Pin, model.Role, Resolution]]:
     """(pin, role, its resolution) of every file a plan's locks name."""
-    chosen = [(pin, model.Role.APP.value, plan.resolution) for pin in _pins(plan.resolution)]
+    chosen = [(pin, model.Role.APP, plan.resolution) for pin in _pins(plan.resolution)]
     if plan.bootstrap_resolution is not None:
         chosen += [
-            (pin, model.Role.BOOTSTRAP.value, plan.bootstrap_resolution)
+            (pin, model.Role.BOOTSTRAP, plan.bootstrap_resolution)
             for pin in _pins(plan.bootstrap_resolution)
         ]
     return chosen
@@ -982,9 +982,7 @@ def _download_many(
             for pin, role, res in each
         )
         for r in records:
-            if (
-                r.role == model.Role.APP.value
-            ):  # the bytes as downloaded (or built) against a --hash line
+            if r.role is model.Role.APP:  # the bytes as downloaded (or built) against a --hash line
                 plan.given.check_file(r.name, r.version, r.filename, r.sha256)
         out.append(records)
     return out
@@ -1049,7 +1047,7 @@ def _vouched(plan: _Plan, options: FetchOptions) -> frozenset[str]:
 
 def _record(
     pin: Pin,
-    role: str,
+    role: model.Role,
     resolution: Resolution,
     staged: Path,
     local: dict[str, Path],
@@ -1116,11 +1114,13 @@ def _write_outputs(
     target = options.target
     nested = pool is not None and pool != staged
     pool_rel = manifest.NESTED_POOL if nested else manifest.FLAT_POOL
-    app = [p for p in packages if p.role == model.Role.APP.value]
-    boot = [p for p in packages if p.role == model.Role.BOOTSTRAP.value]
+    app = [p for p in packages if p.role is model.Role.APP]
+    boot = [p for p in packages if p.role is model.Role.BOOTSTRAP]
     written = {
         "requirements_lock": lockfile.write(
-            staged / installer.REQUIREMENTS_LOCK, _lock_entries(app), _lock_header(target, "app")
+            staged / installer.REQUIREMENTS_LOCK,
+            _lock_entries(app),
+            _lock_header(target, model.Role.APP),
         )
     }
     written["pylock"] = pylock.write(
@@ -1128,7 +1128,9 @@ def _write_outputs(
     )
     if boot:
         written["bootstrap_lock"] = lockfile.write(
-            staged / installer.BOOTSTRAP_LOCK, _lock_entries(boot), _lock_header(target, "boot")
+            staged / installer.BOOTSTRAP_LOCK,
+            _lock_entries(boot),
+            _lock_header(target, model.Role.BOOTSTRAP),
         )
     document = {**_manifest(options, plan, packages), "name": target.name, "pool": pool_rel}
     written["manifest"] = manifest.save(staged, document)
@@ -1170,13 +1172,13 @@ def _lock_entries(records: Sequence[PackageRecord]) -> list[lockfile.LockEntry]:
     return [lockfile.LockEntry(r.name, r.version, (r.sha256,), r.via) for r in records]
 
 
-def _lock_header(target: Target, kind: str) -> str:
+def _lock_header(target: Target, role: model.Role) -> str:
     what = (
         "The application's packages"
-        if kind == "app"
+        if role is model.Role.APP
         else f"pip bootstrap: the target's pip {target.installer_pip} cannot read every wheel"
     )
-    name = installer.REQUIREMENTS_LOCK if kind == "app" else installer.BOOTSTRAP_LOCK
+    name = role.lock
     return (
         f"{what}, locked by airgap-kit {__version__} (bundler fetch) for\n"
         f"{target.describe()}.\n"
@@ -1205,7 +1207,7 @@ def _manifest(
 
 def _package_key(p: PackageRecord) -> tuple[int, str]:
     """App packages first, then the bootstrap, each by canonical name."""
-    return (0 if p.role == "app" else 1, canonicalize_name(p.name))
+    return (0 if p.role is model.Role.APP else 1, canonicalize_name(p.name))
 
 
 # -- audit --------------------------------------------------------------------------------------

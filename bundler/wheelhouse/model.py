@@ -28,7 +28,6 @@ target's manylinux level needs (PEP 600: `manylinux_2_N` needs glibc >= 2.N; pac
 from __future__ import annotations
 
 import dataclasses
-import enum
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -43,8 +42,8 @@ from bundler.models.target import Target
 from bundler.policy.tables import bundled_pip
 
 MANIFEST = manifest_mod.FILENAME
-REQUIREMENTS_LOCK = "requirements.lock"
-BOOTSTRAP_LOCK = "bootstrap.lock"
+REQUIREMENTS_LOCK = manifest_mod.Role.APP.lock
+BOOTSTRAP_LOCK = manifest_mod.Role.BOOTSTRAP.lock
 PYLOCK = "pylock.toml"
 INSTALL_SH = "install.sh"
 SYSTEM_PACKAGES = "system-packages.yml"
@@ -74,19 +73,9 @@ TARGET_FILES = (MANIFEST, REQUIREMENTS_LOCK, BOOTSTRAP_LOCK, PYLOCK, INSTALL_SH,
 LOCK_FILES = (REQUIREMENTS_LOCK, BOOTSTRAP_LOCK, PYLOCK)
 
 
-class Role(enum.Enum):
-    """Which lock a wheel belongs to: the application's `requirements.lock`, the pip
-    bootstrap's `bootstrap.lock`, or the kit's controller wheelhouse (ansible-core)."""
-
-    APP = "app"
-    BOOTSTRAP = "bootstrap"
-    CONTROLLER = "controller"
-
-    @property
-    def lock(self) -> str:
-        """The lock file that lists a wheel of this role (the controller's is its own
-        wheelhouse's requirements.lock)."""
-        return BOOTSTRAP_LOCK if self is Role.BOOTSTRAP else REQUIREMENTS_LOCK
+Role = manifest_mod.Role
+"""Which lock lists a file (`manifest.Role`: APP requirements.lock, BOOTSTRAP bootstrap.lock;
+`Role.lock` its file name), parsed once where a manifest is read."""
 
 
 # -- which target fits an interpreter --------------------------------------------------------

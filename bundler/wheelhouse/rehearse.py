@@ -50,6 +50,7 @@ import signal
 import subprocess
 import tempfile
 import zipfile
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -590,23 +591,19 @@ def _is_init_extension(member: str, path: str) -> bool:
 
 
 def _app_wheels(wheelhouse: Path) -> tuple[list[Path], list[str]]:
-    """(the application's wheels to import (manifest role 'app', else every wheel of the
+    """(the application's wheels to import (manifest role APP, else every wheel of the
     folder), the wheel names left out because they need an excluded requirement)."""
     try:
-        data = manifest_mod.load(wheelhouse)
-        packages = [
-            p
-            for p in data.get("packages", [])
-            if p.get("role", "app") == "app" and str(p.get("filename", "")).endswith(".whl")
-        ]
-        needy = _needing_excluded(packages, data.get("excluded") or [])
-        pool = wheelhouse / str(data.get("pool", "."))  # '../..' in a several-target one
-        names = [str(p["filename"]) for p in packages if _canon(p.get("name")) not in needy]
-        left = sorted(str(p["filename"]) for p in packages if _canon(p.get("name")) in needy)
-        return [pool / n for n in sorted(names) if (pool / n).is_file()], left
-    except (BadInput, KeyError, TypeError, AttributeError):
-        names, left = [p.name for p in wheelhouse.glob("*.whl")], []
-    return [wheelhouse / n for n in sorted(names) if (wheelhouse / n).is_file()], left
+        found = manifest_mod.read(wheelhouse)
+    except BadInput:
+        names = [p.name for p in wheelhouse.glob("*.whl")]
+        return [wheelhouse / n for n in sorted(names) if (wheelhouse / n).is_file()], []
+    packages = [p for p in found.app if p.is_wheel]
+    needy = _needing_excluded(packages, found.excluded)
+    pool = wheelhouse / found.pool  # '../..' in a several-target one
+    names = [p.filename for p in packages if p.key not in needy]
+    left = sorted(p.filename for p in packages if p.key in needy)
+    return [pool / n for n in sorted(names) if (pool / n).is_file()], left
 
 
 def _canon(text: object) -> str:
@@ -615,16 +612,14 @@ def _canon(text: object) -> str:
     return re.sub(r"[-_.]+", "-", match[1] if match else str(text)).lower()
 
 
-def _needing_excluded(packages: list[dict[str, Any]], excluded: list[Any]) -> set[str]:
+def _needing_excluded(
+    packages: Sequence[manifest_mod.Package], excluded: Sequence[Mapping[str, Any]]
+) -> set[str]:
     """Canonical names of the packages whose import needs an excluded requirement: the
     `required_by` of each `excluded` record, then whatever requires one of those (manifest
     `requires`), to a fixed point."""
-    needy = {
-        _canon(e["required_by"]) for e in excluded if isinstance(e, dict) and e.get("required_by")
-    }
-    requires = {
-        _canon(p.get("name")): {_canon(r) for r in p.get("requires") or []} for p in packages
-    }
+    needy = {_canon(e["required_by"]) for e in excluded if e.get("required_by")}
+    requires = {p.key: {_canon(r) for r in p.requires} for p in packages}
     grown = True
     while grown:
         grown = False

@@ -81,7 +81,35 @@ def test_read_gives_typed_records(tmp_path: Path) -> None:
     app = m.packages[0]
     assert (app.size, app.requires, app.built_from) == (10, ("lib>=1",), "app-1.0.tar.gz")
     lib = m.packages[1]  # optional fields take their defaults
-    assert (lib.role, lib.size, lib.url, lib.via, lib.license) == ("app", None, None, (), None)
+    assert (lib.role, lib.size, lib.url, lib.via, lib.license) == (
+        manifest.Role.APP,
+        None,
+        None,
+        (),
+        None,
+    )
+    assert all(isinstance(p.role, manifest.Role) for p in m.packages)  # parsed once, here
+
+
+def test_a_package_role_is_parsed_once_and_an_unknown_one_refused(tmp_path: Path) -> None:
+    """`packages[].role` is the Role enum (#16 review16d finding 4): 'bootstrap' reads as
+    BOOTSTRAP (its lock bootstrap.lock), an absent role as APP, and a role the schema does not
+    know is one BadManifest line, by the reader and by `Role.parse` (dict-reading callers)."""
+    data = valid()
+    data["packages"][1]["role"] = "bootstrap"
+    manifest.save(tmp_path, data)
+    m = manifest.read(tmp_path)
+    assert [p.role for p in m.packages] == [manifest.Role.APP, manifest.Role.BOOTSTRAP]
+    assert m.bootstrap[0].role.lock == "bootstrap.lock" and m.app[0].role.lock == (
+        "requirements.lock"
+    )
+    assert manifest.Role.parse(None) is manifest.Role.APP
+    with pytest.raises(manifest.BadManifest, match="unknown package role 'controller'"):
+        manifest.Role.parse("controller", "x/manifest.json")
+    data["packages"][1]["role"] = "controller"
+    (tmp_path / "manifest.json").write_text(json.dumps(data))
+    with pytest.raises(manifest.BadManifest, match="role"):
+        manifest.read(tmp_path)
     assert m.edges == (("app", "lib"),) and m.installer.bundled_pip == "18.1"
 
 

@@ -39,9 +39,10 @@ def test_file_names_and_roles() -> None:
         model.BOOTSTRAP_LOCK,
         model.INSTALL_SH,
     )
-    assert [r.value for r in model.Role] == ["app", "bootstrap", "controller"]
-    assert model.Role.BOOTSTRAP.lock == "bootstrap.lock"
-    assert model.Role.APP.lock == model.Role.CONTROLLER.lock == "requirements.lock"
+    assert model.Role is manifest.Role  # one enum, the manifest's `packages[].role`
+    assert [r.value for r in model.Role] == ["app", "bootstrap"]  # the schema's enum
+    assert model.Role.BOOTSTRAP.lock == model.BOOTSTRAP_LOCK == "bootstrap.lock"
+    assert model.Role.APP.lock == model.REQUIREMENTS_LOCK == "requirements.lock"
 
 
 def test_target_names_are_folder_names() -> None:
