@@ -543,9 +543,14 @@ def render_html(info: KitInfo, gate: GateResult | None = None) -> str:
     """The self-contained review page; `gate` (KitInfo.evaluate_gate) opens it."""
     target = info.target
     packages = sorted(info.packages, key=lambda p: (p.role.value, p.name.lower()))
+    # the summary cards: every target of a several-target kit, in order (Python and Platform
+    # each 'A / B / C'), not only the first's
+    card_targets = [m.target for m in info.targets] or ([target] if target else [])
     return template("report.html.j2").render(
         info=info,
         target=target,
+        card_targets=card_targets,
+        Role=model.Role,
         packages=packages,
         graph=dependency_graph(info.manifest),
         total=sum(info.files.values()),

@@ -772,9 +772,14 @@ def test_a_several_target_kit_names_every_targets_cpython_source(tmp_path: Path)
     assert rows == {t36.name: "Python-3.6.15.tgz", t311.name: None}
     html = CliRunner().invoke(main, ["inspect", "--html", str(tmp_path / "r.html"), str(kit)])
     assert html.exit_code == 0, html.output
-    assert (
-        f"No CPython source in this kit for target {t311.name}" in (tmp_path / "r.html").read_text()
-    )
+    page = (tmp_path / "r.html").read_text()
+    assert f"No CPython source in this kit for target {t311.name}" in page
+    # the summary cards show every target, not only the first (#16 review16d finding 3)
+    cards = dict(re.findall(r'class="card">([^<]*)<b>([^<]*)</b>', page))
+    assert cards["Python"] == f"{t36.python_version} / {t311.python_version}"
+    assert cards["Platform"] == "manylinux1_x86_64 / manylinux2014_x86_64"
+    assert cards["Targets"] == "2" and f"{t36.name}, {t311.name}</div>" in page
+    assert (cards["App wheels"], cards["pip bootstrap"]) == ("1", "0")
     # another patch release of each target's X.Y: verify checks each target's, as pack does
     # (#16 review16d finding 1: verify checked none of a several-target kit's)
     python_tarballs(inputs["sources"], "3.6.10", "3.11.2")
