@@ -47,6 +47,7 @@ from bundler.fs.regular import read_regular
 from bundler.kit import archive as kitarchive
 from bundler.kit import layout
 from bundler.models import delta as delta_model
+from bundler.models import manifest as manifest_mod
 from bundler.models.delta import BaseRecord, Delta, FileRecord, KitRecord, Sidecar
 
 if TYPE_CHECKING:  # pack (jinja2, the SBOM library) is imported by the functions that pack:
@@ -161,7 +162,13 @@ def read_base(path: Path) -> Base:
         )
     if path.name.endswith(kitarchive.SUFFIX) or re.search(r"\.tar\.gz\.part\d{3,}$", path.name):
         return _base_from_archive(path)
-    return _base_from_sums(path, read_regular(path, _MAX_SUMS + 1), None, None)
+    if path.name == manifest_mod.FILENAME:
+        raise BadInput(
+            f"--base {path}: a wheelhouse's {manifest_mod.FILENAME}, not a kit: a base is a kit "
+            f"archive (kit-NAME{kitarchive.SUFFIX}), its unpacked directory or its {SUMS}"
+        )
+    raw = read_regular(path, _MAX_SUMS + 1)
+    return _base_from_sums(path, raw, None, None, label=path.name)
 
 
 def _base_from_dir(directory: Path) -> Base:
@@ -207,11 +214,19 @@ def _base_from_archive(path: Path) -> Base:
     return base
 
 
-def _base_from_sums(where: Path, raw: bytes, name: str | None, archive_sha256: str | None) -> Base:
-    """The base's files from its SHA256SUMS bytes (`sha256sum -c` lines, as pack writes)."""
+def _base_from_sums(
+    where: Path,
+    raw: bytes,
+    name: str | None,
+    archive_sha256: str | None,
+    label: str = SUMS,
+) -> Base:
+    """The base's files from its SHA256SUMS bytes (`sha256sum -c` lines, as pack writes);
+    `label` is the file's name in a problem line ('FILE:LINE: ...': the name the user gave,
+    when the base was given as that file)."""
     if len(raw) > _MAX_SUMS:
         raise BadInput(f"--base {where}: larger than {_MAX_SUMS} bytes: not a {SUMS} file")
-    files, problems = sums.parse(raw.decode("utf-8", errors="replace"), SUMS)
+    files, problems = sums.parse(raw.decode("utf-8", errors="replace"), label)
     if problems:  # the shared parser: bad lines, paths outside, paths listed twice
         raise BadInput(
             f"--base {where}: {problems[0]} (give the old kit, its unpacked directory or its "

@@ -208,7 +208,7 @@ def test_refusals_write_nothing(inputs: dict[str, Path], tmp_path: Path) -> None
         _pack_delta(inputs, made.delta.archive, out)
     garbage = tmp_path / "notes.txt"
     garbage.write_text("not a checksum list\n")
-    with pytest.raises(BadInput, match="SHA256SUMS:1: not a '<sha256>  <path>' line"):
+    with pytest.raises(BadInput, match=r"notes\.txt:1: not a '<sha256>  <path>' line"):
         _pack_delta(inputs, garbage, out)
     with pytest.raises(BadInput, match="no such kit"):
         _pack_delta(inputs, tmp_path / "missing.tar.gz", out)
@@ -224,15 +224,17 @@ def test_refusals_write_nothing(inputs: dict[str, Path], tmp_path: Path) -> None
 def test_a_base_that_is_no_kit_is_refused_in_one_line(
     inputs: dict[str, Path], tmp_path: Path
 ) -> None:
-    """A wheelhouse (its folder or its SHA256SUMS) and the archive's sidecars (.sha256, the
-    signatures) would give a useless delta: refused, exit 2, saying what a base is (#16
-    review finding 11)."""
+    """A wheelhouse (its folder, its SHA256SUMS or its manifest.json) and the archive's
+    sidecars (.sha256, the signatures) would give a useless delta: refused, exit 2, saying what
+    a base is (#16 review finding 11; manifest.json: review16d finding 5, which was refused as
+    'SHA256SUMS:1: not a ... line', naming another file)."""
     v1 = pack_inputs(inputs, tmp_path / "v1" / "kit-demo.tar.gz")
     upgrade(inputs)
     sig = v1.archive.with_name(v1.archive.name + ".sha256.minisig")
     sig.write_text("untrusted comment: stand-in\n")
     wheelhouse = inputs["wheelhouse"]
     bases = [wheelhouse, wheelhouse / "SHA256SUMS", Path(f"{v1.archive}.sha256"), sig]
+    bases.append(wheelhouse / "manifest.json")
     missing = tmp_path / "nonexistent.tar.gz"
     for base in [*bases, missing]:
         result = CliRunner().invoke(
@@ -251,6 +253,7 @@ def test_a_base_that_is_no_kit_is_refused_in_one_line(
         assert result.stderr.startswith(f"bundler: error: --base {base}: "), result.stderr
         assert "a base is a kit archive (kit-NAME.tar.gz)" in result.stderr
         assert result.stderr.count("\n") == 1
+        assert "SHA256SUMS:1" not in result.stderr  # the file given is named, not another
     assert not (tmp_path / "v2").exists() or not any((tmp_path / "v2").iterdir())
 
 
