@@ -266,17 +266,31 @@ def check_distinct(spelled: Sequence[tuple[str, Target]]) -> None:
                 f"--target {first} and --target {spelling} are one target for install.sh, "
                 f"which picks by X.Y, ABI and glibc ({other.name}): give one patch release"
             )
-        platforms = [name.split("/")[1] if "/" in name else name for name in (first, spelling)]
-        legacy = any(name[len("manylinux") : len("manylinux") + 1].isdigit() for name in platforms)
-        why = (
+        raise BadInput(
+            f"--target {first} and --target {spelling} name the same target "
+            f"({target.describe()}; {_why_same(first, spelling, target)}): give each target once"
+        )
+
+
+def _why_same(first: str, second: str, target: Target) -> str:
+    """Why two spellings 'X.Y[.Z]/PLATFORM[/ABI]' of one target are the same, naming only the
+    parts they spell differently: the version ('3.6' is CPython 3.6.15 here: the newest patch
+    release of data/sources.json), the platform (PEP 600's name of a legacy ceiling, or two
+    spellings of one), the ABI (none given is the version's default)."""
+    a, b = ([*spelled.split("/"), "", ""] for spelled in (first, second))
+    why = []
+    if a[0] != b[0]:
+        why.append(f"{a[0]} and {b[0]} both mean CPython {target.python_version}")
+    if a[1] != b[1]:
+        legacy = any(p[len("manylinux") : len("manylinux") + 1].isdigit() for p in (a[1], b[1]))
+        why.append(
             f"{target.canonical_platform} is PEP 600's name of its ceiling"
             if legacy  # manylinux1/2010/2014: PEP 513/571/599's aliases
             else f"both spell {target.canonical_platform}"
         )
-        raise BadInput(
-            f"--target {first} and --target {spelling} name the same target "
-            f"({target.describe()}; {why}): give each target once"
-        )
+    if a[2] != b[2]:
+        why.append(f"both have ABI {'/'.join(target.abis)}")
+    return "; ".join(why) or f"both spell {target.name}"
 
 
 def unique_tags(items: tuple[Tag, ...]) -> list[Tag]:

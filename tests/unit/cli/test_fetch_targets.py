@@ -38,7 +38,16 @@ def test_the_forms_parse() -> None:
         (["--target", "3.13/manylinux2014/abi3"], "cp313 with the ABI flags d, t (none given"),
         (
             ["--target", "3.6/manylinux1", "--target", "3.6.15/manylinux1"],
-            "--target 3.6/manylinux1 and --target 3.6.15/manylinux1 name the same target",
+            "--target 3.6/manylinux1 and --target 3.6.15/manylinux1 name the same target "
+            "(CPython 3.6.15 (cp36m), manylinux1_x86_64 (glibc <= 2.5), bundled pip 18.1; 3.6 "
+            "and 3.6.15 both mean CPython 3.6.15): give each target once",
+        ),
+        # the version spelling is named, not the platform's (#16 review16d finding 5)
+        (
+            ["--target", "3.6.15/manylinux1", "--target", "3.6/manylinux_2_5/cp36m"],
+            "(CPython 3.6.15 (cp36m), manylinux_2_5_x86_64 (glibc <= 2.5), bundled pip 18.1; "
+            "3.6.15 and 3.6 both mean CPython 3.6.15; manylinux_2_5_x86_64 is PEP 600's name of "
+            "its ceiling; both have ABI cp36m)",
         ),
         # install.sh picks by X.Y: two patch releases could not be told apart on a host
         (
