@@ -18,7 +18,7 @@ from bundler.cli import main
 from bundler.errors import BadInput
 from bundler.kit import info as kitinfo
 from bundler.kit import pack
-from bundler.models.manifest import parse
+from bundler.models.manifest import Role, parse
 from tests.unit.kit.handmade_kit import TARGET, handmade_inputs, pack_inputs
 from tests.unit.kit.pysource_kit import FIT_3_6_10, python_tarballs
 
@@ -49,7 +49,7 @@ def test_reads_archive_without_unpacking(tmp_path: Path) -> None:
     assert _tree(tmp_path) == before
     assert info.name == "kit-demo"
     assert info.target is not None and info.target.python_version == "3.6.15"
-    assert (info.count("app"), info.count("bootstrap")) == (2, 0)
+    assert (info.count(Role.APP), info.count(Role.BOOTSTRAP)) == (2, 0)
     assert info.python_source == "Python-3.6.15.tgz"
     assert len(info.files) == 16
     assert info.system.packages == ("glib2", "libSM")
