@@ -170,6 +170,13 @@ def sign(rpms: list[Path], gnupg: Path) -> None:
             *map(str, rpms),
         ]
     )
+    _stop_agent(gnupg)
+
+
+def _stop_agent(gnupg: Path) -> None:
+    """Stop the gpg-agent that gpg started for `gnupg` (`gpgconf --kill all`, GnuPG's
+    documented way): a test leaves no daemon behind; gpg starts another when next needed."""
+    subprocess.run(["gpgconf", "--homedir", str(gnupg), "--kill", "all"], check=False)
 
 
 def build_test_iso(workdir: Path) -> MediaIso:
@@ -191,6 +198,7 @@ def build_test_iso(workdir: Path) -> MediaIso:
         shutil.copy2(rpm, packages / rpm.name)
     _run(["createrepo_c", "--quiet", str(tree)])
     key = _run(["gpg", "--homedir", str(gnupg), "--armor", "--export", fingerprint]).stdout
+    _stop_agent(gnupg)
     (tree / "RPM-GPG-KEY-CentOS-7").write_text(key)
     iso = workdir / "CentOS-7-x86_64-test.iso"
     _run(
