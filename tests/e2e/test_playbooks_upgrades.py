@@ -19,7 +19,8 @@ third review D2; retired at the next switch); `app_rollback=true` with the v2
 kit returns to v1, where v2's extra package is not installed (a fresh venv per lock), the
 summary counting v1's packages; the rollback run again changes nothing; a rollback with the
 older v1 kit returns to v2, noted in the summary (finding 9). Third review: a wheels_dest
-spelled through the app link (APP/../wh) is refused on the real paths (D4); `--check` with
+spelled through the app link (APP/../wh) is refused as not written in normal form, and through a
+symlinked folder on the real paths (D4); `--check` with
 wheels_repair says it would build NAME-1 beside the live venv (second review leftover 7); the
 pruning of the wheelhouse copy removes a stale top-level wheel and leaves a deeper and a
 symlinked folder alone (D3). A second test refuses an app_venv with a trailing slash before
@@ -200,18 +201,27 @@ def test_upgrade_check_failed_upgrade_rollback(
     ), failure
     assert overlap.stats()["changed"] == 0, overlap.changed_tasks()
     assert host.history() == [v1] and host.on_disk() == [v1] and host.imports("asciivideo")
-    # the same overlap spelled through the app link (APP/../wh is VENVS/wh on the host): the
-    # text comparison let it through, the host's real paths do not (#16 third review D4)
-    through = host.run(kits["v1"], wheels_dest=f"{host.app}/../wh")
+    # the same overlap spelled through the app link (APP/../wh is VENVS/wh on the host): a
+    # path not in normal form is refused as written (#16 verification review, 2 and 3)
+    spelled = host.run(kits["v1"], wheels_dest=f"{host.app}/../wh")
+    assert spelled.rc != 0, spelled.describe()
+    (failure,) = spelled.failures()
+    assert f"wheels_dest '{host.app}/../wh' is not written in normal form" in failure, failure
+    assert spelled.stats()["changed"] == 0, spelled.changed_tasks()
+    # and through a symlinked folder: the text comparison lets it through, the host's real
+    # paths do not (#16 third review D4)
+    (tmp_path / "to-venvs").symlink_to(host.venvs)
+    through = host.run(kits["v1"], wheels_dest=f"{tmp_path}/to-venvs/wh")
     assert through.rc != 0, through.describe()
     (failure,) = through.failures()
     assert failure.startswith(
         "Refuse settings that overlap once the host resolves them.: localhost: wheels_dest "
-        f"'{host.app}/../wh' (on the host {host.venvs}/wh) lies inside wheels_venvs_dir "
+        f"'{tmp_path}/to-venvs/wh' (on the host {host.venvs}/wh) lies inside wheels_venvs_dir "
         f"'{host.venvs}' (on the host {host.venvs})"
     ), failure
     assert through.stats()["changed"] == 0, through.changed_tasks()
     assert not (host.venvs / "wh").exists() and not (tmp_path / "wh").exists()
+    (tmp_path / "to-venvs").unlink()
 
     # -- the record lost: a re-run records the running venv again (#16 finding 3) -------------
     (host.venvs / "history").unlink()
@@ -507,8 +517,9 @@ def test_check_of_a_several_target_kit_on_a_fresh_host(
     )
     assert check.rc == 0, check.describe()
     results = dict(check.task_results())
-    picked = results["Pick the target with the controller's install.sh (--check, the host's copy "
-                     "not made yet)."]  # fmt: skip
+    picked = results[
+        "Pick the wheelhouse target that fits the host's interpreter (install.sh --which)."
+    ]
     assert picked["stdout"].strip() == "cp36-manylinux1_x86_64", picked
     assert "Report what install.sh would do." in check.changed_tasks()
     assert sorted(p.name for p in host.root.iterdir()) == ["hosts.ini", "runs"]

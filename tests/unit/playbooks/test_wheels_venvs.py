@@ -159,6 +159,9 @@ def test_retired_keeps_the_venv_that_ran_before_the_run_whatever_the_record() ->
         ("app", "/x/venvs", "app_venv 'app' is not an absolute path"),
         ("/x/app", "venvs", "wheels_venvs_dir 'venvs' is not an absolute path"),
         ("/x/application", "/x/app", ""),
+        ("/x/app", "/x/app/../venvs2", "wheels_venvs_dir '/x/app/../venvs2' is not written in"),
+        ("/x/./app", "/x/venvs", "app_venv '/x/./app' is not written in normal form"),
+        ("/x/app", "//x/venvs", "wheels_venvs_dir '//x/venvs' is not written in normal form"),
     ],
 )
 def test_layout_problem_names_the_setting(app: str, venvs: str, problem: str) -> None:
@@ -196,6 +199,11 @@ def test_a_repair_never_pushes_the_previous_kit_out() -> None:
         ("/h//app/", "/h/app", "/h/venvs", "wheels_dest '/h//app/' is app_venv '/h/app'"),
         ("/h/app-wheels", "/h/app", "/h/venvs", ""),
         ("wh", "/h/app", "/h/venvs", "wheels_dest 'wh' is not an absolute path"),
+        # the pruning compares wheels_dest ~ '/' ~ file with what find prints (#16 verification
+        # review, 2: each spelling below had every file of the copy pruned)
+        ("/h/wh/", "/h/app", "/h/venvs", "wheels_dest '/h/wh/' is not written in normal form"),
+        ("/h//wh2", "/h/app", "/h/venvs", "wheels_dest '/h//wh2' is not written in normal form"),
+        ("/h/./wh3", "/h/app", "/h/venvs", "give it without '..', '.', '//' or a trailing '/'"),
     ],
 )
 def test_dest_problem_names_both_settings(dest: str, app: str, venvs: str, problem: str) -> None:

@@ -160,6 +160,22 @@ def layout_problem(app_venv: str, venvs_dir: str) -> str:
         return f"wheels_venvs_dir {venvs!r} lies inside app_venv {app!r}"
     if app_n.startswith(venvs_n.rstrip("/") + "/"):
         return f"app_venv {app!r} lies inside the venvs directory (wheels_venvs_dir) {venvs!r}"
+    return _spelling_problem("app_venv", app) or _spelling_problem("wheels_venvs_dir", venvs)
+
+
+def _spelling_problem(setting: str, path: str) -> str:
+    """Why PATH is not written in normal form ('' when it is): a `..`, `.`, `//` or trailing
+    `/` makes the role's own path comparisons (the pruning's kept list, the venv names) and the
+    host's resolution disagree: a wheels_dest of `/h/wh/` had every file of the copy pruned, a
+    venvs directory `/h/app/../venvs` made app_venv a link through itself (#16 verification
+    review, 2 and 3). Checked after the overlap checks, so their messages come first."""
+    normal = posixpath.normpath(path)
+    if path != normal or path.startswith("//"):
+        return (
+            f"{setting} {path!r} is not written in normal form: give it without '..', '.', "
+            f"'//' or a trailing '/' (here {normal.replace('//', '/', 1)!r}, if that is the "
+            "place meant)"
+        )
     return ""
 
 
@@ -187,7 +203,7 @@ def dest_problem(wheels_dest: str, app_venv: str, venvs_dir: str) -> str:
             return f"{setting} {path!r} lies inside wheels_dest {dest!r}"
         if _within(dest_n, path_n):
             return f"wheels_dest {dest!r} lies inside {setting} {path!r}"
-    return ""
+    return _spelling_problem("wheels_dest", dest)
 
 
 def realpath_argv(wheels_dest: str, app_venv: str, venvs_dir: str) -> list[str]:
@@ -198,7 +214,8 @@ def realpath_argv(wheels_dest: str, app_venv: str, venvs_dir: str) -> list[str]:
     resolved from their nearest existing parent). app_venv is the link the role replaces, so its
     parent is resolved, never the link itself (it points into the venvs directory)."""
     app = str(app_venv)
-    return ["realpath", "-m", "--", str(wheels_dest), posixpath.dirname(app) or "/", str(venvs_dir)]
+    paths = [str(wheels_dest), posixpath.dirname(app) or "/", str(venvs_dir)]
+    return ["timeout", "60", "realpath", "-m", "--", *paths]  # a link loop must not hang the play
 
 
 def _real_overlap(a: tuple[str, str, str], b: tuple[str, str, str]) -> str:
