@@ -72,7 +72,8 @@ def source_fit_problems(
     """Why the wheelhouse does not hold for a same-X.Y source of another patch release ([] when
     it does): Requires-Python, the closure under that release's markers, its bundled pip
     (`model.installer_fit_problems`). A several-target wheelhouse: the target named `name`
-    (`Target.name`), else its first target of that X.Y."""
+    (`Target.name`), else its first target of that X.Y; each line then ends with
+    ' (target NAME)', as `check_wheelhouse` names a target's problems."""
     if source.exact:
         return []
     try:
@@ -97,6 +98,8 @@ def source_fit_problems(
     holds = _holds_for(view, prefix, target)
     # what fails for the wheelhouse's own target too is named once, by check_wheelhouse
     problems += [_for_source(p, prefix, what) for p in holds if p not in own]
+    if found.several:  # named as check_wheelhouse names a target's lines
+        problems = [f"{p} (target {view.name})" for p in problems]
     return problems
 
 

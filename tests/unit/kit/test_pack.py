@@ -805,6 +805,7 @@ def test_a_several_target_kit_names_every_targets_cpython_source(tmp_path: Path)
     assert (
         f"wheelhouse/{wheelhouse_wheel(wheelhouse, 'app')}: for the kit's CPython 3.11.0 "
         "(sources/Python-3.11.0.tgz): Requires-Python !=3.11.0,>=3.6 excludes CPython 3.11.0"
+        f" (target {t311.name})"  # which target's wheel (#16 verification review, wording)
     ) in refused.output
 
 
