@@ -102,7 +102,7 @@ class Cache:
         buffered: when that fails (a full disk) after the block raised, the block's error is
         the one reported; after a clean block, the close's error names the temp file.
         """
-        self.tmp.mkdir(parents=True, exist_ok=True)
+        self.make_dirs(self.tmp)
         prefix = part_prefix(name, self.tmp)  # a 255-byte wheel name leaves no room
         fd, name_ = tempfile.mkstemp(prefix=prefix, suffix=".part", dir=self.tmp)
         tmp = Path(name_)
@@ -135,7 +135,7 @@ class Cache:
     def adopt_blob(self, tmp: Path, sha256: str) -> Path:
         """Move an already hash-checked file `tmp` into the store (atomic rename)."""
         dest = self.blob_path(sha256)
-        dest.parent.mkdir(parents=True, exist_ok=True)
+        self.make_dirs(dest.parent)
         _clear_dir(dest)
         os.replace(tmp, dest)
         self.adopted.add(sha256)
@@ -299,7 +299,30 @@ class Cache:
         first, so the entry is replaced rather than the write failing (issue #17 review 17b,
         D5)."""
         _clear_dir(path)
+        self.make_dirs(path.parent)
+        self.make_dirs(self.tmp)
         atomic_write_bytes(path, data, tmp_dir=self.tmp, durable=False)
+
+    def make_dirs(self, path: Path) -> None:
+        """`path`, a folder of the cache's own below `root`, made with its parents. Whatever
+        is not a directory where one of them goes (a regular file, a link to a file, a broken
+        link: another tool, a restore) is removed first, as `_write` replaces a directory in
+        an entry's place: otherwise every run would fail on it with EEXIST or ENOTDIR (#17
+        verification review, leftover). A link to a directory is kept (a folder moved to
+        another disk), and `root` itself is never removed: a file at the root stays an error.
+        Raises OSError."""
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+            return
+        except (FileExistsError, NotADirectoryError):
+            pass
+        here = self.root
+        for part in path.relative_to(self.root).parts:
+            here = here / part
+            if not here.is_dir() and (here.is_symlink() or here.exists()):
+                here.unlink(missing_ok=True)  # (another run may have been first)
+                break  # what was below it went with it
+        path.mkdir(parents=True, exist_ok=True)
 
 
 def _clear_dir(path: Path) -> None:

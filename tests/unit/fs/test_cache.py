@@ -173,3 +173,60 @@ def test_a_cut_blob_is_named_damaged_and_removed(tmp_path: Path) -> None:
     assert cache.damaged_blob(digest, 1000) is None
     path.write_bytes(data)
     assert cache.damaged_blob(digest, 1000) is None and path.exists()
+
+
+@pytest.mark.parametrize("stray", ["file", "link to a file", "broken link"])
+def test_a_non_directory_where_a_cache_folder_goes_is_replaced(tmp_path: Path, stray: str) -> None:
+    """#17 verification review, leftover: a regular file (or a link that is not to a
+    directory) where one of the cache's own folders goes made every run fail on EEXIST or
+    ENOTDIR; it is removed and the folder made. A link to a directory is kept, and a file at
+    the root itself stays an error."""
+    cache = Cache(tmp_path / "cache")
+    url = "https://idx.example/simple/a/"
+    digest = "ab" * 32
+    places = [
+        cache.tmp,
+        cache.page_path(url).parent,
+        cache.derived_path("k-v1", digest).parent.parent,
+        cache.facts_path("k-v1", digest).parent,
+        cache.blob_path(digest).parent.parent,
+    ]
+    outside = tmp_path / "outside"
+    outside.write_bytes(b"not the cache's")
+    for place in places:
+        place.parent.mkdir(parents=True, exist_ok=True)
+        if stray == "file":
+            place.write_bytes(b"stray")
+        else:
+            place.symlink_to(outside if stray == "link to a file" else tmp_path / "gone")
+    cache.put_page(url, b"body")
+    cache.put_derived("k-v1", digest, b"derived")
+    cache.put_facts("k-v1", digest, {"x": 1})
+    with cache.incoming("w-1.0.whl") as (out, tmp):
+        out.write(b"blob")
+        out.flush()
+        cache.adopt_blob(tmp, digest)
+    assert cache.get_page(url) == b"body"
+    assert cache.get_derived("k-v1", digest) == b"derived"
+    assert cache.get_facts("k-v1", digest) == {"x": 1}
+    assert cache.blob_path(digest).read_bytes() == b"blob"
+    assert all(p.is_dir() and not p.is_symlink() for p in places)
+    assert outside.read_bytes() == b"not the cache's"  # a link is removed, never its target
+
+
+def test_a_linked_cache_folder_is_kept_and_a_file_at_the_root_is_an_error(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "other-disk"
+    elsewhere.mkdir()
+    cache = Cache(tmp_path / "cache")
+    (tmp_path / "cache").mkdir()
+    (tmp_path / "cache" / "blobs").symlink_to(elsewhere)
+    tmp = tmp_path / "incoming"
+    tmp.write_bytes(b"blob")
+    cache.adopt_blob(tmp, "cd" * 32)
+    assert (tmp_path / "cache" / "blobs").is_symlink()
+    assert (elsewhere / "sha256" / "cd" / ("cd" * 32)).read_bytes() == b"blob"
+    root_file = tmp_path / "rootfile"
+    root_file.write_bytes(b"user data")
+    with pytest.raises(OSError):
+        Cache(root_file).put_page("https://idx.example/simple/a/", b"body")
+    assert root_file.read_bytes() == b"user data"
