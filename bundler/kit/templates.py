@@ -14,14 +14,18 @@ import jinja2
 
 
 def template(name: str) -> jinja2.Template:
-    """A template from bundler/templates (strict: an undefined name is an error; HTML escaped)."""
+    """A template from bundler/templates (strict: an undefined name is an error). A template
+    named `*.html.j2` is HTML-escaped: every value in the report comes from the kit (a wheel's
+    METADATA Summary and License, problem lines), and `select_autoescape(["html"])` alone
+    matched only names ending in `.html`, so the report escaped nothing (#16 fresh review
+    16x, finding 1: a Summary with an `<img onerror=...>` rewrote the page)."""
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("bundler", "templates"),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,
-        autoescape=jinja2.select_autoescape(["html"]),
+        autoescape=jinja2.select_autoescape(["html", "html.j2"]),
     )
     return env.get_template(name)
 

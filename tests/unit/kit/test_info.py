@@ -6,6 +6,7 @@ rendered in a real browser by tests/integration/test_report_chromium.py.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import tarfile
@@ -93,6 +94,26 @@ def test_html_is_self_contained_and_complete(tmp_path: Path) -> None:
     assert "MIT" in html and "libSM" in html and "glib2" in html
     assert "CPython 3.6.15 (cp36m), manylinux1_x86_64" in html
     assert "zlib-9.9.tar.gz" in html
+
+
+def test_html_escapes_every_value_the_kit_carries(tmp_path: Path) -> None:
+    """A wheel's METADATA (Summary, License), a requirement and a warning are the kit's, not
+    the kit maker's: none of them may add markup to the review page (#16 review 16x,
+    finding 1: the report was not escaped at all)."""
+    info = kitinfo.read([_kit(tmp_path).archive])
+    assert info.manifest is not None
+    evil = "<img src=x onerror=\"document.body.innerHTML='ALL CLEAR'\">"
+    first, *rest = info.manifest.packages
+    hostile = dataclasses.replace(first, summary=f"fine {evil}", license="MIT <b>owned</b>")
+    manifest = dataclasses.replace(info.manifest, packages=(hostile, *rest))
+    info = dataclasses.replace(info, manifest=manifest, warnings=[f"<script>{evil}</script>"])
+    html = kitinfo.render_html(info)
+    assert "<img" not in html and "<b>owned</b>" not in html and "<script" not in html
+    assert (
+        "fine &lt;img src=x onerror=&#34;document.body.innerHTML=&#39;ALL CLEAR&#39;&#34;&gt;"
+        in html
+    )
+    assert "MIT &lt;b&gt;owned&lt;/b&gt;" in html
 
 
 def test_graph_puts_roots_left_and_dependencies_right() -> None:
