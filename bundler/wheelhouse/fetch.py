@@ -479,28 +479,30 @@ def _run_several(
     policy: Policy | None = None,
     on_cold: Callable[[], None] = lambda: None,
 ) -> FetchResult:
-    """Several targets: one resolution per target (in parallel; with no requirement the first
-    alone before the others, so that the local project is built once into the cache), one
-    download of the union of their files into the pool, then per target its folder
-    `targets/NAME/` (locks, pylock.toml, install.sh, manifest.json with pool '../..', audit);
-    the top manifest.json, the picking install.sh and SHA256SUMS (every file) last
-    (`bundler.wheelhouse.model`)."""
+    """Several targets: the sources once (the local project built once when no requirement
+    is given; one `Index`, so a page or a wheel's metadata is fetched once for every target:
+    `_Sources`), one resolution per target, in parallel, one download of the union of their
+    files into the pool, then per target its folder `targets/NAME/` (locks, pylock.toml,
+    install.sh, manifest.json with pool '../..', audit); the top manifest.json, the picking
+    install.sh and SHA256SUMS (every file) last (`bundler.wheelhouse.model`)."""
     transport = Transport(options.network)
     top = stage.content
     each = [replace(options, target=t, targets=()) for t in options.targets]
 
     early = _EarlyAudit(cache, options.audit)
+    with early:
+        shared = _sources(options, cache, stage.scratch, transport, early.wheel_done)
 
     def plan_for(one: FetchOptions) -> _Plan:
-        return _plan(one, cache, stage.scratch / one.target.name, transport, early.wheel_done)
+        work = stage.scratch / one.target.name
+        return _plan(one, cache, work, transport, early.wheel_done, sources=shared)
 
-    # with no requirement the local project is built first, once, into the cache; then (or
-    # right away) the resolutions run in parallel: they wait on the index, not on the CPU
-    builds = not (options.requirements or options.requirement_files)
-    plans = [plan_for(each[0])] if builds else []
-    rest = each[len(plans) :]
-    with early, ThreadPoolExecutor(max(1, min(len(rest), 4)), thread_name_prefix="target") as pool:
-        plans += list(pool.map(plan_for, rest))
+    # the resolutions run in parallel: they wait on the index, not on the CPU
+    with early, ThreadPoolExecutor(max(1, min(len(each), 4)), thread_name_prefix="target") as pool:
+        plans = list(pool.map(plan_for, each))
+    # the index warns of the pages it read, whichever target's resolution read them first
+    index_warnings = tuple(dict.fromkeys(shared.index.warnings))
+    plans = [replace(plan, index_warnings=index_warnings) for plan in plans]
     with early:
         records = _download_many(options, plans, cache, top, transport, on_cold, early.file_done)
         early.wait()
@@ -645,14 +647,32 @@ def _audit_target(
 # -- planning: resolve the app, decide the bootstrap -------------------------------------------
 
 
-def _plan(
+@dataclass(frozen=True)
+class _Sources:
+    """What a fetch resolves from, the same for every target: the requirements as given, the
+    roots (the local project built into a wheel when none is given) and the `Index` that
+    answers them. A several-target fetch makes one and resolves every target against it, so
+    each project page is fetched, checked and grouped once, and each wheel's metadata read
+    (on this index: the wheel downloaded) once, whichever target asks first; the `Index`
+    memoises per key across threads (`index.client._Memo`), and none of its answers depends
+    on the target (benchmarks/PROFILE.md, several targets)."""
+
+    given: reqfile.RequirementSet
+    roots: tuple[Requirement, ...]
+    local: dict[str, Path]
+    """Canonical name -> project directory, for the wheel built from a local project."""
+    index: Index
+
+
+def _sources(
     options: FetchOptions,
     cache: Cache,
     work: Path,
     transport: Transport,
     on_wheel: Callable[[Path, str], None] | None = None,
-) -> _Plan:
-    """`on_wheel`: the index's (`Index.on_wheel`)."""
+) -> _Sources:
+    """The requirements, the local project built (into `work/local`) when none is given, and
+    the index over every source; `on_wheel`: the index's (`Index.on_wheel`)."""
     given = reqfile.read(options.requirements, options.requirement_files)
     roots = given.requirements
     local: dict[str, Path] = {}
@@ -679,6 +699,23 @@ def _plan(
         allow_unhashed=options.allow_unhashed or given.hash_mode,
         on_wheel=on_wheel,
     )
+    return _Sources(given, tuple(roots), local, index)
+
+
+def _plan(
+    options: FetchOptions,
+    cache: Cache,
+    work: Path,
+    transport: Transport,
+    on_wheel: Callable[[Path, str], None] | None = None,
+    sources: _Sources | None = None,
+) -> _Plan:
+    """The resolution of `options.target`, against `sources` (made here when None, with
+    `on_wheel`); `work` holds this target's sdist builds."""
+    if sources is None:
+        sources = _sources(options, cache, work, transport, on_wheel)
+    given, index, local = sources.given, sources.index, sources.local
+    roots = list(sources.roots)
     _step(options, f"resolving {len(roots)} requirement(s) for {options.target.describe()}")
     builder = _sdist_builder(options, cache, index, work / "built")
     boot_roots = [Requirement(name) for name in installer.BOOTSTRAP_PROJECTS]

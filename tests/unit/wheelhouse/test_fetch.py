@@ -174,6 +174,31 @@ def test_no_requirement_bundles_the_local_project(tmp_path: Path, index: FakeInd
     assert (tmp_path / "wh" / "my_app-0.2.0-py3-none-any.whl").is_file()
 
 
+def test_several_targets_build_the_local_project_once(
+    tmp_path: Path, index: FakeIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With no requirement and several targets the local project is built once, and every
+    target's lock holds that one wheel."""
+    project = make_project(tmp_path / "proj", "my-app", "0.2.0", ("lib<2",))
+    built: list[Path] = []
+    real = fetch_mod._build
+
+    def counted(source: Path, dest: Path, *args: Any, **kwargs: Any) -> Path:
+        built.append(source)
+        return real(source, dest, *args, **kwargs)
+
+    monkeypatch.setattr(fetch_mod, "_build", counted)
+    t311 = Target.from_spec("3.11", "manylinux2014")
+    result = fetch(_options(tmp_path, index, project=project, targets=(T36, t311)))
+    assert built == [project.resolve()]
+    for one in result.targets:
+        assert {p.name for p in one.packages} == {"my-app", "lib", "tiny"}
+        assert one.roots == ("my-app==0.2.0",)
+    assert sorted(p.name for p in result.output.glob("my_app-*.whl")) == [
+        "my_app-0.2.0-py3-none-any.whl"
+    ]
+
+
 def test_missing_converter_is_a_clear_error(
     tmp_path: Path, index: FakeIndex, monkeypatch: pytest.MonkeyPatch
 ) -> None:

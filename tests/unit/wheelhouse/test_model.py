@@ -305,6 +305,17 @@ def test_several_targets_share_one_pool(tmp_path: Path, index: FakeIndex) -> Non
     assert report.wheels == 4 and T311.name in report.target
 
 
+def test_several_targets_ask_the_index_each_thing_once(tmp_path: Path, index: FakeIndex) -> None:
+    """The targets resolve against one index client: each project page, .metadata file and
+    wheel is requested once by a three-target fetch, not once per target."""
+    index.add_wheel("numpyish", "1.24", tags="cp38-cp38-manylinux2010_x86_64")
+    result = fetch(_several(tmp_path, index, T36, T38, T311))
+    assert [len(r.packages) for r in result.targets] == [3, 3, 3]
+    asked = [p for p in index.requests if p.startswith(("/simple/", "/files/"))]
+    assert any(p.startswith("/simple/lib") for p in asked)
+    assert sorted(asked) == sorted(set(asked))
+
+
 def test_a_damaged_target_file_fails_verify(tmp_path: Path, index: FakeIndex) -> None:
     out = fetch(_several(tmp_path, index, T36, T311)).output
     lock = out / "targets" / T311.name / "requirements.lock"
