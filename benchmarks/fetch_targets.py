@@ -13,9 +13,11 @@ Each is run cold (an empty cache of its own: bundler's --cache-dir, pex's --pex-
 (the same cache again, a new output folder). bundler runs with its audit and without the
 install rehearsal (--no-rehearse: the rehearsal needs each target's interpreter, which pex has
 no counterpart of). Printed: wall seconds of each, the ratios A/B and A/(B's first one-target
-fetch), and the goal of issue #16 — "three targets cost at most 1.5x one target's cold time" —
-printed as met or not, never asserted. The load average is printed: the machine may be shared
-(compare runs of the same day; `--runs N` repeats and prints medians).
+fetch), what bounds that ratio (the files the targets share, the wheels and pages the cold A
+and the cold B1 downloaded, from their caches), and the goal of issue #16 — "three targets
+cost at most 1.5x one target's cold time" — printed as met or not, never asserted. The load
+average is printed: the machine may be shared (compare runs of the same day; `--runs N`
+repeats and prints medians).
 
     .venv/bin/python benchmarks/fetch_targets.py [--runs 1] [--requirements 'numpy opencv-python']
         [--targets 3.6.15/manylinux1,3.11.7/manylinux2014,3.8.18/manylinux2010/cp38] [--work DIR]
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import os
 import shutil
 import statistics
@@ -78,9 +81,33 @@ def pex(out: Path, root: Path, reqs: list[str], targets: list[str]) -> list[str 
     return [*argv, "--pex-root", root, *reqs]
 
 
-def one_round(work: Path, reqs: list[str], targets: list[str]) -> dict[str, float]:
-    """Cold then warm of A, B (and its first fetch alone), C; seconds by row name."""
+def stored(cache: Path, kind: str) -> tuple[int, int]:
+    """(files, bytes) under a bundler cache's `kind` folder ('blobs': every wheel downloaded,
+    for its metadata or the wheelhouse, speculative ones included; 'pages': every project
+    page and .metadata body): what a cold fetch downloaded, as stored."""
+    sizes = [f.stat().st_size for f in (cache / kind).rglob("*") if f.is_file()]
+    return len(sizes), sum(sizes)
+
+
+def shared_files(wheelhouse: Path) -> tuple[int, int, int]:
+    """(files in the pool, files two or more targets lock, bytes of the pool) of a
+    several-target wheelhouse (its top manifest.json)."""
+    packages = json.loads((wheelhouse / "manifest.json").read_text())["packages"]
+    both = sum(1 for p in packages if len(p["targets"]) > 1)
+    return len(packages), both, sum(p["size"] for p in packages)
+
+
+def wheelhouse_files(wheelhouse: Path) -> tuple[int, int]:
+    """(files, bytes) of a one-target wheelhouse (its manifest.json)."""
+    packages = json.loads((wheelhouse / "manifest.json").read_text())["packages"]
+    return len(packages), sum(p["size"] for p in packages)
+
+
+def one_round(work: Path, reqs: list[str], targets: list[str]) -> tuple[dict[str, float], str]:
+    """Cold then warm of A, B (and its first fetch alone), C; seconds by row name, and what
+    the cold A and B1 downloaded (one line)."""
     got: dict[str, float] = {}
+    sizes = ""
     for temp in ("cold", "warm"):
         cache_a, cache_b, cache_c = work / "cache-a", work / "cache-b", work / "cache-c"
         if temp == "cold":
@@ -91,13 +118,42 @@ def one_round(work: Path, reqs: list[str], targets: list[str]) -> dict[str, floa
         got[f"A three targets, one fetch ({temp})"] = timed(
             bundler(out / "a", cache_a, reqs, targets)
         )
-        singles = [timed(bundler(out / f"b{i}", cache_b, reqs, [t])) for i, t in enumerate(targets)]
+        singles = []
+        for i, t in enumerate(targets):
+            singles.append(timed(bundler(out / f"b{i}", cache_b, reqs, [t])))
+            if temp == "cold" and i == 0:
+                sizes = downloaded(out, cache_a, cache_b)
         got[f"B1 one target, one fetch ({temp})"] = singles[0]
         got[f"B three one-target fetches ({temp})"] = sum(singles)
         got[f"C pex3 download, three platforms ({temp})"] = timed(
             pex(out / "c", cache_c, reqs, targets)
         )
-    return got
+    return got, sizes
+
+
+def downloaded(out: Path, cache_a: Path, cache_b: Path) -> str:
+    """What bounds A/B1: the files the targets share, and the wheels and pages the cold A and
+    the cold B1 downloaded (B1's cache holds only its own fetch when it is read)."""
+    pool, both, pool_bytes = shared_files(out / "a")
+    one, one_bytes = wheelhouse_files(out / "b0")
+    (a_wheels, a_wheel_bytes), (a_pages, a_page_bytes) = (
+        stored(cache_a, "blobs"),
+        stored(cache_a, "pages"),
+    )
+    (b_wheels, b_wheel_bytes), (b_pages, b_page_bytes) = (
+        stored(cache_b, "blobs"),
+        stored(cache_b, "pages"),
+    )
+    return (
+        f"A's pool {pool} files {mib(pool_bytes)}, {both} of them locked by 2+ targets; "
+        f"B1's wheelhouse {one} files {mib(one_bytes)}; downloaded cold: "
+        f"A {a_wheels} wheels {mib(a_wheel_bytes)} + {a_pages} pages {mib(a_page_bytes)}, "
+        f"B1 {b_wheels} wheels {mib(b_wheel_bytes)} + {b_pages} pages {mib(b_page_bytes)}"
+    )
+
+
+def mib(n: int) -> str:
+    return f"{n / 2**20:.1f} MiB"
 
 
 def main() -> None:
@@ -110,7 +166,8 @@ def main() -> None:
     reqs = args.requirements.split()
     targets = args.targets.split(",")
     work = args.work or Path(tempfile.mkdtemp(prefix="fetch-targets-"))
-    rounds = [one_round(work, reqs, targets) for _ in range(args.runs)]
+    done = [one_round(work, reqs, targets) for _ in range(args.runs)]
+    rounds = [r for r, _ in done]
     median = {k: statistics.median(r[k] for r in rounds) for k in rounds[0]}
     one, five, fifteen = os.getloadavg()
     pex_version = subprocess.run(
@@ -131,6 +188,16 @@ def main() -> None:
         b1 = median[f"B1 one target, one fetch ({temp})"]
         c = median[f"C pex3 download, three platforms ({temp})"]
         print(f"  {temp}: A/B = {a / b:.2f}x, A/B1 = {a / b1:.2f}x, A/C = {a / c:.2f}x")
+    if len(rounds) > 1:  # the same round's A and B1: paired, so the load they met is alike
+        paired = [
+            r["A three targets, one fetch (cold)"] / r["B1 one target, one fetch (cold)"]
+            for r in rounds
+        ]
+        print("  cold A/B1 of each run: " + ", ".join(f"{x:.2f}x" for x in paired))
+    lines = [sizes for _, sizes in done]
+    for sizes in dict.fromkeys(lines):
+        runs = ", ".join(str(i) for i, s in enumerate(lines, 1) if s == sizes)
+        print(f"  run {runs}: {sizes}")
     ratio = median["A three targets, one fetch (cold)"] / median["B1 one target, one fetch (cold)"]
     verdict = "met" if ratio <= 1.5 else "NOT met"
     print(f"goal (issue #16): three targets cost at most 1.5x one target's cold time: "

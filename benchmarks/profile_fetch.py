@@ -39,6 +39,33 @@ STAGES = [
     ("  download into the staging dir", "bundler/wheelhouse/fetch.py", "_download"),
     ("  locks, manifest, install.sh", "bundler/wheelhouse/fetch.py", "_write_outputs"),
     ("  audit", "bundler/wheelhouse/fetch.py", "_audit"),
+    (
+        "  sources: requirements, local build, Index (inside plan for one target)",
+        "bundler/wheelhouse/fetch.py",
+        "_sources",
+    ),
+    (
+        "  several targets, whole (waits for the resolutions on threads: below)",
+        "bundler/wheelhouse/fetch.py",
+        "_run_several",
+    ),
+    (
+        "    download (several targets: their union, into the pool)",
+        "bundler/wheelhouse/fetch.py",
+        "_download_many",
+    ),
+    (
+        "    wheel members checked (per target when several)",
+        "bundler/wheelhouse/fetch.py",
+        "_check_wheels",
+    ),
+    (
+        "    METADATA compared (per target when several)",
+        "bundler/wheelhouse/fetch.py",
+        "_check_metadata",
+    ),
+    ("    audit of each target (several)", "bundler/wheelhouse/fetch.py", "_audit_target"),
+    ("    SHA256SUMS of the whole tree (several)", "bundler/fs/sums.py", "write_tree"),
     ("  swap into place", "bundler/fs/staging.py", "commit"),
     (
         "  install rehearsal (3.6: the real interpreter)",
@@ -53,6 +80,11 @@ STAGES = [
 (pip 18.1 under `unshare -n`) is its `_rehearse` less the venv wait and the imports."""
 
 ALL_THREADS = [
+    (
+        "resolutions (_plan: one per target, on threads when several)",
+        "bundler/wheelhouse/fetch.py",
+        "_plan",
+    ),
     ("JSON project pages read (structure checked)", "bundler/index/pages.py", "read_json_page"),
     ("HTML project pages read (anchors parsed)", "bundler/index/pages.py", "read_html_page"),
     ("entries checked (Page.link)", "bundler/index/pages.py", "link"),
