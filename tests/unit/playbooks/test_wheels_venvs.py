@@ -41,7 +41,7 @@ def test_filters_are_registered_under_role_prefixed_names() -> None:
         for n in ("venv_history", "history_push", "render_history", "rollback_target",
                   "retired", "venv_name", "kit_id", "repair_name", "layout_problem",
                   "render_rolled_back", "dest_problem", "realpath_argv",
-                  "real_layout_problem")
+                  "real_layout_problem", "rebuilt_history")
     )  # fmt: skip
     assert all(name.startswith("wheels_") for name in filters)
 
@@ -126,7 +126,7 @@ def test_a_repaired_venv_is_named_after_its_kit_and_never_reuses_a_name() -> Non
     assert wv.kit_id(f"{V1}-2") == V1 and wv.kit_id(V1) == V1 and wv.kit_id("legacy") == "legacy"
     assert wv.repair_name(V1, [V1, V2], V1) == f"{V1}-1"
     assert wv.repair_name(V1, [V1, f"{V1}-1"], f"{V1}-1") == f"{V1}-2"
-    assert wv.repair_name(f"{V1}-2", [f"{V1}-1"], f"{V1}-2") == f"{V1}-3"
+    assert wv.repair_name(f"{V1}-2", [f"{V1}-1"], f"{V1}-2", [f"{V1}-1"]) == f"{V1}-3"
     assert wv.venv_history(f"{V1}\n{V1}-3\n") == [V1, f"{V1}-3"]
     assert wv.venv_name(f"/o/venvs/{V1}-12", "/o/venvs") == f"{V1}-12"
     for bad in (f"{V1}-0", f"{V1}-", f"{V1}-x", f"{V1}-12345"):
@@ -301,3 +301,55 @@ def test_real_layout_problem_refuses_a_probe_it_cannot_read() -> None:
 def test_layout_problem_refuses_an_app_venv_ending_in_dots() -> None:
     assert "name the link itself" in wv.layout_problem("/x/app/..", "/x/venvs")
     assert "name the link itself" in wv.layout_problem("/x/.", "/y/venvs")
+
+
+def _marker(name: str, mtime: float = 0.0, venvs: str = "/opt/app/venvs") -> dict[str, object]:
+    return {"path": f"{venvs}/{name}/.airgap-kit-venv", "mtime": mtime}
+
+
+def test_rebuilt_history_lists_the_complete_venvs_oldest_install_first_current_last() -> None:
+    # (#16 verification review 1: a lost record made a re-run retire the previous good venv)
+    complete = [_marker(V1), _marker(V2), _marker(V3), _marker("legacy")]
+    installed = [
+        {"path": f"/opt/app/venvs/{V1}/.airgap-kit-installed", "mtime": 30.0},
+        {"path": f"/opt/app/venvs/{V2}/.airgap-kit-installed", "mtime": 10.0},
+        {"path": f"/opt/app/venvs/{V4}/.airgap-kit-installed", "mtime": 5.0},  # `creating`
+        {"path": "/opt/app/venvs/legacy/.airgap-kit-installed", "mtime": 20.0},
+    ]
+    # V3 has no install record, V4 no `complete` marker: neither is a complete kit venv
+    assert wv.rebuilt_history(complete, installed, V2) == ["legacy", V1, V2]
+    assert wv.rebuilt_history(complete, installed, V1) == [V2, "legacy", V1]
+    # the current venv is listed last even when its markers are not found (it runs)
+    assert wv.rebuilt_history([], [], V4) == [V4]
+    # a tie in mtime: by name; an unreadable mtime counts as 0
+    tied = [{"path": f"/v/{n}/.airgap-kit-installed", "mtime": m} for n, m in ((V2, 1), (V1, 1))]
+    assert wv.rebuilt_history([_marker(V1, venvs="/v"), _marker(V2, venvs="/v")], tied, V3) == [
+        V1,
+        V2,
+        V3,
+    ]
+    odd = [{"path": f"/v/{V1}/.airgap-kit-installed", "mtime": "?"}, {"path": "/v/x/y"}, "junk"]
+    assert wv.rebuilt_history([_marker(V1, venvs="/v")], odd, V3) == [V1, V3]
+
+
+def test_rebuilt_record_keeps_the_rollback_target_through_retirement_and_rollback() -> None:
+    # v1 then v2 deployed, the record lost: the rebuilt record keeps v1 as the previous one
+    complete = [_marker(V1), _marker(V2)]
+    installed = [
+        {"path": f"/opt/app/venvs/{V1}/.airgap-kit-installed", "mtime": 1.0},
+        {"path": f"/opt/app/venvs/{V2}/.airgap-kit-installed", "mtime": 2.0},
+    ]
+    history = wv.rebuilt_history(complete, installed, V2)
+    assert wv.retired([V1, V2], history, V2, 2, [V2, *history]) == []
+    assert wv.rollback_target(history, V2, [V1, V2]) == V1
+
+
+def test_a_repair_takes_again_the_unrecorded_venv_an_earlier_repair_left() -> None:
+    # (#16 verification review 2: each failed repair built another ID-N)
+    assert wv.repair_name(V1, [V1, f"{V1}-1"], V1, [V1]) == f"{V1}-1"
+    assert wv.repair_name(V1, [V1, f"{V1}-1", f"{V1}-3"], V1, [V1]) == f"{V1}-3"
+    # a recorded ID-N (it passed its smoke test once) or the current one is never taken
+    assert wv.repair_name(V1, [V1, f"{V1}-1"], V1, [V1, f"{V1}-1"]) == f"{V1}-2"
+    assert wv.repair_name(f"{V1}-1", [V1, f"{V1}-1"], f"{V1}-1", [f"{V1}-1"]) == f"{V1}-2"
+    # another kit's unrecorded venv is not this kit's
+    assert wv.repair_name(V1, [V1, f"{V2}-1"], V1, [V1]) == f"{V1}-1"

@@ -87,11 +87,29 @@ def rollback_target(history: Iterable[str], kit: str, existing: Iterable[str]) -
     return ""
 
 
-def repair_name(kit: str, existing: Iterable[str], current: str = "") -> str:
-    """A new venv name for KIT's lock beside its damaged live venv: ID-N, the smallest N >= 1
-    that is neither in EXISTING nor CURRENT (wheels_repair builds it there, then switches)."""
-    taken = {*existing, current}
+def repair_name(
+    kit: str, existing: Iterable[str], current: str = "", history: Iterable[str] = ()
+) -> str:
+    """The venv name for KIT's lock beside its damaged venv: an ID-N of EXISTING that no record
+    (HISTORY) lists and that is not CURRENT, the one with the highest N (kept by an earlier
+    repair whose install or smoke test failed: the role checks it with install.sh --check and
+    reuses it or builds it afresh, so failed repairs do not pile up venvs, #16 verification
+    review 2); else a new ID-N, the smallest N >= 1 that is neither in EXISTING nor CURRENT."""
+    present = list(existing)
+    recorded = set(history)
     base = kit_id(kit)
+    kept = [
+        name
+        for name in present
+        if name != current
+        and name not in recorded
+        and kit_id(name) == base
+        and name != base
+        and VENV_NAME.match(name)
+    ]
+    if kept:
+        return max(kept, key=lambda name: int(name.rpartition("-")[2]))
+    taken = {*present, current}
     number = 1
     while f"{base}-{number}" in taken:
         number += 1
@@ -128,6 +146,35 @@ def retired(
             kept.append(name)
     kept += [name for name in [current, *also_keep] if name]
     return sorted(name for name in set(present) if name not in kept and VENV_NAME.match(name))
+
+
+def _file_name(entry: Any) -> str:
+    """The venv NAME of a find result ENTRY for VENVS_DIR/NAME/MARKER ('' when not one)."""
+    path = str(entry.get("path", "")) if isinstance(entry, dict) else ""
+    name = posixpath.basename(posixpath.dirname(path))
+    return name if VENV_NAME.match(name) else ""
+
+
+def rebuilt_history(complete: Any, installed: Any, current: str) -> list[str]:
+    """The record rebuilt from the host when it does not list CURRENT (the venv app_venv points
+    to: the record was lost or damaged), #16 verification review 1. COMPLETE and INSTALLED are
+    the find results (dicts with path and mtime) of VENVS_DIR/NAME/.airgap-kit-venv saying
+    `complete` and of VENVS_DIR/NAME/.airgap-kit-installed recording a lock's sha256: every
+    venv with both is a complete kit venv. They are listed oldest install first (the install
+    record's mtime, install.sh writes it last; the name breaks a tie), CURRENT last (it is the
+    one that runs, complete or not). So the newest other complete venv is the rollback target,
+    and the run that rebuilds the record removes none of them (the role keeps them all)."""
+    done = {_file_name(entry) for entry in (complete or [])} - {""}
+    times: dict[str, float] = {}
+    for entry in installed or []:
+        name = _file_name(entry)
+        if name in done:
+            try:
+                times[name] = float(entry.get("mtime", 0))
+            except (TypeError, ValueError):
+                times[name] = 0.0
+    ordered = sorted(times, key=lambda name: (times[name], name))
+    return history_push(ordered, [str(current)])
 
 
 def venv_name(path: str, venvs_dir: str) -> str:
@@ -269,6 +316,7 @@ class FilterModule:
             "wheels_kit_id": kit_id,
             "wheels_render_rolled_back": render_rolled_back,
             "wheels_repair_name": repair_name,
+            "wheels_rebuilt_history": rebuilt_history,
             "wheels_layout_problem": layout_problem,
             "wheels_dest_problem": dest_problem,
             "wheels_realpath_argv": realpath_argv,
