@@ -447,7 +447,8 @@ def test_an_in_place_venv_of_an_earlier_kit_is_migrated_as_the_rollback_target(
     refused = host.run(kits["v1"])
     assert refused.rc != 0
     (failure,) = refused.failures()
-    assert "is a directory that is not a venv" in failure and "nothing was changed" in failure
+    assert "is a directory that is not a venv" in failure, failure
+    assert "no venv, record or app_venv was changed" in failure, failure  # (review 3)
     assert (host.app / "data.txt").read_text() == "not a venv\n" and not host.venvs.exists()
     shutil.rmtree(host.app)
 
@@ -523,3 +524,114 @@ def test_check_of_a_several_target_kit_on_a_fresh_host(
     assert picked["stdout"].strip() == "cp36-manylinux1_x86_64", picked
     assert "Report what install.sh would do." in check.changed_tasks()
     assert sorted(p.name for p in host.root.iterdir()) == ["hosts.ini", "runs"]
+
+    # -- the interpreter still to be built by python_build in the same play: --check says the
+    # pick comes after the build instead of failing at it (#16 verification review 4)
+    to_build = host.root / "python" / "bin" / "python3.6"
+    deferred = run_playbook(
+        host.inventory, {**variables, "python_interpreter": str(to_build), "python_build": True},
+        host.runs, roles=["wheels"], check=True, timeout=600,
+    )  # fmt: skip
+    assert deferred.rc == 0, deferred.describe()
+    said = dict(deferred.task_results())[
+        "Report that the target would be picked after the build (--check)."
+    ]["msg"]
+    assert f"the interpreter {to_build} is not on the host yet" in said, said
+    assert "cp36-manylinux1_x86_64, cp311-manylinux2014_x86_64" in said, said
+    note = deferred.data["global_custom_stats"]["wheels"]["localhost"]["note"]
+    assert (
+        note
+        == f"localhost: the target of the kit would be picked after python_build built {to_build}"
+    )
+    assert sorted(p.name for p in host.root.iterdir()) == ["hosts.ini", "runs"]
+    # without python_build nothing would build it: the pick fails as a real run would
+    unbuilt = run_playbook(
+        host.inventory, {**variables, "python_interpreter": str(to_build), "python_build": False},
+        host.runs, roles=["wheels"], check=True, timeout=600,
+    )  # fmt: skip
+    assert unbuilt.rc != 0, unbuilt.describe()
+    (failure,) = unbuilt.failures()
+    assert failure.startswith("Fail when no target of the kit fits this host.: "), failure
+
+
+def test_a_lost_record_keeps_the_rollback_target_and_failed_repairs_do_not_pile_up(
+    tmp_path: Path, kits: dict[str, Path], python36: Path, python27: Path
+) -> None:
+    """#16 verification review: v1 then v2 deployed, the record lost: the re-run rebuilds it
+    from the complete venvs on the host (v1 kept, said in the summary) and a rollback returns to
+    v1 (1); `--check` of the older kit says its venv is there already (5); a refusal says the
+    wheelhouse copy was updated (3); failed repairs reuse one NAME-N (2); the re-run after a
+    repair changes nothing (5)."""
+    host = Host(tmp_path, python36, python27)
+    v1, v2 = _venv_name(kits["v1"]), _venv_name(kits["v2"])
+    _ok(host.run(kits["v1"]))
+    _ok(host.run(kits["v2"]))
+    assert host.current() == v2 and host.on_disk() == sorted([v1, v2])
+
+    # -- the record lost: rebuilt from the complete venvs, none removed (review 1) -----------
+    creating = host.venvs / ("e" * 16)  # as a killed install leaves it: not complete
+    creating.mkdir()
+    (creating / ".airgap-kit-venv").write_text("creating\n")
+    (host.venvs / "history").unlink()
+    rerun = _ok(host.run(kits["v2"]))
+    assert rerun.changed_tasks() == ["Record the venv that passed its smoke test."], (
+        rerun.describe()
+    )
+    assert host.history() == [v1, v2] and host.current() == v2
+    assert host.on_disk() == sorted([v1, v2, creating.name])
+    note = rerun.data["global_custom_stats"]["wheels"]["localhost"]["note"]
+    assert (
+        f"{host.venvs}/history did not list the venv app_venv points to ({v2}): rebuilt from "
+        f"the complete venvs on the host, oldest install first: {v1}, {v2}; no complete venv "
+        "is removed in this run"
+    ) in note, note
+
+    # -- --check of the older kit v1: its venv is there, not "this kit is not there yet" -----
+    check = host.run(kits["v1"], check=True)
+    assert check.rc == 0, check.describe()
+    said = str(dict(check.task_results())["Report what install.sh would do."]["msg"])
+    assert f"its venv {host.venvs}/{v1} is on the host already" in said, said
+    assert "not there yet" not in said, said
+
+    # -- app_rollback returns to v1 (the newest other venv), proven first -------------------
+    back = _ok(host.run(kits["v2"], app_rollback=True))
+    assert host.current() == v1 and host.history() == [v2, v1]
+    assert _smoke_argv(back)[0] == str(host.venvs / v1 / "bin" / "python")
+    assert host.on_disk() == sorted([v1, v2])  # the `creating` leftover went at this switch
+
+    # -- the live venv damaged: the refusal says what the run did change (review 3) ---------
+    live = host.venvs / v1
+    shutil.rmtree(next((live / "lib" / "python3.6" / "site-packages").glob("pip")))
+    refused = host.run(kits["v1"])
+    assert refused.rc != 0, refused.describe()
+    (failure,) = refused.failures()
+    assert failure.startswith("Refuse to change the venv the application runs.: "), failure
+    assert (
+        f"the wheelhouse copy at {tmp_path / 'wheelhouse'} (and the kit's system packages) were "
+        "brought up to this kit as on every run; no venv, record or app_venv was changed"
+    ) in failure, failure
+    assert "nothing was changed" not in failure, failure
+    assert "Copy the wheelhouse to the host." in refused.changed_tasks()  # (v2's copy before)
+
+    # -- repairs whose smoke test fails: one NAME-1, taken again, not NAME-2, ... (review 2) --
+    repair = f"{v1}-1"
+    for attempt in range(2):
+        failed = host.run(kits["v1"], wheels_repair=True, smoke_workers=0)
+        assert failed.rc != 0, failed.describe()
+        assert host.current() == v1 and host.on_disk() == sorted([v1, v2, repair]), attempt
+        installed = "Install the wheelhouse with its install.sh." in failed.changed_tasks()
+        assert installed == (attempt == 0), failed.changed_tasks()  # complete: reused as it is
+        # the self-test printed nothing on stdout: no empty "stdout:" section (review 5)
+        said = failed.failures()[-1]
+        assert "stderr: asciivideo: error: --workers must be at least 1, got 0" in said, said
+        assert "stdout:" not in said, said
+    repaired = _ok(host.run(kits["v1"], wheels_repair=True))
+    assert "Install the wheelhouse with its install.sh." not in repaired.changed_tasks()
+    assert host.current() == repair and host.history() == [v2, v1, repair]
+    assert _smoke_argv(repaired)[0] == str(host.venvs / repair / "bin" / "python")
+    assert host.on_disk() == sorted([v1, v2, repair])  # v1: the venv that ran before the run
+
+    # -- the first re-run after a repair changes nothing: the damaged v1 goes at the next
+    # switch (review 5)
+    _unchanged(host.run(kits["v1"]))
+    assert host.on_disk() == sorted([v1, v2, repair])
