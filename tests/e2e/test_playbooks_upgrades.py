@@ -28,7 +28,10 @@ anything is written (finding 7), leaves a fresh host alone on app_rollback (find
 a venv an earlier kit made in place at app_venv (the rollback target after the migration), and
 then keeps that recorded venv of v2 after a failed smoke test and builds v2-1 beside it once it
 is damaged (D2). A third runs `--check` of a several-target kit on a fresh host (the pick with
-the controller's install.sh).
+the controller's install.sh; deferred when python_build is to build the interpreter, #16
+verification review 4). A fourth loses the record after v1 and v2 (rebuilt from the venvs on
+disk, v1 kept and rolled back to), and repeats a failing repair (one NAME-1, reused), with the
+refusal's and the re-run's wording (#16 verification review 1, 2, 3, 5).
 """
 
 from __future__ import annotations
