@@ -305,9 +305,15 @@ def test_several_targets_share_one_pool(tmp_path: Path, index: FakeIndex) -> Non
     assert report.wheels == 4 and T311.name in report.target
 
 
-def test_several_targets_ask_the_index_each_thing_once(tmp_path: Path, index: FakeIndex) -> None:
+@pytest.mark.parametrize("pep658", [True, False], ids=["pep658", "no-pep658"])
+def test_several_targets_ask_the_index_each_thing_once(
+    tmp_path: Path, index: FakeIndex, pep658: bool
+) -> None:
     """The targets resolve against one index client: each project page, .metadata file and
-    wheel is requested once by a three-target fetch, not once per target."""
+    wheel is requested once by a three-target fetch, not once per target; also from an index
+    without PEP 658 files, where each target read a shared wheel's METADATA from the wheel
+    itself and downloaded it once per target (#16 review 16x, finding 3)."""
+    index.pep658 = pep658
     index.add_wheel("numpyish", "1.24", tags="cp38-cp38-manylinux2010_x86_64")
     result = fetch(_several(tmp_path, index, T36, T38, T311))
     assert [len(r.packages) for r in result.targets] == [3, 3, 3]
