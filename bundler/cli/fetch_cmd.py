@@ -155,10 +155,11 @@ two equal; importing that module would load requests)."""
     "--rehearse",
     "rehearse",
     type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
+    multiple=True,
     metavar="PYTHON",
-    help="Rehearse the install with this interpreter at the end [default: the exact target "
-    "version from pyenv or PATH, when present].",
+    help="Rehearse the install with this interpreter at the end; with several --target, "
+    "repeatable, one per target X.Y [default: the exact target version from pyenv or PATH, "
+    "when present].",
 )
 @click.option("--no-rehearse", is_flag=True, help="Skip the install rehearsal at the end.")
 @json_option("Print the result as one JSON object on stdout instead of the summary.")
@@ -211,7 +212,7 @@ def fetch_cmd(
     distro: str,
     no_audit: bool,
     as_json: bool,
-    rehearse: Path | None,
+    rehearse: tuple[Path, ...],
     no_rehearse: bool,
     policy: Path | None,
     vuln_db: Path | None,
@@ -249,15 +250,24 @@ def fetch_cmd(
         raise BadInput(
             "--build-pure with several --target builds on the host only: add --build-python host"
         )
-    rehearse_with = None if no_rehearse else rehearse or find_interpreter(target.python_version)
-    more: tuple[Path, ...] = ()
-    if len(targets) > 1 and not no_rehearse:
+    if len(targets) == 1 and len(rehearse) > 1:
+        raise BadInput("--rehearse: one target takes one interpreter (several: with --target)")
+    rehearse_with: Path | None = None
+    given: tuple[Path, ...] = ()  # several targets: the --rehearse ones, one per X.Y
+    more: tuple[Path, ...] = ()  # several targets: the ones found on this machine
+    if no_rehearse:
+        pass
+    elif len(targets) > 1:
+        given = rehearse
         found = (find_interpreter(t.python_version) for t in targets)
         more = tuple(p for p in found if p is not None)
+    else:
+        rehearse_with = rehearse[0] if rehearse else find_interpreter(target.python_version)
     with _progress_bar() as on_progress:
         options = FetchOptions(
             target=target,
             targets=targets if len(targets) > 1 else (),
+            rehearse_given=given,
             rehearse_pythons=more,
             requirements=requirements,
             requirement_files=requirement_files,

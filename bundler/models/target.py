@@ -394,7 +394,9 @@ def _full_python_version(spec: str) -> tuple[Version, list[str]]:
     if not same_minor:
         raise UnknownTarget(f"unknown Python version {spec!r}: no release of it is known")
     newest = same_minor[-1]
-    return newest, [f"--python {spec} means {newest}, the newest {spec} release; give X.Y.Z to pin"]
+    # worded for --python and --target alike (#16 review 16x, 11: '--python 3.6 means' was
+    # printed for a --target 3.6/... given without --python)
+    return newest, [f"Python {spec} means {newest}, the newest {spec} release; give X.Y.Z to pin"]
 
 
 def _platform_tags(spec: str) -> tuple[str, str, tuple[int, int] | None, tuple[str, ...]]:

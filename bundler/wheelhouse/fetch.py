@@ -113,9 +113,14 @@ class FetchOptions:
     rehearse: Path | None = None
     """An interpreter of the target's version: rehearse the install with it at the end
     (`bundler.wheelhouse.rehearse`); None skips the rehearsal."""
+    rehearse_given: tuple[Path, ...] = ()
+    """Several targets: the interpreters the user named to rehearse with (`--rehearse`, any
+    number): each must be of one target's X.Y, one per X.Y (`BadInput` before any download);
+    each is used for the target of its X.Y before any of `rehearse_pythons`."""
     rehearse_pythons: tuple[Path, ...] = ()
-    """Several targets: interpreters to rehearse with, each used for the target of its X.Y
-    (`rehearse` counts as one of them)."""
+    """Several targets: interpreters found to rehearse with (the targets' exact versions from
+    pyenv or PATH), each used for the target of its X.Y when none was given for it (`rehearse`
+    counts as one of them)."""
     policy: Path | None = None
     """The policy gate's TOML file (bundler.gate.policy); None: no gate."""
     vuln_db: Path | None = None
@@ -307,6 +312,7 @@ def fetch(options: FetchOptions) -> FetchResult:
     """
     output = Path(options.output).resolve()
     _check_targets(options)
+    _check_rehearse_given(options)
     _check_sources(options)
     if (options.vuln_db or options.osv_url) and not options.policy:
         raise BadInput("--vuln-db and --osv-url need --policy FILE (the rules to check against)")
@@ -347,7 +353,7 @@ def fetch(options: FetchOptions) -> FetchResult:
 def _rehearse_pythons(options: FetchOptions) -> tuple[Path, ...]:
     """The interpreters this fetch rehearses with (`rehearse` first), each once."""
     pythons = (options.rehearse,) if options.rehearse is not None else ()
-    return tuple(dict.fromkeys(pythons + options.rehearse_pythons))
+    return tuple(dict.fromkeys(pythons + options.rehearse_given + options.rehearse_pythons))
 
 
 _VENVS_AT_ONCE = 2
@@ -390,7 +396,9 @@ def _rehearse_several(
 ) -> FetchResult:
     """Each target rehearsed with the given interpreter of its X.Y (none given: not
     rehearsed), in its own folder of the committed wheelhouse."""
-    by_version = {rehearse_mod.python_version(p): p for p in _rehearse_pythons(options)}
+    by_version: dict[str, Path] = {}
+    for candidate in _rehearse_pythons(options):  # the first of an X.Y wins: a given one
+        by_version.setdefault(rehearse_mod.python_version(candidate), candidate)
     done = []
     for one in result.targets:
         python = by_version.get(one.target.short_version)
@@ -402,6 +410,24 @@ def _rehearse_several(
             one = replace(one, rehearsal=found)
         done.append(one)
     return replace(result, targets=tuple(done))
+
+
+def _check_rehearse_given(options: FetchOptions) -> None:
+    """Several targets: each `--rehearse` interpreter runs and is of one target's X.Y, and no
+    two are of the same X.Y (BadInput naming it): before, only the last one given was kept,
+    and the other targets said no interpreter was given (#16 review 16x, finding 10)."""
+    wanted = {t.short_version for t in options.targets}
+    seen: dict[str, Path] = {}
+    for python in options.rehearse_given:
+        version = rehearse_mod.python_version(python)
+        if version not in wanted:
+            targets = ", ".join(sorted(wanted))
+            raise BadInput(f"--rehearse {python}: CPython {version}, no target's ({targets})")
+        if version in seen:
+            raise BadInput(
+                f"--rehearse {python}: a second CPython {version} (first: {seen[version]})"
+            )
+        seen[version] = python
 
 
 def _check_targets(options: FetchOptions) -> None:

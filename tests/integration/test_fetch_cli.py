@@ -56,7 +56,7 @@ def test_fetch_prints_a_summary_and_writes_the_wheelhouse(tmp_path: Path, index:
     assert result.exit_code == 0, result.output
     out = result.stdout
     assert "target: CPython 3.6.15 (cp36m), manylinux1_x86_64" in out
-    assert "note: --python 3.6 means 3.6.15" in out
+    assert "note: Python 3.6 means 3.6.15" in out
     assert "4 packages for app" in out
     assert "pip bootstrap: no" in out
     assert "rehearsal: skipped (--no-rehearse)" in out  # not "no CPython 3.6.15 here"

@@ -133,3 +133,16 @@ def test_target_errors_say_only_what_applies(
     )
     assert result.exit_code == 2, result.output
     assert result.stderr.endswith(says) and never not in result.stderr, result.stderr
+
+
+def test_one_target_takes_one_rehearse_interpreter(tmp_path: object) -> None:
+    """--rehearse repeats for several --target (one per X.Y); one target takes one."""
+    result = CliRunner().invoke(
+        main,
+        ["fetch", "--no-index", "-o", f"{tmp_path}/wh", "--python", "3.6",
+         "--rehearse", "/a/python3.6", "--rehearse", "/b/python3.6"],
+    )  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert result.stderr == (
+        "bundler: error: --rehearse: one target takes one interpreter (several: with --target)\n"
+    )

@@ -4,9 +4,11 @@ a several-target fetch against the hermetic fake index read back through it."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -424,3 +426,38 @@ def test_verify_rehearses_the_target_that_fits(
     with pytest.raises(Exception) as exc:
         verify.verify([out], rehearse=pythons["3.8"])
     assert "no target of this wheelhouse fits Python 3.8.18" in "\n".join(exc.value.problems)  # type: ignore[attr-defined]
+
+
+def test_each_target_rehearses_with_the_interpreter_given_for_its_x_y(
+    tmp_path: Path, index: FakeIndex, pythons: dict[str, Path]
+) -> None:
+    """Several `--rehearse` (FetchOptions.rehearse_given), one per target X.Y: each target is
+    rehearsed with its own, a given one before one found for the same X.Y (#16 review 16x,
+    finding 10: only the last --rehearse was kept, the other targets said none was given)."""
+    index.add_wheel("numpyish", "1.24", tags="cp38-cp38-manylinux2010_x86_64")
+    link = tmp_path / "bin" / "python3.8"
+    link.parent.mkdir()
+    link.symlink_to(pythons["3.8"])
+    options = _several(tmp_path, index, T36, T38)
+    given = (pythons["3.6"], link)
+    result = fetch(replace(options, rehearse_given=given, rehearse_pythons=(pythons["3.8"],)))
+    used = {one.target.name: one.rehearsal for one in result.targets}
+    assert all(r is not None and not r.problems and not r.skipped for r in used.values()), used
+    assert [used[t.name].python for t in (T36, T38)] == list(given)  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("given", "says"),
+    [
+        (("3.8",), "CPython 3.8, no target's (3.11, 3.6)"),
+        (("3.6", "3.6"), "a second CPython 3.6 (first: "),
+    ],
+)
+def test_a_rehearse_interpreter_no_target_takes_is_refused_before_any_download(
+    tmp_path: Path, index: FakeIndex, pythons: dict[str, Path], given: tuple[str, ...], says: str
+) -> None:
+    options = _several(tmp_path, index, T36, T311)
+    with pytest.raises(BadInput, match=re.escape(says)):
+        fetch(replace(options, rehearse_given=tuple(pythons[v] for v in given)))
+    assert not [p for p in index.requests if p.startswith("/files/")]
+    assert not options.output.exists()
