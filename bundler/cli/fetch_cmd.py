@@ -224,6 +224,9 @@ def fetch_cmd(
     wheel on the host) and its dependency tree. DIR gets the wheels, requirements.lock
     (pip-compile format with hashes), bootstrap.lock (when the target's pip is too old for
     the chosen wheels), manifest.json, install.sh and, unless --no-audit, system-packages.yml.
+    With several --target, DIR holds the wheels of every target once (a shared pool), each
+    target's locks, manifest.json, install.sh and system-packages.yml in targets/NAME/, and a
+    top install.sh that picks the target fitting the interpreter it is given.
     """
     from bundler.index.client import DEFAULT_INDEX
     from bundler.models.target import check_distinct
