@@ -225,13 +225,15 @@ def test_the_picker_reads_glibc_and_machine_like_packaging(
 @pytest.mark.parametrize("which", [True, False])
 def test_the_picker_refuses_what_is_not_a_python_interpreter(tmp_path: Path, which: bool) -> None:
     """A program that exits 0 without naming a listed target (/bin/true, an echo) is no Python:
-    exit 2 with one line, never an empty target name or targets//install.sh."""
+    exit 2 with one line, never an empty target name or targets//install.sh. Python 2.7 (no
+    -I option) is refused in that one line too, without its own usage text before it (#16
+    review 16x, finding 15)."""
     script = tmp_path / "install.sh"
     script.write_text(installer.render_picker([T36, T311]))
     liar = tmp_path / "liar"
     liar.write_text("#!/bin/sh\necho 'cp99-nothing_x86_64 Python 9.9'\n")
     liar.chmod(0o755)
-    for fake in ("/bin/true", str(liar)):
+    for fake in ("/bin/true", str(liar), str(require_python("2.7.18"))):
         args = ["sh", str(script), "--python", fake] + (["--which"] if which else [])
         done = subprocess.run(args, capture_output=True, text=True)
         assert done.returncode == 2, (fake, done)
