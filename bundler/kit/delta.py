@@ -34,9 +34,11 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from glob import escape as glob_escape
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
@@ -246,6 +248,55 @@ def _base_from_sums(
     return Base(record, files, str(where))
 
 
+def refuse_writing_over(base_path: Path, outputs: Sequence[Path]) -> None:
+    """BadInput when writing `outputs` (each kit-NAME.tar.gz, with its .sha256, that file's
+    signatures and its .partNNN, which pack writes or removes as stale) would replace or remove
+    the base: a base file (an archive's every part) or anything inside a base directory. The
+    kit's name does not change between versions, so pack's default -o in the folder holding
+    the old kit IS the old kit (#16 fresh review, finding 1). Compared by real path (symlinks
+    resolved) and, for what exists, by inode (a hard link is the same file)."""
+    real_base = os.path.realpath(base_path)
+    if os.path.isdir(real_base):
+        protected: list[str] = []
+    elif re.search(r"\.tar\.gz\.part\d{3,}$", base_path.name):
+        protected = [os.path.realpath(p) for p in _existing_parts(base_path)] or [real_base]
+    else:
+        protected = [real_base]
+    identities = {_identity(p) for p in protected} - {None}
+    for output in outputs:
+        folder = output.parent
+        names = [output.name + s for s in ("", ".sha256", *(".sha256" + x for x in _SIDECARS))]
+        candidates = [folder / n for n in names]
+        if folder.is_dir():
+            candidates += sorted(folder.glob(f"{glob_escape(output.name)}.part*"))
+        for candidate in candidates:
+            real = os.path.realpath(candidate)
+            inside = not protected and (real + os.sep).startswith(real_base + os.sep)
+            same = real in protected or (
+                os.path.lexists(candidate) and _identity(real) in identities
+            )
+            if inside or same:
+                what = "is inside" if inside else "is"
+                raise BadInput(
+                    f"-o {output}: pack would write {candidate}, which {what} the base "
+                    f"{base_path} (--base is read, never replaced): give -o a path outside it, "
+                    f"e.g. another folder"
+                )
+
+
+def _existing_parts(part: Path) -> list[Path]:
+    stem = re.sub(r"\.part\d{3,}$", "", part.name)
+    return sorted(part.parent.glob(f"{glob_escape(stem)}.part*"))
+
+
+def _identity(path: str) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino)
+
+
 # -- packing ----------------------------------------------------------------------------------
 
 
@@ -264,8 +315,9 @@ def pack_with_base(
     """
     from bundler.kit import pack as pack_mod
 
-    base = read_base(base_path)
     target = delta_output(output)
+    refuse_writing_over(base_path, [output, target])
+    base = read_base(base_path)
     kit = pack_mod.plan(inputs, output)
     if base.record.sums_sha256 == _sums_file(kit).sha256:
         raise BadInput(

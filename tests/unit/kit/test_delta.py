@@ -333,3 +333,74 @@ def test_the_delta_summary_names_a_base_given_by_its_sha256sums_once() -> None:
     anonymous = delta_model.BaseRecord(name=None, archive_sha256=None, sums_sha256=sums)
     assert base_words(named) == "the base kit-demo (SHA256SUMS sha256 abababababab...)"
     assert base_words(anonymous) == "the base kit (SHA256SUMS sha256 abababababab...)"
+
+
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()
+    }
+
+
+def test_pack_base_in_the_output_folder_is_refused_not_overwritten(
+    inputs: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """#16 fresh review, finding 1: the kit's name does not change between versions, so the
+    default -o in the folder holding v1 IS v1: `pack --base kit-demo.tar.gz` there replaced
+    v1's archive and .sha256 with v2's, exit 0. Now exit 2, one line, nothing written."""
+    from bundler.kit.pack import SUFFIX, default_name
+
+    name = default_name(inputs["wheelhouse"]) + SUFFIX  # v1's and v2's
+    v1 = pack_inputs(inputs, tmp_path / "v1" / name)
+    upgrade(inputs)
+    before = _snapshot(tmp_path / "v1")
+    monkeypatch.chdir(tmp_path / "v1")
+    result = CliRunner().invoke(
+        main,
+        ["pack", "--wheelhouse", str(inputs["wheelhouse"]), "--sources", str(inputs["sources"]),
+         "--playbooks", str(inputs["playbooks"]), "--vagrantfile", str(inputs["vagrantfile"]),
+         "--no-controller", "--base", v1.archive.name],
+    )  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith(f"bundler: error: -o {name}: pack would write ")
+    assert f"the base {name}" in result.stderr
+    assert result.stderr.count("\n") == 1
+    assert _snapshot(tmp_path / "v1") == before
+
+
+def test_every_output_that_would_touch_the_base_is_refused(
+    inputs: dict[str, Path], tmp_path: Path
+) -> None:
+    """Real paths and inodes, not text: the same archive through a symlinked folder, a hard
+    link, a split base's part (a plain pack would remove it as a stale part), the delta's own
+    output, a base SHA256SUMS named like a sidecar, and -o inside a base directory."""
+    v1 = pack_inputs(inputs, tmp_path / "v1" / "kit-demo.tar.gz")
+    split = pack_inputs(inputs, tmp_path / "s1" / "kit-demo.tar.gz", split=2048)
+    with tarfile.open(v1.archive) as tar:
+        tar.extractall(tmp_path / "u", filter="data")
+    upgrade(inputs)
+    (tmp_path / "link").symlink_to(tmp_path / "v1")
+    (tmp_path / "hard").mkdir()
+    # the delta's output: v1 kept as kit-demo.delta.tar.gz, -o kit-demo.tar.gz beside it
+    shutil.copy(v1.archive, tmp_path / "v1" / "kit-demo.delta.tar.gz")
+    os.link(v1.archive, tmp_path / "hard" / "kit-demo.tar.gz")
+    cases = [
+        (v1.archive, tmp_path / "link" / "kit-demo.tar.gz"),
+        (tmp_path / "link" / "kit-demo.tar.gz", v1.archive),
+        (tmp_path / "hard" / "kit-demo.tar.gz", v1.archive),
+        (split.parts[1], tmp_path / "s1" / "kit-demo.tar.gz"),
+        (tmp_path / "v1" / "kit-demo.delta.tar.gz", tmp_path / "link" / "kit-demo.tar.gz"),
+        (tmp_path / "u" / "kit-demo", tmp_path / "u" / "kit-demo" / "v2" / "kit-demo.tar.gz"),
+        (tmp_path / "u" / "kit-demo", tmp_path / "u" / "kit-demo" / "kit-demo.tar.gz"),
+    ]
+    for base, out in cases:
+        before = _snapshot(tmp_path)
+        with pytest.raises(BadInput, match=r"^-o .*: pack would write .*the base "):
+            _pack_delta(inputs, base, out)
+        assert _snapshot(tmp_path) == before, (base, out)
+    sums_base = tmp_path / "sums" / "kit-demo.tar.gz.sha256"
+    sums_base.parent.mkdir()
+    shutil.copy(tmp_path / "u" / "kit-demo" / "SHA256SUMS", sums_base)
+    with pytest.raises(BadInput, match="pack would write"):
+        _pack_delta(inputs, sums_base, tmp_path / "sums" / "kit-demo.tar.gz")
+    made = _pack_delta(inputs, v1.archive, tmp_path / "v2" / "kit-demo.tar.gz")  # apart: fine
+    assert made.delta.archive.is_file()
