@@ -99,6 +99,15 @@ class KitInfo:
     """A several-target wheelhouse: each target's system-packages.yml, by target name."""
     release: release_mod.Release | None = None
     """kit-release.json (sequence, creation time: `pack --sign`/`--sequence`), None without."""
+    notes: list[str] = field(default_factory=list)
+    """What the summary cannot tell but the kit may still be usable for (exit 0): e.g. a
+    target folder without its system-packages.yml (pack notes the same)."""
+
+    @property
+    def unknown_systems(self) -> tuple[str, ...]:
+        """A several-target wheelhouse: the targets whose folder has no system-packages.yml
+        (their system packages are unknown, not none; #16 fresh review, finding 2)."""
+        return tuple(m.name for m in self.targets if m.name not in self.target_systems)
 
     def release_line(self) -> str:
         """The kit's place in its series, as the far side's freshness checks read it."""
@@ -224,7 +233,8 @@ class KitInfo:
             "python_source_version": self.python.version if self.python else None,
             "python_source_fit": self.python.describe() if self.python else None,
             "sources": [r["filename"] for r in self.source_rows],
-            "system_packages": list(self.system.packages),
+            "system_packages": None if self.unknown_systems else list(self.system.packages),
+            "system_packages_unknown": list(self.unknown_systems),
             "unmapped": list(self.system.unmapped),
             "controller": self.controller_summary(),
             "release": self.release.to_dict() if self.release else None,
@@ -234,22 +244,29 @@ class KitInfo:
                     "name": m.name,
                     "target": m.target.to_dict(),
                     "packages": {r.value: len(m.by_role(r)) for r in model.Role},
-                    "system_packages": list(self._system_of(m.name).packages),
+                    "system_packages": (
+                        list(self.target_systems[m.name].packages)
+                        if m.name in self.target_systems
+                        else None
+                    ),
                     "python_source": _filename(self.pythons.get(m.name)),
                 }
                 for m in self.targets
             ],
             "warnings": self.warnings,
+            "notes": self.notes,
         }
 
-    def _system_of(self, name: str) -> system_packages.SystemPackages:
-        return self.target_systems.get(name) or system_packages.SystemPackages()
+    def _system_line(self, name: str) -> str:
+        if name not in self.target_systems:
+            return f"unknown (no wheelhouse/targets/{name}/{model.SYSTEM_PACKAGES})"
+        return ", ".join(self.target_systems[name].packages) or "none"
 
     def target_lines(self) -> list[str]:
         """One block per target of a several-target wheelhouse ([] for one target)."""
         out = []
         for m in self.targets:
-            system = ", ".join(self._system_of(m.name).packages) or "none"
+            system = self._system_line(m.name)
             out += [
                 f"target {m.name}: {m.target.describe()}",
                 f"  {len(m.app)} app, {len(m.bootstrap)} pip bootstrap; install: sh "
@@ -296,10 +313,17 @@ class KitInfo:
         out.append(f"sources: {', '.join(r['filename'] for r in self.source_rows) or 'none'}")
         system = self.system.packages
         distro = self.system.distro or "?"
-        out.append(f"system packages ({distro}): {', '.join(system) if system else 'none'}")
+        shown = ", ".join(system) if system else "none"
+        unknown = self.unknown_systems
+        if unknown and len(unknown) == len(self.targets):
+            shown = f"unknown (no target folder has its {model.SYSTEM_PACKAGES})"
+        elif unknown:
+            shown = f"unknown for {', '.join(unknown)}; the other targets need: {shown}"
+        out.append(f"system packages ({distro}): {shown}")
         if self.system.unmapped:
             out.append(f"unmapped libraries: {', '.join(self.system.unmapped)}")
         out += self.controller_lines()
+        out += [f"note: {n}" for n in self.notes]
         out += [f"warning: {w}" for w in self.warnings]
         return out
 
@@ -378,6 +402,7 @@ def _build(
     manifest: Manifest | None = None
     targets: tuple[Manifest, ...] = ()
     systems: dict[str, system_packages.SystemPackages] = {}
+    unreadable: set[str] = set()  # target folders whose system-packages.yml is a warning
     if MANIFEST in contents:
         try:
             document = manifest_mod.decode(contents[MANIFEST], MANIFEST)
@@ -385,7 +410,7 @@ def _build(
             if isinstance(found, manifest_mod.TargetsIndex):
                 targets = _targets(found, contents)
                 manifest = model.combine(targets)
-                systems = _target_systems(found, contents, warnings)
+                systems = _target_systems(found, contents, warnings, unreadable)
             else:
                 manifest = found
         except manifest_mod.BadManifest as exc:
@@ -413,7 +438,7 @@ def _build(
             release = release_mod.parse(contents[release_mod.FILENAME], release_mod.FILENAME)
         except BadInput as exc:
             warnings.append(str(exc))
-    return KitInfo(
+    info = KitInfo(
         name,
         files,
         manifest,
@@ -427,6 +452,13 @@ def _build(
         systems,
         release,
     )
+    info.notes += [
+        f"wheelhouse/targets/{name} has no {model.SYSTEM_PACKAGES} (run `bundler audit`): "
+        "its system packages are unknown"
+        for name in info.unknown_systems
+        if name not in unreadable
+    ]
+    return info
 
 
 def _controller_manifest(
@@ -456,8 +488,13 @@ def _targets(index: manifest_mod.TargetsIndex, contents: dict[str, bytes]) -> tu
 
 
 def _target_systems(
-    index: manifest_mod.TargetsIndex, contents: dict[str, bytes], warnings: list[str]
+    index: manifest_mod.TargetsIndex,
+    contents: dict[str, bytes],
+    warnings: list[str],
+    unreadable: set[str],
 ) -> dict[str, system_packages.SystemPackages]:
+    """Each target's system-packages.yml by target name; a missing one is left out (unknown),
+    an unusable one is a warning (and its target's name goes into `unreadable`)."""
     found = {}
     for ref in index.targets:
         name = f"wheelhouse/{ref.dir}/{model.SYSTEM_PACKAGES}"
@@ -467,6 +504,7 @@ def _target_systems(
             found[ref.name] = system_packages.loads(contents[name], name)
         except BadInput as exc:
             warnings.append(str(exc))
+            unreadable.add(ref.name)
     return found
 
 

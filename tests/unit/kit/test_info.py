@@ -298,3 +298,68 @@ def test_the_release_record_is_shown_and_its_absence_named(tmp_path: Path) -> No
     (root / "kit-release.json").write_text('{"sequence": "seven"}')
     bad = kitinfo.read([root])
     assert bad.release is None and any("kit-release.json" in w for w in bad.warnings)
+
+
+def test_a_target_without_system_packages_yml_is_unknown_not_none(tmp_path: Path) -> None:
+    """#16 fresh review, finding 2: with one target folder's system-packages.yml removed,
+    pack noted it but inspect said 'system packages: none' for that target and overall, no
+    note. Now 'unknown' there (text, --json, --html) and a note per target; exit 0 (a kit
+    without an audit is still a kit, as a one-target kit's '(?)')."""
+    from bundler.fs import sums
+    from bundler.models.target import Target
+    from bundler.wheelhouse.fetch import FetchOptions, fetch
+    from tests.fakeindex import FakeIndex
+
+    t36, t311 = Target.from_spec("3.6", "manylinux1"), Target.from_spec("3.11", "manylinux2014")
+    with FakeIndex(tmp_path / "fakeindex") as fake:
+        fake.add_wheel("app", "1.0", requires_python=">=3.6")
+        wheelhouse = fetch(
+            FetchOptions(
+                target=t36,
+                targets=(t36, t311),
+                requirements=("app",),
+                output=tmp_path / "wh",
+                index_urls=(fake.url,),
+                cache_dir=tmp_path / "cache",
+            )
+        ).output
+    (wheelhouse / "targets" / t36.name / "system-packages.yml").unlink()
+    sums.write_tree(wheelhouse, {})
+    inputs = handmade_inputs(tmp_path / "in")
+    kit = tmp_path / "out" / "kit-demo.tar.gz"
+    pack.pack(
+        pack.PackInputs(
+            wheelhouse,
+            inputs["playbooks"],
+            sources_dir=inputs["sources"],
+            vagrantfile=inputs["vagrantfile"],
+        ),
+        kit,
+    )
+    shown = CliRunner().invoke(main, ["inspect", str(kit)])
+    assert shown.exit_code == 0, shown.output
+    blocks = {b.split(":")[0]: b for b in shown.stdout.split("\ntarget ")[1:]}
+    assert (
+        f"\n  system packages: unknown (no wheelhouse/targets/{t36.name}/system-packages.yml)"
+        in blocks[t36.name]
+    )
+    assert "\n  system packages: none\n" in blocks[t311.name]  # audited: needs none
+    assert (
+        f"system packages (centos7): unknown for {t36.name}; the other targets need: none\n"
+        in shown.stdout
+    )
+    assert (
+        f"note: wheelhouse/targets/{t36.name} has no system-packages.yml (run `bundler "
+        "audit`): its system packages are unknown\n"
+    ) in shown.stdout
+    doc = json.loads(CliRunner().invoke(main, ["inspect", "--json", str(kit)]).stdout)
+    rows = {t["name"]: t["system_packages"] for t in doc["targets"]}
+    assert rows == {t36.name: None, t311.name: []}
+    assert (doc["system_packages"], doc["system_packages_unknown"]) == (None, [t36.name])
+    assert doc["warnings"] == [] and len(doc["notes"]) == 1
+    page = tmp_path / "r.html"
+    assert CliRunner().invoke(main, ["inspect", "--html", str(page), str(kit)]).exit_code == 0
+    html = page.read_text()
+    assert html.count("unknown (no system-packages.yml)") == 1
+    assert f"Unknown for target {t36.name}: no system-packages.yml" in html
+    assert re.search(r'class="card">System packages<b>\?</b>', html)
