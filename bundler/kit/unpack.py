@@ -239,16 +239,18 @@ def unpack_onto(
     record, name = _record(parts)
     if output is None:
         output = onto.parent / record.kit.name
+    finals = _archive_paths(record, output.parent) if archive else []
+    _refuse_inside_base(onto, output, finals)
     if os.path.lexists(output):
         if _sums_digest(output) == record.kit.sums_sha256:
             return Assembly(name, record, directory=output, already=True)
         same = os.path.realpath(output) == os.path.realpath(onto)
         what = f" (it is the base kit: the new kit has the same name, {record.kit.name})"
+        never = " (the base kit is never replaced)"  # only where it applies (finding 7)
         raise BadInput(
             f"{output} exists{what if same else ''}: give -o a new directory, e.g. "
-            f"{output}.{record.kit.sums_sha256[:8]} (the base kit is never replaced)"
+            f"{output}.{record.kit.sums_sha256[:8]}{never if same else ''}"
         )
-    finals = _archive_paths(record, output.parent) if archive else []
     for final in finals:
         if os.path.lexists(final):
             raise BadInput(f"{final} exists: remove it or unpack without --archive")
@@ -274,6 +276,24 @@ def unpack_onto(
     if result.report is not None:
         result.report.name = output.name
     return result
+
+
+def _refuse_inside_base(onto: Path, output: Path, finals: list[Path]) -> None:
+    """BadInput when the new kit's directory (or, with --archive, the full archive or a
+    sidecar) would be written inside the base kit directory `onto`: the base is never
+    modified, and `bundler verify` fails a kit on any file it does not list (#16 fresh
+    review, finding 4). Compared by real path (symlinks resolved)."""
+    base = os.path.realpath(onto)
+    if not os.path.isdir(base):
+        return
+    for path, what in [(output, "-o"), *((f, "--archive") for f in finals)]:
+        real = os.path.realpath(path)  # (-o the base itself: "exists (it is the base kit)")
+        if real.startswith(base + os.sep):
+            raise BadInput(
+                f"{what} {path}: inside the base kit --onto {onto}, which is never modified "
+                f"(verify would fail it on the extra files): give -o a directory outside it, "
+                f"e.g. {Path(onto).parent / path.name}"
+            )
 
 
 def unpack_kit(

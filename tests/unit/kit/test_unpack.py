@@ -11,6 +11,8 @@ import gzip
 import hashlib
 import io
 import json
+import os
+import re
 import stat
 import tarfile
 import tempfile
@@ -160,8 +162,14 @@ def test_the_new_kit_itself_is_told_apart(kits: Kits) -> None:
     assert _tree(new) == before
     other = kits.far / "occupied"
     other.mkdir()
-    with pytest.raises(BadInput, match="occupied exists: give -o a new directory"):
+    with pytest.raises(BadInput, match="occupied exists: give -o a new directory") as info:
         unpack.unpack_onto([kits.delta], kits.old, other)
+    # not the base: no hint about the base (#16 fresh review, finding 7)
+    assert re.fullmatch(
+        rf"{re.escape(str(other))} exists: give -o a new directory, e.g. "
+        rf"{re.escape(str(other))}\.[0-9a-f]{{8}}",
+        str(info.value),
+    )
 
 
 def test_a_base_file_changed_since_packing_fails_and_leaves_nothing(kits: Kits) -> None:
@@ -335,6 +343,27 @@ def test_cli_verify_and_unpack_of_a_delta(kits: Kits, tmp_path: Path) -> None:
         default.output
     )
     assert f"give -o a new directory, e.g. {kits.old}." in default.output
+    assert default.output.endswith(" (the base kit is never replaced)\n")
+
+
+def test_the_new_kit_is_never_written_inside_the_base(kits: Kits, tmp_path: Path) -> None:
+    """#16 fresh review, finding 4: `unpack DELTA --onto kb -o kb/wheelhouse/newkit` wrote
+    the new kit inside the base (after which `verify kb` failed on the unlisted files).
+    Refused, exit 2, one line, the base untouched: -o inside --onto (also through a
+    symlink), and --archive whose archive would land inside it."""
+    before = _tree(kits.old)
+    (tmp_path / "alias").symlink_to(kits.old)
+    for out, extra in [
+        (kits.old / "wheelhouse" / "newkit", []),
+        (tmp_path / "alias" / "newkit", []),
+        (kits.old / "newkit", ["--archive"]),  # (and its archive, beside it, in the base)
+    ]:
+        result = _bundler("unpack", kits.delta, "--onto", kits.old, "-o", out, *extra)
+        assert result.exit_code == 2, result.output
+        assert result.stderr.startswith(f"bundler: error: -o {out}: inside the base kit --onto ")
+        assert result.stderr.count("\n") == 1
+        assert _tree(kits.old) == before and not os.path.lexists(out)
+    assert _bundler("verify", kits.old).exit_code == 0
 
 
 def test_inspect_summarises_a_delta_from_its_record(kits: Kits) -> None:
