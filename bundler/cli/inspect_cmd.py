@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from bundler.cli import gate_report
-from bundler.cli.options import json_option, policy_option
+from bundler.cli.options import json_option, one_line, policy_option
 from bundler.errors import CheckFailed
 
 if TYPE_CHECKING:
@@ -42,7 +42,7 @@ def inspect_kit(
     Exit 0, or 1 after the summary when part of the kit is unusable (a manifest.json that does
     not match its schema, an unsafe archive member, ...), each problem on its own line. A delta
     kit (from `pack --base`) is summarised from its DELTA.json: the kit it assembles, its base,
-    what it carries.
+    what it carries; its members are checked as `verify DELTA` checks them (exit 1 likewise).
     """
     paths = list(kit)
     if len(paths) == 1 and _is_wheelhouse(paths[0]):
@@ -59,7 +59,11 @@ def inspect_kit(
     if record is not None:
         if html is not None:
             raise click.UsageError("a delta kit has no report: inspect the kit it assembles")
-        _delta_summary(record, as_json)
+        problems = _delta_problems(paths)
+        _delta_summary(record, as_json, problems)
+        if problems:
+            name = kitarchive.archive_name(kitarchive.parts_of(paths))
+            raise CheckFailed(f"{name}: {len(problems)} problem(s)", problems)
         return
     from bundler.gate import policy as gate_policy
     from bundler.kit import info as kitinfo
@@ -97,7 +101,21 @@ def _is_wheelhouse(path: Path) -> bool:
     return True
 
 
-def _delta_summary(record: Delta, as_json: bool) -> None:
+def _delta_problems(paths: list[Path]) -> list[str]:
+    """What `bundler verify DELTA` finds in the delta itself (an unsafe or truncated member,
+    a member not in DELTA.json or not its bytes, its own .sha256): inspect said nothing and
+    exited 0 although its --help promises exit 1 for an unsafe member (#16 fresh review,
+    finding 5). No signature is asked for (no keys: a note only, as for a full kit)."""
+    from bundler.kit import unpack as unpack_mod
+
+    try:
+        unpack_mod.check_delta(paths)
+    except CheckFailed as failed:
+        return list(failed.problems)
+    return []
+
+
+def _delta_summary(record: Delta, as_json: bool, problems: list[str]) -> None:
     from bundler.kit.delta import format_size as size
 
     carried, base = record.carried, record.from_base
@@ -109,6 +127,7 @@ def _delta_summary(record: Delta, as_json: bool) -> None:
             "carried": {"files": len(carried), "bytes": sum(f.size for f in carried)},
             "from_base": {"files": len(base), "bytes": sum(f.size for f in base)},
             "carried_files": [f.path for f in carried],
+            "warnings": problems,
         }
         click.echo(json.dumps(doc, indent=2, sort_keys=True))
         return
@@ -121,3 +140,5 @@ def _delta_summary(record: Delta, as_json: bool) -> None:
     for f in carried:
         click.echo(f"  {f.path}")
     click.echo(f"from the base: {len(base)} files ({size(sum(f.size for f in base))})")
+    for problem in problems:
+        click.echo(f"warning: {one_line(problem)}")

@@ -475,3 +475,53 @@ def test_a_delta_re_tarred_with_its_record_not_first_is_refused_clearly(
         assert result.stderr.startswith("bundler: error: kit-demo.delta.tar.gz: kit-demo.delta/")
         assert "is not its DELTA.json: re-packed by hand?" in result.stderr
         assert result.stderr.count("\n") == 1
+
+
+def _add_member(src: Path, dest: Path, member: tarfile.TarInfo, data: bytes = b"") -> None:
+    """The delta archive with one more member at the end (DELTA.json stays first)."""
+    raw = io.BytesIO()
+    with (
+        tarfile.open(src) as tar,
+        tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as out,
+    ):
+        for m in tar.getmembers():
+            out.addfile(m, tar.extractfile(m) if m.isfile() else None)
+        out.addfile(member, io.BytesIO(data) if member.isfile() else None)
+    dest.write_bytes(gzip.compress(raw.getvalue(), mtime=0))
+
+
+def test_inspect_of_a_broken_delta_says_so_and_exits_1(kits: Kits, tmp_path: Path) -> None:
+    """#16 fresh review, finding 5: a delta with a '../' member, a symlink member or cut short
+    was summarised, exit 0, no warning, although `inspect --help` promises exit 1 for an
+    unsafe member (verify and unpack refuse them). Now the summary, a warning per problem
+    (also in --json), exit 1."""
+    escape = tarfile.TarInfo("kit-demo.delta/../../evil.sh")
+    escape.size = 3
+    link = tarfile.TarInfo("kit-demo.delta/kit/wheelhouse/link")
+    link.type, link.linkname = tarfile.SYMTYPE, "/etc/passwd"
+    broken = {}
+    for name, member in (("escape", escape), ("link", link)):
+        broken[name] = tmp_path / name / "kit-demo.delta.tar.gz"
+        broken[name].parent.mkdir()
+        _add_member(kits.delta, broken[name], member, b"x\n\n")
+    for name, path in broken.items():
+        assert _bundler("verify", path).exit_code == 1, name  # as verify says
+        text = _bundler("inspect", path)
+        assert text.exit_code == 1, (name, text.output)
+        assert "delta kit for: kit-demo (kit-demo.tar.gz, " in text.stdout, name
+        assert "\nwarning: " in text.stdout, name
+        as_json = _bundler("inspect", "--json", path)
+        assert as_json.exit_code == 1, name
+        doc = json.loads(as_json.stdout)
+        assert doc["delta"] is True and doc["warnings"], name
+    # cut short: a damaged archive, one line, exit 2, as verify (and inspect of a full kit) say
+    cut = tmp_path / "cut" / "kit-demo.delta.tar.gz"
+    cut.parent.mkdir()
+    data = kits.delta.read_bytes()
+    cut.write_bytes(data[: len(data) * 3 // 4])
+    for command in ("verify", "inspect"):
+        result = _bundler(command, cut)
+        assert result.exit_code == 2, (command, result.output)
+        assert result.stderr.startswith("bundler: error: kit-demo.delta.tar.gz: damaged archive")
+    assert _bundler("inspect", kits.delta).exit_code == 0
+    assert json.loads(_bundler("inspect", "--json", kits.delta).stdout)["warnings"] == []
