@@ -154,7 +154,8 @@ def check_delta(
     found = trust_mod.check_archive_sidecar(kitarchive.sidecar(parts), trust)
     read = _sidecar_read(record) | _carried_sums(record)
     listing = kitarchive.scan(parts, limits or kitarchive.Limits(), read=read, hash_all=True)
-    problems += listing.problems + _member_problems(record, listing)
+    problems += bounded(listing.problems, "problems reading the archive")
+    problems += _member_problems(record, listing)
     problems += found.problems
     result = Assembly(name, record, notes=list(found.notes), signers=list(found.signers))
     _check_carried_sums(record, listing, trust, result, problems)
@@ -357,7 +358,8 @@ def _assemble(
     listing = kitarchive.scan(
         parts, limits or kitarchive.Limits(), read=_sidecar_read(record), dest=scratch / "delta"
     )
-    problems += listing.problems + _member_problems(record, listing)
+    problems += bounded(listing.problems, "problems reading the archive")
+    problems += _member_problems(record, listing)
     if problems:
         raise CheckFailed(f"{name}: {len(problems)} problem(s)", problems)
     delta_dir = scratch / "delta" / (record.kit.name + delta_mod.MARK)
@@ -466,22 +468,39 @@ def _member_problems(record: Delta, listing: kitarchive.Listing) -> list[str]:
     """Every member of the delta is DELTA.json, a carried file or a sidecar, with its bytes."""
     expected = {f"{delta_mod.KIT_DIR}/{f.path}": (f.sha256, f.size) for f in record.carried}
     expected.update({s.name: (s.sha256, s.size) for s in record.sidecars})
-    problems = []
+    extra, differ = [], []
     for rel, size in sorted(listing.files.items()):
         if rel == delta_model.FILENAME:
             continue
         want = expected.pop(rel, None)
         if want is None:
-            problems.append(f"{rel}: in the delta but not in {delta_model.FILENAME}")
+            extra.append(f"{rel}: in the delta but not in {delta_model.FILENAME}")
         elif listing.sha256.get(rel, want[0]) != want[0] or size != want[1]:
-            problems.append(f"{rel}: sha256 differs from {delta_model.FILENAME}")
-    for rel in sorted(expected):
-        problems.append(f"{rel}: listed in {delta_model.FILENAME} but missing from the delta")
+            differ.append(f"{rel}: sha256 differs from {delta_model.FILENAME}")
+    missing = [
+        f"{rel}: listed in {delta_model.FILENAME} but missing from the delta"
+        for rel in sorted(expected)
+    ]
+    problems = bounded(extra, f"members not in {delta_model.FILENAME}")
+    problems += bounded(differ, f"members whose sha256 differs from {delta_model.FILENAME}")
+    problems += bounded(missing, "files missing from the delta")
     sidecar = record.kit.archive + ".sha256"
     words = listing.contents.get(sidecar, b"").decode("utf-8", errors="replace").split()
     if sidecar in listing.contents and words != [record.kit.sha256, record.kit.archive]:
         problems.append(f"{sidecar}: does not record {record.kit.archive}'s sha256 of DELTA.json")
     return problems
+
+
+SHOWN = 20
+"""Problems of one kind listed one per line; beyond, one line counts the rest."""
+
+
+def bounded(lines: list[str], kind: str, shown: int = SHOWN) -> list[str]:
+    """`lines` as they are when few; else the first `shown` and '... and N more KIND': a delta
+    with 200,000 stray members is a few dozen lines, not 200,000 (#16 fresh review, 6)."""
+    if len(lines) <= shown + 1:
+        return list(lines)
+    return [*lines[:shown], f"... and {len(lines) - shown} more {kind}"]
 
 
 def _sidecar_read(record: Delta) -> frozenset[str]:

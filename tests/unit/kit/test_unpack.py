@@ -525,3 +525,38 @@ def test_inspect_of_a_broken_delta_says_so_and_exits_1(kits: Kits, tmp_path: Pat
         assert result.stderr.startswith("bundler: error: kit-demo.delta.tar.gz: damaged archive")
     assert _bundler("inspect", kits.delta).exit_code == 0
     assert json.loads(_bundler("inspect", "--json", kits.delta).stdout)["warnings"] == []
+
+
+def test_many_stray_members_give_a_bounded_report(kits: Kits, tmp_path: Path) -> None:
+    """#16 fresh review, finding 6: a delta with 200,000 extra members made verify print a line
+    per member after 'stopped reading'. Each kind of problem is now at most SHOWN lines and
+    one '... and N more'; a few problems are all listed, as before."""
+    raw = io.BytesIO()
+    with (
+        tarfile.open(kits.delta) as tar,
+        tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as out,
+    ):
+        for m in tar.getmembers():
+            out.addfile(m, tar.extractfile(m) if m.isfile() else None)
+        for i in range(60):
+            extra = tarfile.TarInfo(f"kit-demo.delta/kit/stray/{i:03d}.txt")
+            extra.size = 1
+            out.addfile(extra, io.BytesIO(b"x"))
+    bad = tmp_path / "bad" / "kit-demo.delta.tar.gz"
+    bad.parent.mkdir()
+    bad.write_bytes(gzip.compress(raw.getvalue(), mtime=0))
+    result = _bundler("verify", bad)
+    assert result.exit_code == 1
+    listed = [line for line in result.output.splitlines() if line.startswith("  - ")]
+    assert len(listed) == unpack.SHOWN + 1, result.output
+    assert listed[0] == "  - kit/stray/000.txt: in the delta but not in DELTA.json"
+    assert listed[-1] == f"  - ... and {60 - unpack.SHOWN} more members not in DELTA.json"
+    from bundler.kit.archive import Limits
+
+    with pytest.raises(CheckFailed) as info:  # stopped reading: the rest is missing
+        unpack.check_delta([bad], Limits(max_members=40))
+    problems = info.value.problems
+    assert problems[0].endswith("more than 40 members: stopped reading the archive")
+    assert len(problems) <= 3 * (unpack.SHOWN + 1) + 1, problems
+    assert unpack.bounded(["a", "b"], "x") == ["a", "b"]
+    assert unpack.bounded([str(i) for i in range(unpack.SHOWN + 1)], "x")[-1] == "20"
