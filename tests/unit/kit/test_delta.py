@@ -404,3 +404,42 @@ def test_every_output_that_would_touch_the_base_is_refused(
         _pack_delta(inputs, sums_base, tmp_path / "sums" / "kit-demo.tar.gz")
     made = _pack_delta(inputs, v1.archive, tmp_path / "v2" / "kit-demo.tar.gz")  # apart: fine
     assert made.delta.archive.is_file()
+
+
+def test_a_delta_smaller_than_one_part_is_one_part_like_a_full_kit(
+    inputs: dict[str, Path], tmp_path: Path
+) -> None:
+    """#16 fresh review, finding 8: `pack --split 1M --base` wrote a 64 KiB delta as
+    kit-NAME.delta.tar.gz.part000. A full pack does the same for an archive smaller than
+    --split (always parts), so the delta stays consistent with it; README's far-side
+    commands say to give the first part, and unpack/verify take it."""
+    v1 = pack_inputs(inputs, tmp_path / "v1" / "kit-demo.tar.gz")
+    upgrade(inputs)
+    big = 1 << 20
+    plain = pack_inputs(inputs, tmp_path / "plain" / "kit-demo.tar.gz", split=big)
+    made = delta.pack_with_base(
+        v1.archive,
+        PackInputs(
+            inputs["wheelhouse"],
+            inputs["playbooks"],
+            sources_dir=inputs["sources"],
+            vagrantfile=inputs["vagrantfile"],
+        ),
+        tmp_path / "v2" / "kit-demo.tar.gz",
+        big,
+    )
+    assert [p.name for p in plain.parts] == ["kit-demo.tar.gz.part000"]
+    assert [p.name for p in made.full.parts] == ["kit-demo.tar.gz.part000"]
+    assert [p.name for p in made.delta.parts] == ["kit-demo.delta.tar.gz.part000"]
+    assert not (tmp_path / "v2" / "kit-demo.delta.tar.gz").exists()
+    with tarfile.open(v1.archive) as tar:
+        tar.extractall(tmp_path / "far", filter="data")
+    first = made.delta.parts[0]
+    assert CliRunner().invoke(main, ["verify", str(first)]).exit_code == 0
+    result = CliRunner().invoke(
+        main,
+        ["unpack", str(first), "--onto", str(tmp_path / "far" / "kit-demo"),
+         "-o", str(tmp_path / "far" / "kit-v2")],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert f"unpacked into {tmp_path / 'far' / 'kit-v2'}" in result.output
