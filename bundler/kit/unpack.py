@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bundler.errors import BadInput, CheckFailed, WrongBase
+from bundler.fs import sums as sums_mod
 from bundler.fs.hashing import CHUNK, sha256_file
 from bundler.fs.regular import open_regular, read_regular
 from bundler.fs.staging import deferred_signals, staging
@@ -360,6 +361,7 @@ def _assemble(
     )
     problems += bounded(listing.problems, "problems reading the archive")
     problems += _member_problems(record, listing)
+    problems += bounded(_base_path_problems(record, base_dir), "base paths the base lacks")
     if problems:
         raise CheckFailed(f"{name}: {len(problems)} problem(s)", problems)
     delta_dir = scratch / "delta" / (record.kit.name + delta_mod.MARK)
@@ -455,6 +457,20 @@ def _base_directory(
             found=found,
         )
     return directory
+
+
+def _base_path_problems(record: Delta, base_dir: Path) -> list[str]:
+    """Every file DELTA.json takes from the base must be one the base's SHA256SUMS lists with
+    that sha256. The base's SHA256SUMS is the recorded one (`_base_directory`), so a base
+    path it does not list so (SHA256SUMS itself, another file, an operator file) is the
+    delta's fault, not a base "changed since it was packed" (#16 fresh review, finding 9)."""
+    listed, _ = sums_mod.parse(read_regular(base_dir / SUMS, 64 << 20).decode("utf-8", "replace"))
+    return [
+        f"{delta_model.FILENAME}: {f.path}: taken from the base's {f.base_path}, which the base "
+        f"kit's {SUMS} does not list with that sha256: the delta is wrong, not the base"
+        for f in record.from_base
+        if f.base_path is None or listed.get(f.base_path) != f.sha256
+    ]
 
 
 def _sums_digest(directory: Path) -> str | None:

@@ -560,3 +560,29 @@ def test_many_stray_members_give_a_bounded_report(kits: Kits, tmp_path: Path) ->
     assert len(problems) <= 3 * (unpack.SHOWN + 1) + 1, problems
     assert unpack.bounded(["a", "b"], "x") == ["a", "b"]
     assert unpack.bounded([str(i) for i in range(unpack.SHOWN + 1)], "x")[-1] == "20"
+
+
+def test_a_base_path_the_base_does_not_list_blames_the_delta(kits: Kits, tmp_path: Path) -> None:
+    """#16 fresh review, finding 9: a DELTA.json whose base_path names another base file (its
+    SHA256SUMS) said the base 'changed since it was packed'. The base is the recorded one
+    (its SHA256SUMS digest), so the delta is at fault: named so, exit 1, nothing written."""
+    with tarfile.open(kits.delta) as tar:
+        stream = tar.extractfile("kit-demo.delta/DELTA.json")
+        assert stream is not None
+        doc = json.loads(stream.read())
+    row = next(f for f in doc["files"] if f["source"] == "base")
+    row["base_path"] = "SHA256SUMS"
+    bad = tmp_path / "bad" / "kit-demo.delta.tar.gz"
+    bad.parent.mkdir()
+    _rewrite_delta(kits.delta, bad, {"DELTA.json": json.dumps(doc).encode()})
+    new = kits.far / "kit-demo-v2"
+    for command in ("verify", "unpack"):
+        extra = ["-o", new] if command == "unpack" else []
+        result = _bundler(command, bad, "--onto", kits.old, *extra)
+        assert result.exit_code == 1, result.output
+        assert (
+            f"  - DELTA.json: {row['path']}: taken from the base's SHA256SUMS, which the base "
+            "kit's SHA256SUMS does not list with that sha256: the delta is wrong, not the base\n"
+        ) in result.output
+        assert "changed since it was packed" not in result.output
+        assert not new.exists() and _leftovers(kits.far) == []
