@@ -20,6 +20,7 @@ from typing import Any
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
 
 from bundler.errors import BadInput
 from bundler.fs.atomic import atomic_write_text
@@ -220,7 +221,12 @@ class KitInfo:
         }
 
     def summary(self) -> dict[str, Any]:
-        target = self.target
+        """The `inspect --json` record. A several-target kit has no one target: its top-level
+        `target`, `python_version` and `python_source*` are null and each target's are in
+        `targets` (they were the first target's, unlabelled: #16 review 16x, finding 9)."""
+        several = len(self.targets) > 1
+        target = None if several else self.target
+        python = None if several else self.python
         return {
             "name": self.name,
             "files": len(self.files),
@@ -229,9 +235,9 @@ class KitInfo:
             "python_version": target.python_version if target else None,
             "requirements": list(self.requirements),
             "packages": {r.value: self.count(r) for r in model.Role},
-            "python_source": self.python_source,
-            "python_source_version": self.python.version if self.python else None,
-            "python_source_fit": self.python.describe() if self.python else None,
+            "python_source": None if several else self.python_source,
+            "python_source_version": python.version if python else None,
+            "python_source_fit": python.describe() if python else None,
             "sources": [r["filename"] for r in self.source_rows],
             "system_packages": None if self.unknown_systems else list(self.system.packages),
             "system_packages_unknown": list(self.unknown_systems),
@@ -642,6 +648,10 @@ def dependency_graph(manifest: Manifest | None) -> Graph:
     if manifest is None:
         return Graph((), (), 20, 20)
     packages = {p.key: p for p in manifest.app}
+    versions: dict[str, list[str]] = {}  # a several-target kit: each target's version of a name
+    for p in sorted(manifest.app, key=lambda p: _version_key(p.version)):
+        if p.version not in versions.setdefault(p.key, []):
+            versions[p.key].append(p.version)
     edges = [
         (str(canonicalize_name(a)), str(canonicalize_name(b)))
         for a, b in manifest.edges
@@ -656,7 +666,7 @@ def dependency_graph(manifest: Manifest | None) -> Graph:
     for col, names in columns.items():
         for row, name in enumerate(names):
             p = packages[name]
-            label = f"{p.name} {p.version}"
+            label = f"{p.name} {' / '.join(versions[name])}"  # not only the last target's
             if len(label) > 28:
                 label = label[:27] + "…"
             x = 10 + col * (_NODE_W + _COL_GAP)
@@ -668,6 +678,14 @@ def dependency_graph(manifest: Manifest | None) -> Graph:
     drawn = tuple((nodes[a], nodes[b]) for a, b in sorted(set(edges)))
     paths = tuple(_edge_path(a, b) for a, b in drawn)
     return Graph(tuple(nodes.values()), drawn, width, height + _BULGE, paths)
+
+
+def _version_key(version: str) -> tuple[int, Version | str]:
+    """Sort key of a manifest version: PEP 440 order, an invalid one after (as text)."""
+    try:
+        return (0, Version(version))
+    except InvalidVersion:
+        return (1, version)
 
 
 def _edge_path(a: Node, b: Node) -> str:

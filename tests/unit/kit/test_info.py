@@ -363,3 +363,49 @@ def test_a_target_without_system_packages_yml_is_unknown_not_none(tmp_path: Path
     assert html.count("unknown (no system-packages.yml)") == 1
     assert f"Unknown for target {t36.name}: no system-packages.yml" in html
     assert re.search(r'class="card">System packages<b>\?</b>', html)
+
+
+def test_a_several_target_kit_has_no_one_target_and_its_graph_shows_each_version(
+    tmp_path: Path,
+) -> None:
+    """#16 review 16x, finding 9: `inspect --json`'s top-level target was the first target's
+    and the HTML graph showed one version per project, the last target's. Now the top-level
+    target fields are null (each target's are in `targets`) and a node names every version."""
+    from bundler.models.target import Target
+    from bundler.wheelhouse.fetch import FetchOptions, fetch
+    from tests.fakeindex import FakeIndex
+
+    with FakeIndex(tmp_path / "fakeindex") as fake:
+        fake.add_wheel("app", "1.0", requires_dist=["lib"])
+        fake.add_wheel("lib", "1.0")
+        fake.add_wheel("lib", "2.0", requires_python=">=3.7")
+        t36, t311 = Target.from_spec("3.6", "manylinux1"), Target.from_spec("3.11", "manylinux2014")
+        wheelhouse = fetch(
+            FetchOptions(
+                target=t36,
+                targets=(t36, t311),
+                requirements=("app",),
+                output=tmp_path / "wh",
+                index_urls=(fake.url,),
+                cache_dir=tmp_path / "cache",
+            )
+        ).output
+    inputs = handmade_inputs(tmp_path / "in")
+    argv = ["pack", "--wheelhouse", str(wheelhouse), "--sources", str(inputs["sources"])]
+    argv += ["--playbooks", str(inputs["playbooks"]), "--vagrantfile", str(inputs["vagrantfile"])]
+    kit = tmp_path / "out" / "kit-demo.tar.gz"
+    packed = CliRunner().invoke(main, [*argv, "--no-controller", "-o", str(kit)])
+    assert packed.exit_code == 0, packed.output
+    summary = json.loads(CliRunner().invoke(main, ["inspect", "--json", str(kit)]).stdout)
+    assert (summary["target"], summary["python_version"], summary["python_source"]) == (
+        None,
+        None,
+        None,
+    )
+    assert [t["target"]["python_version"] for t in summary["targets"]] == [
+        t36.python_version,
+        t311.python_version,
+    ]
+    html = kitinfo.render_html(kitinfo.read([kit]))
+    assert ">lib 1.0 / 2.0</text>" in html and ">app 1.0</text>" in html
+    assert "All 2 targets in one drawing" in html
