@@ -110,6 +110,16 @@ class KitInfo:
         (their system packages are unknown, not none; #16 fresh review, finding 2)."""
         return tuple(m.name for m in self.targets if m.name not in self.target_systems)
 
+    @property
+    def system_unknown(self) -> bool:
+        """No audit result to show: a one-target kit without wheelhouse/system-packages.yml
+        (fetched with --no-audit, or the file removed), or no target folder of a several-target
+        kit with its own. Shown as unknown, never as 'none' (#16 review 16x, finding 2, for one
+        target too)."""
+        if self.targets:
+            return len(self.unknown_systems) == len(self.targets)
+        return self.manifest is not None and SYSTEM not in self.files
+
     def release_line(self) -> str:
         """The kit's place in its series, as the far side's freshness checks read it."""
         if self.release is None:
@@ -239,7 +249,9 @@ class KitInfo:
             "python_source_version": python.version if python else None,
             "python_source_fit": python.describe() if python else None,
             "sources": [r["filename"] for r in self.source_rows],
-            "system_packages": None if self.unknown_systems else list(self.system.packages),
+            "system_packages": (
+                None if self.unknown_systems or self.system_unknown else list(self.system.packages)
+            ),
             "system_packages_unknown": list(self.unknown_systems),
             "unmapped": list(self.system.unmapped),
             "controller": self.controller_summary(),
@@ -321,7 +333,9 @@ class KitInfo:
         distro = self.system.distro or "?"
         shown = ", ".join(system) if system else "none"
         unknown = self.unknown_systems
-        if unknown and len(unknown) == len(self.targets):
+        if self.system_unknown and not self.targets:
+            shown = f"unknown (no {SYSTEM}: fetched with --no-audit?)"
+        elif unknown and len(unknown) == len(self.targets):
             shown = f"unknown (no target folder has its {model.SYSTEM_PACKAGES})"
         elif unknown:
             shown = f"unknown for {', '.join(unknown)}; the other targets need: {shown}"

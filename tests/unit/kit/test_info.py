@@ -409,3 +409,24 @@ def test_a_several_target_kit_has_no_one_target_and_its_graph_shows_each_version
     html = kitinfo.render_html(kitinfo.read([kit]))
     assert ">lib 1.0 / 2.0</text>" in html and ">app 1.0</text>" in html
     assert "All 2 targets in one drawing" in html
+
+
+def test_a_one_target_kit_without_its_audit_is_unknown_not_none(tmp_path: Path) -> None:
+    """As for a several-target kit's folder (#16 review 16x, finding 2): no
+    wheelhouse/system-packages.yml is 'unknown' in the text and null in --json, never an empty
+    list that reads as 'needs nothing'."""
+    from bundler.fs import sums
+
+    inputs = handmade_inputs(tmp_path / "in")
+    (inputs["wheelhouse"] / "system-packages.yml").unlink()
+    sums.write_tree(inputs["wheelhouse"], {})
+    kit = pack_inputs(inputs, tmp_path / "out" / "kit-demo.tar.gz").archive
+    info = kitinfo.read([kit])
+    assert info.summary()["system_packages"] is None
+    text = "\n".join(info.lines())
+    assert "system packages (?): unknown (no wheelhouse/system-packages.yml" in text
+    html = kitinfo.render_html(info)
+    assert 'id="system-unknown">Unknown: no wheelhouse/system-packages.yml' in html
+    assert "System packages<b>?</b>" in html
+    whole = kitinfo.read([_kit(tmp_path / "whole").archive])
+    assert whole.summary()["system_packages"] == ["glib2", "libSM"]
