@@ -41,7 +41,8 @@ def test_filters_are_registered_under_role_prefixed_names() -> None:
         for n in ("venv_history", "history_push", "render_history", "rollback_target",
                   "retired", "venv_name", "kit_id", "repair_name", "layout_problem",
                   "render_rolled_back", "dest_problem", "realpath_argv",
-                  "real_layout_problem", "rebuilt_history")
+                  "real_layout_problem", "rebuilt_history", "history_problem",
+                  "venv_entry_problems", "installed_pattern")
     )  # fmt: skip
     assert all(name.startswith("wheels_") for name in filters)
 
@@ -353,3 +354,76 @@ def test_a_repair_takes_again_the_unrecorded_venv_an_earlier_repair_left() -> No
     assert wv.repair_name(f"{V1}-1", [V1, f"{V1}-1"], f"{V1}-1", [f"{V1}-1"]) == f"{V1}-2"
     # another kit's unrecorded venv is not this kit's
     assert wv.repair_name(V1, [V1, f"{V2}-1"], V1, [V1]) == f"{V1}-1"
+
+
+def _entry(name: str, **kind: bool) -> dict[str, object]:
+    return {"path": f"/opt/app/venvs/{name}", "isdir": False, "islnk": False, **kind}
+
+
+def test_a_venv_entry_that_is_not_a_real_directory_is_named() -> None:
+    # (#16 fresh review 1: a symlinked VENVS/NAME took the live venv out of every guard)
+    real = [_entry(V1, isdir=True), _entry(f"{V1}-1", isdir=True), _entry("legacy", isdir=True)]
+    assert wv.venv_entry_problems(real) == []
+    assert wv.venv_entry_problems(None) == []
+    found = [
+        *real,
+        _entry(V2, islnk=True),  # the find module lstat()s: a link to a directory is a link
+        _entry(f"{V2}-1", islnk=True, isdir=True),
+        _entry(V3, isreg=True),
+        _entry("legacy", isdir=False),
+        "junk",
+    ]
+    assert wv.venv_entry_problems(found) == [
+        f"/opt/app/venvs/{V2} (a symlink)",
+        f"/opt/app/venvs/{V2}-1 (a symlink)",
+        f"/opt/app/venvs/{V3} (a regular file)",
+        "/opt/app/venvs/legacy (not a directory)",
+    ]
+
+
+@given(st.text(alphabet=ONE_LINE, min_size=1, max_size=30))
+def test_history_problem_says_what_venv_history_refuses(line: str) -> None:
+    # (#16 fresh review 2: a garbled record stopped every run with a bare filter error)
+    text = f"{V1}\n{line}\n"
+    try:
+        wv.venv_history(text)
+    except AnsibleFilterError:
+        assert wv.history_problem(text).startswith("line 2: "), wv.history_problem(text)
+    else:
+        assert wv.history_problem(text) == ""
+
+
+def test_history_problem_names_the_line() -> None:
+    assert wv.history_problem(f"# c\n{V1}\nfoo/bar\n") == "line 3: 'foo/bar' is not a venv name"
+    assert wv.history_problem(f"{V1}\n../{V2}\n") == f"line 2: '../{V2}' is not a venv name"
+    assert wv.history_problem(wv.render_history([V1, "legacy", f"{V2}-3"])) == ""
+    assert wv.history_problem("") == ""
+
+
+def test_installed_pattern_requires_the_lock_that_names_the_venv() -> None:
+    # (#16 fresh review 4: any sha256 in .airgap-kit-installed was taken as complete)
+    import re
+
+    digest = V1 + "a" * 48
+    for name in (V1, f"{V1}-2"):
+        pattern = re.compile(wv.installed_pattern(name))
+        assert pattern.match(f"requirements.lock {digest}\n")
+        assert not pattern.match(f"requirements.lock {V2}{'a' * 48}\n")  # another lock
+        assert not pattern.match(f"bootstrap.lock {digest}\n")
+        assert not pattern.match(f"requirements.lock {digest[:-1]}\n")
+    assert not re.compile(wv.installed_pattern("legacy")).match(f"requirements.lock {digest}\n")
+
+
+def test_rebuilt_history_keeps_a_migrated_venv_oldest() -> None:
+    # (#16 fresh review 3: VENVS/legacy has a pyvenv.cfg but no markers; it was lost)
+    complete = [_marker(V1), _marker(V2)]
+    installed = [
+        {"path": f"/opt/app/venvs/{V1}/.airgap-kit-installed", "mtime": 1.0},
+        {"path": f"/opt/app/venvs/{V2}/.airgap-kit-installed", "mtime": 2.0},
+    ]
+    assert wv.rebuilt_history(complete, installed, V2, True) == ["legacy", V1, V2]
+    assert wv.rebuilt_history(complete, installed, V2, False) == [V1, V2]
+    assert wv.rebuilt_history(complete, installed, V2) == [V1, V2]
+    assert wv.rebuilt_history(complete, installed, "legacy", True) == [V1, V2, "legacy"]
+    history = wv.rebuilt_history(complete, installed, V2, True)
+    assert wv.retired(["legacy", V1, V2], history, V2, 2, [V2, *history]) == []

@@ -44,6 +44,49 @@ def venv_history(text: str, source: str = "history") -> list[str]:
     return names
 
 
+def history_problem(text: str) -> str:
+    """Why the record's TEXT cannot be read ('' when it can): the first line that is not a
+    venv name, as venv_history names it. A record that cannot be read is treated as lost: the
+    role rebuilds it from the host instead of stopping every run (#16 fresh review 2)."""
+    try:
+        venv_history(text, "")
+    except AnsibleFilterError as exc:
+        return str(exc).rpartition(" (16 hex digits")[0].strip()
+    return ""
+
+
+def venv_entry_problems(entries: Any) -> list[str]:
+    """The entries of VENVS_DIR named like a venv (the find results, file_type any, lstat'ed:
+    dicts with path, isdir, islnk) that are not a real directory, each 'PATH (what it is)'. A
+    symlink there (to a venv elsewhere, to another venv, a hand-made NAME-N) would take the
+    live venv out of every guard that compares device and inode with the venvs listed, and
+    install.sh would then sync or rebuild a venv through it (#16 fresh review 1); a file there
+    is no venv. The role refuses such an entry before it writes anything."""
+    problems: list[str] = []
+    for entry in entries or []:
+        if not isinstance(entry, dict):
+            continue
+        if entry.get("islnk"):
+            kind = "a symlink"
+        elif not entry.get("isdir"):
+            kind = "a regular file" if entry.get("isreg") else "not a directory"
+        else:
+            continue
+        problems.append(f"{entry.get('path', '?')} ({kind})")
+    return sorted(problems)
+
+
+def installed_pattern(name: str) -> str:
+    """The regex (the find module's `contains`, matched at each line's start) of the line of
+    VENVS_DIR/NAME/.airgap-kit-installed that records a requirements.lock whose sha256 starts
+    with NAME's kit id: a venv whose install record holds another lock's digest is not this
+    NAME's complete venv (#16 fresh review 4). Never matches for `legacy` (no kit id)."""
+    ident = kit_id(name)
+    if not re.fullmatch(r"[0-9a-f]{16}", ident):
+        return r"(?!)"
+    return rf"^requirements\.lock {ident}[0-9a-f]{{48}}\s*$"
+
+
 def history_push(history: Iterable[str], names: Iterable[str]) -> list[str]:
     """HISTORY with NAMES moved (or added) to its end, in the order given ('' ignored)."""
     wanted = [name for name in names if name]
@@ -155,15 +198,18 @@ def _file_name(entry: Any) -> str:
     return name if VENV_NAME.match(name) else ""
 
 
-def rebuilt_history(complete: Any, installed: Any, current: str) -> list[str]:
+def rebuilt_history(complete: Any, installed: Any, current: str, legacy: Any = False) -> list[str]:
     """The record rebuilt from the host when it does not list CURRENT (the venv app_venv points
     to: the record was lost or damaged), #16 verification review 1. COMPLETE and INSTALLED are
     the find results (dicts with path and mtime) of VENVS_DIR/NAME/.airgap-kit-venv saying
     `complete` and of VENVS_DIR/NAME/.airgap-kit-installed recording a lock's sha256: every
     venv with both is a complete kit venv. They are listed oldest install first (the install
     record's mtime, install.sh writes it last; the name breaks a tie), CURRENT last (it is the
-    one that runs, complete or not). So the newest other complete venv is the rollback target,
-    and the run that rebuilds the record removes none of them (the role keeps them all)."""
+    one that runs, complete or not). INSTALLED holds only records of the lock whose digest
+    names the venv (`installed_pattern`). LEGACY true (VENVS_DIR/legacy is a real directory with
+    a pyvenv.cfg: a migrated in-place venv, which has no markers) puts `legacy` first, the
+    oldest (#16 fresh review 3). So the newest other complete venv is the rollback target, and
+    the run that rebuilds the record removes none of them (the role keeps them all)."""
     done = {_file_name(entry) for entry in (complete or [])} - {""}
     times: dict[str, float] = {}
     for entry in installed or []:
@@ -174,6 +220,8 @@ def rebuilt_history(complete: Any, installed: Any, current: str) -> list[str]:
             except (TypeError, ValueError):
                 times[name] = 0.0
     ordered = sorted(times, key=lambda name: (times[name], name))
+    if legacy is True or str(legacy).lower() == "true":
+        ordered = ["legacy", *[name for name in ordered if name != "legacy"]]
     return history_push(ordered, [str(current)])
 
 
@@ -317,6 +365,9 @@ class FilterModule:
             "wheels_render_rolled_back": render_rolled_back,
             "wheels_repair_name": repair_name,
             "wheels_rebuilt_history": rebuilt_history,
+            "wheels_history_problem": history_problem,
+            "wheels_venv_entry_problems": venv_entry_problems,
+            "wheels_installed_pattern": installed_pattern,
             "wheels_layout_problem": layout_problem,
             "wheels_dest_problem": dest_problem,
             "wheels_realpath_argv": realpath_argv,
