@@ -31,7 +31,11 @@ is damaged (D2). A third runs `--check` of a several-target kit on a fresh host 
 the controller's install.sh; deferred when python_build is to build the interpreter, #16
 verification review 4). A fourth loses the record after v1 and v2 (rebuilt from the venvs on
 disk, v1 kept and rolled back to), and repeats a failing repair (one NAME-1, reused), with the
-refusal's and the re-run's wording (#16 verification review 1, 2, 3, 5).
+refusal's and the re-run's wording (#16 verification review 1, 2, 3, 5). A fifth refuses a
+venv linked back into the venvs directory before anything is written, rebuilds a garbled or
+symlinked record (never read through the link), ignores a linked `rolled-back`, and keeps a
+migrated `legacy` venv in a rebuilt record while leaving out a venv whose install record holds
+another lock's digest (#16 fresh review 1-4).
 """
 
 from __future__ import annotations
@@ -638,3 +642,98 @@ def test_a_lost_record_keeps_the_rollback_target_and_failed_repairs_do_not_pile_
     # switch (review 5)
     _unchanged(host.run(kits["v1"]))
     assert host.on_disk() == sorted([v1, v2, repair])
+
+
+def _inode(path: Path) -> tuple[int, str]:
+    """PATH's inode (not following a link) and its venv marker's text."""
+    marker = path / ".airgap-kit-venv"
+    return path.lstat().st_ino, marker.read_text() if marker.is_file() else ""
+
+
+def test_symlinked_venvs_and_damaged_records_are_neither_followed_nor_fatal(
+    tmp_path: Path, kits: dict[str, Path], python36: Path, python27: Path
+) -> None:
+    """#16 fresh review: v1 and v2 deployed. v2's venv moved out and linked back (VENVS/NAME ->
+    /elsewhere/NAME): refused before anything is written, naming the link, app_venv and both
+    venvs untouched (1). A garbled `history` and then one that is a symlink: rebuilt from the
+    host with a note, the linked file never read or written; a linked `rolled-back` is ignored
+    with a note (2). A lost record with a migrated `legacy` venv (no markers) and a venv whose
+    install record holds another lock's digest: legacy kept, the oldest; the other not listed
+    (3, 4)."""
+    host = Host(tmp_path, python36, python27)
+    v1, v2 = _venv_name(kits["v1"]), _venv_name(kits["v2"])
+    _ok(host.run(kits["v1"]))
+    _ok(host.run(kits["v2"]))
+    assert host.current() == v2 and host.history() == [v1, v2]
+
+    # -- (1) VENVS/v2 a symlink to the venv moved elsewhere: refused, nothing changed --------
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    os.rename(host.venvs / v2, elsewhere / v2)
+    (host.venvs / v2).symlink_to(elsewhere / v2)
+    before = (os.readlink(host.app), _inode(host.venvs / v1), _inode(elsewhere / v2))
+    history = (host.venvs / "history").read_text()
+    refused = host.run(kits["v2"])
+    assert refused.rc != 0, refused.describe()
+    (failure,) = refused.failures()
+    assert failure.startswith(
+        f"Refuse a venv entry that is not a real directory.: localhost: {host.venvs}/{v2} "
+        "(a symlink) in "
+    ), failure
+    assert "Nothing was changed." in failure, failure
+    assert refused.changed_tasks() == [], refused.changed_tasks()
+    after = (os.readlink(host.app), _inode(host.venvs / v1), _inode(elsewhere / v2))
+    assert after == before and (host.venvs / "history").read_text() == history
+    assert (host.venvs / v2).is_symlink()
+    (host.venvs / v2).unlink()
+    os.rename(elsewhere / v2, host.venvs / v2)
+
+    # -- (2) a garbled history: rebuilt from the host, said in the note --------------------
+    (host.venvs / "history").write_text(f"{v1}\n{v2}\nfoo/bar\n")
+    rerun = _ok(host.run(kits["v2"]))
+    assert rerun.changed_tasks() == ["Record the venv that passed its smoke test."], (
+        rerun.describe()
+    )
+    assert host.history() == [v1, v2] and host.current() == v2
+    note = rerun.data["global_custom_stats"]["wheels"]["localhost"]["note"]
+    assert (
+        f"{host.venvs}/history line 3: 'foo/bar' is not a venv name, a damaged record: rebuilt "
+        f"from the complete venvs on the host, oldest install first: {v1}, {v2}"
+    ) in note, note
+
+    # ... a history that is a symlink (to a file that lists the venvs), and a rolled-back
+    # that is one too: neither read nor written through; the history rebuilt, rolled-back
+    # ignored with a note
+    other = tmp_path / "other-file"
+    other.write_text(f"{v1}\n{v2}\n")
+    (host.venvs / "history").unlink()
+    (host.venvs / "history").symlink_to(other)
+    (host.venvs / "rolled-back").symlink_to(other)
+    linked = _ok(host.run(kits["v2"]))
+    assert linked.changed_tasks() == ["Record the venv that passed its smoke test."], (
+        linked.describe()
+    )
+    assert not (host.venvs / "history").is_symlink() and host.history() == [v1, v2]
+    assert other.read_text() == f"{v1}\n{v2}\n"
+    note = linked.data["global_custom_stats"]["wheels"]["localhost"]["note"]
+    assert f"{host.venvs}/history is a symlink (not read), a damaged record: rebuilt" in note, note
+    assert f"{host.venvs}/rolled-back is a symlink (not read): ignored" in note, note
+    assert not any(
+        name == "Read the record of the venvs that passed their smoke test." and "content" in res
+        for name, res in linked.task_results()
+    )
+    (host.venvs / "rolled-back").unlink()
+
+    # -- (3, 4) the record lost with a migrated venv and a venv of another lock's record ------
+    legacy = host.venvs / "legacy"
+    legacy.mkdir()
+    (legacy / "pyvenv.cfg").write_text(f"home = {python36.parent}\n")
+    odd = host.venvs / ("f" * 16)
+    odd.mkdir()
+    (odd / ".airgap-kit-venv").write_text("complete\n")
+    shutil.copy(host.venvs / v1 / ".airgap-kit-installed", odd / ".airgap-kit-installed")
+    (host.venvs / "history").unlink()
+    lost = _ok(host.run(kits["v2"]))
+    assert lost.changed_tasks() == ["Record the venv that passed its smoke test."], lost.describe()
+    assert host.history() == ["legacy", v1, v2], host.history()
+    assert host.on_disk() == sorted(["legacy", v1, v2, odd.name])
