@@ -10,6 +10,7 @@ import dataclasses
 import json
 import re
 import tarfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,9 @@ from bundler.errors import BadInput
 from bundler.kit import info as kitinfo
 from bundler.kit import pack
 from bundler.models.manifest import Role, parse
+from bundler.models.target import Target
+from bundler.wheelhouse.fetch import FetchOptions, fetch
+from tests.fakeindex import FakeIndex
 from tests.unit.kit.handmade_kit import TARGET, handmade_inputs, pack_inputs
 from tests.unit.kit.pysource_kit import FIT_3_6_10, python_tarballs
 
@@ -306,23 +310,11 @@ def test_a_target_without_system_packages_yml_is_unknown_not_none(tmp_path: Path
     note. Now 'unknown' there (text, --json, --html) and a note per target; exit 0 (a kit
     without an audit is still a kit, as a one-target kit's '(?)')."""
     from bundler.fs import sums
-    from bundler.models.target import Target
-    from bundler.wheelhouse.fetch import FetchOptions, fetch
-    from tests.fakeindex import FakeIndex
 
-    t36, t311 = Target.from_spec("3.6", "manylinux1"), Target.from_spec("3.11", "manylinux2014")
-    with FakeIndex(tmp_path / "fakeindex") as fake:
-        fake.add_wheel("app", "1.0", requires_python=">=3.6")
-        wheelhouse = fetch(
-            FetchOptions(
-                target=t36,
-                targets=(t36, t311),
-                requirements=("app",),
-                output=tmp_path / "wh",
-                index_urls=(fake.url,),
-                cache_dir=tmp_path / "cache",
-            )
-        ).output
+    t36, t311 = T36, T311
+    wheelhouse = _two_target_wheelhouse(
+        tmp_path, lambda fake: fake.add_wheel("app", "1.0", requires_python=">=3.6")
+    )
     (wheelhouse / "targets" / t36.name / "system-packages.yml").unlink()
     sums.write_tree(wheelhouse, {})
     inputs = handmade_inputs(tmp_path / "in")
@@ -371,25 +363,14 @@ def test_a_several_target_kit_has_no_one_target_and_its_graph_shows_each_version
     """#16 review 16x, finding 9: `inspect --json`'s top-level target was the first target's
     and the HTML graph showed one version per project, the last target's. Now the top-level
     target fields are null (each target's are in `targets`) and a node names every version."""
-    from bundler.models.target import Target
-    from bundler.wheelhouse.fetch import FetchOptions, fetch
-    from tests.fakeindex import FakeIndex
 
-    with FakeIndex(tmp_path / "fakeindex") as fake:
+    def add(fake: FakeIndex) -> None:
         fake.add_wheel("app", "1.0", requires_dist=["lib"])
         fake.add_wheel("lib", "1.0")
         fake.add_wheel("lib", "2.0", requires_python=">=3.7")
-        t36, t311 = Target.from_spec("3.6", "manylinux1"), Target.from_spec("3.11", "manylinux2014")
-        wheelhouse = fetch(
-            FetchOptions(
-                target=t36,
-                targets=(t36, t311),
-                requirements=("app",),
-                output=tmp_path / "wh",
-                index_urls=(fake.url,),
-                cache_dir=tmp_path / "cache",
-            )
-        ).output
+
+    t36, t311 = T36, T311
+    wheelhouse = _two_target_wheelhouse(tmp_path, add)
     inputs = handmade_inputs(tmp_path / "in")
     argv = ["pack", "--wheelhouse", str(wheelhouse), "--sources", str(inputs["sources"])]
     argv += ["--playbooks", str(inputs["playbooks"]), "--vagrantfile", str(inputs["vagrantfile"])]
@@ -430,3 +411,23 @@ def test_a_one_target_kit_without_its_audit_is_unknown_not_none(tmp_path: Path) 
     assert "System packages<b>?</b>" in html
     whole = kitinfo.read([_kit(tmp_path / "whole").archive])
     assert whole.summary()["system_packages"] == ["glib2", "libSM"]
+
+
+T36 = Target.from_spec("3.6", "manylinux1")
+T311 = Target.from_spec("3.11", "manylinux2014")
+
+
+def _two_target_wheelhouse(tmp_path: Path, add: Callable[[FakeIndex], None]) -> Path:
+    """A 3.6/manylinux1 + 3.11/manylinux2014 wheelhouse of `app`, fetched from a fake index
+    that `add` fills."""
+    with FakeIndex(tmp_path / "fakeindex") as fake:
+        add(fake)
+        options = FetchOptions(
+            target=T36,
+            targets=(T36, T311),
+            requirements=("app",),
+            output=tmp_path / "wh",
+            index_urls=(fake.url,),
+            cache_dir=tmp_path / "cache",
+        )
+        return fetch(options).output
