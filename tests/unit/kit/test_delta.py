@@ -19,10 +19,9 @@ from click.testing import CliRunner
 from bundler.cli import main
 from bundler.errors import BadInput
 from bundler.kit import delta
-from bundler.kit.pack import PackInputs
 from bundler.models import delta as delta_model
 from tests.unit.kit.delta_kit import NEW_WHEELS, pack_v1_v2, upgrade
-from tests.unit.kit.handmade_kit import handmade_inputs, pack_inputs
+from tests.unit.kit.handmade_kit import handmade_inputs, kit_inputs, pack_inputs
 
 
 @pytest.fixture
@@ -33,12 +32,7 @@ def inputs(tmp_path: Path) -> dict[str, Path]:
 def _pack_delta(inputs: dict[str, Path], base: Path, output: Path) -> delta.DeltaResult:
     return delta.pack_with_base(
         base,
-        PackInputs(
-            inputs["wheelhouse"],
-            inputs["playbooks"],
-            sources_dir=inputs["sources"],
-            vagrantfile=inputs["vagrantfile"],
-        ),
+        kit_inputs(inputs),
         output,
     )
 
@@ -272,12 +266,7 @@ def test_split_applies_to_the_delta_too(inputs: dict[str, Path], tmp_path: Path)
     upgrade(inputs)
     result = delta.pack_with_base(
         v1.archive,
-        PackInputs(
-            inputs["wheelhouse"],
-            inputs["playbooks"],
-            sources_dir=inputs["sources"],
-            vagrantfile=inputs["vagrantfile"],
-        ),
+        kit_inputs(inputs),
         tmp_path / "v2" / "kit-demo.tar.gz",
         2048,
     )
@@ -419,12 +408,7 @@ def test_a_delta_smaller_than_one_part_is_one_part_like_a_full_kit(
     plain = pack_inputs(inputs, tmp_path / "plain" / "kit-demo.tar.gz", split=big)
     made = delta.pack_with_base(
         v1.archive,
-        PackInputs(
-            inputs["wheelhouse"],
-            inputs["playbooks"],
-            sources_dir=inputs["sources"],
-            vagrantfile=inputs["vagrantfile"],
-        ),
+        kit_inputs(inputs),
         tmp_path / "v2" / "kit-demo.tar.gz",
         big,
     )
