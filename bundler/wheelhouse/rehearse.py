@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import hashlib
 import json
 import os
@@ -170,8 +171,11 @@ def misfit(folder: Path, python: Path) -> str:
     return f"{facts.describe()} does not fit {found.target.name}: {', '.join(problems)}"
 
 
+@functools.cache
 def python_version(python: Path) -> str:
-    """The X.Y `python` reports ('3.6'); BadInput when it does not run."""
+    """The X.Y `python` reports ('3.6'); BadInput when it does not run. Asked once per path
+    in a process (a fetch checks each --rehearse before any download and matches it to its
+    target at the end: one subprocess, not two)."""
     try:
         done = subprocess.run(
             [str(python), "-I", "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
