@@ -19,7 +19,7 @@ own version comparison).
 """
 
 # This file runs on the target's Python 2.7 (CentOS 7's /usr/bin/python): no f-strings.
-# ruff: noqa: UP004, UP010, UP031, UP008
+# ruff: noqa: UP004, UP010, UP031, B904, RUF005
 
 from __future__ import print_function
 
@@ -151,7 +151,8 @@ def read_repository(top, arches):
             if elem.get("type") == "rpm" and (arch in arches or arch == "noarch"):
                 version = elem.find(COMMON_NS + "version")
                 fmt = elem.find(COMMON_NS + "format")
-                provides = [e.get("name") for e in fmt.findall(RPM_NS + "provides/" + RPM_NS + "entry")]
+                entries = fmt.findall(RPM_NS + "provides/" + RPM_NS + "entry")
+                provides = [e.get("name") for e in entries]
                 requires = [
                     (e.get("name"), e.get("flags"), _entry_evr(e))
                     for e in fmt.findall(RPM_NS + "requires/" + RPM_NS + "entry")
@@ -167,7 +168,8 @@ def read_repository(top, arches):
 
 def installed_provides(dbpath):
     """capability -> [(package name, EVR)] of every installed package (one rpm query)."""
-    argv = ["rpm", "-qa", "--qf", "[%{PROVIDENAME}\\t%{=NAME}\\t%{=EPOCH}:%{=VERSION}-%{=RELEASE}\\n]"]
+    query = "[%{PROVIDENAME}\\t%{=NAME}\\t%{=EPOCH}:%{=VERSION}-%{=RELEASE}\\n]"
+    argv = ["rpm", "-qa", "--qf", query]
     if dbpath:
         argv[1:1] = ["--dbpath", dbpath]
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -275,7 +277,10 @@ def main(argv=None):
         "connected machine download %s (the version-release installed here; CentOS 7 vault, "
         "updates repository) with their dependencies, run createrepo_c on that directory, copy "
         "it to this host and set media_repo_updates_dir to its path; then re-run the play."
-        % ("; ".join(describe(p) for p in problems), " ".join(sorted(set(wanted(p) for p in problems))))
+        % (
+            "; ".join(describe(p) for p in problems),
+            " ".join(sorted(set(wanted(p) for p in problems))),
+        )
     )
     return 1
 

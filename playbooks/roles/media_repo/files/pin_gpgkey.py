@@ -211,8 +211,10 @@ def keys(text):
                 in_subkey = in_subkey or tag == 14
                 continue
             if tag not in KEY_PACKETS:
-                raise Refused("a packet of tag %d in a public key block (only keys, user ids and "
-                              "signatures belong there)" % tag)
+                raise Refused(
+                    "a packet of tag %d in a public key block (only keys, user ids and "
+                    "signatures belong there)" % tag
+                )
             if tag == 2 and in_subkey:
                 continue  # a subkey's binding signature goes with it
             if in_subkey:
