@@ -9,7 +9,9 @@ transport.py's docstring; this module only holds the classes that subclass the l
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import socket
 import ssl
 import threading
 from typing import Any
@@ -19,9 +21,12 @@ import urllib3.connection
 import urllib3.connectionpool
 from requests.adapters import HTTPAdapter
 from requests.utils import DEFAULT_CA_BUNDLE_PATH
+from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
+from urllib3.util.connection import allowed_gai_family
 from urllib3.util.ssl_ import create_urllib3_context
 
 from bundler.errors import IndexUnavailable
+from bundler.net.hosts import HostAddresses
 from bundler.net.transport import CURRENT_REQUEST, USER_AGENT, TransientError, Watch
 
 TRANSIENT: tuple[type[BaseException], ...] = (
@@ -52,12 +57,53 @@ INVALID_URL: tuple[type[BaseException], ...] = (
 """What requests raises for a URL it cannot request (a `BadAnswer` naming it)."""
 
 
+HOSTS = HostAddresses()
+"""The run's host addresses: every connection of the process looks its host up here, once per
+host (`bundler.net.hosts` says why)."""
+
+
 class _WatchedMixin:
     """A urllib3 connection that registers itself, then its socket, with the current
     request's watch. The socket is kept apart: http.client hands it to the response and
-    forgets it when the server says it will close (HTTP/1.0), so `conn.sock` is None then."""
+    forgets it when the server says it will close (HTTP/1.0), so `conn.sock` is None then.
+
+    It connects to its host's addresses from `HOSTS` (one lookup per host per run) instead of
+    asking the resolver for each new connection."""
 
     sock: Any
+    port: int
+    _dns_host: str
+
+    def _new_conn(self) -> socket.socket:
+        """urllib3's `_new_conn`, tried on each of the host's kept addresses in turn (as
+        urllib3 tries each of getaddrinfo's); when none can be reached, the answer is dropped
+        and the last error raised (urllib3's `NewConnectionError` or `ConnectTimeoutError`).
+        A name the resolver refuses is urllib3's `NameResolutionError` (asked once, not again by
+        urllib3); a numeric host, or a name that is not valid IDNA (`LocationParseError`), goes
+        to urllib3 unchanged."""
+        base: Any = super()
+        name = self._dns_host
+        host = name.strip("[]")
+        if _numeric(host):
+            return base._new_conn()  # type: ignore[no-any-return]
+        try:
+            addresses = HOSTS.lookup(host, self.port, allowed_gai_family())
+        except socket.gaierror as exc:
+            raise NameResolutionError(host, self, exc) from exc  # type: ignore[arg-type]
+        except UnicodeError:  # not IDNA: urllib3 raises its LocationParseError before a lookup
+            return base._new_conn()  # type: ignore[no-any-return]
+        last: Exception | None = None
+        for address in addresses:
+            self._dns_host = address
+            try:
+                return base._new_conn()  # type: ignore[no-any-return]
+            except (NewConnectionError, ConnectTimeoutError) as exc:
+                last = exc
+            finally:
+                self._dns_host = name
+        HOSTS.forget(host, self.port, allowed_gai_family())
+        assert last is not None  # lookup never returns no address
+        raise last
 
     def request(self, *args: Any, **kwargs: Any) -> Any:
         watch: Watch | None = getattr(CURRENT_REQUEST, "watch", None)
@@ -151,6 +197,15 @@ class _WatchedAdapter(HTTPAdapter):
         if url.lower().startswith("https") and _bundle(verify) is not None:
             conn.ca_certs = None  # already in the pool's ssl_context (see the class docstring)
             conn.ca_cert_dir = None
+
+
+def _numeric(host: str) -> bool:
+    """Whether `host` is an IPv4 or IPv6 address (an IPv6 %scope allowed), not a name."""
+    try:
+        ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        return False
+    return True
 
 
 def _bundle(verify: Any) -> str | None:
