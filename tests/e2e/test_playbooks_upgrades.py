@@ -737,3 +737,119 @@ def test_symlinked_venvs_and_damaged_records_are_neither_followed_nor_fatal(
     assert lost.changed_tasks() == ["Record the venv that passed its smoke test."], lost.describe()
     assert host.history() == ["legacy", v1, v2], host.history()
     assert host.on_disk() == sorted(["legacy", v1, v2, odd.name])
+
+
+def _note(result: PlayResult) -> str:
+    return str(result.data["global_custom_stats"]["wheels"]["localhost"]["note"])
+
+
+def test_a_stopped_switch_a_lost_app_venv_and_records_in_the_way(
+    tmp_path: Path, kits: dict[str, Path], python36: Path, python27: Path
+) -> None:
+    """#16 review rev16z. v1 and v2 deployed. (F1) app_venv back on v1 with v2 still recorded
+    last, as a run that recorded v2 and stopped before its switch left it: a rollback does not
+    go 'back' to v2 (never made current), a re-run drops v2 from the record with a note. (F2)
+    app_venv removed and the record garbled: rebuilt from the host, no complete venv removed.
+    (F6) app_venv dangling: a rollback is refused naming the link. (F3) --check --diff with a
+    record linked to another file shows none of that file. (F5) a record that is a directory
+    is refused before anything is written; a rolled-back that is one is left as it is."""
+    host = Host(tmp_path, python36, python27)
+    v1, v2 = _venv_name(kits["v1"]), _venv_name(kits["v2"])
+    _ok(host.run(kits["v1"]))
+    _ok(host.run(kits["v2"]))
+    assert host.current() == v2 and host.history() == [v1, v2]
+
+    # -- (F1) recorded, never switched to: no rollback "back" to it; dropped from the record --
+    host.app.unlink()
+    host.app.symlink_to(host.venvs / v1)
+    back = host.run(kits["v1"], app_rollback=True)
+    assert back.rc != 0, back.describe()
+    (failure,) = back.failures()
+    assert failure.startswith("Refuse a rollback with no earlier venv to return to.: "), failure
+    assert host.current() == v1
+    rerun = _ok(host.run(kits["v1"]))
+    assert rerun.changed_tasks() == ["Record the venv that passed its smoke test."], (
+        rerun.describe()
+    )
+    assert host.history() == [v1] and host.on_disk() == sorted([v1, v2])
+    assert (
+        f"{host.venvs}/history lists {v2} after the venv app_venv points to ({v1}): recorded "
+        "by a run that stopped before its switch, never made current; left out of the record"
+    ) in _note(rerun), _note(rerun)
+    _unchanged(host.run(kits["v1"]))
+
+    # -- (F2) app_venv gone and the record garbled: rebuilt, v1 kept ------------------------
+    host.app.unlink()
+    (host.venvs / "history").write_text(f"{v1}\n{v2}\nfoo/bar\n")
+    lost = _ok(host.run(kits["v2"]))
+    assert host.current() == v2 and host.on_disk() == sorted([v1, v2]), lost.describe()
+    assert host.history() == [v1, v2]
+    assert (
+        f"{host.venvs}/history line 3: 'foo/bar' is not a venv name, a damaged record: rebuilt "
+        f"from the complete venvs on the host, oldest install first: {v1}, {v2}; no complete "
+        "venv is removed in this run"
+    ) in _note(lost), _note(lost)
+
+    # -- (F6) app_venv dangling: a rollback is refused, naming the link ---------------------
+    host.app.unlink()
+    host.app.symlink_to(host.venvs / ("0" * 16))
+    dangling = host.run(kits["v2"], app_rollback=True)
+    assert dangling.rc != 0, dangling.describe()
+    (failure,) = dangling.failures()
+    assert failure.startswith(
+        f"Refuse a rollback on a host whose app_venv leads nowhere.: localhost: app_rollback: "
+        f"{host.app} (app_venv) is a symlink to {host.venvs}/{'0' * 16}, which does not exist"
+    ), failure
+    assert os.readlink(host.app) == str(host.venvs / ("0" * 16))
+    host.app.unlink()
+    host.app.symlink_to(host.venvs / v2)
+
+    # -- (F3) --check --diff never shows what a linked record leads to -----------------------
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP-SECRET-LINE\n")
+    (host.venvs / "history").unlink()
+    (host.venvs / "history").symlink_to(secret)
+    check = host.run(kits["v2"], check=True)
+    assert check.rc == 0, check.describe()
+    assert "TOP-SECRET" not in check.stdout + check.stderr, check.stdout[-3000:]
+    assert (host.venvs / "history").is_symlink() and secret.read_text() == "TOP-SECRET-LINE\n"
+    (host.venvs / "history").unlink()
+    (host.venvs / "history").write_text(f"{v1}\n{v2}\n")
+
+    # -- (F5) a record that is a directory: refused, --check too; rolled-back: left ----------
+    (host.venvs / "history").unlink()
+    (host.venvs / "history").mkdir()
+    for check_mode in (True, False):
+        refused = host.run(kits["v2"], check=check_mode)
+        assert refused.rc != 0, refused.describe()
+        (failure,) = refused.failures()
+        assert failure.startswith(
+            f"Refuse a record of venvs that is a directory.: localhost: {host.venvs}/history is "
+            "a directory"
+        ), failure
+    assert host.current() == v2 and (host.venvs / "history").is_dir()
+    (host.venvs / "history").rmdir()
+    (host.venvs / "history").write_text(f"{v1}\n{v2}\n")
+    (host.venvs / "rolled-back").mkdir()
+    rolled = _ok(host.run(kits["v2"], app_rollback=True))
+    assert host.current() == v1 and host.history() == [v2, v1], rolled.describe()
+    assert (host.venvs / "rolled-back").is_dir()
+    assert f"{host.venvs}/rolled-back is not a regular file (not read): ignored" in _note(rolled), (
+        _note(rolled)
+    )
+
+    # -- (F4) venvs half removed (pyvenv.cfg and marker gone): built afresh beside ----------
+    for name in (".airgap-kit-venv", "pyvenv.cfg"):
+        (host.venvs / v1 / name).unlink()
+    refused = host.run(kits["v1"])
+    assert refused.rc != 0, refused.describe()
+    (failure,) = refused.failures()
+    assert failure.startswith("Refuse to change the venv the application runs.: "), failure
+    assert "exists and is not a virtual environment" in failure, failure
+    repaired = _ok(host.run(kits["v1"], wheels_repair=True))
+    assert host.current() == f"{v1}-1", repaired.describe()
+    for name in (".airgap-kit-venv", "pyvenv.cfg"):
+        (host.venvs / v2 / name).unlink()
+    rebuilt = _ok(host.run(kits["v2"]))
+    assert host.current() == f"{v2}-1", rebuilt.describe()
+    assert _smoke_argv(rebuilt)[0] == str(host.venvs / f"{v2}-1" / "bin" / "python")

@@ -216,7 +216,7 @@ def test_every_module_is_builtin_fqcn_and_every_task_named() -> None:
     keywords = {
         "name", "when", "register", "vars", "loop", "tags", "environment", "notify",
         "changed_when", "failed_when", "args", "block", "timeout", "become", "delegate_to",
-        "check_mode", "become_user", "loop_control", "listen",
+        "check_mode", "become_user", "loop_control", "listen", "diff",
     }  # fmt: skip
     for role in ROLES:
         for path, task in _tasks(role):

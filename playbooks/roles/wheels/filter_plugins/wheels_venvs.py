@@ -30,18 +30,38 @@ def venv_history(text: str, source: str = "history") -> list[str]:
 
     Raises AnsibleFilterError naming SOURCE and the line for a line that is not a venv name:
     a hand-edited or damaged record stops the role before it switches or removes anything."""
-    names: list[str] = []
+    names: dict[str, None] = {}  # ordered; a repeated name moves to the end (linear time)
     for number, raw in enumerate(str(text).splitlines(), start=1):
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
         if not VENV_NAME.match(line):
             raise AnsibleFilterError(
-                f"{source} line {number}: {line[:80]!r} is not a venv name "
+                f"{source} line {number}: {_shown(line)} is not a venv name "
                 "(16 hex digits of a lock's sha256, optionally -N, or legacy)"
             )
-        names = [n for n in names if n != line] + [line]
-    return names
+        names.pop(line, None)
+        names[line] = None
+    return list(names)
+
+
+def _shown(line: str) -> str:
+    """LINE quoted for a message: its first 80 characters, anything but printable ASCII escaped
+    (a binary record's bytes arrive as surrogate escapes; #16 review rev16z L2)."""
+    text = line[:80].encode("utf-8", "surrogateescape").decode("ascii", "backslashreplace")
+    return repr("".join(c if c.isprintable() else repr(c)[1:-1] for c in text))
+
+
+def unswitched(history: Iterable[str], current: str) -> list[str]:
+    """The names HISTORY lists after CURRENT (the venv app_venv points to), oldest first: a run
+    that stopped between recording a venv and switching app_venv to it (killed, or the switch
+    failed) left them; they were never made current. [] when CURRENT is not listed (then the
+    record is rebuilt from the host) or is its last name (#16 review rev16z F1: a rollback took
+    such a name for the previous good venv and went forward)."""
+    names = list(history)
+    if not current or current not in names:
+        return []
+    return names[names.index(current) + 1 :]
 
 
 def history_problem(text: str) -> str:
@@ -89,12 +109,9 @@ def installed_pattern(name: str) -> str:
 
 def history_push(history: Iterable[str], names: Iterable[str]) -> list[str]:
     """HISTORY with NAMES moved (or added) to its end, in the order given ('' ignored)."""
-    wanted = [name for name in names if name]
-    pushed = [n for n in history if n not in wanted]
-    for name in wanted:
-        if name not in pushed:
-            pushed.append(name)
-    return pushed
+    wanted = list(dict.fromkeys(name for name in names if name))
+    moved = set(wanted)
+    return [n for n in dict.fromkeys(history) if n not in moved] + wanted
 
 
 def render_history(history: Iterable[str]) -> str:
@@ -366,6 +383,7 @@ class FilterModule:
             "wheels_repair_name": repair_name,
             "wheels_rebuilt_history": rebuilt_history,
             "wheels_history_problem": history_problem,
+            "wheels_unswitched": unswitched,
             "wheels_venv_entry_problems": venv_entry_problems,
             "wheels_installed_pattern": installed_pattern,
             "wheels_layout_problem": layout_problem,
