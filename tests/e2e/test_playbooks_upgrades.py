@@ -746,37 +746,29 @@ def _note(result: PlayResult) -> str:
 def test_a_stopped_switch_a_lost_app_venv_and_records_in_the_way(
     tmp_path: Path, kits: dict[str, Path], python36: Path, python27: Path
 ) -> None:
-    """#16 review rev16z. v1 and v2 deployed. (F1) app_venv back on v1 with v2 still recorded
-    last, as a run that recorded v2 and stopped before its switch left it: a rollback does not
-    go 'back' to v2 (never made current), a re-run drops v2 from the record with a note. (F2)
-    app_venv removed and the record garbled: rebuilt from the host, no complete venv removed.
+    """#16 review rev16z. v1 and v2 deployed. (F1) the record is written after the switch; a
+    run stopped between the two leaves a record without the running venv, which a rollback
+    rebuilds before it goes back to v1. (F2) app_venv removed and the record garbled, or
+    emptied: rebuilt from the host, no complete venv removed.
     (F6) app_venv dangling: a rollback is refused naming the link. (F3) --check --diff with a
     record linked to another file shows none of that file. (F5) a record that is a directory
     is refused before anything is written; a rolled-back that is one is left as it is."""
     host = Host(tmp_path, python36, python27)
     v1, v2 = _venv_name(kits["v1"]), _venv_name(kits["v2"])
     _ok(host.run(kits["v1"]))
-    _ok(host.run(kits["v2"]))
+    second = _ok(host.run(kits["v2"]))
     assert host.current() == v2 and host.history() == [v1, v2]
 
-    # -- (F1) recorded, never switched to: no rollback "back" to it; dropped from the record --
-    host.app.unlink()
-    host.app.symlink_to(host.venvs / v1)
-    back = host.run(kits["v1"], app_rollback=True)
-    assert back.rc != 0, back.describe()
-    (failure,) = back.failures()
-    assert failure.startswith("Refuse a rollback with no earlier venv to return to.: "), failure
-    assert host.current() == v1
-    rerun = _ok(host.run(kits["v1"]))
-    assert rerun.changed_tasks() == ["Record the venv that passed its smoke test."], (
-        rerun.describe()
-    )
-    assert host.history() == [v1] and host.on_disk() == sorted([v1, v2])
-    assert (
-        f"{host.venvs}/history lists {v2} after the venv app_venv points to ({v1}): recorded "
-        "by a run that stopped before its switch, never made current; left out of the record"
-    ) in _note(rerun), _note(rerun)
-    _unchanged(host.run(kits["v1"]))
+    # -- (F1) the record is written after the switch; stopped in between, rebuilt -----------
+    order = [name for name, _ in second.task_results()]
+    assert order.index("Switch app_venv to the venv.") < order.index(
+        "Record the venv that passed its smoke test."
+    ), order
+    (host.venvs / "history").write_text(f"{v1}\n")  # as a run stopped after its switch leaves it
+    back = _ok(host.run(kits["v2"], app_rollback=True))
+    assert host.current() == v1 and host.history() == [v2, v1], back.describe()
+    assert f"did not list the venv app_venv points to ({v2})" in _note(back), _note(back)
+    assert host.on_disk() == sorted([v1, v2])
 
     # -- (F2) app_venv gone and the record garbled: rebuilt, v1 kept ------------------------
     host.app.unlink()
@@ -789,6 +781,16 @@ def test_a_stopped_switch_a_lost_app_venv_and_records_in_the_way(
         f"from the complete venvs on the host, oldest install first: {v1}, {v2}; no complete "
         "venv is removed in this run"
     ) in _note(lost), _note(lost)
+
+    # ... and a record that lists no venv (comments only), app_venv gone (rev16y N2)
+    host.app.unlink()
+    (host.venvs / "history").write_text("# emptied by hand\n")
+    empty = _ok(host.run(kits["v2"]))
+    assert host.current() == v2 and host.on_disk() == sorted([v1, v2]), empty.describe()
+    assert host.history() == [v1, v2]
+    assert "is missing or lists no venv, and app_venv points to no venv of the role" in _note(
+        empty
+    ), _note(empty)
 
     # -- (F6) app_venv dangling: a rollback is refused, naming the link ---------------------
     host.app.unlink()
@@ -830,6 +832,7 @@ def test_a_stopped_switch_a_lost_app_venv_and_records_in_the_way(
     assert host.current() == v2 and (host.venvs / "history").is_dir()
     (host.venvs / "history").rmdir()
     (host.venvs / "history").write_text(f"{v1}\n{v2}\n")
+    (host.venvs / "rolled-back").unlink()  # (F1's rollback wrote it)
     (host.venvs / "rolled-back").mkdir()
     rolled = _ok(host.run(kits["v2"], app_rollback=True))
     assert host.current() == v1 and host.history() == [v2, v1], rolled.describe()

@@ -42,7 +42,7 @@ def test_filters_are_registered_under_role_prefixed_names() -> None:
                   "retired", "venv_name", "kit_id", "repair_name", "layout_problem",
                   "render_rolled_back", "dest_problem", "realpath_argv",
                   "real_layout_problem", "rebuilt_history", "history_problem",
-                  "venv_entry_problems", "installed_pattern", "unswitched")
+                  "venv_entry_problems", "installed_pattern")
     )  # fmt: skip
     assert all(name.startswith("wheels_") for name in filters)
 
@@ -427,17 +427,6 @@ def test_rebuilt_history_keeps_a_migrated_venv_oldest() -> None:
     assert wv.rebuilt_history(complete, installed, "legacy", True) == [V1, V2, "legacy"]
     history = wv.rebuilt_history(complete, installed, V2, True)
     assert wv.retired(["legacy", V1, V2], history, V2, 2, [V2, *history]) == []
-
-
-def test_unswitched_names_are_the_ones_after_the_running_venv() -> None:
-    """#16 review rev16z F1: a run killed between recording v4 and switching to it leaves
-    [v1, v2, v4] with v2 running: v4 was never made current (and is no rollback target)."""
-    assert wv.unswitched([V1, V2, V3], V2) == [V3]
-    assert wv.unswitched([V1, V2], V2) == []
-    assert wv.unswitched([V1, V2], V3) == []  # not listed: the record is rebuilt instead
-    assert wv.unswitched([V1, V2], "") == []
-    kept = [V1, V2, V3][: [V1, V2, V3].index(V2) + 1]
-    assert wv.rollback_target(kept, V2, [V1, V2, V3]) == V1
 
 
 def test_a_binary_line_is_shown_escaped() -> None:

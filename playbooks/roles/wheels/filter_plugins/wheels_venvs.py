@@ -52,18 +52,6 @@ def _shown(line: str) -> str:
     return repr("".join(c if c.isprintable() else repr(c)[1:-1] for c in text))
 
 
-def unswitched(history: Iterable[str], current: str) -> list[str]:
-    """The names HISTORY lists after CURRENT (the venv app_venv points to), oldest first: a run
-    that stopped between recording a venv and switching app_venv to it (killed, or the switch
-    failed) left them; they were never made current. [] when CURRENT is not listed (then the
-    record is rebuilt from the host) or is its last name (#16 review rev16z F1: a rollback took
-    such a name for the previous good venv and went forward)."""
-    names = list(history)
-    if not current or current not in names:
-        return []
-    return names[names.index(current) + 1 :]
-
-
 def history_problem(text: str) -> str:
     """Why the record's TEXT cannot be read ('' when it can): the first line that is not a
     venv name, as venv_history names it. A record that cannot be read is treated as lost: the
@@ -383,7 +371,6 @@ class FilterModule:
             "wheels_repair_name": repair_name,
             "wheels_rebuilt_history": rebuilt_history,
             "wheels_history_problem": history_problem,
-            "wheels_unswitched": unswitched,
             "wheels_venv_entry_problems": venv_entry_problems,
             "wheels_installed_pattern": installed_pattern,
             "wheels_layout_problem": layout_problem,
