@@ -42,7 +42,7 @@ def test_filters_are_registered_under_role_prefixed_names() -> None:
                   "retired", "venv_name", "kit_id", "repair_name", "layout_problem",
                   "render_rolled_back", "dest_problem", "realpath_argv",
                   "real_layout_problem", "rebuilt_history", "history_problem",
-                  "venv_entry_problems", "installed_pattern")
+                  "venv_entry_problems", "installed_pattern", "switched_history")
     )  # fmt: skip
     assert all(name.startswith("wheels_") for name in filters)
 
@@ -443,3 +443,18 @@ def test_history_reads_a_long_record_and_keeps_each_name_once() -> None:
     got = wv.venv_history(text)
     assert got == names[10:] + names[:10]
     assert wv.history_push(got, [names[0]])[-1] == names[0]
+
+
+def test_a_switch_records_the_venv_it_leaves_just_before_its_target() -> None:
+    """#16 review rev16w: a v2->v1 rollback stopped after its switch leaves [v1, v2] with v1
+    running; the upgrade to v3 then records [v2, v1, v3], so its rollback returns to v1 (the
+    venv that ran before v3) and the retirement keeps v1, not v2."""
+    after = wv.switched_history([V1, V2], V1, V3)
+    assert after == [V2, V1, V3]
+    assert wv.rollback_target(after, V3, [V1, V2, V3]) == V1
+    assert wv.retired([V1, V2, V3], after, V3, 2, [V1]) == [V2]
+    # the usual cases are unchanged: an upgrade, a rollback, a migration, no current venv
+    assert wv.switched_history([V1, V2], V2, V3) == [V1, V2, V3]
+    assert wv.switched_history([V1, V2], V2, V1) == [V2, V1]
+    assert wv.switched_history([], "", V1, "True") == ["legacy", V1]
+    assert wv.switched_history([V1], "", V2) == [V1, V2]

@@ -102,6 +102,19 @@ def history_push(history: Iterable[str], names: Iterable[str]) -> list[str]:
     return [n for n in dict.fromkeys(history) if n not in moved] + wanted
 
 
+def switched_history(
+    history: Iterable[str], current: str, target: str, migrated: Any = False
+) -> list[str]:
+    """The record after a switch from CURRENT (the venv app_venv pointed to: '' for none) to
+    TARGET: CURRENT, then `legacy` when MIGRATED (an in-place venv moved aside), then TARGET
+    moved (or added) to the end. CURRENT goes before TARGET even when HISTORY lists it
+    elsewhere: a rollback stopped after its switch leaves [v1, v2] with v1 running, and an
+    upgrade to v4 must record [v2, v1, v4], whose rollback returns to v1, the venv that ran
+    before v4, not [v1, v2, v4], which returned to v2 and retired v1 (#16 review rev16w)."""
+    legacy = ["legacy"] if migrated is True or str(migrated).lower() == "true" else []
+    return history_push(history, [str(current), *legacy, str(target)])
+
+
 def render_history(history: Iterable[str]) -> str:
     """The record's text for HISTORY (what venv_history reads back)."""
     header = (
@@ -362,6 +375,7 @@ class FilterModule:
         return {
             "wheels_venv_history": venv_history,
             "wheels_history_push": history_push,
+            "wheels_switched_history": switched_history,
             "wheels_render_history": render_history,
             "wheels_rollback_target": rollback_target,
             "wheels_retired": retired,
