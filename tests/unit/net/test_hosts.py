@@ -6,11 +6,8 @@ answered by a fake getaddrinfo with loopback addresses; nothing asks a real reso
 from __future__ import annotations
 
 import socket
-import ssl
-import subprocess
 import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +19,7 @@ from bundler.net.hosts import HostAddresses
 from bundler.net.settings import NetworkSettings
 from bundler.net.transport import Transport
 from tests.fakeindex import FakeIndex
+from tests.tlsserver import tls_server
 
 
 class FakeResolver:
@@ -192,43 +190,8 @@ def test_an_unknown_name_is_one_error_and_one_lookup(
 def named_tls_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, Path]]:
     """An HTTPS server on 127.0.0.1 whose certificate names only `index.test` (no IP in its
     subjectAltName): (port, the certificate as a CA bundle)."""
-    root = tmp_path_factory.mktemp("named-tls")
-    cert, key = root / "cert.pem", root / "key.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-         "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "2", "-subj", "/CN=index.test",
-         "-addext", "subjectAltName=DNS:index.test"],
-        check=True, capture_output=True,
-    )  # fmt: skip
-
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-        def do_GET(self) -> None:
-            body = b"hello"
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(cert, key)
-
-    class Server(ThreadingHTTPServer):
-        daemon_threads = True
-
-        def get_request(self) -> tuple[socket.socket, object]:
-            sock, addr = super().get_request()
-            return context.wrap_socket(sock, server_side=True), addr
-
-    server = Server(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield server.server_address[1], cert
-    finally:
-        server.shutdown()
-        server.server_close()
+    with tls_server(tmp_path_factory.mktemp("named-tls"), "index.test", "DNS:index.test") as server:
+        yield server.port, server.cert
 
 
 def test_tls_is_verified_against_the_name_not_the_address(
@@ -241,6 +204,8 @@ def test_tls_is_verified_against_the_name_not_the_address(
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(cert))
     resolver.table.update({"index.test": ["127.0.0.1"], "other.test": ["127.0.0.1"]})
     transport = Transport(NetworkSettings(retries=0))
-    assert transport.get(f"https://index.test:{port}/x", limit=100, what="page").body == (b"hello")
+    assert transport.get(f"https://index.test:{port}/x", limit=100, what="page").body == (
+        b"hello /x"
+    )
     with pytest.raises(IndexUnavailable, match=r"other\.test|hostname|CERTIFICATE_VERIFY_FAILED"):
         transport.get(f"https://other.test:{port}/x", limit=100, what="page")

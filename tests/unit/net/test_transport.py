@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import socket
 import ssl
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +16,7 @@ from bundler.net.settings import NetworkSettings
 from bundler.net.transport import Cancellation, Cancelled, DeadlineExceeded, Transport
 from tests.fakeindex import FakeIndex
 from tests.hostileindex import HostileIndex
+from tests.tlsserver import tls_server as serve_tls
 
 
 def _get(transport: Transport, url: str, limit: int = 1 << 20) -> bytes:
@@ -102,51 +100,11 @@ def test_the_session_pool_covers_downloads_and_speculation(
 
 @pytest.fixture(scope="module")
 def tls_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path, list[int]]]:
-    """An HTTPS server on 127.0.0.1 with a self-signed certificate (openssl CLI) that closes
-    every connection after one answer: (base URL, the certificate as a CA bundle, a list with
-    the number of TLS connections accepted)."""
-    root = tmp_path_factory.mktemp("tls")
-    cert, key = root / "cert.pem", root / "key.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-         "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "2", "-subj", "/CN=127.0.0.1",
-         "-addext", "subjectAltName=IP:127.0.0.1"],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    accepted = [0]
-
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-        def do_GET(self) -> None:
-            body = b"hello " + self.path.encode()
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.send_header("Connection", "close")
-            self.end_headers()
-            self.wfile.write(body)
-            self.close_connection = True
-
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(cert, key)
-
-    class Server(ThreadingHTTPServer):
-        daemon_threads = True
-
-        def get_request(self) -> tuple[socket.socket, object]:
-            sock, addr = super().get_request()
-            accepted[0] += 1
-            return context.wrap_socket(sock, server_side=True), addr
-
-    server = Server(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"https://127.0.0.1:{server.server_address[1]}", cert, accepted
-    finally:
-        server.shutdown()
-        server.server_close()
+    """An HTTPS server on 127.0.0.1 with a self-signed certificate that closes every connection
+    after one answer: (base URL, the certificate as a CA bundle, a list with the number of TLS
+    connections accepted)."""
+    with serve_tls(tmp_path_factory.mktemp("tls"), "127.0.0.1", "IP:127.0.0.1") as server:
+        yield f"https://127.0.0.1:{server.port}", server.cert, server.accepted
 
 
 def test_the_ca_bundle_is_loaded_once_per_session(
