@@ -10,7 +10,6 @@ query for each. A burst of such queries is where a lossy DNS path shows: glibc w
 here on 2026-12-02 (benchmarks/runs/fetch_targets-2026-12-02T0526-pure8-idle.txt): about one
 three-target fetch in three of a pure-Python set waited 5.0 s in `getaddrinfo` for
 files.pythonhosted.org, while the fetch itself took 1.5 s; never once with one lookup per host.
-uv does not meet this burst: its HTTP/2 client multiplexes requests over one connection per host.
 
 What. `HostAddresses.lookup(host, port)` asks `getaddrinfo` once and keeps the answer
 (`max_age` seconds); callers that ask for the same host meanwhile wait for that one lookup
